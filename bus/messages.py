@@ -1,0 +1,217 @@
+"""Message types of the bus: frozen dataclasses with ``type`` and ``v``, round-tripping through JSON.
+
+Every payload on the bus is a JSON object with ``type`` (which message it is) and ``v`` (its schema
+version). ``encode`` and ``decode`` are the only way messages cross a transport; ``decode`` refuses
+what it cannot read with :class:`~bus.errors.MessageError` and never returns half a message.
+
+The normalized call and agent event types of DESIGN.md are a contract: ``call.offered``,
+``call.alerting``, ``call.answered``, ``call.held``, ``call.retrieved``, ``call.transferred``,
+``call.conferenced``, ``call.ended``, ``call.data``, ``agent.state``, ``queue.joined``,
+``queue.left``. All call and queue events share one class, :class:`CallEvent`, whose ``type`` says
+which it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, NewType, Self, TypeVar
+
+from .errors import MessageError
+
+CallId = NewType("CallId", str)
+AgentId = NewType("AgentId", str)
+
+#: Largest payload accepted by ``decode`` (bytes); larger ones are refused, not parsed.
+MAX_PAYLOAD = 256 * 1024
+
+
+class CallEventType(StrEnum):
+    OFFERED = "call.offered"
+    ALERTING = "call.alerting"
+    ANSWERED = "call.answered"
+    HELD = "call.held"
+    RETRIEVED = "call.retrieved"
+    TRANSFERRED = "call.transferred"
+    CONFERENCED = "call.conferenced"
+    ENDED = "call.ended"
+    DATA = "call.data"
+    QUEUE_JOINED = "queue.joined"
+    QUEUE_LEFT = "queue.left"
+
+
+class AgentStateName(StrEnum):
+    LOGGED_OFF = "logged_off"
+    LOGGED_ON = "logged_on"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    RESERVED = "reserved"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """Base of every bus message. Subclasses set ``TYPES`` (the ``type`` values they carry) and ``V``."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ()
+    V: ClassVar[int] = 1
+
+    @property
+    def message_type(self) -> str:
+        return self.TYPES[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        body.setdefault("type", self.message_type)
+        return {"type": body.pop("type"), "v": self.V, **body}
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in body.items() if k in names}
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise MessageError(f"{body.get('type')!r} message is incomplete: {exc}") from None
+
+
+_REGISTRY: dict[str, type[Message]] = {}
+M = TypeVar("M", bound=type[Message])
+
+
+def register(cls: M) -> M:
+    for name in cls.TYPES:
+        if name in _REGISTRY:
+            raise ValueError(f"message type {name!r} registered twice")
+        _REGISTRY[name] = cls
+    return cls
+
+
+def message_types() -> dict[str, type[Message]]:
+    return dict(_REGISTRY)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEvent(Message):
+    """A normalized call or queue event, whatever the telephone system behind it."""
+
+    TYPES: ClassVar[tuple[str, ...]] = tuple(CallEventType)
+
+    type: str
+    call_id: str
+    ts: float
+    calling: str | None = None
+    called: str | None = None
+    agent_id: str | None = None
+    extension: str | None = None
+    queue: str | None = None
+    cause: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.type not in self.TYPES:
+            raise MessageError(f"unknown call event type {self.type!r}")
+
+    @property
+    def message_type(self) -> str:
+        return self.type
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentState(Message):
+    """An agent's state changed (``agent.state``)."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("agent.state",)
+
+    agent_id: str
+    state: str
+    ts: float
+    reason: str | None = None
+    extension: str | None = None
+    call_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in set(AgentStateName):
+            raise MessageError(f"unknown agent state {self.state!r}")
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueStats(Message):
+    """Live statistics of one queue, published retained on ``.../queues/<queue>/stats``."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("queue.stats",)
+
+    queue: str
+    ts: float
+    waiting: int = 0
+    longest_wait_s: float = 0.0
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    service_level: float | None = None
+    asa_s: float | None = None
+    agents_ready: int = 0
+    agents_busy: int = 0
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command(Message):
+    """A command to the CTI link or to an agent (``command``): ``name`` says what, ``args`` with what.
+
+    Commands travel with QoS 1; ``command_id`` lets the sender match the outcome and the receiver
+    drop a duplicate delivery.
+    """
+
+    TYPES: ClassVar[tuple[str, ...]] = ("command",)
+
+    command_id: str
+    name: str
+    ts: float
+    call_id: str | None = None
+    agent_id: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Presence(Message):
+    """A process's presence (``presence``): online, or offline as its MQTT last will."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("presence",)
+
+    client_id: str
+    online: bool
+    ts: float
+    role: str = ""
+
+
+def encode(message: Message) -> bytes:
+    return json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes | str) -> Message:
+    """Parse a JSON payload into its message class."""
+    if len(payload) > MAX_PAYLOAD:
+        raise MessageError(f"payload of {len(payload)} bytes exceeds the limit of {MAX_PAYLOAD}")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MessageError(f"payload is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise MessageError("payload is not a JSON object")
+    kind = body.get("type")
+    cls = _REGISTRY.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise MessageError(f"unknown message type {kind!r}")
+    version = body.get("v")
+    if not isinstance(version, int) or version > cls.V:
+        raise MessageError(f"{kind!r} message has unsupported schema version {version!r}")
+    return cls.from_dict(body)

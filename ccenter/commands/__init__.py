@@ -1,0 +1,1 @@
+"""Sub-commands of ``ccenter``: each module has ``register(subparsers, common)``."""

@@ -1,0 +1,123 @@
+"""Configuration: command-line flags over environment over a TOML file over built-in defaults.
+
+The embedded defaults are SQLite in the user's data folder and the in-process bus. A TOML file
+(``--config FILE``) may hold::
+
+    site = "hq"
+    default_region = "US"
+
+    [database]
+    url = "postgresql+psycopg://ccenter@db.example.com/ccenter"
+
+    [mqtt]
+    url = "mqtt://desktop-17:secret@broker.example.com:1883"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "ccenter"
+IN_PROCESS_BUS = "inproc://"
+
+
+class ConfigError(Exception):
+    """A configuration file or value that cannot be used."""
+
+
+def data_dir() -> Path:
+    """The user's data folder, where the embedded database lives."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{data_dir() / 'ccenter.db'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db_url: str
+    mqtt_url: str = IN_PROCESS_BUS
+    site: str = "main"
+    default_region: str = "US"
+    config_file: Path | None = None
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+
+def _read_toml(path: Path) -> Mapping[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _table_value(doc: Mapping[str, Any], table: str, key: str, path: Path) -> str | None:
+    section = doc.get(table)
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}: [{table}] must be a table")
+    value = section.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: {table}.{key} must be a string")
+    return value
+
+
+def _top_value(doc: Mapping[str, Any], key: str, path: Path) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: {key} must be a string")
+    return value
+
+
+def load_settings(
+    *,
+    db: str | None = None,
+    mqtt: str | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings: flag, then environment (``CCENTER_*``), then the TOML file, then defaults."""
+    env = os.environ if environ is None else environ
+    config_file = config_file or env.get("CCENTER_CONFIG") or None
+    doc: Mapping[str, Any] = {}
+    path: Path | None = None
+    if config_file:
+        path = Path(config_file)
+        doc = _read_toml(path)
+    file_path = path or Path("<none>")
+    settings = Settings(
+        db_url=(
+            db
+            or env.get("CCENTER_DB")
+            or _table_value(doc, "database", "url", file_path)
+            or default_db_url()
+        ),
+        mqtt_url=(
+            mqtt
+            or env.get("CCENTER_MQTT")
+            or _table_value(doc, "mqtt", "url", file_path)
+            or IN_PROCESS_BUS
+        ),
+        config_file=path,
+    )
+    site = env.get("CCENTER_SITE") or _top_value(doc, "site", file_path)
+    region = env.get("CCENTER_REGION") or _top_value(doc, "default_region", file_path)
+    if site:
+        settings = replace(settings, site=site)
+    if region:
+        settings = replace(settings, default_region=region.upper())
+    return settings
