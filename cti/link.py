@@ -1,0 +1,200 @@
+"""The async link interface every telephony adapter implements, and the bus-command dispatcher.
+
+A link is connected with ``await link.connect()``, yields normalized events from ``link.events()``
+(an async iterator of :class:`bus.messages.CallEvent` and :class:`bus.messages.AgentState`) and
+carries commands through its methods. ``link.capabilities`` says which commands it can carry; the
+others raise :class:`~cti.errors.UnsupportedCommand` without touching the PBX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from bus.messages import AgentState, AgentStateName, CallEvent, Command
+
+from .errors import CtiError, LocalProtocolError, UnsupportedCommand
+from .model import Capability, LinkEvent
+
+logger = logging.getLogger(__name__)
+
+#: Events buffered for a slow consumer before the oldest are dropped (with an error log).
+EVENT_QUEUE_LIMIT = 10_000
+
+_CLOSED = object()
+
+
+class CtiLink(ABC):
+    """One connection to one telephone system, speaking the normalized model.
+
+    Subclasses implement ``connect``/``close`` and the commands of their ``capabilities``, and
+    hand events to :meth:`_emit`. Methods a link does not support keep the default body, which
+    raises :class:`UnsupportedCommand`.
+    """
+
+    capabilities: frozenset[Capability] = frozenset()
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._dropped = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the link (and log in, start monitors); returns once events can flow."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the link; ``events()`` then ends."""
+
+    async def __aenter__(self) -> CtiLink:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- events ----------------------------------------------------------------------------
+    def _emit(self, event: LinkEvent) -> None:
+        if self._queue.qsize() >= EVENT_QUEUE_LIMIT:
+            self._queue.get_nowait()
+            self._dropped += 1
+            logger.error("event consumer too slow: dropped %d events so far", self._dropped)
+        self._queue.put_nowait(event)
+
+    def _end_events(self) -> None:
+        self._queue.put_nowait(_CLOSED)
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        """Normalized events, in the order the link learnt them, until the link is closed."""
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSED:
+                return
+            assert isinstance(item, CallEvent | AgentState)
+            yield item
+
+    # -- commands --------------------------------------------------------------------------
+    def _unsupported(self, capability: Capability) -> UnsupportedCommand:
+        return UnsupportedCommand(f"{type(self).__name__} cannot {capability.value.replace('_', ' ')}")
+
+    async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
+        """Dial ``to_number`` from ``from_device``; returns the new call's ``call_id``."""
+        raise self._unsupported(Capability.MAKE_CALL)
+
+    async def answer(self, call_id: str, device: str) -> None:
+        raise self._unsupported(Capability.ANSWER)
+
+    async def hangup(self, call_id: str, device: str | None = None) -> None:
+        """Clear ``device``'s part of the call, or the whole call without a device."""
+        raise self._unsupported(Capability.HANGUP)
+
+    async def hold(self, call_id: str, device: str) -> None:
+        raise self._unsupported(Capability.HOLD)
+
+    async def retrieve(self, call_id: str, device: str) -> None:
+        raise self._unsupported(Capability.RETRIEVE)
+
+    async def consult(self, call_id: str, device: str, to_number: str) -> str:
+        """Hold ``call_id`` and dial ``to_number`` from ``device``; returns the consultation call's id."""
+        raise self._unsupported(Capability.CONSULT)
+
+    async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
+        raise self._unsupported(Capability.BLIND_TRANSFER)
+
+    async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        """Join the held call and the consultation call, and drop ``device`` out of both."""
+        raise self._unsupported(Capability.ATTENDED_TRANSFER)
+
+    async def conference(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        raise self._unsupported(Capability.CONFERENCE)
+
+    async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
+        raise self._unsupported(Capability.SEND_DTMF)
+
+    async def set_agent_state(
+        self,
+        agent_id: str,
+        state: AgentStateName,
+        *,
+        reason: str | None = None,
+        extension: str | None = None,
+        queue: str | None = None,
+    ) -> None:
+        raise self._unsupported(Capability.SET_AGENT_STATE)
+
+    async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
+        raise self._unsupported(Capability.ATTACH_DATA)
+
+
+def _arg(command: Command, name: str, *, required: bool = True) -> Any:
+    if name == "call_id" and command.call_id is not None:
+        return command.call_id
+    if name == "agent_id" and command.agent_id is not None:
+        return command.agent_id
+    value = command.args.get(name)
+    if value is None and required:
+        raise LocalProtocolError(f"command {command.name!r} ({command.command_id}) lacks {name!r}")
+    if value is not None and not isinstance(value, str):
+        raise LocalProtocolError(f"command {command.name!r} ({command.command_id}): {name!r} must be text")
+    return value
+
+
+async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
+    """Carry out a bus :class:`~bus.messages.Command` on ``link``; returns the result fields.
+
+    Raises :class:`CtiError` (unknown command, missing argument, unsupported, refused by the PBX).
+    """
+    try:
+        name = Capability(command.name)
+    except ValueError:
+        raise CtiError(f"unknown CTI command {command.name!r} ({command.command_id})") from None
+    if name not in link.capabilities:
+        raise link._unsupported(name)
+    a = _arg
+    if name is Capability.MAKE_CALL:
+        data = command.args.get("data") or {}
+        call_id = await link.make_call(a(command, "from_device"), a(command, "to_number"), data=data)
+        return {"call_id": call_id}
+    if name is Capability.ANSWER:
+        await link.answer(a(command, "call_id"), a(command, "device"))
+    elif name is Capability.HANGUP:
+        await link.hangup(a(command, "call_id"), a(command, "device", required=False))
+    elif name is Capability.HOLD:
+        await link.hold(a(command, "call_id"), a(command, "device"))
+    elif name is Capability.RETRIEVE:
+        await link.retrieve(a(command, "call_id"), a(command, "device"))
+    elif name is Capability.CONSULT:
+        consult_id = await link.consult(a(command, "call_id"), a(command, "device"), a(command, "to_number"))
+        return {"call_id": consult_id}
+    elif name is Capability.BLIND_TRANSFER:
+        await link.blind_transfer(a(command, "call_id"), a(command, "device"), a(command, "to_number"))
+    elif name is Capability.ATTENDED_TRANSFER:
+        await link.attended_transfer(
+            a(command, "call_id"), a(command, "consult_call_id"), a(command, "device")
+        )
+    elif name is Capability.CONFERENCE:
+        await link.conference(a(command, "call_id"), a(command, "consult_call_id"), a(command, "device"))
+    elif name is Capability.SEND_DTMF:
+        await link.send_dtmf(a(command, "call_id"), a(command, "device"), a(command, "digits"))
+    elif name is Capability.SET_AGENT_STATE:
+        try:
+            state = AgentStateName(a(command, "state"))
+        except ValueError:
+            raise LocalProtocolError(f"unknown agent state {command.args.get('state')!r}") from None
+        await link.set_agent_state(
+            a(command, "agent_id"),
+            state,
+            reason=a(command, "reason", required=False),
+            extension=a(command, "extension", required=False),
+            queue=a(command, "queue", required=False),
+        )
+    elif name is Capability.ATTACH_DATA:
+        data = command.args.get("data")
+        if not isinstance(data, dict):
+            raise LocalProtocolError(f"command attach_data ({command.command_id}) lacks a 'data' object")
+        await link.attach_data(a(command, "call_id"), {str(k): str(v) for k, v in data.items()})
+    return {}
