@@ -48,3 +48,83 @@ def pg_server_url() -> str:
 def mqtt_url() -> str:
     require_service(MQTT_URL, 1883, "the MQTT broker")
     return MQTT_URL
+
+
+# --- databases ---------------------------------------------------------------------------------
+# Each test gets its own migrated, empty database: on SQLite a copy of a migrated file, on
+# PostgreSQL a database created from a migrated template (fast, and nothing leaks between tests).
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from crm import db
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = db.connect(f"sqlite:///{path}")
+    db.upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return str(path)
+
+
+def _pg_admin(server_url: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_server_url: str):
+    from sqlalchemy.engine import make_url
+
+    from crm import db
+
+    name = f"ccenter_tpl_{os.getpid()}"
+    admin = _pg_admin(pg_server_url)
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    engine = db.connect(url)
+    db.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path):
+    """The URL of a new, migrated, empty database: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        import shutil
+
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    from sqlalchemy.engine import make_url
+
+    server_url = request.getfixturevalue("pg_server_url")
+    template = request.getfixturevalue("_pg_template")
+    name = f"ccenter_t_{os.getpid()}_{next(_counter)}"
+    admin = _pg_admin(server_url)
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str):
+    from crm import db
+
+    engine = db.connect(db_url)
+    yield engine
+    engine.dispose()

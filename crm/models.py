@@ -1,0 +1,413 @@
+"""The data model: SQLAlchemy 2 typed declarative classes, one table each.
+
+Everything that changes the schema goes through an Alembic migration in ``crm/migrations``; the
+models and the migrations are compared in the tests, so they cannot drift apart.
+
+Times are stored as timezone-aware UTC. Money is ``Numeric(12, 2)`` with a currency code. Phone
+numbers are stored in E.164 only (``crm.phones`` normalizes them on the way in).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a timezone-aware one is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, validate_strings=True, length=32,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+class Tier(enum.StrEnum):
+    VIP = "vip"
+    GOLD = "gold"
+    STANDARD = "standard"
+    PROSPECT = "prospect"
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"), default=Tier.STANDARD)
+    segment: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    phones: Mapped[list[PhoneNumber]] = relationship(back_populates="customer", cascade="all, delete-orphan")
+    accounts: Mapped[list[Account]] = relationship(back_populates="customer", cascade="all, delete-orphan")
+
+
+class PhoneNumber(Base):
+    __tablename__ = "phone_number"
+    __table_args__ = (UniqueConstraint("customer_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="mobile")
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    customer: Mapped[Customer] = relationship(back_populates="phones")
+
+
+class Account(Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    account_number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    plan: Mapped[str | None] = mapped_column(String(64))
+    balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="accounts")
+
+
+class Consent(Base):
+    """What a customer agreed to (or refused) on which channel, for which purpose."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(32), default="marketing")
+    granted: Mapped[bool]
+    source: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DoNotCall(Base):
+    """A number that must not be dialled for outbound campaigns (until ``expires_at``, if set)."""
+
+    __tablename__ = "do_not_call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+
+
+# --- people and queues -------------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    CAMPAIGN_MANAGER = "campaign_manager"
+    ADMIN = "admin"
+
+
+class Agent(Base):
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.AGENT)
+    extension: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    skills: Mapped[list[AgentSkill]] = relationship(back_populates="agent", cascade="all, delete-orphan")
+
+
+class Skill(Base):
+    __tablename__ = "skill"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skill"
+    __table_args__ = (CheckConstraint("proficiency BETWEEN 1 AND 10", name="proficiency_range"),)
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id", ondelete="CASCADE"), primary_key=True)
+    proficiency: Mapped[int] = mapped_column(default=5)
+
+    agent: Mapped[Agent] = relationship(back_populates="skills")
+    skill: Mapped[Skill] = relationship()
+
+
+class Queue(Base):
+    __tablename__ = "queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"))
+    service_level_seconds: Mapped[int] = mapped_column(default=20)
+    service_level_target: Mapped[float] = mapped_column(default=0.8)
+    wrap_up_seconds: Mapped[int] = mapped_column(default=30)
+    dispositions: Mapped[list[Any]] = mapped_column(default=list)
+
+    skill: Mapped[Skill | None] = relationship()
+
+
+# --- interactions ------------------------------------------------------------------------------
+
+
+class Channel(enum.StrEnum):
+    VOICE_IN = "voice_in"
+    VOICE_OUT = "voice_out"
+    EMAIL = "email"
+    SMS = "sms"
+    CHAT = "chat"
+    WEB = "web"
+    STORE = "store"
+
+
+class Contact(Base):
+    """One interaction with a customer on any channel."""
+
+    __tablename__ = "contact"
+    __table_args__ = (Index("ix_contact_customer_started", "customer_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    cti_call_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    ivr_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(String(200))
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="SET NULL"), index=True)
+
+    agent: Mapped[Agent | None] = relationship()
+
+
+class Order(Base):
+    __tablename__ = "customer_order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"), index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="SET NULL"), index=True)
+    product: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(default=1)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    external_ref: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"), index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="SET NULL"), index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    external_ref: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class Communication(Base):
+    """Something sent to the customer (bill, statement, offer, notice), visible to the agent."""
+
+    __tablename__ = "communication"
+    __table_args__ = (Index("ix_communication_customer_sent", "customer_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, "campaign_status"), default=CampaignStatus.ACTIVE
+    )
+    products: Mapped[list[Any]] = mapped_column(default=list)
+    script: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    calling_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dial_mode: Mapped[str] = mapped_column(String(16), default="preview")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    activities: Mapped[list[Activity]] = relationship(back_populates="campaign", cascade="all, delete-orphan")
+
+
+class Activity(Base):
+    """One channel of a campaign (outbound call, inbound offer, SMS)."""
+
+    __tablename__ = "activity"
+    __table_args__ = (UniqueConstraint("campaign_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="activities")
+    tasks: Mapped[list[Task]] = relationship(back_populates="activity", cascade="all, delete-orphan")
+
+
+class Task(Base):
+    """A batch of an activity's work, assigned to one executor: an agent, a skill group or a system."""
+
+    __tablename__ = "task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    skill: Mapped[str | None] = mapped_column(String(64))
+
+    activity: Mapped[Activity] = relationship(back_populates="tasks")
+
+
+class WorkItemStatus(enum.StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class WorkItem(Base):
+    """One customer to work in one activity, by one executor."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "customer_id"),
+        Index("ix_work_item_customer_status", "customer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    offer: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(default=0)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    status: Mapped[WorkItemStatus] = mapped_column(
+        _enum(WorkItemStatus, "work_item_status"), default=WorkItemStatus.PENDING
+    )
+    result: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    activity: Mapped[Activity] = relationship()
+    task: Mapped[Task] = relationship()
+    attempts: Mapped[list[Attempt]] = relationship(back_populates="work_item", cascade="all, delete-orphan")
+
+
+class Attempt(Base):
+    """One try at a work item: a dial, a message sent, an offer made during an inbound call."""
+
+    __tablename__ = "attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    result: Mapped[str] = mapped_column(String(32))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    cti_call_id: Mapped[str | None] = mapped_column(String(128))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+
+    work_item: Mapped[WorkItem] = relationship(back_populates="attempts")

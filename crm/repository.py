@@ -1,0 +1,508 @@
+"""The look-ups and writes the rest of the product calls.
+
+Functions take a SQLAlchemy ``Session`` and return plain frozen dataclasses, never ORM objects, so
+that results can cross threads (the desktop looks up off the GUI thread) and outlive the session.
+Writes happen in the caller's transaction: ``with crm.db.transaction(factory) as s: ...`` commits all
+of them or none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import phones
+from .errors import InvalidData, InvalidPhoneNumber, NotFound
+from .models import (
+    Account,
+    Activity,
+    Agent,
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Communication,
+    Contact,
+    Customer,
+    Order,
+    PhoneNumber,
+    ServiceRequest,
+    Tier,
+    WorkItem,
+    WorkItemStatus,
+    utcnow,
+)
+from .secrets import verify_secret
+
+CONTACT_HISTORY = 20
+RECENT_COMMUNICATIONS = 10
+OPEN_ORDER_STATES = ("open", "submitted", "in_progress", "on_hold")
+OPEN_REQUEST_STATES = ("open", "in_progress", "waiting_customer")
+_ACCOUNT_PATTERN = re.compile(r"^[A-Za-z0-9-]{4,32}$")
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    account_number: str
+    status: str
+    plan: str | None
+    balance: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSummary:
+    id: int
+    name: str
+    tier: Tier
+    language: str
+    phones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    id: int
+    name: str
+    tier: Tier
+    segment: str | None
+    language: str
+    time_zone: str
+    email: str | None
+    phones: tuple[str, ...]
+    accounts: tuple[AccountView, ...]
+    customer_since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    id: int
+    channel: Channel
+    started_at: datetime
+    ended_at: datetime | None
+    agent: str | None
+    queue: str | None
+    disposition: str | None
+    summary: str | None
+    notes: str | None
+    ivr_data: dict[str, Any]
+    work_item_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: int
+    product: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    status: str
+    created_at: datetime
+    contact_id: int | None
+    work_item_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequestView:
+    id: int
+    category: str
+    summary: str
+    priority: str
+    status: str
+    created_at: datetime
+    contact_id: int | None
+    work_item_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommunicationView:
+    id: int
+    kind: str
+    channel: str
+    subject: str
+    amount: Decimal | None
+    currency: str | None
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """A campaign offer that applies to the customer now, with the script to pitch it."""
+
+    work_item_id: int
+    campaign_key: str
+    campaign_name: str
+    channel: str
+    offer: str | None
+    script: str | None
+    status: WorkItemStatus
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Customer360:
+    profile: CustomerProfile
+    contacts: tuple[ContactView, ...]
+    open_orders: tuple[OrderView, ...]
+    open_service_requests: tuple[ServiceRequestView, ...]
+    offers: tuple[OfferView, ...]
+    communications: tuple[CommunicationView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    id: int
+    login: str
+    name: str
+    role: str
+    extension: str | None
+    skills: dict[str, int] = field(default_factory=dict)
+
+
+# --- look-ups ----------------------------------------------------------------------------------
+
+
+def _summary(customer: Customer) -> CustomerSummary:
+    return CustomerSummary(
+        id=customer.id,
+        name=customer.name,
+        tier=customer.tier,
+        language=customer.language,
+        phones=tuple(p.e164 for p in sorted(customer.phones, key=lambda p: not p.is_primary)),
+    )
+
+
+def find_customers_by_phone(session: Session, number: str, region: str = "US") -> list[CustomerSummary]:
+    """Every customer who has ``number`` (in any written form); raises InvalidPhoneNumber."""
+    e164 = phones.to_e164(number, region)
+    rows = session.scalars(
+        select(Customer)
+        .join(PhoneNumber, PhoneNumber.customer_id == Customer.id)
+        .where(PhoneNumber.e164 == e164)
+        .options(selectinload(Customer.phones))
+        .order_by(Customer.id)
+    ).unique()
+    return [_summary(c) for c in rows]
+
+
+def find_customer_by_account(session: Session, account_number: str) -> CustomerSummary:
+    """The owner of an account; raises NotFound for an unknown account number."""
+    account_number = account_number.strip()
+    if not _ACCOUNT_PATTERN.match(account_number):
+        raise NotFound(f"not an account number: {account_number[:40]!r}")
+    customer = session.scalar(
+        select(Customer)
+        .join(Account, Account.customer_id == Customer.id)
+        .where(Account.account_number == account_number)
+        .options(selectinload(Customer.phones))
+    )
+    if customer is None:
+        raise NotFound(f"no account {account_number!r}")
+    return _summary(customer)
+
+
+def search_customers(session: Session, text: str, region: str = "US", limit: int = 50) -> list[CustomerSummary]:
+    """Free search as an agent types it: a phone number, an account number, or part of a name."""
+    text = text.strip()
+    if not text:
+        return []
+    found: dict[int, CustomerSummary] = {}
+    if sum(ch.isdigit() for ch in text) >= 6:
+        try:
+            for summary in find_customers_by_phone(session, text, region):
+                found[summary.id] = summary
+        except InvalidPhoneNumber:
+            pass
+    if _ACCOUNT_PATTERN.match(text):
+        try:
+            summary = find_customer_by_account(session, text)
+            found[summary.id] = summary
+        except NotFound:
+            pass
+    if len(found) < limit:
+        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = session.scalars(
+            select(Customer)
+            .where(or_(Customer.name.like(pattern, escape="\\"), Customer.email == text.lower()))
+            .options(selectinload(Customer.phones))
+            .order_by(Customer.name, Customer.id)
+            .limit(limit)
+        )
+        for customer in rows:
+            found.setdefault(customer.id, _summary(customer))
+    return list(found.values())[:limit]
+
+
+def _open_offers(session: Session, customer_id: int, now: datetime) -> list[OfferView]:
+    rows = session.execute(
+        select(WorkItem, Campaign, Activity)
+        .join(Activity, WorkItem.activity_id == Activity.id)
+        .join(Campaign, Activity.campaign_id == Campaign.id)
+        .where(
+            WorkItem.customer_id == customer_id,
+            WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
+            Campaign.status == CampaignStatus.ACTIVE,
+            or_(Campaign.starts_at.is_(None), Campaign.starts_at <= now),
+            or_(Campaign.ends_at.is_(None), Campaign.ends_at > now),
+        )
+        .order_by(WorkItem.priority.desc(), WorkItem.id)
+    )
+    return [
+        OfferView(
+            work_item_id=item.id,
+            campaign_key=campaign.campaign_key,
+            campaign_name=campaign.name,
+            channel=activity.channel,
+            offer=item.offer,
+            script=campaign.script,
+            status=item.status,
+            attempts=item.attempt_count,
+        )
+        for item, campaign, activity in rows
+    ]
+
+
+def customer_360(session: Session, customer_id: int, *, now: datetime | None = None) -> Customer360:
+    """Everything an agent needs about one customer: profile, history, open work, offers, mail."""
+    now = now or utcnow()
+    customer = session.get(
+        Customer, customer_id, options=[selectinload(Customer.phones), selectinload(Customer.accounts)]
+    )
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    profile = CustomerProfile(
+        id=customer.id,
+        name=customer.name,
+        tier=customer.tier,
+        segment=customer.segment,
+        language=customer.language,
+        time_zone=customer.time_zone,
+        email=customer.email,
+        phones=_summary(customer).phones,
+        accounts=tuple(
+            AccountView(a.account_number, a.status, a.plan, a.balance, a.currency)
+            for a in sorted(customer.accounts, key=lambda a: a.account_number)
+        ),
+        customer_since=customer.created_at,
+    )
+    contacts = session.execute(
+        select(Contact, Agent.name)
+        .outerjoin(Agent, Contact.agent_id == Agent.id)
+        .where(Contact.customer_id == customer_id)
+        .order_by(Contact.started_at.desc(), Contact.id.desc())
+        .limit(CONTACT_HISTORY)
+    )
+    orders = session.scalars(
+        select(Order)
+        .where(Order.customer_id == customer_id, Order.status.in_(OPEN_ORDER_STATES))
+        .order_by(Order.created_at.desc())
+    )
+    requests = session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.customer_id == customer_id, ServiceRequest.status.in_(OPEN_REQUEST_STATES))
+        .order_by(ServiceRequest.created_at.desc())
+    )
+    communications = session.scalars(
+        select(Communication)
+        .where(Communication.customer_id == customer_id)
+        .order_by(Communication.sent_at.desc())
+        .limit(RECENT_COMMUNICATIONS)
+    )
+    return Customer360(
+        profile=profile,
+        contacts=tuple(
+            ContactView(
+                c.id, c.channel, c.started_at, c.ended_at, agent_name, c.queue, c.disposition, c.summary,
+                c.notes, dict(c.ivr_data or {}), c.work_item_id,
+            )
+            for c, agent_name in contacts
+        ),
+        open_orders=tuple(_order_view(o) for o in orders),
+        open_service_requests=tuple(_request_view(r) for r in requests),
+        offers=tuple(_open_offers(session, customer_id, now)),
+        communications=tuple(
+            CommunicationView(m.id, m.kind, m.channel, m.subject, m.amount, m.currency, m.sent_at)
+            for m in communications
+        ),
+    )
+
+
+def _order_view(o: Order) -> OrderView:
+    return OrderView(o.id, o.product, o.quantity, o.amount, o.currency, o.status, o.created_at, o.contact_id,
+                     o.work_item_id)
+
+
+def _request_view(r: ServiceRequest) -> ServiceRequestView:
+    return ServiceRequestView(r.id, r.category, r.summary, r.priority, r.status, r.created_at, r.contact_id,
+                              r.work_item_id)
+
+
+def verify_account_pin(session: Session, account_number: str, pin: str) -> bool:
+    """Whether ``pin`` is the account's PIN (the IVR's verification step)."""
+    pin_hash = session.scalar(select(Account.pin_hash).where(Account.account_number == account_number.strip()))
+    return verify_secret(pin, pin_hash)
+
+
+def authenticate_agent(session: Session, login: str, password: str) -> AgentView | None:
+    agent = session.scalar(
+        select(Agent).where(Agent.login == login, Agent.active.is_(True)).options(selectinload(Agent.skills))
+    )
+    if agent is None or not verify_secret(password, agent.password_hash):
+        return None
+    return AgentView(
+        agent.id, agent.login, agent.name, agent.role.value, agent.extension,
+        {s.skill.name: s.proficiency for s in agent.skills},
+    )
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _require_customer(session: Session, customer_id: int) -> None:
+    if session.get(Customer, customer_id) is None:
+        raise NotFound(f"no customer {customer_id}")
+
+
+def _check_links(session: Session, customer_id: int, contact_id: int | None, work_item_id: int | None) -> None:
+    _require_customer(session, customer_id)
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound(f"no contact {contact_id}")
+        if contact.customer_id not in (None, customer_id):
+            raise InvalidData(f"contact {contact_id} belongs to another customer")
+    if work_item_id is not None:
+        item = session.get(WorkItem, work_item_id)
+        if item is None:
+            raise NotFound(f"no work item {work_item_id}")
+        if item.customer_id != customer_id:
+            raise InvalidData(f"work item {work_item_id} belongs to another customer")
+
+
+def record_contact(
+    session: Session,
+    *,
+    channel: Channel,
+    customer_id: int | None = None,
+    agent_id: int | None = None,
+    queue: str | None = None,
+    cti_call_id: str | None = None,
+    ivr_data: dict[str, Any] | None = None,
+    work_item_id: int | None = None,
+    started_at: datetime | None = None,
+    summary: str | None = None,
+) -> int:
+    """Open a contact (an interaction) and return its id."""
+    if customer_id is not None:
+        _check_links(session, customer_id, None, work_item_id)
+    contact = Contact(
+        customer_id=customer_id,
+        channel=channel,
+        agent_id=agent_id,
+        queue=queue,
+        cti_call_id=cti_call_id,
+        ivr_data=dict(ivr_data or {}),
+        work_item_id=work_item_id,
+        started_at=started_at or utcnow(),
+        summary=summary,
+    )
+    session.add(contact)
+    session.flush()
+    return contact.id
+
+
+def close_contact(
+    session: Session,
+    contact_id: int,
+    *,
+    disposition: str,
+    notes: str | None = None,
+    customer_id: int | None = None,
+    ended_at: datetime | None = None,
+) -> None:
+    """Wrap a contact up: disposition, notes, end time (and the customer, if identified late)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}")
+    if not disposition.strip():
+        raise InvalidData("a disposition is required to close a contact")
+    if customer_id is not None:
+        _require_customer(session, customer_id)
+        contact.customer_id = customer_id
+    contact.disposition = disposition.strip()
+    contact.notes = notes
+    contact.ended_at = ended_at or utcnow()
+
+
+def create_order(
+    session: Session,
+    *,
+    customer_id: int,
+    product: str,
+    amount: Decimal = Decimal("0.00"),
+    quantity: int = 1,
+    currency: str = "USD",
+    contact_id: int | None = None,
+    work_item_id: int | None = None,
+) -> OrderView:
+    """Create an order linked to the contact and, for a campaign sale, to its work item."""
+    if not product.strip():
+        raise InvalidData("an order needs a product")
+    if quantity < 1:
+        raise InvalidData("an order's quantity must be at least 1")
+    if amount < 0:
+        raise InvalidData("an order's amount cannot be negative")
+    _check_links(session, customer_id, contact_id, work_item_id)
+    order = Order(
+        customer_id=customer_id, product=product.strip(), amount=amount, quantity=quantity,
+        currency=currency, contact_id=contact_id, work_item_id=work_item_id,
+    )
+    session.add(order)
+    session.flush()
+    return _order_view(order)
+
+
+def create_service_request(
+    session: Session,
+    *,
+    customer_id: int,
+    category: str,
+    summary: str,
+    details: str | None = None,
+    priority: str = "normal",
+    contact_id: int | None = None,
+    work_item_id: int | None = None,
+) -> ServiceRequestView:
+    """Create a service request linked to the contact and, when it came from a campaign, its work item."""
+    if not category.strip() or not summary.strip():
+        raise InvalidData("a service request needs a category and a summary")
+    if priority not in ("low", "normal", "high", "urgent"):
+        raise InvalidData(f"unknown service request priority {priority!r}")
+    _check_links(session, customer_id, contact_id, work_item_id)
+    request = ServiceRequest(
+        customer_id=customer_id, category=category.strip(), summary=summary.strip(), details=details,
+        priority=priority, contact_id=contact_id, work_item_id=work_item_id,
+    )
+    session.add(request)
+    session.flush()
+    return _request_view(request)
+
+
+def count_customers(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Customer)) or 0
+
+
+def list_agents(session: Session) -> Sequence[AgentView]:
+    agents = session.scalars(select(Agent).options(selectinload(Agent.skills)).order_by(Agent.login))
+    return [
+        AgentView(a.id, a.login, a.name, a.role.value, a.extension, {s.skill.name: s.proficiency for s in a.skills})
+        for a in agents
+    ]
