@@ -1,0 +1,64 @@
+"""``ccenter db upgrade`` and ``ccenter db seed``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from crm import db
+from crm.seed import DEMO_PASSWORD, DEMO_PIN, seed
+
+from ..cli import settings_from
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("db", help="create, upgrade and seed the database")
+    commands = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = commands.add_parser("upgrade", parents=[common], help="create the schema or upgrade it to the newest revision")
+    up.set_defaults(func=run_upgrade)
+    sd = commands.add_parser(
+        "seed", parents=[common], help="add realistic demo data (customers, history, agents, queues, a campaign)"
+    )
+    sd.add_argument("--customers", type=int, default=1000, metavar="N", help="customers to add (default 1000)")
+    sd.add_argument("--seed", type=int, default=7, metavar="N", help="random seed, for repeatable data (default 7)")
+    sd.set_defaults(func=run_seed)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    engine = db.connect(settings.db_url)
+    try:
+        db.upgrade(engine)
+        print(f"database {db.safe_url(settings.db_url)} is at revision {db.current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def run_seed(args: argparse.Namespace) -> int:
+    if args.customers < 0:
+        print("ccenter: error: --customers must be zero or more", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    engine = db.connect(settings.db_url)
+    try:
+        db.upgrade(engine)
+        started = time.perf_counter()
+        report = seed(
+            engine,
+            customers=args.customers,
+            random_seed=args.seed,
+            progress=lambda n: print(f"  {n:,} customers ...", file=sys.stderr),
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    print(
+        f"added {report.customers:,} customers, {report.contacts:,} contacts, {report.orders:,} orders, "
+        f"{report.service_requests:,} service requests, {report.communications:,} communications, "
+        f"{report.work_items:,} campaign work items in {elapsed:.1f} s"
+    )
+    if report.agents:
+        print(f"added {report.agents} agents (password {DEMO_PASSWORD!r}); every demo account's PIN is {DEMO_PIN!r}")
+    return 0
