@@ -1,0 +1,653 @@
+"""AMI events → normalized events (``call.*``, ``queue.*``, ``agent.state``), keyed by ``Linkedid``.
+
+:class:`AmiMapper` is sans-I/O and stateful: it remembers the legs (channels) of each call, which
+bridges they are in and which queues a caller waits in, so that it can say when a call is offered,
+answered, conferenced or ended. Rules:
+
+- ``call_id`` is the channel's ``Linkedid`` (the ``Uniqueid`` of the call's first leg), which
+  Asterisk keeps for the life of the call and across AMI reconnects.
+- Every call starts with ``call.offered`` (also when first seen mid-call, e.g. after a resync or in a
+  capture that starts late) and ends with one ``call.ended`` when its last leg hangs up.
+- ``call.alerting`` / ``call.answered`` are per leg, for legs other than the first and never for
+  ``Local/`` plumbing channels. ``extension`` is the device part of the channel name
+  (``PJSIP/1001-0000002a`` → ``1001``), ``agent_id`` the queue member's ``MemberName``.
+- Attached data: channel variables named ``CC_<key>`` (inherited forms ``_CC_``/``__CC_`` too) and
+  the custom headers of a ``UserEvent`` become ``call.data`` with ``{key: value}``.
+- An unanswered outbound call ends with ``cause`` busy / no_answer / failed / answering_machine
+  (from ``DialStatus`` and ``AMDSTATUS``); otherwise ``cause`` is Asterisk's ``Cause-txt``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType
+
+from ..model import DialOutcome, LinkEvent
+from .codec import AmiMessage
+
+logger = logging.getLogger(__name__)
+
+DATA_PREFIX = "CC_"
+
+_SNAPSHOT = frozenset(
+    h.lower()
+    for h in [
+        "Event",
+        "Privilege",
+        "UserEvent",
+        "ActionID",
+        "Channel",
+        "ChannelState",
+        "ChannelStateDesc",
+        "CallerIDNum",
+        "CallerIDName",
+        "ConnectedLineNum",
+        "ConnectedLineName",
+        "Language",
+        "AccountCode",
+        "Context",
+        "Exten",
+        "Priority",
+        "Uniqueid",
+        "Linkedid",
+        "SequenceNumber",
+        "File",
+        "Line",
+        "Func",
+        "Timestamp",
+        "SystemName",
+    ]
+)
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]+$")
+_DIAL_OUTCOME = {
+    "BUSY": DialOutcome.BUSY,
+    "NOANSWER": DialOutcome.NO_ANSWER,
+    "CHANUNAVAIL": DialOutcome.FAILED,
+    "CONGESTION": DialOutcome.FAILED,
+    "INVALIDARGS": DialOutcome.FAILED,
+    "MACHINE": DialOutcome.ANSWERING_MACHINE,
+}
+_UNKNOWN_NUMBERS = frozenset({"", "<unknown>", "unknown", "anonymous"})
+
+
+def device_of(channel: str | None) -> str | None:
+    """``PJSIP/1001-0000002a`` → ``1001``; ``Local/1001@agents-00000001;1`` → ``1001``."""
+    if not channel:
+        return None
+    _tech, slash, rest = channel.partition("/")
+    if not slash:
+        return channel
+    rest = rest.split(";", 1)[0]
+    if "@" in rest:
+        return rest.split("@", 1)[0] or None
+    return _CHANNEL_SUFFIX.sub("", rest) or None
+
+
+def _number(value: str | None) -> str | None:
+    if value is None or value.strip().lower() in _UNKNOWN_NUMBERS:
+        return None
+    return value.strip()
+
+
+@dataclass(slots=True)
+class _Leg:
+    uniqueid: str
+    call_id: str
+    channel: str
+    state: int = 0
+    alerted: bool = False
+    answered: bool = False
+    agent_id: str | None = None
+    queue: str | None = None
+
+    @property
+    def is_plumbing(self) -> bool:
+        return self.channel.startswith("Local/")
+
+
+@dataclass(slots=True)
+class _Call:
+    call_id: str
+    legs: set[str] = field(default_factory=set)
+    answered: bool = False
+    outcome: str | None = None
+    queues: set[str] = field(default_factory=set)
+
+
+Handler = Callable[["AmiMapper", AmiMessage, float, list[LinkEvent]], None]
+
+
+class AmiMapper:
+    """Turns AMI events into normalized events. ``clock`` gives ``ts`` when events carry no Timestamp."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, data_prefix: str = DATA_PREFIX) -> None:
+        self._clock = clock
+        self._prefix = data_prefix.upper()
+        self._legs: dict[str, _Leg] = {}
+        self._calls: dict[str, _Call] = {}
+        self._bridges: dict[str, set[str]] = {}
+        self._conferenced: set[str] = set()
+        self._agents: dict[str, tuple[str, str | None]] = {}
+        self._resync_seen: set[str] | None = None
+
+    @property
+    def live_calls(self) -> int:
+        return len(self._calls)
+
+    def call_of(self, uniqueid: str) -> str | None:
+        leg = self._legs.get(uniqueid)
+        return leg.call_id if leg else None
+
+    def channels_of(self, call_id: str) -> list[str]:
+        """Channel names of a call's legs, first leg first."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return []
+        legs = sorted((self._legs[u] for u in call.legs), key=lambda leg: (leg.uniqueid != call_id, leg.uniqueid))
+        return [leg.channel for leg in legs]
+
+    def map(self, message: AmiMessage) -> list[LinkEvent]:
+        """Normalized events for one AMI message (none for messages that change nothing)."""
+        if message.kind != "event":
+            return []
+        handler = _HANDLERS.get(message.name.lower())
+        if handler is None:
+            return []
+        stamp = message.get("Timestamp")
+        ts: float
+        try:
+            ts = float(stamp) if stamp else self._clock()
+        except ValueError:
+            ts = self._clock()
+        out: list[LinkEvent] = []
+        handler(self, message, ts, out)
+        return out
+
+    # -- resync ----------------------------------------------------------------------------
+    def begin_resync(self) -> None:
+        """The link came back: legs reported by CoreShowChannels until :meth:`end_resync` are alive."""
+        self._resync_seen = set()
+
+    def end_resync(self) -> list[LinkEvent]:
+        """Legs not reported hung up while the link was down: end them (and calls left empty)."""
+        seen, self._resync_seen = self._resync_seen or set(), None
+        out: list[LinkEvent] = []
+        ts = self._clock()
+        for uniqueid in [u for u in self._legs if u not in seen]:
+            self._drop_leg(uniqueid, ts, "ended while the link was down", out)
+        return out
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _call_event(self, out: list[LinkEvent], kind: CallEventType, call_id: str, ts: float, **kw: Any) -> None:
+        out.append(CallEvent(type=kind, call_id=call_id, ts=ts, **kw))
+
+    def _leg(self, m: AmiMessage, ts: float, out: list[LinkEvent], prefix: str = "") -> _Leg | None:
+        """The leg an event speaks of (``prefix`` ``Dest`` for the other party), created if new."""
+        uniqueid = m.get(prefix + "Uniqueid") or m.get(prefix + "UniqueID")
+        if not uniqueid:
+            return None
+        linkedid = m.get(prefix + "Linkedid")
+        leg = self._legs.get(uniqueid)
+        channel = m.get(prefix + "Channel") or ""
+        if leg is None:
+            call_id = linkedid or uniqueid
+            leg = _Leg(uniqueid, call_id, channel)
+            self._legs[uniqueid] = leg
+            self._ensure_call(m, call_id, ts, out, prefix).legs.add(uniqueid)
+        elif linkedid and linkedid != leg.call_id:
+            self._move_leg(leg, linkedid, m, ts, out, prefix)
+        if channel and channel != leg.channel:
+            leg.channel = channel
+        if self._resync_seen is not None:
+            self._resync_seen.add(uniqueid)
+        return leg
+
+    def _ensure_call(self, m: AmiMessage, call_id: str, ts: float, out: list[LinkEvent], prefix: str) -> _Call:
+        call = self._calls.get(call_id)
+        if call is None:
+            call = _Call(call_id)
+            self._calls[call_id] = call
+            self._call_event(
+                out,
+                CallEventType.OFFERED,
+                call_id,
+                ts,
+                calling=_number(m.get(prefix + "CallerIDNum")),
+                called=_number(m.get(prefix + "Exten")),
+                extension=device_of(m.get(prefix + "Channel")),
+            )
+        return call
+
+    def _move_leg(self, leg: _Leg, call_id: str, m: AmiMessage, ts: float, out: list[LinkEvent], prefix: str) -> None:
+        old = self._calls.get(leg.call_id)
+        if old is not None:
+            old.legs.discard(leg.uniqueid)
+        leg.call_id = call_id
+        self._ensure_call(m, call_id, ts, out, prefix).legs.add(leg.uniqueid)
+        if old is not None and not old.legs:
+            del self._calls[old.call_id]
+            self._call_event(out, CallEventType.ENDED, old.call_id, ts, cause="merged", data={"into": call_id})
+
+    def _drop_leg(self, uniqueid: str, ts: float, cause: str | None, out: list[LinkEvent]) -> None:
+        leg = self._legs.pop(uniqueid, None)
+        if leg is None:
+            return
+        for members in self._bridges.values():
+            members.discard(uniqueid)
+        call = self._calls.get(leg.call_id)
+        if call is None:
+            return
+        call.legs.discard(uniqueid)
+        if not call.legs:
+            del self._calls[leg.call_id]
+            if not call.answered and call.outcome:
+                cause = call.outcome
+            self._call_event(out, CallEventType.ENDED, leg.call_id, ts, cause=cause)
+
+    def _alerting(self, leg: _Leg, ts: float, out: list[LinkEvent], called: str | None = None) -> None:
+        if leg.alerted or leg.answered or leg.is_plumbing or leg.uniqueid == leg.call_id:
+            return
+        leg.alerted = True
+        self._call_event(
+            out,
+            CallEventType.ALERTING,
+            leg.call_id,
+            ts,
+            called=called,
+            extension=device_of(leg.channel),
+            agent_id=leg.agent_id,
+            queue=leg.queue,
+        )
+
+    def _answered(self, leg: _Leg, ts: float, out: list[LinkEvent]) -> None:
+        if leg.answered or leg.is_plumbing or leg.uniqueid == leg.call_id:
+            return
+        leg.answered = True
+        call = self._calls.get(leg.call_id)
+        if call is not None:
+            call.answered = True
+        self._call_event(
+            out,
+            CallEventType.ANSWERED,
+            leg.call_id,
+            ts,
+            extension=device_of(leg.channel),
+            agent_id=leg.agent_id,
+            queue=leg.queue,
+        )
+
+    def _agent(
+        self,
+        out: list[LinkEvent],
+        agent_id: str | None,
+        state: AgentStateName,
+        ts: float,
+        *,
+        reason: str | None = None,
+        extension: str | None = None,
+        call_id: str | None = None,
+    ) -> None:
+        if not agent_id:
+            return
+        key = (state.value, reason)
+        if self._agents.get(agent_id) == key and call_id is None:
+            return
+        self._agents[agent_id] = key
+        out.append(
+            AgentState(agent_id=agent_id, state=state, ts=ts, reason=reason, extension=extension, call_id=call_id)
+        )
+
+    # -- handlers --------------------------------------------------------------------------
+    def _on_newchannel(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        if leg is not None:
+            self._on_state(leg, m, ts, out)
+
+    def _on_newstate(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        if leg is not None:
+            self._on_state(leg, m, ts, out)
+
+    def _on_state(self, leg: _Leg, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        try:
+            leg.state = int(m.get("ChannelState") or 0)
+        except ValueError:
+            return
+        if leg.state == 5:
+            self._alerting(leg, ts, out)
+        elif leg.state == 6:
+            self._answered(leg, ts, out)
+
+    def _on_dial_begin(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        self._leg(m, ts, out)
+        dest = self._leg(m, ts, out, "Dest")
+        if dest is not None:
+            self._alerting(dest, ts, out, called=_number(m.get("DialString")))
+
+    def _on_dial_end(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        src = self._leg(m, ts, out)
+        dest = self._leg(m, ts, out, "Dest")
+        status = (m.get("DialStatus") or "").upper()
+        if status == "ANSWER" and dest is not None:
+            self._answered(dest, ts, out)
+        elif status in _DIAL_OUTCOME and src is not None:
+            call = self._calls.get(src.call_id)
+            if call is not None:
+                call.outcome = _DIAL_OUTCOME[status].value
+
+    def _on_legacy_dial(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        sub = (m.get("SubEvent") or "Begin").lower()
+        if sub == "begin":
+            src = self._leg(m, ts, out)
+            dest_id = m.get("DestUniqueID") or m.get("DestUniqueid")
+            if src is not None and dest_id and dest_id not in self._legs:
+                leg = _Leg(dest_id, src.call_id, m.get("Destination") or "")
+                self._legs[dest_id] = leg
+                self._calls[src.call_id].legs.add(dest_id)
+                self._alerting(leg, ts, out, called=_number(m.get("Dialstring")))
+        else:
+            self._on_dial_end(m, ts, out)
+
+    def _on_hangup(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        if leg is None:
+            return
+        cause = m.get("Cause-txt") or m.get("Cause")
+        self._drop_leg(leg.uniqueid, ts, cause, out)
+
+    def _on_bridge_enter(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        bridge = m.get("BridgeUniqueid")
+        if leg is None or not bridge:
+            return
+        members = self._bridges.setdefault(bridge, set())
+        members.add(leg.uniqueid)
+        real = [u for u in members if u in self._legs and not self._legs[u].is_plumbing]
+        if len(real) >= 2:
+            for uniqueid in real:
+                self._answered(self._legs[uniqueid], ts, out)
+        if len(real) >= 3 and bridge not in self._conferenced:
+            self._conferenced.add(bridge)
+            self._call_event(
+                out,
+                CallEventType.CONFERENCED,
+                leg.call_id,
+                ts,
+                extension=device_of(leg.channel),
+                data={"parties": sorted(d for u in real if (d := device_of(self._legs[u].channel)))},
+            )
+
+    def _on_bridge_leave(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        bridge = m.get("BridgeUniqueid")
+        uniqueid = m.get("Uniqueid")
+        if bridge and uniqueid and bridge in self._bridges:
+            self._bridges[bridge].discard(uniqueid)
+            if not self._bridges[bridge]:
+                del self._bridges[bridge]
+                self._conferenced.discard(bridge)
+
+    def _on_bridge_destroy(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        bridge = m.get("BridgeUniqueid")
+        if bridge:
+            self._bridges.pop(bridge, None)
+            self._conferenced.discard(bridge)
+
+    def _on_hold(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        if leg is not None:
+            held = m.name.lower() == "hold" and (m.get("Status") or "on").lower() != "off"
+            kind = CallEventType.HELD if held else CallEventType.RETRIEVED
+            self._call_event(out, kind, leg.call_id, ts, extension=device_of(leg.channel))
+
+    def _on_blind_transfer(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        call_id = m.get("TransfereeLinkedid") or m.get("TransfererLinkedid")
+        if not call_id or call_id not in self._calls:
+            return
+        result = m.get("Result") or "Success"
+        self._call_event(
+            out,
+            CallEventType.TRANSFERRED,
+            call_id,
+            ts,
+            called=m.get("Extension"),
+            cause=None if result == "Success" else result,
+            data={"kind": "blind", "by": device_of(m.get("TransfererChannel"))},
+        )
+
+    def _on_attended_transfer(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        call_id = m.get("TransfereeLinkedid") or m.get("OrigTransfererLinkedid")
+        if not call_id or call_id not in self._calls:
+            return
+        result = m.get("Result") or "Success"
+        target = m.get("TransferTargetUniqueid")
+        leg = self._legs.get(target) if target else None
+        if leg is not None and result == "Success" and leg.call_id != call_id:
+            self._move_leg(leg, call_id, m, ts, out, "TransferTarget")
+        self._call_event(
+            out,
+            CallEventType.TRANSFERRED,
+            call_id,
+            ts,
+            extension=device_of(m.get("TransferTargetChannel")),
+            agent_id=leg.agent_id if leg else None,
+            cause=None if result == "Success" else result,
+            data={
+                "kind": "attended",
+                "by": device_of(m.get("OrigTransfererChannel")),
+                "consult_call_id": m.get("SecondTransfererLinkedid"),
+            },
+        )
+
+    def _on_varset(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        name = (m.get("Variable") or "").lstrip("_")
+        upper = name.upper()
+        if upper == "AMDSTATUS":
+            leg = self._leg(m, ts, out)
+            call = self._calls.get(leg.call_id) if leg else None
+            if call is not None and (m.get("Value") or "").upper() == "MACHINE":
+                call.outcome = DialOutcome.ANSWERING_MACHINE.value
+            return
+        if not upper.startswith(self._prefix) or len(name) == len(self._prefix):
+            return
+        leg = self._leg(m, ts, out)
+        if leg is not None:
+            key = name[len(self._prefix) :]
+            self._call_event(out, CallEventType.DATA, leg.call_id, ts, data={key: m.get("Value") or ""})
+
+    def _on_user_event(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        if leg is None:
+            return
+        data = {k: v for k, v in m.headers if k.lower() not in _SNAPSHOT}
+        if data:
+            self._call_event(out, CallEventType.DATA, leg.call_id, ts, data=data)
+
+    def _on_queue_join(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        queue = m.get("Queue")
+        call = self._calls.get(leg.call_id) if leg else None
+        if leg is None or call is None or not queue or queue in call.queues:
+            return
+        call.queues.add(queue)
+        self._call_event(
+            out,
+            CallEventType.QUEUE_JOINED,
+            leg.call_id,
+            ts,
+            queue=queue,
+            calling=_number(m.get("CallerIDNum")),
+            data={"position": m.get("Position") or ""},
+        )
+
+    def _on_queue_leave(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        queue = m.get("Queue")
+        call = self._calls.get(leg.call_id) if leg else None
+        if leg is None or call is None or not queue or queue not in call.queues:
+            return
+        call.queues.discard(queue)
+        abandoned = m.name.lower() == "queuecallerabandon"
+        self._call_event(
+            out, CallEventType.QUEUE_LEFT, leg.call_id, ts, queue=queue, cause="abandoned" if abandoned else None
+        )
+
+    def _member(self, m: AmiMessage) -> str | None:
+        return m.get("MemberName") or m.get("Interface") or m.get("Agent")
+
+    def _on_agent_called(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        self._leg(m, ts, out)
+        dest = self._leg(m, ts, out, "Dest")
+        agent = self._member(m)
+        if dest is not None:
+            dest.agent_id, dest.queue = agent, m.get("Queue")
+            self._alerting(dest, ts, out)
+        self._agent(
+            out,
+            agent,
+            AgentStateName.RESERVED,
+            ts,
+            extension=device_of(m.get("Interface")),
+            call_id=dest.call_id if dest else None,
+        )
+
+    def _on_agent_connect(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        self._leg(m, ts, out)
+        dest = self._leg(m, ts, out, "Dest")
+        agent = self._member(m)
+        if dest is not None:
+            dest.agent_id, dest.queue = agent, m.get("Queue")
+            self._answered(dest, ts, out)
+        self._agent(
+            out,
+            agent,
+            AgentStateName.BUSY,
+            ts,
+            extension=device_of(m.get("Interface")),
+            call_id=dest.call_id if dest else None,
+        )
+
+    def _on_agent_complete(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        self._agent(
+            out,
+            self._member(m),
+            AgentStateName.WRAP_UP,
+            ts,
+            reason=m.get("Reason"),
+            extension=device_of(m.get("Interface")),
+            call_id=leg.call_id if leg else None,
+        )
+
+    def _on_agent_ring_no_answer(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        reason = "ring_no_answer" if m.name.lower() == "agentringnoanswer" else "dump"
+        self._agent(
+            out,
+            self._member(m),
+            AgentStateName.READY,
+            ts,
+            reason=reason,
+            extension=device_of(m.get("Interface")),
+            call_id=leg.call_id if leg else None,
+        )
+
+    def _on_member_added(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        agent = self._member(m)
+        ext = device_of(m.get("StateInterface") or m.get("Interface"))
+        self._agent(out, agent, AgentStateName.LOGGED_ON, ts, extension=ext)
+        self._on_member_status(m, ts, out)
+
+    def _on_member_removed(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        self._agent(
+            out,
+            self._member(m),
+            AgentStateName.LOGGED_OFF,
+            ts,
+            extension=device_of(m.get("StateInterface") or m.get("Interface")),
+        )
+
+    def _on_member_pause(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        paused = (m.get("Paused") or "0") == "1"
+        ext = device_of(m.get("StateInterface") or m.get("Interface"))
+        if paused:
+            reason = m.get("PausedReason") or m.get("Reason") or None
+            self._agent(out, self._member(m), AgentStateName.NOT_READY, ts, reason=reason, extension=ext)
+        else:
+            self._agent(out, self._member(m), AgentStateName.READY, ts, extension=ext)
+
+    def _on_member_status(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        if (m.get("Paused") or "0") == "1":
+            self._on_member_pause(m, ts, out)
+            return
+        ext = device_of(m.get("StateInterface") or m.get("Interface") or m.get("Location"))
+        status = m.get("Status") or ""
+        state = {
+            "1": AgentStateName.READY,
+            "2": AgentStateName.BUSY,
+            "3": AgentStateName.BUSY,
+            "6": AgentStateName.RESERVED,
+            "7": AgentStateName.BUSY,
+            "8": AgentStateName.BUSY,
+        }.get(status)
+        if state is not None:
+            self._agent(out, self._member(m), state, ts, extension=ext)
+        elif status in ("4", "5"):
+            self._agent(out, self._member(m), AgentStateName.NOT_READY, ts, reason="unavailable", extension=ext)
+
+    def _on_legacy_agent_login(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        state = AgentStateName.LOGGED_ON if m.name.lower() == "agentlogin" else AgentStateName.LOGGED_OFF
+        self._agent(out, m.get("Agent"), state, ts, extension=device_of(m.get("Channel")))
+
+    def _on_core_show_channel(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        if leg is None:
+            return
+        self._on_state(leg, m, ts, out)
+        bridge = m.get("BridgeId")
+        if bridge:
+            self._bridges.setdefault(bridge, set()).add(leg.uniqueid)
+
+
+_HANDLERS: dict[str, Handler] = {
+    "newchannel": AmiMapper._on_newchannel,
+    "newstate": AmiMapper._on_newstate,
+    "dialbegin": AmiMapper._on_dial_begin,
+    "dialend": AmiMapper._on_dial_end,
+    "dial": AmiMapper._on_legacy_dial,
+    "hangup": AmiMapper._on_hangup,
+    "bridgeenter": AmiMapper._on_bridge_enter,
+    "bridgeleave": AmiMapper._on_bridge_leave,
+    "bridgedestroy": AmiMapper._on_bridge_destroy,
+    "hold": AmiMapper._on_hold,
+    "unhold": AmiMapper._on_hold,
+    "blindtransfer": AmiMapper._on_blind_transfer,
+    "attendedtransfer": AmiMapper._on_attended_transfer,
+    "varset": AmiMapper._on_varset,
+    "userevent": AmiMapper._on_user_event,
+    "queuecallerjoin": AmiMapper._on_queue_join,
+    "join": AmiMapper._on_queue_join,
+    "queueentry": AmiMapper._on_queue_join,
+    "queuecallerleave": AmiMapper._on_queue_leave,
+    "leave": AmiMapper._on_queue_leave,
+    "queuecallerabandon": AmiMapper._on_queue_leave,
+    "agentcalled": AmiMapper._on_agent_called,
+    "agentconnect": AmiMapper._on_agent_connect,
+    "agentcomplete": AmiMapper._on_agent_complete,
+    "agentringnoanswer": AmiMapper._on_agent_ring_no_answer,
+    "agentdump": AmiMapper._on_agent_ring_no_answer,
+    "queuememberadded": AmiMapper._on_member_added,
+    "queuememberremoved": AmiMapper._on_member_removed,
+    "queuememberpause": AmiMapper._on_member_pause,
+    "queuememberpaused": AmiMapper._on_member_pause,
+    "queuememberstatus": AmiMapper._on_member_status,
+    "queuemember": AmiMapper._on_member_status,
+    "agentlogin": AmiMapper._on_legacy_agent_login,
+    "agentlogoff": AmiMapper._on_legacy_agent_login,
+    "coreshowchannel": AmiMapper._on_core_show_channel,
+}
