@@ -173,9 +173,7 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
     elif name is Capability.BLIND_TRANSFER:
         await link.blind_transfer(a(command, "call_id"), a(command, "device"), a(command, "to_number"))
     elif name is Capability.ATTENDED_TRANSFER:
-        await link.attended_transfer(
-            a(command, "call_id"), a(command, "consult_call_id"), a(command, "device")
-        )
+        await link.attended_transfer(a(command, "call_id"), a(command, "consult_call_id"), a(command, "device"))
     elif name is Capability.CONFERENCE:
         await link.conference(a(command, "call_id"), a(command, "consult_call_id"), a(command, "device"))
     elif name is Capability.SEND_DTMF:

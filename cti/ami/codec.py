@@ -20,7 +20,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from ..codec import NEED_DATA, ProtocolIssue
+from ..codec import NeedData as _NeedData
 from ..errors import LocalProtocolError
+
+__all__ = [
+    "NEED_DATA",
+    "ActionCompleted",
+    "AmiDecoder",
+    "AmiMessage",
+    "AmiProtocol",
+    "Banner",
+    "ProtocolIssue",
+    "encode_action",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,30 +55,12 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class _NeedData:
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-#: Returned by ``next_event()`` when the decoder needs more bytes.
-NEED_DATA: Final = _NeedData()
-
-
 @dataclass(frozen=True, slots=True)
 class Banner:
     """``Asterisk Call Manager/<version>``, the first line the server sends."""
 
     version: str
     offset: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolIssue:
-    """Bytes the peer sent that could not be used: where, how many, and why. They were skipped."""
-
-    offset: int
-    length: int
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

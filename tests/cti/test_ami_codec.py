@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.ami.codec import (
@@ -90,7 +90,7 @@ def test_garbage_is_reported_with_offsets_and_skipped(caplog: pytest.LogCaptureF
     assert "offset" in caplog.text
 
 
-def test_oversized_message_is_skipped_and_memory_stays_bounded() -> None:
+def test_oversized_message_is_skipped_and_memory_stays_bounded(caplog: pytest.LogCaptureFixture) -> None:
     decoder = AmiDecoder(max_message=1000)
     big = b"Event: Huge\r\n" + b"X-Pad: " + b"y" * 5000 + b"\r\n\r\n"
     tail = b"Event: Small\r\nA: b\r\n\r\n"
@@ -102,7 +102,7 @@ def test_oversized_message_is_skipped_and_memory_stays_bounded() -> None:
     assert isinstance(events[1], AmiMessage) and events[1].name == "Small"
 
 
-def test_too_many_headers_is_skipped() -> None:
+def test_too_many_headers_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
     data = b"Event: Many\n" + b"".join(b"H%d: v\n" % i for i in range(50)) + b"\n"
     (issue,) = decode_all(data, max_headers=20)
     assert isinstance(issue, ProtocolIssue) and "header lines" in issue.reason
@@ -187,9 +187,11 @@ def test_protocol_old_list_without_eventlist_headers_and_errors() -> None:
 # -- properties ------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=2000), st.lists(st.integers(min_value=0, max_value=2000), max_size=20))
-def test_arbitrary_bytes_never_raise_and_chunking_does_not_matter(data: bytes, cuts: list[int]) -> None:
+def test_arbitrary_bytes_never_raise_and_chunking_does_not_matter(
+    caplog: pytest.LogCaptureFixture, data: bytes, cuts: list[int]
+) -> None:
     whole = decode_all(data, max_message=300)
     assert decode_all(chunks(data, cuts), max_message=300) == whole
 
@@ -200,7 +202,7 @@ _ami_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["C
 _header = st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}", fullmatch=True), _ami_text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(st.tuples(st.sampled_from(["Event", "Response"]), _ami_text, st.lists(_header, max_size=8)), max_size=8),
     st.sampled_from([b"\r\n", b"\n"]),
@@ -208,7 +210,11 @@ _header = st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}", fullmatch=True
     st.binary(max_size=40),
 )
 def test_valid_messages_survive_any_chunking_and_surrounding_garbage(
-    messages: list[tuple[str, str, list[tuple[str, str]]]], eol: bytes, cuts: list[int], noise: bytes
+    caplog: pytest.LogCaptureFixture,
+    messages: list[tuple[str, str, list[tuple[str, str]]]],
+    eol: bytes,
+    cuts: list[int],
+    noise: bytes,
 ) -> None:
     messages = [m for m in messages if m[1].strip().lower() != "follows"]
     body = b""

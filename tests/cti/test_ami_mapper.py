@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from bus.messages import AgentState, CallEvent
 from cti.ami.codec import AmiDecoder, AmiMessage
 from cti.ami.mapper import AmiMapper, device_of
@@ -91,7 +93,7 @@ def test_outbound_outcomes_and_conference() -> None:
     assert all(e.ts == 42.0 for e in events)  # no Timestamp headers: the clock gives ts
 
 
-def test_garbage_capture_still_yields_the_call() -> None:
+def test_garbage_capture_still_yields_the_call(caplog: pytest.LogCaptureFixture) -> None:
     assert brief(run("ami_garbage.ami")) == [
         ("call.offered", "1600000000.1", "trunk", ""),
         ("call.ended", "1600000000.1", "", "16"),
