@@ -1,0 +1,62 @@
+"""``ccenter cti decode`` (what a raw capture says, as normalized events) and ``ccenter cti-gateway``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    cti = subparsers.add_parser("cti", help="telephony link tools")
+    cti_sub = cti.add_subparsers(dest="cti_command", metavar="COMMAND", required=True)
+    decode = cti_sub.add_parser(
+        "decode",
+        help="print the normalized events of a raw capture, one JSON object per line",
+        description="Reads a raw AMI, CSTA (length-framed XML) or modem/SMDR capture from FILE or stdin and "
+        "prints one JSON object per normalized event. Malformed frames are reported on stderr and skipped.",
+    )
+    decode.add_argument("--protocol", required=True, choices=["ami", "csta", "modem"])
+    decode.add_argument("file", nargs="?", metavar="FILE", help="capture file (default: stdin)")
+    decode.set_defaults(func=run_decode)
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    from cti.codec import ProtocolIssue
+    from cti.decode import decode_chunks, read_chunks
+    from cti.errors import CtiError
+
+    stream: BinaryIO
+    if args.file:
+        try:
+            stream = Path(args.file).open("rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise CtiError(f"cannot read {args.file}: {exc.strerror}") from None
+    else:
+        stream = sys.stdin.buffer
+    out = sys.stdout
+    issues = 0
+    # Issues are printed below, once each; the codecs' own warnings would repeat them.
+    cti_logger = logging.getLogger("cti")
+    level = cti_logger.level
+    cti_logger.setLevel(logging.ERROR)
+    try:
+        for item in decode_chunks(args.protocol, read_chunks(stream)):
+            if isinstance(item, ProtocolIssue):
+                issues += 1
+                print(f"offset {item.offset} ({item.length} bytes): {item.reason}", file=sys.stderr)
+            else:
+                out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+    finally:
+        cti_logger.setLevel(level)
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    out.flush()
+    if issues:
+        logger.info("%d malformed frames skipped", issues)
+    return 0
