@@ -12,7 +12,7 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 from bus.messages import AgentState, AgentStateName, CallEvent, Command
 
@@ -50,7 +50,7 @@ class CtiLink(ABC):
     async def close(self) -> None:
         """Close the link; ``events()`` then ends."""
 
-    async def __aenter__(self) -> CtiLink:
+    async def __aenter__(self) -> Self:
         await self.connect()
         return self
 
