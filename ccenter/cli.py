@@ -45,8 +45,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("data and bus")
-    group.add_argument("--db", metavar="URL", help="database URL (env CCENTER_DB; default: SQLite in the user data folder)")
-    group.add_argument("--mqtt", metavar="URL", help="MQTT broker URL, mqtt://user:pass@host:1883 (env CCENTER_MQTT; default: in-process bus)")
+    group.add_argument(
+        "--db", metavar="URL", help="database URL (env CCENTER_DB; default: SQLite in the user data folder)"
+    )
+    group.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="MQTT broker URL, mqtt://user:pass@host:1883 (env CCENTER_MQTT; default: in-process bus)",
+    )
     group.add_argument("--config", metavar="FILE", help="TOML configuration file (env CCENTER_CONFIG)")
     return common
 

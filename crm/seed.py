@@ -185,6 +185,14 @@ _REQUESTS = (
     ("billing", "Refund for outage"),
     ("device", "Phone screen replacement"),
 )
+_SUMMARIES = {
+    "billing": ("Explained roaming charges on the last bill", "Set up direct debit", "Late fee waived once"),
+    "technical": ("Router restarted remotely, line stable", "Booked engineer visit", "APN settings sent by SMS"),
+    "sales": ("Asked about Fibre 1000 pricing", "Upgraded to Unlimited 5G", "Sent quote for family plan"),
+    "retention": ("Wanted to cancel: offered loyalty discount", "Contract end date confirmed"),
+    "vip": ("Priority callback about service outage", "Device replacement arranged"),
+    "chinese": ("询问账单明细", "办理套餐升级", "报修：家中无信号"),
+}
 _DISPOSITIONS = ("resolved", "resolved", "info_given", "order_placed", "escalated", "callback_scheduled")
 _QUEUES = (
     ("billing", "billing", 20, 0.8),
@@ -465,6 +473,7 @@ def seed(
                         Channel.STORE,
                     )
                 )
+                queue = rng.choice(queues) if queues else None
                 writer.add(
                     contact_t,
                     {
@@ -474,12 +483,12 @@ def seed(
                         "started_at": started,
                         "ended_at": started + timedelta(seconds=rng.randrange(60, 900)),
                         "agent_id": rng.choice(agent_ids) if agent_ids else None,
-                        "queue": rng.choice(queues) if queues else None,
+                        "queue": queue,
                         "cti_call_id": None,
                         "ivr_data": {},
                         "disposition": rng.choice(_DISPOSITIONS),
                         "notes": None,
-                        "summary": None,
+                        "summary": rng.choice(_SUMMARIES.get(queue or "", ("Customer enquiry",))),
                         "work_item_id": None,
                     },
                 )

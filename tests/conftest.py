@@ -7,6 +7,7 @@ one skips when it is unreachable, except with ``CI=true``, where it fails.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from urllib.parse import urlsplit
@@ -128,3 +129,30 @@ def engine(db_url: str):
     engine = db.connect(db_url)
     yield engine
     engine.dispose()
+
+
+# --- unexpected warnings in the log fail the test ------------------------------------------------
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_unexpected_log_warnings(request: pytest.FixtureRequest):
+    """A WARNING or worse in the log fails the test, unless the test takes ``caplog`` to assert on it."""
+    handler = _Collect()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+    if "caplog" in request.fixturenames:
+        return
+    if handler.records:
+        lines = "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records)
+        pytest.fail(f"unexpected warnings in the log:\n{lines}", pytrace=False)

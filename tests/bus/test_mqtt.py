@@ -102,7 +102,9 @@ def test_commands_and_retained_stats_cross_the_broker(mqtt_url: str) -> None:
     asyncio.run(scenario())
 
 
-def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(mqtt_url: str) -> None:
+def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
+    mqtt_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     site = _site()
     parts = urlsplit(mqtt_url)
 
@@ -128,6 +130,7 @@ def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(mqtt_url:
             await proxy.close()
 
     asyncio.run(scenario())
+    assert "MQTT link to mqtt://127.0.0.1:" in caplog.text and "retrying in" in caplog.text
 
 
 def test_refused_connection_is_one_clear_error() -> None:

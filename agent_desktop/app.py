@@ -1,0 +1,90 @@
+"""The Qt application: one ``QApplication`` with our names, style and error hook."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QMessageLogContext,
+    QTimer,
+    QtMsgType,
+    SignalInstance,
+    qInstallMessageHandler,
+)
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import resources
+
+logger = logging.getLogger(__name__)
+
+
+#: Messages of Qt's own that say nothing to our users (the offscreen platform used for screenshots).
+_QT_NOISE = ("This plugin does not support propagateSizeHints",)
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+_qt_logger = logging.getLogger("qt")
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if message.startswith(_QT_NOISE):
+        return
+    _qt_logger.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
+def route_qt_messages_to_logging() -> None:
+    qInstallMessageHandler(_qt_message)
+
+
+def application(argv: list[str] | None = None, *, style: str = "light") -> QApplication:
+    """The running QApplication, created (with organization, name and style sheet) if needed."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        QCoreApplication.setOrganizationName("ccenter")
+        QCoreApplication.setApplicationName("ccenter")
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    apply_style(app, style)
+    return app
+
+
+def apply_style(app: QApplication, style: str) -> None:
+    path = resources.path("styles", f"{style}.qss")
+    app.setStyleSheet(path.read_text(encoding="utf-8") if path.exists() else "")
+
+
+def install_excepthook() -> None:
+    """Log unexpected errors and show them, instead of letting a slot's exception vanish or kill the app."""
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        logger.critical("unexpected error", exc_info=(kind, error, tb))
+        if QApplication.instance() is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "ccenter", f"Unexpected error: {error}")
+            box.setDetailedText("".join(traceback.format_exception(kind, error, tb)))
+            box.exec()
+
+    sys.excepthook = hook
+
+
+def wait_for(signal: SignalInstance, timeout_ms: int = 10_000) -> bool:
+    """Run the event loop until ``signal`` fires or the timeout passes; True if it fired."""
+    loop = QEventLoop()
+    fired: list[bool] = []
+
+    def on_fired(*_args: object) -> None:
+        fired.append(True)
+        loop.quit()
+
+    signal.connect(on_fired)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    if not fired:
+        loop.exec()
+    return bool(fired)

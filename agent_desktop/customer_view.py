@@ -1,0 +1,212 @@
+"""The customer 360 view: who the customer is, what happened, what is open, what to offer.
+
+It only presents a :class:`crm.repository.Customer360`; loading happens elsewhere, off the GUI
+thread. Every label shows plain text: names, notes and scripts come from callers and files.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from crm import phones
+from crm.models import Tier
+from crm.repository import (
+    CommunicationView,
+    ContactView,
+    Customer360,
+    OfferView,
+    OrderView,
+    ServiceRequestView,
+)
+
+from .tables import Column, RecordTableModel, money, when
+
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, object_name: str) -> W:
+    """``widget`` with its object name set (the style sheet and tests find it by that name)."""
+    widget.setObjectName(object_name)
+    return widget
+
+
+def plain_label(text: str = "", object_name: str | None = None) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if object_name:
+        label.setObjectName(object_name)
+    return label
+
+
+def _table(model: RecordTableModel[object]) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.setWordWrap(False)
+    return view
+
+
+CONTACT_COLUMNS: list[Column[ContactView]] = [
+    Column("When", lambda c: when(c.started_at)),
+    Column("Channel", lambda c: c.channel.value.replace("_", " ")),
+    Column("Queue", lambda c: c.queue or ""),
+    Column("Agent", lambda c: c.agent or ""),
+    Column("Disposition", lambda c: (c.disposition or "").replace("_", " ")),
+    Column("Summary", lambda c: c.summary or c.notes or ""),
+]
+ORDER_COLUMNS: list[Column[OrderView]] = [
+    Column("Order", lambda o: str(o.id), align_right=True),
+    Column("Product", lambda o: o.product),
+    Column("Amount", lambda o: money(o.amount, o.currency), align_right=True),
+    Column("Status", lambda o: o.status.replace("_", " ")),
+    Column("Created", lambda o: when(o.created_at)),
+]
+REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
+    Column("Request", lambda r: str(r.id), align_right=True),
+    Column("Category", lambda r: r.category),
+    Column("Summary", lambda r: r.summary),
+    Column("Priority", lambda r: r.priority),
+    Column("Status", lambda r: r.status.replace("_", " ")),
+    Column("Opened", lambda r: when(r.created_at)),
+]
+OFFER_COLUMNS: list[Column[OfferView]] = [
+    Column("Campaign", lambda o: o.campaign_name),
+    Column("Offer", lambda o: o.offer or ""),
+    Column("Channel", lambda o: o.channel.replace("_", " ")),
+    Column("Attempts", lambda o: str(o.attempts), align_right=True),
+]
+COMMUNICATION_COLUMNS: list[Column[CommunicationView]] = [
+    Column("Sent", lambda m: when(m.sent_at)),
+    Column("Kind", lambda m: m.kind),
+    Column("Channel", lambda m: m.channel),
+    Column("Subject", lambda m: m.subject),
+    Column("Amount", lambda m: money(m.amount, m.currency), align_right=True),
+]
+
+
+class Customer360View(QWidget):
+    """Profile header over tabs of history, orders, service requests, offers and communications."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.customer: Customer360 | None = None
+        self.name_label = plain_label(object_name="customerName")
+        self.tier_badge = plain_label(object_name="tierBadge")
+        self.details_label = plain_label(object_name="customerDetails")
+        self.accounts_label = plain_label(object_name="customerAccounts")
+        self.placeholder = plain_label(self.tr("Search for a customer, or wait for a call."), "placeholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.contacts = RecordTableModel(CONTACT_COLUMNS, self)
+        self.orders = RecordTableModel(ORDER_COLUMNS, self)
+        self.requests = RecordTableModel(REQUEST_COLUMNS, self)
+        self.offers = RecordTableModel(OFFER_COLUMNS, self)
+        self.communications = RecordTableModel(COMMUNICATION_COLUMNS, self)
+
+        header = named(QFrame(), "customerHeader")
+        grid = QGridLayout(header)
+        title = QHBoxLayout()
+        title.addWidget(self.name_label)
+        title.addWidget(self.tier_badge)
+        title.addStretch(1)
+        grid.addLayout(title, 0, 0)
+        grid.addWidget(self.details_label, 1, 0)
+        grid.addWidget(self.accounts_label, 2, 0)
+
+        self.offers_view = _table(self.offers)  # type: ignore[arg-type]
+        self.script = named(QPlainTextEdit(), "offerScript")
+        self.script.setReadOnly(True)
+        self.script.setPlaceholderText(self.tr("Select an offer to see its script."))
+        offers_page = QSplitter(Qt.Orientation.Vertical)
+        offers_page.addWidget(self.offers_view)
+        offers_page.addWidget(self.script)
+        self.offers_view.selectionModel().currentRowChanged.connect(self._on_offer_current_changed)
+
+        self.tabs = named(QTabWidget(), "customerTabs")
+        self.tabs.addTab(_table(self.contacts), self.tr("History"))  # type: ignore[arg-type]
+        self.tabs.addTab(_table(self.orders), self.tr("Open orders"))  # type: ignore[arg-type]
+        self.tabs.addTab(_table(self.requests), self.tr("Service requests"))  # type: ignore[arg-type]
+        self.tabs.addTab(offers_page, self.tr("Offers"))
+        self.tabs.addTab(_table(self.communications), self.tr("Communications"))  # type: ignore[arg-type]
+
+        self.body = QWidget()
+        body_layout = QVBoxLayout(self.body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(header)
+        body_layout.addWidget(self.tabs, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.body)
+        self.body.hide()
+
+    def clear(self) -> None:
+        self.customer = None
+        for model in (self.contacts, self.orders, self.requests, self.offers, self.communications):
+            model.set_rows([])
+        self.script.clear()
+        self.body.hide()
+        self.placeholder.show()
+
+    def show_customer(self, customer: Customer360) -> None:
+        self.customer = customer
+        p = customer.profile
+        self.name_label.setText(p.name)
+        # Re-polish before setting the text, so the badge is sized with its tier's style.
+        self.tier_badge.setProperty("tier", p.tier.value)
+        self.tier_badge.style().unpolish(self.tier_badge)
+        self.tier_badge.style().polish(self.tier_badge)
+        self.tier_badge.setText(p.tier.value.upper())
+        self.tier_badge.setVisible(p.tier is not Tier.STANDARD)
+        numbers = ", ".join(phones.display(n) for n in p.phones) or self.tr("no number on file")
+        details = [f"#{p.id}", numbers, p.language, p.time_zone]
+        if p.segment:
+            details.append(p.segment)
+        if p.email:
+            details.append(p.email)
+        self.details_label.setText("  ·  ".join(details))
+        self.accounts_label.setText(
+            "\n".join(
+                f"{self.tr('Account')} {a.account_number}: {a.plan or ''} · {a.status} · "
+                f"{self.tr('balance')} {money(a.balance, a.currency)}"
+                for a in p.accounts
+            )
+        )
+        self.contacts.set_rows(customer.contacts)
+        self.orders.set_rows(customer.open_orders)
+        self.requests.set_rows(customer.open_service_requests)
+        self.offers.set_rows(customer.offers)
+        self.communications.set_rows(customer.communications)
+        self.tabs.setTabText(1, self.tr("Open orders (%n)", "", len(customer.open_orders)))
+        self.tabs.setTabText(2, self.tr("Service requests (%n)", "", len(customer.open_service_requests)))
+        self.tabs.setTabText(3, self.tr("Offers (%n)", "", len(customer.offers)))
+        self.script.clear()
+        if customer.offers:
+            self.offers_view.selectRow(0)
+        self.placeholder.hide()
+        self.body.show()
+
+    def _on_offer_current_changed(self, current: object, _previous: object) -> None:
+        row = getattr(current, "row", lambda: -1)()
+        if 0 <= row < self.offers.rowCount():
+            self.script.setPlainText(self.offers.row(row).script or "")

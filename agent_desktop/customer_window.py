@@ -1,0 +1,178 @@
+"""The customer window: search on the left, the customer 360 view on the right.
+
+Look-ups go through a :class:`CustomerDirectory` (the repository functions over a session
+factory) on worker threads; a newer search supersedes an older one still running, so results never
+arrive out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm import phones, repository
+from crm.errors import CrmError
+from crm.repository import Customer360, CustomerSummary
+
+from .customer_view import Customer360View, named, plain_label
+from .tables import Column, RecordTableModel
+from .workers import Operation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDirectory:
+    """Blocking look-ups, for worker threads: each call opens and closes its own session."""
+
+    sessions: sessionmaker[Session]
+    region: str = "US"
+
+    def search(self, text: str) -> list[CustomerSummary]:
+        with self.sessions() as session:
+            return repository.search_customers(session, text, self.region)
+
+    def load(self, customer_id: int) -> Customer360:
+        with self.sessions() as session:
+            return repository.customer_360(session, customer_id)
+
+
+RESULT_COLUMNS: list[Column[CustomerSummary]] = [
+    Column("Name", lambda c: c.name),
+    Column("Tier", lambda c: c.tier.value),
+    Column("Phone", lambda c: phones.display(c.phones[0]) if c.phones else ""),
+]
+
+
+class CustomerWindow(QMainWindow):
+    search_finished = Signal(int)
+    customer_loaded = Signal(int)
+    lookup_failed = Signal(str)
+
+    def __init__(self, directory: CustomerDirectory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.directory = directory
+        self.setWindowTitle(self.tr("ccenter — Customers"))
+        self._search_serial = 0
+        self._load_serial = 0
+        self._operations: set[Operation] = set()
+
+        self.search_box = named(QLineEdit(), "customerSearch")
+        self.search_box.setPlaceholderText(self.tr("Name, phone number or account number"))
+        self.search_box.setClearButtonEnabled(True)
+        self.results = RecordTableModel(RESULT_COLUMNS, self)
+        self.results_view = named(QTableView(), "searchResults")
+        self.results_view.setModel(self.results)
+        self.results_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.results_view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.results_view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.results_view.verticalHeader().setVisible(False)
+        header = self.results_view.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.status_label = plain_label(object_name="searchStatus")
+        self.customer_view = Customer360View()
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.search_box)
+        left_layout.addWidget(self.results_view, 1)
+        left_layout.addWidget(self.status_label)
+        self.splitter = named(QSplitter(Qt.Orientation.Horizontal), "customerSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.customer_view)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([340, 940])
+        self.setCentralWidget(self.splitter)
+        self.resize(1280, 780)
+
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self.search_now)
+        self.search_box.textEdited.connect(lambda _text: self._debounce.start())
+        self.search_box.returnPressed.connect(self.search_now)
+        self.results_view.selectionModel().currentRowChanged.connect(self._on_result_current_changed)
+        self._restore_layout()
+
+    # --- search --------------------------------------------------------------------------------
+
+    def search_now(self) -> None:
+        self._debounce.stop()
+        text = self.search_box.text().strip()
+        self._search_serial += 1
+        serial = self._search_serial
+        if not text:
+            self.results.set_rows([])
+            self.status_label.setText("")
+            return
+        self.status_label.setText(self.tr("Searching…"))
+        self._run(self.directory.search, text, done=lambda rows: self._on_search_done(serial, rows))
+
+    def _on_search_done(self, serial: int, rows: list[CustomerSummary]) -> None:
+        if serial != self._search_serial:
+            return  # a newer search is on its way
+        self.results.set_rows(rows)
+        count = len(rows)
+        found = self.tr("1 customer found") if count == 1 else self.tr("%1 customers found").replace("%1", str(count))
+        self.status_label.setText(found)
+        if rows:
+            self.results_view.selectRow(0)
+        self.search_finished.emit(len(rows))
+
+    def _on_result_current_changed(self, current: object, _previous: object) -> None:
+        row = getattr(current, "row", lambda: -1)()
+        if 0 <= row < self.results.rowCount():
+            self.open_customer(self.results.row(row).id)
+
+    # --- 360 -----------------------------------------------------------------------------------
+
+    def open_customer(self, customer_id: int) -> None:
+        self._load_serial += 1
+        serial = self._load_serial
+        self._run(self.directory.load, customer_id, done=lambda view: self._on_loaded(serial, view))
+
+    def _on_loaded(self, serial: int, customer: Customer360) -> None:
+        if serial != self._load_serial:
+            return
+        self.customer_view.show_customer(customer)
+        self.customer_loaded.emit(customer.profile.id)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _run(self, fn: object, *args: object, done: object) -> None:
+        operation = Operation(fn, *args, parent=self)  # type: ignore[arg-type]
+        self._operations.add(operation)
+        operation.finished.connect(done)
+        operation.finished.connect(lambda _r: self._operations.discard(operation))
+        operation.failed.connect(self._on_failed)
+        operation.failed.connect(lambda _e: self._operations.discard(operation))
+        operation.start()
+
+    def _on_failed(self, error: Exception) -> None:
+        message = str(error) if isinstance(error, CrmError) else self.tr("Look-up failed: %1").replace("%1", str(error))
+        if not isinstance(error, CrmError):
+            logger.error("customer look-up failed", exc_info=error)
+        self.status_label.setText(message)
+        self.lookup_failed.emit(message)
+
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        state = settings.value("customerWindow/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    def closeEvent(self, event: object) -> None:
+        QSettings().setValue("customerWindow/splitter", self.splitter.saveState())
+        super().closeEvent(event)  # type: ignore[arg-type]

@@ -1,0 +1,72 @@
+"""Table models over plain Python rows: one ``RecordTableModel`` with column definitions.
+
+Cells are plain text (``DisplayRole`` strings), so caller- or file-supplied text is never
+interpreted as markup. Tests read them through ``data()`` and ``rowCount()`` without a view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+R = TypeVar("R")
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def when(value: datetime | None) -> str:
+    """A timestamp for people, in the desktop's local time."""
+    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    return "" if amount is None else f"{amount:,.2f} {currency or ''}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Column(Generic[R]):
+    header: str
+    text: Callable[[R], str]
+    align_right: bool = False
+
+
+class RecordTableModel(QAbstractTableModel, Generic[R]):
+    def __init__(self, columns: Sequence[Column[R]], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._columns = list(columns)
+        self._rows: list[R] = []
+
+    def set_rows(self, rows: Sequence[R]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, index: int) -> R:
+        return self._rows[index]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = self._columns[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return column.text(self._rows[index.row()])
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self._columns[section].header
+        return None
