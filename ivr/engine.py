@@ -341,6 +341,8 @@ class IvrSession:
             return None
         if isinstance(node, SetNode):
             for name, value in node.values.items():
+                if isinstance(value, str):
+                    value = self._render(value)
                 self._set(name, list(value) if isinstance(value, list) else value, node.id)
             return node.next
         if isinstance(node, ConditionNode):

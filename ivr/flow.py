@@ -664,6 +664,8 @@ class _Parser:
                 prompts.append(node.invalid)
                 if node.url:
                     prompts.append(Prompt({"url": node.url}))
+            if isinstance(node, SetNode):
+                prompts += [Prompt({"value": v}) for v in node.values.values() if isinstance(v, str)]
             for prompt in prompts:
                 for var in prompt.variables() if prompt else ():
                     if var in self.sensitive:

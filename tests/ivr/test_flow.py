@@ -164,7 +164,7 @@ def test_good_flow_loads_every_node_type() -> None:
     cond = flow.nodes["tiered"]
     assert isinstance(cond, ConditionNode) and cond.branches[1].when.clauses[0].op is Op.IN
     assert isinstance(flow.nodes["balance"], SelfServiceNode)
-    assert flow.nodes["balance"].service is SelfService.BALANCE  # type: ignore[attr-defined]
+    assert flow.nodes["balance"].service is SelfService.BALANCE
     agent = flow.nodes["agent"]
     assert isinstance(agent, TransferNode)
     assert agent.priority_for({"tier": "VIP"}) == 6
@@ -225,6 +225,7 @@ def good_with(old: str, new: str) -> str:
             "would say or send sensitive value 'pin'",
         ),
         ("      - when: {tier: VIP}\n", "      - when: {pin: '1234'}\n", 55, "may only be tested with 'exists'"),
+        ("        values: {plan: premium}\n", '        values: {plan: "x{pin}"}\n', 60, "send sensitive value 'pin'"),
         (
             "        values: {plan: premium}\n",
             "        values: {pin: '0000'}\n",
