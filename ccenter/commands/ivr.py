@@ -1,0 +1,184 @@
+"""``ccenter ivr try`` (play a flow in the terminal) and ``ccenter ivr serve --fastagi HOST:PORT``.
+
+``ccenter ivr --fastagi HOST:PORT`` is the same as ``ccenter ivr serve --fastagi HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import resources
+from ivr.engine import Action, CallInfo, IvrSession, RequestCallback, SessionState, Transfer
+from ivr.errors import IvrError
+from ivr.flow import Flow, load_flow
+from ivr.lookup import CustomerLookup, demo_lookup
+from ivr.rest import HttpRestClient
+from ivr.sensitive import Secret
+
+logger = logging.getLogger(__name__)
+
+#: Simulated seconds between two caller inputs in ``ivr try``.
+TRY_STEP_S = 3.0
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "ivr",
+        parents=[common],
+        help="IVR: try a flow in the terminal, or serve flows to Asterisk over FastAGI",
+        description="Without a sub-command, --fastagi HOST:PORT serves flows to Asterisk (same as 'ivr serve').",
+    )
+    parser.add_argument("--fastagi", dest="ivr_fastagi", metavar="HOST:PORT", help="serve flows over FastAGI")
+    parser.add_argument(
+        "--flow",
+        dest="ivr_flows",
+        action="append",
+        metavar="FLOW",
+        help="flow to serve (file or shipped name; repeatable; default: every shipped flow)",
+    )
+    parser.set_defaults(func=run_ivr)
+    commands = parser.add_subparsers(dest="ivr_command", metavar="COMMAND")
+
+    try_ = commands.add_parser(
+        "try",
+        parents=[common],
+        help="play a flow in the terminal and print each step and the hand-off as JSON lines",
+        description="Plays FLOW (a YAML file, or the name of a shipped flow such as 'telecom') with the "
+        "caller's inputs, printing one JSON object per step, then the hand-off and the session record.",
+    )
+    try_.add_argument("flow", metavar="FLOW", help="flow file, or the name of a shipped flow")
+    try_.add_argument("--caller", default="+14155550100", metavar="NUMBER", help="calling number (E.164)")
+    try_.add_argument("--called", default="", metavar="NUMBER", help="called number")
+    try_.add_argument(
+        "--input",
+        default="",
+        metavar="KEYS",
+        help="caller inputs, comma separated: digits ('12345678#'), 'timeout' (or empty), 'hangup'",
+    )
+    try_.add_argument(
+        "--data",
+        choices=["demo", "db"],
+        help="customer data: built-in demo customers, or the database (default: db with --db, else demo)",
+    )
+    try_.set_defaults(func=run_try)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve flows to Asterisk over FastAGI",
+        description="Asterisk reaches a flow with AGI(agi://HOST:PORT/FLOW); the hand-off comes back as "
+        "channel variables (CCENTER_QUEUE, QUEUE_PRIO, CCENTER_DATA, ...).",
+    )
+    serve.add_argument("--fastagi", required=True, metavar="HOST:PORT", help="address to listen on, e.g. 0.0.0.0:4573")
+    serve.add_argument(
+        "--flow", action="append", metavar="FLOW", help="flow to serve (repeatable; default: every shipped flow)"
+    )
+    serve.add_argument("--data", choices=["demo", "db"], help="customer data (default: db with --db, else demo)")
+    serve.set_defaults(func=run_serve)
+
+
+def resolve_flow(name: str) -> Flow:
+    """A flow file, or the name of a shipped flow (``telecom`` is ``resources/ivr/telecom.yaml``)."""
+    path = Path(name)
+    if path.exists():
+        return load_flow(path)
+    shipped = resources.path("ivr", f"{name}.yaml")
+    if shipped.exists() and path.suffix != ".yaml" and "/" not in name:
+        return load_flow(shipped)
+    names = ", ".join(sorted(p.stem for p in resources.path("ivr").glob("*.yaml")))
+    raise IvrError(f"no flow file {name!r} and no shipped flow of that name (shipped: {names})")
+
+
+def shipped_flows() -> list[Flow]:
+    return [load_flow(p) for p in sorted(resources.path("ivr").glob("*.yaml"))]
+
+
+def make_lookup(args: argparse.Namespace) -> CustomerLookup:
+    source = args.data or ("db" if args.db else "demo")
+    if source == "demo":
+        return demo_lookup()
+    raise IvrError("customer data from the database is not available yet: use --data demo")
+
+
+def _emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+
+def _step(step: int, action: Action) -> dict[str, Any]:
+    body = action.to_dict()
+    if isinstance(action, Transfer | RequestCallback):
+        body.pop("data", None)  # printed once, in the hand-off line
+    return {"step": step, **body}
+
+
+def run_try(args: argparse.Namespace) -> int:
+    flow = resolve_flow(args.flow)
+    lookup = make_lookup(args)
+    rest = HttpRestClient()
+    session = IvrSession(flow, CallInfo(f"try-{int(time.time())}", args.caller, args.called), lookup, rest=rest)
+    inputs = [item.strip() for item in args.input.split(",")] if args.input else []
+    now = time.time()
+    step = 0
+    try:
+        _emit({"step": step, "event": "started", "flow": flow.name, "caller": args.caller})
+        actions = session.started(now)
+        for action in actions:
+            _emit(_step(step, action))
+        for item in inputs:
+            if session.state is not SessionState.WAITING:
+                _emit({"step": step, "event": "ignored input", "input": "(not waiting)"})
+                break
+            step += 1
+            now += TRY_STEP_S
+            waiting = session.waiting_for
+            if item.lower() in ("", "t", "timeout"):
+                _emit({"step": step, "input": "timeout"})
+                actions = session.timeout(now)
+            elif item.lower() in ("h", "hangup"):
+                _emit({"step": step, "input": "hangup"})
+                actions = session.hangup(now)
+            else:
+                shown = Secret(item).masked() if waiting is not None and waiting.sensitive else item
+                _emit({"step": step, "input": shown})
+                actions = session.digits(item, now)
+            for action in actions:
+                _emit(_step(step, action))
+        if session.state is SessionState.WAITING:
+            step += 1
+            _emit({"step": step, "input": "hangup", "note": "no more input: the caller hangs up"})
+            session.hangup(now + TRY_STEP_S)
+    finally:
+        rest.close()
+    # The call.data event the IVR publishes at the end: with "routing" when the ACD takes the call.
+    _emit({"handoff": session.handoff_event(now).to_dict()})
+    if session.record is not None:
+        _emit({"record": session.record.to_dict()})
+    return 0
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise IvrError(f"--fastagi takes HOST:PORT, e.g. 0.0.0.0:4573, not {text!r}")
+    return host.strip("[]"), int(port_text)
+
+
+def run_ivr(args: argparse.Namespace) -> int:
+    if not args.ivr_fastagi:
+        print("ccenter ivr: give a sub-command (try, serve) or --fastagi HOST:PORT", file=sys.stderr)
+        return 2
+    args.fastagi = args.ivr_fastagi
+    args.flow = args.ivr_flows
+    args.data = None
+    return run_serve(args)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    parse_listen(args.fastagi)
+    raise IvrError("FastAGI serving is not available yet")
