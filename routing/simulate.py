@@ -1,0 +1,219 @@
+"""Discrete-event simulation: the real :class:`~routing.engine.AcdEngine` in simulated time.
+
+Callers arrive (Poisson, piecewise-constant hourly rates), wait with their patience, are answered the
+moment the engine offers them to an agent, and hang up after their handle time; the engine's timers
+(wrap-up, relaxation, overflow, maximum wait) fire through ``Tick`` events at their due times. All
+randomness comes from one ``random.Random(seed)``: the same scenario and seed give the same figures.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import AcdEngine, QueueStatistics
+from .model import (
+    AgentId,
+    AgentLoggedOn,
+    AgentStatus,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallFallback,
+    CallId,
+    CallQueued,
+    CallStatus,
+    Decision,
+    OfferCall,
+    Tick,
+)
+from .scenario import Distribution, Scenario
+
+logger = logging.getLogger(__name__)
+
+_ARRIVAL, _ABANDON, _END = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    seed: int
+    duration_hours: float
+    queues: dict[str, QueueStatistics]
+    occupancy: float
+    agents: int
+    simulated_calls: int
+    batches: list[dict[str, QueueStatistics]] = field(default_factory=list)
+    decisions: int = 0
+    per_agent: dict[str, tuple[int, float]] = field(default_factory=dict)  # agent -> (handled, occupancy)
+
+    def to_dict(self) -> dict[str, Any]:
+        queues: dict[str, Any] = {}
+        for name, s in self.queues.items():
+            finished = s.answered + s.abandoned
+            queues[name] = {
+                "offered": s.offered,
+                "answered": s.answered,
+                "abandoned": s.abandoned,
+                "short_abandoned": s.short_abandoned,
+                "service_level": s.service_level,
+                "asa_s": s.asa_s,
+                "p_wait": s.p_wait,
+                "abandon_rate": s.abandoned / finished if finished else None,
+                "overflowed_out": s.overflowed_out,
+                "fallback": s.fallback,
+                "waiting_at_end": s.waiting,
+            }
+        return {
+            "seed": self.seed,
+            "duration_hours": self.duration_hours,
+            "simulated_calls": self.simulated_calls,
+            "queues": queues,
+            "agents": {"count": self.agents, "occupancy": self.occupancy},
+        }
+
+
+def _sampler(dist: Distribution, rng: random.Random) -> Callable[[], float]:
+    if dist.kind == "constant":
+        return lambda: dist.mean_s
+    if dist.kind == "exponential":
+        rate = 1.0 / dist.mean_s
+        return lambda: rng.expovariate(rate)
+    # lognormal with the given mean and standard deviation
+    sigma2 = math.log(1 + (dist.sd_s / dist.mean_s) ** 2)
+    mu = math.log(dist.mean_s) - sigma2 / 2
+    sigma = math.sqrt(sigma2)
+    return lambda: rng.lognormvariate(mu, sigma)
+
+
+def simulate(scenario: Scenario, seed: int = 1, *, batches: int = 0) -> SimulationResult:
+    """Run the scenario; with ``batches`` > 0 also return per-batch statistics after the warm-up."""
+    rng = random.Random(seed)
+    engine = AcdEngine([q.config for q in scenario.queues], reconcile_every_s=3600.0)
+    horizon = scenario.duration_hours * 3600.0
+    warmup = scenario.warmup_hours * 3600.0
+    events: list[tuple[float, int, int, Any]] = []
+    seq = 0
+
+    def push(at: float, kind: int, payload: Any) -> None:
+        nonlocal seq
+        seq += 1
+        heapq.heappush(events, (at, seq, kind, payload))
+
+    handle = {q.config.name: _sampler(q.handle_time, rng) for q in scenario.queues}
+    patience = {q.config.name: _sampler(q.patience, rng) if q.patience else None for q in scenario.queues}
+    profiles = {q.config.name: q for q in scenario.queues}
+
+    def next_arrival(queue: str, now: float) -> float | None:
+        rates = profiles[queue].arrivals_per_hour
+        t = now
+        while t < horizon:
+            hour = int(t // 3600)
+            rate = rates[hour % len(rates)] / 3600.0
+            hour_end = (hour + 1) * 3600.0
+            if rate > 0:
+                candidate = t + rng.expovariate(rate)
+                if candidate < hour_end:
+                    return candidate
+            t = hour_end  # memoryless: restart at the next rate's boundary
+        return None
+
+    agent_count = 0
+    for group in scenario.agents:
+        for i in range(group.count):
+            agent_count += 1
+            engine.handle(AgentLoggedOn(ts=0.0, agent_id=AgentId(f"{group.name}-{i + 1}"), skills=group.skills))
+    for q in scenario.queues:
+        first = next_arrival(q.config.name, 0.0)
+        if first is not None:
+            push(first, _ARRIVAL, q.config.name)
+
+    calls = 0
+    queue_of: dict[CallId, str] = {}
+    boundaries: list[float] = []
+    if batches > 0:
+        step = (horizon - warmup) / batches
+        boundaries = [warmup + step * (k + 1) for k in range(batches)]
+    batch_results: list[dict[str, QueueStatistics]] = []
+    started = warmup <= 0
+
+    def carry_out(decisions: list[Decision], now: float) -> None:
+        for d in decisions:
+            if isinstance(d, OfferCall):
+                engine.handle(CallAnswered(ts=now, call_id=d.call_id))
+                push(now + handle[queue_of[d.call_id]](), _END, d.call_id)
+            elif isinstance(d, CallFallback):
+                engine.forget_call(d.call_id)
+                queue_of.pop(d.call_id, None)
+
+    while True:
+        timer = engine.next_timer()
+        next_event = events[0][0] if events else math.inf
+        now = min(next_event, timer if timer is not None else math.inf)
+        if not started and now >= warmup:
+            engine.start_interval(warmup)
+            started = True
+        while boundaries and now >= boundaries[0]:
+            batch_results.append(engine.start_interval(boundaries.pop(0)))
+        if now >= horizon or now == math.inf:
+            break
+        if timer is not None and timer <= next_event:
+            carry_out(engine.handle(Tick(ts=timer)), timer)
+            continue
+        at, _, kind, payload = heapq.heappop(events)
+        if kind == _ARRIVAL:
+            calls += 1
+            call_id = CallId(f"c{calls}")
+            queue_of[call_id] = payload
+            mix = profiles[payload].priority_mix
+            priority = mix[0][0]
+            if len(mix) > 1:
+                u = rng.random()
+                priority = next((p for p, c in mix if u <= c), mix[-1][0])
+            carry_out(engine.handle(CallQueued(ts=at, call_id=call_id, queue=payload, priority=priority)), at)
+            sample = patience[payload]
+            if sample is not None and engine.call_status(call_id) is CallStatus.QUEUED:
+                push(at + sample(), _ABANDON, call_id)
+            following = next_arrival(payload, at)
+            if following is not None:
+                push(following, _ARRIVAL, payload)
+        elif kind == _ABANDON:
+            status = engine.call_status(payload) if payload in queue_of else None
+            if status in (CallStatus.QUEUED, CallStatus.OFFERED):
+                carry_out(engine.handle(CallAbandoned(ts=at, call_id=payload)), at)
+                engine.forget_call(payload)
+                del queue_of[payload]
+        else:
+            carry_out(engine.handle(CallEnded(ts=at, call_id=payload)), at)
+            engine.forget_call(payload)
+            queue_of.pop(payload, None)
+
+    end = horizon
+    if started:
+        totals = {q.config.name: engine.queue_statistics(q.config.name, end, interval=True) for q in scenario.queues}
+    else:
+        totals = {q.config.name: engine.queue_statistics(q.config.name, end) for q in scenario.queues}
+    busy = total = 0.0
+    per_agent: dict[str, tuple[int, float]] = {}
+    for agent_id in engine.agent_ids():
+        agent_stats = engine.agent_statistics(agent_id, end)
+        per_agent[agent_id] = (agent_stats.handled, agent_stats.occupancy)
+        d = agent_stats.state_durations_s
+        working = d[AgentStatus.ON_CALL] + d[AgentStatus.WRAP_UP] + d[AgentStatus.RESERVED]
+        busy += working
+        total += working + d[AgentStatus.READY]
+    return SimulationResult(
+        seed=seed,
+        duration_hours=scenario.duration_hours,
+        queues=totals,
+        occupancy=busy / total if total else 0.0,
+        agents=agent_count,
+        simulated_calls=calls,
+        batches=batch_results,
+        decisions=engine.decision_count,
+        per_agent=per_agent,
+    )
