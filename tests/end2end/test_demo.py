@@ -9,7 +9,7 @@ import sys
 from PySide6.QtGui import QImage
 
 
-def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:  # noqa: ANN001
+def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
     shots = tmp_path / "shots"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
     result = subprocess.run(
