@@ -46,9 +46,30 @@ class AmiStreamDecoder(StreamDecoder):
         return out
 
 
+class CstaStreamDecoder(StreamDecoder):
+    def __init__(self, clock: Callable[[], float]) -> None:
+        from .csta.codec import CstaDecoder, CstaMessage
+        from .csta.mapper import CstaMapper
+
+        self._decoder = CstaDecoder()
+        self._mapper = CstaMapper(clock=clock)
+        self._message_type = CstaMessage
+
+    def feed(self, data: bytes) -> list[DecodedItem]:
+        out: list[DecodedItem] = []
+        for event in self._decoder.feed(data):
+            if isinstance(event, self._message_type):
+                out.extend(self._mapper.map(event))
+            elif isinstance(event, ProtocolIssue):
+                out.append(event)
+        return out
+
+
 def stream_decoder(protocol: str, *, clock: Callable[[], float] = time.time) -> StreamDecoder:
     if protocol == "ami":
         return AmiStreamDecoder(clock)
+    if protocol == "csta":
+        return CstaStreamDecoder(clock)
     raise CtiError(f"unknown protocol {protocol!r}: use one of {', '.join(PROTOCOLS)}")
 
 

@@ -50,3 +50,19 @@ def test_decode_ami_stdin_reports_malformed_frames_and_exits_0(
 def test_decode_missing_file_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cti", "decode", "--protocol", "ami", "/nonexistent/capture.ami"]) == 1
     assert capsys.readouterr().err.startswith("ccenter: error: cannot read /nonexistent/capture.ami")
+
+
+def test_decode_csta_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cti", "decode", "--protocol", "csta", str(FIXTURES / "csta_transfer.csta")]) == 0
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert err == ""
+    assert [r["call_id"] for r in rows if r["type"] == "call.ended"] == ["csta-3402", "csta-3401", "csta-3410"]
+
+
+def test_decode_csta_garbage_reports_each_bad_frame(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cti", "decode", "--protocol", "csta", str(FIXTURES / "csta_garbage.csta")]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[1] == "offset 12 (122 bytes): XML with a DOCTYPE or ENTITY declaration refused"
+    assert len(err.splitlines()) == 4
