@@ -1014,3 +1014,10 @@ def explain_call(engine: AcdEngine, call_id: CallId, now: float) -> Explanation:
 def explain_agent(engine: AcdEngine, agent_id: AgentId, now: float) -> Explanation:
     """Why an agent is idle while calls wait, or what it is doing."""
     return _Explainer(engine).agent(agent_id, now)
+
+
+def waiting_call_ids(engine: AcdEngine, limit: int | None = None) -> list[CallId]:
+    """Queued calls, longest waiting first (for explanations and supervisor views)."""
+    waiting = [c for c in engine._calls.values() if c.status is CallStatus.QUEUED]
+    waiting.sort(key=lambda c: c.arrived)
+    return [c.call_id for c in waiting[:limit]]

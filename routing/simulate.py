@@ -90,11 +90,28 @@ def _sampler(dist: Distribution, rng: random.Random) -> Callable[[], float]:
     return lambda: rng.lognormvariate(mu, sigma)
 
 
-def simulate(scenario: Scenario, seed: int = 1, *, batches: int = 0) -> SimulationResult:
-    """Run the scenario; with ``batches`` > 0 also return per-batch statistics after the warm-up."""
+def simulate(
+    scenario: Scenario,
+    seed: int = 1,
+    *,
+    batches: int = 0,
+    until_s: float | None = None,
+    on_stop: Callable[[AcdEngine, float], None] | None = None,
+    keep_calls: bool = False,
+) -> SimulationResult:
+    """Run the scenario; with ``batches`` > 0 also return per-batch statistics after the warm-up.
+
+    ``until_s`` stops early; ``on_stop(engine, now)`` then sees the engine as it was at that moment
+    (``ccenter acd explain`` uses this to explain a live state); ``keep_calls`` keeps finished
+    calls' records so that they can be explained too.
+    """
+    forget = (lambda call_id: None) if keep_calls else None
     rng = random.Random(seed)
     engine = AcdEngine([q.config for q in scenario.queues], reconcile_every_s=3600.0)
+    forget_call = forget or engine.forget_call
     horizon = scenario.duration_hours * 3600.0
+    if until_s is not None:
+        horizon = min(horizon, until_s)
     warmup = scenario.warmup_hours * 3600.0
     events: list[tuple[float, int, int, Any]] = []
     seq = 0
@@ -147,7 +164,7 @@ def simulate(scenario: Scenario, seed: int = 1, *, batches: int = 0) -> Simulati
                 engine.handle(CallAnswered(ts=now, call_id=d.call_id))
                 push(now + handle[queue_of[d.call_id]](), _END, d.call_id)
             elif isinstance(d, CallFallback):
-                engine.forget_call(d.call_id)
+                forget_call(d.call_id)
                 queue_of.pop(d.call_id, None)
 
     while True:
@@ -185,14 +202,16 @@ def simulate(scenario: Scenario, seed: int = 1, *, batches: int = 0) -> Simulati
             status = engine.call_status(payload) if payload in queue_of else None
             if status in (CallStatus.QUEUED, CallStatus.OFFERED):
                 carry_out(engine.handle(CallAbandoned(ts=at, call_id=payload)), at)
-                engine.forget_call(payload)
+                forget_call(payload)
                 del queue_of[payload]
         else:
             carry_out(engine.handle(CallEnded(ts=at, call_id=payload)), at)
-            engine.forget_call(payload)
+            forget_call(payload)
             queue_of.pop(payload, None)
 
     end = horizon
+    if on_stop is not None:
+        on_stop(engine, end)
     if started:
         totals = {q.config.name: engine.queue_statistics(q.config.name, end, interval=True) for q in scenario.queues}
     else:
