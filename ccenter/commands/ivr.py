@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import resources
+from bus.messages import CallEvent
 from ivr.engine import Action, CallInfo, IvrSession, RequestCallback, SessionState, Transfer
 from ivr.errors import IvrError
 from ivr.flow import Flow, load_flow
@@ -180,5 +181,37 @@ def run_ivr(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    parse_listen(args.fastagi)
-    raise IvrError("FastAGI serving is not available yet")
+    import asyncio
+    import socket
+
+    from bus import topics
+    from bus.transport import QOS_COMMAND, open_bus
+    from ivr.fastagi import FastAgiServer
+
+    from ..cli import settings_from
+
+    host, port = parse_listen(args.fastagi)
+    flows = [resolve_flow(name) for name in args.flow] if args.flow else shipped_flows()
+    lookup = make_lookup(args)
+    settings = settings_from(args)
+
+    async def serve() -> None:
+        bus = open_bus(settings.mqtt_url, client_id=f"ivr-{socket.gethostname()}", site=settings.site, role="ivr")
+        await bus.start()
+
+        async def publish(event: CallEvent) -> None:
+            await bus.publish(topics.call(settings.site, event.call_id), event, qos=QOS_COMMAND)
+
+        server = FastAgiServer(
+            {flow.name: flow for flow in flows}, lookup, default_flow=flows[0].name, on_handoff=publish
+        )
+        try:
+            await server.start(host, port)
+            print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
+            await server.serve_forever()
+        finally:
+            await server.close()
+            await bus.close()
+
+    asyncio.run(serve())
+    return 0
