@@ -65,11 +65,61 @@ class CstaStreamDecoder(StreamDecoder):
         return out
 
 
+class ModemStreamDecoder(StreamDecoder):
+    """Caller-ID modem output and SMDR lines, told apart line by line."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        from .serial.lines import LineSplitter
+        from .serial.modem import ModemMapper, ModemParser
+        from .serial.smdr import SmdrParser, looks_like_smdr
+
+        self._issues: list[ProtocolIssue] = []
+        self._lines = LineSplitter(self._issues.append)
+        self._modem = ModemParser()
+        self._mapper = ModemMapper(clock=clock)
+        self._smdr = SmdrParser()
+        self._looks_like_smdr = looks_like_smdr
+
+    def feed(self, data: bytes) -> list[DecodedItem]:
+        out: list[DecodedItem] = []
+        for offset, raw in self._lines.feed(data):
+            out.extend(self._issues)
+            self._issues.clear()
+            text = raw.decode("utf-8", "replace").strip()
+            if self._looks_like_smdr(text):
+                record = self._smdr.parse(offset, text)
+                if isinstance(record, ProtocolIssue):
+                    out.append(record)
+                else:
+                    out.extend(self._smdr.to_events(record))
+                continue
+            self._modem.line(offset, raw)
+            self._drain(out)
+        out.extend(self._issues)
+        self._issues.clear()
+        if not data:
+            self._modem.flush()
+            self._drain(out)
+            out.extend(self._mapper.end("end_of_capture"))
+        return out
+
+    def _drain(self, out: list[DecodedItem]) -> None:
+        from .codec import NeedData
+
+        while not isinstance(event := self._modem.next_event(), NeedData):
+            if isinstance(event, ProtocolIssue):
+                out.append(event)
+            else:
+                out.extend(self._mapper.map(event))
+
+
 def stream_decoder(protocol: str, *, clock: Callable[[], float] = time.time) -> StreamDecoder:
     if protocol == "ami":
         return AmiStreamDecoder(clock)
     if protocol == "csta":
         return CstaStreamDecoder(clock)
+    if protocol == "modem":
+        return ModemStreamDecoder(clock)
     raise CtiError(f"unknown protocol {protocol!r}: use one of {', '.join(PROTOCOLS)}")
 
 
