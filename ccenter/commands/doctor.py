@@ -1,0 +1,65 @@
+"""``ccenter doctor``: check a configuration and name what is broken."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+
+from bus.errors import BusError
+from bus.transport import open_bus
+from crm import db
+from crm.errors import CrmError
+
+from ..cli import settings_from
+from ..config import IN_PROCESS_BUS, Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "doctor", parents=[common], help="check the configuration: database, schema, message broker"
+    )
+    parser.set_defaults(func=run)
+
+
+def check_database(settings: Settings) -> str:
+    engine = db.connect(settings.db_url)
+    try:
+        if not db.is_current(engine):
+            raise CrmError(
+                f"schema is at revision {db.current_revision(engine) or 'none'}, the software needs "
+                f"{db.head_revision()}: run `ccenter db upgrade`"
+            )
+        return f"{db.safe_url(settings.db_url)}, schema at {db.current_revision(engine)}"
+    finally:
+        engine.dispose()
+
+
+def check_broker(settings: Settings) -> str:
+    if settings.mqtt_url.startswith(IN_PROCESS_BUS):
+        return "in-process bus (single-process mode)"
+
+    async def probe() -> None:
+        bus = open_bus(settings.mqtt_url, client_id="ccenter-doctor", site=settings.site, role="doctor")
+        await bus.start()
+        await bus.close()
+
+    asyncio.run(probe())
+    from bus.mqtt import safe_url
+
+    return f"connected to {safe_url(settings.mqtt_url)}"
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    checks: list[tuple[str, Callable[[Settings], str]]] = [("database", check_database), ("broker", check_broker)]
+    broken = 0
+    for name, check in checks:
+        try:
+            detail = check(settings)
+        except (CrmError, BusError) as exc:
+            broken += 1
+            print(f"BROKEN  {name:<9} {exc}")
+        else:
+            print(f"ok      {name:<9} {detail}")
+    return 1 if broken else 0
