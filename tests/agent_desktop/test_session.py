@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from bus.messages import AgentStateName, CallEvent
-from cti.sim import SimPbx
-
 from agent_desktop.session import (
     Action,
     AgentSession,
@@ -15,6 +12,8 @@ from agent_desktop.session import (
     StateChanged,
     WrapUpStarted,
 )
+from bus.messages import AgentStateName, CallEvent
+from cti.sim import SimPbx
 
 
 def feed(session: AgentSession, pbx: SimPbx, now: float) -> list[object]:
