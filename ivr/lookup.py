@@ -215,7 +215,7 @@ def demo_lookup() -> InMemoryLookup:
         service_request=ServiceRequestInfo("SR-9001", "in_progress", "no internet since Monday"),
     )
     lookup.add_customer(
-        CustomerInfo("C1002", "王伟", tier="VIP", segment="business", language="zh", accounts=("87654321",)),
+        CustomerInfo("C1002", "王伟", tier="vip", segment="business", language="zh", accounts=("87654321",)),
         phones=("+8613800138000",),
         pins={"87654321": "5080"},
         balances={

@@ -104,7 +104,18 @@ def make_lookup(args: argparse.Namespace) -> CustomerLookup:
     source = args.data or ("db" if args.db else "demo")
     if source == "demo":
         return demo_lookup()
-    raise IvrError("customer data from the database is not available yet: use --data demo")
+    from ivr.crm_lookup import CrmLookup
+
+    from ..cli import settings_from
+
+    settings = settings_from(args)
+    return CrmLookup.from_url(settings.db_url, region=settings.default_region)
+
+
+def _close(lookup: CustomerLookup) -> None:
+    close = getattr(lookup, "close", None)
+    if callable(close):
+        close()
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -156,6 +167,7 @@ def run_try(args: argparse.Namespace) -> int:
             session.hangup(now + TRY_STEP_S)
     finally:
         rest.close()
+        _close(lookup)
     # The call.data event the IVR publishes at the end: with "routing" when the ACD takes the call.
     _emit({"handoff": session.handoff_event(now).to_dict()})
     if session.record is not None:
@@ -212,6 +224,7 @@ def run_serve(args: argparse.Namespace) -> int:
         finally:
             await server.close()
             await bus.close()
+            _close(lookup)
 
     asyncio.run(serve())
     return 0

@@ -76,7 +76,7 @@ nodes:
   vip_check:
     type: condition
     branches:
-      - when: {tier: VIP}
+      - when: {tier: vip}
         next: vip
     else: main
   vip:
@@ -149,7 +149,7 @@ nodes:
     prompt: "Connecting you"
     priority: 1
     priority_rules:
-      - when: {tier: VIP}
+      - when: {tier: vip}
         add: 5
       - when: {intent: cancel}
         at_least: 8

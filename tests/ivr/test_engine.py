@@ -66,7 +66,7 @@ def test_chinese_caller_unknown_number_identifies_by_account_and_vip_goes_first(
     assert fields["language"]["set_by"] == {"kind": "ivr", "name": "lang"}
     assert fields["customer_id"]["value"] == "C1002"
     assert fields["identified_by"]["value"] == "account"
-    assert fields["tier"]["value"] == "VIP"
+    assert fields["tier"]["value"] == "vip"
     assert fields["intent"]["value"] == "vip" and fields["intent"]["editable"] is True
     assert fields["time_in_ivr_s"]["value"] == 6.0
     assert fields["caller"]["set_by"]["kind"] == "system"

@@ -211,7 +211,7 @@ def test_vip_in_chinese_through_510_520_and_a_timeout() -> None:
     assert result.commands.count("GET DATA ccenter/telecom/zh/ask-pin 8000 6") == 2
     variables = set_vars(result.commands)
     assert variables["CCENTER_QUEUE"] == "vip" and variables["QUEUE_PRIO"] == "9"
-    assert variables["CCENTER_LANGUAGE"] == "zh" and variables["CCENTER_TIER"] == "VIP"
+    assert variables["CCENTER_LANGUAGE"] == "zh" and variables["CCENTER_TIER"] == "vip"
     assert json.loads(variables["CCENTER_DATA"])["customer_name"] == "王伟"
     assert result.records[0].exit is ExitPoint.TRANSFERRED
 
