@@ -15,12 +15,12 @@ from typing import Any
 
 import resources
 from bus.messages import CallEvent
-from ivr.engine import Action, CallInfo, IvrSession, RequestCallback, SessionState, Transfer
+from ivr.engine import CallInfo, IvrSession
 from ivr.errors import IvrError
 from ivr.flow import Flow, load_flow
+from ivr.inprocess import parse_inputs, run_scripted
 from ivr.lookup import CustomerLookup, demo_lookup
 from ivr.rest import HttpRestClient
-from ivr.sensitive import Secret
 
 logger = logging.getLogger(__name__)
 
@@ -122,54 +122,25 @@ def _emit(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
 
-def _step(step: int, action: Action) -> dict[str, Any]:
-    body = action.to_dict()
-    if isinstance(action, Transfer | RequestCallback):
-        body.pop("data", None)  # printed once, in the hand-off line
-    return {"step": step, **body}
-
-
 def run_try(args: argparse.Namespace) -> int:
     flow = resolve_flow(args.flow)
+    inputs = parse_inputs(args.input)
     lookup = make_lookup(args)
     rest = HttpRestClient()
-    session = IvrSession(flow, CallInfo(f"try-{int(time.time())}", args.caller, args.called), lookup, rest=rest)
-    inputs = [item.strip() for item in args.input.split(",")] if args.input else []
     now = time.time()
-    step = 0
+    session = IvrSession(flow, CallInfo(f"try-{int(now)}", args.caller, args.called), lookup, rest=rest)
     try:
-        _emit({"step": step, "event": "started", "flow": flow.name, "caller": args.caller})
-        actions = session.started(now)
-        for action in actions:
-            _emit(_step(step, action))
-        for item in inputs:
-            if session.state is not SessionState.WAITING:
-                _emit({"step": step, "event": "ignored input", "input": "(not waiting)"})
-                break
-            step += 1
-            now += TRY_STEP_S
-            waiting = session.waiting_for
-            if item.lower() in ("", "t", "timeout"):
-                _emit({"step": step, "input": "timeout"})
-                actions = session.timeout(now)
-            elif item.lower() in ("h", "hangup"):
-                _emit({"step": step, "input": "hangup"})
-                actions = session.hangup(now)
-            else:
-                shown = Secret(item).masked() if waiting is not None and waiting.sensitive else item
-                _emit({"step": step, "input": shown})
-                actions = session.digits(item, now)
-            for action in actions:
-                _emit(_step(step, action))
-        if session.state is SessionState.WAITING:
-            step += 1
-            _emit({"step": step, "input": "hangup", "note": "no more input: the caller hangs up"})
-            session.hangup(now + TRY_STEP_S)
+        for step in run_scripted(session, inputs, start=now, step_s=TRY_STEP_S):
+            body = step.to_dict()
+            if step.event == "started":
+                body.update(flow=flow.name, caller=args.caller)
+            _emit(body)
     finally:
         rest.close()
         _close(lookup)
     # The call.data event the IVR publishes at the end: with "routing" when the ACD takes the call.
-    _emit({"handoff": session.handoff_event(now).to_dict()})
+    end = session.record.ended_at if session.record else now
+    _emit({"handoff": session.handoff_event(end).to_dict()})
     if session.record is not None:
         _emit({"record": session.record.to_dict()})
     return 0
