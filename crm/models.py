@@ -243,6 +243,8 @@ class Contact(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(String(200))
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="SET NULL"), index=True)
+    #: The writer's own key for this contact (a desktop's draft id): a retried write never duplicates it.
+    client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     agent: Mapped[Agent | None] = relationship()
 

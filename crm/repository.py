@@ -24,6 +24,7 @@ from .models import (
     Account,
     Activity,
     Agent,
+    Attempt,
     Campaign,
     CampaignStatus,
     Channel,
@@ -506,3 +507,134 @@ def list_agents(session: Session) -> Sequence[AgentView]:
         AgentView(a.id, a.login, a.name, a.role.value, a.extension, {s.skill.name: s.proficiency for s in a.skills})
         for a in agents
     ]
+
+
+# --- a whole contact at once (the desktop's wrap-up) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    product: str
+    amount: Decimal = Decimal("0.00")
+    quantity: int = 1
+    currency: str = "USD"
+    work_item_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLine:
+    category: str
+    summary: str
+    details: str | None = None
+    priority: str = "normal"
+    work_item_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferResult:
+    """What became of a campaign offer made on a contact: ``accepted``, ``declined``, ``callback``,
+    ``not_interested`` (with a reason)."""
+
+    work_item_id: int
+    result: str
+    reason: str | None = None
+
+
+OFFER_RESULTS = ("accepted", "declined", "callback", "not_interested")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """Everything a contact produced, to be written in one transaction (or not at all)."""
+
+    client_ref: str
+    channel: Channel
+    started_at: datetime
+    ended_at: datetime
+    disposition: str
+    customer_id: int | None = None
+    agent_id: int | None = None
+    queue: str | None = None
+    cti_call_id: str | None = None
+    ivr_data: dict[str, Any] = field(default_factory=dict)
+    notes: str | None = None
+    work_item_id: int | None = None
+    orders: tuple[OrderLine, ...] = ()
+    requests: tuple[RequestLine, ...] = ()
+    offer_results: tuple[OfferResult, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SavedContact:
+    contact_id: int
+    order_ids: tuple[int, ...]
+    request_ids: tuple[int, ...]
+    already_saved: bool = False
+
+
+def save_contact(session: Session, record: ContactRecord) -> SavedContact:
+    """Write a finished contact with its orders, service requests and offer results.
+
+    Idempotent on ``client_ref``: writing the same record again (a retry after a lost answer)
+    returns what the first write made and adds nothing.
+    """
+    existing = session.scalar(select(Contact).where(Contact.client_ref == record.client_ref))
+    if existing is not None:
+        orders = session.scalars(select(Order.id).where(Order.contact_id == existing.id).order_by(Order.id))
+        requests = session.scalars(
+            select(ServiceRequest.id).where(ServiceRequest.contact_id == existing.id).order_by(ServiceRequest.id)
+        )
+        return SavedContact(existing.id, tuple(orders), tuple(requests), already_saved=True)
+    if (record.orders or record.requests) and record.customer_id is None:
+        raise InvalidData("orders and service requests need an identified customer")
+    contact_id = record_contact(
+        session, channel=record.channel, customer_id=record.customer_id, agent_id=record.agent_id,
+        queue=record.queue, cti_call_id=record.cti_call_id, ivr_data=record.ivr_data,
+        work_item_id=record.work_item_id, started_at=record.started_at,
+    )
+    session.get_one(Contact, contact_id).client_ref = record.client_ref
+    order_ids = tuple(
+        create_order(session, customer_id=record.customer_id or 0, product=o.product, amount=o.amount,
+                     quantity=o.quantity, currency=o.currency, contact_id=contact_id,
+                     work_item_id=o.work_item_id).id
+        for o in record.orders
+    )
+    request_ids = tuple(
+        create_service_request(session, customer_id=record.customer_id or 0, category=r.category,
+                               summary=r.summary, details=r.details, priority=r.priority, contact_id=contact_id,
+                               work_item_id=r.work_item_id).id
+        for r in record.requests
+    )
+    for offer in record.offer_results:
+        record_offer_result(session, offer, contact_id=contact_id, agent_id=record.agent_id,
+                            cti_call_id=record.cti_call_id, at=record.ended_at)
+    close_contact(session, contact_id, disposition=record.disposition, notes=record.notes, ended_at=record.ended_at)
+    return SavedContact(contact_id, order_ids, request_ids)
+
+
+def record_offer_result(
+    session: Session,
+    offer: OfferResult,
+    *,
+    contact_id: int | None = None,
+    agent_id: int | None = None,
+    cti_call_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Tie an offer's outcome to its work item: an attempt, and the item's status and result."""
+    if offer.result not in OFFER_RESULTS:
+        raise InvalidData(f"unknown offer result {offer.result!r}; expected one of {', '.join(OFFER_RESULTS)}")
+    if offer.result == "not_interested" and not (offer.reason or "").strip():
+        raise InvalidData("'not interested' needs a reason")
+    item = session.get(WorkItem, offer.work_item_id)
+    if item is None:
+        raise NotFound(f"no work item {offer.work_item_id}")
+    at = at or utcnow()
+    session.add(Attempt(work_item_id=item.id, started_at=at, ended_at=at, result=f"offer_{offer.result}",
+                        agent_id=agent_id, cti_call_id=cti_call_id, contact_id=contact_id))
+    item.attempt_count += 1
+    item.last_attempt_at = at
+    item.result = offer.result
+    item.reason = offer.reason
+    item.agent_id = agent_id or item.agent_id
+    item.status = WorkItemStatus.IN_PROGRESS if offer.result == "callback" else WorkItemStatus.COMPLETED

@@ -233,3 +233,46 @@ def test_work_item_status_default(engine: Engine, factory) -> None:
     item_id = add_campaign(engine, cid)
     with factory() as s:
         assert s.get(WorkItem, item_id).status is WorkItemStatus.PENDING  # type: ignore[union-attr]
+
+
+def test_save_contact_writes_everything_once(engine: Engine, factory) -> None:
+    cid = add_customer(engine, "Ada", "+14155550100")
+    item_id = add_campaign(engine, cid)
+    record = repository.ContactRecord(
+        client_ref="desk-alice-0001", channel=Channel.VOICE_IN, started_at=NOW, ended_at=NOW + timedelta(minutes=4),
+        disposition="order_placed", customer_id=cid, queue="sales", cti_call_id="sim-9",
+        ivr_data={"intent": "new_service"}, notes="Wants fibre too", work_item_id=item_id,
+        orders=(repository.OrderLine("5G upgrade", Decimal("30.00"), work_item_id=item_id),),
+        requests=(repository.RequestLine("technical", "Check coverage at home"),),
+        offer_results=(repository.OfferResult(item_id, "accepted"),),
+    )
+    with db.transaction(factory) as s:
+        first = repository.save_contact(s, record)
+    with db.transaction(factory) as s:
+        again = repository.save_contact(s, record)
+    assert again.already_saved and (again.contact_id, again.order_ids, again.request_ids) == (
+        first.contact_id, first.order_ids, first.request_ids)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Contact)) == 1
+        item = s.get_one(WorkItem, item_id)
+        assert (item.status, item.result, item.attempt_count) == (WorkItemStatus.COMPLETED, "accepted", 1)
+        order = s.get_one(Order, first.order_ids[0])
+        assert (order.contact_id, order.work_item_id) == (first.contact_id, item_id)
+        contact = s.get_one(Contact, first.contact_id)
+        assert contact.disposition == "order_placed" and contact.ended_at == NOW + timedelta(minutes=4)
+
+
+def test_save_contact_is_all_or_nothing(engine: Engine, factory) -> None:
+    cid = add_customer(engine, "Ada", "+14155550100")
+    bad = repository.ContactRecord(
+        client_ref="desk-alice-0002", channel=Channel.VOICE_IN, started_at=NOW, ended_at=NOW,
+        disposition="resolved", customer_id=cid, orders=(repository.OrderLine("Fibre"),),
+        offer_results=(repository.OfferResult(424242, "accepted"),),
+    )
+    with pytest.raises(NotFound), db.transaction(factory) as s:
+        repository.save_contact(s, bad)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Contact)) == 0
+        assert s.scalar(select(func.count()).select_from(Order)) == 0
+    with pytest.raises(InvalidData, match="needs a reason"), db.transaction(factory) as s:
+        repository.record_offer_result(s, repository.OfferResult(add_campaign(engine, cid, key="X"), "not_interested"))
