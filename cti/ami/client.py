@@ -1,0 +1,426 @@
+"""The Asterisk AMI link: asyncio TCP around the sans-I/O codec and mapper.
+
+``AmiLink(AmiSettings.from_url("ami://user:secret@host:5038"))``: logs in (MD5 challenge by
+default, ``?auth=plain`` for a plain secret), keeps the session alive with ``Ping``, reconnects with
+backoff when the connection drops or stops answering, and after every login resyncs
+(``CoreShowChannels``, ``QueueStatus``) so that calls already up reappear with their state and the
+same ``call_id`` (the ``Linkedid``), and calls that ended while the link was down are ended.
+
+Commands: ``Originate`` (with ``ChannelId``, so the new call's ``call_id`` is known at once),
+``Hangup``, ``Redirect`` (blind transfer), ``Bridge`` (attended transfer of two calls),
+``PlayDTMF``, ``QueueAdd``/``QueueRemove``/``QueuePause`` (agent state) and ``Setvar`` (attached
+data, as inherited ``__CC_<key>`` channel variables). Every header value is checked by the codec:
+CR, LF and other control characters are refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from bus.messages import AgentStateName
+
+from ..codec import NeedData, ProtocolIssue
+from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
+from ..link import CtiLink
+from ..model import Capability
+from .codec import ActionCompleted, AmiMessage, AmiProtocol, Banner
+from .mapper import AmiMapper, device_of
+
+logger = logging.getLogger(__name__)
+
+
+class AuthenticationFailed(LinkUnavailable):
+    """The AMI account or secret was refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class AmiSettings:
+    host: str
+    port: int = 5038
+    username: str = ""
+    secret: str = ""
+    auth: str = "md5"  # md5 | plain
+    context: str = "from-internal"  # where Originate, Redirect dial numbers
+    tech: str = "PJSIP"  # channel technology of the agents' devices
+    ping_interval: float = 20.0
+    action_timeout: float = 10.0
+    connect_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    data_prefix: str = "CC_"
+
+    @classmethod
+    def from_url(cls, url: str) -> AmiSettings:
+        """``ami://user:secret@host:5038?auth=md5&context=from-internal&tech=PJSIP&ping=20``."""
+        parts = urlsplit(url)
+        if parts.scheme != "ami" or not parts.hostname:
+            raise BadLinkUrl(f"not an AMI link URL: {url!r} (ami://user:secret@host:5038)")
+        q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            settings = cls(
+                host=parts.hostname,
+                port=parts.port or 5038,
+                username=unquote(parts.username or ""),
+                secret=unquote(parts.password or ""),
+                auth=q.pop("auth", "md5"),
+                context=q.pop("context", "from-internal"),
+                tech=q.pop("tech", "PJSIP"),
+                ping_interval=float(q.pop("ping", "20")),
+            )
+        except ValueError as exc:
+            raise BadLinkUrl(f"AMI link URL {url!r}: {exc}") from None
+        if q:
+            raise BadLinkUrl(f"AMI link URL {url!r}: unknown option(s) {', '.join(sorted(q))}")
+        if settings.auth not in ("md5", "plain") or not settings.username:
+            raise BadLinkUrl(f"AMI link URL {url!r}: needs a user, and auth is md5 or plain")
+        return settings
+
+
+class AmiLink(CtiLink):
+    capabilities = frozenset(
+        {
+            Capability.MAKE_CALL,
+            Capability.HANGUP,
+            Capability.BLIND_TRANSFER,
+            Capability.ATTENDED_TRANSFER,
+            Capability.SEND_DTMF,
+            Capability.SET_AGENT_STATE,
+            Capability.ATTACH_DATA,
+        }
+    )
+
+    def __init__(self, settings: AmiSettings, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.settings = settings
+        self.mapper = AmiMapper(clock=clock, data_prefix=settings.data_prefix)
+        self.logged_in = asyncio.Event()
+        self.sessions = 0
+        self.banner: str | None = None
+        self._proto = AmiProtocol()
+        self._writer: asyncio.StreamWriter | None = None
+        self._waiters: dict[str, asyncio.Future[ActionCompleted]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._first_login: asyncio.Future[None] | None = None
+        self._ids = itertools.count(1)
+
+    @classmethod
+    def from_url(cls, url: str) -> AmiLink:
+        return cls(AmiSettings.from_url(url))
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Connect and log in; raises LinkUnavailable (or AuthenticationFailed) if the first try fails."""
+        if self._task is not None:
+            return
+        self._stopping = False
+        self._first_login = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._supervise(), name=f"ami {self.settings.host}")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._first_login), self.settings.connect_timeout)
+        except (TimeoutError, CtiError) as exc:
+            await self.close()
+            if isinstance(exc, CtiError):
+                raise
+            raise LinkUnavailable(
+                f"no AMI session with {self.settings.host}:{self.settings.port} "
+                f"within {self.settings.connect_timeout} s"
+            ) from None
+
+    async def close(self) -> None:
+        self._stopping = True
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._write(self._proto.send("Logoff")[1])
+            self._writer.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._end_events()
+
+    async def _supervise(self) -> None:
+        delay = self.settings.reconnect_min
+        while not self._stopping:
+            try:
+                await self._session()
+                delay = self.settings.reconnect_min
+            except AuthenticationFailed as exc:
+                logger.error("%s", exc)
+                self._fail_first(exc)
+            except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
+                logger.warning(
+                    "AMI link to %s:%d lost: %s; reconnecting in %.1f s",
+                    self.settings.host,
+                    self.settings.port,
+                    exc or type(exc).__name__,
+                    delay,
+                )
+                self._fail_first(
+                    LinkUnavailable(f"cannot reach AMI at {self.settings.host}:{self.settings.port}: {exc}")
+                )
+            finally:
+                self.logged_in.clear()
+                self._drop_waiters()
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
+            if self._stopping:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.reconnect_max)
+
+    def _fail_first(self, exc: Exception) -> None:
+        if self._first_login is not None and not self._first_login.done():
+            self._first_login.set_exception(exc)
+            self._first_login.exception()  # retrieved: connect() re-raises it
+
+    def _drop_waiters(self) -> None:
+        self._proto.forget_pending()
+        for future in self._waiters.values():
+            if not future.done():
+                future.set_exception(LinkUnavailable("the AMI connection dropped before the answer came"))
+                future.exception()
+        self._waiters.clear()
+
+    async def _session(self) -> None:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.settings.host, self.settings.port), self.settings.connect_timeout
+        )
+        self._writer = writer
+        self._proto = AmiProtocol(prefix=f"cc{next(self._ids)}")
+        reader_task = asyncio.create_task(self._read(reader))
+        try:
+            await self._login()
+            self.sessions += 1
+            await self._resync()
+            self.logged_in.set()
+            if self._first_login is not None and not self._first_login.done():
+                self._first_login.set_result(None)
+            logger.info(
+                "AMI session %d with %s:%d (Asterisk Call Manager/%s)",
+                self.sessions,
+                self.settings.host,
+                self.settings.port,
+                self.banner,
+            )
+            pinger = asyncio.create_task(self._keepalive())
+            try:
+                await reader_task
+            finally:
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pinger
+        finally:
+            if not reader_task.done():
+                reader_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader_task
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            data = await reader.read(65536)
+            self._proto.receive_data(data)
+            self._dispatch()
+            if not data:
+                raise EOFError("the AMI server closed the connection")
+
+    def _dispatch(self) -> None:
+        while not isinstance(event := self._proto.next_event(), NeedData):
+            if isinstance(event, ActionCompleted):
+                future = self._waiters.pop(event.action_id, None)
+                if future is not None and not future.done():
+                    future.set_result(event)
+            elif isinstance(event, AmiMessage):
+                for normalized in self.mapper.map(event):
+                    self._emit(normalized)
+            elif isinstance(event, Banner):
+                self.banner = event.version
+            elif isinstance(event, ProtocolIssue):
+                pass  # logged by the codec
+
+    def _write(self, data: bytes) -> None:
+        if self._writer is None:
+            raise LinkUnavailable("the AMI link is not connected")
+        self._writer.write(data)
+
+    async def action(
+        self,
+        name: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        *,
+        variables: Mapping[str, str] | None = None,
+        is_list: bool = False,
+        check: bool = True,
+    ) -> ActionCompleted:
+        """Send one action and wait for its answer; raises CommandFailed when Asterisk says Error."""
+        action_id, data = self._proto.send(name, headers, variables=variables, is_list=is_list)
+        future: asyncio.Future[ActionCompleted] = asyncio.get_running_loop().create_future()
+        self._waiters[action_id] = future
+        try:
+            self._write(data)
+            result = await asyncio.wait_for(future, self.settings.action_timeout)
+        except TimeoutError:
+            raise LinkUnavailable(f"AMI action {name} got no answer within {self.settings.action_timeout} s") from None
+        finally:
+            self._waiters.pop(action_id, None)
+        if check and not result.ok:
+            raise CommandFailed(f"Asterisk refused {name}: {result.message or result.response.name}")
+        return result
+
+    async def _login(self) -> None:
+        s = self.settings
+        if s.auth == "md5":
+            challenge = await self.action("Challenge", {"AuthType": "MD5"}, check=False)
+            token = challenge.response.get("Challenge")
+            if not challenge.ok or not token:
+                raise AuthenticationFailed(f"AMI at {s.host} offers no MD5 challenge: {challenge.message}")
+            key = hashlib.md5((token + s.secret).encode()).hexdigest()
+            result = await self.action("Login", {"AuthType": "MD5", "Username": s.username, "Key": key}, check=False)
+        else:
+            result = await self.action("Login", {"Username": s.username, "Secret": s.secret}, check=False)
+        if not result.ok:
+            raise AuthenticationFailed(
+                f"AMI at {s.host}:{s.port} refused user {s.username!r}: {result.message or 'login failed'}"
+            )
+
+    async def _resync(self) -> None:
+        self.mapper.begin_resync()
+        try:
+            channels = await self.action("CoreShowChannels", is_list=True)
+            for event in channels.events:
+                for normalized in self.mapper.map(event):
+                    self._emit(normalized)
+        finally:
+            for normalized in self.mapper.end_resync():
+                self._emit(normalized)
+        queues = await self.action("QueueStatus", is_list=True, check=False)
+        for event in queues.events:
+            for normalized in self.mapper.map(event):
+                self._emit(normalized)
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ping_interval)
+            try:
+                await self.action("Ping", check=False)
+            except LinkUnavailable as exc:
+                logger.warning("AMI keep-alive failed (%s): dropping the connection", exc)
+                if self._writer is not None:
+                    self._writer.close()
+                return
+
+    # -- commands --------------------------------------------------------------------------
+    def _channel(self, call_id: str, device: str | None, *, other: bool = False) -> str:
+        channels = self.mapper.channels_of(call_id)
+        if not channels:
+            raise CommandFailed(f"no live call {call_id!r} on the AMI link")
+        if device is None:
+            return channels[0]
+        mine = [c for c in channels if device_of(c) == device]
+        theirs = [c for c in channels if device_of(c) != device and not c.startswith("Local/")]
+        pick = theirs if other else mine
+        if not pick:
+            side = "other party" if other else f"device {device}"
+            raise CommandFailed(f"call {call_id} has no channel for the {side}")
+        return pick[0]
+
+    async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
+        call_id = f"cc-{uuid.uuid4().hex[:20]}"
+        variables = {f"__{self.settings.data_prefix}{k}": v for k, v in (data or {}).items()}
+        await self.action(
+            "Originate",
+            {
+                "Channel": f"{self.settings.tech}/{from_device}",
+                "Exten": to_number,
+                "Context": self.settings.context,
+                "Priority": "1",
+                "CallerID": from_device,
+                "ChannelId": call_id,
+                "OtherChannelId": f"{call_id}-b",
+                "Async": "true",
+            },
+            variables=variables,
+        )
+        return call_id
+
+    async def hangup(self, call_id: str, device: str | None = None) -> None:
+        if device is None:
+            for channel in self.mapper.channels_of(call_id):
+                await self.action("Hangup", {"Channel": channel, "Cause": "16"}, check=False)
+            return
+        await self.action("Hangup", {"Channel": self._channel(call_id, device), "Cause": "16"})
+
+    async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
+        await self.action(
+            "Redirect",
+            {
+                "Channel": self._channel(call_id, device, other=True),
+                "Exten": to_number,
+                "Context": self.settings.context,
+                "Priority": "1",
+            },
+        )
+
+    async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        customer = self._channel(held_call_id, device, other=True)
+        target = self._channel(consult_call_id, device, other=True)
+        await self.action("Bridge", {"Channel1": customer, "Channel2": target, "Tone": "no"})
+        for call_id in (held_call_id, consult_call_id):
+            with contextlib.suppress(CommandFailed):
+                await self.action("Hangup", {"Channel": self._channel(call_id, device), "Cause": "16"})
+
+    async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
+        if not digits or set(digits) - set("0123456789*#ABCD"):
+            raise LocalProtocolError(f"DTMF digits are 0-9 * # A-D, not {digits!r}")
+        channel = self._channel(call_id, device, other=True)
+        for digit in digits:
+            await self.action("PlayDTMF", {"Channel": channel, "Digit": digit})
+
+    async def set_agent_state(
+        self,
+        agent_id: str,
+        state: AgentStateName,
+        *,
+        reason: str | None = None,
+        extension: str | None = None,
+        queue: str | None = None,
+    ) -> None:
+        interface = f"{self.settings.tech}/{extension or agent_id}"
+        if state is AgentStateName.LOGGED_ON:
+            if not queue:
+                raise LocalProtocolError("logging an agent on through AMI needs the queue")
+            await self.action(
+                "QueueAdd", {"Queue": queue, "Interface": interface, "MemberName": agent_id, "Paused": "true"}
+            )
+        elif state is AgentStateName.LOGGED_OFF:
+            headers = {"Interface": interface} | ({"Queue": queue} if queue else {})
+            if not queue:
+                raise LocalProtocolError("logging an agent off through AMI needs the queue")
+            await self.action("QueueRemove", headers)
+        elif state in (AgentStateName.READY, AgentStateName.NOT_READY):
+            headers = {"Interface": interface, "Paused": "false" if state is AgentStateName.READY else "true"}
+            if queue:
+                headers["Queue"] = queue
+            if reason and state is AgentStateName.NOT_READY:
+                headers["Reason"] = reason
+            await self.action("QueuePause", headers)
+        else:
+            raise LocalProtocolError(f"Asterisk queues have no agent state {state.value!r} to set")
+
+    async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
+        channel = self._channel(call_id, None)
+        for key, value in data.items():
+            await self.action(
+                "Setvar", {"Channel": channel, "Variable": f"__{self.settings.data_prefix}{key}", "Value": value}
+            )

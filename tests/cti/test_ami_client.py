@@ -1,0 +1,200 @@
+"""The AMI link against a real TCP peer that speaks AMI (tests/cti/ami_server.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import pytest
+
+from bus.messages import AgentState, AgentStateName, CallEvent
+from cti.ami.client import AmiLink, AmiSettings, AuthenticationFailed
+from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable, LocalProtocolError
+from cti.model import LinkEvent
+
+from .ami_server import FakeAsterisk
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+class Collector:
+    """Collects a link's events in the background; ``wait(n)`` until there are ``n``."""
+
+    def __init__(self, link: AmiLink) -> None:
+        self.events: list[LinkEvent] = []
+        self._task = asyncio.create_task(self._pull(link))
+
+    async def _pull(self, link: AmiLink) -> None:
+        async for event in link.events():
+            self.events.append(event)
+
+    async def wait(self, n: int) -> list[LinkEvent]:
+        await until(lambda: len(self.events) >= n)
+        return self.events
+
+    def calls(self) -> list[tuple[str, str, str | None]]:
+        return [(e.type, e.call_id, e.cause) for e in self.events if isinstance(e, CallEvent)]
+
+
+def run(scenario: Callable[[FakeAsterisk, AmiSettings], Awaitable[None]]) -> None:
+    async def main() -> None:
+        server = FakeAsterisk()
+        await server.start()
+        settings = AmiSettings(
+            host="127.0.0.1",
+            port=server.port,
+            username="cc",
+            secret="s3cret",
+            reconnect_min=0.02,
+            reconnect_max=0.1,
+            action_timeout=2.0,
+            connect_timeout=3.0,
+        )
+        try:
+            await scenario(server, settings)
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
+
+
+def test_url_parsing() -> None:
+    s = AmiSettings.from_url("ami://gw:p%40ss@pbx.example.com:5039?auth=plain&context=agents&tech=SIP")
+    assert (s.host, s.port, s.username, s.secret, s.auth, s.context, s.tech) == (
+        "pbx.example.com",
+        5039,
+        "gw",
+        "p@ss",
+        "plain",
+        "agents",
+        "SIP",
+    )
+    assert AmiSettings.from_url("ami://u:p@h").port == 5038
+    for bad in ("ami://h", "csta://h:1", "ami://u:p@h?auth=ntlm", "ami://u:p@h?bogus=1"):
+        with pytest.raises(BadLinkUrl):
+            AmiSettings.from_url(bad)
+
+
+def test_md5_login_resync_and_calls_survive_a_disconnect(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("A", "A", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        server.new_channel("A2", "A", "PJSIP/1001-00000002")
+        server.new_channel("B", "B", "PJSIP/trunk-00000003", caller="+14155550111")
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            assert server.logins == 1 and [a.name for a in server.actions[:2]] == ["Challenge", "Login"]
+            assert server.actions[1].get("Secret") is None  # MD5: the secret never crosses the wire
+            await events.wait(4)
+            assert events.calls() == [
+                ("call.offered", "A", None),
+                ("call.answered", "A", None),
+                ("call.offered", "B", None),
+            ]
+            assert isinstance(events.events[3], AgentState) and events.events[3].state == "ready"
+
+            # The connection drops mid-call. While it is down, B hangs up and C comes in.
+            server.drop_clients()
+            server.channels.pop("B")
+            server.channels["C"] = type(server.channels["A"])("C", "C", "PJSIP/trunk-00000004", caller="+1555")
+            await until(lambda: link.sessions == 2 and link.logged_in.is_set())
+            await events.wait(6)
+            assert events.calls()[3:] == [
+                ("call.offered", "C", None),
+                ("call.ended", "B", "ended while the link was down"),
+            ]
+            # A goes on under the same call_id
+            server.hangup("A2")
+            server.hangup("A")
+            await events.wait(7)
+            assert events.calls()[-1] == ("call.ended", "A", "Normal Clearing")
+            assert "reconnecting" in caplog.text
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_wrong_secret_is_refused_on_connect(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        link = AmiLink(replace(settings, secret="wrong"))
+        with pytest.raises(AuthenticationFailed, match="refused user 'cc'"):
+            await link.connect()
+        plain = AmiLink(replace(settings, auth="plain"))
+        await plain.connect()
+        await plain.close()
+        logins = [a for a in server.actions if a.name == "Login"]
+        assert logins[-1].get("Secret") == "s3cret" and server.logins == 1
+
+    run(scenario)
+
+
+def test_unreachable_server_fails_connect_with_reason(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        await server.stop()
+        link = AmiLink(replace(settings, connect_timeout=0.5))
+        with pytest.raises(LinkUnavailable, match=r"cannot reach AMI|no AMI session"):
+            await link.connect()
+
+    run(scenario)
+
+
+def test_keepalive_pings_and_reconnects_when_pings_go_unanswered(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        link = AmiLink(replace(settings, ping_interval=0.05, action_timeout=0.2))
+        await link.connect()
+        try:
+            await until(lambda: server.pings >= 2)
+            server.answer_pings = False
+            await until(lambda: link.sessions == 1 and not link.logged_in.is_set())
+            server.answer_pings = True
+            await until(lambda: link.sessions == 2 and link.logged_in.is_set())
+            assert "keep-alive failed" in caplog.text
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_commands_originate_setvar_and_refusals() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            await events.wait(1)  # the queue member from QueueStatus
+            call_id = await link.make_call("1001", "5551234", data={"campaign": "c7"})
+            originate = server.actions[-1]
+            assert originate.name == "Originate" and originate.get("ChannelId") == call_id
+            assert originate.get("Variable") == "__CC_campaign=c7"
+            await events.wait(2)
+            assert events.calls()[0] == ("call.offered", call_id, None)
+            await link.attach_data(call_id, {"account": "42"})
+            await events.wait(3)
+            data = events.events[-1]
+            assert isinstance(data, CallEvent) and data.type == "call.data" and data.data == {"account": "42"}
+            sent = len(server.actions)
+            with pytest.raises(LocalProtocolError):
+                await link.attach_data(call_id, {"note": "x\r\nAction: Originate"})
+            with pytest.raises(LocalProtocolError):
+                await link.make_call("1001", "555\n1234")
+            assert len(server.actions) == sent  # nothing went out
+            await link.set_agent_state("agent-7", AgentStateName.NOT_READY, reason="lunch", extension="1001")
+            assert server.actions[-1].name == "QueuePause" and server.actions[-1].get("Reason") == "lunch"
+            with pytest.raises(CommandFailed, match="no live call"):
+                await link.hangup("nope", "1001")
+            await link.hangup(call_id, "1001")
+            await events.wait(4)
+            assert events.calls()[-1] == ("call.ended", call_id, "Normal Clearing")
+        finally:
+            await link.close()
+
+    run(scenario)
