@@ -24,6 +24,8 @@ from ivr.rest import HttpRestClient
 
 logger = logging.getLogger(__name__)
 
+#: The shipped flow served to FastAGI scripts that name no flow we know.
+DEFAULT_FLOW = "telecom"
 #: Simulated seconds between two caller inputs in ``ivr try``.
 TRY_STEP_S = 3.0
 
@@ -175,6 +177,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     host, port = parse_listen(args.fastagi)
     flows = [resolve_flow(name) for name in args.flow] if args.flow else shipped_flows()
+    names = [flow.name for flow in flows]
+    # A script name that is no flow's gets the first flow given, or the shipped main line.
+    default = names[0] if args.flow or DEFAULT_FLOW not in names else DEFAULT_FLOW
     lookup = make_lookup(args)
     settings = settings_from(args)
 
@@ -185,9 +190,7 @@ def run_serve(args: argparse.Namespace) -> int:
         async def publish(event: CallEvent) -> None:
             await bus.publish(topics.call(settings.site, event.call_id), event, qos=QOS_COMMAND)
 
-        server = FastAgiServer(
-            {flow.name: flow for flow in flows}, lookup, default_flow=flows[0].name, on_handoff=publish
-        )
+        server = FastAgiServer({flow.name: flow for flow in flows}, lookup, default_flow=default, on_handoff=publish)
         try:
             await server.start(host, port)
             print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
