@@ -7,9 +7,11 @@ one skips when it is unreachable, except with ``CI=true``, where it fails.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -98,6 +100,24 @@ def _pg_template(pg_server_url: str):
     admin.dispose()
 
 
+@contextlib.contextmanager
+def _new_pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    from sqlalchemy.engine import make_url
+
+    server_url = request.getfixturevalue("pg_server_url")
+    template = request.getfixturevalue("_pg_template")
+    name = f"ccenter_t_{os.getpid()}_{next(_counter)}"
+    admin = _pg_admin(server_url)
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path):
     """The URL of a new, migrated, empty database: once on SQLite, once on PostgreSQL."""
@@ -108,18 +128,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path):
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    from sqlalchemy.engine import make_url
+    with _new_pg_database(request) as url:
+        yield url
 
-    server_url = request.getfixturevalue("pg_server_url")
-    template = request.getfixturevalue("_pg_template")
-    name = f"ccenter_t_{os.getpid()}_{next(_counter)}"
-    admin = _pg_admin(server_url)
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as c:
-        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+
+@pytest.fixture
+def pg_db_url(request: pytest.FixtureRequest):
+    """A new, migrated, empty PostgreSQL database (for tests of server behaviour, such as outages)."""
+    with _new_pg_database(request) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+"""The desktop's telephony link, on a thread of its own.
+
+:class:`LinkThread` runs an asyncio loop in a worker thread with the :class:`cti.link.CtiLink`
+on it (the simulated PBX in the demo, a real PBX's adapter in production) and anything else that
+belongs to that loop (the in-process IVR and ACD of the demo). Normalized events come to the GUI
+thread through the ``event_received`` signal; commands go the other way with :meth:`command`,
+and a refused command comes back as ``command_failed`` with the link's reason. The GUI thread
+never waits for the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from cti.errors import CtiError
+from cti.link import CtiLink
+
+logger = logging.getLogger(__name__)
+
+
+class LinkThread(QObject):
+    event_received = Signal(object)
+    command_failed = Signal(str, str)  # command, reason
+    link_up = Signal()
+    link_down = Signal(str)
+
+    def __init__(
+        self,
+        link: CtiLink,
+        *,
+        on_loop: Callable[[asyncio.AbstractEventLoop], Awaitable[None]] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.link = link
+        self._on_loop = on_loop
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopping = False
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(c.value for c in self.link.capabilities)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cti-link", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        self._ready.set()
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _main(self) -> None:
+        try:
+            await self.link.connect()
+        except CtiError as exc:
+            self.link_down.emit(str(exc))
+            return
+        self.link_up.emit()
+        extra = asyncio.ensure_future(self._on_loop(asyncio.get_running_loop())) if self._on_loop else None
+        try:
+            async for event in self.link.events():
+                self.event_received.emit(event)
+        finally:
+            if extra is not None:
+                extra.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await extra
+        if not self._stopping:
+            self.link_down.emit("the telephony link closed")
+
+    def call_soon(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+        """Run a coroutine on the link's loop (from any thread)."""
+        assert self._loop is not None, "start() the link thread first"
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Call ``link.<name>(*args)`` on the link's loop; failures come back as ``command_failed``."""
+        method = getattr(self.link, name)
+        future = self.call_soon(method(*args, **kwargs))
+
+        def done(f: Future[Any]) -> None:
+            error = f.exception()
+            if error is None:
+                return
+            if not isinstance(error, CtiError):
+                logger.error("command %s failed unexpectedly", name, exc_info=error)
+            self.command_failed.emit(name, str(error))
+
+        future.add_done_callback(done)
+        return future
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        self._stopping = True
+        with contextlib.suppress(RuntimeError):
+            self.call_soon(self.link.close()).result(10)
+        self._thread.join(10)
+        self._thread = None
