@@ -72,6 +72,10 @@ class CstaMapper:
         """The CSTA callID that ``device_id``'s connection to ``call_id`` has now (for requests)."""
         return self._csta_ids.get((call_id, device_id))
 
+    def devices_of(self, call_id: str) -> list[str]:
+        """Devices with a known connection to ``call_id``."""
+        return [dev for (cid, dev) in self._csta_ids if cid == call_id]
+
     def call_id_of(self, csta_call_id: str) -> str | None:
         return self._alias.get(csta_call_id)
 

@@ -1,0 +1,205 @@
+"""The CSTA link against a real TCP peer speaking length-framed CSTA XML."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import struct
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from bus.messages import CallEvent
+from cti.csta.client import CstaLink, CstaSettings
+from cti.csta.codec import NS_ED4, CstaDecoder, CstaMessage
+from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable
+from cti.model import LinkEvent
+
+
+def frame(invoke: str, xml: str) -> bytes:
+    body = f'<?xml version="1.0" encoding="UTF-8"?>{xml}'.encode()
+    return struct.pack(">I", len(body) + 8) + invoke.encode() + body
+
+
+def conn(tag: str, call: str, dev: str) -> str:
+    return f"<{tag}><callID>{call}</callID><deviceID>{dev}</deviceID></{tag}>"
+
+
+def dev(tag: str, value: str) -> str:
+    return f"<{tag}><deviceIdentifier>{value}</deviceIdentifier></{tag}>"
+
+
+@dataclass
+class FakePbx:
+    requests: list[CstaMessage] = field(default_factory=list)
+    port: int = 0
+    _clients: list[asyncio.StreamWriter] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+    _calls: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self.drop()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def drop(self) -> None:
+        for w in self._clients:
+            w.transport.abort()
+        self._clients.clear()
+
+    def event(self, name: str, inner: str) -> None:
+        for w in self._clients:
+            w.write(frame("9999", f'<{name} xmlns="{NS_ED4}"><monitorCrossRefID>1</monitorCrossRefID>{inner}</{name}>'))
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = CstaDecoder()
+        self._clients.append(writer)
+        try:
+            while data := await reader.read(4096):
+                for msg in decoder.feed(data):
+                    if not isinstance(msg, CstaMessage):
+                        continue
+                    self.requests.append(msg)
+                    ns = f' xmlns="{NS_ED4}"'
+                    if msg.name == "MonitorStart":
+                        writer.write(
+                            frame(
+                                msg.invoke_id,
+                                f"<MonitorStartResponse{ns}><monitorCrossRefID>1"
+                                "</monitorCrossRefID></MonitorStartResponse>",
+                            )
+                        )
+                    elif msg.name == "MakeCall":
+                        cid, caller = str(next(self._calls)), msg.get("callingDevice") or ""
+                        writer.write(
+                            frame(
+                                msg.invoke_id,
+                                f"<MakeCallResponse{ns}>{conn('callingDevice', cid, caller)}</MakeCallResponse>",
+                            )
+                        )
+                        self.event(
+                            "ServiceInitiatedEvent",
+                            conn("initiatedConnection", cid, caller) + dev("initiatingDevice", caller),
+                        )
+                    elif msg.name in ("HoldCall", "AnswerCall", "ClearConnection"):
+                        writer.write(frame(msg.invoke_id, f"<{msg.name}Response{ns}/>"))
+                        cid = msg.get("*/callID") or ""
+                        who = msg.get("*/deviceID") or ""
+                        if msg.name == "HoldCall":
+                            self.event("HeldEvent", conn("heldConnection", cid, who) + dev("holdingDevice", who))
+                        elif msg.name == "ClearConnection":
+                            self.event(
+                                "ConnectionClearedEvent",
+                                conn("droppedConnection", cid, who) + "<cause>normalClearing</cause>",
+                            )
+                    else:
+                        writer.write(
+                            frame(
+                                msg.invoke_id,
+                                f"<CSTAErrorCode{ns}><operation>"
+                                "requestIncompatibleWithObject</operation></CSTAErrorCode>",
+                            )
+                        )
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            if writer in self._clients:
+                self._clients.remove(writer)
+            writer.close()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def run(scenario: Callable[[FakePbx, CstaSettings], Awaitable[None]]) -> None:
+    async def main() -> None:
+        pbx = FakePbx()
+        await pbx.start()
+        settings = CstaSettings(
+            "127.0.0.1",
+            pbx.port,
+            ("2001", "2002"),
+            reconnect_min=0.02,
+            reconnect_max=0.1,
+            request_timeout=2.0,
+            connect_timeout=3.0,
+        )
+        try:
+            await scenario(pbx, settings)
+        finally:
+            await pbx.stop()
+
+    asyncio.run(main())
+
+
+def test_url() -> None:
+    s = CstaSettings.from_url("csta://pbx.example.com:2222?devices=2001,2002&ed=3")
+    assert (s.host, s.port, s.devices) == ("pbx.example.com", 2222, ("2001", "2002"))
+    assert s.namespace.endswith("/ed3")
+    with pytest.raises(BadLinkUrl):
+        CstaSettings.from_url("csta://h?ed=9")
+
+
+def test_monitor_call_commands_and_reconnect(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
+        link = CstaLink(settings)
+        events: list[LinkEvent] = []
+
+        async def pull() -> None:
+            async for e in link.events():
+                events.append(e)
+
+        await link.connect()
+        puller = asyncio.create_task(pull())
+        try:
+            assert [r.name for r in pbx.requests] == ["MonitorStart", "MonitorStart"]
+            assert link.monitors == {"2001": "1", "2002": "1"}
+            call_id = await link.make_call("2001", "5551234")
+            assert call_id == "csta-500"
+            await until(lambda: len(events) >= 1)
+            pbx.event("EstablishedEvent", conn("establishedConnection", "500", "2001") + dev("answeringDevice", "2001"))
+            await until(lambda: len(events) >= 2)
+            await link.hold(call_id, "2001")
+            await until(lambda: len(events) >= 3)
+            with pytest.raises(CommandFailed, match="requestIncompatibleWithObject"):
+                await link.conference(call_id, call_id, "2001")
+            # the connection drops; the link comes back, monitors again, and the call goes on
+            pbx.drop()
+            await until(lambda: link.sessions == 2 and link.ready.is_set())
+            assert [r.name for r in pbx.requests].count("MonitorStart") == 4
+            await link.hangup(call_id, "2001")
+            await until(lambda: len(events) >= 4)
+        finally:
+            await link.close()
+            await puller
+        rows = [(e.type, e.call_id, e.extension or e.cause) for e in events if isinstance(e, CallEvent)]
+        assert rows == [
+            ("call.offered", "csta-500", None),
+            ("call.answered", "csta-500", "2001"),
+            ("call.held", "csta-500", "2001"),
+            ("call.ended", "csta-500", "normalClearing"),
+        ]
+        assert "reconnecting" in caplog.text
+
+    run(scenario)
+
+
+def test_unreachable(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
+        await pbx.stop()
+        with pytest.raises(LinkUnavailable, match=r"CSTA"):
+            await CstaLink(replace(settings, connect_timeout=0.5)).connect()
+
+    run(scenario)
