@@ -25,6 +25,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     decode.add_argument("file", nargs="?", metavar="FILE", help="capture file (default: stdin)")
     decode.set_defaults(func=run_decode)
 
+    gateway = subparsers.add_parser(
+        "cti-gateway",
+        parents=[common],
+        help="bridge one telephony link to the bus",
+        description="Publishes the link's normalized events on the bus and carries out the commands sent "
+        "to ccenter/v1/<site>/cti/commands. Link URLs: sim://, ami://user:secret@host:5038, "
+        "csta://host:port, serial:///dev/ttyUSB0?baud=9600.",
+    )
+    gateway.add_argument("--link", required=True, metavar="URL", help="the telephony link (see above)")
+    gateway.set_defaults(func=run_gateway)
+
 
 def run_decode(args: argparse.Namespace) -> int:
     from cti.codec import ProtocolIssue
@@ -59,4 +70,16 @@ def run_decode(args: argparse.Namespace) -> int:
     out.flush()
     if issues:
         logger.info("%d malformed frames skipped", issues)
+    return 0
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cti.gateway import run_gateway as run
+
+    from ..cli import settings_from
+
+    settings = settings_from(args)
+    asyncio.run(run(args.link, bus_url=settings.mqtt_url, site=settings.site))
     return 0

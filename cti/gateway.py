@@ -1,0 +1,121 @@
+"""The CTI gateway: one link bridged to the bus.
+
+Events go out on ``ccenter/v1/<site>/calls/<call_id>`` (call and queue events) and
+``ccenter/v1/<site>/agents/<agent_id>/events`` (agent states); commands come in on
+``ccenter/v1/<site>/cti/commands`` as :class:`bus.messages.Command` (``name`` is a
+:class:`~cti.model.Capability` value, ``args`` its arguments; see :func:`cti.link.dispatch`). A
+command delivered twice (QoS 1) runs once; one that fails is logged with its id and reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import OrderedDict
+
+from bus import topics
+from bus.messages import AgentState, CallEvent, Command
+from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription, open_bus
+
+from .errors import CtiError
+from .link import CtiLink, dispatch
+from .model import LinkEvent
+from .url import open_link
+
+logger = logging.getLogger(__name__)
+
+_SEEN_COMMANDS = 4096
+
+
+class Gateway:
+    def __init__(self, link: CtiLink, bus: Bus, *, site: str = "main") -> None:
+        self.link = link
+        self.bus = bus
+        self.site = site
+        self.published = 0
+        self.commands_done = 0
+        self.commands_failed = 0
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._subscription: Subscription | None = None
+
+    async def start(self) -> None:
+        """Subscribe to the command topic (before the link speaks, so no command is missed)."""
+        self._subscription = await self.bus.subscribe(topics.cti_commands(self.site), qos=QOS_COMMAND)
+
+    async def run(self) -> None:
+        """Bridge until the link's events end (the link closed) or the task is cancelled."""
+        if self._subscription is None:
+            await self.start()
+        commands = asyncio.create_task(self._serve_commands())
+        try:
+            async for event in self.link.events():
+                await self._publish(event)
+        finally:
+            commands.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await commands
+            if self._subscription is not None:
+                await self._subscription.close()
+
+    async def _publish(self, event: LinkEvent) -> None:
+        try:
+            if isinstance(event, CallEvent):
+                topic = topics.call(self.site, event.call_id)
+            elif isinstance(event, AgentState):
+                topic = topics.agent_events(self.site, event.agent_id)
+            else:
+                return
+        except ValueError as exc:
+            logger.error("cannot publish %s: %s", event.message_type, exc)
+            return
+        await self.bus.publish(topic, event, qos=QOS_EVENT)
+        self.published += 1
+
+    async def _serve_commands(self) -> None:
+        assert self._subscription is not None
+        async for envelope in self._subscription:
+            message = envelope.message
+            if not isinstance(message, Command):
+                logger.warning("ignored a %s message on %s", message.message_type, envelope.topic)
+                continue
+            if message.command_id in self._seen:
+                logger.info("command %s delivered again: already done", message.command_id)
+                continue
+            self._seen[message.command_id] = None
+            while len(self._seen) > _SEEN_COMMANDS:
+                self._seen.popitem(last=False)
+            try:
+                result = await dispatch(self.link, message)
+            except CtiError as exc:
+                self.commands_failed += 1
+                logger.warning("command %s (%s) failed: %s", message.command_id, message.name, exc)
+                continue
+            self.commands_done += 1
+            logger.info("command %s (%s) done %s", message.command_id, message.name, result or "")
+
+
+async def run_gateway(link_url: str, *, bus_url: str, site: str = "main") -> None:
+    """``ccenter cti-gateway``: bridge the link at ``link_url`` to the bus until SIGINT/SIGTERM."""
+    link = open_link(link_url)
+    bus = open_bus(bus_url, client_id=f"cti-gateway-{site}", site=site, role="cti-gateway")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with bus:
+        gateway = Gateway(link, bus, site=site)
+        await gateway.start()
+        await link.connect()
+        logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1], bus_url.split("@")[-1], site)
+        runner = asyncio.create_task(gateway.run())
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await link.close()
+            stopper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from bus import topics
+from bus.messages import AgentState, CallEvent, Command, Message
+from bus.transport import InProcessBus
+from ccenter.cli import main
+from cti.errors import BadLinkUrl
+from cti.gateway import Gateway
+from cti.sim import SimLink, SimPbx
+from cti.url import open_link
+
+
+def test_open_link_schemes() -> None:
+    assert isinstance(open_link("sim://?extensions=3&first=2001"), SimLink)
+    assert type(open_link("ami://u:p@pbx")).__name__ == "AmiLink"
+    assert type(open_link("csta://pbx:1040?devices=2001")).__name__ == "CstaLink"
+    assert type(open_link("serial:///dev/ttyUSB0?baud=9600")).__name__ == "SerialLink"
+    with pytest.raises(BadLinkUrl, match="unknown link URL"):
+        open_link("gopher://pbx")
+
+
+def test_gateway_publishes_events_and_runs_commands_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="cti.gateway")
+
+    async def go() -> tuple[list[str], list[Message], Gateway]:
+        bus = InProcessBus()
+        pbx = SimPbx(extensions=["1001"])
+        link = SimLink(pbx)
+        async with bus:
+            calls = await bus.subscribe(topics.calls("hq"))
+            agents = await bus.subscribe(topics.agent_events("hq", "a1"))
+            gateway = Gateway(link, bus, site="hq")
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
+            make = Command(
+                command_id="cmd-1", name="make_call", ts=0.0, args={"from_device": "1001", "to_number": "5550100"}
+            )
+            await bus.publish(topics.cti_commands("hq"), make, qos=1)
+            await bus.publish(topics.cti_commands("hq"), make, qos=1)  # QoS 1 redelivery
+            await bus.publish(
+                topics.cti_commands("hq"),
+                Command(
+                    command_id="cmd-2",
+                    name="set_agent_state",
+                    ts=0.0,
+                    agent_id="a1",
+                    args={"state": "ready", "extension": "1001"},
+                ),
+                qos=1,
+            )
+            await bus.publish(
+                topics.cti_commands("hq"),
+                Command(command_id="cmd-3", name="hold", ts=0.0, call_id="sim-9", args={"device": "1001"}),
+                qos=1,
+            )
+            got = [await calls.get(timeout=2) for _ in range(2)]
+            agent = await agents.get(timeout=2)
+            await asyncio.wait_for(_until(lambda: gateway.commands_failed == 1), 2)
+            await link.close()
+            await asyncio.wait_for(runner, 2)
+            return [e.topic for e in got], [e.message for e in got] + [agent.message], gateway
+
+    topics_seen, messages, gateway = asyncio.run(go())
+    assert topics_seen == ["ccenter/v1/hq/calls/sim-1"] * 2
+    assert [m.type for m in messages[:2] if isinstance(m, CallEvent)] == ["call.offered", "call.alerting"]
+    assert isinstance(messages[2], AgentState) and messages[2].state == "ready"
+    assert gateway.commands_done == 2 and gateway.commands_failed == 1
+    assert "cmd-3 (hold) failed: no live call 'sim-9'" in caplog.text
+    assert "cmd-1 delivered again" in caplog.text
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
+def test_cti_gateway_command_reports_a_bad_link_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cti-gateway", "--link", "gopher://pbx"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ccenter: error: unknown link URL 'gopher://pbx'") and err.count("\n") == 1
+
+
+def test_cti_gateway_process_runs_on_sim_and_stops_on_sigterm() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccenter", "-v", "cti-gateway", "--link", "sim://?extensions=2"],
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "bridged to" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
