@@ -52,7 +52,7 @@ from .errors import AgiError, IvrError
 from .flow import Flow
 from .lookup import CustomerLookup
 from .record import SessionRecord
-from .rest import RestClient
+from .rest import HttpRestClient, RestClient
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,8 @@ class FastAgiServer:
         self.flows = dict(flows)
         self.lookup = lookup
         self.default_flow = default_flow
-        self.rest = rest
+        self._own_rest = rest is None
+        self.rest: RestClient = rest if rest is not None else HttpRestClient()
         self.clock = clock
         self.on_handoff = on_handoff
         self.on_record = on_record
@@ -210,6 +211,8 @@ class FastAgiServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        if self._own_rest and isinstance(self.rest, HttpRestClient):
+            self.rest.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
