@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm import phones, repository
+from crm import db, phones, repository
 from crm.errors import CrmError
 from crm.repository import Customer360, CustomerSummary
 
@@ -47,6 +47,14 @@ class CustomerDirectory:
     def load(self, customer_id: int) -> Customer360:
         with self.sessions() as session:
             return repository.customer_360(session, customer_id)
+
+    def find_by_phone(self, number: str) -> list[CustomerSummary]:
+        with self.sessions() as session:
+            return repository.find_customers_by_phone(session, number, self.region)
+
+    def create_customer(self, name: str, number: str | None) -> int:
+        with db.transaction(self.sessions) as session:
+            return repository.create_customer(session, name=name, phone=number or None, region=self.region)
 
 
 RESULT_COLUMNS: list[Column[CustomerSummary]] = [

@@ -189,9 +189,7 @@ class AgentSession:
         if self.state is AgentStateName.WRAP_UP:
             allowed |= {Action.END_WRAP_UP, Action.EXTEND_WRAP_UP}
         if capabilities is not None:
-            allowed = {a for a in allowed if a.value in capabilities or a in _AGENT_ONLY}
-            if "make_call" not in capabilities:
-                allowed.discard(Action.DIAL)
+            allowed = {a for a in allowed if a in _AGENT_ONLY or _CAPABILITY.get(a, a.value) in capabilities}
         return allowed
 
     def primary_call(self) -> AgentCall | None:
@@ -297,4 +295,6 @@ class AgentSession:
         self._popped &= call_ids | set(self.calls)
 
 
+#: The link capability an action needs, where its name differs.
+_CAPABILITY = {Action.DIAL: "make_call"}
 _AGENT_ONLY = frozenset({Action.READY, Action.NOT_READY, Action.END_WRAP_UP, Action.EXTEND_WRAP_UP})

@@ -388,6 +388,30 @@ def _check_links(session: Session, customer_id: int, contact_id: int | None, wor
             raise InvalidData(f"work item {work_item_id} belongs to another customer")
 
 
+def create_customer(
+    session: Session,
+    *,
+    name: str,
+    phone: str | None = None,
+    region: str = "US",
+    tier: Tier = Tier.STANDARD,
+    language: str = "en",
+) -> int:
+    """A new customer (an unknown caller, or a prospect from a campaign list); returns its id."""
+    name = name.strip()
+    if not name:
+        raise InvalidData("a customer needs a name")
+    customer = Customer(name=name[:200], tier=tier, language=language)
+    if phone:
+        e164 = phones.to_e164(phone, region)
+        zone = phones.time_zone_of(e164)
+        customer.time_zone = str(zone) if zone else "UTC"
+        customer.phones = [PhoneNumber(e164=e164, is_primary=True)]
+    session.add(customer)
+    session.flush()
+    return customer.id
+
+
 def record_contact(
     session: Session,
     *,

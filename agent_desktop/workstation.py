@@ -1,0 +1,757 @@
+"""The agent's workstation: state bar, softphone, screen pop with IVR data, call work and wrap-up.
+
+The window presents an :class:`~agent_desktop.session.AgentSession` and forwards the agent's
+intent: telephony commands go to the :class:`~agent_desktop.telephony.LinkThread`, look-ups and
+saves run on worker threads (:class:`~agent_desktop.workers.Operation`). It never blocks.
+
+Keyboard: Ctrl+Return answer, Ctrl+E hang up, Ctrl+H hold or retrieve, Ctrl+K consult,
+Ctrl+T blind transfer, Ctrl+Shift+T complete the transfer, Ctrl+Shift+C conference, Ctrl+P keypad,
+Ctrl+D dial, F2 ready, F3 not ready, Alt+1…Alt+9 dispositions, Ctrl+S save the wrap-up,
+Ctrl+O new order, Ctrl+R new service request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bus.messages import AgentStateName
+from crm import phones
+from crm.errors import CrmError
+from crm.models import Channel
+from crm.repository import AgentView, ContactRecord, Customer360, CustomerSummary, OfferResult, OrderLine, RequestLine
+
+from .customer_view import Customer360View, named, plain_label
+from .customer_window import CustomerDirectory
+from .forms import OrderForm, ServiceRequestForm
+from .ivr_panel import IvrDataPanel, attached_values
+from .outbox import ContactOutbox
+from .session import (
+    Action,
+    AgentCall,
+    AgentSession,
+    CallChanged,
+    CallEnded,
+    CallPhase,
+    Effect,
+    ScreenPop,
+    StateChanged,
+    WrapUpStarted,
+)
+from .telephony import LinkThread
+from .workers import Operation
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NOT_READY_REASONS = ("Break", "Lunch", "Training", "Meeting", "Coaching")
+DEFAULT_DISPOSITIONS = ("resolved", "order_placed", "info_given", "escalated", "callback_scheduled", "wrong_number")
+OFFER_RESULT_CHOICES = (("", "No offer made"), ("accepted", "Accepted"), ("declined", "Declined"),
+                        ("callback", "Call back later"), ("not_interested", "Not interested"))
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@dataclass
+class CallWork:
+    """What the agent did on one call, until it is saved at wrap-up."""
+
+    call: AgentCall
+    started_at: datetime
+    customer_id: int | None = None
+    customer: Customer360 | None = None
+    orders: list[OrderLine] = field(default_factory=list)
+    requests: list[RequestLine] = field(default_factory=list)
+    client_ref: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class AgentWindow(QMainWindow):
+    screen_popped = Signal(str)  # call id, when the customer view is filled (or the unknown-caller panel shown)
+    contact_saved = Signal(object)  # SavedContact, or None when kept locally
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        agent: AgentView,
+        link: LinkThread,
+        directory: CustomerDirectory,
+        outbox: ContactOutbox,
+        dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS,
+        not_ready_reasons: tuple[str, ...] = DEFAULT_NOT_READY_REASONS,
+        wrap_up_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.agent = agent
+        self.link = link
+        self.directory = directory
+        self.outbox = outbox
+        self.dispositions = dispositions
+        self.not_ready_reasons = not_ready_reasons
+        self.clock = clock
+        extension = agent.extension or ""
+        self.session = AgentSession(agent.login, extension, wrap_up_seconds=wrap_up_seconds, now=clock())
+        self.work: dict[str, CallWork] = {}
+        self.wrap_up_work: CallWork | None = None
+        self._operations: set[Operation] = set()
+        self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
+
+        self._build_state_bar()
+        self._build_softphone()
+        self._build_body()
+        self._build_shortcuts()
+        self._refresh()
+
+        link.event_received.connect(self.on_link_event)
+        link.command_failed.connect(self._on_command_failed)
+        self._ticker = QTimer(self, interval=500)
+        self._ticker.timeout.connect(self._on_tick)
+        self._ticker.start()
+        self._flusher = QTimer(self, interval=10_000)
+        self._flusher.timeout.connect(self._flush_outbox)
+        self._flusher.start()
+        self.resize(1360, 860)
+
+    # --- construction --------------------------------------------------------------------------
+
+    def _button(self, text: str, name: str, slot: Callable[[], None], shortcut: str | None = None) -> QPushButton:
+        button = named(QPushButton(text), name)
+        button.clicked.connect(slot)
+        if shortcut:
+            button.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+        return button
+
+    def _build_state_bar(self) -> None:
+        bar = named(QWidget(), "stateBar")
+        layout = QHBoxLayout(bar)
+        self.state_label = named(plain_label(), "agentState")
+        self.ready_button = self._button(self.tr("Ready"), "readyButton", self.go_ready, "F2")
+        self.not_ready_button = named(QToolButton(), "notReadyButton")
+        self.not_ready_button.setText(self.tr("Not ready"))
+        self.not_ready_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.not_ready_button)
+        for reason in self.not_ready_reasons:
+            menu.addAction(reason, partial(self.go_not_ready, reason))
+        self.not_ready_button.setMenu(menu)
+        self.wrap_label = named(plain_label(), "wrapUpCountdown")
+        self.extend_button = self._button(self.tr("+30 s"), "extendWrapUp", lambda: self.extend_wrap_up(30))
+        self.done_button = self._button(self.tr("End wrap-up"), "endWrapUp", self.end_wrap_up)
+        self.pending_label = named(plain_label(), "pendingContacts")
+        layout.addWidget(self.state_label)
+        layout.addWidget(self.ready_button)
+        layout.addWidget(self.not_ready_button)
+        layout.addSpacing(16)
+        layout.addWidget(self.wrap_label)
+        layout.addWidget(self.extend_button)
+        layout.addWidget(self.done_button)
+        layout.addStretch(1)
+        layout.addWidget(self.pending_label)
+        self.state_bar = bar
+
+    def _build_softphone(self) -> None:
+        bar = named(QWidget(), "softphone")
+        layout = QHBoxLayout(bar)
+        self.call_label = named(plain_label(), "callInfo")
+        self.answer_button = self._button(self.tr("Answer"), "answerButton", self.answer, "Ctrl+Return")
+        self.hangup_button = self._button(self.tr("Hang up"), "hangupButton", self.hang_up, "Ctrl+E")
+        self.hold_button = self._button(self.tr("Hold"), "holdButton", self.toggle_hold, "Ctrl+H")
+        self.consult_button = self._button(self.tr("Consult…"), "consultButton", self.consult, "Ctrl+K")
+        self.transfer_button = self._button(self.tr("Transfer…"), "transferButton", self.blind_transfer, "Ctrl+T")
+        self.complete_button = self._button(self.tr("Complete transfer"), "completeTransfer", self.complete_transfer,
+                                            "Ctrl+Shift+T")
+        self.conference_button = self._button(self.tr("Conference"), "conferenceButton", self.conference,
+                                              "Ctrl+Shift+C")
+        self.keypad_button = self._button(self.tr("Keypad…"), "keypadButton", self.keypad, "Ctrl+P")
+        self.dial_box = named(QLineEdit(), "dialNumber")
+        self.dial_box.setPlaceholderText(self.tr("Number to dial"))
+        self.dial_box.returnPressed.connect(self.dial)
+        self.dial_button = self._button(self.tr("Dial"), "dialButton", self.dial, "Ctrl+D")
+        layout.addWidget(self.call_label, 1)
+        for widget in (self.answer_button, self.hangup_button, self.hold_button, self.consult_button,
+                       self.transfer_button, self.complete_button, self.conference_button, self.keypad_button):
+            layout.addWidget(widget)
+        layout.addSpacing(16)
+        layout.addWidget(self.dial_box)
+        layout.addWidget(self.dial_button)
+        self.softphone = bar
+
+    def _build_body(self) -> None:
+        self.ivr_panel = IvrDataPanel()
+        self.call_items = named(QListWidget(), "callItems")
+        items_box = QGroupBox(self.tr("Created on this call"))
+        items_layout = QVBoxLayout(items_box)
+        items_layout.addWidget(self.call_items)
+        buttons = QHBoxLayout()
+        self.order_button = self._button(self.tr("New order…"), "newOrder", self.new_order, "Ctrl+O")
+        self.request_button = self._button(self.tr("New service request…"), "newRequest", self.new_request, "Ctrl+R")
+        buttons.addWidget(self.order_button)
+        buttons.addWidget(self.request_button)
+        items_layout.addLayout(buttons)
+
+        self.wrap_box = named(QGroupBox(self.tr("Wrap-up")), "wrapUpPanel")
+        wrap = QVBoxLayout(self.wrap_box)
+        self.disposition = named(QComboBox(), "disposition")
+        self.disposition.addItem(self.tr("Choose a disposition"), "")
+        for number, code in enumerate(self.dispositions, start=1):
+            label = code.replace("_", " ").capitalize()
+            self.disposition.addItem(f"{label}  (Alt+{number})" if number <= 9 else label, code)
+        self.offer_result = named(QComboBox(), "offerResult")
+        for code, label in OFFER_RESULT_CHOICES:
+            self.offer_result.addItem(self.tr(label), code)
+        self.offer_reason = named(QLineEdit(), "offerReason")
+        self.offer_reason.setPlaceholderText(self.tr("Reason (for 'not interested')"))
+        self.notes = named(QPlainTextEdit(), "contactNotes")
+        self.notes.setPlaceholderText(self.tr("Notes"))
+        self.save_button = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S")
+        self.wrap_error = named(plain_label(), "wrapUpError")
+        wrap.addWidget(self.disposition)
+        wrap.addWidget(self.offer_result)
+        wrap.addWidget(self.offer_reason)
+        wrap.addWidget(self.notes, 1)
+        wrap.addWidget(self.wrap_error)
+        wrap.addWidget(self.save_button)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.ivr_panel)
+        left_layout.addWidget(items_box, 1)
+        left_layout.addWidget(self.wrap_box, 1)
+
+        self.customer_view = Customer360View()
+        self.unknown_panel = self._build_unknown_panel()
+        self.chooser = named(QListWidget(), "customerChooser")
+        self.chooser.itemActivated.connect(lambda item: self._choose(item.data(Qt.ItemDataRole.UserRole)))
+        chooser_box = QGroupBox(self.tr("Several customers have this number: choose one"))
+        QVBoxLayout(chooser_box).addWidget(self.chooser)
+        self.pop_stack = named(QStackedWidget(), "screenPop")
+        self.pop_stack.addWidget(self.customer_view)
+        self.pop_stack.addWidget(self.unknown_panel)
+        self.pop_stack.addWidget(chooser_box)
+
+        self.splitter = named(QSplitter(Qt.Orientation.Horizontal), "workstationSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.pop_stack)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([380, 980])
+        self.status = named(plain_label(), "statusMessage")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.state_bar)
+        layout.addWidget(self.softphone)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.status)
+        self.setCentralWidget(central)
+
+    def _build_unknown_panel(self) -> QWidget:
+        panel = QGroupBox(self.tr("Unknown caller"))
+        layout = QVBoxLayout(panel)
+        self.unknown_label = named(plain_label(), "unknownCaller")
+        self.unknown_search = named(QLineEdit(), "unknownSearch")
+        self.unknown_search.setPlaceholderText(self.tr("Search by name, number or account"))
+        self.unknown_search.returnPressed.connect(self._search_unknown)
+        self.unknown_results = named(QListWidget(), "unknownResults")
+        self.unknown_results.itemActivated.connect(lambda item: self._choose(item.data(Qt.ItemDataRole.UserRole)))
+        self.new_name = named(QLineEdit(), "newCustomerName")
+        self.new_name.setPlaceholderText(self.tr("Name of a new customer"))
+        self.new_number = named(QLineEdit(), "newCustomerNumber")
+        create = self._button(self.tr("Create customer"), "createCustomer", self._create_customer)
+        layout.addWidget(self.unknown_label)
+        layout.addWidget(self.unknown_search)
+        layout.addWidget(self.unknown_results, 1)
+        layout.addWidget(plain_label(self.tr("Or create a new customer:")))
+        layout.addWidget(self.new_name)
+        layout.addWidget(self.new_number)
+        layout.addWidget(create)
+        return panel
+
+    def _build_shortcuts(self) -> None:
+        def shortcut(keys: str, slot: Callable[[], None]) -> None:
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+        shortcut("Ctrl+Return", self.answer)
+        shortcut("Ctrl+E", self.hang_up)
+        shortcut("Ctrl+H", self.toggle_hold)
+        shortcut("Ctrl+K", self.consult)
+        shortcut("Ctrl+T", self.blind_transfer)
+        shortcut("Ctrl+Shift+T", self.complete_transfer)
+        shortcut("Ctrl+Shift+C", self.conference)
+        shortcut("Ctrl+P", self.keypad)
+        shortcut("Ctrl+D", lambda: self.dial_box.setFocus())
+        shortcut("F2", self.go_ready)
+        shortcut("F3", partial(self.go_not_ready, self.not_ready_reasons[0]))
+        shortcut("Ctrl+S", self.save_contact)
+        shortcut("Ctrl+O", self.new_order)
+        shortcut("Ctrl+R", self.new_request)
+        for number in range(1, min(9, len(self.dispositions)) + 1):
+            shortcut(f"Alt+{number}", partial(self.disposition.setCurrentIndex, number))
+
+    # --- events from the link ------------------------------------------------------------------
+
+    def on_link_event(self, event: Any) -> None:
+        self._apply(self.session.on_event(event, self.clock()))
+
+    def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, ScreenPop):
+                self._on_screen_pop(effect.call)
+            elif isinstance(effect, CallChanged):
+                work = self.work.get(effect.call.call_id)
+                if work is not None:
+                    work.call = effect.call
+                    if effect.call.data:
+                        self.ivr_panel.show_data(effect.call.data)
+            elif isinstance(effect, CallEnded):
+                work = self.work.pop(effect.call.call_id, None)
+                if work is not None and effect.handled:
+                    work.call = effect.call
+                    self.wrap_up_work = work
+                self._say(self.tr("Call ended: %1").replace("%1", effect.cause or "normal"))
+            elif isinstance(effect, WrapUpStarted):
+                self.disposition.setFocus()
+            elif isinstance(effect, StateChanged):
+                logger.info("agent %s is %s", self.agent.login, effect.state.value)
+        self._refresh()
+
+    def _on_screen_pop(self, call: AgentCall) -> None:
+        work = CallWork(call, datetime.now(UTC))
+        self.work[call.call_id] = work
+        self.ivr_panel.show_data(call.data)
+        self.call_items.clear()
+        values = attached_values(call.data)
+        customer_id = values.get("customer_id")
+        number = call.called if call.outbound else call.calling
+        if customer_id not in (None, ""):
+            try:
+                self._load_customer(call.call_id, int(customer_id))
+                return
+            except (TypeError, ValueError):
+                logger.warning("call %s carries a customer id that is not a number: %r", call.call_id, customer_id)
+        if not number:
+            self._show_unknown(call.call_id, number)
+            return
+        self._run(self._find_by_number, number, done=lambda found: self._on_caller_found(call.call_id, number, found))
+
+    def _find_by_number(self, number: str) -> list[CustomerSummary]:
+        try:
+            return self.directory.find_by_phone(number)
+        except CrmError:
+            return []
+
+    def _on_caller_found(self, call_id: str, number: str, found: list[CustomerSummary]) -> None:
+        if call_id not in self.work:
+            return
+        if len(found) == 1:
+            self._load_customer(call_id, found[0].id)
+        elif not found:
+            self._show_unknown(call_id, number)
+        else:
+            self.chooser.clear()
+            for customer in found:
+                self._add_choice(self.chooser, customer)
+            self.pop_stack.setCurrentIndex(2)
+            self.screen_popped.emit(call_id)
+
+    def _add_choice(self, widget: QListWidget, customer: CustomerSummary) -> None:
+        text = f"{customer.name} · {customer.tier.value} · {', '.join(phones.display(p) for p in customer.phones)}"
+        widget.addItem(text)
+        widget.item(widget.count() - 1).setData(Qt.ItemDataRole.UserRole, customer.id)
+
+    def _show_unknown(self, call_id: str, number: str | None) -> None:
+        self.unknown_label.setText(self.tr("No customer has the number %1.").replace("%1", number or "?"))
+        self.unknown_search.clear()
+        self.unknown_results.clear()
+        self.new_name.clear()
+        self.new_number.setText(number or "")
+        self.pop_stack.setCurrentIndex(1)
+        self.screen_popped.emit(call_id)
+
+    def _load_customer(self, call_id: str, customer_id: int) -> None:
+        def loaded(view: Customer360) -> None:
+            work = self.work.get(call_id) or (self.wrap_up_work if self.wrap_up_work and
+                                              self.wrap_up_work.call.call_id == call_id else None)
+            if work is None:
+                return
+            work.customer_id, work.customer = view.profile.id, view
+            self.customer_view.show_customer(view)
+            self.pop_stack.setCurrentIndex(0)
+            self.screen_popped.emit(call_id)
+
+        self._run(self.directory.load, customer_id, done=loaded)
+
+    def _current_work(self) -> CallWork | None:
+        call = self.session.primary_call()
+        if call is not None and call.call_id in self.work:
+            return self.work[call.call_id]
+        return self.wrap_up_work
+
+    def _choose(self, customer_id: int) -> None:
+        """Link the live call (or the one in wrap-up) to another customer record."""
+        work = self._current_work()
+        if work is not None:
+            self._load_customer(work.call.call_id, customer_id)
+
+    def _search_unknown(self) -> None:
+        text = self.unknown_search.text().strip()
+        if text:
+            self._run(self.directory.search, text, done=self._on_unknown_results)
+
+    def _on_unknown_results(self, found: list[CustomerSummary]) -> None:
+        self.unknown_results.clear()
+        for customer in found:
+            self._add_choice(self.unknown_results, customer)
+
+    def _create_customer(self) -> None:
+        work = self._current_work()
+        name, number = self.new_name.text().strip(), self.new_number.text().strip()
+        if work is None or not name:
+            self._say(self.tr("Type the new customer's name."))
+            return
+        self._run(self.directory.create_customer, name, number,
+                  done=lambda customer_id: self._load_customer(work.call.call_id, customer_id))
+
+    # --- agent state ---------------------------------------------------------------------------
+
+    def log_on(self) -> None:
+        self._apply(self.session.log_on(self.clock()))
+        self.link.command("set_agent_state", self.agent.login, AgentStateName.NOT_READY, reason="logged on",
+                          extension=self.session.extension)
+
+    def go_ready(self) -> None:
+        if Action.READY not in self.session.actions() and self.session.state is not AgentStateName.WRAP_UP:
+            return
+        if self.session.state is AgentStateName.WRAP_UP and self.wrap_up_work is not None:
+            self._say(self.tr("Save the contact first (Ctrl+S)."))
+            return
+        self._apply(self.session.set_ready(self.clock()))
+        self.link.command("set_agent_state", self.agent.login, AgentStateName.READY, extension=self.session.extension)
+
+    def go_not_ready(self, reason: str) -> None:
+        self._apply(self.session.set_not_ready(reason, self.clock()))
+        self.link.command("set_agent_state", self.agent.login, AgentStateName.NOT_READY, reason=reason,
+                          extension=self.session.extension)
+
+    def extend_wrap_up(self, seconds: float) -> None:
+        self.session.extend_wrap_up(seconds)
+        self._refresh()
+
+    def end_wrap_up(self) -> None:
+        if self.wrap_up_work is not None:
+            self._say(self.tr("Save the contact first (Ctrl+S)."))
+            return
+        self._apply(self.session.end_wrap_up(self.clock()))
+        self.link.command("set_agent_state", self.agent.login, AgentStateName.READY, extension=self.session.extension)
+
+    def _on_tick(self) -> None:
+        if self.session.state is AgentStateName.WRAP_UP and self.wrap_up_work is not None:
+            # Wrap-up does not end by itself while the contact is unsaved: keep the agent out of routing.
+            deadline = self.session.wrap_up_deadline
+            if deadline is not None and self.clock() >= deadline:
+                self.session.extend_wrap_up(5)
+        effects = self.session.tick(self.clock())
+        if effects:
+            self.link.command("set_agent_state", self.agent.login, AgentStateName.READY,
+                              extension=self.session.extension)
+        self._apply(effects)
+
+    # --- softphone -----------------------------------------------------------------------------
+
+    def _call_command(self, name: str, *args: Any) -> None:
+        self.link.command(name, *args)
+
+    def answer(self) -> None:
+        call = next((c for c in self.session.calls.values() if c.phase is CallPhase.RINGING), None)
+        if call is not None:
+            self._call_command("answer", call.call_id, self.session.extension)
+
+    def hang_up(self) -> None:
+        call = self.session.primary_call()
+        if call is not None:
+            self._call_command("hangup", call.call_id, self.session.extension)
+
+    def toggle_hold(self) -> None:
+        call = self.session.primary_call()
+        if call is None:
+            return
+        if call.phase is CallPhase.CONNECTED:
+            self._call_command("hold", call.call_id, self.session.extension)
+        elif call.phase is CallPhase.HELD:
+            self._call_command("retrieve", call.call_id, self.session.extension)
+
+    def _ask_number(self, title: str) -> str | None:
+        number, ok = QInputDialog.getText(self, title, self.tr("Extension or phone number"))
+        return number.strip() if ok and number.strip() else None
+
+    def _target(self, text: str) -> str | None:
+        """An extension as typed, or a phone number normalized to E.164; None (with a message) if neither."""
+        if text.isdigit() and len(text) <= 6:
+            return text
+        try:
+            return phones.to_e164(text, self.directory.region)
+        except CrmError as exc:
+            self._say(str(exc))
+            return None
+
+    def consult(self, number: str | None = None) -> None:
+        call = self.session.primary_call()
+        if call is None or Action.CONSULT not in self.session.actions():
+            return
+        target = self._target(number or self._ask_number(self.tr("Consult")) or "")
+        if target:
+            self._call_command("consult", call.call_id, self.session.extension, target)
+
+    def blind_transfer(self, number: str | None = None) -> None:
+        call = self.session.primary_call()
+        if call is None or Action.BLIND_TRANSFER not in self.session.actions():
+            return
+        target = self._target(number or self._ask_number(self.tr("Transfer")) or "")
+        if target:
+            self._call_command("blind_transfer", call.call_id, self.session.extension, target)
+
+    def _held_and_consult(self) -> tuple[AgentCall, AgentCall] | None:
+        held = self.session.held_call()
+        other = next((c for c in self.session.calls.values() if held and c.call_id != held.call_id), None)
+        return (held, other) if held and other else None
+
+    def complete_transfer(self) -> None:
+        pair = self._held_and_consult()
+        if pair:
+            self._call_command("attended_transfer", pair[0].call_id, pair[1].call_id, self.session.extension)
+
+    def conference(self) -> None:
+        pair = self._held_and_consult()
+        if pair:
+            self._call_command("conference", pair[0].call_id, pair[1].call_id, self.session.extension)
+
+    def keypad(self, digits: str | None = None) -> None:
+        call = self.session.primary_call()
+        if call is None or Action.SEND_DTMF not in self.session.actions():
+            return
+        if digits is None:
+            text, ok = QInputDialog.getText(self, self.tr("Keypad"), self.tr("Digits to send (0-9 * #)"))
+            digits = text.strip() if ok else ""
+        if digits:
+            self._call_command("send_dtmf", call.call_id, self.session.extension, digits)
+
+    def dial(self) -> None:
+        if Action.DIAL not in self.session.actions(self.link.capabilities):
+            return
+        text = self.dial_box.text().strip()
+        target = self._target(text) if text else None
+        if target:
+            self._call_command("make_call", self.session.extension, target)
+            self.dial_box.clear()
+
+    def _on_command_failed(self, command: str, reason: str) -> None:
+        self._say(self.tr("%1 failed: %2").replace("%1", command.replace("_", " ")).replace("%2", reason))
+
+    # --- call work and wrap-up -----------------------------------------------------------------
+
+    def new_order(self) -> None:
+        work = self._current_work()
+        if work is None or work.customer is None:
+            self._say(self.tr("Identify the customer before creating an order."))
+            return
+        offer = work.customer.offers[0] if work.customer.offers else None
+        currency = work.customer.profile.accounts[0].currency if work.customer.profile.accounts else "USD"
+        products = [offer.offer] if offer and offer.offer else []
+        form = OrderForm(products, currency, offer.work_item_id if offer else None, self)
+        if form.exec():
+            self.add_order(form.line())
+
+    def add_order(self, line: OrderLine) -> None:
+        work = self._current_work()
+        if work is not None:
+            work.orders.append(line)
+            self.call_items.addItem(self.tr("Order: %1 × %2, %3 %4").replace("%1", line.product).replace(
+                "%2", str(line.quantity)).replace("%3", f"{line.amount:.2f}").replace("%4", line.currency))
+
+    def new_request(self) -> None:
+        work = self._current_work()
+        if work is None or work.customer is None:
+            self._say(self.tr("Identify the customer before creating a service request."))
+            return
+        intent = attached_values(work.call.data).get("intent")
+        form = ServiceRequestForm(str(intent) if intent else None, parent=self)
+        if form.exec():
+            self.add_request(form.line())
+
+    def add_request(self, line: RequestLine) -> None:
+        work = self._current_work()
+        if work is not None:
+            work.requests.append(line)
+            self.call_items.addItem(self.tr("Service request: %1 (%2)").replace("%1", line.summary).replace(
+                "%2", line.category))
+
+    def save_contact(self) -> None:
+        work = self.wrap_up_work
+        if work is None:
+            return
+        disposition = self.disposition.currentData()
+        if not disposition:
+            self.wrap_error.setText(self.tr("Choose a disposition."))
+            return
+        offers: tuple[OfferResult, ...] = ()
+        result = self.offer_result.currentData()
+        if result:
+            offer = work.customer.offers[0] if work.customer and work.customer.offers else None
+            if offer is None:
+                self.wrap_error.setText(self.tr("This customer has no offer to record a result for."))
+                return
+            reason = self.offer_reason.text().strip() or None
+            if result == "not_interested" and not reason:
+                self.wrap_error.setText(self.tr("Say why the customer is not interested."))
+                return
+            offers = (OfferResult(offer.work_item_id, result, reason),)
+        self.wrap_error.setText("")
+        data = dict(work.call.data)
+        record = ContactRecord(
+            client_ref=work.client_ref,
+            channel=Channel.VOICE_OUT if work.call.outbound else Channel.VOICE_IN,
+            started_at=work.started_at,
+            ended_at=datetime.now(UTC),
+            disposition=disposition,
+            customer_id=work.customer_id,
+            agent_id=self.agent.id,
+            queue=work.call.queue,
+            cti_call_id=work.call.call_id,
+            ivr_data=data,
+            notes=self.notes.toPlainText().strip() or None,
+            orders=tuple(work.orders),
+            requests=tuple(work.requests),
+            offer_results=offers,
+        )
+        self.save_button.setEnabled(False)
+        self._run(self.outbox.save, record, done=self._on_saved, failed=self._on_save_failed)
+
+    def _on_saved(self, saved: Any) -> None:
+        if saved is None:
+            self._say(self.tr("Database unavailable: the contact is kept on this computer and will be sent "
+                              "when it is back."))
+        else:
+            self._say(self.tr("Contact %1 saved.").replace("%1", str(saved.contact_id)))
+        self.wrap_up_work = None
+        self.disposition.setCurrentIndex(0)
+        self.offer_result.setCurrentIndex(0)
+        self.offer_reason.clear()
+        self.notes.clear()
+        self.call_items.clear()
+        self.save_button.setEnabled(True)
+        self.contact_saved.emit(saved)
+        self.end_wrap_up()
+
+    def _on_save_failed(self, error: Exception) -> None:
+        self.save_button.setEnabled(True)
+        self.wrap_error.setText(str(error))
+        if not isinstance(error, CrmError):
+            logger.error("saving the contact failed", exc_info=error)
+
+    def _flush_outbox(self) -> None:
+        if self.outbox.pending:
+            self._run(self.outbox.flush, done=lambda _n: self._refresh())
+
+    # --- presentation --------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.message_shown.emit(text)
+
+    def _refresh(self) -> None:
+        now = self.clock()
+        session = self.session
+        state = session.state
+        label = state.value.replace("_", " ").capitalize()
+        if state is AgentStateName.NOT_READY and session.reason:
+            label += f" — {session.reason}"
+        self.state_label.setText(f"{label}  ·  {_clock(now - session.state_since)}")
+        self.state_label.setProperty("state", state.value)
+        actions = session.actions(self.link.capabilities)
+        self.ready_button.setEnabled(Action.READY in actions and self.wrap_up_work is None)
+        self.not_ready_button.setEnabled(Action.NOT_READY in actions or state is AgentStateName.READY)
+        in_wrap = state is AgentStateName.WRAP_UP
+        for widget in (self.wrap_label, self.extend_button, self.done_button):
+            widget.setVisible(in_wrap)
+        if in_wrap and session.wrap_up_deadline is not None:
+            self.wrap_label.setText(self.tr("Wrap-up %1").replace("%1", _clock(session.wrap_up_deadline - now)))
+        self.done_button.setEnabled(in_wrap and self.wrap_up_work is None)
+        self.wrap_box.setEnabled(self.wrap_up_work is not None)
+        pending = self.outbox.pending
+        self.pending_label.setText(self.tr("%1 contact(s) waiting for the database").replace("%1", str(pending))
+                                   if pending else "")
+        call = session.primary_call()
+        if call is None:
+            self.call_label.setText(self.tr("No call"))
+        else:
+            number = (call.called if call.outbound else call.calling) or self.tr("unknown number")
+            since = call.answered_at if call.answered_at is not None else call.offered_at
+            parts = [call.phase.value.capitalize(), number]
+            if call.queue:
+                parts.append(call.queue)
+            parts.append(_clock(now - since))
+            self.call_label.setText("  ·  ".join(parts))
+        self.answer_button.setEnabled(Action.ANSWER in actions)
+        self.hangup_button.setEnabled(Action.HANGUP in actions)
+        held = call is not None and call.phase is CallPhase.HELD
+        self.hold_button.setText(self.tr("Retrieve") if held else self.tr("Hold"))
+        self.hold_button.setEnabled(Action.HOLD in actions or Action.RETRIEVE in actions)
+        self.consult_button.setEnabled(Action.CONSULT in actions)
+        self.transfer_button.setEnabled(Action.BLIND_TRANSFER in actions)
+        self.complete_button.setEnabled(Action.ATTENDED_TRANSFER in actions)
+        self.conference_button.setEnabled(Action.CONFERENCE in actions)
+        self.keypad_button.setEnabled(Action.SEND_DTMF in actions)
+        self.dial_button.setEnabled(Action.DIAL in actions)
+        has_customer = (work := self._current_work()) is not None and work.customer is not None
+        self.order_button.setEnabled(has_customer)
+        self.request_button.setEnabled(has_customer)
+
+    def _run(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None],
+             failed: Callable[[Exception], None] | None = None) -> None:
+        operation = Operation(fn, *args, parent=self)
+        self._operations.add(operation)
+        operation.finished.connect(done)
+        operation.finished.connect(lambda _r: self._operations.discard(operation))
+        operation.failed.connect(failed or self._on_lookup_failed)
+        operation.failed.connect(lambda _e: self._operations.discard(operation))
+        operation.start()
+
+    def _on_lookup_failed(self, error: Exception) -> None:
+        if not isinstance(error, CrmError):
+            logger.error("look-up failed", exc_info=error)
+        self._say(str(error))
+

@@ -1,0 +1,228 @@
+"""The agent workstation driven as an agent would, on the simulated PBX and a real SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import Engine, select
+
+from agent_desktop.customer_window import CustomerDirectory
+from agent_desktop.outbox import ContactOutbox
+from agent_desktop.telephony import LinkThread
+from agent_desktop.workstation import AgentWindow
+from bus.messages import AgentStateName
+from crm import db, repository
+from crm.models import Contact, Customer, Order, PhoneNumber, ServiceRequest, Tier, WorkItem, WorkItemStatus
+from crm.repository import AgentView, OrderLine, RequestLine
+from cti.sim import SimLink, SimPbx
+
+IVR_DATA = {
+    "schema": "ccenter.attached/1",
+    "fields": {
+        "verified": {"value": True, "type": "bool", "editable": False},
+        "intent": {"value": "billing", "type": "str", "editable": True},
+        "language": {"value": "en", "type": "str", "editable": False},
+        "menu_path": {"value": ["language:English", "main:Billing"], "type": "list", "editable": False},
+        "self_service": {"value": ["balance: 30.81 USD"], "type": "list", "editable": False},
+        "time_in_ivr_s": {"value": 42.0, "type": "float", "editable": False},
+        "notes": {"value": "<b>x</b>", "type": "str", "editable": True},
+    },
+}
+
+
+async def _run(fn: Callable[[], object]) -> None:
+    fn()
+
+
+@dataclass
+class Desk:
+    window: AgentWindow
+    pbx: SimPbx
+    link: LinkThread
+    engine: Engine
+    customer_id: int
+    work_item_id: int
+
+    def on_link(self, fn: Callable[[], object]) -> None:
+        """Act on the simulated PBX from the link's own thread, as everything that touches it must."""
+        self.link.call_soon(_run(fn)).result(5)
+
+    def at(self, t: float) -> None:
+        """Move the simulated PBX's clock to ``t``."""
+        self.on_link(lambda: self.pbx.advance(t))
+
+    def ring(self, number: str, *, data: dict[str, object] | None = None, queue: str | None = None) -> None:
+        """A call from ``number`` rings the agent's extension, with attached data."""
+
+        def arrive() -> None:
+            self.pbx.schedule_inbound(self.pbx.now, number, "800", ring="1001", queue=queue)
+            self.pbx.advance(self.pbx.now)
+            if data:
+                self.pbx.attach_data(self.pbx.live_calls[-1], data)  # type: ignore[arg-type]
+
+        self.on_link(arrive)
+
+
+@pytest.fixture
+def desk(qtbot, tmp_path) -> Iterator[Desk]:
+    engine = db.connect(f"sqlite:///{tmp_path / 'desk.db'}")
+    db.upgrade(engine)
+    from tests.crm.test_repository import add_campaign
+
+    with db.transaction(db.session_factory(engine)) as s:
+        customer = Customer(name="Ada Lovelace", tier=Tier.VIP, language="en", time_zone="Europe/London")
+        customer.phones = [PhoneNumber(e164="+14155550100", is_primary=True)]
+        s.add(customer)
+        s.flush()
+        customer_id = customer.id
+    work_item_id = add_campaign(engine, customer_id)
+    pbx = SimPbx(extensions=["1001", "1002"])
+    link = LinkThread(SimLink(pbx))
+    link.start()
+    agent = AgentView(id=1, login="alice", name="Alice Morgan", role="agent", extension="1001")
+    with db.transaction(db.session_factory(engine)) as s:
+        from crm.models import Agent
+
+        s.add(Agent(id=1, login="alice", name="Alice Morgan", extension="1001"))
+    window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(db.session_factory(engine)),
+                         outbox=ContactOutbox(db.session_factory(engine), tmp_path / "outbox.jsonl"),
+                         wrap_up_seconds=60)
+    qtbot.addWidget(window)
+    window.show()
+    window.log_on()
+    yield Desk(window, pbx, link, engine, customer_id, work_item_id)
+    window.close()
+    link.stop()
+    engine.dispose()
+
+
+def test_inbound_call_from_screen_pop_to_saved_contact(qtbot, desk: Desk) -> None:
+    w = desk.window
+    pops: list[str] = []
+    w.screen_popped.connect(pops.append)
+    w.go_ready()
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.READY, timeout=5000)
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100", data=IVR_DATA, queue="billing")
+    # The customer is on screen before the agent answers, with what the IVR learnt.
+    assert w.customer_view.name_label.text() == "Ada Lovelace"
+    assert w.customer_view.tier_badge.text() == "VIP"
+    assert w.ivr_panel.values["verified"] == "yes" and w.ivr_panel.values["intent"] == "billing"
+    assert w.ivr_panel.values["menu_path"] == "language:English › main:Billing"
+    assert w.answer_button.isEnabled() and not w.hold_button.isEnabled()
+
+    qtbot.mouseClick(w.answer_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.session.calls["sim-1"].phase.value == "connected", timeout=5000)
+    qtbot.mouseClick(w.hold_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.hold_button.text() == "Retrieve", timeout=5000)
+    qtbot.mouseClick(w.hold_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.hold_button.text() == "Hold", timeout=5000)
+    assert pops == ["sim-1"], "one screen pop per offered call, not again on answer, hold or retrieve"
+
+    w.add_order(OrderLine("5G upgrade", Decimal("30.00"), work_item_id=desk.work_item_id))
+    w.add_request(RequestLine("billing", "Explain roaming charges"))
+    assert w.call_items.count() == 2
+
+    desk.on_link(lambda: desk.pbx.far_hangup("sim-1"))
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=5000)
+    assert w.wrap_box.isEnabled() and w.wrap_label.isVisible()
+    assert not w.ready_button.isEnabled(), "no routing until the contact is saved"
+    qtbot.keyClick(w, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    assert w.disposition.currentData() == "order_placed"
+    w.offer_result.setCurrentIndex(w.offer_result.findData("accepted"))
+    w.notes.setPlainText("Happy with the upgrade")
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000) as saved:
+        qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    result = saved.args[0]
+    assert result is not None and len(result.order_ids) == 1
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.READY, timeout=5000)
+
+    with db.session_factory(desk.engine)() as s:
+        contact = s.get_one(Contact, result.contact_id)
+        assert (contact.customer_id, contact.disposition, contact.cti_call_id) == (
+            desk.customer_id, "order_placed", "sim-1")
+        assert contact.notes == "Happy with the upgrade" and contact.queue == "billing"
+        assert contact.ivr_data["fields"]["intent"]["value"] == "billing"
+        order = s.get_one(Order, result.order_ids[0])
+        assert (order.contact_id, order.work_item_id) == (contact.id, desk.work_item_id)
+        assert s.scalar(select(ServiceRequest.contact_id)) == contact.id
+        item = s.get_one(WorkItem, desk.work_item_id)
+        assert (item.status, item.result) == (WorkItemStatus.COMPLETED, "accepted")
+
+
+def test_blind_transfer_hands_the_call_on_and_starts_wrap_up(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    w.answer()
+    qtbot.waitUntil(lambda: w.transfer_button.isEnabled(), timeout=5000)
+    w.blind_transfer("1002")
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=5000)
+    assert w.session.calls == {}
+    assert desk.pbx.parties("sim-1")["1002"].value == "alerting"
+
+
+def test_consult_then_complete_the_transfer(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    w.answer()
+    qtbot.waitUntil(lambda: w.consult_button.isEnabled(), timeout=5000)
+    w.consult("1002")
+    qtbot.waitUntil(lambda: len(w.session.calls) == 2, timeout=5000)
+    assert w.complete_button.isEnabled() and w.conference_button.isEnabled()
+    consult_id = next(c for c in w.session.calls if c != "sim-1")
+    desk.link.command("answer", consult_id, "1002").result(5)
+    w.complete_transfer()
+    qtbot.waitUntil(lambda: not w.session.calls, timeout=5000)
+    assert desk.pbx.parties("sim-1")["1002"].value == "connected"
+
+
+def test_unknown_caller_gets_search_and_a_prefilled_new_customer_form(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550999")
+    assert w.pop_stack.currentWidget() is w.unknown_panel
+    assert w.new_number.text() == "+14155550999"
+    assert w.unknown_label.text() == "No customer has the number +14155550999."
+    w.new_name.setText("Grace Hopper")
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        qtbot.mouseClick(w.findChild(type(w.answer_button), "createCustomer"), Qt.MouseButton.LeftButton)
+    assert w.customer_view.name_label.text() == "Grace Hopper"
+    with db.session_factory(desk.engine)() as s:
+        assert [c.name for c in repository.find_customers_by_phone(s, "+14155550999")] == ["Grace Hopper"]
+
+
+def test_several_matches_offer_a_chooser_and_the_call_can_be_relinked(qtbot, desk: Desk) -> None:
+    with db.transaction(db.session_factory(desk.engine)) as s:
+        twin = repository.create_customer(s, name="Ada's brother", phone="+14155550100")
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    assert w.pop_stack.currentIndex() == 2 and w.chooser.count() == 2
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        w.chooser.itemActivated.emit(w.chooser.item(1))
+    assert w.work["sim-1"].customer_id == twin
+    assert w.customer_view.name_label.text() == "Ada's brother"
+
+
+def test_ivr_text_is_shown_as_plain_text(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100", data=IVR_DATA)
+    label = w.ivr_panel.findChild(type(w.status), "ivr_notes")
+    assert label is not None and label.text() == "<b>x</b>" and label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_refused_commands_are_shown_and_dial_validates_numbers(qtbot, desk: Desk) -> None:
+    w = desk.window
+    w.dial_box.setText("not a number")
+    w.dial()
+    assert w.status.text() == "not a phone number: 'not a number'"
+    with qtbot.waitSignal(w.message_shown, timeout=5000) as shown:
+        desk.link.command("answer", "sim-404", "1001")
+    assert shown.args[0].startswith("answer failed: no live call 'sim-404'")
