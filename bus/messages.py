@@ -215,3 +215,43 @@ def decode(payload: bytes | str) -> Message:
     if not isinstance(version, int) or version > cls.V:
         raise MessageError(f"{kind!r} message has unsupported schema version {version!r}")
     return cls.from_dict(body)
+
+
+# ---------------------------------------------------------------- ACD leadership (routing/server.py)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcdLeader(Message):
+    """Which ``ccenter acd`` leads a site (``acd.leader``), retained on ``ccenter/v1/<site>/acd/leader``.
+
+    ``epoch`` grows with every takeover; the leader puts it in every command it sends (``args.epoch``)
+    so that a receiver can ignore a deposed leader that comes back.
+    """
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.leader",)
+
+    client_id: str
+    epoch: int
+    ts: float
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcdSnapshot(Message):
+    """The leading ACD's routing state (``acd.snapshot``), retained on ``ccenter/v1/<site>/acd/state``.
+
+    A standby rebuilds its engine from it when it takes over. ``calls`` are the live calls (queued,
+    offered or connected), ``agents`` the logged-on agents, ``ended`` the ids of recently finished calls
+    (so that a late duplicate event cannot bring one back).
+    """
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.snapshot",)
+
+    client_id: str
+    epoch: int
+    seq: int
+    ts: float
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    agents: list[dict[str, Any]] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""``ccenter acd explain``: why a call or an agent is where it is."""
+"""``ccenter acd``: the ACD server on the bus (``ccenter acd [run]``), and ``ccenter acd explain``."""
 
 from __future__ import annotations
 
@@ -16,9 +16,35 @@ from routing.simulate import simulate
 logger = logging.getLogger(__name__)
 
 
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--queues",
+        metavar="FILE",
+        help="queues and agents' skills (YAML, or the [acd] table of a TOML file); default: the --config "
+        "file's [acd] table, else the database",
+    )
+    parser.add_argument("--client-id", metavar="ID", help="this server's MQTT client id (default acd-<host>-<pid>)")
+    parser.add_argument("--no-standby", action="store_true", help="lead at once, without the site's leader election")
+    parser.add_argument("--record", metavar="FILE", help="append every input event as a JSON line (for --replay)")
+
+
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    acd = subparsers.add_parser("acd", help="the ACD: explain routing decisions")
+    acd = subparsers.add_parser(
+        "acd",
+        parents=[common],
+        help="the ACD server (routes calls on the bus); explain routing decisions",
+        description=(
+            "Without an action, runs the ACD server on the bus (same as 'ccenter acd run'): it takes queue "
+            "requests and call events from the IVR and CTI gateway, agent states from desktops, sends deliver "
+            "commands and publishes queue statistics. Two servers for one site elect a leader; the other "
+            "stands by and takes over."
+        ),
+    )
+    _server_options(acd)
     acd_sub = acd.add_subparsers(dest="acd_command", metavar="ACTION")
+    run = acd_sub.add_parser("run", parents=[common], help="run the ACD server on the bus (the default action)")
+    _server_options(run)
+    run.set_defaults(func=run_server)
     explain = acd_sub.add_parser(
         "explain",
         help="why a call waits or went to its agent, why an agent is idle",
@@ -35,7 +61,77 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     explain.add_argument("--limit", type=int, default=5, help="how many waiting calls to explain (default 5)")
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(func=run_explain)
-    acd.set_defaults(func=lambda args: acd.print_help() or 2)
+    acd.set_defaults(func=run_server)
+
+
+def _acd_config(args: argparse.Namespace, settings: Any) -> Any:
+    from routing.server import acd_config_from_db, load_acd_config
+
+    if args.queues:
+        return load_acd_config(args.queues)
+    if settings.config_file is not None:
+        import tomllib
+
+        with open(settings.config_file, "rb") as fh:
+            if "acd" in tomllib.load(fh):
+                return load_acd_config(settings.config_file)
+    from crm import db
+
+    engine = db.connect(settings.db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            return acd_config_from_db(session)
+    finally:
+        engine.dispose()
+
+
+def run_server(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import os
+    import signal
+    import socket
+
+    from bus.transport import open_bus
+    from routing.server import AcdServer
+
+    from ..cli import settings_from
+
+    settings = settings_from(args)
+    config = _acd_config(args, settings)
+    client_id = args.client_id or f"acd-{socket.gethostname()}-{os.getpid()}"
+    in_process = settings.mqtt_url.startswith("inproc:")
+    if in_process:
+        logger.info("ccenter acd on the in-process bus: nothing else can reach it; give --mqtt URL in production")
+
+    async def serve() -> None:
+        bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="acd")
+        record = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
+                loop.add_signal_handler(sig, stop.set)
+        await bus.start()
+        server = AcdServer(
+            bus, config, settings.site, client_id=client_id, election=not (args.no_standby or in_process), record=record
+        )
+        try:
+            await server.start()
+            print(
+                f"ccenter acd {client_id}: site {settings.site}, queues "
+                f"{', '.join(q.name for q in config.queues)}, {len(config.agents)} agents configured",
+                flush=True,
+            )
+            await stop.wait()
+        finally:
+            await server.stop()
+            await bus.close()
+            if record is not None:
+                record.close()
+
+    asyncio.run(serve())
+    return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
