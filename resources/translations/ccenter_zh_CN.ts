@@ -1,0 +1,719 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>AgentWindow</name>
+    <message>
+        <source>ccenter — %1 (%2)</source>
+        <translation>ccenter — %1（%2）</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>+30 s</source>
+        <translation>+30 秒</translation>
+    </message>
+    <message>
+        <source>End wrap-up</source>
+        <translation>结束话后处理</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>接听</translation>
+    </message>
+    <message>
+        <source>Hang up</source>
+        <translation>挂断</translation>
+    </message>
+    <message>
+        <source>Hold</source>
+        <translation>保持</translation>
+    </message>
+    <message>
+        <source>Consult…</source>
+        <translation>咨询…</translation>
+    </message>
+    <message>
+        <source>Transfer…</source>
+        <translation>转接…</translation>
+    </message>
+    <message>
+        <source>Complete transfer</source>
+        <translation>完成转接</translation>
+    </message>
+    <message>
+        <source>Conference</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Keypad…</source>
+        <translation>拨号盘…</translation>
+    </message>
+    <message>
+        <source>Number to dial</source>
+        <translation>要拨打的号码</translation>
+    </message>
+    <message>
+        <source>Dial</source>
+        <translation>拨号</translation>
+    </message>
+    <message>
+        <source>Created on this call</source>
+        <translation>本次通话已创建</translation>
+    </message>
+    <message>
+        <source>New order…</source>
+        <translation>新建订单…</translation>
+    </message>
+    <message>
+        <source>New service request…</source>
+        <translation>新建服务请求…</translation>
+    </message>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Choose a disposition</source>
+        <translation>选择处置结果</translation>
+    </message>
+    <message>
+        <source>Reason (for &apos;not interested&apos;)</source>
+        <translation>原因（“不感兴趣”时填写）</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>Save contact</source>
+        <translation>保存联络记录</translation>
+    </message>
+    <message>
+        <source>Several customers have this number: choose one</source>
+        <translation>多位客户使用此号码：请选择一位</translation>
+    </message>
+    <message>
+        <source>Unknown caller</source>
+        <translation>未知来电</translation>
+    </message>
+    <message>
+        <source>Search by name, number or account</source>
+        <translation>按姓名、号码或账号搜索</translation>
+    </message>
+    <message>
+        <source>Name of a new customer</source>
+        <translation>新客户姓名</translation>
+    </message>
+    <message>
+        <source>Create customer</source>
+        <translation>创建客户</translation>
+    </message>
+    <message>
+        <source>Or create a new customer:</source>
+        <translation>或创建新客户：</translation>
+    </message>
+    <message>
+        <source>Call ended: %1</source>
+        <translation>通话已结束：%1</translation>
+    </message>
+    <message>
+        <source>No customer has the number %1.</source>
+        <translation>没有客户使用号码 %1。</translation>
+    </message>
+    <message>
+        <source>Type the new customer&apos;s name.</source>
+        <translation>请输入新客户的姓名。</translation>
+    </message>
+    <message>
+        <source>Save the contact first (Ctrl+S).</source>
+        <translation>请先保存联络记录（Ctrl+S）。</translation>
+    </message>
+    <message>
+        <source>Extension or phone number</source>
+        <translation>分机号或电话号码</translation>
+    </message>
+    <message>
+        <source>Consult</source>
+        <translation>咨询</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>转接</translation>
+    </message>
+    <message>
+        <source>Keypad</source>
+        <translation>拨号盘</translation>
+    </message>
+    <message>
+        <source>Digits to send (0-9 * #)</source>
+        <translation>要发送的按键（0-9 * #）</translation>
+    </message>
+    <message>
+        <source>%1 failed: %2</source>
+        <translation>%1 失败：%2</translation>
+    </message>
+    <message>
+        <source>Identify the customer before creating an order.</source>
+        <translation>请先识别客户，再创建订单。</translation>
+    </message>
+    <message>
+        <source>Order: %1 × %2, %3 %4</source>
+        <translation>订单：%1 × %2，%3 %4</translation>
+    </message>
+    <message>
+        <source>Identify the customer before creating a service request.</source>
+        <translation>请先识别客户，再创建服务请求。</translation>
+    </message>
+    <message>
+        <source>Service request: %1 (%2)</source>
+        <translation>服务请求：%1（%2）</translation>
+    </message>
+    <message>
+        <source>Choose a disposition.</source>
+        <translation>请选择处置结果。</translation>
+    </message>
+    <message>
+        <source>This customer has no offer to record a result for.</source>
+        <translation>该客户没有可记录结果的营销推荐。</translation>
+    </message>
+    <message>
+        <source>Say why the customer is not interested.</source>
+        <translation>请说明客户不感兴趣的原因。</translation>
+    </message>
+    <message>
+        <source>Database unavailable: the contact is kept on this computer and will be sent when it is back.</source>
+        <translation>数据库不可用：联络记录已保存在本机，待数据库恢复后自动提交。</translation>
+    </message>
+    <message>
+        <source>Contact %1 saved.</source>
+        <translation>联络记录 %1 已保存。</translation>
+    </message>
+    <message>
+        <source>Wrap-up %1</source>
+        <translation>话后处理 %1</translation>
+    </message>
+    <message>
+        <source>%1 contact(s) waiting for the database</source>
+        <translation>%1 条联络记录等待提交到数据库</translation>
+    </message>
+    <message>
+        <source>No call</source>
+        <translation>无通话</translation>
+    </message>
+    <message>
+        <source>unknown number</source>
+        <translation>未知号码</translation>
+    </message>
+    <message>
+        <source>Retrieve</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <source>No offer made</source>
+        <translation>未做推荐</translation>
+    </message>
+    <message>
+        <source>Accepted</source>
+        <translation>已接受</translation>
+    </message>
+    <message>
+        <source>Declined</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>Call back later</source>
+        <translation>稍后回电</translation>
+    </message>
+    <message>
+        <source>Not interested</source>
+        <translation>不感兴趣</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>休息</translation>
+    </message>
+    <message>
+        <source>Lunch</source>
+        <translation>午餐</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>开会</translation>
+    </message>
+    <message>
+        <source>Coaching</source>
+        <translation>辅导</translation>
+    </message>
+    <message>
+        <source>Logged off</source>
+        <translation>已签出</translation>
+    </message>
+    <message>
+        <source>Logged on</source>
+        <translation>已签入</translation>
+    </message>
+    <message>
+        <source>Reserved</source>
+        <translation>已预占</translation>
+    </message>
+    <message>
+        <source>Busy</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Ringing</source>
+        <translation>振铃中</translation>
+    </message>
+    <message>
+        <source>Dialing</source>
+        <translation>拨号中</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>已接通</translation>
+    </message>
+    <message>
+        <source>Held</source>
+        <translation>保持中</translation>
+    </message>
+    <message>
+        <source>Resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <source>Order placed</source>
+        <translation>已下单</translation>
+    </message>
+    <message>
+        <source>Info given</source>
+        <translation>已提供信息</translation>
+    </message>
+    <message>
+        <source>Escalated</source>
+        <translation>已升级</translation>
+    </message>
+    <message>
+        <source>Callback scheduled</source>
+        <translation>已预约回电</translation>
+    </message>
+    <message>
+        <source>Wrong number</source>
+        <translation>打错电话</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <source>%1  (Alt+%2)</source>
+        <translation>%1  （Alt+%2）</translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contact(s) waiting for the database</source>
+        <translation>
+            <numerusform>%n 条联络记录等待提交到数据库</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>Application</name>
+    <message>
+        <source>Unexpected error: %1</source>
+        <translation>意外错误：%1</translation>
+    </message>
+</context>
+<context>
+    <name>Columns</name>
+    <message>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Channel</source>
+        <translation>渠道</translation>
+    </message>
+    <message>
+        <source>Queue</source>
+        <translation>队列</translation>
+    </message>
+    <message>
+        <source>Agent</source>
+        <translation>坐席</translation>
+    </message>
+    <message>
+        <source>Disposition</source>
+        <translation>处置结果</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>摘要</translation>
+    </message>
+    <message>
+        <source>Order</source>
+        <translation>订单</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>产品</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation>创建时间</translation>
+    </message>
+    <message>
+        <source>Request</source>
+        <translation>请求</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <source>Opened</source>
+        <translation>提交时间</translation>
+    </message>
+    <message>
+        <source>Campaign</source>
+        <translation>营销活动</translation>
+    </message>
+    <message>
+        <source>Offer</source>
+        <translation>推荐</translation>
+    </message>
+    <message>
+        <source>Attempts</source>
+        <translation>尝试次数</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>发送时间</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Tier</source>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>电话</translation>
+    </message>
+</context>
+<context>
+    <name>Customer360View</name>
+    <message>
+        <source>Search for a customer, or wait for a call.</source>
+        <translation>请搜索客户，或等待来电。</translation>
+    </message>
+    <message>
+        <source>Select an offer to see its script.</source>
+        <translation>选择一条推荐以查看话术。</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>历史记录</translation>
+    </message>
+    <message>
+        <source>Open orders</source>
+        <translation>未完成订单</translation>
+    </message>
+    <message>
+        <source>Service requests</source>
+        <translation>服务请求</translation>
+    </message>
+    <message>
+        <source>Offers</source>
+        <translation>推荐</translation>
+    </message>
+    <message>
+        <source>Communications</source>
+        <translation>往来通知</translation>
+    </message>
+    <message>
+        <source>no number on file</source>
+        <translation>无登记号码</translation>
+    </message>
+    <message numerus="yes">
+        <source>Open orders (%n)</source>
+        <translation>
+            <numerusform>未完成订单（%n）</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Service requests (%n)</source>
+        <translation>
+            <numerusform>服务请求（%n）</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Offers (%n)</source>
+        <translation>
+            <numerusform>推荐（%n）</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>账户</translation>
+    </message>
+    <message>
+        <source>balance</source>
+        <translation>余额</translation>
+    </message>
+    <message>
+        <source>VIP</source>
+        <translation>VIP</translation>
+    </message>
+    <message>
+        <source>GOLD</source>
+        <translation>金卡</translation>
+    </message>
+    <message>
+        <source>PROSPECT</source>
+        <translation>潜在客户</translation>
+    </message>
+    <message>
+        <source>Account %1: %2 · %3 · balance %4</source>
+        <translation>账户 %1：%2 · %3 · 余额 %4</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerWindow</name>
+    <message>
+        <source>ccenter — Customers</source>
+        <translation>ccenter — 客户</translation>
+    </message>
+    <message>
+        <source>Name, phone number or account number</source>
+        <translation>姓名、电话号码或账号</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>正在搜索…</translation>
+    </message>
+    <message>
+        <source>1 customer found</source>
+        <translation>找到 1 位客户</translation>
+    </message>
+    <message>
+        <source>%1 customers found</source>
+        <translation>找到 %1 位客户</translation>
+    </message>
+    <message>
+        <source>Look-up failed: %1</source>
+        <translation>查询失败：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n customer(s) found</source>
+        <translation>
+            <numerusform>找到 %n 位客户</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>IvrDataPanel</name>
+    <message>
+        <source>From the IVR</source>
+        <extracomment>Shown first, in this order, with these labels; other fields follow under their own names.</extracomment>
+        <translation>IVR 信息</translation>
+    </message>
+    <message>
+        <source>No IVR data for this call.</source>
+        <translation>此通话没有 IVR 数据。</translation>
+    </message>
+    <message>
+        <source>Verified</source>
+        <translation>已验证身份</translation>
+    </message>
+    <message>
+        <source>Intent</source>
+        <translation>来电意图</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>账户</translation>
+    </message>
+    <message>
+        <source>Identified by</source>
+        <translation>识别方式</translation>
+    </message>
+    <message>
+        <source>Menu path</source>
+        <translation>菜单路径</translation>
+    </message>
+    <message>
+        <source>Self-service</source>
+        <translation>自助服务</translation>
+    </message>
+    <message>
+        <source>Time in IVR</source>
+        <translation>IVR 停留时长</translation>
+    </message>
+    <message>
+        <source>Callback number</source>
+        <translation>回电号码</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 秒</translation>
+    </message>
+</context>
+<context>
+    <name>OrderForm</name>
+    <message>
+        <source>New order</source>
+        <translation>新建订单</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>产品</translation>
+    </message>
+    <message>
+        <source>Quantity</source>
+        <translation>数量</translation>
+    </message>
+    <message>
+        <source>Amount (%1)</source>
+        <translation>金额（%1）</translation>
+    </message>
+    <message>
+        <source>Campaign</source>
+        <translation>营销活动</translation>
+    </message>
+    <message>
+        <source>linked to work item %1</source>
+        <translation>已关联营销任务 %1</translation>
+    </message>
+    <message>
+        <source>Choose or type a product.</source>
+        <translation>请选择或输入产品。</translation>
+    </message>
+    <message>
+        <source>The amount must be a number of at least 0, with at most two decimals.</source>
+        <translation>金额必须是不小于 0 的数字，最多两位小数。</translation>
+    </message>
+</context>
+<context>
+    <name>ServiceRequestForm</name>
+    <message>
+        <source>New service request</source>
+        <translation>新建服务请求</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>摘要</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <source>Write a short summary of the request.</source>
+        <translation>请简要填写请求摘要。</translation>
+    </message>
+    <message>
+        <source>Billing</source>
+        <translation>账单</translation>
+    </message>
+    <message>
+        <source>Technical</source>
+        <translation>技术故障</translation>
+    </message>
+    <message>
+        <source>Move</source>
+        <translation>迁址</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>终端设备</translation>
+    </message>
+    <message>
+        <source>Cancellation</source>
+        <translation>销户</translation>
+    </message>
+    <message>
+        <source>Complaint</source>
+        <translation>投诉</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <source>Normal</source>
+        <translation>普通</translation>
+    </message>
+    <message>
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <source>Urgent</source>
+        <translation>紧急</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,136 @@
+"""Strings lupdate cannot see in ``agent_desktop`` yet, marked here so their translations exist.
+
+This module is never imported: ``scripts/translations`` passes it to lupdate together with
+``agent_desktop/*.py``, so these messages stay in ``ccenter_zh_CN.ts`` under the context the code
+looks them up in. Some already work (``self.tr(label)`` in ``IvrDataPanel`` and ``AgentWindow``
+looks up a variable at run time); the others need the code to call ``QCoreApplication.translate``
+with this context when it shows the text (see docs/translations.md, "Strings in variables").
+
+When ``agent_desktop`` marks a string itself (``QT_TRANSLATE_NOOP``), delete it here.
+"""
+
+
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
+    """Marks ``text`` for lupdate under ``context``; returns it untranslated (as Qt's does)."""
+    return text
+
+
+class QCoreApplication:
+    """lupdate reads ``QCoreApplication.translate(context, text, disambiguation, n)`` calls."""
+
+    @staticmethod
+    def translate(context: str, text: str, disambiguation: str | None = None, n: int = -1) -> str:
+        return text
+
+
+# ivr_panel.py: FIELDS labels and yes/no, shown with self.tr(label) in IvrDataPanel.show_data.
+IVR_FIELDS = (
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Verified"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Intent"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Language"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Account"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Identified by"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Menu path"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Self-service"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Time in IVR"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Callback number"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "Notes"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "yes"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "no"),
+    QT_TRANSLATE_NOOP("IvrDataPanel", "%1 s"),
+)
+
+# workstation.py: OFFER_RESULT_CHOICES (self.tr(label) in AgentWindow), the default not-ready
+# reasons, agent states, call phases and default dispositions (shown untranslated today).
+AGENT_WINDOW = (
+    QT_TRANSLATE_NOOP("AgentWindow", "No offer made"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Accepted"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Declined"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Call back later"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Not interested"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Break"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Lunch"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Training"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Meeting"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Coaching"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Logged off"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Logged on"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Reserved"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Busy"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Ringing"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Dialing"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Connected"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Held"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Resolved"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Order placed"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Info given"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Escalated"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Callback scheduled"),
+    QT_TRANSLATE_NOOP("AgentWindow", "Wrong number"),
+    QT_TRANSLATE_NOOP("AgentWindow", "normal"),
+    QT_TRANSLATE_NOOP("AgentWindow", "%1  (Alt+%2)"),
+    QT_TRANSLATE_NOOP("AgentWindow", "%1 — %2"),
+)
+
+# forms.py: SERVICE_CATEGORIES and PRIORITIES, shown as their codes today.
+SERVICE_REQUEST_FORM = (
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Billing"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Technical"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Move"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Device"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Cancellation"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Complaint"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Other"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Low"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Normal"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "High"),
+    QT_TRANSLATE_NOOP("ServiceRequestForm", "Urgent"),
+)
+
+# customer_view.py: tr() calls inside an f-string (lupdate does not look into f-strings; they work
+# at run time through self.tr), the tier badge (p.tier.value.upper() today) and one sentence for the account
+# line (today three fragments: "Account", "balance" and the values glued in between).
+CUSTOMER_VIEW = (
+    QT_TRANSLATE_NOOP("Customer360View", "Account"),
+    QT_TRANSLATE_NOOP("Customer360View", "balance"),
+    QT_TRANSLATE_NOOP("Customer360View", "VIP"),
+    QT_TRANSLATE_NOOP("Customer360View", "GOLD"),
+    QT_TRANSLATE_NOOP("Customer360View", "PROSPECT"),
+    QT_TRANSLATE_NOOP("Customer360View", "Account %1: %2 · %3 · balance %4"),
+)
+
+# Column headers of every table (customer_view.py, customer_window.py), translated by
+# RecordTableModel.headerData with QCoreApplication.translate("Columns", column.header).
+COLUMNS = (
+    QT_TRANSLATE_NOOP("Columns", "When"),
+    QT_TRANSLATE_NOOP("Columns", "Channel"),
+    QT_TRANSLATE_NOOP("Columns", "Queue"),
+    QT_TRANSLATE_NOOP("Columns", "Agent"),
+    QT_TRANSLATE_NOOP("Columns", "Disposition"),
+    QT_TRANSLATE_NOOP("Columns", "Summary"),
+    QT_TRANSLATE_NOOP("Columns", "Order"),
+    QT_TRANSLATE_NOOP("Columns", "Product"),
+    QT_TRANSLATE_NOOP("Columns", "Amount"),
+    QT_TRANSLATE_NOOP("Columns", "Status"),
+    QT_TRANSLATE_NOOP("Columns", "Created"),
+    QT_TRANSLATE_NOOP("Columns", "Request"),
+    QT_TRANSLATE_NOOP("Columns", "Category"),
+    QT_TRANSLATE_NOOP("Columns", "Priority"),
+    QT_TRANSLATE_NOOP("Columns", "Opened"),
+    QT_TRANSLATE_NOOP("Columns", "Campaign"),
+    QT_TRANSLATE_NOOP("Columns", "Offer"),
+    QT_TRANSLATE_NOOP("Columns", "Attempts"),
+    QT_TRANSLATE_NOOP("Columns", "Sent"),
+    QT_TRANSLATE_NOOP("Columns", "Kind"),
+    QT_TRANSLATE_NOOP("Columns", "Subject"),
+    QT_TRANSLATE_NOOP("Columns", "Name"),
+    QT_TRANSLATE_NOOP("Columns", "Tier"),
+    QT_TRANSLATE_NOOP("Columns", "Phone"),
+)
+
+
+def _plurals() -> None:
+    """Counts that should be one numerus message each instead of "1 …" / "%1 …" pairs."""
+    QCoreApplication.translate("CustomerWindow", "%n customer(s) found", None, 0)
+    QCoreApplication.translate("AgentWindow", "%n contact(s) waiting for the database", None, 0)
+    QCoreApplication.translate("Application", "Unexpected error: %1")
