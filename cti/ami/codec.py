@@ -18,7 +18,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from ..codec import NEED_DATA, ProtocolIssue
 from ..codec import NeedData as _NeedData
@@ -48,6 +48,11 @@ MAX_LIST_ITEMS: Final = 500_000
 
 BANNER_PREFIX: Final = b"Asterisk Call Manager/"
 _TERMINATOR = re.compile(rb"\n\r?\n")
+_TERMINATOR_STR = re.compile("\n\r?\n")
+_KINDS = frozenset({"event", "response", "action"})
+_SEPARATOR = re.compile("(\n\n+)")
+_VALID_REGION = re.compile(r"(?:[A-Za-z0-9_.-]+:[^\n]*\n|\n)*")
+_HEADER_LINE = re.compile(r"^([A-Za-z0-9_.-]+):(?: ?)(.*)$", re.MULTILINE)
 _END_COMMAND = b"--END COMMAND--"
 _FOLLOWS_LINE = re.compile(rb"^response:[ \t]*follows[ \t]*\r?$", re.IGNORECASE)
 _FOLLOWS_HEADERS = frozenset({"actionid", "privilege", "message", "response"})
@@ -63,40 +68,71 @@ class Banner:
     offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class AmiMessage:
-    """One AMI message: its headers in order (repeats kept), and the raw output of ``Response: Follows``."""
+    """One AMI message: its headers in order (repeats kept), and the raw output of ``Response: Follows``.
 
-    headers: tuple[tuple[str, str], ...]
+    The decoder validates every line when it frames a message but splits the headers only when
+    they are first read (``name`` and ``kind`` never need that), so events nobody maps cost little.
+    Messages are equal when their headers, offset and output are.
+    """
+
+    raw: str  # the validated header lines, LF-separated ("" when built from headers)
     offset: int = 0
     output: tuple[str, ...] = ()
-    _index: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, headers: Iterable[tuple[str, str]], *, offset: int = 0, output: tuple[str, ...] = ()) -> AmiMessage:
-        pairs = tuple(headers)
-        index: dict[str, str] = {}
-        for key, value in pairs:
-            index.setdefault(key.lower(), value)
-        return cls(pairs, offset, output, index)
+        message = cls("", offset, output, {})
+        message._cache["h"] = tuple(headers)
+        return message
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        headers: tuple[tuple[str, str], ...] | None = self._cache.get("h")
+        if headers is None:
+            headers = self._cache["h"] = tuple(_HEADER_LINE.findall(self.raw))
+        return headers
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AmiMessage):
+            return NotImplemented
+        return (self.headers, self.offset, self.output) == (other.headers, other.offset, other.output)
+
+    def __hash__(self) -> int:
+        return hash((self.headers, self.offset, self.output))
 
     @property
     def kind(self) -> str:
         """``event``, ``response`` or ``action`` (the first header's name, lower case)."""
+        if self.raw:
+            return self.raw[: self.raw.find(":")].lower()
         return self.headers[0][0].lower() if self.headers else ""
 
     @property
     def name(self) -> str:
         """The event name, response status or action name (the first header's value)."""
+        if self.raw:
+            value = self.raw.partition("\n")[0].partition(":")[2]
+            return value[1:] if value[:1] == " " else value
         return self.headers[0][1] if self.headers else ""
+
+    def _lookup(self) -> dict[str, str]:
+        index: dict[str, str] | None = self._cache.get("i")
+        if index is None:
+            index = self._cache["i"] = {}
+            for key, value in reversed(self.headers):
+                index[key.lower()] = value
+        return index
 
     @property
     def action_id(self) -> str | None:
-        return self._index.get("actionid")
+        return self._lookup().get("actionid")
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (case-insensitive)."""
-        return self._index.get(name.lower(), default)
+        return self._lookup().get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         key = name.lower()
@@ -202,6 +238,8 @@ class AmiDecoder:
                 self._drop(stripped)
             if not buf:
                 return
+            if len(buf) > 256 and self._fast():
+                continue
             first_nl = buf.find(b"\n")
             if first_nl < 0:
                 if self._wait_or_give_up():
@@ -260,37 +298,103 @@ class AmiDecoder:
             return block.decode("utf-8", "replace")
 
     def _message(self, block: bytes) -> None:
-        offset = self._base
-        lines = self._text(block).split("\n")
+        self._message_text(self._text(block), self._base, len(block))
+
+    def _message_text(self, text: str, offset: int, size: int) -> None:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
         if len(lines) > self.max_headers + 1:
-            self._issue(offset, len(block), f"message with over {self.max_headers} header lines skipped")
+            self._issue(offset, size, f"message with over {self.max_headers} header lines skipped")
             return
         headers: list[tuple[str, str]] = []
-        index: dict[str, str] = {}
+        append = headers.append
         for number, line in enumerate(lines, 1):
-            if line[-1:] == "\r":
-                line = line[:-1]
             if not line:
                 continue
             key, sep, value = line.partition(":")
-            if not sep or not key or not _TOKEN.match(key):
-                self._issue(offset, len(block), f"line {number} is not 'Key: Value' ({line[:40]!r}): line skipped")
+            if not sep or not _TOKEN.match(key):
+                self._issue(offset, size, f"line {number} is not 'Key: Value' ({line[:40]!r}): line skipped")
                 continue
-            if value[:1] == " ":
-                value = value[1:]
-            headers.append((key, value))
-            low = key.lower()
-            if low not in index:
-                index[low] = value
+            append((key, value[1:] if value[:1] == " " else value))
         if not headers:
             return
-        if headers[0][0].lower() not in ("event", "response", "action"):
-            self._issue(
-                offset, len(block), f"message starts with {headers[0][0]!r}, not Event/Response/Action: skipped"
-            )
+        if headers[0][0].lower() not in _KINDS:
+            self._issue(offset, size, f"message starts with {headers[0][0]!r}, not Event/Response/Action: skipped")
             return
-        message = AmiMessage(tuple(headers), offset, (), index)
-        self._events.append(message)
+        self._events.append(AmiMessage.build(headers, offset=offset))
+
+    def _batch(self, text: str, crlf: bool) -> bool:
+        """All messages of a region with uniform line ends at once; False (nothing done) if any is odd."""
+        if crlf:
+            text = text.replace("\r\n", "\n")
+        if _VALID_REGION.fullmatch(text) is None:
+            return False  # a line that is not 'Key: Value': the slow path says which
+        parts = _SEPARATOR.split(text)
+        blocks, seps = parts[0:-1:2], parts[1::2]
+        if max(map(len, blocks), default=0) > min(self.max_message // 2, 3 * self.max_headers):
+            return False
+        kinds = _KINDS
+        out: list[DecoderEvent] = []
+        append = out.append
+        base = self._base
+        pos = lines = 0
+        for block, sep in zip(blocks, seps, strict=True):
+            if block[: block.find(":")].lower() not in kinds:
+                return False
+            if crlf:
+                append(AmiMessage(block, base + pos + lines, (), {}))
+                lines += block.count("\n") + len(sep)
+            else:
+                append(AmiMessage(block, base + pos, (), {}))
+            pos += len(block) + len(sep)
+        self._events.extend(out)
+        return True
+
+    def _fast(self) -> bool:
+        """Parse every complete plain message in the buffer in one pass (ASCII, no banner, no Follows).
+
+        Gives exactly what one-by-one parsing gives; returns False when the slow path must run.
+        """
+        buf = self._buf
+        end = max(buf.rfind(b"\n\n") + 2, buf.rfind(b"\n\r\n") + 3)
+        if end < 3:
+            return False
+        region = bytes(buf[:end])
+        if not region.isascii() or b"ollows" in region or b"OLLOWS" in region or BANNER_PREFIX in region:
+            return False
+        text = region.decode("ascii")
+        crlf = "\r" in text
+        if (not crlf or text.count("\r\n") == text.count("\r") == text.count("\n")) and self._batch(text, crlf):
+            self._drop(end)
+            return True
+        limit = self.max_message + 3
+        base = self._base
+        pos = 0
+        findall = _HEADER_LINE.findall
+        kinds = _KINDS
+        events = self._events
+        for m in _TERMINATOR_STR.finditer(text):
+            stop = m.end()
+            while pos < stop and text[pos] in "\r\n":
+                pos += 1
+            if pos < stop:
+                size = m.start() + 1 - pos
+                if stop - pos > limit:
+                    self._issue(base + pos, stop - pos, f"message over {self.max_message} bytes skipped")
+                else:
+                    block = text[pos : m.start() + 1]
+                    if "\r" in block:
+                        block = block.replace("\r\n", "\n")
+                    headers = findall(block)
+                    lines = block.count("\n")
+                    if len(headers) == lines and lines <= self.max_headers and headers[0][0].lower() in kinds:
+                        events.append(AmiMessage.build(headers, offset=base + pos))
+                    else:
+                        self._message_text(block, base + pos, size)
+            pos = stop
+        self._drop(end)
+        return True
 
     def _follows(self, block: bytes) -> None:
         offset = self._base

@@ -227,3 +227,14 @@ def test_valid_messages_survive_any_chunking_and_surrounding_garbage(
     assert [(m.kind, m.name, list(m.headers[1:])) for m in decoded] == [
         (kind.lower(), name, headers) for kind, name, headers in messages
     ]
+
+
+@pytest.mark.parametrize("name", ["ami_inbound_queue.ami", "ami_outbound_lf.ami", "ami_garbage.ami"])
+def test_batch_and_message_by_message_paths_agree(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    data = fixture_bytes(name) * 3
+    one_go = decode_all(data)  # large reads: the batch path
+    byte_by_byte = decode_all([data[i : i + 1] for i in range(len(data))])  # the one-message path
+    assert one_go == byte_by_byte
+    assert [m.headers for m in one_go if isinstance(m, AmiMessage)] == [
+        m.headers for m in byte_by_byte if isinstance(m, AmiMessage)
+    ]
