@@ -24,6 +24,10 @@
         <translation>结束话后处理</translation>
     </message>
     <message>
+        <source>Customers…</source>
+        <translation>客户…</translation>
+    </message>
+    <message>
         <source>Answer</source>
         <translation>接听</translation>
     </message>
