@@ -1,54 +1,159 @@
-"""The desktop part of ``ccenter demo``: the customer window over the demo database.
+"""The desktop part of ``ccenter demo``: agent workstations (and the customer window) on a live link.
 
-With ``screenshots`` it plays a short script (search for a customer, open the 360 view, look at
-the offers and the history), saves a PNG of the window at each step, and returns.
+``run_workstation_demo`` starts the link thread (with the in-process contact center on it), opens a
+workstation per agent, logs them on and makes them ready. Calls then arrive as the contact center
+sends them. With ``screenshots`` it plays a script instead: an inbound call from a VIP customer
+through the IVR and the ACD to the first agent (screen pop, answer, order and service request,
+hang-up, wrap-up with disposition and offer result, saved), saving a PNG of the windows at each
+step, then exits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEventLoop, QSignalBlocker, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from bus.messages import AgentStateName
+from crm.repository import AgentView, RequestLine
+from cti.link import CtiLink
+from cti.model import LinkEvent
 
 from .app import application, install_excepthook, route_qt_messages_to_logging, wait_for
 from .customer_window import CustomerDirectory, CustomerWindow
+from .outbox import ContactOutbox
+from .telephony import LinkThread
+from .workstation import AgentWindow
 
 logger = logging.getLogger(__name__)
 
 
-def _save(widget: QWidget, path: Path) -> Path:
+@dataclass(frozen=True, slots=True)
+class DemoScript:
+    """What the screenshot script needs from the contact center behind the link."""
+
+    place_inbound: Callable[[str], None]  # on the link's loop: this number calls the service number
+    hang_up_far_end: Callable[[str], None]  # on the link's loop: the caller of this call hangs up
+    vip_number: str
+
+
+def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
+    QApplication.processEvents()
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")
-    logger.info("saved %s", path)
-    return path
+    saved.append(path)
 
 
-def run_demo(directory: CustomerDirectory, *, sample_search: str, screenshots: Path | None = None) -> int:
+async def _call(fn: Callable[[], None]) -> None:
+    fn()
+
+
+def _wait_until(predicate: Callable[[], bool], what: str, timeout_ms: int = 20_000) -> None:
+    from PySide6.QtCore import QDeadlineTimer
+
+    deadline = QDeadlineTimer(timeout_ms)
+    while not predicate():
+        if deadline.hasExpired():
+            raise RuntimeError(f"demo: {what} did not happen within {timeout_ms / 1000:.0f} s")
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+def run_workstation_demo(
+    *,
+    link: CtiLink,
+    agents: Sequence[AgentView],
+    directory: CustomerDirectory,
+    outbox_dir: Path,
+    on_loop: Callable[[asyncio.AbstractEventLoop], Awaitable[None]] | None = None,
+    observers: Sequence[Callable[[LinkEvent], None]] = (),
+    screenshots: Path | None = None,
+    script: DemoScript | None = None,
+) -> int:
     route_qt_messages_to_logging()
     app = application()
     install_excepthook()
-    window = CustomerWindow(directory)
-    window.show()
-    window.search_box.setText(sample_search)
-    window.search_now()
-    if screenshots is None:
-        return app.exec()
+    thread = LinkThread(link, on_loop=on_loop, observers=observers)
+    thread.start()
+    windows = []
+    for offset, agent in enumerate(agents):
+        outbox = ContactOutbox(directory.sessions, outbox_dir / f"outbox-{agent.login}.jsonl")
+        window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox)
+        window.move(40 * offset, 40 * offset)
+        window.show()
+        window.log_on()
+        window.go_ready()
+        windows.append(window)
+    customers = CustomerWindow(directory)
+    for window in windows:
+        window.customers_requested.connect(customers.show)
+        window.customers_requested.connect(customers.raise_)
+    try:
+        if screenshots is None:
+            return app.exec()
+        if script is None:
+            raise ValueError("screenshots need a demo script")
+        return _play(thread, windows[0], customers, script, screenshots)
+    finally:
+        for window in windows:
+            window.close()
+        customers.close()
+        thread.stop()
 
-    screenshots.mkdir(parents=True, exist_ok=True)
+
+def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, script: DemoScript, folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
-    if not wait_for(window.customer_loaded, 15_000):
-        raise RuntimeError("the demo customer did not load within 15 s")
-    window.customer_view.tabs.setCurrentIndex(0)
-    saved.append(_save(window, screenshots / "01-customer-360-history.png"))
-    window.customer_view.tabs.setCurrentIndex(3)
-    saved.append(_save(window, screenshots / "02-customer-360-offers.png"))
-    window.search_box.setText("王")
-    window.search_now()
-    wait_for(window.search_finished, 15_000)
-    wait_for(window.customer_loaded, 15_000)
-    saved.append(_save(window, screenshots / "03-customer-search.png"))
-    window.close()
+    _wait_until(lambda: w.session.state is AgentStateName.READY, "the agent becoming ready")
+    _save(w, folder / "01-agent-ready.png", saved)
+
+    thread.call_soon(_call(lambda: script.place_inbound(script.vip_number)))
+    if not wait_for(w.screen_popped, 30_000):
+        raise RuntimeError("demo: the VIP call did not reach the agent within 30 s")
+    _wait_until(lambda: "verified" in w.ivr_panel.values, "the IVR data on screen")
+    _save(w, folder / "02-screen-pop-ringing.png", saved)
+
+    w.answer()
+    _wait_until(lambda: any(c.answered_at is not None for c in w.session.calls.values()), "answering")
+    call_id = next(iter(w.session.calls))
+    work = w.work[call_id]
+    offer = work.customer.offers[0] if work.customer and work.customer.offers else None
+    currency = work.customer.profile.accounts[0].currency if work.customer and work.customer.profile.accounts \
+        else "USD"
+    from crm.repository import OrderLine
+
+    w.add_order(OrderLine(offer.offer if offer and offer.offer else "5G upgrade", Decimal("30.00"), 1, currency,
+                          offer.work_item_id if offer else None))
+    w.add_request(RequestLine("technical", "Check 5G coverage at the customer's home address"))
+    w.customer_view.tabs.setCurrentIndex(3)
+    _save(w, folder / "03-on-call-with-order.png", saved)
+
+    thread.call_soon(_call(lambda: script.hang_up_far_end(call_id)))
+    _wait_until(lambda: w.wrap_up_work is not None, "the wrap-up")
+    with QSignalBlocker(w.disposition):
+        w.disposition.setCurrentIndex(w.disposition.findData("order_placed"))
+    if offer is not None:
+        w.offer_result.setCurrentIndex(w.offer_result.findData("accepted"))
+    w.notes.setPlainText("Upgraded to 5G; asked us to check coverage at home.")
+    _save(w, folder / "04-wrap-up.png", saved)
+
+    w.save_contact()
+    if not wait_for(w.contact_saved, 15_000):
+        raise RuntimeError("demo: the contact was not saved within 15 s")
+    _save(w, folder / "05-contact-saved.png", saved)
+
+    customers.show()
+    customers.search_box.setText(script.vip_number)
+    customers.search_now()
+    wait_for(customers.customer_loaded, 15_000)
+    customers.customer_view.tabs.setCurrentIndex(0)
+    customers.results_view.setFocus(Qt.FocusReason.OtherFocusReason)
+    _save(customers, folder / "06-customer-history-after-call.png", saved)
     for path in saved:
         print(path)
     return 0

@@ -223,6 +223,9 @@ class AgentSession:
         known.queue = event.queue or known.queue
         if event.data and event.type == CallEventType.DATA:
             known.data.update(event.data)
+            routing = event.data.get("routing")
+            if isinstance(routing, dict) and isinstance(routing.get("queue"), str):
+                known.queue = routing["queue"]
         return known
 
     def _on_call_event(self, event: CallEvent, now: float) -> list[Effect]:
@@ -250,7 +253,7 @@ class AgentSession:
         if call is None:
             return []
         if kind is CallEventType.DATA:
-            return self._changed(replace(call, data={**call.data, **event.data}))
+            return self._changed(replace(call, data={**call.data, **event.data}, queue=known.queue or call.queue))
         if kind is CallEventType.ANSWERED:
             return self._changed(replace(call, phase=CallPhase.CONNECTED, answered_at=call.answered_at or now))
         if kind is CallEventType.HELD and mine:

@@ -2,7 +2,8 @@
 
 :class:`LinkThread` runs an asyncio loop in a worker thread with the :class:`cti.link.CtiLink`
 on it (the simulated PBX in the demo, a real PBX's adapter in production) and anything else that
-belongs to that loop (the in-process IVR and ACD of the demo). Normalized events come to the GUI
+belongs to that loop (the in-process IVR and ACD of the demo, which see every event first through
+``observers``, on the loop's thread). Normalized events come to the GUI
 thread through the ``event_received`` signal; commands go the other way with :meth:`command`,
 and a refused command comes back as ``command_failed`` with the link's reason. The GUI thread
 never waits for the link.
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -22,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 
 from cti.errors import CtiError
 from cti.link import CtiLink
+from cti.model import LinkEvent
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +39,13 @@ class LinkThread(QObject):
         link: CtiLink,
         *,
         on_loop: Callable[[asyncio.AbstractEventLoop], Awaitable[None]] | None = None,
+        observers: Sequence[Callable[[LinkEvent], None]] = (),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.link = link
         self._on_loop = on_loop
+        self._observers = tuple(observers)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -77,6 +81,11 @@ class LinkThread(QObject):
         extra = asyncio.ensure_future(self._on_loop(asyncio.get_running_loop())) if self._on_loop else None
         try:
             async for event in self.link.events():
+                for observer in self._observers:
+                    try:
+                        observer(event)
+                    except Exception:
+                        logger.exception("an observer of the link failed on %s", event)
                 self.event_received.emit(event)
         finally:
             if extra is not None:

@@ -6,7 +6,7 @@ saves run on worker threads (:class:`~agent_desktop.workers.Operation`). It neve
 
 Keyboard: Ctrl+Return answer, Ctrl+E hang up, Ctrl+H hold or retrieve, Ctrl+K consult,
 Ctrl+T blind transfer, Ctrl+Shift+T complete the transfer, Ctrl+Shift+C conference, Ctrl+P keypad,
-Ctrl+D dial, F2 ready, F3 not ready, Alt+1…Alt+9 dispositions, Ctrl+S save the wrap-up,
+Ctrl+D dial, Ctrl+F customer search, F2 ready, F3 not ready, Alt+1…Alt+9 dispositions, Ctrl+S save the wrap-up,
 Ctrl+O new order, Ctrl+R new service request.
 """
 
@@ -98,6 +98,7 @@ class AgentWindow(QMainWindow):
     screen_popped = Signal(str)  # call id, when the customer view is filled (or the unknown-caller panel shown)
     contact_saved = Signal(object)  # SavedContact, or None when kept locally
     message_shown = Signal(str)
+    customers_requested = Signal()  # the agent wants the customer search window
 
     def __init__(
         self,
@@ -177,6 +178,8 @@ class AgentWindow(QMainWindow):
         layout.addWidget(self.done_button)
         layout.addStretch(1)
         layout.addWidget(self.pending_label)
+        layout.addWidget(self._button(self.tr("Customers…"), "customersButton", self.customers_requested.emit,
+                                      "Ctrl+F"))
         self.state_bar = bar
 
     def _build_softphone(self) -> None:
@@ -209,6 +212,7 @@ class AgentWindow(QMainWindow):
     def _build_body(self) -> None:
         self.ivr_panel = IvrDataPanel()
         self.call_items = named(QListWidget(), "callItems")
+        self.call_items.setWordWrap(True)
         items_box = QGroupBox(self.tr("Created on this call"))
         items_layout = QVBoxLayout(items_box)
         items_layout.addWidget(self.call_items)
@@ -314,6 +318,7 @@ class AgentWindow(QMainWindow):
         shortcut("Ctrl+Shift+C", self.conference)
         shortcut("Ctrl+P", self.keypad)
         shortcut("Ctrl+D", lambda: self.dial_box.setFocus())
+        shortcut("Ctrl+F", self.customers_requested.emit)
         shortcut("F2", self.go_ready)
         shortcut("F3", partial(self.go_not_ready, self.not_ready_reasons[0]))
         shortcut("Ctrl+S", self.save_contact)
@@ -345,6 +350,8 @@ class AgentWindow(QMainWindow):
                 self._say(self.tr("Call ended: %1").replace("%1", effect.cause or "normal"))
             elif isinstance(effect, WrapUpStarted):
                 self.disposition.setFocus()
+                self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
+                                  extension=self.session.extension)
             elif isinstance(effect, StateChanged):
                 logger.info("agent %s is %s", self.agent.login, effect.state.value)
         self._refresh()

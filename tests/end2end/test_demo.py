@@ -7,6 +7,10 @@ import subprocess
 import sys
 
 from PySide6.QtGui import QImage
+from sqlalchemy import select
+
+from crm import db
+from crm.models import Contact, Order, WorkItem
 
 
 def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
@@ -20,9 +24,26 @@ def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "seeding 2,000 demo customers" in result.stderr
     names = sorted(p.name for p in shots.glob("*.png"))
-    assert names == ["01-customer-360-history.png", "02-customer-360-offers.png", "03-customer-search.png"]
+    assert names == [
+        "01-agent-ready.png",
+        "02-screen-pop-ringing.png",
+        "03-on-call-with-order.png",
+        "04-wrap-up.png",
+        "05-contact-saved.png",
+        "06-customer-history-after-call.png",
+    ]
     assert result.stdout.split() == [str(shots / n) for n in names]
     for name in names:
         image = QImage(str(shots / name))
         assert not image.isNull() and image.width() >= 1000 and image.height() >= 600
     assert "Traceback" not in result.stderr and "propagateSizeHints" not in result.stderr
+    # The scripted call went through the IVR and the ACD to the agent, and its contact was saved.
+    engine = db.connect(f"sqlite:///{tmp_path / 'demo.db'}")
+    with db.session_factory(engine)() as s:
+        contact = s.scalars(select(Contact).where(Contact.cti_call_id.is_not(None))).one()
+        assert contact.disposition == "order_placed" and contact.queue == "vip"
+        assert contact.ivr_data["fields"]["verified"]["value"] is True
+        order = s.scalars(select(Order).where(Order.contact_id == contact.id)).one()
+        assert order.work_item_id is not None
+        assert s.get_one(WorkItem, order.work_item_id).result == "accepted"
+    engine.dispose()
