@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 import resources
 
+from .i18n import install_translator
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,14 +47,17 @@ def route_qt_messages_to_logging() -> None:
     qInstallMessageHandler(_qt_message)
 
 
-def application(argv: list[str] | None = None, *, style: str = "light") -> QApplication:
-    """The running QApplication, created (with organization, name and style sheet) if needed."""
+def application(
+    argv: list[str] | None = None, *, style: str = "light", language: str | None = None
+) -> QApplication:
+    """The running QApplication, created (with organization, name, style sheet, translations) if needed."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         QCoreApplication.setOrganizationName("ccenter")
         QCoreApplication.setApplicationName("ccenter")
         app = QApplication(argv if argv is not None else sys.argv[:1])
     apply_style(app, style)
+    install_translator(app, language)
     return app
 
 
@@ -67,7 +72,8 @@ def install_excepthook() -> None:
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         logger.critical("unexpected error", exc_info=(kind, error, tb))
         if QApplication.instance() is not None:
-            box = QMessageBox(QMessageBox.Icon.Critical, "ccenter", f"Unexpected error: {error}")
+            text = QCoreApplication.translate("Application", "Unexpected error: %1").replace("%1", str(error))
+            box = QMessageBox(QMessageBox.Icon.Critical, "ccenter", text)
             box.setDetailedText("".join(traceback.format_exception(kind, error, tb)))
             box.exec()
 

@@ -176,7 +176,7 @@ class Customer360View(QWidget):
         self.tier_badge.setProperty("tier", p.tier.value)
         self.tier_badge.style().unpolish(self.tier_badge)
         self.tier_badge.style().polish(self.tier_badge)
-        self.tier_badge.setText(p.tier.value.upper())
+        self.tier_badge.setText(self.tr(p.tier.value.upper()))
         self.tier_badge.setVisible(p.tier is not Tier.STANDARD)
         numbers = ", ".join(phones.display(n) for n in p.phones) or self.tr("no number on file")
         details = [f"#{p.id}", numbers, p.language, p.time_zone]
@@ -187,8 +187,11 @@ class Customer360View(QWidget):
         self.details_label.setText("  ·  ".join(details))
         self.accounts_label.setText(
             "\n".join(
-                f"{self.tr('Account')} {a.account_number}: {a.plan or ''} · {a.status} · "
-                f"{self.tr('balance')} {money(a.balance, a.currency)}"
+                self.tr("Account %1: %2 · %3 · balance %4")
+                .replace("%1", a.account_number)
+                .replace("%2", a.plan or "")
+                .replace("%3", a.status)
+                .replace("%4", money(a.balance, a.currency))
                 for a in p.accounts
             )
         )

@@ -74,9 +74,11 @@ def run_workstation_demo(
     observers: Sequence[Callable[[LinkEvent], None]] = (),
     screenshots: Path | None = None,
     script: DemoScript | None = None,
+    style: str = "light",
+    language: str | None = None,
 ) -> int:
     route_qt_messages_to_logging()
-    app = application()
+    app = application(style=style, language=language)
     install_excepthook()
     thread = LinkThread(link, on_loop=on_loop, observers=observers)
     thread.start()

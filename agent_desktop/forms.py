@@ -96,15 +96,17 @@ class ServiceRequestForm(_Form):
         super().__init__(self.tr("New service request"), parent)
         self.work_item_id = work_item_id
         self.category = named(QComboBox(), "requestCategory")
-        self.category.addItems(SERVICE_CATEGORIES)
+        for code in SERVICE_CATEGORIES:
+            self.category.addItem(self.tr(code.capitalize()), code)
         if category in SERVICE_CATEGORIES:
-            self.category.setCurrentText(category)
+            self.category.setCurrentIndex(self.category.findData(category))
         self.summary = named(QLineEdit(), "requestSummary")
         self.summary.setMaxLength(200)
         self.details = named(QPlainTextEdit(), "requestDetails")
         self.priority = named(QComboBox(), "requestPriority")
-        self.priority.addItems(PRIORITIES)
-        self.priority.setCurrentText("normal")
+        for code in PRIORITIES:
+            self.priority.addItem(self.tr(code.capitalize()), code)
+        self.priority.setCurrentIndex(self.priority.findData("normal"))
         self.form.addRow(self.tr("Category"), self.category)
         self.form.addRow(self.tr("Summary"), self.summary)
         self.form.addRow(self.tr("Details"), self.details)
@@ -117,5 +119,5 @@ class ServiceRequestForm(_Form):
 
     def line(self) -> RequestLine:
         details = self.details.toPlainText().strip() or None
-        return RequestLine(self.category.currentText(), self.summary.text().strip(), details,
-                           self.priority.currentText(), self.work_item_id)
+        return RequestLine(self.category.currentData(), self.summary.text().strip(), details,
+                           self.priority.currentData(), self.work_item_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QWidget
 
 from .customer_view import named, plain_label
@@ -29,13 +30,14 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return QCoreApplication.translate("IvrDataPanel", "yes" if value else "no")
     if isinstance(value, list | tuple):
         return " › ".join(_text(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
     if isinstance(value, float):
-        return f"{value:.0f} s" if value >= 1 else f"{value:.1f} s"
+        amount = f"{value:.0f}" if value >= 1 else f"{value:.1f}"
+        return QCoreApplication.translate("IvrDataPanel", "%1 s").replace("%1", amount)
     return str(value)
 
 

@@ -121,6 +121,7 @@ class AgentSession:
         self.calls: dict[str, AgentCall] = {}
         self._known: dict[str, _Known] = {}
         self._popped: set[str] = set()
+        self._before_call: tuple[AgentStateName, str | None] = (AgentStateName.NOT_READY, None)
 
     # --- agent state ---------------------------------------------------------------------------
 
@@ -255,7 +256,11 @@ class AgentSession:
         if kind is CallEventType.DATA:
             return self._changed(replace(call, data={**call.data, **event.data}, queue=known.queue or call.queue))
         if kind is CallEventType.ANSWERED:
-            return self._changed(replace(call, phase=CallPhase.CONNECTED, answered_at=call.answered_at or now))
+            effects = self._changed(replace(call, phase=CallPhase.CONNECTED, answered_at=call.answered_at or now))
+            if self.state not in (AgentStateName.BUSY, AgentStateName.LOGGED_OFF):
+                self._before_call = (self.state, self.reason)
+                effects += self._set_state(AgentStateName.BUSY, None, now)
+            return effects
         if kind is CallEventType.HELD and mine:
             return self._changed(replace(call, phase=CallPhase.HELD))
         if kind is CallEventType.RETRIEVED and mine:
@@ -286,7 +291,11 @@ class AgentSession:
     def _ended(self, call: AgentCall, cause: str | None, now: float) -> list[Effect]:
         handled = call.answered_at is not None and call.consult_of is None
         effects: list[Effect] = [CallEnded(call, cause, handled)]
-        if handled and not self.calls and self.state is not AgentStateName.LOGGED_OFF:
+        if self.calls:
+            return effects
+        if not handled and self.state is AgentStateName.BUSY:
+            effects += self._set_state(*self._before_call, now)
+        if handled and self.state is not AgentStateName.LOGGED_OFF:
             self.wrap_up_call = call
             effects += self._set_state(AgentStateName.WRAP_UP, None, now)
             self.wrap_up_deadline = now + self.wrap_up_seconds

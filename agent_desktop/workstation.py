@@ -163,7 +163,7 @@ class AgentWindow(QMainWindow):
         self.not_ready_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.not_ready_button)
         for reason in self.not_ready_reasons:
-            menu.addAction(reason, partial(self.go_not_ready, reason))
+            menu.addAction(self.tr(reason), partial(self.go_not_ready, reason))
         self.not_ready_button.setMenu(menu)
         self.wrap_label = named(plain_label(), "wrapUpCountdown")
         self.extend_button = self._button(self.tr("+30 s"), "extendWrapUp", lambda: self.extend_wrap_up(30))
@@ -228,8 +228,10 @@ class AgentWindow(QMainWindow):
         self.disposition = named(QComboBox(), "disposition")
         self.disposition.addItem(self.tr("Choose a disposition"), "")
         for number, code in enumerate(self.dispositions, start=1):
-            label = code.replace("_", " ").capitalize()
-            self.disposition.addItem(f"{label}  (Alt+{number})" if number <= 9 else label, code)
+            label = self.tr(code.replace("_", " ").capitalize())
+            if number <= 9:
+                label = self.tr("%1  (Alt+%2)").replace("%1", label).replace("%2", str(number))
+            self.disposition.addItem(label, code)
         self.offer_result = named(QComboBox(), "offerResult")
         for code, label in OFFER_RESULT_CHOICES:
             self.offer_result.addItem(self.tr(label), code)
@@ -347,7 +349,7 @@ class AgentWindow(QMainWindow):
                 if work is not None and effect.handled:
                     work.call = effect.call
                     self.wrap_up_work = work
-                self._say(self.tr("Call ended: %1").replace("%1", effect.cause or "normal"))
+                self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
@@ -703,11 +705,14 @@ class AgentWindow(QMainWindow):
         now = self.clock()
         session = self.session
         state = session.state
-        label = state.value.replace("_", " ").capitalize()
+        label = self.tr(state.value.replace("_", " ").capitalize())
         if state is AgentStateName.NOT_READY and session.reason:
-            label += f" — {session.reason}"
+            label = self.tr("%1 — %2").replace("%1", label).replace("%2", self.tr(session.reason.capitalize()))
         self.state_label.setText(f"{label}  ·  {_clock(now - session.state_since)}")
-        self.state_label.setProperty("state", state.value)
+        if self.state_label.property("state") != state.value:
+            self.state_label.setProperty("state", state.value)
+            self.state_label.style().unpolish(self.state_label)
+            self.state_label.style().polish(self.state_label)
         actions = session.actions(self.link.capabilities)
         self.ready_button.setEnabled(Action.READY in actions and self.wrap_up_work is None)
         self.not_ready_button.setEnabled(Action.NOT_READY in actions or state is AgentStateName.READY)
@@ -727,7 +732,7 @@ class AgentWindow(QMainWindow):
         else:
             number = (call.called if call.outbound else call.calling) or self.tr("unknown number")
             since = call.answered_at if call.answered_at is not None else call.offered_at
-            parts = [call.phase.value.capitalize(), number]
+            parts = [self.tr(call.phase.value.capitalize()), number]
             if call.queue:
                 parts.append(call.queue)
             parts.append(_clock(now - since))

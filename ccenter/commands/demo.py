@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 import resources
 from crm import db, repository
-from crm.models import Customer, PhoneNumber, Tier, WorkItem
+from crm.models import Customer, PhoneNumber, Tier, WorkItem, WorkItemStatus
 from crm.seed import seed
 
 from ..cli import settings_from
@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser.add_argument("--agents", type=int, default=1, metavar="N", help="agent desktops to open (default 1)")
     parser.add_argument("--calls-per-hour", type=float, default=120.0, metavar="R",
                         help="inbound calls per hour (default 120)")
+    parser.add_argument("--style", choices=("light", "dark"), default="light", help="look (default light)")
+    parser.add_argument("--lang", metavar="LANG",
+                        help="language of the desktop: en or zh_CN (default: CCENTER_LANG, else the system's)")
     parser.add_argument("--screenshots", type=Path, metavar="DIR",
                         help="play a scripted call, save PNGs of the windows in DIR, and exit")
     parser.set_defaults(func=run)
@@ -52,7 +55,9 @@ def _numbers(session: db.Session, *, vip_with_offer: bool) -> list[str]:
         .order_by(Customer.id)
     )
     if vip_with_offer:
-        query = query.join(WorkItem, WorkItem.customer_id == Customer.id).where(Customer.tier == Tier.VIP)
+        query = query.join(WorkItem, WorkItem.customer_id == Customer.id).where(
+            Customer.tier == Tier.VIP, WorkItem.status == WorkItemStatus.PENDING
+        )
     return list(session.scalars(query.limit(1 if vip_with_offer else 500)))
 
 
@@ -112,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
             observers=[center.observe],
             screenshots=args.screenshots,
             script=script,
+            style=args.style,
+            language=args.lang,
         )
     finally:
         engine.dispose()
