@@ -398,12 +398,14 @@ def seed(
         extra = _ensure_reference_data(connection, writer, now)
         agent_ids = list(connection.scalars(select(Agent.id).where(Agent.role == Role.AGENT)))
         queues = list(connection.scalars(select(Queue.name)))
-        activity = connection.execute(
-            select(Activity.id, Task.id)
-            .join(Task, Task.activity_id == Activity.id)
-            .where(Activity.channel == "inbound_offer")
-            .limit(1)
-        ).first()
+        activities = {
+            channel: (activity_id, task_id)
+            for channel, activity_id, task_id in connection.execute(
+                select(Activity.channel, Activity.id, Task.id).join(Task, Task.activity_id == Activity.id)
+            )
+        }
+        activity = activities.get("inbound_offer")
+        outbound = activities.get("outbound_call")
         models: tuple[type[Base], ...] = (Customer, PhoneNumber, Account, Contact, WorkItem)
         ids = {t: _next_id(connection, _table(t)) for t in models}
         customer_t, phone_t, account_t = _table(Customer), _table(PhoneNumber), _table(Account)
@@ -432,12 +434,15 @@ def seed(
                     "created_at": since,
                 },
             )
+            primary = ""
             for k in range(1 if rng.random() < 0.7 else 2):
+                number = _phone(rng, template if k == 0 else rng.choice(list(templates)))
+                primary = primary or number
                 writer.add(
                     phone_t,
                     {
                         "customer_id": cid,
-                        "e164": _phone(rng, template if k == 0 else rng.choice(list(templates))),
+                        "e164": number,
                         "kind": "mobile" if k == 0 else "home",
                         "is_primary": k == 0,
                     },
@@ -553,6 +558,28 @@ def seed(
                         "phone_e164": None,
                         "offer": "5G upgrade: 3 months free",
                         "priority": 1 if tier is Tier.VIP else 0,
+                        "agent_id": None,
+                        "status": WorkItemStatus.PENDING,
+                        "result": None,
+                        "reason": None,
+                        "attempt_count": 0,
+                        "last_attempt_at": None,
+                        "next_attempt_at": None,
+                        "created_at": now,
+                    },
+                )
+                ids[WorkItem] += 1
+            elif outbound is not None and tier is Tier.GOLD and rng.random() < 0.3:
+                writer.add(
+                    item_t,
+                    {
+                        "id": ids[WorkItem],
+                        "task_id": outbound[1],
+                        "activity_id": outbound[0],
+                        "customer_id": cid,
+                        "phone_e164": primary,
+                        "offer": "5G upgrade: 3 months free",
+                        "priority": 0,
                         "agent_id": None,
                         "status": WorkItemStatus.PENDING,
                         "result": None,

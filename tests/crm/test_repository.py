@@ -276,3 +276,70 @@ def test_save_contact_is_all_or_nothing(engine: Engine, factory) -> None:
         assert s.scalar(select(func.count()).select_from(Order)) == 0
     with pytest.raises(InvalidData, match="needs a reason"), db.transaction(factory) as s:
         repository.record_offer_result(s, repository.OfferResult(add_campaign(engine, cid, key="X"), "not_interested"))
+
+
+def _outbound_item(engine: Engine, customer_id: int, phone: str, *, hours: dict | None = None) -> int:
+    with db.transaction(db.session_factory(engine)) as s:
+        campaign = Campaign(campaign_key=f"OUT-{customer_id}", name="Outbound", script="Pitch it",
+                            calling_hours=hours or {}, rules={"max_attempts": 2})
+        activity = Activity(channel="outbound_call")
+        task = Task(name="outbound")
+        activity.tasks = [task]
+        campaign.activities = [activity]
+        s.add(campaign)
+        s.flush()
+        item = WorkItem(task_id=task.id, activity_id=activity.id, customer_id=customer_id, phone_e164=phone,
+                        offer="Fibre")
+        s.add(item)
+        s.flush()
+        return item.id
+
+
+def test_preview_respects_do_not_call_hours_attempts_and_schedules(engine: Engine, factory) -> None:
+    from crm.models import DoNotCall
+
+    la = add_customer(engine, "Ada", "+14155550100")  # America/Los_Angeles
+    item = _outbound_item(engine, la, "+14155550100", hours={"start": "09:00", "end": "20:00"})
+    noon_la = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # 12:00 in Los Angeles
+    night_la = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 22:00 in Los Angeles
+    with factory() as s:
+        preview = repository.next_preview_item(s, agent_id=None, now=noon_la)
+        assert preview is not None and (preview.work_item_id, preview.phone) == (item, "+14155550100")
+        assert repository.next_preview_item(s, agent_id=None, now=night_la) is None
+        assert repository.next_preview_item(s, agent_id=None, now=noon_la, skip=(item,)) is None
+    with db.transaction(factory) as s:
+        repository.skip_work_item(s, item, reason="Customer is abroad", agent_id=None, now=noon_la)
+    with factory() as s:
+        assert repository.next_preview_item(s, agent_id=None, now=noon_la + timedelta(hours=1)) is None
+        later = repository.next_preview_item(s, agent_id=None, now=noon_la + repository.SKIP_RETRY)
+        assert later is not None and [a.result for a in later.attempts] == ["skipped"]
+    with db.transaction(factory) as s:
+        repository.record_dial_attempt(s, item, result="busy", agent_id=None, cti_call_id="sim-3", now=noon_la)
+        repository.record_dial_attempt(s, item, result="no_answer", agent_id=None, cti_call_id="sim-4", now=noon_la)
+    with factory() as s:
+        assert repository.next_preview_item(s, agent_id=None, now=noon_la + timedelta(days=1)) is None  # max 2
+    bob = add_customer(engine, "Bob", "+14155550101")
+    other = _outbound_item(engine, bob, "+14155550101")
+    with db.transaction(factory) as s:
+        s.add(DoNotCall(e164="+14155550101", reason="asked"))
+    with factory() as s:
+        assert repository.next_preview_item(s, agent_id=None, now=noon_la + timedelta(days=1)) is None
+    with db.transaction(factory) as s:
+        s.execute(DoNotCall.__table__.delete())
+        s.add(Agent(id=7, login="carol", name="Carol"))
+        s.flush()
+        repository.schedule_work_item(s, other, at=noon_la + timedelta(days=2), agent_id=7)
+    with factory() as s:
+        assert repository.next_preview_item(s, agent_id=None, now=noon_la + timedelta(days=3)) is None  # carol's
+        mine = repository.next_preview_item(s, agent_id=7, now=noon_la + timedelta(days=3))
+        assert mine is not None and mine.work_item_id == other
+
+
+def test_calling_hours_follow_the_customers_time_zone_and_days() -> None:
+    hours = {"start": "09:00", "end": "20:00", "days": [0, 1, 2, 3, 4]}
+    monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert repository.within_calling_hours(hours, "Europe/London", monday_noon_utc)
+    assert not repository.within_calling_hours(hours, "Asia/Tokyo", monday_noon_utc)  # 21:00 there
+    assert not repository.within_calling_hours(hours, "Europe/London", monday_noon_utc - timedelta(days=1))  # Sun
+    assert not repository.within_calling_hours(hours, "Mars/Olympus", monday_noon_utc)
+    assert repository.within_calling_hours({}, "Mars/Olympus", monday_noon_utc)
