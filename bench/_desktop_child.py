@@ -87,6 +87,7 @@ class Desk:
     popped: dict[str, float] = field(default_factory=dict)  # call id -> screen_popped
     rung: list[float] = field(default_factory=list)  # the PBX emitted alerting (link thread), per ring
     order: list[str] = field(default_factory=list)  # call ids in the order they alerted
+    marks: list[tuple[str, float]] = field(default_factory=list)  # ("found" | "loaded", time) from workers
     saved: int = 0
 
     def on_event(self, event: Any) -> None:
@@ -128,6 +129,7 @@ class Desk:
     def ring(self, number: str) -> str:
         """A call from ``number`` rings the agent; returns its call id once the screen has popped."""
         before = len(self.order)
+        self.marks.clear()
 
         def arrive() -> None:
             self.pbx.schedule_inbound(self.pbx.now, number, "800", ring=EXTENSION, queue="billing")
@@ -151,13 +153,30 @@ class Desk:
         self.window.deleteLater()
 
 
+def _timed_directory(factory: Any, marks: list[tuple[str, float]]) -> Any:
+    """A CustomerDirectory that notes when each look-up ends (on its worker thread)."""
+    from agent_desktop.customer_window import CustomerDirectory
+
+    class TimedDirectory(CustomerDirectory):
+        def find_by_phone(self, number: str) -> Any:
+            found = CustomerDirectory.find_by_phone(self, number)
+            marks.append(("found", time.perf_counter()))
+            return found
+
+        def load(self, customer_id: int) -> Any:
+            view = CustomerDirectory.load(self, customer_id)
+            marks.append(("loaded", time.perf_counter()))
+            return view
+
+    return TimedDirectory(factory)
+
+
 def build_desk(engine: Engine, workdir: Path) -> Desk:
     """An agent (the seeded one on extension 1001) logged on to a shown AgentWindow; SimLink started."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
     from agent_desktop.app import application, route_qt_messages_to_logging
-    from agent_desktop.customer_window import CustomerDirectory
     from agent_desktop.outbox import ContactOutbox
     from agent_desktop.telephony import LinkThread
     from agent_desktop.workstation import AgentWindow
@@ -175,9 +194,10 @@ def build_desk(engine: Engine, workdir: Path) -> Desk:
     # Connected before the window's own slot, so the time is taken as the event reaches the GUI thread.
     link.event_received.connect(lambda event: desk_hooks[0](event) if desk_hooks else None)
     link.start()
-    window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(factory),
+    marks: list[tuple[str, float]] = []
+    window = AgentWindow(agent=agent, link=link, directory=_timed_directory(factory, marks),
                          outbox=ContactOutbox(factory, workdir / "outbox.jsonl"), wrap_up_seconds=60)
-    desk = Desk(window, pbx, link, engine)
+    desk = Desk(window, pbx, link, engine, marks=marks)
     desk_hooks.append(desk.on_event)
     window.screen_popped.connect(desk.on_popped)
     window.contact_saved.connect(desk.on_saved)

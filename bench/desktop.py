@@ -214,6 +214,8 @@ def measure_screen_pop(engine: Engine, label: str, rings: int) -> list[Row]:
     numbers = caller_numbers(engine, rings + WARM_UP_RINGS)
     gui: list[float] = []
     from_pbx: list[float] = []
+    phases: dict[str, list[float]] = {"alerting to phone look-up done": [], "then customer 360 loaded": [],
+                                      "then view filled (signal to GUI, render)": []}
     chooser = 0
     with tempfile.TemporaryDirectory() as workdir:
         desk = build_desk(engine, Path(workdir))
@@ -224,6 +226,11 @@ def measure_screen_pop(engine: Engine, label: str, rings: int) -> list[Row]:
                     gui.append(desk.popped[call_id] - desk.alerted[call_id])
                     from_pbx.append(desk.popped[call_id] - desk.rung[-1])
                     chooser += desk.window.pop_stack.currentIndex() != 0
+                    marks = dict(desk.marks)
+                    if "found" in marks and "loaded" in marks:
+                        at = [desk.alerted[call_id], marks["found"], marks["loaded"], desk.popped[call_id]]
+                        for series, start, end in zip(phases.values(), at, at[1:], strict=False):
+                            series.append(end - start)
                 desk.far_hangup(call_id)
         finally:
             desk.close()
@@ -242,6 +249,10 @@ def measure_screen_pop(engine: Engine, label: str, rings: int) -> list[Row]:
         p50, p95, p99 = _percentiles(samples)
         rows += [(f"{label} {name} p50", p50, "ms"), (f"{label} {name} p95", p95, "ms"),
                  (f"{label} {name} p99", p99, "ms")]
+    for name, samples in phases.items():
+        if len(samples) >= 2:
+            p50, p95, _p99 = _percentiles(samples)
+            rows += [(f"{label}   {name} p50", p50, "ms"), (f"{label}   {name} p95", p95, "ms")]
     rows += [(f"{label} rings measured", float(len(gui)), ""),
              (f"{label} rings that popped the several-customers chooser", float(chooser), "")]
     return rows
