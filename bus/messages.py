@@ -255,3 +255,46 @@ class AcdSnapshot(Message):
     calls: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandResult(Message):
+    """The outcome of one CTI :class:`Command` (``command.result``), published by ``ccenter cti-gateway``.
+
+    Sent with QoS 1 on ``ccenter/v1/<site>/agents/<agent_id>/events`` when the command named an agent,
+    otherwise on ``ccenter/v1/<site>/cti/results``. ``ok`` with ``result`` (such as the new ``call_id``
+    of ``make_call`` and ``consult``), or not ``ok`` with ``error`` (the reason, for a person) and
+    ``result["kind"]`` (the link's error class, e.g. ``CommandFailed``, ``UnsupportedCommand``).
+    """
+
+    TYPES: ClassVar[tuple[str, ...]] = ("command.result",)
+
+    command_id: str
+    ok: bool
+    ts: float
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    agent_id: str | None = None
+    name: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtiCapabilities(Message):
+    """What the site's CTI link can do (``cti.capabilities``), retained on ``ccenter/v1/<site>/cti/capabilities``.
+
+    ``capabilities`` are command names (``make_call``, ``hold``...); ``online`` is false once the gateway
+    has stopped; ``link`` names the kind of link (``SimLink``, ``AmiLink``...), never its address.
+    """
+
+    TYPES: ClassVar[tuple[str, ...]] = ("cti.capabilities",)
+
+    online: bool
+    ts: float
+    capabilities: list[str] = field(default_factory=list)
+    link: str = ""
+    client_id: str = ""

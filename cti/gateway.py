@@ -4,7 +4,15 @@ Events go out on ``ccenter/v1/<site>/calls/<call_id>`` (call and queue events) a
 ``ccenter/v1/<site>/agents/<agent_id>/events`` (agent states); commands come in on
 ``ccenter/v1/<site>/cti/commands`` as :class:`bus.messages.Command` (``name`` is a
 :class:`~cti.model.Capability` value, ``args`` its arguments; see :func:`cti.link.dispatch`). A
-command delivered twice (QoS 1) runs once; one that fails is logged with its id and reason.
+command delivered twice (QoS 1) runs once.
+
+Every command gets a :class:`bus.messages.CommandResult` (QoS 1): on the commanding agent's events
+topic ``ccenter/v1/<site>/agents/<agent_id>/events`` when the command names an agent, otherwise on
+``ccenter/v1/<site>/cti/results`` (:func:`results_topic`). It follows the events the command caused
+that the link already knew of. A duplicate delivery of a command that is done gets the same result
+again. The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabilities``
+(:func:`capabilities_topic`) as :class:`bus.messages.CtiCapabilities` while the gateway runs, with
+``online`` false once it stopped. :class:`cti.buslink.BusLink` is the client side of all this.
 """
 
 from __future__ import annotations
@@ -13,10 +21,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections import OrderedDict
 
 from bus import topics
-from bus.messages import AgentState, CallEvent, Command
+from bus.messages import AgentState, CallEvent, Command, CommandResult, CtiCapabilities
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription, open_bus
 
 from .errors import CtiError
@@ -27,17 +36,38 @@ from .url import open_link
 logger = logging.getLogger(__name__)
 
 _SEEN_COMMANDS = 4096
+#: How long a command's result waits for the events the command caused to be published first.
+_EVENTS_FIRST_S = 2.0
+
+
+def results_topic(site: str) -> str:
+    """``ccenter/v1/<site>/cti/results``: results of commands that name no agent."""
+    return topics.cti_commands(site).rsplit("/", 1)[0] + "/results"
+
+
+def capabilities_topic(site: str) -> str:
+    """``ccenter/v1/<site>/cti/capabilities``: the link's capabilities (retained)."""
+    return topics.cti_commands(site).rsplit("/", 1)[0] + "/capabilities"
+
+
+def result_topic(site: str, command: Command) -> str:
+    """Where the result of ``command`` is published."""
+    if command.agent_id:
+        return topics.agent_events(site, command.agent_id)
+    return results_topic(site)
 
 
 class Gateway:
-    def __init__(self, link: CtiLink, bus: Bus, *, site: str = "main") -> None:
+    def __init__(self, link: CtiLink, bus: Bus, *, site: str = "main", client_id: str = "") -> None:
         self.link = link
         self.bus = bus
         self.site = site
+        self.client_id = client_id
         self.published = 0
         self.commands_done = 0
         self.commands_failed = 0
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # command_id -> its result (None while it runs)
+        self._seen: OrderedDict[str, CommandResult | None] = OrderedDict()
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
@@ -49,6 +79,7 @@ class Gateway:
         if self._subscription is None:
             await self.start()
         commands = asyncio.create_task(self._serve_commands())
+        await self._announce(online=True)
         try:
             async for event in self.link.events():
                 await self._publish(event)
@@ -58,6 +89,18 @@ class Gateway:
                 await commands
             if self._subscription is not None:
                 await self._subscription.close()
+            with contextlib.suppress(Exception):
+                await self._announce(online=False)
+
+    async def _announce(self, *, online: bool) -> None:
+        message = CtiCapabilities(
+            online=online,
+            ts=time.time(),
+            capabilities=sorted(c.value for c in self.link.capabilities),
+            link=type(self.link).__name__,
+            client_id=self.client_id,
+        )
+        await self.bus.publish(capabilities_topic(self.site), message, qos=QOS_COMMAND, retain=True)
 
     async def _publish(self, event: LinkEvent) -> None:
         try:
@@ -82,18 +125,53 @@ class Gateway:
                 continue
             if message.command_id in self._seen:
                 logger.info("command %s delivered again: already done", message.command_id)
+                previous = self._seen[message.command_id]
+                if previous is not None:
+                    await self._reply(message, previous)
                 continue
             self._seen[message.command_id] = None
             while len(self._seen) > _SEEN_COMMANDS:
                 self._seen.popitem(last=False)
             try:
                 result = await dispatch(self.link, message)
-            except CtiError as exc:
+            except Exception as exc:
                 self.commands_failed += 1
-                logger.warning("command %s (%s) failed: %s", message.command_id, message.name, exc)
-                continue
-            self.commands_done += 1
-            logger.info("command %s (%s) done %s", message.command_id, message.name, result or "")
+                if isinstance(exc, CtiError):
+                    logger.warning("command %s (%s) failed: %s", message.command_id, message.name, exc)
+                else:
+                    logger.exception("command %s (%s) failed unexpectedly", message.command_id, message.name)
+                reply = CommandResult(
+                    command_id=message.command_id,
+                    ok=False,
+                    ts=time.time(),
+                    result={"kind": type(exc).__name__},
+                    error=str(exc),
+                    agent_id=message.agent_id,
+                    name=message.name,
+                )
+            else:
+                self.commands_done += 1
+                logger.info("command %s (%s) done %s", message.command_id, message.name, result or "")
+                reply = CommandResult(
+                    command_id=message.command_id,
+                    ok=True,
+                    ts=time.time(),
+                    result=result,
+                    agent_id=message.agent_id,
+                    name=message.name,
+                )
+            if message.command_id in self._seen:
+                self._seen[message.command_id] = reply
+            await self.link.events_taken(_EVENTS_FIRST_S)
+            await self._reply(message, reply)
+
+    async def _reply(self, command: Command, reply: CommandResult) -> None:
+        try:
+            topic = result_topic(self.site, command)
+        except ValueError as exc:
+            logger.error("cannot answer command %s: %s", command.command_id, exc)
+            return
+        await self.bus.publish(topic, reply, qos=QOS_COMMAND)
 
 
 async def run_gateway(link_url: str, *, bus_url: str, site: str = "main") -> None:
@@ -106,7 +184,7 @@ async def run_gateway(link_url: str, *, bus_url: str, site: str = "main") -> Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with bus:
-        gateway = Gateway(link, bus, site=site)
+        gateway = Gateway(link, bus, site=site, client_id=f"cti-gateway-{site}")
         await gateway.start()
         await link.connect()
         logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1], bus_url.split("@")[-1], site)

@@ -27,6 +27,15 @@ EVENT_QUEUE_LIMIT = 10_000
 _CLOSED = object()
 
 
+class _Mark:
+    """A place in the event queue: its future resolves once the consumer has taken every earlier event."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+
+
 class CtiLink(ABC):
     """One connection to one telephone system, speaking the normalized model.
 
@@ -74,8 +83,26 @@ class CtiLink(ABC):
             item = await self._queue.get()
             if item is _CLOSED:
                 return
+            if isinstance(item, _Mark):
+                if not item.future.done():
+                    item.future.set_result(None)
+                continue
             assert isinstance(item, CallEvent | AgentState)
             yield item
+
+    async def events_taken(self, timeout: float) -> bool:
+        """Wait until the consumer of ``events()`` has taken (and handled) every event emitted so far.
+
+        The gateway uses it to publish a command's result after the events the command caused.
+        Returns False after ``timeout`` seconds (nobody is reading, or the link closed).
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Mark(future))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return False
+        return True
 
     # -- commands --------------------------------------------------------------------------
     def _unsupported(self, capability: Capability) -> UnsupportedCommand:

@@ -1,0 +1,314 @@
+"""The link a production desktop uses: the CTI gateway, reached over the bus.
+
+:class:`BusLink` is a :class:`~cti.link.CtiLink` that speaks to ``ccenter cti-gateway`` instead of
+to the PBX, so a desktop (or any other client) drives the telephone system the same way whether the
+link is in its own process (``SimLink`` in ``ccenter demo``) or behind a gateway on another machine:
+
+- events: it subscribes to ``ccenter/v1/<site>/calls/+`` and to the agent events (its own agent's
+  ``ccenter/v1/<site>/agents/<agent_id>/events``, or every agent's without ``agent_id``) and yields
+  the :class:`~bus.messages.CallEvent` and :class:`~bus.messages.AgentState` messages it gets;
+- commands: each becomes a :class:`~bus.messages.Command` (QoS 1, a fresh ``command_id``) on
+  ``ccenter/v1/<site>/cti/commands``; the method returns when the gateway's
+  :class:`~bus.messages.CommandResult` arrives (on the agent's events topic, or
+  ``ccenter/v1/<site>/cti/results`` for a command that names no agent), and raises the gateway's
+  error (:class:`~cti.errors.CommandFailed`, :class:`~cti.errors.UnsupportedCommand`,
+  :class:`~cti.errors.LocalProtocolError`...) with the gateway's reason when it failed, or
+  :class:`~cti.errors.CommandFailed` when no result came within ``command_timeout``;
+- capabilities: read from the gateway's retained :class:`~bus.messages.CtiCapabilities` on
+  ``ccenter/v1/<site>/cti/capabilities``, and kept up to date (empty while no gateway is online).
+  ``on_capabilities`` is called on every change, so a desktop can grey out buttons again.
+
+A command the gateway's link cannot carry raises :class:`~cti.errors.UnsupportedCommand` before
+anything is sent; with no gateway online, :class:`~cti.errors.LinkUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bus import topics
+from bus.errors import BusError
+from bus.messages import AgentState, AgentStateName, CallEvent, Command, CommandResult, CtiCapabilities
+from bus.transport import QOS_COMMAND, Bus, Subscription, open_bus
+
+from . import errors
+from .errors import CommandFailed, CtiError, LinkUnavailable
+from .gateway import capabilities_topic, result_topic, results_topic
+from .link import CtiLink
+from .model import Capability
+
+logger = logging.getLogger(__name__)
+
+#: The gateway's error kinds (``CommandResult.result["kind"]``) raised as themselves.
+_ERRORS: dict[str, type[CtiError]] = {
+    cls.__name__: cls
+    for cls in (
+        errors.CommandFailed,
+        errors.UnsupportedCommand,
+        errors.LocalProtocolError,
+        errors.RemoteProtocolError,
+        errors.LinkUnavailable,
+    )
+}
+
+
+def _all_agents_topic(site: str) -> str:
+    return topics.cti_commands(site).rsplit("/", 2)[0] + "/agents/+/events"
+
+
+class BusLink(CtiLink):
+    """A :class:`CtiLink` carried over the bus to ``ccenter cti-gateway`` (see the module docstring).
+
+    ``bus`` is started and closed by its owner, unless the link was made by :meth:`from_url`.
+    ``agent_id`` is the desktop's agent: commands carry it (so results come back on that agent's
+    events topic, the only agent topic its broker account may read) and events are those of all
+    calls and of that agent. Without it, results come on ``ccenter/v1/<site>/cti/results`` and
+    every agent's events are yielded (supervisors, tests, tools).
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        site: str = "main",
+        agent_id: str | None = None,
+        command_timeout: float = 10.0,
+        capabilities_timeout: float = 5.0,
+        on_capabilities: Callable[[frozenset[Capability]], None] | None = None,
+    ) -> None:
+        super().__init__()
+        topics.cti_commands(site)  # a site that cannot be a topic segment fails here
+        if agent_id is not None:
+            topics.agent_events(site, agent_id)
+        self.bus = bus
+        self.site = site
+        self.agent_id = agent_id
+        self.command_timeout = command_timeout
+        self.capabilities_timeout = capabilities_timeout
+        self.on_capabilities = on_capabilities
+        self.capabilities: frozenset[Capability] = frozenset()
+        self.gateway: CtiCapabilities | None = None
+        self.connected = False
+        self._owns_bus = False
+        self._announced = asyncio.Event()
+        self._pending: dict[str, asyncio.Future[CommandResult]] = {}
+        self._readers: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+
+    @classmethod
+    def from_url(
+        cls,
+        bus_url: str,
+        *,
+        site: str = "main",
+        agent_id: str | None = None,
+        client_id: str | None = None,
+        **options: Any,
+    ) -> BusLink:
+        """A link on its own bus connection (``inproc://`` or ``mqtt://...``), opened by ``connect``."""
+        client = client_id or f"desktop-{agent_id or uuid.uuid4().hex[:8]}"
+        link = cls(
+            open_bus(bus_url, client_id=client, site=site, role="desktop"), site=site, agent_id=agent_id, **options
+        )
+        link._owns_bus = True
+        return link
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Subscribe to events, results and capabilities; waits up to ``capabilities_timeout`` for a gateway.
+
+        Without a gateway online it still connects (with no capabilities) and picks the gateway up
+        when it starts.
+        """
+        if self.connected:
+            return
+        if self._owns_bus:
+            try:
+                await self.bus.start()
+            except BusError as exc:
+                raise LinkUnavailable(str(exc)) from None
+        site = self.site
+        await self._listen(capabilities_topic(site), events=False)
+        await self._listen(topics.calls(site), events=True)
+        if self.agent_id is not None:
+            await self._listen(topics.agent_events(site, self.agent_id), events=True)
+        else:
+            await self._listen(_all_agents_topic(site), events=True)
+            await self._listen(results_topic(site), events=False)
+        self.connected = True
+        try:
+            await asyncio.wait_for(self._announced.wait(), self.capabilities_timeout)
+        except TimeoutError:
+            logger.info("no CTI gateway online for site %s yet: commands wait until one starts", site)
+
+    async def close(self) -> None:
+        if not self.connected:
+            return
+        self.connected = False
+        readers, self._readers = list(self._readers.values()), {}
+        for subscription, task in readers:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await subscription.close()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(LinkUnavailable("the CTI link was closed before the gateway answered"))
+        self._pending.clear()
+        if self._owns_bus:
+            await self.bus.close()
+        self._end_events()
+
+    async def _listen(self, pattern: str, *, events: bool) -> None:
+        if pattern in self._readers:
+            return
+        subscription = await self.bus.subscribe(pattern, qos=QOS_COMMAND)
+        task = asyncio.create_task(self._read(subscription, events), name=f"buslink {pattern}")
+        self._readers[pattern] = (subscription, task)
+
+    async def _read(self, subscription: Subscription, events: bool) -> None:
+        async for envelope in subscription:
+            message = envelope.message
+            if isinstance(message, CommandResult):
+                future = self._pending.get(message.command_id)
+                if future is not None and not future.done():
+                    future.set_result(message)
+            elif isinstance(message, CtiCapabilities):
+                self._on_announce(message)
+            elif events and isinstance(message, CallEvent | AgentState):
+                self._emit(message)
+            else:
+                logger.debug("ignored a %s message on %s", message.message_type, envelope.topic)
+
+    def _on_announce(self, message: CtiCapabilities) -> None:
+        known = {c.value for c in Capability}
+        capabilities = (
+            frozenset(Capability(c) for c in message.capabilities if c in known) if message.online else frozenset()
+        )
+        self.gateway = message
+        if message.online:
+            self._announced.set()
+        else:
+            self._announced.clear()
+        if capabilities != self.capabilities:
+            self.capabilities = capabilities
+            logger.info(
+                "CTI gateway %s for site %s is %s: %s",
+                message.client_id or message.link,
+                self.site,
+                "online" if message.online else "offline",
+                ", ".join(sorted(capabilities)) or "no commands",
+            )
+            if self.on_capabilities is not None:
+                self.on_capabilities(capabilities)
+
+    # -- commands --------------------------------------------------------------------------
+    async def _command(
+        self, capability: Capability, *, call_id: str | None = None, agent_id: str | None = None, **args: Any
+    ) -> dict[str, Any]:
+        if not self.connected:
+            raise LinkUnavailable("the CTI link over the bus is not connected")
+        if self.gateway is None or not self.gateway.online:
+            raise LinkUnavailable(f"no CTI gateway is online for site {self.site} (is `ccenter cti-gateway` running?)")
+        if capability not in self.capabilities:
+            raise errors.UnsupportedCommand(
+                f"the CTI link of site {self.site} ({self.gateway.link or 'unknown'}) cannot "
+                f"{capability.value.replace('_', ' ')}"
+            )
+        command = Command(
+            command_id=uuid.uuid4().hex,
+            name=capability.value,
+            ts=time.time(),
+            call_id=call_id,
+            agent_id=agent_id or self.agent_id,
+            args={k: v for k, v in args.items() if v is not None},
+        )
+        reply_topic = result_topic(self.site, command)
+        if not any(topics.matches(pattern, reply_topic) for pattern in self._readers):
+            await self._listen(reply_topic, events=False)
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._pending[command.command_id] = future
+        try:
+            await self.bus.publish(topics.cti_commands(self.site), command, qos=QOS_COMMAND)
+            reply = await asyncio.wait_for(future, self.command_timeout)
+        except TimeoutError:
+            raise CommandFailed(
+                f"the CTI gateway did not answer {capability.value} ({command.command_id}) within "
+                f"{self.command_timeout:g} s: is `ccenter cti-gateway` running for site {self.site}?"
+            ) from None
+        except BusError as exc:
+            raise LinkUnavailable(f"cannot send {capability.value} to the CTI gateway: {exc}") from None
+        finally:
+            self._pending.pop(command.command_id, None)
+        if reply.ok:
+            logger.debug("command %s (%s) done: %s", command.command_id, capability.value, reply.result)
+            return reply.result
+        kind = _ERRORS.get(str(reply.result.get("kind")), CommandFailed)
+        raise kind(reply.error or f"{capability.value} failed")
+
+    async def _new_call(self, capability: Capability, **kw: Any) -> str:
+        result = await self._command(capability, **kw)
+        call_id = result.get("call_id")
+        if not isinstance(call_id, str):
+            raise CommandFailed(f"the CTI gateway answered {capability.value} without a call id")
+        return call_id
+
+    async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
+        return await self._new_call(
+            Capability.MAKE_CALL, from_device=from_device, to_number=to_number, data=dict(data) if data else None
+        )
+
+    async def answer(self, call_id: str, device: str) -> None:
+        await self._command(Capability.ANSWER, call_id=call_id, device=device)
+
+    async def hangup(self, call_id: str, device: str | None = None) -> None:
+        await self._command(Capability.HANGUP, call_id=call_id, device=device)
+
+    async def hold(self, call_id: str, device: str) -> None:
+        await self._command(Capability.HOLD, call_id=call_id, device=device)
+
+    async def retrieve(self, call_id: str, device: str) -> None:
+        await self._command(Capability.RETRIEVE, call_id=call_id, device=device)
+
+    async def consult(self, call_id: str, device: str, to_number: str) -> str:
+        return await self._new_call(Capability.CONSULT, call_id=call_id, device=device, to_number=to_number)
+
+    async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
+        await self._command(Capability.BLIND_TRANSFER, call_id=call_id, device=device, to_number=to_number)
+
+    async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        await self._command(
+            Capability.ATTENDED_TRANSFER, call_id=held_call_id, consult_call_id=consult_call_id, device=device
+        )
+
+    async def conference(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        await self._command(Capability.CONFERENCE, call_id=held_call_id, consult_call_id=consult_call_id, device=device)
+
+    async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
+        await self._command(Capability.SEND_DTMF, call_id=call_id, device=device, digits=digits)
+
+    async def set_agent_state(
+        self,
+        agent_id: str,
+        state: AgentStateName,
+        *,
+        reason: str | None = None,
+        extension: str | None = None,
+        queue: str | None = None,
+    ) -> None:
+        await self._command(
+            Capability.SET_AGENT_STATE,
+            agent_id=agent_id,
+            state=AgentStateName(state).value,
+            reason=reason,
+            extension=extension,
+            queue=queue,
+        )
+
+    async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
+        await self._command(Capability.ATTACH_DATA, call_id=call_id, data={str(k): str(v) for k, v in data.items()})
