@@ -11,6 +11,25 @@ Commands: ``Originate`` (with ``ChannelId``, so the new call's ``call_id`` is kn
 ``PlayDTMF``, ``QueueAdd``/``QueueRemove``/``QueuePause`` (agent state) and ``Setvar`` (attached
 data, as inherited ``__CC_<key>`` channel variables). Every header value is checked by the codec:
 CR, LF and other control characters are refused before anything is sent.
+
+Asterisk has no AMI action that puts a channel on hold (hold is the phone's re-INVITE), so hold
+is done in the PBX with what AMI does have:
+
+- ``hold``: ``Redirect`` the other party to ``<hold_context>,s,1`` (the dialplan plays
+  ``MusicOnHold()`` there) and ``Hangup`` the agent's leg, so the phone is free;
+  ``call.held`` is emitted once Asterisk accepted both.
+- ``retrieve``: ``Originate`` from the agent's device into the ``Bridge(<held channel>)``
+  application: the phone rings (auto-answer on agent phones) and is bridged back to the customer;
+  ``call.retrieved`` follows.
+- ``consult``: hold as above, then ``Originate`` from the agent's device to the number (a new
+  call with its own ``call_id``).
+- ``attended_transfer``: ``Bridge`` the held party with the consultation call's other party, then
+  hang up the agent's legs. ``Atxfer`` is not used: it dials the number itself from the agent's
+  channel (the DTMF transfer feature), gives no id for the consultation call and completes only
+  when the agent hangs up, which does not fit a consult the desktop already made.
+- ``conference``: ``Redirect`` the held party, and the consultation call's two parties
+  (``ExtraChannel``), into ``<conference_context>,cc<call id>,1``, where the dialplan runs
+  ``ConfBridge(${EXTEN})``; the mapper reports ``call.conferenced`` when three parties are bridged.
 """
 
 from __future__ import annotations
@@ -24,9 +43,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bus.messages import AgentStateName
+from bus.messages import AgentStateName, CallEvent, CallEventType
 
 from ..codec import NeedData, ProtocolIssue
 from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
@@ -57,6 +77,8 @@ class AmiSettings:
     reconnect_min: float = 0.5
     reconnect_max: float = 30.0
     data_prefix: str = "CC_"
+    hold_context: str = "ccenter-hold"  # s,1 plays MusicOnHold() to a held party
+    conference_context: str = "ccenter-conference"  # _cc.,1 runs ConfBridge(${EXTEN})
 
     @classmethod
     def from_url(cls, url: str) -> AmiSettings:
@@ -75,6 +97,8 @@ class AmiSettings:
                 context=q.pop("context", "from-internal"),
                 tech=q.pop("tech", "PJSIP"),
                 ping_interval=float(q.pop("ping", "20")),
+                hold_context=q.pop("hold_context", "ccenter-hold"),
+                conference_context=q.pop("conference_context", "ccenter-conference"),
             )
         except ValueError as exc:
             raise BadLinkUrl(f"AMI link URL {url!r}: {exc}") from None
@@ -90,6 +114,10 @@ class AmiLink(CtiLink):
         {
             Capability.MAKE_CALL,
             Capability.HANGUP,
+            Capability.HOLD,
+            Capability.RETRIEVE,
+            Capability.CONSULT,
+            Capability.CONFERENCE,
             Capability.BLIND_TRANSFER,
             Capability.ATTENDED_TRANSFER,
             Capability.SEND_DTMF,
@@ -101,6 +129,7 @@ class AmiLink(CtiLink):
     def __init__(self, settings: AmiSettings, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         self.settings = settings
+        self._clock = clock
         self.mapper = AmiMapper(clock=clock, data_prefix=settings.data_prefix)
         self.logged_in = asyncio.Event()
         self.sessions = 0
@@ -112,6 +141,8 @@ class AmiLink(CtiLink):
         self._stopping = False
         self._first_login: asyncio.Future[None] | None = None
         self._ids = itertools.count(1)
+        # call_id -> (agent's device, the held party's channel) for calls this link put on hold
+        self._held: dict[str, tuple[str, str]] = {}
 
     @classmethod
     def from_url(cls, url: str) -> AmiLink:
@@ -243,6 +274,8 @@ class AmiLink(CtiLink):
                     future.set_result(event)
             elif isinstance(event, AmiMessage):
                 for normalized in self.mapper.map(event):
+                    if isinstance(normalized, CallEvent) and normalized.type == CallEventType.ENDED:
+                        self._held.pop(normalized.call_id, None)
                     self._emit(normalized)
             elif isinstance(event, Banner):
                 self.banner = event.version
@@ -361,6 +394,70 @@ class AmiLink(CtiLink):
             return
         await self.action("Hangup", {"Channel": self._channel(call_id, device), "Cause": "16"})
 
+    async def hold(self, call_id: str, device: str) -> None:
+        if call_id in self._held:
+            raise CommandFailed(f"call {call_id} is already on hold")
+        party = self._channel(call_id, device, other=True)
+        mine = self._channel(call_id, device)
+        await self.action(
+            "Redirect", {"Channel": party, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
+        )
+        self._held[call_id] = (device, party)
+        with contextlib.suppress(CommandFailed):  # the leg may already be gone with the bridge
+            await self.action("Hangup", {"Channel": mine, "Cause": "16"})
+        self._emit(self._event(CallEventType.HELD, call_id, extension=device))
+
+    async def retrieve(self, call_id: str, device: str) -> None:
+        held = self._held.get(call_id)
+        if held is None:
+            raise CommandFailed(f"call {call_id} is not on hold by this link")
+        if held[0] != device:
+            raise CommandFailed(f"call {call_id} was put on hold by {held[0]}, not {device}")
+        if held[1] not in self.mapper.channels_of(call_id):
+            self._held.pop(call_id, None)
+            raise CommandFailed(f"the held party of call {call_id} has hung up")
+        await self.action(
+            "Originate",
+            {
+                "Channel": f"{self.settings.tech}/{device}",
+                "Application": "Bridge",
+                "Data": held[1],
+                "CallerID": device,
+                "Async": "true",
+            },
+        )
+        self._held.pop(call_id, None)
+        self._emit(self._event(CallEventType.RETRIEVED, call_id, extension=device))
+
+    async def consult(self, call_id: str, device: str, to_number: str) -> str:
+        if call_id not in self._held:
+            await self.hold(call_id, device)
+        return await self.make_call(device, to_number)
+
+    async def conference(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        held = self._held.get(held_call_id)
+        party = held[1] if held else self._channel(held_call_id, device, other=True)
+        mine = self._channel(consult_call_id, device)
+        target = self._channel(consult_call_id, device, other=True)
+        room = "cc" + "".join(ch for ch in held_call_id if ch.isalnum())
+        where = {"Exten": room, "Context": self.settings.conference_context, "Priority": "1"}
+        await self.action("Redirect", {"Channel": party, **where})
+        await self.action(
+            "Redirect",
+            {
+                "Channel": mine,
+                "ExtraChannel": target,
+                **where,
+                "ExtraExten": room,
+                "ExtraContext": self.settings.conference_context,
+                "ExtraPriority": "1",
+            },
+        )
+        self._held.pop(held_call_id, None)
+
+    def _event(self, kind: CallEventType, call_id: str, **kw: Any) -> CallEvent:
+        return CallEvent(type=kind, call_id=call_id, ts=self._clock(), **kw)
+
     async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
         await self.action(
             "Redirect",
@@ -376,6 +473,7 @@ class AmiLink(CtiLink):
         customer = self._channel(held_call_id, device, other=True)
         target = self._channel(consult_call_id, device, other=True)
         await self.action("Bridge", {"Channel1": customer, "Channel2": target, "Tone": "no"})
+        self._held.pop(held_call_id, None)
         for call_id in (held_call_id, consult_call_id):
             with contextlib.suppress(CommandFailed):
                 await self.action("Hangup", {"Channel": self._channel(call_id, device), "Cause": "16"})

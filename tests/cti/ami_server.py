@@ -49,7 +49,10 @@ class FakeAsterisk:
     port: int = 0
     _clients: list[asyncio.StreamWriter] = field(default_factory=list)
     _server: asyncio.Server | None = None
+    redirects: list[AmiMessage] = field(default_factory=list)
+    conference_rooms: dict[str, list[str]] = field(default_factory=dict)
     _challenges: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _originated: itertools.count[int] = field(default_factory=lambda: itertools.count(0x100))
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -78,6 +81,19 @@ class FakeAsterisk:
         chan = Channel(uniqueid, linkedid, channel, state, caller, exten)
         self.channels[uniqueid] = chan
         self.broadcast("Newchannel", chan.snapshot())
+
+    def by_name(self, channel: str) -> Channel | None:
+        return next((c for c in self.channels.values() if c.channel == channel), None)
+
+    def bridge(self, bridge_id: str, uniqueids: list[str]) -> None:
+        """Put channels into one bridge: like Asterisk, every leg takes the oldest leg's Linkedid."""
+        legs = [self.channels[u] for u in uniqueids if u in self.channels]
+        if not legs:
+            return
+        linkedid = legs[0].linkedid
+        for chan in legs:
+            chan.linkedid = linkedid
+            self.broadcast("BridgeEnter", chan.snapshot() | {"BridgeUniqueid": bridge_id, "BridgeType": "basic"})
 
     def hangup(self, uniqueid: str) -> None:
         chan = self.channels.pop(uniqueid)
@@ -161,11 +177,31 @@ class FakeAsterisk:
                         writer.write(
                             render(("Response", "Success"), [*ok, ("Message", "Originate successfully queued")])
                         )
-                        cid = msg.get("ChannelId") or "orig"
+                        cid = msg.get("ChannelId") or f"orig-{next(self._originated)}"
                         device = (msg.get("Channel") or "").split("/", 1)[-1]
+                        peer = self.by_name(msg.get("Data") or "") if msg.get("Application") == "Bridge" else None
                         self.new_channel(
-                            cid, cid, f"PJSIP/{device}-00000099", state=6, caller=device, exten=msg.get("Exten") or ""
+                            cid,
+                            peer.linkedid if peer else cid,  # bridging gives both legs the older Linkedid
+                            f"PJSIP/{device}-{next(self._originated):08x}",
+                            state=6,
+                            caller=device,
+                            exten=msg.get("Exten") or "",
                         )
+                        if peer is not None:
+                            self.bridge(f"bridge-{cid}", [peer.uniqueid, cid])
+                    elif name == "redirect":
+                        self.redirects.append(msg)
+                        moved = [self.by_name(msg.get(h) or "") for h in ("Channel", "ExtraChannel")]
+                        if moved[0] is None:
+                            writer.write(render(("Response", "Error"), [*ok, ("Message", "Channel does not exist")]))
+                        else:
+                            writer.write(render(("Response", "Success"), [*ok, ("Message", "Redirect successful")]))
+                            if msg.get("Context") == "ccenter-conference":
+                                room = msg.get("Exten") or ""
+                                self.conference_rooms.setdefault(room, [])
+                                self.conference_rooms[room] += [c.uniqueid for c in moved if c is not None]
+                                self.bridge(f"conf-{room}", self.conference_rooms[room])
                     elif name == "hangup":
                         target = [u for u, c in self.channels.items() if c.channel == msg.get("Channel")]
                         if target:
@@ -180,7 +216,7 @@ class FakeAsterisk:
                             chan.snapshot() | {"Variable": msg.get("Variable") or "", "Value": msg.get("Value") or ""},
                         )
                         writer.write(render(("Response", "Success"), [*ok, ("Message", "Variable Set")]))
-                    elif name in ("redirect", "bridge", "playdtmf", "queuepause", "queueadd", "queueremove"):
+                    elif name in ("bridge", "playdtmf", "queuepause", "queueadd", "queueremove"):
                         writer.write(render(("Response", "Success"), ok))
                     elif name == "logoff":
                         writer.write(render(("Response", "Goodbye"), [*ok, ("Message", "Thanks for all the fish.")]))

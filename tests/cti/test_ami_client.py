@@ -198,3 +198,112 @@ def test_commands_originate_setvar_and_refusals() -> None:
             await link.close()
 
     run(scenario)
+
+
+def _has(events: Collector, kind: str, call_id: str) -> Callable[[], bool]:
+    return lambda: any(t == kind and c == call_id for t, c, _ in events.calls())
+
+
+def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("C", "C", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        server.new_channel("C2", "C", "PJSIP/1001-00000002")
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            await link.hold("C", "1001")
+            redirect = server.redirects[-1]
+            assert (redirect.get("Channel"), redirect.get("Context"), redirect.get("Exten")) == (
+                "PJSIP/trunk-00000001",
+                "ccenter-hold",
+                "s",
+            )
+            assert server.actions[-1].name == "Hangup" and server.actions[-1].get("Channel") == "PJSIP/1001-00000002"
+            await until(_has(events, "call.held", "C"))
+            await until(
+                lambda: "C2" not in server.channels and link.mapper.channels_of("C") == ["PJSIP/trunk-00000001"]
+            )
+            with pytest.raises(CommandFailed, match="already on hold"):
+                await link.hold("C", "1001")
+            with pytest.raises(CommandFailed, match="put on hold by 1001, not 1002"):
+                await link.retrieve("C", "1002")
+
+            await link.retrieve("C", "1001")
+            originate = server.actions[-1]
+            assert originate.name == "Originate"
+            assert (originate.get("Channel"), originate.get("Application"), originate.get("Data")) == (
+                "PJSIP/1001",
+                "Bridge",
+                "PJSIP/trunk-00000001",
+            )
+            await until(_has(events, "call.retrieved", "C"))
+            await until(lambda: len(link.mapper.channels_of("C")) == 2)  # the agent's new leg joined the call
+            with pytest.raises(CommandFailed, match="not on hold"):
+                await link.retrieve("C", "1001")
+            assert not _has(events, "call.ended", "C")()
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_consult_then_attended_transfer_bridges_customer_and_target() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("T", "T", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        server.new_channel("T2", "T", "PJSIP/1001-00000002")
+        link = AmiLink(settings)
+        await link.connect()
+        assert {"hold", "retrieve", "consult", "conference", "attended_transfer"} <= set(link.capabilities)
+        events = Collector(link)
+        try:
+            consult = await link.consult("T", "1001", "1002")
+            names = [a.name for a in server.actions[-3:]]
+            assert names == ["Redirect", "Hangup", "Originate"]
+            assert server.actions[-1].get("ChannelId") == consult and server.actions[-1].get("Exten") == "1002"
+            await until(_has(events, "call.held", "T"))
+            server.new_channel("K2", consult, "PJSIP/1002-00000010", state=6)
+            await until(lambda: len(link.mapper.channels_of(consult)) == 2)
+
+            await link.attended_transfer("T", consult, "1001")
+            bridge = next(a for a in reversed(server.actions) if a.name == "Bridge")
+            assert (bridge.get("Channel1"), bridge.get("Channel2")) == ("PJSIP/trunk-00000001", "PJSIP/1002-00000010")
+            assert server.actions[-1].name == "Hangup" and server.actions[-1].get("Channel", "").startswith(
+                "PJSIP/1001-"
+            )
+            await until(lambda: not any(c.channel.startswith("PJSIP/1001-") for c in server.channels.values()))
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_conference_redirects_all_three_parties_into_one_confbridge() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("F", "F", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        server.new_channel("F2", "F", "PJSIP/1001-00000002")
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            consult = await link.consult("F", "1001", "1003")
+            server.new_channel("K3", consult, "PJSIP/1003-00000011", state=6)
+            await until(lambda: len(link.mapper.channels_of(consult)) == 2)
+            await link.conference("F", consult, "1001")
+            first, second = server.redirects[-2:]
+            assert (first.get("Channel"), first.get("Context"), first.get("Exten")) == (
+                "PJSIP/trunk-00000001",
+                "ccenter-conference",
+                "ccF",
+            )
+            assert second.get("ExtraChannel") == "PJSIP/1003-00000011" and second.get("ExtraExten") == "ccF"
+            assert (second.get("Channel") or "").startswith("PJSIP/1001-")
+            await until(_has(events, "call.conferenced", "F"))
+            conferenced = next(e for e in events.events if isinstance(e, CallEvent) and e.type == "call.conferenced")
+            assert conferenced.data["parties"] == ["1001", "1003", "trunk"]
+            await until(_has(events, "call.ended", consult))  # the consultation call merged into F
+            assert [c for t, i, c in events.calls() if t == "call.ended" and i == consult] == ["merged"]
+        finally:
+            await link.close()
+
+    run(scenario)
