@@ -4,8 +4,10 @@
 monitor (``MonitorStart``) on each device, maps events to the normalized model and carries the
 commands as ECMA-269 requests. When the connection drops it reconnects with backoff and starts the
 monitors again; calls keep their ``call_id`` (the first CSTA callID seen, see :mod:`.mapper`).
-Optionally (``?session=1``) an ECMA-354 application session is started first and kept alive with
-``ResetApplicationSessionTimer``.
+After every (re)connect and its monitors, ``SnapshotDevice`` on each device resyncs the calls: those
+still up go on with their ``call_id``, those that ended while the link was down end with cause
+``ended while the link was down``. Optionally (``?session=1``) an ECMA-354 application session is
+started first and kept alive with ``ResetApplicationSessionTimer``.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ class CstaLink(CtiLink):
             for dev in self.settings.devices:
                 result = await self.request("MonitorStart", {"monitorObject": {"deviceObject": dev}})
                 self.monitors[dev] = result.response.get("monitorCrossRefID") or ""
+            await self._resync()
             self.sessions += 1
             self.ready.set()
             if self._first is not None and not self._first.done():
@@ -189,6 +192,21 @@ class CstaLink(CtiLink):
                 reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader_task
+
+    async def _resync(self) -> None:
+        """``SnapshotDevice`` on every monitored device: calls still up go on, calls that ended meanwhile end."""
+        snapshots: dict[str, list[tuple[str, str | None]]] = {}
+        failed: list[str] = []
+        for dev in self.settings.devices:
+            try:
+                result = await self.request("SnapshotDevice", {"snapshotObject": dev})
+            except CommandFailed as exc:
+                logger.warning("CSTA resync: no snapshot of device %s (%s); its calls are kept", dev, exc)
+                failed.append(dev)
+                continue
+            snapshots[dev] = _snapshot_connections(result.response)
+        for normalized in self.mapper.resync(snapshots, failed):
+            self._emit(normalized)
 
     async def _keepalive(self) -> None:
         while True:
@@ -309,3 +327,21 @@ class CstaLink(CtiLink):
         if queue:
             body["acdGroup"] = queue
         await self.request("SetAgentState", body)
+
+
+def _snapshot_connections(response: CstaMessage) -> list[tuple[str, str | None]]:
+    """``(callID, localConnectionState)`` of each ``snapshotDeviceResponseInfo`` in a SnapshotDeviceResponse."""
+    out: list[tuple[str, str | None]] = []
+    call_id: str | None = None
+    state: str | None = None
+    for key, value in response.fields:
+        leaf = key.rsplit("/", 1)[-1]
+        if leaf == "callID":
+            if call_id is not None:
+                out.append((call_id, state))
+            call_id, state = value, None
+        elif leaf in ("localConnectionState", "localConnectionInfo", "simpleCallState") and call_id is not None:
+            state = state or value
+    if call_id is not None:
+        out.append((call_id, state))
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType
@@ -103,6 +103,43 @@ class CstaMapper:
         if handler is None:
             return out
         handler(m, ts, out)
+        return out
+
+    # -- resync ----------------------------------------------------------------------------
+    def resync(
+        self, snapshots: Mapping[str, Iterable[tuple[str, str | None]]], unknown: Collection[str] = ()
+    ) -> list[LinkEvent]:
+        """Reconcile with ``SnapshotDevice`` answers after a reconnect.
+
+        ``snapshots`` maps each device that answered to its ``(callID, localConnectionState)`` pairs.
+        Calls the PBX still reports go on with their ``call_id`` (and new ones are offered); a call
+        none of whose connections on those devices is reported any more ended while the link was
+        down: it ends with cause ``ended while the link was down``. Calls on ``unknown`` devices (whose
+        snapshot failed) are left alone.
+        """
+        out: list[LinkEvent] = []
+        ts = self._clock()
+        empty = CstaMessage(invoke_id="", name="SnapshotDeviceResponse", namespace="")
+        reported: set[tuple[str, str]] = set()
+        for dev, connections in snapshots.items():
+            for csta_id, state in connections:
+                call = self._ensure(csta_id, empty, ts, out)
+                if call is None:
+                    continue
+                self._connect(call, csta_id, dev)
+                reported.add((call.call_id, dev))
+                if state == "connected" and not call.answered:
+                    call.answered = True
+                    self._event(out, CallEventType.ANSWERED, call, ts, extension=dev)
+        for call in list(self._calls.values()):
+            gone = {d for d in call.connections if d in snapshots and (call.call_id, d) not in reported}
+            if not gone:
+                continue
+            for dev in gone:
+                call.connections.discard(dev)
+                self._csta_ids.pop((call.call_id, dev), None)
+            if not any(d in snapshots or d in unknown for d in call.connections):
+                self._end(call, ts, "ended while the link was down", out)
         return out
 
     # -- helpers ---------------------------------------------------------------------------

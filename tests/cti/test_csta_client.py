@@ -36,6 +36,8 @@ class FakePbx:
     port: int = 0
     _clients: list[asyncio.StreamWriter] = field(default_factory=list)
     _server: asyncio.Server | None = None
+    # device -> {callID: localConnectionState}: what SnapshotDevice reports
+    connections: dict[str, dict[str, str]] = field(default_factory=dict)
     _calls: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
 
     async def start(self) -> None:
@@ -75,8 +77,34 @@ class FakePbx:
                                 "</monitorCrossRefID></MonitorStartResponse>",
                             )
                         )
+                    elif msg.name == "SnapshotDevice":
+                        device = msg.get("snapshotObject") or ""
+                        if device == "9999":
+                            writer.write(
+                                frame(
+                                    msg.invoke_id,
+                                    f"<CSTAErrorCode{ns}><operation>invalidDeviceID</operation></CSTAErrorCode>",
+                                )
+                            )
+                            continue
+                        infos = "".join(
+                            "<snapshotDeviceResponseInfo>"
+                            + conn("connectionIdentifier", cid, device)
+                            + "<localCallState><compoundCallState><localConnectionInfo>"
+                            + f"{state}</localConnectionInfo></compoundCallState></localCallState>"
+                            + "</snapshotDeviceResponseInfo>"
+                            for cid, state in self.connections.get(device, {}).items()
+                        )
+                        writer.write(
+                            frame(
+                                msg.invoke_id,
+                                f"<SnapshotDeviceResponse{ns}><crossRefIDorSnapshotData><snapshotData>{infos}"
+                                "</snapshotData></crossRefIDorSnapshotData></SnapshotDeviceResponse>",
+                            )
+                        )
                     elif msg.name == "MakeCall":
                         cid, caller = str(next(self._calls)), msg.get("callingDevice") or ""
+                        self.connections.setdefault(caller, {})[cid] = "initiated"
                         writer.write(
                             frame(
                                 msg.invoke_id,
@@ -94,6 +122,7 @@ class FakePbx:
                         if msg.name == "HoldCall":
                             self.event("HeldEvent", conn("heldConnection", cid, who) + dev("holdingDevice", who))
                         elif msg.name == "ClearConnection":
+                            self.connections.get(who, {}).pop(cid, None)
                             self.event(
                                 "ConnectionClearedEvent",
                                 conn("droppedConnection", cid, who) + "<cause>normalClearing</cause>",
@@ -164,12 +193,18 @@ def test_monitor_call_commands_and_reconnect(caplog: pytest.LogCaptureFixture) -
         await link.connect()
         puller = asyncio.create_task(pull())
         try:
-            assert [r.name for r in pbx.requests] == ["MonitorStart", "MonitorStart"]
+            assert [r.name for r in pbx.requests] == [
+                "MonitorStart",
+                "MonitorStart",
+                "SnapshotDevice",
+                "SnapshotDevice",
+            ]
             assert link.monitors == {"2001": "1", "2002": "1"}
             call_id = await link.make_call("2001", "5551234")
             assert call_id == "csta-500"
             await until(lambda: len(events) >= 1)
             pbx.event("EstablishedEvent", conn("establishedConnection", "500", "2001") + dev("answeringDevice", "2001"))
+            pbx.connections["2001"]["500"] = "connected"
             await until(lambda: len(events) >= 2)
             await link.hold(call_id, "2001")
             await until(lambda: len(events) >= 3)
@@ -201,5 +236,50 @@ def test_unreachable(caplog: pytest.LogCaptureFixture) -> None:
         await pbx.stop()
         with pytest.raises(LinkUnavailable, match=r"CSTA"):
             await CstaLink(replace(settings, connect_timeout=0.5)).connect()
+
+    run(scenario)
+
+
+def test_snapshot_resync_after_reconnect_closes_calls_that_ended_while_down(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
+        link = CstaLink(replace(settings, devices=("2001", "2002", "9999")))
+        events: list[LinkEvent] = []
+
+        async def pull() -> None:
+            async for e in link.events():
+                events.append(e)
+
+        def rows() -> list[tuple[str, str, str | None]]:
+            return [(e.type, e.call_id, e.extension or e.cause) for e in events if isinstance(e, CallEvent)]
+
+        await link.connect()
+        puller = asyncio.create_task(pull())
+        try:
+            first = await link.make_call("2001", "5551234")
+            second = await link.make_call("2002", "5555678")
+            for cid, device in (("500", "2001"), ("501", "2002")):
+                pbx.event(
+                    "EstablishedEvent", conn("establishedConnection", cid, device) + dev("answeringDevice", device)
+                )
+                pbx.connections[device][cid] = "connected"
+            await until(lambda: len(rows()) == 4)
+            # the link drops; meanwhile the second call ends and a new one is answered on 2002
+            pbx.drop()
+            del pbx.connections["2002"]["501"]
+            pbx.connections["2002"]["600"] = "connected"
+            await until(lambda: link.sessions == 2 and link.ready.is_set())
+            await until(lambda: len(rows()) == 7)
+            assert rows()[4:] == [
+                ("call.offered", "csta-600", None),
+                ("call.answered", "csta-600", "2002"),
+                ("call.ended", second, "ended while the link was down"),
+            ]
+            assert link.mapper.csta_call_id(first, "2001") == "500"  # still up, same call_id
+            await link.hangup(first, "2001")
+            await until(lambda: rows()[-1] == ("call.ended", first, "normalClearing"))
+        finally:
+            await link.close()
+            await puller
+        assert "no snapshot of device 9999" in caplog.text
 
     run(scenario)
