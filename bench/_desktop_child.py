@@ -57,15 +57,17 @@ def shield_none() -> None:
     """Keep the process alive despite PySide6-Essentials 6.12.0's reference bug on Python 3.11.
 
     There, every call of a Qt method that returns nothing (``setEnabled``, ``setText``,
-    ``setVisible``, ``processEvents``...) drops one reference to ``None``; once its count reaches
-    zero the interpreter aborts (``Fatal Python error: none_dealloc``). Python 3.12+ has an immortal
-    ``None``. The benchmark adds 2**40 references so that long runs measure what they should; the
-    desktop itself needs the fix (see the report of ``bench.desktop``).
+    ``setVisible``, ``processEvents``...) drops one reference to ``None`` (and ``True``/``False``
+    suffer too); once a count reaches zero the interpreter aborts (``Fatal Python error:
+    none_dealloc`` / ``bool_dealloc``). Python 3.12+ makes these objects immortal. The benchmark
+    adds 2**40 references to them and to the small ints so that long runs measure what they
+    should; the desktop itself needs the fix (see the report of ``bench.desktop``).
     """
     if sys.version_info < (3, 12):
         import ctypes
 
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+        for shared in (None, True, False, *range(-5, 257)):
+            ctypes.c_ssize_t.from_address(id(shared)).value += 1 << 40
 
 
 def caller_numbers(engine: Engine, count: int, random_seed: int = 5) -> list[str]:
@@ -280,7 +282,7 @@ def _memory(url: str, calls: int, warm_up: int) -> dict[str, float]:
         desk.wait(lambda: w.session.state is AgentStateName.READY)
         gc.collect()
         result: dict[str, float] = {"rss_start_mb": rss_mb(), "children_start": float(len(w.children()))}
-        none_refs = sys.getrefcount(None)
+        none_refs, bool_refs = sys.getrefcount(None), sys.getrefcount(True) + sys.getrefcount(False)
         per_call = 3600.0 / calls
         started = time.perf_counter()
         for n, number in enumerate(numbers, start=1):
@@ -294,7 +296,9 @@ def _memory(url: str, calls: int, warm_up: int) -> dict[str, float]:
         result |= {"rss_end_mb": rss_mb(), "children_end": float(len(w.children())), "calls": float(calls),
                    "warm_up": float(warm_up), "seconds": time.perf_counter() - started,
                    "simulated_s": desk.pbx.now, "saved": float(desk.saved),
-                   "none_refs_dropped_per_call": (none_refs - sys.getrefcount(None)) / calls}
+                   "none_refs_dropped_per_call": (none_refs - sys.getrefcount(None)) / calls,
+                   "bool_refs_dropped_per_call":
+                       (bool_refs - sys.getrefcount(True) - sys.getrefcount(False)) / calls}
         desk.close()
     engine.dispose()
     print(json.dumps(result), flush=True)
