@@ -307,8 +307,6 @@ def measure_memory(engine: Engine, url: str, calls: int, warm_up: int) -> list[R
         ("RSS at the end of the hour", body["rss_end_mb"], "MB"),
         ("RSS growth after warm-up, per 100 calls", per_100, "MB"),
         ("window child QObjects growth, per 100 calls", children, ""),
-        ("references to None dropped per call (PySide6 6.12 bug)", body["none_refs_dropped_per_call"], ""),
-        ("references to True/False dropped per call", body["bool_refs_dropped_per_call"], ""),
     ]
 
 
