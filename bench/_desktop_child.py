@@ -53,23 +53,6 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def shield_none() -> None:
-    """Keep the process alive despite PySide6-Essentials 6.12.0's reference bug on Python 3.11.
-
-    There, every call of a Qt method that returns nothing (``setEnabled``, ``setText``,
-    ``setVisible``, ``processEvents``...) drops one reference to ``None`` (and ``True``/``False``
-    suffer too); once a count reaches zero the interpreter aborts (``Fatal Python error:
-    none_dealloc`` / ``bool_dealloc``). Python 3.12+ makes these objects immortal. The benchmark
-    adds 2**40 references to them and to the small ints so that long runs measure what they
-    should; the desktop itself needs the fix (see the report of ``bench.desktop``).
-    """
-    if sys.version_info < (3, 12):
-        import ctypes
-
-        for shared in (None, True, False, *range(-5, 257)):
-            ctypes.c_ssize_t.from_address(id(shared)).value += 1 << 40
-
-
 def caller_numbers(engine: Engine, count: int, random_seed: int = 5) -> list[str]:
     """Phone numbers of ``count`` random known customers."""
     from sqlalchemy import func, select
@@ -191,7 +174,6 @@ def _timed_directory(factory: Any, marks: list[tuple[str, float]]) -> Any:
 def build_desk(engine: Engine, workdir: Path) -> Desk:
     """An agent (the seeded one on extension 1001) logged on to a shown AgentWindow; SimLink started."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    shield_none()
     from PySide6.QtWidgets import QApplication
 
     from agent_desktop.app import application, route_qt_messages_to_logging
