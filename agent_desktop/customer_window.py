@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,7 +29,7 @@ from crm.repository import Customer360, CustomerSummary
 
 from .customer_view import Customer360View, named, plain_label
 from .tables import Column, RecordTableModel
-from .workers import Operation
+from .workers import run_in_background
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,23 @@ class CustomerDirectory:
     def find_by_phone(self, number: str) -> list[CustomerSummary]:
         with self.sessions() as session:
             return repository.find_customers_by_phone(session, number, self.region)
+
+    def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> repository.PreviewItem | None:
+        with self.sessions() as session:
+            return repository.next_preview_item(session, agent_id=agent_id, skip=skip)
+
+    def skip_preview(self, work_item_id: int, reason: str, agent_id: int) -> None:
+        with db.transaction(self.sessions) as session:
+            repository.skip_work_item(session, work_item_id, reason=reason, agent_id=agent_id)
+
+    def schedule_preview(self, work_item_id: int, at: datetime, agent_id: int) -> None:
+        with db.transaction(self.sessions) as session:
+            repository.schedule_work_item(session, work_item_id, at=at, agent_id=agent_id)
+
+    def dial_attempt(self, work_item_id: int, result: str, agent_id: int, call_id: str) -> None:
+        with db.transaction(self.sessions) as session:
+            repository.record_dial_attempt(session, work_item_id, result=result, agent_id=agent_id,
+                                           cti_call_id=call_id)
 
     def create_customer(self, name: str, number: str | None) -> int:
         with db.transaction(self.sessions) as session:
@@ -75,7 +93,6 @@ class CustomerWindow(QMainWindow):
         self.setWindowTitle(self.tr("ccenter — Customers"))
         self._search_serial = 0
         self._load_serial = 0
-        self._operations: set[Operation] = set()
 
         self.search_box = named(QLineEdit(), "customerSearch")
         self.search_box.setPlaceholderText(self.tr("Name, phone number or account number"))
@@ -160,13 +177,7 @@ class CustomerWindow(QMainWindow):
     # --- plumbing ------------------------------------------------------------------------------
 
     def _run(self, fn: object, *args: object, done: object) -> None:
-        operation = Operation(fn, *args, parent=self)  # type: ignore[arg-type]
-        self._operations.add(operation)
-        operation.finished.connect(done)
-        operation.finished.connect(lambda _r: self._operations.discard(operation))
-        operation.failed.connect(self._on_failed)
-        operation.failed.connect(lambda _e: self._operations.discard(operation))
-        operation.start()
+        run_in_background(self, fn, *args, done=done, failed=self._on_failed)  # type: ignore[arg-type]
 
     def _on_failed(self, error: Exception) -> None:
         message = str(error) if isinstance(error, CrmError) else self.tr("Look-up failed: %1").replace("%1", str(error))

@@ -4,8 +4,9 @@
 workstation per agent, logs them on and makes them ready. Calls then arrive as the contact center
 sends them. With ``screenshots`` it plays a script instead: an inbound call from a VIP customer
 through the IVR and the ACD to the first agent (screen pop, answer, order and service request,
-hang-up, wrap-up with disposition and offer result, saved), saving a PNG of the windows at each
-step, then exits.
+hang-up, wrap-up with disposition and offer result, saved), then a preview outbound call of the
+campaign (next customer due, script, call, wrap-up), saving a PNG of the windows at each step, then
+exits.
 """
 
 from __future__ import annotations
@@ -149,13 +150,33 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, script:
         raise RuntimeError("demo: the contact was not saved within 15 s")
     _save(w, folder / "05-contact-saved.png", saved)
 
+    # A preview outbound call of the campaign: the next customer due, the script, then the call.
+    w.load_preview()
+    if not wait_for(w.preview_loaded, 15_000) or w.preview is None:
+        raise RuntimeError("demo: no outbound call to preview")
+    preview = w.preview
+    _wait_until(lambda: w.customer_view.customer is not None
+                and w.customer_view.customer.profile.id == preview.customer_id, "the preview customer")
+    _save(w, folder / "06-preview-outbound.png", saved)
+    w.dial_preview()
+    _wait_until(lambda: any(c.answered_at is not None for c in w.session.calls.values()), "the customer answering",
+                30_000)
+    _save(w, folder / "07-outbound-call.png", saved)
+    w.hang_up()
+    _wait_until(lambda: w.wrap_up_work is not None, "the outbound wrap-up")
+    w.disposition.setCurrentIndex(w.disposition.findData("callback_scheduled"))
+    w.offer_result.setCurrentIndex(w.offer_result.findData("callback"))
+    w.save_contact()
+    if not wait_for(w.contact_saved, 15_000):
+        raise RuntimeError("demo: the outbound contact was not saved within 15 s")
+
     customers.show()
     customers.search_box.setText(script.vip_number)
     customers.search_now()
     wait_for(customers.customer_loaded, 15_000)
     customers.customer_view.tabs.setCurrentIndex(0)
     customers.results_view.setFocus(Qt.FocusReason.OtherFocusReason)
-    _save(customers, folder / "06-customer-history-after-call.png", saved)
+    _save(customers, folder / "08-customer-history-after-call.png", saved)
     for path in saved:
         print(path)
     return 0

@@ -233,6 +233,7 @@ class AgentSession:
         kind = CallEventType(event.type)
         if kind is CallEventType.ENDED:
             self._known.pop(event.call_id, None)
+            self._popped.discard(event.call_id)  # the call is over everywhere: nothing left to pop again
             call = self.calls.pop(event.call_id, None)
             return self._ended(call, event.cause, now) if call else []
         known = self._remember(event)
@@ -301,10 +302,6 @@ class AgentSession:
             self.wrap_up_deadline = now + self.wrap_up_seconds
             effects.append(WrapUpStarted(call, self.wrap_up_deadline))
         return effects
-
-    def forget_pops_before(self, call_ids: set[str]) -> None:
-        """Drop pop memory of calls no longer live (keeps memory bounded over a long shift)."""
-        self._popped &= call_ids | set(self.calls)
 
 
 #: The link capability an action needs, where its name differs.

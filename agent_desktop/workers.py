@@ -55,3 +55,23 @@ class Operation(QObject):
     def start(self, pool: QThreadPool | None = None) -> Operation:
         (pool or QThreadPool.globalInstance()).start(self._job)
         return self
+
+
+def run_in_background(
+    parent: QObject,
+    fn: Callable[..., Any],
+    *args: Any,
+    done: Callable[[Any], None],
+    failed: Callable[[Exception], None],
+) -> Operation:
+    """Run ``fn(*args)`` off the GUI thread; ``done(result)`` or ``failed(error)`` runs on the GUI thread.
+
+    The operation is a child of ``parent`` (so it never outlives the window that asked) and deletes
+    itself once it has reported, so a long shift does not pile operations up.
+    """
+    operation = Operation(fn, *args, parent=parent)
+    operation.finished.connect(done)
+    operation.failed.connect(failed)
+    operation.finished.connect(operation.deleteLater)
+    operation.failed.connect(operation.deleteLater)
+    return operation.start()

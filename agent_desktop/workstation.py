@@ -7,7 +7,7 @@ saves run on worker threads (:class:`~agent_desktop.workers.Operation`). It neve
 Keyboard: Ctrl+Return answer, Ctrl+E hang up, Ctrl+H hold or retrieve, Ctrl+K consult,
 Ctrl+T blind transfer, Ctrl+Shift+T complete the transfer, Ctrl+Shift+C conference, Ctrl+P keypad,
 Ctrl+D dial, Ctrl+F customer search, F2 ready, F3 not ready, Alt+1…Alt+9 dispositions, Ctrl+S save the wrap-up,
-Ctrl+O new order, Ctrl+R new service request.
+Ctrl+O new order, Ctrl+R new service request, Ctrl+N next outbound call (preview).
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -45,7 +48,16 @@ from bus.messages import AgentStateName
 from crm import phones
 from crm.errors import CrmError
 from crm.models import Channel
-from crm.repository import AgentView, ContactRecord, Customer360, CustomerSummary, OfferResult, OrderLine, RequestLine
+from crm.repository import (
+    AgentView,
+    ContactRecord,
+    Customer360,
+    CustomerSummary,
+    OfferResult,
+    OrderLine,
+    PreviewItem,
+    RequestLine,
+)
 
 from .customer_view import Customer360View, named, plain_label
 from .customer_window import CustomerDirectory
@@ -65,7 +77,7 @@ from .session import (
     WrapUpStarted,
 )
 from .telephony import LinkThread
-from .workers import Operation
+from .workers import run_in_background
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +104,7 @@ class CallWork:
     orders: list[OrderLine] = field(default_factory=list)
     requests: list[RequestLine] = field(default_factory=list)
     client_ref: str = field(default_factory=lambda: uuid.uuid4().hex)
+    work_item_id: int | None = None  # the campaign work item of an outbound (preview) call
 
 
 class AgentWindow(QMainWindow):
@@ -99,6 +112,7 @@ class AgentWindow(QMainWindow):
     contact_saved = Signal(object)  # SavedContact, or None when kept locally
     message_shown = Signal(str)
     customers_requested = Signal()  # the agent wants the customer search window
+    preview_loaded = Signal(object)  # PreviewItem, or None when no outbound call is due
 
     def __init__(
         self,
@@ -125,7 +139,8 @@ class AgentWindow(QMainWindow):
         self.session = AgentSession(agent.login, extension, wrap_up_seconds=wrap_up_seconds, now=clock())
         self.work: dict[str, CallWork] = {}
         self.wrap_up_work: CallWork | None = None
-        self._operations: set[Operation] = set()
+        self.preview: PreviewItem | None = None
+        self._dialed_preview: PreviewItem | None = None
         self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
 
         self._build_state_bar()
@@ -277,9 +292,24 @@ class AgentWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.addWidget(self.state_bar)
         layout.addWidget(self.softphone)
+        layout.addWidget(self._build_preview_bar())
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
         self.setCentralWidget(central)
+
+    def _build_preview_bar(self) -> QWidget:
+        bar = named(QWidget(), "previewBar")
+        layout = QHBoxLayout(bar)
+        self.next_button = self._button(self.tr("Next outbound call"), "nextPreview", self.load_preview, "Ctrl+N")
+        self.preview_label = named(plain_label(), "previewInfo")
+        self.preview_dial = self._button(self.tr("Call"), "previewDial", self.dial_preview)
+        self.preview_skip = self._button(self.tr("Skip…"), "previewSkip", self.skip_preview)
+        self.preview_schedule = self._button(self.tr("Schedule…"), "previewSchedule", self.schedule_preview)
+        layout.addWidget(self.next_button)
+        layout.addWidget(self.preview_label, 1)
+        for widget in (self.preview_dial, self.preview_skip, self.preview_schedule):
+            layout.addWidget(widget)
+        return bar
 
     def _build_unknown_panel(self) -> QWidget:
         panel = QGroupBox(self.tr("Unknown caller"))
@@ -325,6 +355,7 @@ class AgentWindow(QMainWindow):
         shortcut("F3", partial(self.go_not_ready, self.not_ready_reasons[0]))
         shortcut("Ctrl+S", self.save_contact)
         shortcut("Ctrl+O", self.new_order)
+        shortcut("Ctrl+N", self.load_preview)
         shortcut("Ctrl+R", self.new_request)
         for number in range(1, min(9, len(self.dispositions)) + 1):
             shortcut(f"Alt+{number}", partial(self.disposition.setCurrentIndex, number))
@@ -349,6 +380,9 @@ class AgentWindow(QMainWindow):
                 if work is not None and effect.handled:
                     work.call = effect.call
                     self.wrap_up_work = work
+                elif work is not None and work.work_item_id is not None:
+                    self._run(self.directory.dial_attempt, work.work_item_id, effect.cause or "failed",
+                              self.agent.id, effect.call.call_id, done=lambda _r: None)
                 self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
                 self.disposition.setFocus()
@@ -361,6 +395,14 @@ class AgentWindow(QMainWindow):
     def _on_screen_pop(self, call: AgentCall) -> None:
         work = CallWork(call, datetime.now(UTC))
         self.work[call.call_id] = work
+        dialed = self._dialed_preview
+        if call.outbound and dialed is not None and call.called == dialed.phone:
+            self._dialed_preview = None
+            work.work_item_id = dialed.work_item_id
+            self.ivr_panel.show_data({"campaign": dialed.campaign_name, "offer": dialed.offer or ""})
+            self.call_items.clear()
+            self._load_customer(call.call_id, dialed.customer_id)
+            return
         self.ivr_panel.show_data(call.data)
         self.call_items.clear()
         values = attached_values(call.data)
@@ -640,14 +682,15 @@ class AgentWindow(QMainWindow):
         result = self.offer_result.currentData()
         if result:
             offer = work.customer.offers[0] if work.customer and work.customer.offers else None
-            if offer is None:
+            item_id = work.work_item_id or (offer.work_item_id if offer else None)
+            if item_id is None:
                 self.wrap_error.setText(self.tr("This customer has no offer to record a result for."))
                 return
             reason = self.offer_reason.text().strip() or None
             if result == "not_interested" and not reason:
                 self.wrap_error.setText(self.tr("Say why the customer is not interested."))
                 return
-            offers = (OfferResult(offer.work_item_id, result, reason),)
+            offers = (OfferResult(item_id, result, reason),)
         self.wrap_error.setText("")
         data = dict(work.call.data)
         record = ContactRecord(
@@ -665,6 +708,8 @@ class AgentWindow(QMainWindow):
             orders=tuple(work.orders),
             requests=tuple(work.requests),
             offer_results=offers,
+            work_item_id=work.work_item_id,
+            dial_result="answered" if work.work_item_id is not None else None,
         )
         self.save_button.setEnabled(False)
         self._run(self.outbox.save, record, done=self._on_saved, failed=self._on_save_failed)
@@ -681,6 +726,7 @@ class AgentWindow(QMainWindow):
         self.offer_reason.clear()
         self.notes.clear()
         self.call_items.clear()
+        self.ivr_panel.show_data({})
         self.save_button.setEnabled(True)
         self.contact_saved.emit(saved)
         self.end_wrap_up()
@@ -694,6 +740,77 @@ class AgentWindow(QMainWindow):
     def _flush_outbox(self) -> None:
         if self.outbox.pending:
             self._run(self.outbox.flush, done=lambda _n: self._refresh())
+
+    # --- outbound preview ----------------------------------------------------------------------
+
+    def load_preview(self) -> None:
+        """Show the next outbound call due for this agent: customer, script, attempt history."""
+        if self.session.calls or self.wrap_up_work is not None:
+            return
+        skip = (self.preview.work_item_id,) if self.preview else ()
+        self._run(self.directory.next_preview, self.agent.id, skip, done=self._on_preview)
+
+    def _on_preview(self, item: PreviewItem | None) -> None:
+        self.preview = item
+        if item is None:
+            self.preview_label.setText(self.tr("No outbound call is due now."))
+        else:
+            history = ", ".join(f"{a.result}" for a in item.attempts[:3]) or self.tr("first attempt")
+            self.preview_label.setText(
+                self.tr("%1 · %2 · %3 · %4").replace("%1", item.campaign_name).replace("%2", item.offer or "")
+                .replace("%3", phones.display(item.phone)).replace("%4", history)
+            )
+            self._run(self.directory.load, item.customer_id, done=self._show_preview_customer)
+        self._refresh()
+        self.preview_loaded.emit(item)
+
+    def _show_preview_customer(self, view: Customer360) -> None:
+        if self.preview is not None and view.profile.id == self.preview.customer_id and not self.session.calls:
+            self.customer_view.show_customer(view)
+            self.customer_view.script.setPlainText(self.preview.script or "")
+            self.pop_stack.setCurrentIndex(0)
+
+    def dial_preview(self) -> None:
+        item = self.preview
+        if item is None or Action.DIAL not in self.session.actions(self.link.capabilities):
+            return
+        self._dialed_preview, self.preview = item, None
+        self.preview_label.setText(self.tr("Calling %1…").replace("%1", phones.display(item.phone)))
+        self._call_command("make_call", self.session.extension, item.phone)
+        self._refresh()
+
+    def skip_preview(self, reason: str | None = None) -> None:
+        item = self.preview
+        if item is None:
+            return
+        if reason is None:
+            text, ok = QInputDialog.getText(self, self.tr("Skip"), self.tr("Why is this call skipped?"))
+            reason = text.strip() if ok else ""
+        if not reason:
+            return
+        self._run(self.directory.skip_preview, item.work_item_id, reason, self.agent.id,
+                  done=lambda _r: self.load_preview())
+
+    def schedule_preview(self, at: datetime | None = None) -> None:
+        item = self.preview
+        if item is None:
+            return
+        if at is None:
+            dialog = QDialog(self)
+            dialog.setWindowTitle(self.tr("Schedule the call"))
+            edit = QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600))
+            edit.setCalendarPopup(True)
+            buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+            buttons.accepted.connect(dialog.accept)
+            buttons.rejected.connect(dialog.reject)
+            box = QVBoxLayout(dialog)
+            box.addWidget(edit)
+            box.addWidget(buttons)
+            if not dialog.exec():
+                return
+            at = datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
+        self._run(self.directory.schedule_preview, item.work_item_id, at, self.agent.id,
+                  done=lambda _r: self.load_preview())
 
     # --- presentation --------------------------------------------------------------------------
 
@@ -748,19 +865,18 @@ class AgentWindow(QMainWindow):
         self.conference_button.setEnabled(Action.CONFERENCE in actions)
         self.keypad_button.setEnabled(Action.SEND_DTMF in actions)
         self.dial_button.setEnabled(Action.DIAL in actions)
+        idle = not session.calls and self.wrap_up_work is None and state is not AgentStateName.LOGGED_OFF
+        self.next_button.setEnabled(idle)
+        self.preview_dial.setEnabled(idle and self.preview is not None and Action.DIAL in actions)
+        self.preview_skip.setEnabled(idle and self.preview is not None)
+        self.preview_schedule.setEnabled(idle and self.preview is not None)
         has_customer = (work := self._current_work()) is not None and work.customer is not None
         self.order_button.setEnabled(has_customer)
         self.request_button.setEnabled(has_customer)
 
     def _run(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None],
              failed: Callable[[Exception], None] | None = None) -> None:
-        operation = Operation(fn, *args, parent=self)
-        self._operations.add(operation)
-        operation.finished.connect(done)
-        operation.finished.connect(lambda _r: self._operations.discard(operation))
-        operation.failed.connect(failed or self._on_lookup_failed)
-        operation.failed.connect(lambda _e: self._operations.discard(operation))
-        operation.start()
+        run_in_background(self, fn, *args, done=done, failed=failed or self._on_lookup_failed)
 
     def _on_lookup_failed(self, error: Exception) -> None:
         if not isinstance(error, CrmError):

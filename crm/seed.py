@@ -346,7 +346,7 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
                 ),
                 "starts_at": now - timedelta(days=7),
                 "ends_at": now + timedelta(days=60),
-                "calling_hours": {"start": "09:00", "end": "20:00", "days": [0, 1, 2, 3, 4, 5]},
+                "calling_hours": {"start": "08:00", "end": "21:00", "days": [0, 1, 2, 3, 4, 5, 6]},
                 "rules": {
                     "max_attempts": 3,
                     "retry": {"busy": 1800, "no_answer": 7200},

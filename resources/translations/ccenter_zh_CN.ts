@@ -104,6 +104,22 @@
         <translation>多位客户使用此号码：请选择一位</translation>
     </message>
     <message>
+        <source>Next outbound call</source>
+        <translation>下一个外呼</translation>
+    </message>
+    <message>
+        <source>Call</source>
+        <translation>呼叫</translation>
+    </message>
+    <message>
+        <source>Skip…</source>
+        <translation>跳过…</translation>
+    </message>
+    <message>
+        <source>Schedule…</source>
+        <translation>预约…</translation>
+    </message>
+    <message>
         <source>Unknown caller</source>
         <translation>未知来电</translation>
     </message>
@@ -198,6 +214,34 @@
     <message>
         <source>Contact %1 saved.</source>
         <translation>联络记录 %1 已保存。</translation>
+    </message>
+    <message>
+        <source>No outbound call is due now.</source>
+        <translation>当前没有需要拨打的外呼。</translation>
+    </message>
+    <message>
+        <source>first attempt</source>
+        <translation>首次尝试</translation>
+    </message>
+    <message>
+        <source>%1 · %2 · %3 · %4</source>
+        <translation>%1 · %2 · %3 · %4</translation>
+    </message>
+    <message>
+        <source>Calling %1…</source>
+        <translation>正在呼叫 %1…</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <source>Why is this call skipped?</source>
+        <translation>为什么跳过这个呼叫？</translation>
+    </message>
+    <message>
+        <source>Schedule the call</source>
+        <translation>预约呼叫时间</translation>
     </message>
     <message>
         <source>Wrap-up %1</source>
@@ -338,6 +382,7 @@
     <name>Application</name>
     <message>
         <source>Unexpected error: %1</source>
+        <extracomment>Messages of Qt&apos;s own that say nothing to our users (the offscreen platform used for screenshots).</extracomment>
         <translation>意外错误：%1</translation>
     </message>
 </context>

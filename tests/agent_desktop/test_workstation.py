@@ -226,3 +226,56 @@ def test_refused_commands_are_shown_and_dial_validates_numbers(qtbot, desk: Desk
     with qtbot.waitSignal(w.message_shown, timeout=5000) as shown:
         desk.link.command("answer", "sim-404", "1001")
     assert shown.args[0].startswith("answer failed: no live call 'sim-404'")
+
+
+def test_preview_outbound_call_from_preview_to_saved_attempt(qtbot, desk: Desk) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    from crm.models import Attempt
+    from tests.crm.test_repository import _outbound_item
+
+    item_id = _outbound_item(desk.engine, desk.customer_id, "+14155550100")
+    w = desk.window
+    with qtbot.waitSignal(w.preview_loaded, timeout=10_000) as loaded:
+        qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert loaded.args[0].work_item_id == item_id
+    assert "first attempt" in w.preview_label.text() and w.preview_dial.isEnabled()
+    qtbot.waitUntil(lambda: w.customer_view.name_label.text() == "Ada Lovelace", timeout=5000)
+    assert w.customer_view.script.toPlainText() == "Pitch it"
+
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        qtbot.mouseClick(w.preview_dial, Qt.MouseButton.LeftButton)
+    call_id = next(iter(w.session.calls))
+    assert w.work[call_id].work_item_id == item_id and w.session.calls[call_id].outbound
+    desk.at(desk.pbx.now + 6)  # the far end answers after its scripted delay
+    qtbot.waitUntil(lambda: w.session.calls[call_id].answered_at is not None, timeout=5000)
+    w.hang_up()
+    qtbot.waitUntil(lambda: w.wrap_up_work is not None, timeout=5000)
+    w.disposition.setCurrentIndex(w.disposition.findData("resolved"))
+    w.offer_result.setCurrentIndex(w.offer_result.findData("not_interested"))
+    w.save_contact()
+    assert w.wrap_error.text() == "Say why the customer is not interested."
+    w.offer_reason.setText("Happy with the current plan")
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000):
+        w.save_contact()
+    with db.session_factory(desk.engine)() as s:
+        item = s.get_one(WorkItem, item_id)
+        assert (item.status, item.result, item.reason) == (
+            WorkItemStatus.COMPLETED, "not_interested", "Happy with the current plan")
+        results = sorted(s.scalars(select(Attempt.result).where(Attempt.work_item_id == item_id)))
+        assert results == ["dial_answered", "offer_not_interested"]
+        later = repository.next_preview_item(s, agent_id=1, now=datetime.now(UTC) + timedelta(days=1))
+        assert later is None
+
+
+def test_preview_skip_needs_a_reason_and_moves_on(qtbot, desk: Desk) -> None:  # noqa: ANN001
+    from tests.crm.test_repository import _outbound_item
+
+    first = _outbound_item(desk.engine, desk.customer_id, "+14155550100")
+    w = desk.window
+    with qtbot.waitSignal(w.preview_loaded, timeout=10_000):
+        w.load_preview()
+    assert w.preview is not None and w.preview.work_item_id == first
+    with qtbot.waitSignal(w.preview_loaded, timeout=10_000) as loaded:
+        w.skip_preview("Customer asked for next week")
+    assert loaded.args[0] is None and w.preview_label.text() == "No outbound call is due now."
