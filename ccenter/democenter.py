@@ -119,6 +119,7 @@ class DemoCenter:
         )
         self.ivr: dict[str, _IvrCall] = {}
         self.answered: set[str] = set()
+        self.queued: set[str] = set()  # calls handed to the ACD, until they end
         self.offered_to: dict[str, str] = {}  # call id -> agent id while ringing or talking
         self._due: list[_Due] = []
         self._seq = itertools.count()
@@ -145,23 +146,27 @@ class DemoCenter:
     async def run(self, _loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Drive time-based work on the link's loop: due actions, ACD timers, new callers."""
         self.start_simulated_agents()
-        if self.calls_per_hour > 0:
-            self.next_arrival = self.pbx.now + self.rng.expovariate(self.calls_per_hour / 3600)
         while True:
-            now = self.pbx.now
-            while self._due and self._due[0].at <= now:
-                item = heapq.heappop(self._due)
-                try:
-                    item.action()
-                except CtiError as exc:
-                    logger.info("demo: %s", exc)
-            timer = self.engine.next_timer()
-            if timer is not None and timer <= now:
-                self._carry_out(self.engine.handle(Tick(ts=now)))
-            if self.next_arrival is not None and now >= self.next_arrival and self.caller_numbers:
-                self.inbound(self.rng.choice(self.caller_numbers), patience_s=self.rng.uniform(60, 240))
-                self.next_arrival = now + self.rng.expovariate(self.calls_per_hour / 3600)
+            self.step()
             await asyncio.sleep(0.1)
+
+    def step(self) -> None:
+        """Do what is due at the PBX's current time: scripted key presses, agents, ACD timers, arrivals."""
+        now = self.pbx.now
+        if self.next_arrival is None and self.calls_per_hour > 0:
+            self.next_arrival = now + self.rng.expovariate(self.calls_per_hour / 3600)
+        while self._due and self._due[0].at <= now:
+            item = heapq.heappop(self._due)
+            try:
+                item.action()
+            except CtiError as exc:
+                logger.info("demo: %s", exc)
+        timer = self.engine.next_timer()
+        if timer is not None and timer <= now:
+            self._carry_out(self.engine.handle(Tick(ts=now)))
+        if self.next_arrival is not None and now >= self.next_arrival and self.caller_numbers:
+            self.inbound(self.rng.choice(self.caller_numbers), patience_s=self.rng.uniform(60, 240))
+            self.next_arrival = now + self.rng.expovariate(self.calls_per_hour / 3600)
 
     # --- events from the PBX -------------------------------------------------------------------
 
@@ -217,6 +222,9 @@ class DemoCenter:
         if ivr is not None and ivr.session.state is not SessionState.DONE:
             ivr.session.hangup(event.ts)
             return
+        if event.call_id not in self.queued:
+            return  # a call the ACD never had (an agent's own outbound call, say)
+        self.queued.discard(event.call_id)
         agent_id = self.offered_to.pop(event.call_id, None)
         if event.call_id in self.answered:
             self.answered.discard(event.call_id)
@@ -273,6 +281,7 @@ class DemoCenter:
         self.handoffs += 1
         queue = queue if queue in DEMO_QUEUES else "general"
         priority = int(session.priority or 0)
+        self.queued.add(call_id)
         self._carry_out(
             self.engine.handle(CallQueued(ts=self.pbx.now, call_id=CallId(call_id), queue=queue, priority=priority))
         )

@@ -30,7 +30,9 @@ def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
         "03-on-call-with-order.png",
         "04-wrap-up.png",
         "05-contact-saved.png",
-        "06-customer-history-after-call.png",
+        "06-preview-outbound.png",
+        "07-outbound-call.png",
+        "08-customer-history-after-call.png",
     ]
     assert result.stdout.split() == [str(shots / n) for n in names]
     for name in names:
@@ -40,7 +42,8 @@ def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
     # The scripted call went through the IVR and the ACD to the agent, and its contact was saved.
     engine = db.connect(f"sqlite:///{tmp_path / 'demo.db'}")
     with db.session_factory(engine)() as s:
-        contact = s.scalars(select(Contact).where(Contact.cti_call_id.is_not(None))).one()
+        contact, outbound = s.scalars(select(Contact).where(Contact.cti_call_id.is_not(None)).order_by(Contact.id))
+        assert outbound.channel.value == "voice_out" and outbound.work_item_id is not None
         assert contact.disposition == "order_placed" and contact.queue == "vip"
         assert contact.ivr_data["fields"]["verified"]["value"] is True
         order = s.scalars(select(Order).where(Order.contact_id == contact.id)).one()
