@@ -14,6 +14,13 @@ the test or simulator calls ``pbx.advance(t)`` itself.
 Rules: call ids are ``sim-1``, ``sim-2``... in creation order; a call ends (``call.ended``) when
 fewer than two parties are left; ``cause`` is ``normal`` for a hang-up (``data.by`` says who), or
 the :class:`~cti.model.DialOutcome` of an outbound call that reached nobody.
+
+Ring no answer: an extension that does not answer within ``ring_timeout`` stops ringing. A queued
+call that was delivered to it (:meth:`SimPbx.deliver`) is not lost: it goes back to its queue, and
+``queue.joined`` is emitted again with the same ``queue``, ``cause`` ``no_answer``, ``extension``
+the extension that did not answer and ``data.no_answer`` the same, so the ACD learns it and can
+deliver the call elsewhere. A call that rang an extension without a queue ends with cause
+``no_answer`` when nobody else is on it.
 """
 
 from __future__ import annotations
@@ -248,7 +255,18 @@ class SimPbx:
             if not call.ended and call.parties.get(device) is ConnectionState.ALERTING:
                 call.parties[device] = ConnectionState.NULL
                 logger.info("sim: %s did not answer %s", device, call.call_id)
-                if FAR not in call.parties or len(call.live_parties()) < 2:
+                if call.queue and not call.answered and FAR in call.live_parties():
+                    # Back in its queue, waiting for the ACD to deliver it again.
+                    self._event(
+                        CallEventType.QUEUE_JOINED,
+                        call,
+                        queue=call.queue,
+                        calling=call.calling,
+                        extension=device,
+                        cause=DialOutcome.NO_ANSWER.value,
+                        data={"no_answer": device},
+                    )
+                elif FAR not in call.parties or len(call.live_parties()) < 2:
                     self._end(call, DialOutcome.NO_ANSWER.value, by=device)
 
         self._at(self.ring_timeout, no_answer)

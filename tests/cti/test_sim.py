@@ -221,3 +221,35 @@ def test_bus_commands_and_realtime_link() -> None:
     events = asyncio.run(go())
     assert kinds(events)[-1] == ("call.ended", "sim-1", "busy")
     assert isinstance(events[0], CallEvent) and not isinstance(events[0], AgentState)
+
+
+def test_a_delivered_call_that_rings_unanswered_goes_back_to_its_queue() -> None:
+    pbx = SimPbx(extensions=["1001", "1002"], ring_timeout=15.0)
+    pbx.schedule_inbound(0.0, "+14155550100", "800", queue="sales")
+    pbx.advance(0.0)
+    (call_id,) = pbx.live_calls
+    pbx.deliver(call_id, "1001")
+    assert [e.type for e in pbx.advance(14.9) if isinstance(e, CallEvent)] == ["call.alerting"]
+    (requeued,) = pbx.advance(15.0)
+    assert isinstance(requeued, CallEvent)
+    assert (requeued.type, requeued.call_id, requeued.queue, requeued.cause, requeued.extension, requeued.data) == (
+        "queue.joined",
+        call_id,
+        "sales",
+        "no_answer",
+        "1001",
+        {"no_answer": "1001"},
+    )
+    assert pbx.live_calls == [call_id] and pbx.parties(call_id)["1001"] is ConnectionState.NULL
+    pbx.deliver(call_id, "1002")  # the ACD tries the next agent, who answers
+    pbx.answer(call_id, "1002")
+    assert [e.type for e in pbx.drain() if isinstance(e, CallEvent)] == ["call.alerting", "queue.left", "call.answered"]
+    assert pbx.advance(60.0) == []  # no late ring timeout for 1001 or 1002
+
+
+def test_a_direct_call_nobody_answers_still_ends_with_no_answer() -> None:
+    pbx = SimPbx(extensions=["1001"], ring_timeout=15.0)
+    pbx.schedule_inbound(0.0, "+14155550100", "1001", ring="1001")
+    pbx.advance(0.0)
+    ended = [e for e in pbx.advance(15.0) if isinstance(e, CallEvent)]
+    assert [(e.type, e.cause) for e in ended] == [("call.ended", "no_answer")]
