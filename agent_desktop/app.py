@@ -9,14 +9,17 @@ from types import TracebackType
 
 from PySide6.QtCore import (
     QCoreApplication,
+    QEvent,
     QEventLoop,
     QMessageLogContext,
+    QObject,
+    QSettings,
     QTimer,
     QtMsgType,
     SignalInstance,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplitter
 
 import resources
 
@@ -78,6 +81,29 @@ def install_excepthook() -> None:
             box.exec()
 
     sys.excepthook = hook
+
+
+def remember_layout(window: QMainWindow, key: str, *splitters: QSplitter) -> None:
+    """Restore ``window``'s geometry and splitter positions now, and save them whenever it closes."""
+    settings = QSettings()
+    geometry = settings.value(f"{key}/geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    for index, splitter in enumerate(splitters):
+        state = settings.value(f"{key}/splitter{index}")
+        if state is not None:
+            splitter.restoreState(state)
+
+    class _Saver(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Close:
+                store = QSettings()
+                store.setValue(f"{key}/geometry", window.saveGeometry())
+                for i, s in enumerate(splitters):
+                    store.setValue(f"{key}/splitter{i}", s.saveState())
+            return False
+
+    window.installEventFilter(_Saver(window))
 
 
 def wait_for(signal: SignalInstance, timeout_ms: int = 10_000) -> bool:

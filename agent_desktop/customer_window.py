@@ -11,11 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -27,6 +28,7 @@ from crm import db, phones, repository
 from crm.errors import CrmError
 from crm.repository import Customer360, CustomerSummary
 
+from .app import remember_layout
 from .customer_view import Customer360View, named, plain_label
 from .tables import Column, RecordTableModel
 from .workers import run_in_background
@@ -86,6 +88,7 @@ class CustomerWindow(QMainWindow):
     search_finished = Signal(int)
     customer_loaded = Signal(int)
     lookup_failed = Signal(str)
+    customer_chosen = Signal(int)  # "use this customer for the current call"
 
     def __init__(self, directory: CustomerDirectory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,6 +119,10 @@ class CustomerWindow(QMainWindow):
         left_layout.addWidget(self.search_box)
         left_layout.addWidget(self.results_view, 1)
         left_layout.addWidget(self.status_label)
+        self.use_button = named(QPushButton(self.tr("Use for the current call")), "useForCall")
+        self.use_button.setToolTip(self.tr("Link the call on your workstation to this customer"))
+        self.use_button.clicked.connect(self._on_use_clicked)
+        left_layout.addWidget(self.use_button)
         self.splitter = named(QSplitter(Qt.Orientation.Horizontal), "customerSplitter")
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.customer_view)
@@ -129,7 +136,7 @@ class CustomerWindow(QMainWindow):
         self.search_box.textEdited.connect(lambda _text: self._debounce.start())
         self.search_box.returnPressed.connect(self.search_now)
         self.results_view.selectionModel().currentRowChanged.connect(self._on_result_current_changed)
-        self._restore_layout()
+        remember_layout(self, "customerWindow", self.splitter)
 
     # --- search --------------------------------------------------------------------------------
 
@@ -161,6 +168,10 @@ class CustomerWindow(QMainWindow):
         if 0 <= row < self.results.rowCount():
             self.open_customer(self.results.row(row).id)
 
+    def _on_use_clicked(self) -> None:
+        if self.customer_view.customer is not None:
+            self.customer_chosen.emit(self.customer_view.customer.profile.id)
+
     # --- 360 -----------------------------------------------------------------------------------
 
     def open_customer(self, customer_id: int) -> None:
@@ -186,12 +197,3 @@ class CustomerWindow(QMainWindow):
         self.status_label.setText(message)
         self.lookup_failed.emit(message)
 
-    def _restore_layout(self) -> None:
-        settings = QSettings()
-        state = settings.value("customerWindow/splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
-
-    def closeEvent(self, event: object) -> None:
-        QSettings().setValue("customerWindow/splitter", self.splitter.saveState())
-        super().closeEvent(event)  # type: ignore[arg-type]

@@ -96,6 +96,7 @@ def run_workstation_demo(
     for window in windows:
         window.customers_requested.connect(customers.show)
         window.customers_requested.connect(customers.raise_)
+        customers.customer_chosen.connect(window.relink)
     try:
         if screenshots is None:
             return app.exec()

@@ -59,6 +59,7 @@ from crm.repository import (
     RequestLine,
 )
 
+from .app import remember_layout
 from .customer_view import Customer360View, named, plain_label
 from .customer_window import CustomerDirectory
 from .forms import OrderForm, ServiceRequestForm
@@ -158,6 +159,7 @@ class AgentWindow(QMainWindow):
         self._flusher.timeout.connect(self._flush_outbox)
         self._flusher.start()
         self.resize(1360, 860)
+        remember_layout(self, "workstation", self.splitter)
 
     # --- construction --------------------------------------------------------------------------
 
@@ -471,6 +473,13 @@ class AgentWindow(QMainWindow):
         if call is not None and call.call_id in self.work:
             return self.work[call.call_id]
         return self.wrap_up_work
+
+    def relink(self, customer_id: int) -> None:
+        """The agent says the live call (or the one being wrapped up) is about another customer."""
+        if self._current_work() is None:
+            self._say(self.tr("There is no call to link to this customer."))
+            return
+        self._choose(customer_id)
 
     def _choose(self, customer_id: int) -> None:
         """Link the live call (or the one in wrap-up) to another customer record."""

@@ -148,6 +148,10 @@
         <translation>没有客户使用号码 %1。</translation>
     </message>
     <message>
+        <source>There is no call to link to this customer.</source>
+        <translation>当前没有可关联到该客户的通话。</translation>
+    </message>
+    <message>
         <source>Type the new customer&apos;s name.</source>
         <translation>请输入新客户的姓名。</translation>
     </message>
@@ -571,6 +575,14 @@
     <message>
         <source>Name, phone number or account number</source>
         <translation>姓名、电话号码或账号</translation>
+    </message>
+    <message>
+        <source>Use for the current call</source>
+        <translation>用于当前通话</translation>
+    </message>
+    <message>
+        <source>Link the call on your workstation to this customer</source>
+        <translation>将工作台上的通话关联到该客户</translation>
     </message>
     <message>
         <source>Searching…</source>

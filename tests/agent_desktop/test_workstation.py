@@ -228,7 +228,7 @@ def test_refused_commands_are_shown_and_dial_validates_numbers(qtbot, desk: Desk
     assert shown.args[0].startswith("answer failed: no live call 'sim-404'")
 
 
-def test_preview_outbound_call_from_preview_to_saved_attempt(qtbot, desk: Desk) -> None:  # noqa: ANN001
+def test_preview_outbound_call_from_preview_to_saved_attempt(qtbot, desk: Desk) -> None:
     from datetime import UTC, datetime, timedelta
 
     from crm.models import Attempt
@@ -268,7 +268,7 @@ def test_preview_outbound_call_from_preview_to_saved_attempt(qtbot, desk: Desk) 
         assert later is None
 
 
-def test_preview_skip_needs_a_reason_and_moves_on(qtbot, desk: Desk) -> None:  # noqa: ANN001
+def test_preview_skip_needs_a_reason_and_moves_on(qtbot, desk: Desk) -> None:
     from tests.crm.test_repository import _outbound_item
 
     first = _outbound_item(desk.engine, desk.customer_id, "+14155550100")
@@ -279,3 +279,34 @@ def test_preview_skip_needs_a_reason_and_moves_on(qtbot, desk: Desk) -> None:  #
     with qtbot.waitSignal(w.preview_loaded, timeout=10_000) as loaded:
         w.skip_preview("Customer asked for next week")
     assert loaded.args[0] is None and w.preview_label.text() == "No outbound call is due now."
+
+
+def test_the_customer_window_relinks_the_live_call(qtbot, desk: Desk) -> None:
+    from agent_desktop.customer_window import CustomerWindow
+
+    with db.transaction(db.session_factory(desk.engine)) as s:
+        other = repository.create_customer(s, name="Grace Hopper", phone="+14155550177")
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    customers = CustomerWindow(w.directory)
+    qtbot.addWidget(customers)
+    customers.customer_chosen.connect(w.relink)
+    customers.search_box.setText("Grace")
+    with qtbot.waitSignal(customers.customer_loaded, timeout=10_000):
+        customers.search_now()
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        qtbot.mouseClick(customers.use_button, Qt.MouseButton.LeftButton)
+    assert w.work["sim-1"].customer_id == other
+    assert w.customer_view.name_label.text() == "Grace Hopper"
+
+
+def test_the_layout_is_remembered(qtbot, desk: Desk) -> None:
+    w = desk.window
+    w.splitter.setSizes([250, 1100])
+    sizes = w.splitter.sizes()
+    w.close()
+    again = AgentWindow(agent=w.agent, link=desk.link, directory=w.directory, outbox=w.outbox)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.splitter.sizes()[0] == sizes[0]  # the agent's left pane, as they left it
