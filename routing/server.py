@@ -808,7 +808,7 @@ class AcdServer:
     # ------------------------------------------------------------ the loop: timers, statistics, election
 
     async def _run(self) -> None:
-        while True:
+        while self.role is not Role.STOPPED:
             delay = 0.2
             if self.is_leader:
                 due = self.engine.next_timer()
@@ -817,7 +817,8 @@ class AcdServer:
                 delay = min(delay, max(0.0, self._last_stats + self.stats_every_s - time.monotonic()))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # not wait_for: on 3.11 it can swallow a cancellation
+                    await self._wake.wait()
             try:
                 async with self._lock:
                     await self._maintain()

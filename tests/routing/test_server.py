@@ -129,7 +129,7 @@ def test_ivr_handoff_with_priority_and_skills_picks_the_right_call_and_agent() -
 
 def test_ring_no_answer_withdraws_sets_not_ready_and_offers_the_next_agent() -> None:
     async def scenario() -> None:
-        async with running() as (bus, server):
+        async with running() as (bus, _server):
             cti = await bus.subscribe(topics.cti_commands(SITE))
             alice = await bus.subscribe(topics.agent_commands(SITE, "alice"))
             await agent(bus, "alice", "ready")
@@ -170,7 +170,7 @@ def test_record_writes_every_input_message_as_a_json_line() -> None:
     out = io.StringIO()
 
     async def scenario() -> None:
-        async with running(record=out) as (bus, server):
+        async with running(record=out) as (bus, _server):
             await agent(bus, "alice", "not_ready", "lunch")
             await call(bus, "queue.joined", "c1", queue="sales")
             await until(lambda: out.getvalue().count("\n") == 2)
