@@ -51,6 +51,10 @@ class CustomerDirectory:
         with self.sessions() as session:
             return repository.customer_360(session, customer_id)
 
+    def authenticate(self, login: str, password: str) -> repository.AgentView | None:
+        with self.sessions() as session:
+            return repository.authenticate_agent(session, login, password)
+
     def find_by_phone(self, number: str) -> list[CustomerSummary]:
         with self.sessions() as session:
             return repository.find_customers_by_phone(session, number, self.region)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 logger = logging.getLogger(__name__)
 
@@ -21,39 +21,37 @@ class _Signals(QObject):
     failed = Signal(object)
 
 
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], signals: _Signals) -> None:
-        super().__init__()
-        self.fn = fn
-        self.args = args
-        self.signals = signals
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        try:
-            result = self.fn(*self.args)
-        except Exception as exc:
-            logger.debug("background operation %s failed", getattr(self.fn, "__name__", self.fn), exc_info=True)
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.finished.emit(result)
-
-
 class Operation(QObject):
-    """One background call with ``finished`` / ``failed`` signals delivered on the GUI thread."""
+    """One background call with ``finished`` / ``failed`` signals delivered on the GUI thread.
+
+    The worker holds only the operation's signal carrier, a child of the operation, so deleting the
+    operation (after it reported) never frees anything the worker thread still runs.
+    """
 
     finished = Signal(object)
     failed = Signal(object)
 
     def __init__(self, fn: Callable[..., Any], *args: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._signals = _Signals()
+        self._fn = fn
+        self._args = args
+        self._signals = _Signals(self)
         self._signals.finished.connect(self.finished)
         self._signals.failed.connect(self.failed)
-        self._job = _Job(fn, args, self._signals)
 
     def start(self, pool: QThreadPool | None = None) -> Operation:
-        (pool or QThreadPool.globalInstance()).start(self._job)
+        fn, args, signals = self._fn, self._args, self._signals
+
+        def work() -> None:
+            try:
+                result = fn(*args)
+            except Exception as exc:  # every failure goes back to the GUI as a signal
+                logger.debug("background operation %s failed", getattr(fn, "__name__", fn), exc_info=True)
+                signals.failed.emit(exc)
+            else:
+                signals.finished.emit(result)
+
+        (pool or QThreadPool.globalInstance()).start(work)
         return self
 
 

@@ -672,6 +672,54 @@
     </message>
 </context>
 <context>
+    <name>LoginDialog</name>
+    <message>
+        <source>ccenter — Log in</source>
+        <extracomment>``authenticate(login, password) -&gt; AgentView | None``; blocking, so it runs on a worker thread.</extracomment>
+        <translation>ccenter — 登录</translation>
+    </message>
+    <message>
+        <source>as configured for your agent</source>
+        <translation>默认使用坐席配置的分机</translation>
+    </message>
+    <message>
+        <source>Agent</source>
+        <translation>坐席</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Extension</source>
+        <translation>分机</translation>
+    </message>
+    <message>
+        <source>Type your agent id and password.</source>
+        <translation>请输入坐席工号和密码。</translation>
+    </message>
+    <message>
+        <source>An extension is digits only.</source>
+        <translation>分机号只能包含数字。</translation>
+    </message>
+    <message>
+        <source>Checking…</source>
+        <translation>正在验证…</translation>
+    </message>
+    <message>
+        <source>Unknown agent or wrong password.</source>
+        <translation>坐席不存在或密码错误。</translation>
+    </message>
+    <message>
+        <source>Type the extension of your phone.</source>
+        <translation>请输入您电话的分机号。</translation>
+    </message>
+    <message>
+        <source>Log-in failed: %1</source>
+        <translation>登录失败：%1</translation>
+    </message>
+</context>
+<context>
     <name>OrderForm</name>
     <message>
         <source>New order</source>
