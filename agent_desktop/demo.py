@@ -29,6 +29,7 @@ from cti.model import LinkEvent
 from .app import application, install_excepthook, route_qt_messages_to_logging, wait_for
 from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
+from .queues import QueueStatsFeed
 from .telephony import LinkThread
 from .workstation import AgentWindow
 
@@ -77,6 +78,8 @@ def run_workstation_demo(
     script: DemoScript | None = None,
     style: str = "light",
     language: str | None = None,
+    queue_stats: QueueStatsFeed | None = None,
+    queues_for: Callable[[AgentView], set[str] | None] = lambda _agent: None,
 ) -> int:
     route_qt_messages_to_logging()
     app = application(style=style, language=language)
@@ -86,7 +89,8 @@ def run_workstation_demo(
     windows = []
     for offset, agent in enumerate(agents):
         outbox = ContactOutbox(directory.sessions, outbox_dir / f"outbox-{agent.login}.jsonl")
-        window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox)
+        window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox, queue_stats=queue_stats,
+                             visible_queues=queues_for(agent))
         window.move(40 * offset, 40 * offset)
         window.show()
         window.log_on()

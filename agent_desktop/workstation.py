@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bus.messages import AgentStateName
+from bus.messages import AgentStateName, QueueStats
 from crm import phones
 from crm.errors import CrmError
 from crm.models import Channel
@@ -65,6 +65,7 @@ from .customer_window import CustomerDirectory
 from .forms import OrderForm, ServiceRequestForm
 from .ivr_panel import IvrDataPanel, attached_values
 from .outbox import ContactOutbox
+from .queues import QueueStatsFeed, QueueStatsModel
 from .session import (
     Action,
     AgentCall,
@@ -125,6 +126,8 @@ class AgentWindow(QMainWindow):
         dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS,
         not_ready_reasons: tuple[str, ...] = DEFAULT_NOT_READY_REASONS,
         wrap_up_seconds: float = 30.0,
+        queue_stats: QueueStatsFeed | None = None,
+        visible_queues: Iterable[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
     ) -> None:
@@ -144,6 +147,9 @@ class AgentWindow(QMainWindow):
         self._dialed_preview: PreviewItem | None = None
         self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
 
+        self.queues = QueueStatsModel(visible_queues, self)
+        if queue_stats is not None:
+            queue_stats.updated.connect(self._on_queue_stats)
         self._build_state_bar()
         self._build_softphone()
         self._build_body()
@@ -152,6 +158,8 @@ class AgentWindow(QMainWindow):
 
         link.event_received.connect(self.on_link_event)
         link.command_failed.connect(self._on_command_failed)
+        link.link_down.connect(self._on_link_down)
+        link.link_up.connect(self._on_link_up)
         self._ticker = QTimer(self, interval=500)
         self._ticker.timeout.connect(self._on_tick)
         self._ticker.start()
@@ -186,6 +194,8 @@ class AgentWindow(QMainWindow):
         self.extend_button = self._button(self.tr("+30 s"), "extendWrapUp", lambda: self.extend_wrap_up(30))
         self.done_button = self._button(self.tr("End wrap-up"), "endWrapUp", self.end_wrap_up)
         self.pending_label = named(plain_label(), "pendingContacts")
+        self.queue_label = named(plain_label(), "queueSummary")
+        self.link_label = named(plain_label(), "linkStatus")
         layout.addWidget(self.state_label)
         layout.addWidget(self.ready_button)
         layout.addWidget(self.not_ready_button)
@@ -194,6 +204,8 @@ class AgentWindow(QMainWindow):
         layout.addWidget(self.extend_button)
         layout.addWidget(self.done_button)
         layout.addStretch(1)
+        layout.addWidget(self.queue_label)
+        layout.addWidget(self.link_label)
         layout.addWidget(self.pending_label)
         layout.addWidget(self._button(self.tr("Customers…"), "customersButton", self.customers_requested.emit,
                                       "Ctrl+F"))
@@ -637,6 +649,20 @@ class AgentWindow(QMainWindow):
         if target:
             self._call_command("make_call", self.session.extension, target)
             self.dial_box.clear()
+
+    def _on_link_down(self, reason: str) -> None:
+        # The session stays: calls and state come back when the link does (the link resynchronises).
+        self.link_label.setText(self.tr("Telephony link lost: %1").replace("%1", reason))
+        self.link_label.setProperty("problem", True)
+        self._say(self.tr("Telephony link lost; reconnecting. Your session is kept."))
+
+    def _on_link_up(self) -> None:
+        self.link_label.setText("")
+        self.link_label.setProperty("problem", False)
+
+    def _on_queue_stats(self, stats: QueueStats) -> None:
+        self.queues.update(stats)
+        self.queue_label.setText(self.queues.summary())
 
     def _on_command_failed(self, command: str, reason: str) -> None:
         self._say(self.tr("%1 failed: %2").replace("%1", command.replace("_", " ")).replace("%2", reason))

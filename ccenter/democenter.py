@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bus.messages import AgentId, AgentState, AgentStateName, CallEvent, CallEventType, CallId
+from bus.messages import AgentId, AgentState, AgentStateName, CallEvent, CallEventType, CallId, QueueStats
 from cti.errors import CtiError
 from cti.sim import SimPbx
 from ivr.engine import Action as IvrAction
@@ -102,7 +102,9 @@ class DemoCenter:
         calls_per_hour: float = 0.0,
         random_seed: int = 11,
         wrap_up_s: float = 5.0,
+        stats_sink: Callable[[QueueStats], None] | None = None,
     ) -> None:
+        self.stats_sink = stats_sink
         self.pbx = pbx
         self.flow = flow
         self.lookup = lookup
@@ -146,8 +148,13 @@ class DemoCenter:
     async def run(self, _loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Drive time-based work on the link's loop: due actions, ACD timers, new callers."""
         self.start_simulated_agents()
+        next_stats = 0.0
         while True:
             self.step()
+            if self.stats_sink is not None and self.pbx.now >= next_stats:
+                for stats in self.queue_stats():
+                    self.stats_sink(stats)
+                next_stats = self.pbx.now + 1.0
             await asyncio.sleep(0.1)
 
     def step(self) -> None:
@@ -324,3 +331,28 @@ class DemoCenter:
 
     def statistics(self) -> dict[str, Any]:
         return {q: self.engine.queue_statistics(q, self.pbx.now) for q in DEMO_QUEUES}
+
+    def queue_stats(self) -> list[QueueStats]:
+        """The live statistics of every queue, as the ACD server publishes them on the bus."""
+        now = self.pbx.now
+        by_skill: dict[str, tuple[int, int]] = {}
+        for seat in self.seats.values():
+            if seat.agent_id not in self._logged_on:
+                continue
+            status = self.engine.agent_status(AgentId(seat.agent_id))
+            for skill in seat.skills:
+                ready, busy = by_skill.get(skill, (0, 0))
+                if status is AgentStatus.READY:
+                    ready += 1
+                elif status in (AgentStatus.RESERVED, AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
+                    busy += 1
+                by_skill[skill] = (ready, busy)
+        out = []
+        for queue, skill in DEMO_QUEUES.items():
+            s = self.engine.queue_statistics(queue, now)
+            ready, busy = by_skill.get(skill, (0, 0))
+            out.append(QueueStats(queue=queue, ts=now, waiting=s.waiting, longest_wait_s=s.longest_waiting_s,
+                                  offered=s.offered, answered=s.answered, abandoned=s.abandoned,
+                                  service_level=s.service_level, asa_s=s.asa_s, agents_ready=ready,
+                                  agents_busy=busy))
+        return out

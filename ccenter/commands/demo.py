@@ -77,11 +77,12 @@ def run(args: argparse.Namespace) -> int:
 
     from agent_desktop.customer_window import CustomerDirectory
     from agent_desktop.demo import DemoScript, run_workstation_demo
+    from agent_desktop.queues import QueueStatsFeed
     from cti.sim import SimLink, SimPbx
     from ivr.crm_lookup import CrmLookup
     from ivr.flow import load_flow
 
-    from ..democenter import AgentSeat, DemoCenter
+    from ..democenter import DEMO_QUEUES, AgentSeat, DemoCenter
 
     with factory() as session:
         agents = [a for a in repository.list_agents(session) if a.role == "agent" and a.extension]
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     seats = [AgentSeat(a.login, a.extension or "", dict(a.skills), simulated=a not in desks) for a in agents]
     pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60)
     scripted = args.screenshots is not None
+    feed = QueueStatsFeed()
     center = DemoCenter(
         pbx,
         flow=load_flow(resources.path("ivr", "telecom.yaml")),
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         seats=[s for s in seats if not (scripted and s.simulated)],
         caller_numbers=callers,
         calls_per_hour=0.0 if scripted else args.calls_per_hour,
+        stats_sink=feed.publish,
     )
     script = DemoScript(
         place_inbound=lambda number: center.inbound(number, script=("1", "1234#", "3")),
@@ -119,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
             script=script,
             style=args.style,
             language=args.lang,
+            queue_stats=feed,
+            queues_for=lambda agent: {q for q, skill in DEMO_QUEUES.items() if skill in agent.skills},
         )
     finally:
         engine.dispose()

@@ -180,6 +180,14 @@
         <translation>要发送的按键（0-9 * #）</translation>
     </message>
     <message>
+        <source>Telephony link lost: %1</source>
+        <translation>电话链路中断：%1</translation>
+    </message>
+    <message>
+        <source>Telephony link lost; reconnecting. Your session is kept.</source>
+        <translation>电话链路中断，正在重连，您的会话已保留。</translation>
+    </message>
+    <message>
         <source>%1 failed: %2</source>
         <translation>%1 失败：%2</translation>
     </message>
@@ -403,6 +411,38 @@
     <message>
         <source>Queue</source>
         <translation>队列</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>等待数</translation>
+    </message>
+    <message>
+        <source>Longest wait</source>
+        <translation>最长等待</translation>
+    </message>
+    <message>
+        <source>Service level</source>
+        <translation>服务水平</translation>
+    </message>
+    <message>
+        <source>ASA</source>
+        <translation>平均应答时间</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Busy</source>
+        <translation>忙碌</translation>
+    </message>
+    <message>
+        <source>Answered</source>
+        <translation>已接听</translation>
+    </message>
+    <message>
+        <source>Abandoned</source>
+        <translation>已放弃</translation>
     </message>
     <message>
         <source>Agent</source>
@@ -752,6 +792,13 @@
     <message>
         <source>The amount must be a number of at least 0, with at most two decimals.</source>
         <translation>金额必须是不小于 0 的数字，最多两位小数。</translation>
+    </message>
+</context>
+<context>
+    <name>QueueStatsModel</name>
+    <message>
+        <source>%1: %2 waiting</source>
+        <translation>%1：%2 个等待</translation>
     </message>
 </context>
 <context>

@@ -12,9 +12,10 @@ from sqlalchemy import Engine, select
 
 from agent_desktop.customer_window import CustomerDirectory
 from agent_desktop.outbox import ContactOutbox
+from agent_desktop.queues import QueueStatsFeed
 from agent_desktop.telephony import LinkThread
 from agent_desktop.workstation import AgentWindow
-from bus.messages import AgentStateName
+from bus.messages import AgentStateName, QueueStats
 from crm import db, repository
 from crm.models import Contact, Customer, Order, PhoneNumber, ServiceRequest, Tier, WorkItem, WorkItemStatus
 from crm.repository import AgentView, OrderLine, RequestLine
@@ -46,6 +47,7 @@ class Desk:
     engine: Engine
     customer_id: int
     work_item_id: int
+    queue_stats: QueueStatsFeed
 
     def on_link(self, fn: Callable[[], object]) -> None:
         """Act on the simulated PBX from the link's own thread, as everything that touches it must."""
@@ -88,13 +90,14 @@ def desk(qtbot, tmp_path) -> Iterator[Desk]:
         from crm.models import Agent
 
         s.add(Agent(id=1, login="alice", name="Alice Morgan", extension="1001"))
+    feed = QueueStatsFeed()
     window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(db.session_factory(engine)),
                          outbox=ContactOutbox(db.session_factory(engine), tmp_path / "outbox.jsonl"),
-                         wrap_up_seconds=60)
+                         wrap_up_seconds=60, queue_stats=feed, visible_queues={"billing", "vip"})
     qtbot.addWidget(window)
     window.show()
     window.log_on()
-    yield Desk(window, pbx, link, engine, customer_id, work_item_id)
+    yield Desk(window, pbx, link, engine, customer_id, work_item_id, feed)
     window.close()
     link.stop()
     engine.dispose()
@@ -310,3 +313,16 @@ def test_the_layout_is_remembered(qtbot, desk: Desk) -> None:
     qtbot.addWidget(again)
     again.show()
     assert again.splitter.sizes()[0] == sizes[0]  # the agent's left pane, as they left it
+
+
+def test_the_state_bar_shows_the_agents_queues_and_a_lost_link(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(desk.queue_stats.updated, timeout=5000):
+        desk.queue_stats.publish(QueueStats(queue="billing", ts=1, waiting=2, longest_wait_s=65))
+    desk.queue_stats.publish(QueueStats(queue="sales", ts=1, waiting=7))
+    qtbot.waitUntil(lambda: w.queue_label.text() == "billing: 2 waiting (1:05)", timeout=5000)
+    w.link.link_down.emit("connection refused")
+    assert w.link_label.text() == "Telephony link lost: connection refused"
+    assert w.session.state is not AgentStateName.LOGGED_OFF, "the session survives the link drop"
+    w.link.link_up.emit()
+    assert w.link_label.text() == ""
