@@ -170,6 +170,23 @@ class QueueStatistics:
 
 
 @dataclass(frozen=True, slots=True)
+class PriorityStatistics:
+    """Statistics of the calls of one priority in one queue (same definitions as :class:`QueueStatistics`)."""
+
+    queue: str
+    priority: int
+    offered: int
+    answered: int
+    abandoned: int
+    answered_in_sl: int
+    service_level: float | None
+    asa_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
 class AgentStatistics:
     agent_id: AgentId
     status: AgentStatus
@@ -224,11 +241,14 @@ class AcdEngine:
         self._active: dict[GroupKey, _Group] = {}  # groups with live calls
         self._ready: dict[str, dict[AgentId, _Agent]] = {}  # skill -> ready agents, longest idle first
         self._logged_skill_count: dict[tuple[str, int], int] = {}  # (skill, level) -> logged-on agents
+        self._routable_cache: dict[Requirement, bool] = {}  # cleared whenever someone logs on or off
         self._offered: dict[CallId, _Call] = {}
         self._timers: list[tuple[float, int, _Timer, str, int]] = []
         self._seq = itertools.count()
         self._totals: dict[str, _Counters] = {name: _Counters() for name in self.queues}
         self._interval: dict[str, _Counters] = {name: _Counters() for name in self.queues}
+        self._totals_by_priority: dict[tuple[str, int], _Counters] = {}
+        self._interval_by_priority: dict[tuple[str, int], _Counters] = {}
         self._interval_start = 0.0
         self.audit: list[AuditRecord] = []
         self.decision_count = 0
@@ -308,10 +328,33 @@ class AcdEngine:
             unroutable=c.unroutable,
         )
 
+    def priority_statistics(self, queue: str, *, interval: bool = False) -> dict[int, PriorityStatistics]:
+        """Statistics of one queue per call priority (the priority the call arrived with), lowest first."""
+        if queue not in self.queues:
+            raise EngineError(f"unknown queue {queue!r}")
+        table = self._interval_by_priority if interval else self._totals_by_priority
+        found: dict[int, PriorityStatistics] = {}
+        for (name, priority), c in sorted(table.items(), key=lambda item: item[0][1]):
+            if name != queue:
+                continue
+            handled = c.answered + c.abandoned - c.short_abandoned
+            found[priority] = PriorityStatistics(
+                queue=queue,
+                priority=priority,
+                offered=c.offered,
+                answered=c.answered,
+                abandoned=c.abandoned,
+                answered_in_sl=c.answered_in_sl,
+                service_level=c.answered_in_sl / handled if handled else None,
+                asa_s=c.wait_answered_s / c.answered if c.answered else None,
+            )
+        return found
+
     def start_interval(self, now: float) -> dict[str, QueueStatistics]:
         """Close the current statistics interval (returned) and start a new one at ``now``."""
         closed = {name: self.queue_statistics(name, now, interval=True) for name in self.queues}
         self._interval = {name: _Counters() for name in self.queues}
+        self._interval_by_priority = {}
         self._interval_start = now
         return closed
 
@@ -348,7 +391,7 @@ class AcdEngine:
             data=ev.data,
         )
         self._calls[ev.call_id] = call
-        self._count(ev.queue, "offered")
+        self._count(ev.queue, "offered", priority=ev.priority)
         self._arm_stage_timers(call, ev.ts)
         self._enqueue(call, ev.ts, out, trigger="call arrived")
 
@@ -367,6 +410,7 @@ class AcdEngine:
             agent.eligible.clear()
         for skill, level in agent.skills.items():
             self._logged_skill_count[(skill, level)] = self._logged_skill_count.get((skill, level), 0) + 1
+        self._routable_cache.clear()
         self._set_agent(agent, AgentStatus.READY if ev.ready else AgentStatus.NOT_READY, ev.ts)
         if ev.ready:
             self._agent_freed(agent, ev.ts, out)
@@ -397,6 +441,7 @@ class AcdEngine:
         if ev.state is AgentStatus.LOGGED_OFF:
             for skill, level in agent.skills.items():
                 self._logged_skill_count[(skill, level)] -= 1
+            self._routable_cache.clear()
         self._set_agent(agent, ev.state, now, ev.reason)
         if released is not None:
             self._try_call(released, now, out, trigger="requeued: the reserved agent left")
@@ -416,12 +461,13 @@ class AcdEngine:
         self._set_agent(agent, AgentStatus.ON_CALL, now)
         wait = now - call.arrived
         q = self.queues[call.queue]
-        self._count(call.queue, "answered")
-        self._count(call.queue, "wait_answered_s", wait)
+        p = call.priority
+        self._count(call.queue, "answered", priority=p)
+        self._count(call.queue, "wait_answered_s", wait, priority=p)
         if wait <= q.sl_seconds:
-            self._count(call.queue, "answered_in_sl")
+            self._count(call.queue, "answered_in_sl", priority=p)
         if call.waited:
-            self._count(call.queue, "waited")
+            self._count(call.queue, "waited", priority=p)
 
     def _call_ended(self, now: float, call_id: CallId, out: list[Decision]) -> None:
         call = self._call(call_id)
@@ -448,8 +494,11 @@ class AcdEngine:
             if state is AgentStatus.LOGGED_OFF:
                 for skill, level in agent.skills.items():
                     self._logged_skill_count[(skill, level)] -= 1
+                self._routable_cache.clear()
             self._set_agent(agent, state, now, reason)
             out.append(AgentStateSet(now, agent.agent_id, state, reason))
+            if state is AgentStatus.LOGGED_OFF:
+                self._report_unroutable_waiting(now, out)
             return
         self._set_agent(agent, AgentStatus.READY, now)
         self._agent_freed(agent, now, out)
@@ -471,10 +520,10 @@ class AcdEngine:
             self._dequeue(call)
         call.status = CallStatus.ABANDONED
         call.version += 1
-        self._count(call.queue, "abandoned")
+        self._count(call.queue, "abandoned", priority=call.priority)
         if now - call.arrived < self.queues[call.queue].short_abandon_s:
-            self._count(call.queue, "short_abandoned")
-        self._count(call.queue, "waited")
+            self._count(call.queue, "short_abandoned", priority=call.priority)
+        self._count(call.queue, "waited", priority=call.priority)
 
     def _ring_no_answer(self, now: float, call_id: CallId, out: list[Decision]) -> None:
         call = self._call(call_id)
@@ -568,10 +617,10 @@ class AcdEngine:
         if q.fallback is None:
             return
         self._dequeue(call)
-        self._count(call.queue, "fallback")
+        self._count(call.queue, "fallback", priority=call.priority)
         if q.fallback is FallbackAction.OVERFLOW_QUEUE and q.fallback_queue:
             target = q.fallback_queue
-            self._count(call.queue, "overflowed_out")
+            self._count(call.queue, "overflowed_out", priority=call.priority)
             out.append(CallOverflowed(now, call.call_id, call.queue, target, reason, moved=True))
             call.queue = target
             call.arrived = now
@@ -579,7 +628,7 @@ class AcdEngine:
             call.relaxed = call.overflowed = False
             call.version += 1
             call.epoch += 1
-            self._count(target, "offered")
+            self._count(target, "offered", priority=call.priority)
             self._arm_stage_timers(call, now)
             self._enqueue(call, now, out, trigger="moved from fallback")
             return
@@ -804,22 +853,52 @@ class AcdEngine:
         out.append(OfferCall(now, call.call_id, agent.agent_id, call.queue))
 
     def _check_routable(self, call: _Call, now: float, out: list[Decision]) -> None:
-        """Report a call that no logged-on agent could ever take, and overflow or fall back."""
+        """Report a call that no logged-on agent could ever take, and overflow or fall back.
+
+        The requirement checked is the loosest the call will ever have: after relaxation (when the queue
+        relaxes) only the queue's skill at the relaxed level, otherwise the queue's skill and every
+        extra skill of the call, all held by one agent.
+        """
+        requirement = self._loosest_requirement(call)
+        if not self._someone_logged_on(requirement):
+            self._unroutable(call, now, out, requirement)
+
+    def _loosest_requirement(self, call: _Call) -> Requirement:
         q = self.queues[call.queue]
-        level = q.relaxed_min_proficiency if q.relax_after_s is not None else q.min_proficiency
-        if not self._someone_logged_on(((q.skill, min(level, q.min_proficiency)),)):
-            self._unroutable(call, now, out)
+        if q.relax_after_s is not None:
+            return ((q.skill, min(q.relaxed_min_proficiency, q.min_proficiency)),)
+        needed = {q.skill: q.min_proficiency}
+        for skill, level in call.extra:
+            needed[skill] = max(needed.get(skill, 0), level)
+        return tuple(sorted(needed.items()))
 
     def _someone_logged_on(self, alt: Requirement) -> bool:
-        skill, level = alt[0]
-        return any(self._logged_skill_count.get((skill, lv), 0) > 0 for lv in range(level, 11))
+        """Whether one logged-on agent holds every skill of ``alt`` at its level or better."""
+        counts = self._logged_skill_count
+        for skill, level in alt:  # necessary: each skill on its own (cheap, from the counts)
+            if not any(counts.get((skill, lv), 0) > 0 for lv in range(level, 11)):
+                return False
+        if len(alt) == 1:
+            return True
+        cached = self._routable_cache.get(alt)
+        if cached is None:
+            cached = any(
+                agent.status is not AgentStatus.LOGGED_OFF and all(agent.skills.get(s, 0) >= lv for s, lv in alt)
+                for agent in self._agents.values()
+            )
+            self._routable_cache[alt] = cached
+        return cached
 
-    def _unroutable(self, call: _Call, now: float, out: list[Decision]) -> None:
+    def _unroutable(self, call: _Call, now: float, out: list[Decision], requirement: Requirement) -> None:
         q = self.queues[call.queue]
         if not call.unroutable_reported:
             call.unroutable_reported = True
-            self._count(call.queue, "unroutable")
-            reason = f"no logged-on agent has skill {q.skill!r} at {q.min_proficiency} or better"
+            self._count(call.queue, "unroutable", priority=call.priority)
+            if len(requirement) == 1:
+                skill, level = requirement[0]
+                reason = f"no logged-on agent has skill {skill!r} at {level} or better"
+            else:
+                reason = f"no logged-on agent has all of {_requirement_text(requirement)}"
             logger.info("call %s in queue %s is unroutable: %s", call.call_id, call.queue, reason)
             out.append(CallUnroutable(now, call.call_id, call.queue, reason))
         if q.overflow_to and not call.overflowed:
@@ -849,9 +928,16 @@ class AcdEngine:
         agent.reason = reason
         agent.version += 1
 
-    def _count(self, queue: str, name: str, amount: float = 1) -> None:
+    def _count(self, queue: str, name: str, amount: float = 1, *, priority: int | None = None) -> None:
         for counters in (self._totals[queue], self._interval[queue]):
             setattr(counters, name, getattr(counters, name) + amount)
+        if priority is not None:
+            key = (queue, priority)
+            for table in (self._totals_by_priority, self._interval_by_priority):
+                found = table.get(key)
+                if found is None:
+                    found = table[key] = _Counters()
+                setattr(found, name, getattr(found, name) + amount)
 
     def _agent(self, agent_id: AgentId) -> _Agent:
         agent = self._agents.get(agent_id)
