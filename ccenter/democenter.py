@@ -30,6 +30,7 @@ from ivr.engine import CallInfo as IvrCallInfo
 from ivr.engine import IvrSession, RequestCallback, SessionState, Transfer
 from ivr.flow import Flow
 from ivr.lookup import CustomerLookup
+from ivr.record import SessionRecord
 from routing.engine import AcdEngine
 from routing.model import (
     AgentLoggedOn,
@@ -103,8 +104,10 @@ class DemoCenter:
         random_seed: int = 11,
         wrap_up_s: float = 5.0,
         stats_sink: Callable[[QueueStats], None] | None = None,
+        record_sink: Callable[[SessionRecord], None] | None = None,
     ) -> None:
         self.stats_sink = stats_sink
+        self.record_sink = record_sink
         self.pbx = pbx
         self.flow = flow
         self.lookup = lookup
@@ -228,6 +231,7 @@ class DemoCenter:
         ivr = self.ivr.pop(event.call_id, None)
         if ivr is not None and ivr.session.state is not SessionState.DONE:
             ivr.session.hangup(event.ts)
+            self._recorded(ivr.session)
             return
         if event.call_id not in self.queued:
             return  # a call the ACD never had (an agent's own outbound call, say)
@@ -271,6 +275,7 @@ class DemoCenter:
             self._at(2.0, lambda: self._press(call_id, press))
         elif call.session.state is SessionState.DONE:
             self.ivr.pop(call_id, None)
+            self._recorded(call.session)
             self.pbx.hangup(call_id)
 
     def _press(self, call_id: str, keys: str | None) -> None:
@@ -281,8 +286,13 @@ class DemoCenter:
         actions = call.session.timeout(now) if keys is None else call.session.digits(keys, now)
         self._ivr_actions(call_id, actions)
 
+    def _recorded(self, session: IvrSession) -> None:
+        if self.record_sink is not None and session.record is not None:
+            self.record_sink(session.record)
+
     def _hand_off(self, call_id: str, session: IvrSession, queue: str) -> None:
         self.ivr.pop(call_id, None)
+        self._recorded(session)
         event = session.handoff_event(self.pbx.now)
         self.pbx.attach_data(call_id, event.data)
         self.handoffs += 1

@@ -413,3 +413,28 @@ class Attempt(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
 
     work_item: Mapped[WorkItem] = relationship(back_populates="attempts")
+
+
+class IvrSession(Base):
+    """One caller's pass through an IVR flow, for containment and path reports. Never holds a PIN."""
+
+    __tablename__ = "ivr_session"
+    __table_args__ = (Index("ix_ivr_session_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cti_call_id: Mapped[str] = mapped_column(String(128), index=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    exit: Mapped[str] = mapped_column(String(32))  # self_served, transferred, callback, abandoned, hung_up
+    exit_node: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[list[Any]] = mapped_column(default=list)
+    menu_path: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
+    verified: Mapped[bool] = mapped_column(default=False)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    self_service: Mapped[list[Any]] = mapped_column(default=list)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int | None]

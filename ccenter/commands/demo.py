@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from cti.sim import SimLink, SimPbx
     from ivr.crm_lookup import CrmLookup
     from ivr.flow import load_flow
+    from ivr.reporting import SessionStore
 
     from ..democenter import DEMO_QUEUES, AgentSeat, DemoCenter
 
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         caller_numbers=callers,
         calls_per_hour=0.0 if scripted else args.calls_per_hour,
         stats_sink=feed.publish,
+        record_sink=SessionStore(factory).store,
     )
     script = DemoScript(
         place_inbound=lambda number: center.inbound(number, script=("1", "1234#", "3")),

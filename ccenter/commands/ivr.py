@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,46 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--data", choices=["demo", "db"], help="customer data (default: db with --db, else demo)")
     serve.set_defaults(func=run_serve)
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="containment rate and exits of the recorded IVR sessions, as JSON",
+        description="Reads the IVR sessions recorded in the database (by `ccenter ivr serve` and the demo).",
+    )
+    report.add_argument("--since", metavar="ISO", help="from this time (default: 24 hours ago), e.g. 2026-11-23T08:00Z")
+    report.add_argument("--until", metavar="ISO", help="until this time (default: now)")
+    report.add_argument("--flow", metavar="FLOW", help="only this flow")
+    report.set_defaults(func=run_report)
+
+
+def _time(text: str | None, default: datetime) -> datetime:
+    if text is None:
+        return default
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise IvrError(f"not a time: {text!r} (use ISO 8601, e.g. 2026-11-23T08:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from crm import db, repository
+
+    from ..cli import settings_from
+
+    now = datetime.now(UTC)
+    since, until = _time(args.since, now - timedelta(days=1)), _time(args.until, now)
+    settings = settings_from(args)
+    engine = db.connect(settings.db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            report = repository.ivr_report(session, since=since, until=until, flow=args.flow)
+    finally:
+        engine.dispose()
+    body = {"since": since.isoformat(), "until": until.isoformat(), "flow": args.flow, **dataclasses.asdict(report)}
+    print(json.dumps(body, ensure_ascii=False))
+    return 0
 
 
 def resolve_flow(name: str) -> Flow:
@@ -182,6 +224,13 @@ def run_serve(args: argparse.Namespace) -> int:
     default = names[0] if args.flow or DEFAULT_FLOW not in names else DEFAULT_FLOW
     lookup = make_lookup(args)
     settings = settings_from(args)
+    from crm import db
+    from ivr.record import SessionRecord
+    from ivr.reporting import SessionStore
+
+    engine = db.connect(settings.db_url)
+    db.upgrade(engine)
+    store = SessionStore(db.session_factory(engine))
 
     async def serve() -> None:
         bus = open_bus(settings.mqtt_url, client_id=f"ivr-{socket.gethostname()}", site=settings.site, role="ivr")
@@ -190,7 +239,11 @@ def run_serve(args: argparse.Namespace) -> int:
         async def publish(event: CallEvent) -> None:
             await bus.publish(topics.call(settings.site, event.call_id), event, qos=QOS_COMMAND)
 
-        server = FastAgiServer({flow.name: flow for flow in flows}, lookup, default_flow=default, on_handoff=publish)
+        async def record(session_record: SessionRecord) -> None:
+            await asyncio.to_thread(store.store, session_record)
+
+        server = FastAgiServer({flow.name: flow for flow in flows}, lookup, default_flow=default, on_handoff=publish,
+                               on_record=record)
         try:
             await server.start(host, port)
             print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
@@ -199,6 +252,7 @@ def run_serve(args: argparse.Namespace) -> int:
             await server.close()
             await bus.close()
             _close(lookup)
+            engine.dispose()
 
     asyncio.run(serve())
     return 0

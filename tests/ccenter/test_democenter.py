@@ -12,6 +12,7 @@ from ccenter.democenter import AgentSeat, DemoCenter
 from cti.sim import SimPbx
 from ivr.flow import load_flow
 from ivr.lookup import CustomerInfo, InMemoryLookup
+from ivr.record import SessionRecord
 
 
 def _lookup() -> InMemoryLookup:
@@ -56,7 +57,8 @@ def flow():
 
 def test_a_caller_goes_through_the_ivr_and_the_acd_to_a_simulated_agent(flow) -> None:
     pbx = SimPbx(extensions=["1001", "1002"])
-    center = DemoCenter(pbx, flow=flow, lookup=_lookup(), caller_numbers=[],
+    records: list[SessionRecord] = []
+    center = DemoCenter(pbx, flow=flow, lookup=_lookup(), caller_numbers=[], record_sink=records.append,
                         seats=[AgentSeat("erin", "1002", {"vip": 7, "billing": 5}, simulated=True)])
     center.start_simulated_agents()
     seen: list[CallEvent | AgentState] = []
@@ -70,6 +72,9 @@ def test_a_caller_goes_through_the_ivr_and_the_acd_to_a_simulated_agent(flow) ->
     assert [e.extension for e in alerting] == ["1002"]
     assert any(isinstance(e, CallEvent) and e.type == "call.answered" for e in seen)
     assert center.statistics()["vip"].answered == 1
+    [record] = records
+    assert (record.exit.value, record.queue, record.verified, record.customer_id) == ("transferred", "vip", True, "7")
+    assert "1234" not in repr(record)
 
 
 def test_a_desktop_agent_gets_calls_only_when_ready_and_not_during_wrap_up(flow) -> None:

@@ -1,0 +1,58 @@
+"""IVR session records in the database and the containment report (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from ccenter.cli import main
+from crm import db, repository
+from crm.models import Customer, IvrSession
+from ivr.record import ExitPoint, SessionRecord
+from ivr.reporting import SessionStore, to_crm
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()
+
+
+def _record(call: str, exit_: ExitPoint, *, customer: str | None = None, intent: str | None = "billing",
+            at: float = T0) -> SessionRecord:
+    return SessionRecord(call_id=call, flow="telecom", caller="+14155550100", started_at=at, ended_at=at + 40,
+                         exit=exit_, exit_node="goodbye", path=("welcome", "language", "main_menu"),
+                         menu_path=("language:en", "main:billing"), language="en", customer_id=customer,
+                         verified=True, intent=intent, self_service=("balance",))
+
+
+def test_records_are_stored_and_reported(engine: Engine, capsys: pytest.CaptureFixture[str], db_url: str) -> None:
+    with db.transaction(db.session_factory(engine)) as s:
+        customer = Customer(name="Ada")
+        s.add(customer)
+        s.flush()
+        cid = str(customer.id)
+    store = SessionStore(db.session_factory(engine))
+    store.store(_record("sim-1", ExitPoint.SELF_SERVED, customer=cid))
+    store.store(_record("sim-2", ExitPoint.TRANSFERRED, intent="cancel"))
+    store.store(_record("sim-3", ExitPoint.SELF_SERVED, customer="crm-ext-77"))  # outside id: no link
+    store.store(_record("sim-4", ExitPoint.ABANDONED, at=T0 - 3 * 86400))  # outside the window
+    with db.session_factory(engine)() as s:
+        rows = {r.cti_call_id: r for r in s.scalars(select(IvrSession))}
+        assert rows["sim-1"].customer_id == int(cid) and rows["sim-3"].customer_id is None
+        assert rows["sim-1"].menu_path == ["language:en", "main:billing"]
+        report = repository.ivr_report(s, since=datetime.fromtimestamp(T0, UTC) - timedelta(hours=1),
+                                       until=datetime.fromtimestamp(T0, UTC) + timedelta(hours=1))
+    assert report.sessions == 3 and report.by_exit == {"self_served": 2, "transferred": 1}
+    assert report.containment_rate == pytest.approx(2 / 3) and report.mean_duration_s == pytest.approx(40)
+    assert report.by_intent == {"billing": 2, "cancel": 1}
+    assert main(["ivr", "report", "--db", db_url, "--since", "2026-11-23T08:00Z", "--until", "2026-11-23T10:00Z"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["sessions"] == 3 and body["containment_rate"] == pytest.approx(2 / 3)
+    assert main(["ivr", "report", "--db", db_url, "--since", "yesterday"]) == 1
+    assert "not a time: 'yesterday'" in capsys.readouterr().err
+
+
+def test_to_crm_converts_times_and_ids() -> None:
+    record = to_crm(_record("sim-9", ExitPoint.CALLBACK, customer="12"))
+    assert record.started_at == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert (record.exit, record.customer_id, record.path) == ("callback", 12, ("welcome", "language", "main_menu"))
