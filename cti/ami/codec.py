@@ -18,7 +18,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from ..codec import NEED_DATA, ProtocolIssue
 from ..codec import NeedData as _NeedData
@@ -50,8 +50,23 @@ BANNER_PREFIX: Final = b"Asterisk Call Manager/"
 _TERMINATOR = re.compile(rb"\n\r?\n")
 _TERMINATOR_STR = re.compile("\n\r?\n")
 _KINDS = frozenset({"event", "response", "action"})
-_SEPARATOR = re.compile("(\n\n+)")
-_VALID_REGION = re.compile(r"(?:[A-Za-z0-9_.-]+:[^\n]*\n|\n)*")
+_KIND_PREFIXES = ("Event:", "Response:", "Action:")
+
+
+def _plain(nl: str) -> re.Pattern[str]:
+    """Lines ``Key: value`` (or ``Key:``) whose value has no ": " and no CR/LF, or blank lines; possessive."""
+    return re.compile(rf"(?:[A-Za-z0-9_.-]++:(?: [^\r\n:]*+(?::[^\r\n: ][^\r\n:]*+)*+)?+{nl}|{nl})*+")
+
+
+def _is_follows(block: str, nl: str) -> bool:
+    """Whether a response block is ``Response: Follows`` (command output, for the slow path)."""
+    return block.partition(nl)[0].partition(":")[2].strip(" \t").lower() == "follows"
+
+
+_EMPTY_VALUE = {"\n": ":\n", "\r\n": ":\r\n"}
+_EMPTY_VALUE_FIXED = {"\n": ": \n", "\r\n": ": \r\n"}
+_PLAIN_LF = _plain("\n")
+_PLAIN_CRLF = _plain("\r\n")
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9_.-]+):(?: ?)(.*)$", re.MULTILINE)
 _END_COMMAND = b"--END COMMAND--"
 _FOLLOWS_LINE = re.compile(rb"^response:[ \t]*follows[ \t]*\r?$", re.IGNORECASE)
@@ -68,31 +83,60 @@ class Banner:
     offset: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class AmiMessage:
     """One AMI message: its headers in order (repeats kept), and the raw output of ``Response: Follows``.
 
-    The decoder validates every line when it frames a message but splits the headers only when
-    they are first read (``name`` and ``kind`` never need that), so events nobody maps cost little.
-    Messages are equal when their headers, offset and output are.
+    Treat it as immutable. The decoder frames and validates a message; its headers are split the
+    first time they are read, all at once in C (one ``replace`` and one ``split`` of the block into
+    :attr:`fields`), and the case-insensitive index for :meth:`get` is built on the first look-up.
+    ``name`` and ``kind`` need neither, so events nobody maps cost little. Messages are equal when
+    their headers, offset and output are.
     """
 
-    raw: str  # the validated header lines, LF-separated ("" when built from headers)
-    offset: int = 0
-    output: tuple[str, ...] = ()
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    __slots__ = ("_fields", "_headers", "_index", "_nl", "_raw", "offset", "output")
+
+    def __init__(self, raw: str = "", offset: int = 0, output: tuple[str, ...] = (), nl: str = "\n") -> None:
+        # ``raw``: header lines separated by ``nl``, each ``Key: value`` (or ``Key:``) with exactly
+        # one ": ", as the decoder's fast path made sure.
+        self._raw = raw
+        self._nl = nl
+        self._fields: list[str] | None = None
+        self._headers: tuple[tuple[str, str], ...] | None = None
+        self._index: dict[str, str] | None = None
+        self.offset = offset
+        self.output = output
 
     @classmethod
     def build(cls, headers: Iterable[tuple[str, str]], *, offset: int = 0, output: tuple[str, ...] = ()) -> AmiMessage:
-        message = cls("", offset, output, {})
-        message._cache["h"] = tuple(headers)
+        message = cls("", offset, output)
+        pairs = tuple(headers)
+        message._headers = pairs
+        message._fields = [part for pair in pairs for part in pair]
         return message
 
     @property
+    def fields(self) -> list[str]:
+        """Every header split out: names at even, values at odd positions, in order (do not modify)."""
+        fields = self._fields
+        if fields is None:
+            nl, raw = self._nl, self._raw
+            if not raw:
+                fields = self._fields = []
+                return fields
+            empty = _EMPTY_VALUE[nl]
+            if empty in raw:
+                raw = raw.replace(empty, _EMPTY_VALUE_FIXED[nl])
+            if raw[-1] == ":":
+                raw += " "
+            fields = self._fields = raw.replace(": ", nl).split(nl)
+        return fields
+
+    @property
     def headers(self) -> tuple[tuple[str, str], ...]:
-        headers: tuple[tuple[str, str], ...] | None = self._cache.get("h")
+        headers = self._headers
         if headers is None:
-            headers = self._cache["h"] = tuple(_HEADER_LINE.findall(self.raw))
+            it = iter(self.fields)
+            headers = self._headers = tuple(zip(it, it, strict=True))
         return headers
 
     def __eq__(self, other: object) -> bool:
@@ -103,27 +147,35 @@ class AmiMessage:
     def __hash__(self) -> int:
         return hash((self.headers, self.offset, self.output))
 
+    def __repr__(self) -> str:
+        return f"AmiMessage(headers={self.headers!r}, offset={self.offset!r}, output={self.output!r})"
+
     @property
     def kind(self) -> str:
         """``event``, ``response`` or ``action`` (the first header's name, lower case)."""
-        if self.raw:
-            return self.raw[: self.raw.find(":")].lower()
-        return self.headers[0][0].lower() if self.headers else ""
+        raw = self._raw
+        if raw:
+            return raw[: raw.find(":")].lower()
+        fields = self.fields
+        return fields[0].lower() if fields else ""
 
     @property
     def name(self) -> str:
         """The event name, response status or action name (the first header's value)."""
-        if self.raw:
-            value = self.raw.partition("\n")[0].partition(":")[2]
+        raw = self._raw
+        if raw:
+            value = raw.partition(self._nl)[0].partition(":")[2]
             return value[1:] if value[:1] == " " else value
-        return self.headers[0][1] if self.headers else ""
+        fields = self.fields
+        return fields[1] if fields else ""
 
     def _lookup(self) -> dict[str, str]:
-        index: dict[str, str] | None = self._cache.get("i")
+        index = self._index
         if index is None:
-            index = self._cache["i"] = {}
-            for key, value in reversed(self.headers):
-                index[key.lower()] = value
+            fields = self.fields
+            # All names lower-cased in one go; reversed, so that the first of repeated headers wins.
+            names = "\n".join(fields[-2::-2]).lower().split("\n") if fields else []
+            index = self._index = dict(zip(names, fields[-1::-2], strict=True))
         return index
 
     @property
@@ -325,29 +377,45 @@ class AmiDecoder:
         self._events.append(AmiMessage.build(headers, offset=offset))
 
     def _batch(self, text: str, crlf: bool) -> bool:
-        """All messages of a region with uniform line ends at once; False (nothing done) if any is odd."""
-        if crlf:
-            text = text.replace("\r\n", "\n")
-        if _VALID_REGION.fullmatch(text) is None:
-            return False  # a line that is not 'Key: Value': the slow path says which
-        parts = _SEPARATOR.split(text)
-        blocks, seps = parts[0:-1:2], parts[1::2]
+        """All messages of a region at once; False (nothing done) if any line is odd.
+
+        The region must be plain ``Key: value`` lines with uniform line ends and exactly one ": "
+        per line (one possessive regex checks it in C; the banner and ``--END COMMAND--`` fail it).
+        A message is then a block between blank lines, split only when read, by one ``replace`` and
+        one ``split`` (:attr:`AmiMessage.fields`). ``Response: Follows`` goes to the slow path.
+        """
+        nl = "\r\n" if crlf else "\n"
+        if (_PLAIN_CRLF if crlf else _PLAIN_LF).fullmatch(text) is None:
+            return False
+        sep = nl + nl
+        step = len(sep)
+        blocks = text.split(sep)
         if max(map(len, blocks), default=0) > min(self.max_message // 2, 3 * self.max_headers):
             return False
         kinds = _KINDS
+        prefixes = _KIND_PREFIXES
         out: list[DecoderEvent] = []
         append = out.append
-        base = self._base
-        pos = lines = 0
-        for block, sep in zip(blocks, seps, strict=True):
-            if block[: block.find(":")].lower() not in kinds:
-                return False
-            if crlf:
-                append(AmiMessage(block, base + pos + lines, (), {}))
-                lines += block.count("\n") + len(sep)
-            else:
-                append(AmiMessage(block, base + pos, (), {}))
-            pos += len(block) + len(sep)
+        pos = self._base
+        for block in blocks:
+            size = len(block)
+            if size:
+                if block.startswith(prefixes):
+                    if block[0] == "R" and _is_follows(block, nl):
+                        return False
+                    append(AmiMessage(block, pos, (), nl))
+                else:
+                    offset = pos
+                    if block[0] in "\r\n":  # more than one blank line between messages
+                        stripped = block.lstrip("\r\n")
+                        offset += len(block) - len(stripped)
+                        block = stripped
+                    if block:
+                        kind = block[: block.find(":")].lower()
+                        if kind not in kinds or (kind == "response" and _is_follows(block, nl)):
+                            return False
+                        append(AmiMessage(block, offset, (), nl))
+            pos += size + step
         self._events.extend(out)
         return True
 
@@ -361,13 +429,14 @@ class AmiDecoder:
         if end < 3:
             return False
         region = bytes(buf[:end])
-        if not region.isascii() or b"ollows" in region or b"OLLOWS" in region or BANNER_PREFIX in region:
+        if not region.isascii():
             return False
         text = region.decode("ascii")
-        crlf = "\r" in text
-        if (not crlf or text.count("\r\n") == text.count("\r") == text.count("\n")) and self._batch(text, crlf):
+        if self._batch(text, "\r" in text):
             self._drop(end)
             return True
+        if b"ollows" in region or b"OLLOWS" in region or BANNER_PREFIX in region:
+            return False
         limit = self.max_message + 3
         base = self._base
         pos = 0
