@@ -1,13 +1,15 @@
-"""``ccenter simulate SCENARIO.yaml``: the real ACD engine in simulated time."""
+"""``ccenter simulate``: the real ACD engine in simulated time, on a scenario or on a recorded event log."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import sys
 import time
 from typing import Any
 
+from routing.errors import RoutingError
 from routing.scenario import load_scenario
 from routing.simulate import simulate
 
@@ -17,12 +19,27 @@ logger = logging.getLogger(__name__)
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "simulate",
-        help="run the ACD engine on a scenario in simulated time and print the KPIs",
-        description="Runs the real ACD engine on SCENARIO.yaml in simulated time (see docs/routing.md).",
+        help="run the ACD engine on a scenario, or replay a recorded event log, and print the KPIs",
+        description=(
+            "Runs the real ACD engine on SCENARIO.yaml in simulated time, or with --replay on the calls and "
+            "agent states recorded by 'ccenter acd --record', under the recorded configuration and a new "
+            "one side by side (see docs/routing.md)."
+        ),
     )
-    parser.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")
+    parser.add_argument("scenario", metavar="SCENARIO.yaml", nargs="?", help="scenario file (not with --replay)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1): same seed, same figures")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    replay = parser.add_argument_group("replay of a recorded event log")
+    replay.add_argument("--replay", metavar="EVENTS.jsonl", help="event log written by 'ccenter acd --record FILE'")
+    replay.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="the ACD configuration the recording ran under (the file of 'ccenter acd --queues'); "
+        'default: the log\'s own {"config": ...} line',
+    )
+    replay.add_argument(
+        "--config", dest="new_config", metavar="NEWCONFIG.yaml", help="the changed ACD configuration to compare"
+    )
     parser.set_defaults(func=run)
 
 
@@ -31,6 +48,14 @@ def _fmt(value: float | None, pattern: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.replay is not None:
+        if args.scenario is not None:
+            raise RoutingError("give either SCENARIO.yaml or --replay EVENTS.jsonl, not both")
+        return run_replay(args)
+    if args.scenario is None:
+        raise RoutingError("give a SCENARIO.yaml to simulate, or --replay EVENTS.jsonl to replay a recording")
+    if args.new_config or args.baseline:
+        raise RoutingError("--config and --baseline go with --replay")
     scenario = load_scenario(args.scenario)
     started = time.perf_counter()
     result = simulate(scenario, seed=args.seed)
@@ -53,3 +78,80 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"agents: {body['agents']['count']}, occupancy {body['agents']['occupancy']:.3f}")
     return 0
+
+
+def load_replay_configs(recording: Any, baseline: str | None, new: str | None) -> tuple[Any, Any]:
+    """The recorded configuration (``--baseline`` or the log's own) and the new one (or None)."""
+    from routing.server import load_acd_config
+
+    recorded = load_acd_config(baseline) if baseline else recording.config
+    if recorded is None:
+        raise RoutingError(
+            f"{recording.source} does not say which configuration it ran under: give it with --baseline FILE "
+            "(the file given to 'ccenter acd --queues')"
+        )
+    return recorded, load_acd_config(new) if new else None
+
+
+def report_problems(recording: Any) -> None:
+    for problem in recording.problems:
+        print(f"ccenter: warning: {recording.source}:{problem.line}: {problem.reason} (skipped)", file=sys.stderr)
+
+
+_ROWS = (
+    ("offered", "offered", "%d"),
+    ("answered", "answered", "%d"),
+    ("abandoned", "abandoned", "%d"),
+    ("service level", "service_level", "%.3f"),
+    ("ASA s", "asa_s", "%.1f"),
+    ("P(wait)", "p_wait", "%.3f"),
+    ("longest wait s", "longest_wait_s", "%.0f"),
+)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from routing.replay import compare, load_recording
+
+    recording = load_recording(args.replay)
+    report_problems(recording)
+    recorded, new = load_replay_configs(recording, args.baseline, args.new_config)
+    started = time.perf_counter()
+    comparison = compare(recording, recorded, new, seed=args.seed)
+    logger.info("replayed %s in %.2f s", args.replay, time.perf_counter() - started)
+    body = comparison.to_dict()
+    if args.json:
+        print(json.dumps(body, indent=2))
+        return 0
+    columns = [body["recorded"]] + ([body["new"]] if body["new"] is not None else [])
+    skipped = len(recording.problems)
+    print(
+        f"replay of {args.replay}: {recording.duration_s / 3600:.2f} h, {len(recording.calls)} calls, "
+        f"{len(recording.agent_ids())} agents, seed {args.seed}" + (f"; {skipped} bad lines skipped" if skipped else "")
+    )
+    header = f"{'':<24}" + "".join(f"{c['label']:>18}" for c in columns)
+    queues = list(dict.fromkeys(q for c in columns for q in c["queues"]))
+    for queue in queues:
+        print(f"{'queue ' + queue:<24}" + header[24:])
+        for label, key, pattern in _ROWS:
+            cells = "".join(f"{_fmt(c['queues'].get(queue, {}).get(key), pattern):>18}" for c in columns)
+            print(f"  {label:<22}{cells}")
+        priorities = list(dict.fromkeys(p for c in columns for p in c["queues"].get(queue, {}).get("by_priority", {})))
+        if len(priorities) > 1:
+            for p in priorities:
+                cells = ""
+                for c in columns:
+                    s = c["queues"].get(queue, {}).get("by_priority", {}).get(p)
+                    cells += f"{'-' if s is None else _priority_cell(s):>18}"
+                print(f"  {'priority ' + p + ' ans/SL/ASA':<22}{cells}")
+    print(f"{'agents':<24}" + "".join(f"{c['agents']['count']:>18}" for c in columns))
+    print(f"  {'occupancy':<22}" + "".join(f"{c['agents']['occupancy']:>18.3f}" for c in columns))
+    notes = [f"{c['label']}: {note}" for c in columns for note in c["notes"]]
+    if notes:
+        print("notes:")
+        for note in notes:
+            print(f"- {note}")
+    return 0
+
+
+def _priority_cell(s: dict[str, Any]) -> str:
+    return f"{s['answered']}/{_fmt(s['service_level'], '%.2f')}/{_fmt(s['asa_s'], '%.0f')}"
