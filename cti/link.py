@@ -156,6 +156,19 @@ class CtiLink(ABC):
     async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
         raise self._unsupported(Capability.ATTACH_DATA)
 
+    # -- for the ACD (``ccenter acd`` sends these; they are not the desktop's capabilities) ------
+    async def deliver(self, call_id: str, extension: str) -> None:
+        """Ring ``extension`` with a call waiting in a queue (the ACD chose that agent)."""
+        raise UnsupportedCommand(f"{type(self).__name__} cannot deliver queued calls for the ACD")
+
+    async def withdraw(self, call_id: str, extension: str) -> None:
+        """Stop ringing ``extension`` with a delivered call; the call waits in its queue again."""
+        raise UnsupportedCommand(f"{type(self).__name__} cannot withdraw a delivered call for the ACD")
+
+
+#: Commands of the ACD (``routing/server.py``) that the link carries out, besides the capabilities.
+ACD_COMMANDS = frozenset({"deliver", "withdraw"})
+
 
 def _arg(command: Command, name: str, *, required: bool = True) -> Any:
     if name == "call_id" and command.call_id is not None:
@@ -173,8 +186,15 @@ def _arg(command: Command, name: str, *, required: bool = True) -> Any:
 async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
     """Carry out a bus :class:`~bus.messages.Command` on ``link``; returns the result fields.
 
+    ``name`` is a :class:`~cti.model.Capability` value, or one of :data:`ACD_COMMANDS` (``deliver``
+    and ``withdraw`` with ``call_id`` and ``args.extension``).
+
     Raises :class:`CtiError` (unknown command, missing argument, unsupported, refused by the PBX).
     """
+    if command.name in ACD_COMMANDS:
+        call_id, extension = _arg(command, "call_id"), _arg(command, "extension")
+        await (link.deliver if command.name == "deliver" else link.withdraw)(call_id, extension)
+        return {}
     try:
         name = Capability(command.name)
     except ValueError:

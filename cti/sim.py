@@ -351,6 +351,13 @@ class SimPbx:
         """Ring ``extension`` with a waiting call (what the ACD asks the CTI link to do)."""
         self._ring(self._call(call_id), extension)
 
+    def withdraw(self, call_id: str, extension: str) -> None:
+        """Stop ringing ``extension`` with a delivered call (the ACD took the offer back)."""
+        call = self._call(call_id)
+        self._party(call, extension, ConnectionState.ALERTING)
+        call.parties[extension] = ConnectionState.NULL
+        logger.info("sim: %s withdrawn from %s", call_id, extension)
+
     def answer(self, call_id: str, device: str) -> None:
         call = self._call(call_id)
         self._party(call, device, ConnectionState.ALERTING)
@@ -561,3 +568,9 @@ class SimLink(CtiLink):
 
     async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
         self.pbx.attach_data(call_id, data)
+
+    async def deliver(self, call_id: str, extension: str) -> None:
+        self.pbx.deliver(call_id, extension)
+
+    async def withdraw(self, call_id: str, extension: str) -> None:
+        self.pbx.withdraw(call_id, extension)

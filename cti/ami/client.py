@@ -455,6 +455,20 @@ class AmiLink(CtiLink):
         )
         self._held.pop(held_call_id, None)
 
+    async def deliver(self, call_id: str, extension: str) -> None:
+        """The ACD chose ``extension``: ``Redirect`` the waiting caller to it in ``context``."""
+        caller = self._channel(call_id, None)
+        await self.action(
+            "Redirect", {"Channel": caller, "Exten": extension, "Context": self.settings.context, "Priority": "1"}
+        )
+
+    async def withdraw(self, call_id: str, extension: str) -> None:
+        """The ACD took the offer back: ``Redirect`` the caller to the hold context, to wait again."""
+        caller = self._channel(call_id, None)
+        await self.action(
+            "Redirect", {"Channel": caller, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
+        )
+
     def _event(self, kind: CallEventType, call_id: str, **kw: Any) -> CallEvent:
         return CallEvent(type=kind, call_id=call_id, ts=self._clock(), **kw)
 

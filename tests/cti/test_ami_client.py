@@ -307,3 +307,24 @@ def test_conference_redirects_all_three_parties_into_one_confbridge() -> None:
             await link.close()
 
     run(scenario)
+
+
+def test_acd_deliver_and_withdraw_redirect_the_waiting_caller() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("Q", "Q", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        link = AmiLink(settings)
+        await link.connect()
+        try:
+            await until(lambda: link.mapper.channels_of("Q") == ["PJSIP/trunk-00000001"])
+            await link.deliver("Q", "1001")
+            await link.withdraw("Q", "1001")
+            assert [(r.get("Channel"), r.get("Context"), r.get("Exten")) for r in server.redirects] == [
+                ("PJSIP/trunk-00000001", "from-internal", "1001"),
+                ("PJSIP/trunk-00000001", "ccenter-hold", "s"),
+            ]
+            with pytest.raises(CommandFailed, match="no live call"):
+                await link.deliver("nope", "1001")
+        finally:
+            await link.close()
+
+    run(scenario)

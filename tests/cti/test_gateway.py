@@ -109,3 +109,42 @@ def test_cti_gateway_process_runs_on_sim_and_stops_on_sigterm() -> None:
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_gateway_carries_out_the_acds_deliver_and_withdraw() -> None:
+    from bus.messages import CommandResult
+
+    async def go() -> tuple[list[CommandResult], list[str], SimPbx]:
+        bus = InProcessBus()
+        pbx = SimPbx(extensions=["1001", "1002"])
+        link = SimLink(pbx)
+        async with bus:
+            calls = await bus.subscribe(topics.calls("hq"))
+            results = await bus.subscribe(topics.agent_events("hq", "a1"))
+            gateway = Gateway(link, bus, site="hq")
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
+            pbx.schedule_inbound(0.0, "+14155550100", "800", queue="sales")
+            pbx.advance(0.0)
+            acd = {"call_id": "sim-1", "extension": "1001", "queue": "sales", "epoch": 1}
+            for command_id, name in (("sim-1:a1:1", "deliver"), ("sim-1:a1:withdraw", "withdraw")):
+                await bus.publish(
+                    topics.cti_commands("hq"),
+                    Command(command_id=command_id, name=name, ts=0.0, call_id="sim-1", agent_id="a1", args=acd),
+                    qos=1,
+                )
+            got = [(await results.get(timeout=2)).message for _ in range(2)]
+            kinds = [(await calls.get(timeout=2)).message for _ in range(3)]
+            await link.close()
+            await asyncio.wait_for(runner, 2)
+            return (
+                [m for m in got if isinstance(m, CommandResult)],
+                [m.type for m in kinds if isinstance(m, CallEvent)],
+                pbx,
+            )
+
+    results, kinds, pbx = asyncio.run(go())
+    assert [(r.name, r.ok) for r in results] == [("deliver", True), ("withdraw", True)]
+    assert kinds == ["call.offered", "queue.joined", "call.alerting"]
+    assert pbx.live_calls == ["sim-1"] and pbx.parties("sim-1")["1001"].value == "null"
