@@ -49,12 +49,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "explain",
         help="why a call waits or went to its agent, why an agent is idle",
         description=(
-            "Runs SCENARIO.yaml in simulated time up to --at and explains the engine's state then: "
-            "a given --call or --agent, or else the longest-waiting calls and the idle agents."
+            "Runs SCENARIO.yaml in simulated time up to --at, or replays a recorded event log (--replay) up "
+            "to --at seconds after its first line, and explains the engine's state then: a given --call or "
+            "--agent, or else the longest-waiting calls and the idle agents."
         ),
     )
-    explain.add_argument("scenario", metavar="SCENARIO.yaml")
+    explain.add_argument("scenario", metavar="SCENARIO.yaml", nargs="?", help="scenario file (not with --replay)")
     explain.add_argument("--at", type=float, required=True, metavar="SECONDS", help="simulated time to stop at")
+    explain.add_argument("--replay", metavar="EVENTS.jsonl", help="event log written by 'ccenter acd --record FILE'")
+    explain.add_argument(
+        "--baseline", metavar="FILE", help="with --replay: the configuration the recording ran under (as --queues)"
+    )
+    explain.add_argument(
+        "--config", dest="new_config", metavar="NEWCONFIG.yaml", help="with --replay: explain under this configuration"
+    )
     explain.add_argument("--seed", type=int, default=1)
     explain.add_argument("--call", metavar="CALL_ID", help="explain this call (simulated ids are c1, c2, ...)")
     explain.add_argument("--agent", metavar="AGENT_ID", help="explain this agent (ids are <group>-<n>)")
@@ -135,7 +143,6 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
     found: list[Explanation] = []
     stats: dict[str, Any] = {}
 
@@ -151,7 +158,23 @@ def run_explain(args: argparse.Namespace) -> int:
                 if engine.agent_status(agent_id) is AgentStatus.READY and any(s["waiting"] for s in stats.values()):
                     found.append(explain_agent(engine, agent_id, now))
 
-    simulate(scenario, seed=args.seed, until_s=args.at, on_stop=inspect, keep_calls=True)
+    if args.replay is not None:
+        if args.scenario is not None:
+            raise RoutingError("give either SCENARIO.yaml or --replay EVENTS.jsonl, not both")
+        from routing.replay import load_recording, replay
+
+        from .simulate import load_replay_configs, report_problems
+
+        recording = load_recording(args.replay)
+        report_problems(recording)
+        recorded, new = load_replay_configs(recording, args.baseline, args.new_config)
+        replay(recording, new or recorded, seed=args.seed, until_s=recording.start + args.at, on_stop=inspect,
+               keep_calls=True)  # fmt: skip
+    elif args.scenario is None:
+        raise RoutingError("give a SCENARIO.yaml, or --replay EVENTS.jsonl, to explain")
+    else:
+        scenario = load_scenario(args.scenario)
+        simulate(scenario, seed=args.seed, until_s=args.at, on_stop=inspect, keep_calls=True)
     if not found and (args.call or args.agent):
         raise RoutingError("nothing to explain")
     if args.json:

@@ -1,4 +1,4 @@
-"""Replay: a log recorded by the real AcdServer on the in-process bus, replayed under the same and changed configurations."""
+"""Replay: a log recorded by the real AcdServer on the in-process bus, under the same and changed configurations."""
 
 from __future__ import annotations
 
@@ -278,3 +278,39 @@ def test_cli_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "--baseline FILE" in capsys.readouterr().err
     assert main(["simulate", "--replay", str(tmp_path / "missing.jsonl")]) == 1
     assert "cannot read the recording" in capsys.readouterr().err
+
+
+def test_acd_explain_at_a_moment_of_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A hand-written log whose first line carries the configuration it ran under.
+    def line(t: float, body: dict[str, Any]) -> str:
+        return json.dumps({"t": T0 + t, "topic": "x", "message": {"v": 1, "ts": T0 + t, **body}})
+
+    config = {"queues": [{"name": "sales"}], "agents": [{"id": "ann", "skills": {"sales": 5}}]}
+    lines = [
+        json.dumps({"config": config}),
+        line(0, {"type": "agent.state", "agent_id": "ann", "state": "ready"}),
+        line(5, {"type": "queue.joined", "call_id": "c1", "queue": "sales"}),
+        line(6, {"type": "call.alerting", "call_id": "c1"}),
+        line(8, {"type": "call.answered", "call_id": "c1"}),
+        line(10, {"type": "queue.joined", "call_id": "c2", "queue": "sales"}),
+        line(300, {"type": "call.ended", "call_id": "c1"}),
+        line(302, {"type": "call.answered", "call_id": "c2"}),
+        line(400, {"type": "call.ended", "call_id": "c2"}),
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["acd", "explain", "--replay", str(events), "--at", "40", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["queues"]["sales"]["waiting"] == 1
+    (waiting,) = body["explanations"]
+    assert waiting["data"]["call_id"] == "c2" and waiting["data"]["eligible_agents"] == {"on_call": 1}
+    assert main(["acd", "explain", "--replay", str(events), "--at", "40", "--call", "c1", "--agent", "ann"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("- Call c1 went to agent ann") and out[2] == "- Agent ann is on_call with call c1."
+    # Under a configuration with a second agent, nobody waits at that moment.
+    more = tmp_path / "more.yaml"
+    more.write_text(yaml.safe_dump({**config, "agents": [*config["agents"], {"id": "bo", "skills": {"sales": 2}}]}))
+    assert main(["acd", "explain", "--replay", str(events), "--config", str(more), "--at", "40"]) == 0
+    assert "No call is waiting" in capsys.readouterr().out
+    assert main(["acd", "explain", "--at", "40"]) == 1
+    assert "--replay EVENTS.jsonl" in capsys.readouterr().err
