@@ -5,7 +5,8 @@ workstation per agent, logs them on and makes them ready. Calls then arrive as t
 sends them. With ``screenshots`` it plays a script instead: an inbound call from a VIP customer
 through the IVR and the ACD to the first agent (screen pop, answer, order and service request,
 hang-up, wrap-up with disposition and offer result, saved), then a preview outbound call of the
-campaign (next customer due, script, call, wrap-up), saving a PNG of the windows at each step, then
+campaign (next customer due, script, call, wrap-up), then calls that no ready agent can take and the
+supervisor's view of them with the ACD's explanation, saving a PNG of the windows at each step, then
 exits.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +32,7 @@ from .app import application, install_excepthook, route_qt_messages_to_logging, 
 from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
+from .supervisor import AgentStateFeed, SupervisorWindow
 from .telephony import LinkThread
 from .workstation import AgentWindow
 
@@ -43,6 +46,7 @@ class DemoScript:
     place_inbound: Callable[[str], None]  # on the link's loop: this number calls the service number
     hang_up_far_end: Callable[[str], None]  # on the link's loop: the caller of this call hangs up
     vip_number: str
+    place_waiting_calls: Callable[[], None] = lambda: None  # on the link's loop: calls no ready agent can take
 
 
 def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
@@ -54,6 +58,10 @@ def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
 
 async def _call(fn: Callable[[], None]) -> None:
     fn()
+
+
+async def _answer(fn: Callable[[], str]) -> str:
+    return fn()
 
 
 def _wait_until(predicate: Callable[[], bool], what: str, timeout_ms: int = 20_000) -> None:
@@ -80,6 +88,8 @@ def run_workstation_demo(
     language: str | None = None,
     queue_stats: QueueStatsFeed | None = None,
     queues_for: Callable[[AgentView], set[str] | None] = lambda _agent: None,
+    agent_states: AgentStateFeed | None = None,
+    explain: Callable[[str, str], str] | None = None,
 ) -> int:
     route_qt_messages_to_logging()
     app = application(style=style, language=language)
@@ -97,6 +107,18 @@ def run_workstation_demo(
         window.go_ready()
         windows.append(window)
     customers = CustomerWindow(directory)
+    supervisor = None
+    if queue_stats is not None and agent_states is not None:
+        ask = explain
+
+        def explainer(kind: str, name: str) -> Future[str]:
+            assert ask is not None
+            return thread.call_soon(_answer(lambda: ask(kind, name)))
+
+        supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
+                                      explain=explainer if explain else None)
+        supervisor.move(120, 120)
+        supervisor.show()
     for window in windows:
         window.customers_requested.connect(customers.show)
         window.customers_requested.connect(customers.raise_)
@@ -106,15 +128,18 @@ def run_workstation_demo(
             return app.exec()
         if script is None:
             raise ValueError("screenshots need a demo script")
-        return _play(thread, windows[0], customers, script, screenshots)
+        return _play(thread, windows[0], customers, supervisor, script, screenshots)
     finally:
         for window in windows:
             window.close()
         customers.close()
+        if supervisor is not None:
+            supervisor.close()
         thread.stop()
 
 
-def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, script: DemoScript, folder: Path) -> int:
+def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervisor: SupervisorWindow | None,
+          script: DemoScript, folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     _wait_until(lambda: w.session.state is AgentStateName.READY, "the agent becoming ready")
@@ -182,6 +207,16 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, script:
     customers.customer_view.tabs.setCurrentIndex(0)
     customers.results_view.setFocus(Qt.FocusReason.OtherFocusReason)
     _save(customers, folder / "08-customer-history-after-call.png", saved)
+
+    if supervisor is not None:
+        thread.call_soon(_call(script.place_waiting_calls))
+        _wait_until(lambda: any(s.waiting for s in supervisor.queues.stats()), "calls waiting in a queue", 30_000)
+        waiting_row = next(i for i, s in enumerate(supervisor.queues.stats()) if s.waiting)
+        supervisor.raise_()
+        supervisor.queue_view.selectRow(waiting_row)
+        if not wait_for(supervisor.explained, 10_000):
+            raise RuntimeError("demo: the ACD did not explain the waiting calls")
+        _save(supervisor, folder / "09-supervisor.png", saved)
     for path in saved:
         print(path)
     return 0

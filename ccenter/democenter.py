@@ -31,7 +31,7 @@ from ivr.engine import IvrSession, RequestCallback, SessionState, Transfer
 from ivr.flow import Flow
 from ivr.lookup import CustomerLookup
 from ivr.record import SessionRecord
-from routing.engine import AcdEngine
+from routing.engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from routing.model import (
     AgentLoggedOn,
     AgentStateRequested,
@@ -105,7 +105,11 @@ class DemoCenter:
         wrap_up_s: float = 5.0,
         stats_sink: Callable[[QueueStats], None] | None = None,
         record_sink: Callable[[SessionRecord], None] | None = None,
+        agent_sink: Callable[[AgentState], None] | None = None,
+        simulated_ready: bool = True,
     ) -> None:
+        self.simulated_ready = simulated_ready
+        self.agent_sink = agent_sink
         self.stats_sink = stats_sink
         self.record_sink = record_sink
         self.pbx = pbx
@@ -146,7 +150,7 @@ class DemoCenter:
     def start_simulated_agents(self) -> None:
         for seat in self.seats.values():
             if seat.simulated:
-                self._log_on(seat, ready=True)
+                self._log_on(seat, ready=self.simulated_ready)
 
     async def run(self, _loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Drive time-based work on the link's loop: due actions, ACD timers, new callers."""
@@ -154,9 +158,13 @@ class DemoCenter:
         next_stats = 0.0
         while True:
             self.step()
-            if self.stats_sink is not None and self.pbx.now >= next_stats:
-                for stats in self.queue_stats():
-                    self.stats_sink(stats)
+            if self.pbx.now >= next_stats:
+                if self.stats_sink is not None:
+                    for stats in self.queue_stats():
+                        self.stats_sink(stats)
+                if self.agent_sink is not None:
+                    for state in self.agent_states():
+                        self.agent_sink(state)
                 next_stats = self.pbx.now + 1.0
             await asyncio.sleep(0.1)
 
@@ -341,6 +349,35 @@ class DemoCenter:
 
     def statistics(self) -> dict[str, Any]:
         return {q: self.engine.queue_statistics(q, self.pbx.now) for q in DEMO_QUEUES}
+
+    def agent_states(self) -> list[AgentState]:
+        """Every seat's state as the ACD sees it, as ``agent.state`` messages."""
+        now = self.pbx.now
+        out = []
+        by_agent = {agent: call for call, agent in self.offered_to.items()}
+        for seat in self.seats.values():
+            if seat.agent_id in self._logged_on:
+                status = self.engine.agent_status(AgentId(seat.agent_id))
+                state, reason = status.bus_name, None
+                if status is AgentStatus.NOT_READY:
+                    reason = explain_agent(self.engine, AgentId(seat.agent_id), now).data.get("reason")
+            else:
+                state, reason = AgentStateName.LOGGED_OFF, None
+            out.append(AgentState(agent_id=seat.agent_id, state=state, ts=now, reason=reason,
+                                  extension=seat.extension, call_id=by_agent.get(seat.agent_id)))
+        return out
+
+    def explain(self, kind: str, name: str) -> str:
+        """The ACD's own explanation, for the supervisor: an agent, or the queue's longest-waiting call."""
+        now = self.pbx.now
+        if kind == "agent":
+            return explain_agent(self.engine, AgentId(name), now).text
+        explanations = [explain_call(self.engine, call, now) for call in waiting_call_ids(self.engine)]
+        waiting = [e.text for e in explanations if e.data.get("queue") == name]
+        if not waiting:
+            s = self.engine.queue_statistics(name, now)
+            return f"No call is waiting in {name}: {s.offered} offered, {s.answered} answered, {s.abandoned} abandoned."
+        return "\n\n".join(waiting[:3])
 
     def queue_stats(self) -> list[QueueStats]:
         """The live statistics of every queue, as the ACD server publishes them on the bus."""

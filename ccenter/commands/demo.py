@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -21,6 +22,9 @@ from crm.seed import seed
 
 from ..cli import settings_from
 from ..config import data_dir
+
+if TYPE_CHECKING:
+    from ..democenter import DemoCenter
 
 DEMO_CUSTOMERS = 2_000
 
@@ -61,6 +65,11 @@ def _numbers(session: db.Session, *, vip_with_offer: bool) -> list[str]:
     return list(session.scalars(query.limit(1 if vip_with_offer else 500)))
 
 
+def _call_all(center: DemoCenter, numbers: list[str], keys: tuple[str, ...]) -> None:
+    for number in numbers:
+        center.inbound(number, script=keys)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.agents < 1:
         print("ccenter: error: --agents must be at least 1", file=sys.stderr)
@@ -78,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from agent_desktop.customer_window import CustomerDirectory
     from agent_desktop.demo import DemoScript, run_workstation_demo
     from agent_desktop.queues import QueueStatsFeed
+    from agent_desktop.supervisor import AgentStateFeed
     from cti.sim import SimLink, SimPbx
     from ivr.crm_lookup import CrmLookup
     from ivr.flow import load_flow
@@ -97,11 +107,14 @@ def run(args: argparse.Namespace) -> int:
     pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60)
     scripted = args.screenshots is not None
     feed = QueueStatsFeed()
+    agent_feed = AgentStateFeed()
     center = DemoCenter(
         pbx,
         flow=load_flow(resources.path("ivr", "telecom.yaml")),
         lookup=CrmLookup(factory, region=settings.default_region),
-        seats=[s for s in seats if not (scripted and s.simulated)],
+        seats=seats,
+        simulated_ready=not scripted,  # in the script, only you take calls; the others are in training
+        agent_sink=agent_feed.publish,
         caller_numbers=callers,
         calls_per_hour=0.0 if scripted else args.calls_per_hour,
         stats_sink=feed.publish,
@@ -111,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         place_inbound=lambda number: center.inbound(number, script=("1", "1234#", "3")),
         hang_up_far_end=pbx.far_hangup,
         vip_number=vip[0] if vip else callers[0],
+        place_waiting_calls=lambda: _call_all(center, callers[5:7], ("1", "1234#", "2", "1")),
     )
     try:
         return run_workstation_demo(
@@ -126,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             language=args.lang,
             queue_stats=feed,
             queues_for=lambda agent: {q for q, skill in DEMO_QUEUES.items() if skill in agent.skills},
+            agent_states=agent_feed,
+            explain=center.explain,
         )
     finally:
         engine.dispose()

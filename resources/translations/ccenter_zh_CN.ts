@@ -446,7 +446,28 @@
     </message>
     <message>
         <source>Agent</source>
+        <extracomment>``explain(kind, name)`` with kind &quot;agent&quot; or &quot;queue&quot;: a future of the ACD&apos;s sentence.</extracomment>
         <translation>坐席</translation>
+    </message>
+    <message>
+        <source>Extension</source>
+        <translation>分机</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>In state</source>
+        <translation>持续时间</translation>
+    </message>
+    <message>
+        <source>Call</source>
+        <translation>通话</translation>
     </message>
     <message>
         <source>Disposition</source>
@@ -870,6 +891,41 @@
     <message>
         <source>Urgent</source>
         <translation>紧急</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorWindow</name>
+    <message>
+        <source>ccenter — Supervisor</source>
+        <translation>ccenter — 班长席</translation>
+    </message>
+    <message>
+        <source>Select a queue or an agent: the ACD says why things are as they are.</source>
+        <translation>选择一个队列或坐席：ACD 会说明原因。</translation>
+    </message>
+    <message>
+        <source>Queues</source>
+        <translation>队列</translation>
+    </message>
+    <message>
+        <source>Agents</source>
+        <translation>坐席</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>原因说明</translation>
+    </message>
+    <message>
+        <source>%1 waiting</source>
+        <translation>%1 个等待</translation>
+    </message>
+    <message>
+        <source>abandoned %1 of %2</source>
+        <translation>放弃 %1 / %2</translation>
+    </message>
+    <message>
+        <source>service level %1%</source>
+        <translation>服务水平 %1%</translation>
     </message>
 </context>
 </TS>

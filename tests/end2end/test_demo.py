@@ -33,6 +33,7 @@ def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
         "06-preview-outbound.png",
         "07-outbound-call.png",
         "08-customer-history-after-call.png",
+        "09-supervisor.png",
     ]
     assert result.stdout.split() == [str(shots / n) for n in names]
     for name in names:
