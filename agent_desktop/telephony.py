@@ -50,6 +50,7 @@ class LinkThread(QObject):
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopping = False
+        self._order: asyncio.Lock | None = None  # created on the link's loop
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -101,9 +102,13 @@ class LinkThread(QObject):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Call ``link.<name>(*args)`` on the link's loop; failures come back as ``command_failed``."""
+        """Call ``link.<name>(*args)`` on the link's loop; failures come back as ``command_failed``.
+
+        Commands run one after the other, in the order the agent gave them: "not ready" then
+        "ready" must never reach the PBX the other way round.
+        """
         method = getattr(self.link, name)
-        future = self.call_soon(method(*args, **kwargs))
+        future = self.call_soon(self._in_order(method, args, kwargs))
 
         def done(f: Future[Any]) -> None:
             error = f.exception()
@@ -115,6 +120,13 @@ class LinkThread(QObject):
 
         future.add_done_callback(done)
         return future
+
+    async def _in_order(self, method: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+                        kwargs: dict[str, Any]) -> Any:
+        if self._order is None:
+            self._order = asyncio.Lock()
+        async with self._order:
+            return await method(*args, **kwargs)
 
     def stop(self) -> None:
         if self._loop is None or self._thread is None:

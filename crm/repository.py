@@ -36,6 +36,7 @@ from .models import (
     IvrSession,
     Order,
     PhoneNumber,
+    Queue,
     ServiceRequest,
     Tier,
     WorkItem,
@@ -522,6 +523,25 @@ def create_service_request(
     session.add(request)
     session.flush()
     return _request_view(request)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    name: str
+    skill: str | None
+    service_level_seconds: int
+    service_level_target: float
+    wrap_up_seconds: int
+    dispositions: tuple[str, ...]
+
+
+def list_queues(session: Session) -> list[QueueView]:
+    queues = session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.name))
+    return [
+        QueueView(q.name, q.skill.name if q.skill else None, q.service_level_seconds, q.service_level_target,
+                  q.wrap_up_seconds, tuple(str(d) for d in q.dispositions or ()))
+        for q in queues
+    ]
 
 
 def count_customers(session: Session) -> int:

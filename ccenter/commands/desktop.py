@@ -1,0 +1,173 @@
+"""``ccenter desktop`` and ``ccenter supervisor``: the production GUI processes, joined by the broker.
+
+The desktop logs the agent in (agent id, password, extension), then speaks to the telephony
+through ``ccenter cti-gateway`` over MQTT (:class:`cti.buslink.BusLink`), reads customers from the
+database, and shows the queue statistics the ACD publishes. The supervisor window shows every
+queue's statistics and every agent's state from the bus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from collections.abc import Callable
+
+from bus import topics
+from bus.messages import AgentState, QueueStats
+from bus.transport import Bus, Subscription, open_bus
+from crm import db, repository
+
+from ..cli import settings_from
+from ..config import IN_PROCESS_BUS, Settings, data_dir
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    desktop = subparsers.add_parser(
+        "desktop",
+        parents=[common],
+        help="the agent desktop (production): log in, take calls through the CTI gateway over MQTT",
+        description="Needs a broker (--mqtt) with `ccenter cti-gateway` and `ccenter acd` on it, and the database.",
+    )
+    desktop.add_argument("--agent", metavar="LOGIN", default="", help="agent id to fill in the login dialog")
+    desktop.add_argument("--extension", metavar="EXT", default="", help="extension to fill in the login dialog")
+    desktop.add_argument("--style", choices=("light", "dark"), default="light")
+    desktop.add_argument("--lang", metavar="LANG", help="en or zh_CN (default: CCENTER_LANG, else the system's)")
+    desktop.set_defaults(func=run_desktop)
+    supervisor = subparsers.add_parser(
+        "supervisor",
+        parents=[common],
+        help="the supervisor window (production): live queues and agents from the bus",
+    )
+    supervisor.add_argument("--style", choices=("light", "dark"), default="light")
+    supervisor.add_argument("--lang", metavar="LANG", help="en or zh_CN")
+    supervisor.set_defaults(func=run_supervisor)
+
+
+def _require_broker(settings: Settings, command: str) -> bool:
+    if settings.mqtt_url.startswith(IN_PROCESS_BUS):
+        print(f"ccenter: error: `ccenter {command}` joins the other processes through a broker: give --mqtt URL "
+              "(or CCENTER_MQTT); to run everything in one process, use `ccenter demo`", file=sys.stderr)
+        return False
+    return True
+
+
+async def pump_bus(
+    bus: Bus,
+    site: str,
+    *,
+    queue_sink: Callable[[QueueStats], None] | None = None,
+    agent_sink: Callable[[AgentState], None] | None = None,
+) -> None:
+    """Forward retained queue statistics and agent states from a started bus to the windows' feeds."""
+    patterns = []
+    if queue_sink is not None:
+        patterns.append(f"{topics.PREFIX}/{site}/queues/+/stats")
+    if agent_sink is not None:
+        patterns.append(f"{topics.PREFIX}/{site}/agents/+/events")
+    subscriptions = [await bus.subscribe(p) for p in patterns]
+
+    async def forward(subscription: Subscription) -> None:
+        async for envelope in subscription:
+            message = envelope.message
+            if isinstance(message, QueueStats) and queue_sink is not None:
+                queue_sink(message)
+            elif isinstance(message, AgentState) and agent_sink is not None:
+                agent_sink(message)
+
+    try:
+        await asyncio.gather(*(forward(s) for s in subscriptions))
+    finally:
+        await bus.close()
+
+
+async def _start_and_pump(bus: Bus, site: str, queue_sink: Callable[[QueueStats], None]) -> None:
+    await bus.start()
+    await pump_bus(bus, site, queue_sink=queue_sink)
+
+
+def run_desktop(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not _require_broker(settings, "desktop"):
+        return 2
+    engine = db.connect(settings.db_url)
+    factory = db.session_factory(engine)
+
+    from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
+    from agent_desktop.customer_window import CustomerDirectory, CustomerWindow
+    from agent_desktop.login import LoginDialog
+    from agent_desktop.outbox import ContactOutbox
+    from agent_desktop.queues import QueueStatsFeed
+    from agent_desktop.telephony import LinkThread
+    from agent_desktop.workstation import AgentWindow
+    from cti.buslink import BusLink
+
+    route_qt_messages_to_logging()
+    app = application(style=args.style, language=args.lang)
+    install_excepthook()
+    directory = CustomerDirectory(factory, settings.default_region)
+    login = LoginDialog(directory.authenticate, login=args.agent, extension=args.extension)
+    if not login.exec() or login.agent is None:
+        engine.dispose()
+        return 1
+    agent = login.agent
+    with factory() as session:
+        queues = [q for q in repository.list_queues(session) if q.skill in agent.skills]
+    feed = QueueStatsFeed()
+    host = socket.gethostname()
+    link = BusLink.from_url(settings.mqtt_url, site=settings.site, agent_id=agent.login,
+                            client_id=f"desktop-{agent.login}-{host}")
+    stats_bus = open_bus(settings.mqtt_url, client_id=f"desktop-{agent.login}-{host}-stats", site=settings.site,
+                         role="desktop")
+    thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(stats_bus, settings.site, feed.publish))
+    thread.start()
+    window = AgentWindow(agent=agent, link=thread, directory=directory,
+                         outbox=ContactOutbox(factory, data_dir() / f"outbox-{agent.login}.jsonl"),
+                         queue_stats=feed, visible_queues={q.name for q in queues} or None)
+    customers = CustomerWindow(directory)
+    window.customers_requested.connect(customers.show)
+    customers.customer_chosen.connect(window.relink)
+    window.show()
+    window.log_on()
+    try:
+        return app.exec()
+    finally:
+        window.close()
+        customers.close()
+        thread.stop()
+        engine.dispose()
+
+
+def run_supervisor(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not _require_broker(settings, "supervisor"):
+        return 2
+    from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
+    from agent_desktop.queues import QueueStatsFeed
+    from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
+
+    route_qt_messages_to_logging()
+    app = application(style=args.style, language=args.lang)
+    install_excepthook()
+    queues, agents = QueueStatsFeed(), AgentStateFeed()
+    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
+                   role="supervisor")
+    import threading
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, here
+    worker = threading.Thread(
+        target=lambda: loop.run_until_complete(
+            pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish)
+        ),
+        name="supervisor-bus",
+        daemon=True,
+    )
+    worker.start()
+    window = SupervisorWindow(queue_stats=queues, agent_states=agents)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.close()
