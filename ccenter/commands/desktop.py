@@ -147,16 +147,16 @@ def run_supervisor(args: argparse.Namespace) -> int:
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
 
+    import threading
+
+    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
+                   role="supervisor")
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
     queues, agents = QueueStatsFeed(), AgentStateFeed()
-    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
-                   role="supervisor")
-    import threading
-
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, here
     worker = threading.Thread(
         target=lambda: loop.run_until_complete(
             pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish)
