@@ -91,6 +91,9 @@ def run_desktop(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "desktop"):
         return 2
+    from .doctor import check_broker
+
+    check_broker(settings)  # an unreachable broker is one clear error, before the login dialog
     engine = db.connect(settings.db_url)
     factory = db.session_factory(engine)
 
@@ -143,11 +146,11 @@ def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "supervisor"):
         return 2
+    import threading
+
     from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
-
-    import threading
 
     bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
                    role="supervisor")
