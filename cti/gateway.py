@@ -66,6 +66,7 @@ class Gateway:
         self.published = 0
         self.commands_done = 0
         self.commands_failed = 0
+        self.acd_epoch = 0  # the highest ACD leader epoch seen on a command
         # command_id -> its result (None while it runs)
         self._seen: OrderedDict[str, CommandResult | None] = OrderedDict()
         self._subscription: Subscription | None = None
@@ -123,6 +124,19 @@ class Gateway:
             if not isinstance(message, Command):
                 logger.warning("ignored a %s message on %s", message.message_type, envelope.topic)
                 continue
+            epoch = message.args.get("epoch")
+            if isinstance(epoch, int) and not isinstance(epoch, bool):
+                if epoch < self.acd_epoch:
+                    # A deposed ACD leader still talking: its decisions are no longer the site's.
+                    logger.info("command %s from ACD epoch %d ignored: epoch %d leads", message.command_id,
+                                epoch, self.acd_epoch)
+                    await self._reply(message, CommandResult(
+                        command_id=message.command_id, ok=False, ts=time.time(), result={"kind": "StaleLeader"},
+                        error=f"ACD epoch {epoch} is no longer the leader (epoch {self.acd_epoch} is)",
+                        agent_id=message.agent_id, name=message.name,
+                    ))
+                    continue
+                self.acd_epoch = epoch
             if message.command_id in self._seen:
                 logger.info("command %s delivered again: already done", message.command_id)
                 previous = self._seen[message.command_id]

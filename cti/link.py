@@ -165,9 +165,14 @@ class CtiLink(ABC):
         """Stop ringing ``extension`` with a delivered call; the call waits in its queue again."""
         raise UnsupportedCommand(f"{type(self).__name__} cannot withdraw a delivered call for the ACD")
 
+    async def fallback(self, call_id: str, action: str) -> None:
+        """The call waited too long: send it to ``voicemail``, or end it with a ``callback`` promised."""
+        raise UnsupportedCommand(f"{type(self).__name__} cannot carry out the ACD's fallback")
+
 
 #: Commands of the ACD (``routing/server.py``) that the link carries out, besides the capabilities.
-ACD_COMMANDS = frozenset({"deliver", "withdraw"})
+ACD_COMMANDS = frozenset({"deliver", "withdraw", "fallback"})
+FALLBACK_ACTIONS = frozenset({"voicemail", "callback"})
 
 
 def _arg(command: Command, name: str, *, required: bool = True) -> Any:
@@ -191,6 +196,12 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
 
     Raises :class:`CtiError` (unknown command, missing argument, unsupported, refused by the PBX).
     """
+    if command.name == "fallback":
+        action = _arg(command, "action")
+        if action not in FALLBACK_ACTIONS:
+            raise LocalProtocolError(f"unknown fallback {action!r} ({command.command_id}): voicemail or callback")
+        await link.fallback(_arg(command, "call_id"), action)
+        return {}
     if command.name in ACD_COMMANDS:
         call_id, extension = _arg(command, "call_id"), _arg(command, "extension")
         await (link.deliver if command.name == "deliver" else link.withdraw)(call_id, extension)

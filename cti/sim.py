@@ -351,6 +351,14 @@ class SimPbx:
         """Ring ``extension`` with a waiting call (what the ACD asks the CTI link to do)."""
         self._ring(self._call(call_id), extension)
 
+    def fallback(self, call_id: str, action: str) -> None:
+        """The ACD gives up on a waiting call: voicemail takes it, or it ends with a callback promised."""
+        call = self._call(call_id)
+        if call.queue:
+            self._event(CallEventType.QUEUE_LEFT, call, queue=call.queue, cause=action)
+            call.queue = None
+        self._end(call, action, by="pbx")
+
     def withdraw(self, call_id: str, extension: str) -> None:
         """Stop ringing ``extension`` with a delivered call (the ACD took the offer back)."""
         call = self._call(call_id)
@@ -574,3 +582,6 @@ class SimLink(CtiLink):
 
     async def withdraw(self, call_id: str, extension: str) -> None:
         self.pbx.withdraw(call_id, extension)
+
+    async def fallback(self, call_id: str, action: str) -> None:
+        self.pbx.fallback(call_id, action)

@@ -462,6 +462,14 @@ class AmiLink(CtiLink):
             "Redirect", {"Channel": caller, "Exten": extension, "Context": self.settings.context, "Priority": "1"}
         )
 
+    async def fallback(self, call_id: str, action: str) -> None:
+        """The ACD gives up on the call: ``Redirect`` the caller to ``ccenter-fallback,<action>,1``
+        (voicemail, or a goodbye that promises a callback), in the dialplan of docs/cti.md."""
+        caller = self._channel(call_id, None)
+        await self.action(
+            "Redirect", {"Channel": caller, "Exten": action, "Context": "ccenter-fallback", "Priority": "1"}
+        )
+
     async def withdraw(self, call_id: str, extension: str) -> None:
         """The ACD took the offer back: ``Redirect`` the caller to the hold context, to wait again."""
         caller = self._channel(call_id, None)

@@ -148,3 +148,54 @@ def test_gateway_carries_out_the_acds_deliver_and_withdraw() -> None:
     assert [(r.name, r.ok) for r in results] == [("deliver", True), ("withdraw", True)]
     assert kinds == ["call.offered", "queue.joined", "call.alerting"]
     assert pbx.live_calls == ["sim-1"] and pbx.parties("sim-1")["1001"].value == "null"
+
+
+def test_gateway_fences_a_deposed_acd_and_carries_out_fallbacks(caplog: pytest.LogCaptureFixture) -> None:
+    from bus.messages import CommandResult
+
+    caplog.set_level(logging.INFO, logger="cti.gateway")
+
+    async def go() -> tuple[list[CommandResult], list[CallEvent], SimPbx]:
+        bus = InProcessBus()
+        pbx = SimPbx(extensions=["1001"])
+        link = SimLink(pbx)
+        async with bus:
+            calls = await bus.subscribe(topics.calls("hq"))
+            results = await bus.subscribe(topics.agent_events("hq", "a1"))
+            gateway = Gateway(link, bus, site="hq")
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
+            pbx.schedule_inbound(0.0, "+14155550100", "800", queue="sales")
+            pbx.advance(0.0)
+            sent = [
+                ("new-leader", "deliver", {"extension": "1001", "epoch": 2}),
+                ("old-leader", "withdraw", {"extension": "1001", "epoch": 1}),  # the deposed ACD: refused
+                ("bad-fallback", "fallback", {"action": "fax", "epoch": 2}),
+                ("fallback", "fallback", {"action": "voicemail", "epoch": 2}),
+            ]
+            for command_id, name, args in sent:
+                await bus.publish(
+                    topics.cti_commands("hq"),
+                    Command(command_id=command_id, name=name, ts=0.0, call_id="sim-1", agent_id="a1",
+                            args={"call_id": "sim-1", **args}),
+                    qos=1,
+                )
+            got = [(await results.get(timeout=2)).message for _ in range(4)]
+            events: list[CallEvent] = []
+            while not any(e.type == "call.ended" for e in events):
+                message = (await calls.get(timeout=2)).message
+                assert isinstance(message, CallEvent)
+                events.append(message)
+            await link.close()
+            await asyncio.wait_for(runner, 2)
+            return [m for m in got if isinstance(m, CommandResult)], events, pbx
+
+    results, events, pbx = asyncio.run(go())
+    assert [(r.command_id, r.ok) for r in results] == [
+        ("new-leader", True), ("old-leader", False), ("bad-fallback", False), ("fallback", True)]
+    assert results[1].error == "ACD epoch 1 is no longer the leader (epoch 2 is)"
+    assert "unknown fallback 'fax'" in (results[2].error or "")
+    ended = events[-1]
+    assert (ended.cause, [e.type for e in events][-2:]) == ("voicemail", ["queue.left", "call.ended"])
+    assert pbx.live_calls == []
