@@ -76,6 +76,17 @@ class CustomerDirectory:
             repository.record_dial_attempt(session, work_item_id, result=result, agent_id=agent_id,
                                            cti_call_id=call_id)
 
+    def queue_dispositions(self) -> dict[str, tuple[str, ...]]:
+        """Each queue's own disposition codes (queues without a list use the desktop's default)."""
+        with self.sessions() as session:
+            return {q.name: q.dispositions for q in repository.list_queues(session) if q.dispositions}
+
+    def transfer_targets(self) -> list[tuple[str, str]]:
+        """Who a call can be handed to: (label, extension) of every agent with an extension."""
+        with self.sessions() as session:
+            return [(f"{a.name} ({a.extension})", a.extension) for a in repository.list_agents(session)
+                    if a.extension]
+
     def create_customer(self, name: str, number: str | None) -> int:
         with db.transaction(self.sessions) as session:
             return repository.create_customer(session, name=name, phone=number or None, region=self.region)

@@ -119,6 +119,9 @@ def run_workstation_demo(
                                       explain=explainer if explain else None)
         supervisor.move(120, 120)
         supervisor.show()
+        for window in windows:
+            window.supervisor_requested.connect(supervisor.show)
+            window.supervisor_requested.connect(supervisor.raise_)
     for window in windows:
         window.customers_requested.connect(customers.show)
         window.customers_requested.connect(customers.raise_)

@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QDialog,
@@ -115,6 +116,7 @@ class AgentWindow(QMainWindow):
     message_shown = Signal(str)
     customers_requested = Signal()  # the agent wants the customer search window
     preview_loaded = Signal(object)  # PreviewItem, or None when no outbound call is due
+    supervisor_requested = Signal()  # a supervisor wants the supervisor window
 
     def __init__(
         self,
@@ -144,6 +146,8 @@ class AgentWindow(QMainWindow):
         self.work: dict[str, CallWork] = {}
         self.wrap_up_work: CallWork | None = None
         self.preview: PreviewItem | None = None
+        self.queue_dispositions: dict[str, tuple[str, ...]] = {}
+        self.transfer_targets: list[tuple[str, str]] = []
         self._dialed_preview: PreviewItem | None = None
         self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
 
@@ -168,6 +172,8 @@ class AgentWindow(QMainWindow):
         self._flusher.start()
         self.resize(1360, 860)
         remember_layout(self, "workstation", self.splitter)
+        self._run(self.directory.queue_dispositions, done=self._on_queue_dispositions)
+        self._run(self.directory.transfer_targets, done=self._on_transfer_targets)
 
     # --- construction --------------------------------------------------------------------------
 
@@ -209,6 +215,9 @@ class AgentWindow(QMainWindow):
         layout.addWidget(self.pending_label)
         layout.addWidget(self._button(self.tr("Customers…"), "customersButton", self.customers_requested.emit,
                                       "Ctrl+F"))
+        supervisor = self._button(self.tr("Supervisor view…"), "supervisorButton", self.supervisor_requested.emit)
+        supervisor.setVisible(self.agent.role in ("supervisor", "admin"))  # the role decides what is shown
+        layout.addWidget(supervisor)
         self.state_bar = bar
 
     def _build_softphone(self) -> None:
@@ -255,17 +264,17 @@ class AgentWindow(QMainWindow):
         self.wrap_box = named(QGroupBox(self.tr("Wrap-up")), "wrapUpPanel")
         wrap = QVBoxLayout(self.wrap_box)
         self.disposition = named(QComboBox(), "disposition")
-        self.disposition.addItem(self.tr("Choose a disposition"), "")
-        for number, code in enumerate(self.dispositions, start=1):
-            label = self.tr(code.replace("_", " ").capitalize())
-            if number <= 9:
-                label = self.tr("%1  (Alt+%2)").replace("%1", label).replace("%2", str(number))
-            self.disposition.addItem(label, code)
+        self._fill_dispositions(self.dispositions)
         self.offer_result = named(QComboBox(), "offerResult")
         for code, label in OFFER_RESULT_CHOICES:
             self.offer_result.addItem(self.tr(label), code)
         self.offer_reason = named(QLineEdit(), "offerReason")
         self.offer_reason.setPlaceholderText(self.tr("Reason (for 'not interested')"))
+        self.callback = named(QCheckBox(self.tr("Call the customer back at")), "callbackWanted")
+        self.callback_at = named(QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600)), "callbackAt")
+        self.callback_at.setCalendarPopup(True)
+        self.callback_at.setEnabled(False)
+        self.callback.toggled.connect(self.callback_at.setEnabled)
         self.notes = named(QPlainTextEdit(), "contactNotes")
         self.notes.setPlaceholderText(self.tr("Notes"))
         self.save_button = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S")
@@ -273,6 +282,10 @@ class AgentWindow(QMainWindow):
         wrap.addWidget(self.disposition)
         wrap.addWidget(self.offer_result)
         wrap.addWidget(self.offer_reason)
+        callback_row = QHBoxLayout()
+        callback_row.addWidget(self.callback)
+        callback_row.addWidget(self.callback_at, 1)
+        wrap.addLayout(callback_row)
         wrap.addWidget(self.notes, 1)
         wrap.addWidget(self.wrap_error)
         wrap.addWidget(self.save_button)
@@ -371,8 +384,8 @@ class AgentWindow(QMainWindow):
         shortcut("Ctrl+O", self.new_order)
         shortcut("Ctrl+N", self.load_preview)
         shortcut("Ctrl+R", self.new_request)
-        for number in range(1, min(9, len(self.dispositions)) + 1):
-            shortcut(f"Alt+{number}", partial(self.disposition.setCurrentIndex, number))
+        for number in range(1, 10):
+            shortcut(f"Alt+{number}", partial(self._pick_disposition, number))
 
     # --- events from the link ------------------------------------------------------------------
 
@@ -399,6 +412,7 @@ class AgentWindow(QMainWindow):
                               self.agent.id, effect.call.call_id, done=lambda _r: None)
                 self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
+                self._fill_dispositions(self.queue_dispositions.get(effect.call.queue or "", self.dispositions))
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
@@ -587,8 +601,13 @@ class AgentWindow(QMainWindow):
             self._call_command("retrieve", call.call_id, self.session.extension)
 
     def _ask_number(self, title: str) -> str | None:
-        number, ok = QInputDialog.getText(self, title, self.tr("Extension or phone number"))
-        return number.strip() if ok and number.strip() else None
+        """An agent from the directory (searchable as you type), or any extension or phone number."""
+        labels = [label for label, _ext in self.transfer_targets]
+        text, ok = QInputDialog.getItem(self, title, self.tr("Agent, extension or phone number"), labels, -1, True)
+        text = text.strip()
+        if not ok or not text:
+            return None
+        return dict(self.transfer_targets).get(text, text)
 
     def _target(self, text: str) -> str | None:
         """An extension as typed, or a phone number normalized to E.164; None (with a message) if neither."""
@@ -615,6 +634,26 @@ class AgentWindow(QMainWindow):
         target = self._target(number or self._ask_number(self.tr("Transfer")) or "")
         if target:
             self._call_command("blind_transfer", call.call_id, self.session.extension, target)
+
+    def _on_queue_dispositions(self, dispositions: dict[str, tuple[str, ...]]) -> None:
+        self.queue_dispositions = dispositions
+
+    def _on_transfer_targets(self, targets: list[tuple[str, str]]) -> None:
+        self.transfer_targets = [(label, ext) for label, ext in targets if ext != self.session.extension]
+
+    def _pick_disposition(self, number: int) -> None:
+        if number < self.disposition.count():
+            self.disposition.setCurrentIndex(number)
+
+    def _fill_dispositions(self, codes: tuple[str, ...]) -> None:
+        """The disposition codes of the call's queue (or the default ones), with Alt+N hotkeys."""
+        self.disposition.clear()
+        self.disposition.addItem(self.tr("Choose a disposition"), "")
+        for number, code in enumerate(codes, start=1):
+            label = self.tr(code.replace("_", " ").capitalize())
+            if number <= 9:
+                label = self.tr("%1  (Alt+%2)").replace("%1", label).replace("%2", str(number))
+            self.disposition.addItem(label, code)
 
     def _held_and_consult(self) -> tuple[AgentCall, AgentCall] | None:
         held = self.session.held_call()
@@ -726,6 +765,15 @@ class AgentWindow(QMainWindow):
                 self.wrap_error.setText(self.tr("Say why the customer is not interested."))
                 return
             offers = (OfferResult(item_id, result, reason),)
+        callback_at = None
+        if self.callback.isChecked():
+            callback_at = datetime.fromtimestamp(self.callback_at.dateTime().toSecsSinceEpoch(), UTC)
+            if callback_at <= datetime.now(UTC):
+                self.wrap_error.setText(self.tr("The callback time has passed."))
+                return
+            if work.customer_id is None:
+                self.wrap_error.setText(self.tr("Identify the customer before promising a callback."))
+                return
         self.wrap_error.setText("")
         data = dict(work.call.data)
         record = ContactRecord(
@@ -745,6 +793,8 @@ class AgentWindow(QMainWindow):
             offer_results=offers,
             work_item_id=work.work_item_id,
             dial_result="answered" if work.work_item_id is not None else None,
+            callback_at=callback_at,
+            callback_phone=(work.call.called if work.call.outbound else work.call.calling) or None,
         )
         self.save_button.setEnabled(False)
         self._run(self.outbox.save, record, done=self._on_saved, failed=self._on_save_failed)
@@ -759,6 +809,7 @@ class AgentWindow(QMainWindow):
         self.disposition.setCurrentIndex(0)
         self.offer_result.setCurrentIndex(0)
         self.offer_reason.clear()
+        self.callback.setChecked(False)
         self.notes.clear()
         self.call_items.clear()
         self.ivr_panel.show_data({})

@@ -38,6 +38,7 @@ from .models import (
     PhoneNumber,
     Queue,
     ServiceRequest,
+    Task,
     Tier,
     WorkItem,
     WorkItemStatus,
@@ -611,6 +612,9 @@ class ContactRecord:
     offer_results: tuple[OfferResult, ...] = ()
     #: For an outbound call of a campaign (``work_item_id``): how the dial went (``answered``...).
     dial_result: str | None = None
+    #: The agent promised to call back then: a personal callback for ``agent_id``.
+    callback_at: datetime | None = None
+    callback_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -661,7 +665,76 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
         record_offer_result(session, offer, contact_id=contact_id, agent_id=record.agent_id,
                             cti_call_id=record.cti_call_id, at=record.ended_at)
     close_contact(session, contact_id, disposition=record.disposition, notes=record.notes, ended_at=record.ended_at)
+    if record.callback_at is not None:
+        if record.customer_id is None:
+            raise InvalidData("a callback needs an identified customer")
+        schedule_callback(session, customer_id=record.customer_id, at=record.callback_at, agent_id=record.agent_id,
+                          phone=record.callback_phone, work_item_id=record.work_item_id, note=record.notes)
     return SavedContact(contact_id, order_ids, request_ids)
+
+
+CALLBACKS_CAMPAIGN = "CALLBACKS"
+
+
+def _callbacks_task(session: Session) -> tuple[int, int]:
+    """The standing campaign that holds agents' promised callbacks: (activity id, task id)."""
+    row = session.execute(
+        select(Activity.id, Task.id)
+        .join(Campaign, Activity.campaign_id == Campaign.id)
+        .join(Task, Task.activity_id == Activity.id)
+        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, Activity.channel == "outbound_call")
+        .limit(1)
+    ).first()
+    if row is not None:
+        return row[0], row[1]
+    campaign = Campaign(campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised by agents",
+                        status=CampaignStatus.ACTIVE, script="You promised to call this customer back.")
+    activity = Activity(channel="outbound_call")
+    task = Task(name="Personal callbacks")
+    activity.tasks = [task]
+    campaign.activities = [activity]
+    session.add(campaign)
+    session.flush()
+    return activity.id, task.id
+
+
+def schedule_callback(
+    session: Session,
+    *,
+    customer_id: int,
+    at: datetime,
+    agent_id: int | None,
+    phone: str | None = None,
+    work_item_id: int | None = None,
+    note: str | None = None,
+) -> int:
+    """A callback at ``at`` by ``agent_id``: the campaign's own work item when there is one, else a
+    work item of the standing callbacks campaign. It comes first in the agent's outbound preview."""
+    if at.tzinfo is None:
+        raise InvalidData("a callback time needs a time zone")
+    if work_item_id is not None:
+        schedule_work_item(session, work_item_id, at=at, agent_id=agent_id)
+        return work_item_id
+    customer = session.get(Customer, customer_id, options=[selectinload(Customer.phones)])
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    number = phone or next((p.e164 for p in sorted(customer.phones, key=lambda p: not p.is_primary)), None)
+    if number is None:
+        raise InvalidData("the customer has no phone number to call back")
+    activity_id, task_id = _callbacks_task(session)
+    existing = session.scalar(select(WorkItem).where(WorkItem.activity_id == activity_id,
+                                                     WorkItem.customer_id == customer_id))
+    item = existing or WorkItem(activity_id=activity_id, task_id=task_id, customer_id=customer_id)
+    item.phone_e164 = number
+    item.offer = (note or "Callback")[:200]
+    item.agent_id = agent_id
+    item.next_attempt_at = at
+    item.status = WorkItemStatus.IN_PROGRESS
+    item.priority = 10
+    if existing is None:
+        session.add(item)
+    session.flush()
+    return item.id
 
 
 def record_offer_result(

@@ -82,9 +82,14 @@ async def pump_bus(
         await bus.close()
 
 
-async def _start_and_pump(bus: Bus, site: str, queue_sink: Callable[[QueueStats], None]) -> None:
+async def _start_and_pump(
+    bus: Bus,
+    site: str,
+    queue_sink: Callable[[QueueStats], None],
+    agent_sink: Callable[[AgentState], None] | None = None,
+) -> None:
     await bus.start()
-    await pump_bus(bus, site, queue_sink=queue_sink)
+    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink)
 
 
 def run_desktop(args: argparse.Namespace) -> int:
@@ -123,7 +128,12 @@ def run_desktop(args: argparse.Namespace) -> int:
                             client_id=f"desktop-{agent.login}-{host}")
     stats_bus = open_bus(settings.mqtt_url, client_id=f"desktop-{agent.login}-{host}-stats", site=settings.site,
                          role="desktop")
-    thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(stats_bus, settings.site, feed.publish))
+    from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
+
+    supervises = agent.role in ("supervisor", "admin")
+    agent_feed = AgentStateFeed() if supervises else None
+    thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(
+        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None))
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
                          outbox=ContactOutbox(factory, data_dir() / f"outbox-{agent.login}.jsonl"),
@@ -131,6 +141,10 @@ def run_desktop(args: argparse.Namespace) -> int:
     customers = CustomerWindow(directory)
     window.customers_requested.connect(customers.show)
     customers.customer_chosen.connect(window.relink)
+    if agent_feed is not None:
+        supervisor = SupervisorWindow(queue_stats=feed, agent_states=agent_feed)
+        window.supervisor_requested.connect(supervisor.show)
+        window.supervisor_requested.connect(supervisor.raise_)
     window.show()
     window.log_on()
     try:

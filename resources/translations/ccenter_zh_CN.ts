@@ -28,6 +28,10 @@
         <translation>客户…</translation>
     </message>
     <message>
+        <source>Supervisor view…</source>
+        <translation>班长视图…</translation>
+    </message>
+    <message>
         <source>Answer</source>
         <translation>接听</translation>
     </message>
@@ -82,6 +86,14 @@
     <message>
         <source>Wrap-up</source>
         <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Call the customer back at</source>
+        <translation>预约回电时间</translation>
+    </message>
+    <message>
+        <source>Agent, extension or phone number</source>
+        <translation>坐席、分机或电话号码</translation>
     </message>
     <message>
         <source>Choose a disposition</source>
@@ -160,10 +172,6 @@
         <translation>请先保存联络记录（Ctrl+S）。</translation>
     </message>
     <message>
-        <source>Extension or phone number</source>
-        <translation>分机号或电话号码</translation>
-    </message>
-    <message>
         <source>Consult</source>
         <translation>咨询</translation>
     </message>
@@ -218,6 +226,14 @@
     <message>
         <source>Say why the customer is not interested.</source>
         <translation>请说明客户不感兴趣的原因。</translation>
+    </message>
+    <message>
+        <source>The callback time has passed.</source>
+        <translation>回电时间已过。</translation>
+    </message>
+    <message>
+        <source>Identify the customer before promising a callback.</source>
+        <translation>请先识别客户再预约回电。</translation>
     </message>
     <message>
         <source>Database unavailable: the contact is kept on this computer and will be sent when it is back.</source>

@@ -87,9 +87,11 @@ def desk(qtbot, tmp_path) -> Iterator[Desk]:
     link.start()
     agent = AgentView(id=1, login="alice", name="Alice Morgan", role="agent", extension="1001")
     with db.transaction(db.session_factory(engine)) as s:
-        from crm.models import Agent
+        from crm.models import Agent, Queue
 
         s.add(Agent(id=1, login="alice", name="Alice Morgan", extension="1001"))
+        s.add(Agent(id=2, login="bob", name="Bob Chen", extension="1002"))
+        s.add(Queue(name="retention", dispositions=["saved", "cancelled", "needs_follow_up"]))
     feed = QueueStatsFeed()
     window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(db.session_factory(engine)),
                          outbox=ContactOutbox(db.session_factory(engine), tmp_path / "outbox.jsonl"),
@@ -326,3 +328,62 @@ def test_the_state_bar_shows_the_agents_queues_and_a_lost_link(qtbot, desk: Desk
     assert w.session.state is not AgentStateName.LOGGED_OFF, "the session survives the link drop"
     w.link.link_up.emit()
     assert w.link_label.text() == ""
+
+
+def test_wrap_up_uses_the_queues_dispositions_and_schedules_a_callback(qtbot, desk: Desk) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from PySide6.QtCore import QDateTime
+
+    w = desk.window
+    qtbot.waitUntil(lambda: "retention" in w.queue_dispositions, timeout=5000)
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100", queue="retention")
+    w.answer()
+    qtbot.waitUntil(lambda: w.session.calls["sim-1"].answered_at is not None, timeout=5000)
+    desk.on_link(lambda: desk.pbx.far_hangup("sim-1"))
+    qtbot.waitUntil(lambda: w.wrap_up_work is not None, timeout=5000)
+    assert [w.disposition.itemData(i) for i in range(w.disposition.count())] == [
+        "", "saved", "cancelled", "needs_follow_up"]
+    qtbot.keyClick(w, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    assert w.disposition.currentData() == "needs_follow_up"
+    qtbot.keyClick(w, Qt.Key.Key_9, Qt.KeyboardModifier.AltModifier)  # no ninth code here: nothing changes
+    assert w.disposition.currentData() == "needs_follow_up"
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    w.callback.setChecked(True)
+    w.callback_at.setDateTime(QDateTime.fromSecsSinceEpoch(int(at.timestamp())))
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000):
+        w.save_contact()
+    with db.session_factory(desk.engine)() as s:
+        assert repository.next_preview_item(s, agent_id=1, now=at - timedelta(minutes=1)) is None
+        due = repository.next_preview_item(s, agent_id=1, now=at + timedelta(minutes=1))
+        assert due is not None and (due.campaign_key, due.phone) == (repository.CALLBACKS_CAMPAIGN, "+14155550100")
+        assert repository.next_preview_item(s, agent_id=2, now=at + timedelta(minutes=1)) is None  # alice's own
+
+
+def test_transfer_offers_the_agent_directory(qtbot, desk: Desk, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    w = desk.window
+    qtbot.waitUntil(lambda: w.transfer_targets == [("Bob Chen (1002)", "1002")], timeout=5000)
+    offered: list[list[str]] = []
+
+    def choose(_parent, _title, _label, items, _current, _editable):
+        offered.append(list(items))
+        return "Bob Chen (1002)", True
+
+    monkeypatch.setattr(QInputDialog, "getItem", choose)
+    assert w._ask_number("Transfer") == "1002"
+    assert offered == [["Bob Chen (1002)"]]
+
+
+def test_the_supervisor_view_is_for_supervisors(qtbot, desk: Desk) -> None:
+    from dataclasses import replace
+
+    w = desk.window
+    assert not w.findChild(type(w.answer_button), "supervisorButton").isVisible()
+    boss = AgentWindow(agent=replace(w.agent, role="supervisor"), link=desk.link, directory=w.directory,
+                       outbox=w.outbox)
+    qtbot.addWidget(boss)
+    boss.show()
+    assert boss.findChild(type(w.answer_button), "supervisorButton").isVisible()
