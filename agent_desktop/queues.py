@@ -101,12 +101,13 @@ class QueueStatsModel(QAbstractTableModel):
         return None
 
     def summary(self) -> str:
-        """One line for the agent's state bar: waiting calls and longest wait per queue."""
-        parts = []
-        for s in self._rows:
-            text = QCoreApplication.translate("QueueStatsModel", "%1: %2 waiting").replace("%1", s.queue).replace(
-                "%2", str(s.waiting))
-            if s.waiting:
-                text += f" ({_wait(s.longest_wait_s)})"
-            parts.append(text)
+        """One short line for the agent's state bar: the queues with calls waiting, and the longest wait."""
+        parts = [
+            QCoreApplication.translate("QueueStatsModel", "%1: %2 waiting").replace("%1", s.queue).replace(
+                "%2", str(s.waiting)) + f" ({_wait(s.longest_wait_s)})"
+            for s in sorted(self._rows, key=lambda s: -s.longest_wait_s)
+            if s.waiting
+        ]
+        if not parts:
+            return QCoreApplication.translate("QueueStatsModel", "No calls waiting") if self._rows else ""
         return "  ·  ".join(parts)

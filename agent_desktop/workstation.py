@@ -64,6 +64,7 @@ from .app import remember_layout
 from .customer_view import Customer360View, named, plain_label
 from .customer_window import CustomerDirectory
 from .forms import OrderForm, ServiceRequestForm
+from .icons import icon
 from .ivr_panel import IvrDataPanel, attached_values
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed, QueueStatsModel
@@ -177,8 +178,11 @@ class AgentWindow(QMainWindow):
 
     # --- construction --------------------------------------------------------------------------
 
-    def _button(self, text: str, name: str, slot: Callable[[], None], shortcut: str | None = None) -> QPushButton:
+    def _button(self, text: str, name: str, slot: Callable[[], None], shortcut: str | None = None,
+                glyph: str | None = None, white: bool = False) -> QPushButton:
         button = named(QPushButton(text), name)
+        if glyph:
+            button.setIcon(icon(glyph, "#ffffff" if white else None))
         button.clicked.connect(slot)
         if shortcut:
             button.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
@@ -188,9 +192,11 @@ class AgentWindow(QMainWindow):
         bar = named(QWidget(), "stateBar")
         layout = QHBoxLayout(bar)
         self.state_label = named(plain_label(), "agentState")
-        self.ready_button = self._button(self.tr("Ready"), "readyButton", self.go_ready, "F2")
+        self.ready_button = self._button(self.tr("Ready"), "readyButton", self.go_ready, "F2", "ready")
         self.not_ready_button = named(QToolButton(), "notReadyButton")
         self.not_ready_button.setText(self.tr("Not ready"))
+        self.not_ready_button.setIcon(icon("not-ready"))
+        self.not_ready_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.not_ready_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.not_ready_button)
         for reason in self.not_ready_reasons:
@@ -214,8 +220,9 @@ class AgentWindow(QMainWindow):
         layout.addWidget(self.link_label)
         layout.addWidget(self.pending_label)
         layout.addWidget(self._button(self.tr("Customers…"), "customersButton", self.customers_requested.emit,
-                                      "Ctrl+F"))
-        supervisor = self._button(self.tr("Supervisor view…"), "supervisorButton", self.supervisor_requested.emit)
+                                      "Ctrl+F", "customers"))
+        supervisor = self._button(self.tr("Supervisor view…"), "supervisorButton", self.supervisor_requested.emit,
+                                  glyph="supervisor")
         supervisor.setVisible(self.agent.role in ("supervisor", "admin"))  # the role decides what is shown
         layout.addWidget(supervisor)
         self.state_bar = bar
@@ -224,20 +231,23 @@ class AgentWindow(QMainWindow):
         bar = named(QWidget(), "softphone")
         layout = QHBoxLayout(bar)
         self.call_label = named(plain_label(), "callInfo")
-        self.answer_button = self._button(self.tr("Answer"), "answerButton", self.answer, "Ctrl+Return")
-        self.hangup_button = self._button(self.tr("Hang up"), "hangupButton", self.hang_up, "Ctrl+E")
-        self.hold_button = self._button(self.tr("Hold"), "holdButton", self.toggle_hold, "Ctrl+H")
-        self.consult_button = self._button(self.tr("Consult…"), "consultButton", self.consult, "Ctrl+K")
-        self.transfer_button = self._button(self.tr("Transfer…"), "transferButton", self.blind_transfer, "Ctrl+T")
+        self.answer_button = self._button(self.tr("Answer"), "answerButton", self.answer, "Ctrl+Return", "answer",
+                                          white=True)
+        self.hangup_button = self._button(self.tr("Hang up"), "hangupButton", self.hang_up, "Ctrl+E", "hangup",
+                                          white=True)
+        self.hold_button = self._button(self.tr("Hold"), "holdButton", self.toggle_hold, "Ctrl+H", "hold")
+        self.consult_button = self._button(self.tr("Consult…"), "consultButton", self.consult, "Ctrl+K", "consult")
+        self.transfer_button = self._button(self.tr("Transfer…"), "transferButton", self.blind_transfer, "Ctrl+T",
+                                            "transfer")
         self.complete_button = self._button(self.tr("Complete transfer"), "completeTransfer", self.complete_transfer,
-                                            "Ctrl+Shift+T")
+                                            "Ctrl+Shift+T", "complete-transfer")
         self.conference_button = self._button(self.tr("Conference"), "conferenceButton", self.conference,
-                                              "Ctrl+Shift+C")
-        self.keypad_button = self._button(self.tr("Keypad…"), "keypadButton", self.keypad, "Ctrl+P")
+                                              "Ctrl+Shift+C", "conference")
+        self.keypad_button = self._button(self.tr("Keypad…"), "keypadButton", self.keypad, "Ctrl+P", "keypad")
         self.dial_box = named(QLineEdit(), "dialNumber")
         self.dial_box.setPlaceholderText(self.tr("Number to dial"))
         self.dial_box.returnPressed.connect(self.dial)
-        self.dial_button = self._button(self.tr("Dial"), "dialButton", self.dial, "Ctrl+D")
+        self.dial_button = self._button(self.tr("Dial"), "dialButton", self.dial, "Ctrl+D", "dial")
         layout.addWidget(self.call_label, 1)
         for widget in (self.answer_button, self.hangup_button, self.hold_button, self.consult_button,
                        self.transfer_button, self.complete_button, self.conference_button, self.keypad_button):
@@ -277,7 +287,8 @@ class AgentWindow(QMainWindow):
         self.callback.toggled.connect(self.callback_at.setEnabled)
         self.notes = named(QPlainTextEdit(), "contactNotes")
         self.notes.setPlaceholderText(self.tr("Notes"))
-        self.save_button = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S")
+        self.save_button = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S", "save",
+                                        white=True)
         self.wrap_error = named(plain_label(), "wrapUpError")
         wrap.addWidget(self.disposition)
         wrap.addWidget(self.offer_result)
@@ -327,7 +338,8 @@ class AgentWindow(QMainWindow):
     def _build_preview_bar(self) -> QWidget:
         bar = named(QWidget(), "previewBar")
         layout = QHBoxLayout(bar)
-        self.next_button = self._button(self.tr("Next outbound call"), "nextPreview", self.load_preview, "Ctrl+N")
+        self.next_button = self._button(self.tr("Next outbound call"), "nextPreview", self.load_preview, "Ctrl+N",
+                                        "outbound")
         self.preview_label = named(plain_label(), "previewInfo")
         self.preview_dial = self._button(self.tr("Call"), "previewDial", self.dial_preview)
         self.preview_skip = self._button(self.tr("Skip…"), "previewSkip", self.skip_preview)
@@ -933,7 +945,8 @@ class AgentWindow(QMainWindow):
         if call is None:
             self.call_label.setText(self.tr("No call"))
         else:
-            number = (call.called if call.outbound else call.calling) or self.tr("unknown number")
+            raw = call.called if call.outbound else call.calling
+            number = phones.display(raw) if raw else self.tr("unknown number")
             since = call.answered_at if call.answered_at is not None else call.offered_at
             parts = [self.tr(call.phase.value.capitalize()), number]
             if call.queue:
@@ -943,7 +956,9 @@ class AgentWindow(QMainWindow):
         self.answer_button.setEnabled(Action.ANSWER in actions)
         self.hangup_button.setEnabled(Action.HANGUP in actions)
         held = call is not None and call.phase is CallPhase.HELD
-        self.hold_button.setText(self.tr("Retrieve") if held else self.tr("Hold"))
+        if self.hold_button.text() != (self.tr("Retrieve") if held else self.tr("Hold")):
+            self.hold_button.setText(self.tr("Retrieve") if held else self.tr("Hold"))
+            self.hold_button.setIcon(icon("retrieve" if held else "hold"))
         self.hold_button.setEnabled(Action.HOLD in actions or Action.RETRIEVE in actions)
         self.consult_button.setEnabled(Action.CONSULT in actions)
         self.transfer_button.setEnabled(Action.BLIND_TRANSFER in actions)

@@ -837,6 +837,10 @@
         <source>%1: %2 waiting</source>
         <translation>%1：%2 个等待</translation>
     </message>
+    <message>
+        <source>No calls waiting</source>
+        <translation>无来电等待</translation>
+    </message>
 </context>
 <context>
     <name>ServiceRequestForm</name>

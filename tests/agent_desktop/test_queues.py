@@ -22,4 +22,9 @@ def test_model_keeps_one_row_per_allowed_queue_updated_in_place(qtbot) -> None:
     assert model.rowCount() == 2 and changed == [0]
     assert model.data(model.index(0, 1)) == "3" and model.data(model.index(0, 3)) == "–"
     assert model.headerData(3, Qt.Orientation.Horizontal) == "Service level"
-    assert model.summary() == "billing: 3 waiting (1:20)  ·  vip: 0 waiting"
+    assert model.summary() == "billing: 3 waiting (1:20)"
+    model.update(QueueStats(queue="vip", ts=3, waiting=1, longest_wait_s=95))
+    assert model.summary() == "vip: 1 waiting (1:35)  ·  billing: 3 waiting (1:20)"
+    model.update(QueueStats(queue="vip", ts=4))
+    model.update(QueueStats(queue="billing", ts=4))
+    assert model.summary() == "No calls waiting"

@@ -119,6 +119,7 @@ def test_inbound_call_from_screen_pop_to_saved_contact(qtbot, desk: Desk) -> Non
     assert w.ivr_panel.values["verified"] == "yes" and w.ivr_panel.values["intent"] == "billing"
     assert w.ivr_panel.values["menu_path"] == "language:English › main:Billing"
     assert w.answer_button.isEnabled() and not w.hold_button.isEnabled()
+    assert not w.answer_button.icon().isNull() and not w.hangup_button.icon().isNull()
 
     qtbot.mouseClick(w.answer_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.session.calls["sim-1"].phase.value == "connected", timeout=5000)

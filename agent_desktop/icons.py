@@ -1,0 +1,55 @@
+"""Icons for the desktop: SVG files in ``resources/icons``, drawn sharp at any screen scale.
+
+Icons are drawn in one colour. ``icon(name)`` draws it in the style's button text colour (so the
+same files serve the light and the dark style); coloured buttons (answer, hang up, save) ask for
+white. Pixmaps are rendered for the screen's device pixel ratio, so they stay crisp on high-DPI.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+import resources
+
+#: The colour the SVG files are drawn in; replaced by the colour asked for.
+_INK = "#2b3a48"
+_WHITE = "#ffffff"
+SIZES = (16, 20, 24, 32)
+
+
+def _svg(name: str) -> str:
+    return resources.path("icons", f"{name}.svg").read_text(encoding="utf-8")
+
+
+@cache
+def _render(name: str, color: str, ratio: float) -> QIcon:
+    text = _svg(name).replace(f'stroke="{_INK}"', f'stroke="{color}"').replace(f'stroke="{_WHITE}"',
+                                                                                  f'stroke="{color}"')
+    renderer = QSvgRenderer(QByteArray(text.encode()))
+    result = QIcon()
+    for size in SIZES:
+        pixmap = QPixmap(QSize(round(size * ratio), round(size * ratio)))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        renderer.render(painter)
+        painter.end()
+        pixmap.setDevicePixelRatio(ratio)
+        result.addPixmap(pixmap)
+    return result
+
+
+def icon(name: str, color: str | None = None) -> QIcon:
+    """The icon ``name`` (a file of ``resources/icons``) in ``color``, or in the style's text colour."""
+    app = QGuiApplication.instance()
+    ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
+    if color is None:
+        color = QGuiApplication.palette().color(QPalette.ColorRole.ButtonText).name() if app else _INK
+    return _render(name, color, ratio)
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in resources.path("icons").glob("*.svg"))
