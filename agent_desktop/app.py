@@ -64,9 +64,14 @@ def application(
     return app
 
 
+#: The colour icons are drawn in, per style (the style sheets' button text colour).
+ICON_COLORS = {"light": "#2b3a48", "dark": "#d7dee6"}
+
+
 def apply_style(app: QApplication, style: str) -> None:
     path = resources.path("styles", f"{style}.qss")
     app.setStyleSheet(path.read_text(encoding="utf-8") if path.exists() else "")
+    app.setProperty("iconColor", ICON_COLORS.get(style, ICON_COLORS["light"]))
 
 
 def install_excepthook() -> None:

@@ -144,6 +144,11 @@ def run_workstation_demo(
 def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervisor: SupervisorWindow | None,
           script: DemoScript, folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
+    # The same picture on every machine: the default sizes, whatever layout this user saved.
+    w.resize(1360, 860)
+    customers.resize(1280, 780)
+    if supervisor is not None:
+        supervisor.resize(1100, 760)
     saved: list[Path] = []
     _wait_until(lambda: w.session.state is AgentStateName.READY, "the agent becoming ready")
     _save(w, folder / "01-agent-ready.png", saved)

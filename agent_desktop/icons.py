@@ -1,8 +1,9 @@
 """Icons for the desktop: SVG files in ``resources/icons``, drawn sharp at any screen scale.
 
-Icons are drawn in one colour. ``icon(name)`` draws it in the style's button text colour (so the
-same files serve the light and the dark style); coloured buttons (answer, hang up, save) ask for
-white. Pixmaps are rendered for the screen's device pixel ratio, so they stay crisp on high-DPI.
+Icons are drawn in one colour. ``icon(name)`` draws it in the style's icon colour (the application's
+``iconColor`` property, set with the style sheet, so the same files serve the light and the dark
+style); coloured buttons (answer, hang up, save) ask for white. Pixmaps are rendered for the
+screen's device pixel ratio, so they stay crisp on high-DPI.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 import resources
@@ -47,7 +48,8 @@ def icon(name: str, color: str | None = None) -> QIcon:
     app = QGuiApplication.instance()
     ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
     if color is None:
-        color = QGuiApplication.palette().color(QPalette.ColorRole.ButtonText).name() if app else _INK
+        styled = app.property("iconColor") if app is not None else None
+        color = str(styled) if styled else _INK
     return _render(name, color, ratio)
 
 

@@ -229,7 +229,11 @@ class AgentWindow(QMainWindow):
 
     def _build_softphone(self) -> None:
         bar = named(QWidget(), "softphone")
-        layout = QHBoxLayout(bar)
+        rows = QVBoxLayout(bar)
+        top = QHBoxLayout()
+        layout = QHBoxLayout()
+        rows.addLayout(top)
+        rows.addLayout(layout)
         self.call_label = named(plain_label(), "callInfo")
         self.answer_button = self._button(self.tr("Answer"), "answerButton", self.answer, "Ctrl+Return", "answer",
                                           white=True)
@@ -248,13 +252,13 @@ class AgentWindow(QMainWindow):
         self.dial_box.setPlaceholderText(self.tr("Number to dial"))
         self.dial_box.returnPressed.connect(self.dial)
         self.dial_button = self._button(self.tr("Dial"), "dialButton", self.dial, "Ctrl+D", "dial")
-        layout.addWidget(self.call_label, 1)
+        top.addWidget(self.call_label, 1)
+        top.addWidget(self.dial_box)
+        top.addWidget(self.dial_button)
         for widget in (self.answer_button, self.hangup_button, self.hold_button, self.consult_button,
                        self.transfer_button, self.complete_button, self.conference_button, self.keypad_button):
             layout.addWidget(widget)
-        layout.addSpacing(16)
-        layout.addWidget(self.dial_box)
-        layout.addWidget(self.dial_button)
+        layout.addStretch(1)
         self.softphone = bar
 
     def _build_body(self) -> None:
