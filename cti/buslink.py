@@ -30,11 +30,12 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from bus import topics
 from bus.errors import BusError
-from bus.messages import AgentState, AgentStateName, CallEvent, Command, CommandResult, CtiCapabilities
+from bus.messages import AgentState, AgentStateName, CallEvent, Command, CommandResult, CtiCapabilities, Presence
 from bus.transport import QOS_COMMAND, Bus, Subscription, open_bus
 
 from . import errors
@@ -134,6 +135,9 @@ class BusLink(CtiLink):
                 raise LinkUnavailable(str(exc)) from None
         site = self.site
         await self._listen(capabilities_topic(site), events=False)
+        # A gateway that dies leaves its capabilities retained as online; its presence's last will says
+        # otherwise, so watch that too.
+        await self._listen(f"{topics.PREFIX}/{site}/presence/+", events=False)
         await self._listen(topics.calls(site), events=True)
         if self.agent_id is not None:
             await self._listen(topics.agent_events(site, self.agent_id), events=True)
@@ -180,6 +184,11 @@ class BusLink(CtiLink):
                     future.set_result(message)
             elif isinstance(message, CtiCapabilities):
                 self._on_announce(message)
+            elif isinstance(message, Presence):
+                gateway = self.gateway
+                if (not message.online and gateway is not None and gateway.online
+                        and message.client_id == gateway.client_id):
+                    self._on_announce(replace(gateway, online=False, ts=message.ts))
             elif events and isinstance(message, CallEvent | AgentState):
                 self._emit(message)
             else:

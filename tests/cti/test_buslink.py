@@ -267,3 +267,46 @@ def test_a_gateway_that_does_not_answer_times_out_with_a_clear_message(caplog: p
 
     asyncio.run(go())
     assert "no CTI gateway online for site hq yet" in caplog.text
+
+
+def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(
+    mqtt_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway's process dies: its retained capabilities still say online, its last will does not."""
+    from tests.bus.test_mqtt import CuttableProxy
+
+    async def go() -> None:
+        site = f"t{uuid.uuid4().hex[:10]}"
+        host, port = mqtt_url.removeprefix("mqtt://").split(":")
+        proxy = CuttableProxy(host, int(port))
+        proxy_port = await proxy.start()
+        gateway_bus = MqttBus(f"mqtt://127.0.0.1:{proxy_port}", client_id=f"cti-gateway-{site}", site=site,
+                              keepalive=5)
+        desk_bus = MqttBus(mqtt_url, client_id=f"desk-{site}", site=site)
+        await gateway_bus.start()
+        await desk_bus.start()
+        link = SimLink(SimPbx(extensions=["1001"]))
+        gateway = Gateway(link, gateway_bus, site=site, client_id=f"cti-gateway-{site}")
+        await gateway.start()
+        await link.connect()
+        runner = asyncio.create_task(gateway.run())
+        changes: asyncio.Queue[frozenset[Capability]] = asyncio.Queue()
+        desk = BusLink(desk_bus, site=site, on_capabilities=changes.put_nowait)
+        try:
+            await desk.connect()
+            assert Capability.ANSWER in desk.capabilities
+            await changes.get()
+            runner.cancel()  # the process is gone: nothing more is said on purpose ...
+            proxy.cut()  # ... and its connection drops without a goodbye
+            assert await asyncio.wait_for(changes.get(), 20) == frozenset()
+            assert desk.gateway is not None and not desk.gateway.online
+        finally:
+            await desk.close()
+            await gateway_bus.close()
+            await desk_bus.clear_retained(capabilities_topic(site))
+            await desk_bus.clear_retained(f"ccenter/v1/{site}/presence/cti-gateway-{site}")
+            await desk_bus.close()
+            await proxy.close()
+
+    asyncio.run(go())
+    assert "MQTT link to mqtt://127.0.0.1:" in caplog.text  # the dead gateway's own client noticed
