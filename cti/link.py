@@ -166,13 +166,26 @@ class CtiLink(ABC):
         raise UnsupportedCommand(f"{type(self).__name__} cannot withdraw a delivered call for the ACD")
 
     async def fallback(self, call_id: str, action: str) -> None:
-        """The call waited too long: send it to ``voicemail``, or end it with a ``callback`` promised."""
+        """The call waited too long: send it to ``voicemail``, end it with a ``callback`` promised, or
+        (``abandoned``, the dialer's) play the recorded message of an outbound call no agent could take
+        and hang up."""
         raise UnsupportedCommand(f"{type(self).__name__} cannot carry out the ACD's fallback")
 
+    async def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
+        """Dial ``number`` on a trunk for the dialer; returns the new call's ``call_id`` at once.
 
-#: Commands of the ACD (``routing/server.py``) that the link carries out, besides the capabilities.
-ACD_COMMANDS = frozenset({"deliver", "withdraw", "fallback"})
-FALLBACK_ACTIONS = frozenset({"voicemail", "callback"})
+        If the far end answers (a person), the call joins ``queue`` with ``data`` attached: a
+        ``call.data`` whose data is ``data`` plus ``routing: {queue, ...}``, then ``queue.joined``; the
+        ACD then delivers it like any queued call. Otherwise it ends (``call.ended``) with the outcome
+        as its cause: ``busy``, ``no_answer``, ``answering_machine`` or ``failed``.
+        """
+        raise UnsupportedCommand(f"{type(self).__name__} cannot dial out into a queue for the dialer")
+
+
+#: Commands of the ACD (``routing/server.py``) and of the dialer (``routing/dialer_service.py``) that the
+#: link carries out, besides the capabilities.
+ACD_COMMANDS = frozenset({"deliver", "withdraw", "fallback", "dial_out"})
+FALLBACK_ACTIONS = frozenset({"voicemail", "callback", "abandoned"})
 
 
 def _arg(command: Command, name: str, *, required: bool = True) -> Any:
@@ -192,16 +205,26 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
     """Carry out a bus :class:`~bus.messages.Command` on ``link``; returns the result fields.
 
     ``name`` is a :class:`~cti.model.Capability` value, or one of :data:`ACD_COMMANDS` (``deliver``
-    and ``withdraw`` with ``call_id`` and ``args.extension``).
+    and ``withdraw`` with ``call_id`` and ``args.extension``; ``fallback`` with ``args.action``;
+    ``dial_out`` with ``args.number``, ``args.queue`` and the optional ``args.data`` object, whose
+    result is ``{"call_id": <the new call>}``).
 
     Raises :class:`CtiError` (unknown command, missing argument, unsupported, refused by the PBX).
     """
     if command.name == "fallback":
         action = _arg(command, "action")
         if action not in FALLBACK_ACTIONS:
-            raise LocalProtocolError(f"unknown fallback {action!r} ({command.command_id}): voicemail or callback")
+            raise LocalProtocolError(
+                f"unknown fallback {action!r} ({command.command_id}): voicemail, callback or abandoned"
+            )
         await link.fallback(_arg(command, "call_id"), action)
         return {}
+    if command.name == "dial_out":
+        data = command.args.get("data") or {}
+        if not isinstance(data, dict):
+            raise LocalProtocolError(f"command dial_out ({command.command_id}): 'data' must be an object")
+        call_id = await link.dial_out(_arg(command, "number"), _arg(command, "queue"), data)
+        return {"call_id": call_id}
     if command.name in ACD_COMMANDS:
         call_id, extension = _arg(command, "call_id"), _arg(command, "extension")
         await (link.deliver if command.name == "deliver" else link.withdraw)(call_id, extension)

@@ -65,7 +65,7 @@ class _Call:
     trunk: int | None = None
     parties: dict[str, ConnectionState] = field(default_factory=dict)
     queue: str | None = None
-    data: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     dtmf: list[str] = field(default_factory=list)
     answered: bool = False
     ended: bool = False
@@ -143,7 +143,7 @@ class SimPbx:
     def parties(self, call_id: str) -> dict[str, ConnectionState]:
         return dict(self._call(call_id).parties)
 
-    def call_data(self, call_id: str) -> dict[str, str]:
+    def call_data(self, call_id: str) -> dict[str, Any]:
         return dict(self._call(call_id).data)
 
     def dtmf_sent(self, call_id: str) -> str:
@@ -271,7 +271,7 @@ class SimPbx:
 
         self._at(self.ring_timeout, no_answer)
 
-    def _dial_out(self, call: _Call, number: str) -> None:
+    def _dial_out(self, call: _Call, number: str, *, on_answer: Callable[[], None] | None = None) -> None:
         trunk = self._take_trunk() if call.trunk is None else call.trunk
         if trunk is None:
             self._end(call, DialOutcome.FAILED.value, by="pbx")
@@ -289,6 +289,8 @@ class SimPbx:
                 call.parties[FAR] = ConnectionState.CONNECTED
                 call.answered = True
                 self._event(CallEventType.ANSWERED, call, called=number)
+                if on_answer is not None:
+                    on_answer()
                 if script.hangup_after is not None:
                     self._at(script.hangup_after, lambda: self.far_hangup(call.call_id) if not call.ended else None)
             else:
@@ -347,12 +349,38 @@ class SimPbx:
             self._dial_out(call, to_number)
         return call.call_id
 
+    def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
+        """The dialer's call: a trunk dials ``number``; when a person answers, the call joins ``queue``.
+
+        Answered: ``call.answered`` (the customer, no extension), then ``call.data`` with ``data`` and
+        ``routing: {queue, ...}`` (the dialer's routing keys kept), then ``queue.joined``: the ACD
+        delivers it like an inbound call. Busy, no answer, answering machine (or no free trunk):
+        ``call.ended`` with that outcome as the cause.
+        """
+        if not queue:
+            raise LocalProtocolError("dial_out needs a queue for the answered call")
+        attached: dict[str, Any] = dict(data or {})
+        call = self._new_call(None, number)
+        self._event(CallEventType.OFFERED, call, called=number, data={"direction": "outbound"})
+
+        def answered() -> None:
+            call.queue = queue
+            routing = attached.get("routing")
+            attached["routing"] = {**(routing if isinstance(routing, Mapping) else {}), "queue": queue}
+            call.data.update(attached)
+            self._event(CallEventType.DATA, call, data=dict(attached))
+            self._event(CallEventType.QUEUE_JOINED, call, queue=queue, called=number)
+
+        self._dial_out(call, number, on_answer=answered)
+        return call.call_id
+
     def deliver(self, call_id: str, extension: str) -> None:
         """Ring ``extension`` with a waiting call (what the ACD asks the CTI link to do)."""
         self._ring(self._call(call_id), extension)
 
     def fallback(self, call_id: str, action: str) -> None:
-        """The ACD gives up on a waiting call: voicemail takes it, or it ends with a callback promised."""
+        """The ACD gives up on a waiting call: voicemail takes it, or it ends with a callback promised;
+        ``abandoned`` (the dialer's) plays the recorded message of a call no agent could take, then ends."""
         call = self._call(call_id)
         if call.queue:
             self._event(CallEventType.QUEUE_LEFT, call, queue=call.queue, cause=action)
@@ -585,3 +613,6 @@ class SimLink(CtiLink):
 
     async def fallback(self, call_id: str, action: str) -> None:
         self.pbx.fallback(call_id, action)
+
+    async def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
+        return self.pbx.dial_out(number, queue, data)

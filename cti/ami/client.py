@@ -79,6 +79,7 @@ class AmiSettings:
     data_prefix: str = "CC_"
     hold_context: str = "ccenter-hold"  # s,1 plays MusicOnHold() to a held party
     conference_context: str = "ccenter-conference"  # _cc.,1 runs ConfBridge(${EXTEN})
+    outbound_context: str = "ccenter-outbound"  # <queue>,1 takes an answered dial_out call into the queue
 
     @classmethod
     def from_url(cls, url: str) -> AmiSettings:
@@ -99,6 +100,7 @@ class AmiSettings:
                 ping_interval=float(q.pop("ping", "20")),
                 hold_context=q.pop("hold_context", "ccenter-hold"),
                 conference_context=q.pop("conference_context", "ccenter-conference"),
+                outbound_context=q.pop("outbound_context", "ccenter-outbound"),
             )
         except ValueError as exc:
             raise BadLinkUrl(f"AMI link URL {url!r}: {exc}") from None
@@ -470,6 +472,30 @@ class AmiLink(CtiLink):
             "Redirect", {"Channel": caller, "Exten": action, "Context": "ccenter-fallback", "Priority": "1"}
         )
 
+    async def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
+        """The dialer's call: ``Originate`` a ``Local/<number>@<context>`` channel (the trunk dial of the
+        dialplan); when it is answered the call continues at ``<outbound_context>,<queue>,1``, which puts
+        it in the queue (docs/cti.md). ``data`` travels as inherited ``__CC_<key>`` channel variables
+        (the values of an attached-data ``fields`` object, flattened), plus ``__CC_queue``."""
+        call_id = f"cc-{uuid.uuid4().hex[:20]}"
+        variables = {f"__{self.settings.data_prefix}{k}": v for k, v in _flat_data(data or {}).items()}
+        variables[f"__{self.settings.data_prefix}queue"] = queue
+        await self.action(
+            "Originate",
+            {
+                "Channel": f"Local/{number}@{self.settings.context}",
+                "Exten": queue,
+                "Context": self.settings.outbound_context,
+                "Priority": "1",
+                "Timeout": "30000",
+                "ChannelId": call_id,
+                "OtherChannelId": f"{call_id}-b",
+                "Async": "true",
+            },
+            variables=variables,
+        )
+        return call_id
+
     async def withdraw(self, call_id: str, extension: str) -> None:
         """The ACD took the offer back: ``Redirect`` the caller to the hold context, to wait again."""
         caller = self._channel(call_id, None)
@@ -544,3 +570,14 @@ class AmiLink(CtiLink):
             await self.action(
                 "Setvar", {"Channel": channel, "Variable": f"__{self.settings.data_prefix}{key}", "Value": value}
             )
+
+
+def _flat_data(data: Mapping[str, Any]) -> dict[str, str]:
+    """Attached data as channel variables: the values of a ``ccenter.attached/1`` ``fields`` object, or
+    the flat keys; nested values (``routing``) are left out."""
+    fields = data.get("fields")
+    if isinstance(fields, Mapping):
+        values = {k: v.get("value") for k, v in fields.items() if isinstance(v, Mapping)}
+    else:
+        values = {k: v for k, v in data.items() if k != "schema"}
+    return {str(k): str(v) for k, v in values.items() if v is not None and not isinstance(v, Mapping | list)}

@@ -1,0 +1,635 @@
+"""``ccenter dialer``: progressive and predictive outbound dialing on the bus.
+
+:class:`DialerCore` is sans-I/O (time passed in as a value, no bus, no database): it is given the
+campaigns (:class:`CampaignPlan`), the queue statistics the ACD publishes (ready agents per queue),
+candidate work items, command results and call events, and decides:
+
+* how many calls to start per campaign (:meth:`DialerCore.wanted`): the campaign's
+  :class:`~routing.dialer.Pacer` given the queue's ready agents not yet covered (agents the ACD gave a
+  dialer call to after its last statistics are not counted as ready);
+* whether a work item may be dialled (:meth:`DialerCore.dial`, the rules of
+  :func:`routing.dialer.eligibility`: do-not-call, calling hours in the customer's zone, attempts,
+  retry delay per outcome, frequency cap) and with what attached data (:func:`attached_data`);
+* what each dial came to (:meth:`DialerCore.on_call_event`, :meth:`DialerCore.tick`): an attempt to
+  record on the work item (:class:`RecordAttempt`: ``answered``, ``busy``, ``no_answer``,
+  ``answering_machine``, ``failed``, ``hung_up`` when the customer hung up before an agent took the
+  call, ``abandoned``) with its retry time per the campaign's rules, and a :class:`HangUp` (the
+  ``abandoned`` fallback: a recorded message, then the call ends) when the ACD did not give an answered
+  call to an agent within the campaign's ``abandon_after_s`` (2 s by default). That is the abandonment
+  rate the pacer keeps under ``abandon_target``.
+
+A call counts as given to an agent when it rings at an agent's extension (``call.alerting`` with an
+extension, after the ACD's ``deliver``) or is answered there; outbound queues should use auto-answer
+on the agents' phones, so the customer hears the agent at once.
+
+:class:`DialerService` is the thin asyncio adapter: it reads campaigns and work items from the
+database (:func:`crm.repository.dialer_campaigns`, :func:`crm.repository.dial_candidates`), the
+retained ``QueueStats`` (``ccenter/v1/<site>/queues/+/stats``), call events (``.../calls/+``) and
+command results (``.../cti/results``) from the bus, sends ``dial_out`` and ``fallback`` commands to
+the CTI gateway (``.../cti/commands``, QoS 1) and writes attempts
+(:func:`crm.repository.record_outbound_attempt`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bus import topics
+from bus.errors import BusError
+from bus.messages import CallEvent, CallEventType, Command, CommandResult, QueueStats
+from bus.transport import QOS_COMMAND, Bus, Subscription
+from crm import repository
+from crm.repository import DialCandidate, DialerCampaign
+
+from .dialer import CampaignRules, DialMode, Pacer, WorkItemView, eligibility
+
+logger = logging.getLogger(__name__)
+
+ATTACHED_SCHEMA = "ccenter.attached/1"
+#: Results of a dial the dialer records on the work item.
+RESULTS = ("answered", "busy", "no_answer", "answering_machine", "failed", "hung_up", "abandoned")
+_CAUSES = {"busy": "busy", "no_answer": "no_answer", "answering_machine": "answering_machine"}
+#: Default retry delays (seconds) for outcomes the campaign's ``retry`` does not name.
+DEFAULT_RETRY_S: Mapping[str, float] = {
+    "busy": 900.0, "no_answer": 3600.0, "answering_machine": 7200.0, "failed": 600.0, "hung_up": 3600.0,
+    "abandoned": 86400.0, "answered": 86400.0,
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    """What the dialer needs of one progressive or predictive campaign."""
+
+    campaign_id: int
+    key: str
+    mode: DialMode
+    queue: str
+    rules: CampaignRules
+    abandon_after_s: float = 2.0
+    priority: int = 0
+
+
+def _clock_time(value: Any, default: dtime) -> dtime:
+    if not isinstance(value, str) or ":" not in value:
+        return default
+    hours, minutes = value.split(":", 1)
+    if int(hours) >= 24:
+        return dtime.max
+    return dtime(int(hours), int(minutes))
+
+
+def campaign_rules(rules: Mapping[str, Any], calling_hours: Mapping[str, Any]) -> CampaignRules:
+    """The BI plan's ``rules`` and ``schedule.hours`` (as stored on the campaign) as :class:`CampaignRules`."""
+    retry = {**DEFAULT_RETRY_S, **{str(k): float(v) for k, v in dict(rules.get("retry") or {}).items()}}
+    cap = rules.get("frequency_cap")
+    frequency_cap = (int(cap["contacts"]), int(cap["days"])) if isinstance(cap, Mapping) and cap else None
+    days = calling_hours.get("days")
+    return CampaignRules(
+        calling_hours=(
+            _clock_time(calling_hours.get("start"), dtime(0)),
+            _clock_time(calling_hours.get("end"), dtime.max),
+        ),
+        calling_days=frozenset(int(d) for d in days) if days is not None else frozenset(range(7)),
+        max_attempts=int(rules.get("max_attempts") or 3),
+        retry_s=retry,
+        default_retry_s=float(rules.get("default_retry_s", 3600.0)),
+        frequency_cap=frequency_cap,
+        abandon_target=float(rules.get("abandon_target", 0.03)),
+    )
+
+
+def campaign_plan(campaign: DialerCampaign) -> CampaignPlan | None:
+    """The plan of a campaign from the database; None (logged) when it cannot be dialled."""
+    try:
+        mode = DialMode(campaign.dial_mode)
+    except ValueError:
+        logger.info("campaign %s: unknown dial mode %r, not dialled", campaign.campaign_key, campaign.dial_mode)
+        return None
+    if mode is DialMode.PREVIEW:
+        return None
+    if not campaign.queue:
+        logger.info("campaign %s has no queue (rules.queue or the outbound task's skill): not dialled",
+                    campaign.campaign_key)
+        return None
+    try:
+        rules = campaign_rules(campaign.rules, campaign.calling_hours)
+        abandon_after = float(campaign.rules.get("abandon_after_s", 2.0))
+        priority = int(campaign.rules.get("priority", 0))
+    except (TypeError, ValueError, KeyError) as exc:
+        logger.info("campaign %s has unusable rules (%s): not dialled", campaign.campaign_key, exc)
+        return None
+    return CampaignPlan(campaign.campaign_id, campaign.campaign_key, mode, campaign.queue, rules, abandon_after,
+                        priority)
+
+
+def attached_data(plan: CampaignPlan, item: DialCandidate, now: float) -> dict[str, Any]:
+    """The call's attached data (``ccenter.attached/1``, set by the system ``dialer``) and its routing."""
+    values: dict[str, tuple[Any, str]] = {
+        "work_item_id": (item.work_item_id, "int"),
+        "campaign_key": (plan.key, "str"),
+        "offer": (item.offer or "", "str"),
+        "customer_id": (item.customer_id, "int"),
+        "dial_mode": (plan.mode.value, "str"),
+    }
+    fields = {
+        name: {"value": value, "type": kind, "editable": False, "set_by": {"kind": "system", "name": "dialer"},
+               "at": now}
+        for name, (value, kind) in values.items()
+    }
+    return {"schema": ATTACHED_SCHEMA, "fields": fields, "routing": {"queue": plan.queue, "priority": plan.priority}}
+
+
+# ---------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True, slots=True)
+class DialOut:
+    """Send ``dial_out`` to the CTI gateway."""
+
+    command_id: str
+    campaign: str
+    work_item_id: int
+    number: str
+    queue: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAttempt:
+    """Write one attempt on the work item."""
+
+    work_item_id: int
+    result: str
+    call_id: str | None
+    started_at: datetime
+    ended_at: datetime
+    next_attempt_at: datetime | None
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """An answered call no agent took in time: the ``abandoned`` fallback (recorded message, then hang up)."""
+
+    call_id: str
+    campaign: str
+
+
+Decision = DialOut | RecordAttempt | HangUp
+
+
+@dataclass(slots=True)
+class _Dial:
+    command_id: str
+    campaign: str
+    work_item_id: int
+    attempts: int
+    started: float
+    call_id: str | None = None
+    joined_at: float | None = None
+    delivered: bool = False
+    done: bool = False
+
+
+@dataclass(slots=True)
+class CampaignCounts:
+    attempts: int = 0
+    connects: int = 0
+    abandoned: int = 0
+    by_result: dict[str, int] = field(default_factory=dict)
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class DialerCore:
+    """The dialer's decisions, sans-I/O; ``now`` is seconds since the epoch (the service's clock)."""
+
+    def __init__(self, *, max_batch: int = 20, stats_stale_s: float = 10.0, result_timeout_s: float = 30.0,
+                 dial_timeout_s: float = 180.0) -> None:
+        self.max_batch = max_batch
+        self.stats_stale_s = stats_stale_s
+        self.result_timeout_s = result_timeout_s
+        self.dial_timeout_s = dial_timeout_s
+        self.plans: dict[str, CampaignPlan] = {}
+        self.pacers: dict[str, Pacer] = {}
+        self.counts: dict[str, CampaignCounts] = {}
+        self._stats: dict[str, QueueStats] = {}
+        self._delivered: dict[str, deque[float]] = {}  # queue -> when dialer calls were given to agents
+        self._by_command: dict[str, _Dial] = {}
+        self._by_call: dict[str, _Dial] = {}
+        self._orphans: dict[str, list[tuple[CallEvent, float]]] = {}  # events before the call id was known
+        self._not_before: dict[int, float] = {}  # work item -> when it may be looked at again
+
+    # -- campaigns and statistics ------------------------------------------------------------
+    def set_campaigns(self, plans: Iterable[CampaignPlan]) -> None:
+        """The campaigns to dial now; a pacer's history survives a refresh of the same campaign."""
+        new = {p.key: p for p in plans}
+        for key, plan in new.items():
+            pacer = self.pacers.get(key)
+            if pacer is None or pacer.mode is not plan.mode or pacer.abandon_target != plan.rules.abandon_target:
+                fresh = Pacer(plan.mode, plan.rules.abandon_target)
+                if pacer is not None:
+                    fresh.in_progress = pacer.in_progress
+                self.pacers[key] = fresh
+            self.counts.setdefault(key, CampaignCounts())
+        self.plans = new
+
+    def on_stats(self, stats: QueueStats) -> None:
+        self._stats[stats.queue] = stats
+        seen = self._delivered.get(stats.queue)
+        while seen and seen[0] <= stats.ts:
+            seen.popleft()
+
+    def ready_agents(self, queue: str, now: float) -> int:
+        """Ready agents of ``queue`` per the ACD, less those given a dialer call since its statistics."""
+        stats = self._stats.get(queue)
+        if stats is None or now - stats.ts > self.stats_stale_s:
+            return 0
+        return max(0, stats.agents_ready - len(self._delivered.get(queue, ())))
+
+    def wanted(self, now: float) -> dict[str, int]:
+        """How many calls each campaign should start now."""
+        out: dict[str, int] = {}
+        for key, plan in self.plans.items():
+            pacer = self.pacers[key]
+            others = sum(
+                self.pacers[k].in_progress for k, p in self.plans.items() if k != key and p.queue == plan.queue
+            )
+            ready = max(0, self.ready_agents(plan.queue, now) - others)
+            n = min(self.max_batch, pacer.calls_to_dial(ready))
+            if n > 0:
+                out[key] = n
+        return out
+
+    def skip(self, now: float) -> tuple[int, ...]:
+        """Work items not to offer as candidates: being dialled, or known not eligible yet."""
+        for item, until in list(self._not_before.items()):
+            if until <= now:
+                del self._not_before[item]
+        busy = {d.work_item_id for d in self._by_command.values() if not d.done}
+        return tuple(sorted(busy | set(self._not_before)))
+
+    # -- dialling ----------------------------------------------------------------------------
+    def dial(self, campaign: str, item: DialCandidate, now: float) -> DialOut | None:
+        """Dial ``item`` now if the rules allow it (then the pacer counts it in progress)."""
+        plan = self.plans.get(campaign)
+        if plan is None:
+            return None
+        view = WorkItemView(item.work_item_id, item.phone, item.attempts, item.last_attempt_at, item.last_result,
+                            item.contacts)
+        dnc = {item.phone} if item.do_not_call else set()
+        try:
+            verdict = eligibility(view, item.time_zone, plan.rules, _utc(now), dnc)
+        except Exception as exc:  # an unknown time zone: never call at an hour we cannot know
+            logger.info("work item %d not dialled: %s", item.work_item_id, exc)
+            self._not_before[item.work_item_id] = now + 3600.0
+            return None
+        if not verdict.eligible:
+            logger.debug("work item %d not dialled: %s", item.work_item_id, verdict.reason)
+            later = verdict.retry_at.timestamp() if verdict.retry_at is not None else now + 3600.0
+            self._not_before[item.work_item_id] = max(later, now + 1.0)
+            return None
+        command_id = f"dial:{campaign}:{item.work_item_id}:{uuid.uuid4().hex[:12]}"
+        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now)
+        self.pacers[campaign].dialled()
+        self.counts[campaign].attempts += 1
+        return DialOut(command_id, campaign, item.work_item_id, item.phone, plan.queue,
+                       attached_data(plan, item, now))
+
+    def on_result(self, result: CommandResult, now: float) -> list[Decision]:
+        """The gateway's answer to a ``dial_out``: the call's id, or why it could not be dialled."""
+        dial = self._by_command.get(result.command_id)
+        if dial is None or dial.done or dial.call_id is not None:
+            return []
+        call_id = result.result.get("call_id") if result.ok else None
+        if not isinstance(call_id, str) or not call_id:
+            logger.info("dial of work item %d failed: %s", dial.work_item_id, result.error or "no call id")
+            return self._finish(dial, "failed", now, pacer="no_connect")
+        dial.call_id = call_id
+        self._by_call[call_id] = dial
+        out: list[Decision] = []
+        for event, at in self._orphans.pop(call_id, []):
+            out += self.on_call_event(event, at)
+        return out
+
+    def on_call_event(self, event: CallEvent, now: float) -> list[Decision]:
+        dial = self._by_call.get(event.call_id)
+        if dial is None:
+            if any(d.call_id is None and not d.done for d in self._by_command.values()):
+                self._orphans.setdefault(event.call_id, []).append((event, now))
+            return []
+        if dial.done:
+            if event.type == CallEventType.ENDED:
+                self._forget(dial)
+            return []
+        kind = event.type
+        routing = event.data.get("routing") if isinstance(event.data.get("routing"), Mapping) else None
+        if kind == CallEventType.QUEUE_JOINED or (kind == CallEventType.DATA and routing and routing.get("queue")):
+            if dial.joined_at is None:
+                dial.joined_at = now
+            return []
+        if kind in (CallEventType.ALERTING, CallEventType.ANSWERED) and (event.extension or event.agent_id):
+            if dial.joined_at is not None and not dial.delivered:
+                dial.delivered = True
+                plan = self.plans.get(dial.campaign)
+                if plan is not None:
+                    self._delivered.setdefault(plan.queue, deque()).append(now)
+                self.counts[dial.campaign].connects += 1
+                return self._finish(dial, "answered", now, pacer="connected", keep=True)
+            return []
+        if kind == CallEventType.ENDED:
+            if dial.joined_at is not None:
+                out = self._finish(dial, "hung_up", now, pacer="connected")
+            else:
+                out = self._finish(dial, _CAUSES.get(event.cause or "", "failed"), now, pacer="no_connect")
+            self._forget(dial)
+            return out
+        return []
+
+    def tick(self, now: float) -> list[Decision]:
+        """Abandon answered calls no agent took in time; give up on dials that went silent."""
+        out: list[Decision] = []
+        for dial in list(self._by_command.values()):
+            if dial.done:
+                if now - dial.started > self.dial_timeout_s + 3600.0:
+                    self._forget(dial)
+                continue
+            plan = self.plans.get(dial.campaign)
+            limit = plan.abandon_after_s if plan is not None else 2.0
+            if dial.joined_at is not None and not dial.delivered and now - dial.joined_at >= limit:
+                assert dial.call_id is not None
+                logger.info("call %s (work item %d) answered but no agent within %.1f s: abandoned",
+                            dial.call_id, dial.work_item_id, limit)
+                self.counts[dial.campaign].abandoned += 1
+                out += self._finish(dial, "abandoned", now, pacer="abandoned", keep=True)
+                out.append(HangUp(dial.call_id, dial.campaign))
+            elif dial.call_id is None and now - dial.started > self.result_timeout_s:
+                logger.info("dial of work item %d got no result from the CTI gateway", dial.work_item_id)
+                self._finish(dial, "failed", now, pacer="no_connect", record=False)
+                self._forget(dial)
+            elif dial.joined_at is None and now - dial.started > self.dial_timeout_s:
+                self._finish(dial, "failed", now, pacer="no_connect", record=False)
+                self._forget(dial)
+        horizon = now - self.result_timeout_s
+        for call_id, events in list(self._orphans.items()):
+            if events[-1][1] < horizon:
+                del self._orphans[call_id]
+        return out
+
+    def next_timer(self) -> float | None:
+        due = [
+            d.joined_at + (self.plans[d.campaign].abandon_after_s if d.campaign in self.plans else 2.0)
+            for d in self._by_command.values()
+            if d.joined_at is not None and not d.delivered and not d.done
+        ]
+        return min(due) if due else None
+
+    @property
+    def in_progress(self) -> int:
+        return sum(1 for d in self._by_command.values() if not d.done)
+
+    # -- internals -------------------------------------------------------------------------
+    def _finish(self, dial: _Dial, result: str, now: float, *, pacer: str, keep: bool = False,
+                record: bool = True) -> list[Decision]:
+        dial.done = True
+        p = self.pacers.get(dial.campaign)
+        if p is not None:
+            if pacer == "no_connect":
+                p.no_connect()
+            else:
+                p.connected(abandoned=pacer == "abandoned")
+            p.in_progress = max(0, p.in_progress)
+        counts = self.counts.setdefault(dial.campaign, CampaignCounts())
+        counts.by_result[result] = counts.by_result.get(result, 0) + 1
+        if not keep:
+            self._by_command.pop(dial.command_id, None)
+        plan = self.plans.get(dial.campaign)
+        if not record or plan is None:
+            return []
+        rules = plan.rules
+        attempts = dial.attempts + 1
+        final = result != "answered" and attempts >= rules.max_attempts
+        delay = rules.retry_s.get(result, rules.default_retry_s)
+        next_at = None if final else _utc(now) + timedelta(seconds=delay)
+        return [RecordAttempt(dial.work_item_id, result, dial.call_id, _utc(dial.started), _utc(now), next_at, final)]
+
+    def _forget(self, dial: _Dial) -> None:
+        self._by_command.pop(dial.command_id, None)
+        if dial.call_id is not None:
+            self._by_call.pop(dial.call_id, None)
+
+
+# ---------------------------------------------------------------- the service on the bus
+
+
+def _site_prefix(site: str) -> str:
+    return topics.cti_commands(site).removesuffix("cti/commands")
+
+
+def cti_results_topic(site: str) -> str:
+    """``ccenter/v1/<site>/cti/results``: results of CTI commands that name no agent."""
+    return _site_prefix(site) + "cti/results"
+
+
+def queue_stats_pattern(site: str) -> str:
+    return _site_prefix(site) + "queues/+/stats"
+
+
+class DialerService:
+    """The dialer on the bus. ``await service.start()``, then ``await service.stop()``.
+
+    ``sessions`` makes database sessions (a ``sessionmaker``); database work runs in a worker thread,
+    one unit at a time.
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        sessions: Callable[[], Session],
+        site: str = "main",
+        clock: Callable[[], float] = time.time,
+        *,
+        interval_s: float = 0.25,
+        refresh_s: float = 10.0,
+        core: DialerCore | None = None,
+    ) -> None:
+        self.bus = bus
+        self.sessions = sessions
+        self.site = site
+        self.clock = clock
+        self.interval_s = interval_s
+        self.refresh_s = refresh_s
+        self.core = core or DialerCore()
+        self.commands_sent = 0
+        self.attempts_recorded = 0
+        self._subscriptions: list[Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._db = asyncio.Lock()
+        self._last_refresh = -math.inf
+        self._stopped = False
+
+    async def start(self) -> None:
+        """Subscribe (calls, command results, queue statistics), load the campaigns, start pacing."""
+        readers = [
+            (topics.calls(self.site), self._on_call),
+            (cti_results_topic(self.site), self._on_result),
+            (queue_stats_pattern(self.site), self._on_stats),
+        ]
+        for pattern, handler in readers:
+            subscription = await self.bus.subscribe(pattern, qos=QOS_COMMAND)
+            self._subscriptions.append(subscription)
+            self._tasks.append(asyncio.create_task(self._read(subscription, handler), name=f"dialer-{pattern}"))
+        await self.refresh()
+        self._tasks.append(asyncio.create_task(self._run(), name="dialer-run"))
+        logger.info("dialer started for site %s: %s", self.site,
+                    ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in self.core.plans.values())
+                    or "no progressive or predictive campaign yet")
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for subscription in self._subscriptions:
+            with contextlib.suppress(BusError):
+                await subscription.close()
+        self._subscriptions.clear()
+        logger.info("dialer stopped (%d calls in progress left to the PBX)", self.core.in_progress)
+
+    async def refresh(self) -> None:
+        """Read the active progressive and predictive campaigns again."""
+        now = _utc(self.clock())
+        campaigns = await self._in_db(lambda s: repository.dialer_campaigns(s, now=now))
+        plans = [p for p in (campaign_plan(c) for c in campaigns) if p is not None]
+        self.core.set_campaigns(plans)
+        self._last_refresh = time.monotonic()
+
+    # -- input -----------------------------------------------------------------------------
+    async def _read(self, subscription: Subscription, handler: Callable[[Any], list[Decision]]) -> None:
+        async for envelope in subscription:
+            try:
+                decisions = handler(envelope.message)
+                if decisions:
+                    await self._carry_out(decisions)
+            except BusError as exc:
+                logger.warning("dialer: bus error on %s: %s", envelope.topic, exc)
+            except Exception:  # a bug must not stop the dialer
+                logger.exception("dialer: failed on a message on %s", envelope.topic)
+
+    def _on_call(self, message: Any) -> list[Decision]:
+        if not isinstance(message, CallEvent):
+            return []
+        decisions = self.core.on_call_event(message, self.clock())
+        self._wake.set()
+        return decisions
+
+    def _on_result(self, message: Any) -> list[Decision]:
+        if not isinstance(message, CommandResult) or not message.command_id.startswith("dial:"):
+            return []
+        return self.core.on_result(message, self.clock())
+
+    def _on_stats(self, message: Any) -> list[Decision]:
+        if isinstance(message, QueueStats):
+            self.core.on_stats(message)
+            self._wake.set()
+        return []
+
+    # -- the loop --------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while not self._stopped:
+            delay = self.interval_s
+            due = self.core.next_timer()
+            if due is not None:
+                delay = min(delay, max(0.0, due - self.clock()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            try:
+                await self.step()
+            except BusError as exc:
+                logger.warning("dialer: the bus failed: %s", exc)
+            except Exception:
+                logger.exception("dialer: a pacing step failed")
+
+    async def step(self) -> None:
+        """One pacing step: abandonment timers, then the calls the pacers want."""
+        await self._carry_out(self.core.tick(self.clock()))
+        if time.monotonic() - self._last_refresh >= self.refresh_s:
+            await self.refresh()
+        for campaign, n in self.core.wanted(self.clock()).items():
+            plan = self.core.plans[campaign]
+            skip = self.core.skip(self.clock())
+            now = _utc(self.clock())
+            candidates = await self._in_db(self._candidates(plan.campaign_id, now, n * 3 + 10, skip))
+            started: list[Decision] = []
+            for item in candidates:
+                if len(started) >= n:
+                    break
+                dial = self.core.dial(campaign, item, self.clock())
+                if dial is not None:
+                    started.append(dial)
+            await self._carry_out(started)
+
+    async def _carry_out(self, decisions: list[Decision]) -> None:
+        records = [d for d in decisions if isinstance(d, RecordAttempt)]
+        for d in decisions:
+            if isinstance(d, DialOut):
+                logger.info("dial work item %d of %s: %s into %s", d.work_item_id, d.campaign, d.number, d.queue)
+                await self._command(d.command_id, "dial_out", None,
+                                    {"number": d.number, "queue": d.queue, "data": d.data})
+            elif isinstance(d, HangUp):
+                await self._command(f"{d.call_id}:dialer-abandoned", "fallback", d.call_id,
+                                    {"call_id": d.call_id, "action": "abandoned", "campaign": d.campaign})
+        if records:
+            await self._in_db(lambda s: self._write(s, records))
+            self.attempts_recorded += len(records)
+
+    @staticmethod
+    def _candidates(
+        campaign_id: int, now: datetime, limit: int, skip: tuple[int, ...]
+    ) -> Callable[[Session], list[DialCandidate]]:
+        return lambda s: repository.dial_candidates(s, campaign_id, now=now, limit=limit, skip=skip)
+
+    @staticmethod
+    def _write(session: Session, records: list[RecordAttempt]) -> None:
+        for r in records:
+            repository.record_outbound_attempt(
+                session, r.work_item_id, result=r.result, cti_call_id=r.call_id, started_at=r.started_at,
+                ended_at=r.ended_at, next_attempt_at=r.next_attempt_at, final=r.final,
+            )
+
+    async def _command(self, command_id: str, name: str, call_id: str | None, args: dict[str, Any]) -> None:
+        command = Command(command_id=command_id, name=name, ts=self.clock(), call_id=call_id, args=args)
+        await self.bus.publish(topics.cti_commands(self.site), command, qos=QOS_COMMAND)
+        self.commands_sent += 1
+
+    async def _in_db(self, work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with self.sessions() as session, session.begin():
+                return work(session)
+
+        async with self._db:
+            return await asyncio.to_thread(run)
