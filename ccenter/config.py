@@ -11,6 +11,11 @@ The embedded defaults are SQLite in the user's data folder and the in-process bu
 
     [mqtt]
     url = "mqtt://desktop-17:secret@broker.example.com:1883"
+
+    [desktop]
+    not_ready_reasons = ["Break", "Lunch", "Training", "Meeting", "Coaching"]
+    dispositions = ["resolved", "order_placed", "info_given", "escalated", "callback_scheduled"]
+    wrap_up_seconds = 30
 """
 
 from __future__ import annotations
@@ -48,6 +53,11 @@ class Settings:
     site: str = "main"
     default_region: str = "US"
     config_file: Path | None = None
+    not_ready_reasons: tuple[str, ...] = ("Break", "Lunch", "Training", "Meeting", "Coaching")
+    dispositions: tuple[str, ...] = (
+        "resolved", "order_placed", "info_given", "escalated", "callback_scheduled", "wrong_number",
+    )
+    wrap_up_seconds: float = 30.0
 
     @property
     def uses_embedded_db(self) -> bool:
@@ -114,6 +124,27 @@ def load_settings(
         ),
         config_file=path,
     )
+    desktop = doc.get("desktop", {})
+    if not isinstance(desktop, Mapping):
+        raise ConfigError(f"{file_path}: [desktop] must be a table")
+    def names(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        values = desktop.get(key)
+        if values is None:
+            return default
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
+            raise ConfigError(f"{file_path}: desktop.{key} must be a non-empty list of names")
+        return tuple(v.strip() for v in values)
+
+    settings = replace(
+        settings,
+        not_ready_reasons=names("not_ready_reasons", settings.not_ready_reasons),
+        dispositions=names("dispositions", settings.dispositions),
+    )
+    if "wrap_up_seconds" in desktop:
+        seconds = desktop["wrap_up_seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 3600:
+            raise ConfigError(f"{file_path}: desktop.wrap_up_seconds must be a number of seconds, 0 to 3600")
+        settings = replace(settings, wrap_up_seconds=float(seconds))
     site = env.get("CCENTER_SITE") or _top_value(doc, "site", file_path)
     region = env.get("CCENTER_REGION") or _top_value(doc, "default_region", file_path)
     if site:

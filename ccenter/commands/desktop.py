@@ -137,7 +137,9 @@ def run_desktop(args: argparse.Namespace) -> int:
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
                          outbox=ContactOutbox(factory, data_dir() / f"outbox-{agent.login}.jsonl"),
-                         queue_stats=feed, visible_queues={q.name for q in queues} or None)
+                         queue_stats=feed, visible_queues={q.name for q in queues} or None,
+                         dispositions=settings.dispositions, not_ready_reasons=settings.not_ready_reasons,
+                         wrap_up_seconds=settings.wrap_up_seconds)
     customers = CustomerWindow(directory)
     window.customers_requested.connect(customers.show)
     customers.customer_chosen.connect(window.relink)
