@@ -1,0 +1,84 @@
+"""``ccenter dialer``: progressive and predictive outbound campaigns, paced on the ACD's ready agents."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    dialer = subparsers.add_parser(
+        "dialer",
+        parents=[common],
+        help="the outbound dialer (production): dials progressive and predictive campaigns into the ACD's queues",
+        description=(
+            "Reads the active campaigns whose dial_mode is progressive or predictive and their work items from "
+            "the database, paces calls on the ready agents the ACD publishes for each campaign's queue (under "
+            "the campaign's abandon_target), sends dial_out commands to `ccenter cti-gateway` and records every "
+            "attempt on its work item. Needs a broker (--mqtt) with the gateway and `ccenter acd` on it."
+        ),
+    )
+    dialer.add_argument("--site", metavar="SITE", help="the site (default: CCENTER_SITE, the config's, or main)")
+    dialer.add_argument("--client-id", metavar="ID", help="MQTT client id (default dialer-<host>-<pid>)")
+    dialer.set_defaults(func=run_dialer)
+
+
+def run_dialer(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import os
+    import signal
+    import socket
+    from dataclasses import replace
+
+    from bus.transport import open_bus
+    from crm import db
+    from routing.dialer_service import DialerService
+
+    from ..cli import settings_from
+    from ..config import IN_PROCESS_BUS
+
+    settings = settings_from(args)
+    if args.site:
+        settings = replace(settings, site=args.site)
+    if settings.mqtt_url.startswith(IN_PROCESS_BUS):
+        print("ccenter: error: `ccenter dialer` reaches the CTI gateway and the ACD through a broker: give --mqtt "
+              "URL (or CCENTER_MQTT); to run everything in one process, use `ccenter demo`", file=sys.stderr)
+        return 2
+    client_id = args.client_id or f"dialer-{socket.gethostname()}-{os.getpid()}"
+    engine = db.connect(settings.db_url)
+    if not db.is_current(engine):
+        engine.dispose()
+        from crm.errors import DatabaseUnavailable
+
+        url = db.safe_url(settings.db_url)
+        raise DatabaseUnavailable(f"the database {url} is not migrated: run `ccenter db upgrade`")
+
+    async def serve() -> None:
+        bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="dialer")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
+                loop.add_signal_handler(sig, stop.set)
+        await bus.start()  # an unreachable broker is one clear error (BusError)
+        service = DialerService(bus, db.session_factory(engine), settings.site)
+        try:
+            await service.start()
+            campaigns = ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in service.core.plans.values())
+            print(f"ccenter dialer {client_id}: site {settings.site}; campaigns: {campaigns or 'none active yet'}",
+                  flush=True)
+            await stop.wait()
+        finally:
+            await service.stop()
+            await bus.close()
+
+    try:
+        asyncio.run(serve())
+    finally:
+        engine.dispose()
+    return 0
