@@ -751,14 +751,8 @@ def record_offer_result(
         raise InvalidData(f"unknown offer result {offer.result!r}; expected one of {', '.join(OFFER_RESULTS)}")
     if offer.result == "not_interested" and not (offer.reason or "").strip():
         raise InvalidData("'not interested' needs a reason")
-    item = session.get(WorkItem, offer.work_item_id)
-    if item is None:
-        raise NotFound(f"no work item {offer.work_item_id}")
-    at = at or utcnow()
-    session.add(Attempt(work_item_id=item.id, started_at=at, ended_at=at, result=f"offer_{offer.result}",
-                        agent_id=agent_id, cti_call_id=cti_call_id, contact_id=contact_id))
-    item.attempt_count += 1
-    item.last_attempt_at = at
+    item = _attempt(session, offer.work_item_id, f"offer_{offer.result}", agent_id=agent_id, at=at or utcnow(),
+                    cti_call_id=cti_call_id, contact_id=contact_id)
     item.result = offer.result
     item.reason = offer.reason
     item.agent_id = agent_id or item.agent_id

@@ -263,6 +263,18 @@ def _next_id(connection: Connection, table: Table) -> int:
     return int(connection.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
 
 
+def _work_item(
+    item_id: int, target: tuple[int, int], customer_id: int, phone: str | None, priority: int, now: datetime
+) -> dict[str, Any]:
+    activity_id, task_id = target
+    return {
+        "id": item_id, "task_id": task_id, "activity_id": activity_id, "customer_id": customer_id,
+        "phone_e164": phone, "offer": "5G upgrade: 3 months free", "priority": priority, "agent_id": None,
+        "status": WorkItemStatus.PENDING, "result": None, "reason": None, "attempt_count": 0,
+        "last_attempt_at": None, "next_attempt_at": None, "created_at": now,
+    }
+
+
 def _phone(rng: random.Random, template: str) -> str:
     while True:
         number = "".join(str(rng.randrange(10)) if ch == "#" else ch for ch in template)
@@ -547,49 +559,15 @@ def seed(
                         "sent_at": now - timedelta(days=30 * month + rng.randrange(1, 28)),
                     },
                 )
+            # The campaign's offer: pitched on inbound calls to VIP and gold customers, dialled out to some gold.
+            target: tuple[int, int] | None = None
+            phone: str | None = None
             if activity is not None and tier is not Tier.STANDARD and rng.random() < 0.5:
-                writer.add(
-                    item_t,
-                    {
-                        "id": ids[WorkItem],
-                        "task_id": activity[1],
-                        "activity_id": activity[0],
-                        "customer_id": cid,
-                        "phone_e164": None,
-                        "offer": "5G upgrade: 3 months free",
-                        "priority": 1 if tier is Tier.VIP else 0,
-                        "agent_id": None,
-                        "status": WorkItemStatus.PENDING,
-                        "result": None,
-                        "reason": None,
-                        "attempt_count": 0,
-                        "last_attempt_at": None,
-                        "next_attempt_at": None,
-                        "created_at": now,
-                    },
-                )
-                ids[WorkItem] += 1
+                target = activity
             elif outbound is not None and tier is Tier.GOLD and rng.random() < 0.3:
-                writer.add(
-                    item_t,
-                    {
-                        "id": ids[WorkItem],
-                        "task_id": outbound[1],
-                        "activity_id": outbound[0],
-                        "customer_id": cid,
-                        "phone_e164": primary,
-                        "offer": "5G upgrade: 3 months free",
-                        "priority": 0,
-                        "agent_id": None,
-                        "status": WorkItemStatus.PENDING,
-                        "result": None,
-                        "reason": None,
-                        "attempt_count": 0,
-                        "last_attempt_at": None,
-                        "next_attempt_at": None,
-                        "created_at": now,
-                    },
-                )
+                target, phone = outbound, primary
+            if target is not None:
+                writer.add(item_t, _work_item(ids[WorkItem], target, cid, phone, 1 if tier is Tier.VIP else 0, now))
                 ids[WorkItem] += 1
             if progress and (n + 1) % 10_000 == 0:
                 progress(n + 1)
