@@ -17,6 +17,17 @@ Format (DESIGN.md, extended)::
     agents:
       - count: 20
         skills: {sales: 5}
+    campaigns:                   # optional: outbound campaigns dialled into a queue by the real Pacer
+      - name: spring
+        queue: sales             # the queue (and so the agents) that takes the connected calls
+        dial_mode: predictive    # progressive | predictive
+        list_size: 20000         # customers to call (each dialled once)
+        connect_rate: 0.3        # share of dials a person answers
+        answering_machine_rate: 0.1
+        abandon_target: 0.03     # the pacer keeps abandonment under it
+        abandon_after_s: 2       # an answered call without an agent by then is abandoned
+        ring_time_s: 15          # time from dial to outcome (constant)
+        handle_time: {distribution: exponential, mean_s: 120}  # optional: the queue's otherwise
 """
 
 from __future__ import annotations
@@ -57,11 +68,28 @@ class AgentGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignScenario:
+    """An outbound campaign of a scenario (progressive or predictive)."""
+
+    name: str
+    queue: str
+    dial_mode: str  # progressive | predictive
+    list_size: int
+    connect_rate: float
+    answering_machine_rate: float = 0.0
+    abandon_target: float = 0.03
+    abandon_after_s: float = 2.0
+    ring_time_s: float = 15.0
+    handle_time: Distribution | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     duration_hours: float
     warmup_hours: float
     queues: tuple[QueueScenario, ...]
     agents: tuple[AgentGroup, ...]
+    campaigns: tuple[CampaignScenario, ...] = ()
 
 
 _QUEUE_KEYS = {
@@ -138,7 +166,9 @@ def _queue(value: Any, index: int) -> QueueScenario:
         if not any(rates):
             raise ScenarioError(f"{key}.arrivals_per_hour", "all hourly rates are 0")
     else:
-        rates = (_number(raw, f"{key}.arrivals_per_hour", positive=True),)
+        # 0: a queue for outbound calls only
+        outbound_only = raw == 0 and not isinstance(raw, bool)
+        rates = (0.0,) if outbound_only else (_number(raw, f"{key}.arrivals_per_hour", positive=True),)
     if "handle_time" not in body:
         raise ScenarioError(f"{key}.handle_time", "is required")
     handle = _distribution(body["handle_time"], f"{key}.handle_time")
@@ -220,9 +250,51 @@ def _agents(value: Any, index: int) -> AgentGroup:
     return AgentGroup(name, count, {str(s): int(v) for s, v in skills.items()})
 
 
+_CAMPAIGN_KEYS = {
+    "name", "queue", "dial_mode", "list_size", "connect_rate", "answering_machine_rate", "abandon_target",
+    "abandon_after_s", "ring_time_s", "handle_time",
+}  # fmt: skip
+
+
+def _campaign(value: Any, index: int, queues: set[str]) -> CampaignScenario:
+    body = _mapping(value, f"campaigns[{index}]")
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(f"campaigns[{index}].name", "is required (a non-empty string)")
+    key = f"campaigns.{name}"
+    unknown = set(body) - _CAMPAIGN_KEYS
+    if unknown:
+        raise ScenarioError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+    queue = body.get("queue")
+    if queue not in queues:
+        raise ScenarioError(f"{key}.queue", f"must name a queue of the scenario, got {queue!r}")
+    mode = body.get("dial_mode", "predictive")
+    if mode not in ("progressive", "predictive"):
+        raise ScenarioError(f"{key}.dial_mode", f"must be progressive or predictive, got {mode!r}")
+    size = body.get("list_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ScenarioError(f"{key}.list_size", f"must be a positive integer, got {size!r}")
+    if "connect_rate" not in body:
+        raise ScenarioError(f"{key}.connect_rate", "is required")
+    connect = _number(body["connect_rate"], f"{key}.connect_rate", positive=True)
+    machine = _number(body.get("answering_machine_rate", 0.0), f"{key}.answering_machine_rate")
+    if connect + machine > 1:
+        raise ScenarioError(f"{key}.connect_rate", "connect_rate + answering_machine_rate must be at most 1")
+    target = _number(body.get("abandon_target", 0.03), f"{key}.abandon_target", positive=True)
+    if target >= 1:
+        raise ScenarioError(f"{key}.abandon_target", f"must be below 1, got {target}")
+    handle = _distribution(body["handle_time"], f"{key}.handle_time") if body.get("handle_time") else None
+    return CampaignScenario(
+        name, str(queue), str(mode), size, connect, machine, target,
+        _number(body.get("abandon_after_s", 2.0), f"{key}.abandon_after_s", positive=True),
+        _number(body.get("ring_time_s", 15.0), f"{key}.ring_time_s", positive=True),
+        handle,
+    )
+
+
 def parse_scenario(body: Any) -> Scenario:
     top = _mapping(body, "scenario")
-    unknown = set(top) - {"duration_hours", "warmup_hours", "queues", "agents"}
+    unknown = set(top) - {"duration_hours", "warmup_hours", "queues", "agents", "campaigns"}
     if unknown:
         raise ScenarioError(sorted(unknown)[0], "unknown key")
     if "duration_hours" not in top:
@@ -253,4 +325,12 @@ def parse_scenario(body: Any) -> Scenario:
             raise ScenarioError(
                 f"queues.{q.config.name}.skill", f"no agent has skill {q.config.skill!r}: calls could never be answered"
             )
-    return Scenario(duration, warmup, queues, agents)
+    campaigns_raw = top.get("campaigns") or []
+    if not isinstance(campaigns_raw, list):
+        raise ScenarioError("campaigns", "must be a list")
+    campaigns = tuple(_campaign(c, i, set(names)) for i, c in enumerate(campaigns_raw))
+    campaign_names = [c.name for c in campaigns]
+    for name in campaign_names:
+        if campaign_names.count(name) > 1:
+            raise ScenarioError(f"campaigns.{name}", "campaign defined twice")
+    return Scenario(duration, warmup, queues, agents, campaigns)

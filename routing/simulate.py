@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .dialer import DialMode, Pacer
 from .engine import AcdEngine, QueueStatistics
 from .model import (
     AgentId,
@@ -36,7 +37,37 @@ from .scenario import Distribution, Scenario
 
 logger = logging.getLogger(__name__)
 
-_ARRIVAL, _ABANDON, _END = 0, 1, 2
+_ARRIVAL, _ABANDON, _END, _DIAL_OUTCOME, _OUT_ABANDON = 0, 1, 2, 3, 4
+
+
+@dataclass(slots=True)
+class CampaignResult:
+    """An outbound campaign's figures (after the warm-up)."""
+
+    dial_mode: str
+    agents: int
+    hours: float
+    attempts: int = 0
+    connects: int = 0  # a person answered and an agent took the call
+    abandoned: int = 0  # a person answered and no agent took the call within abandon_after_s
+    answering_machine: int = 0
+    no_answer: int = 0
+    list_remaining: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        answered = self.connects + self.abandoned
+        agent_hours = self.agents * self.hours
+        return {
+            "dial_mode": self.dial_mode,
+            "attempts": self.attempts,
+            "connects": self.connects,
+            "abandoned": self.abandoned,
+            "abandon_rate": self.abandoned / answered if answered else 0.0,
+            "answering_machine": self.answering_machine,
+            "no_answer": self.no_answer,
+            "contacts_per_agent_hour": self.connects / agent_hours if agent_hours else 0.0,
+            "list_remaining": self.list_remaining,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +81,7 @@ class SimulationResult:
     batches: list[dict[str, QueueStatistics]] = field(default_factory=list)
     decisions: int = 0
     per_agent: dict[str, tuple[int, float]] = field(default_factory=dict)  # agent -> (handled, occupancy)
+    campaigns: dict[str, CampaignResult] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         queues: dict[str, Any] = {}
@@ -68,13 +100,16 @@ class SimulationResult:
                 "fallback": s.fallback,
                 "waiting_at_end": s.waiting,
             }
-        return {
+        body = {
             "seed": self.seed,
             "duration_hours": self.duration_hours,
             "simulated_calls": self.simulated_calls,
             "queues": queues,
             "agents": {"count": self.agents, "occupancy": self.occupancy},
         }
+        if self.campaigns:
+            body["campaigns"] = {name: c.to_dict() for name, c in self.campaigns.items()}
+        return body
 
 
 def _sampler(dist: Distribution, rng: random.Random) -> Callable[[], float]:
@@ -149,6 +184,45 @@ def simulate(
         if first is not None:
             push(first, _ARRIVAL, q.config.name)
 
+    # Outbound campaigns: the real Pacer, fed with the ready agents of the campaign's queue.
+    configs = {q.config.name: q.config for q in scenario.queues}
+    pacers = {c.name: Pacer(DialMode(c.dial_mode), c.abandon_target) for c in scenario.campaigns}
+    campaign_agents: dict[str, list[AgentId]] = {}
+    for c in scenario.campaigns:
+        config = configs[c.queue]
+        campaign_agents[c.name] = [
+            AgentId(f"{group.name}-{i + 1}")
+            for group in scenario.agents
+            if group.skills.get(config.skill, 0) >= config.min_proficiency
+            for i in range(group.count)
+        ]
+    measured_hours = (horizon - warmup) / 3600.0
+    outbound = {
+        c.name: CampaignResult(c.dial_mode, len(campaign_agents[c.name]), measured_hours, list_remaining=c.list_size)
+        for c in scenario.campaigns
+    }
+    out_handle = {
+        c.name: _sampler(c.handle_time, rng) if c.handle_time else handle[c.queue] for c in scenario.campaigns
+    }
+    campaign_of: dict[CallId, str] = {}  # outbound calls answered by a person, waiting for an agent
+    dials = connected = 0
+
+    def pace(now: float) -> None:
+        nonlocal dials
+        for c in scenario.campaigns:
+            result = outbound[c.name]
+            if result.list_remaining <= 0:
+                continue
+            ready = sum(1 for a in campaign_agents[c.name] if engine.agent_status(a) is AgentStatus.READY)
+            n = min(result.list_remaining, pacers[c.name].calls_to_dial(ready))
+            for _ in range(n):
+                result.list_remaining -= 1
+                pacers[c.name].dialled()
+                dials += 1
+                if started:
+                    result.attempts += 1
+                push(now + c.ring_time_s, _DIAL_OUTCOME, c)
+
     calls = 0
     queue_of: dict[CallId, str] = {}
     boundaries: list[float] = []
@@ -162,11 +236,20 @@ def simulate(
         for d in decisions:
             if isinstance(d, OfferCall):
                 engine.handle(CallAnswered(ts=now, call_id=d.call_id))
+                campaign = campaign_of.pop(d.call_id, None)
+                if campaign is not None:
+                    pacers[campaign].connected(abandoned=False)
+                    if started:
+                        outbound[campaign].connects += 1
+                    push(now + out_handle[campaign](), _END, d.call_id)
+                    continue
                 push(now + handle[queue_of[d.call_id]](), _END, d.call_id)
             elif isinstance(d, CallFallback):
                 forget_call(d.call_id)
                 queue_of.pop(d.call_id, None)
 
+    if pacers:
+        pace(0.0)
     while True:
         timer = engine.next_timer()
         next_event = events[0][0] if events else math.inf
@@ -178,6 +261,8 @@ def simulate(
             batch_results.append(engine.start_interval(boundaries.pop(0)))
         if now >= horizon or now == math.inf:
             break
+        if pacers:
+            pace(now)
         if timer is not None and timer <= next_event:
             carry_out(engine.handle(Tick(ts=timer)), timer)
             continue
@@ -198,6 +283,34 @@ def simulate(
             following = next_arrival(payload, at)
             if following is not None:
                 push(following, _ARRIVAL, payload)
+        elif kind == _DIAL_OUTCOME:
+            c = payload
+            u = rng.random()
+            if u < c.connect_rate:
+                connected += 1
+                call_id = CallId(f"o{connected}")
+                queue_of[call_id] = c.queue
+                campaign_of[call_id] = c.name
+                carry_out(engine.handle(CallQueued(ts=at, call_id=call_id, queue=c.queue)), at)
+                if call_id in campaign_of:
+                    push(at + c.abandon_after_s, _OUT_ABANDON, call_id)
+            else:
+                pacers[c.name].no_connect()
+                if started:
+                    if u < c.connect_rate + c.answering_machine_rate:
+                        outbound[c.name].answering_machine += 1
+                    else:
+                        outbound[c.name].no_answer += 1
+        elif kind == _OUT_ABANDON:
+            campaign = campaign_of.pop(payload, None)
+            if campaign is not None and engine.call_status(payload) is CallStatus.QUEUED:
+                # No agent within the threshold: the dialer plays its message and hangs up.
+                carry_out(engine.handle(CallAbandoned(ts=at, call_id=payload)), at)
+                forget_call(payload)
+                queue_of.pop(payload, None)
+                pacers[campaign].connected(abandoned=True)
+                if started:
+                    outbound[campaign].abandoned += 1
         elif kind == _ABANDON:
             status = engine.call_status(payload) if payload in queue_of else None
             if status in (CallStatus.QUEUED, CallStatus.OFFERED):
@@ -231,8 +344,9 @@ def simulate(
         queues=totals,
         occupancy=busy / total if total else 0.0,
         agents=agent_count,
-        simulated_calls=calls,
+        simulated_calls=calls + dials,
         batches=batch_results,
         decisions=engine.decision_count,
         per_agent=per_agent,
+        campaigns=outbound,
     )

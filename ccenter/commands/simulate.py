@@ -77,6 +77,14 @@ def run(args: argparse.Namespace) -> int:
             f"{_fmt(q['asa_s'], '%.1f'):>8}{_fmt(q['p_wait'], '%.3f'):>9}"
         )
     print(f"agents: {body['agents']['count']}, occupancy {body['agents']['occupancy']:.3f}")
+    campaigns = body.get("campaigns") or {}
+    if campaigns:
+        print(f"{'campaign':<16}{'mode':>12}{'attempts':>10}{'connects':>10}{'abandon':>9}{'contacts/agent h':>18}")
+        for name, c in campaigns.items():
+            print(
+                f"{name:<16}{c['dial_mode']:>12}{c['attempts']:>10}{c['connects']:>10}"
+                f"{c['abandon_rate']:>9.3f}{c['contacts_per_agent_hour']:>18.1f}"
+            )
     return 0
 
 
