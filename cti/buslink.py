@@ -98,6 +98,8 @@ class BusLink(CtiLink):
         self.connected = False
         self._owns_bus = False
         self._announced = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._connecting = False
         self._pending: dict[str, asyncio.Future[CommandResult]] = {}
         self._readers: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
 
@@ -128,10 +130,12 @@ class BusLink(CtiLink):
         """
         if self.connected:
             return
+        self._connecting = True
         if self._owns_bus:
             try:
                 await self.bus.start()
             except BusError as exc:
+                self._connecting = False
                 raise LinkUnavailable(str(exc)) from None
         site = self.site
         await self._listen(capabilities_topic(site), events=False)
@@ -145,6 +149,8 @@ class BusLink(CtiLink):
             await self._listen(_all_agents_topic(site), events=True)
             await self._listen(results_topic(site), events=False)
         self.connected = True
+        self._connecting = False
+        self._ready.set()
         try:
             await asyncio.wait_for(self._announced.wait(), self.capabilities_timeout)
         except TimeoutError:
@@ -154,6 +160,7 @@ class BusLink(CtiLink):
         if not self.connected:
             return
         self.connected = False
+        self._ready.clear()
         readers, self._readers = list(self._readers.values()), {}
         for subscription, task in readers:
             task.cancel()
@@ -221,7 +228,14 @@ class BusLink(CtiLink):
         self, capability: Capability, *, call_id: str | None = None, agent_id: str | None = None, **args: Any
     ) -> dict[str, Any]:
         if not self.connected:
-            raise LinkUnavailable("the CTI link over the bus is not connected")
+            if not self._connecting:
+                raise LinkUnavailable("the CTI link over the bus is not connected")
+            # The gateway's capabilities can arrive (and a desktop act on them) while the link still
+            # subscribes to its other topics: wait for the subscriptions rather than fail.
+            try:
+                await asyncio.wait_for(self._ready.wait(), self.command_timeout)
+            except TimeoutError:
+                raise LinkUnavailable("the CTI link over the bus did not finish connecting") from None
         if self.gateway is None or not self.gateway.online:
             raise LinkUnavailable(f"no CTI gateway is online for site {self.site} (is `ccenter cti-gateway` running?)")
         if capability not in self.capabilities:

@@ -303,6 +303,7 @@ class _AgentRecord:
     extension: str | None
     reason: str | None = None
     last_ts: float = -math.inf
+    last_state: tuple[str, str | None] | None = None
     last_queue: str | None = None
 
 
@@ -558,9 +559,14 @@ class AcdServer:
                 return []
             record = _AgentRecord(agent_id, dict(profile.skills), profile.extension)
             self._agents[agent_id] = record
-        if message.ts <= record.last_ts:
-            return []  # a duplicate or an older state
+        # Older states are skipped; two states with the same time (a PBX clock ticks coarsely, and
+        # "not ready" then "ready" can come within one tick) apply in the order they arrived.
+        if message.ts < record.last_ts or (message.ts == record.last_ts and record.last_state == (
+            message.state, message.reason
+        )):
+            return []  # an older state, or a duplicate delivery
         record.last_ts = message.ts
+        record.last_state = (message.state, message.reason)
         if message.extension:
             record.extension = message.extension
         state = message.state

@@ -200,3 +200,29 @@ def test_configuration_file_yaml_and_toml(tmp_path) -> None:
         parse_acd_config({"queues": [{"name": "sales", "agent_selection": "random"}]})
     with pytest.raises(ScenarioError, match=r"agents\[0\]\.skills\.sales: proficiency"):
         parse_acd_config({"queues": [{"name": "sales"}], "agents": [{"id": "a", "skills": {"sales": 11}}]})
+
+
+def test_agent_states_of_the_same_instant_apply_in_order_and_older_ones_are_skipped() -> None:
+    from routing.model import AgentStatus
+
+    async def scenario() -> None:
+        async with running() as (bus, server):
+            topic = topics.agent_events(SITE, "alice")
+
+            async def state(name: str, ts: float, reason: str | None = None) -> None:
+                message = AgentState(agent_id="alice", state=name, ts=ts, reason=reason, extension="1001")
+                await bus.publish(topic, message, qos=QOS_COMMAND)
+
+            await state("not_ready", 100.0, "logged on")
+            await state("ready", 100.0)  # the PBX's clock did not tick between the two
+            await until(lambda: "alice" in server.engine.agent_ids()
+                        and server.engine.agent_status("alice") is AgentStatus.READY)
+            await state("not_ready", 99.0, "lunch")  # arrives late: older than what is applied
+            await state("ready", 100.0)  # the same delivery again
+            await agent(bus, "bob", "ready")  # read after alice's, on the same subscription
+            await until(lambda: "bob" in server.engine.agent_ids())
+            assert server.engine.agent_status("alice") is AgentStatus.READY
+            await state("not_ready", 101.0, "break")
+            await until(lambda: server.engine.agent_status("alice") is AgentStatus.NOT_READY)
+
+    asyncio.run(scenario())
