@@ -53,8 +53,11 @@ FIELDS = (
     ("time_in_ivr_s", "Time in IVR"),
     ("callback_number", "Callback number"),
     ("notes", "Notes"),
+    ("campaign_key", "Campaign"),
+    ("offer", "Offer"),
+    ("dial_mode", "Dial mode"),
 )
-_HIDDEN = {"caller", "customer_id", "customer_name", "tier", "segment"}
+_HIDDEN = {"caller", "customer_id", "customer_name", "tier", "segment", "work_item_id"}
 
 
 class IvrDataPanel(QGroupBox):

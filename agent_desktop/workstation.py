@@ -111,6 +111,12 @@ class CallWork:
     work_item_id: int | None = None  # the campaign work item of an outbound (preview) call
 
 
+def _dialled_item(data: dict[str, Any]) -> int | None:
+    """The campaign work item the dialer put on a progressive or predictive call, if any."""
+    item = attached_values(data).get("work_item_id")
+    return int(item) if isinstance(item, int | str) and str(item).isdigit() else None
+
+
 class AgentWindow(QMainWindow):
     screen_popped = Signal(str)  # call id, when the customer view is filled (or the unknown-caller panel shown)
     contact_saved = Signal(object)  # SavedContact, or None when kept locally
@@ -418,6 +424,8 @@ class AgentWindow(QMainWindow):
                     work.call = effect.call
                     if effect.call.data:
                         self.ivr_panel.show_data(effect.call.data)
+                        if work.work_item_id is None:
+                            work.work_item_id = _dialled_item(effect.call.data)
             elif isinstance(effect, CallEnded):
                 work = self.work.pop(effect.call.call_id, None)
                 if work is not None and effect.handled:
@@ -450,6 +458,7 @@ class AgentWindow(QMainWindow):
         self.ivr_panel.show_data(call.data)
         self.call_items.clear()
         values = attached_values(call.data)
+        work.work_item_id = _dialled_item(call.data)
         customer_id = values.get("customer_id")
         number = call.called if call.outbound else call.calling
         if customer_id not in (None, ""):
@@ -794,7 +803,7 @@ class AgentWindow(QMainWindow):
         data = dict(work.call.data)
         record = ContactRecord(
             client_ref=work.client_ref,
-            channel=Channel.VOICE_OUT if work.call.outbound else Channel.VOICE_IN,
+            channel=Channel.VOICE_OUT if work.call.outbound or work.work_item_id is not None else Channel.VOICE_IN,
             started_at=work.started_at,
             ended_at=datetime.now(UTC),
             disposition=disposition,
@@ -808,7 +817,8 @@ class AgentWindow(QMainWindow):
             requests=tuple(work.requests),
             offer_results=offers,
             work_item_id=work.work_item_id,
-            dial_result="answered" if work.work_item_id is not None else None,
+            # The agent's own preview dial is recorded here; the dialer records the calls it placed.
+            dial_result="answered" if work.work_item_id is not None and work.call.outbound else None,
             callback_at=callback_at,
             callback_phone=(work.call.called if work.call.outbound else work.call.calling) or None,
         )

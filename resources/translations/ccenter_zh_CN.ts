@@ -410,7 +410,7 @@
     <name>Application</name>
     <message>
         <source>Unexpected error: %1</source>
-        <extracomment>Messages of Qt&apos;s own that say nothing to our users (the offscreen platform used for screenshots).</extracomment>
+        <extracomment>Messages of Qt&apos;s own that say nothing to our users (the offscreen platform used for screenshots). The colour icons are drawn in, per style (the style sheets&apos; button text colour).</extracomment>
         <translation>意外错误：%1</translation>
     </message>
 </context>
@@ -734,6 +734,18 @@
     <message>
         <source>Notes</source>
         <translation>备注</translation>
+    </message>
+    <message>
+        <source>Campaign</source>
+        <translation>营销活动</translation>
+    </message>
+    <message>
+        <source>Offer</source>
+        <translation>推荐</translation>
+    </message>
+    <message>
+        <source>Dial mode</source>
+        <translation>拨号方式</translation>
     </message>
     <message>
         <source>yes</source>

@@ -60,11 +60,10 @@ class Desk:
     def ring(self, number: str, *, data: dict[str, object] | None = None, queue: str | None = None) -> None:
         """A call from ``number`` rings the agent's extension, with attached data."""
 
-        def arrive() -> None:
-            self.pbx.schedule_inbound(self.pbx.now, number, "800", ring="1001", queue=queue)
+        def arrive() -> None:  # the data (IVR hand-off, dialer) is on the call before it rings
+            self.pbx.schedule_inbound(self.pbx.now, number, "800", ring="1001", queue=queue,
+                                      data=data)  # type: ignore[arg-type]
             self.pbx.advance(self.pbx.now)
-            if data:
-                self.pbx.attach_data(self.pbx.live_calls[-1], data)  # type: ignore[arg-type]
 
         self.on_link(arrive)
 
@@ -388,3 +387,31 @@ def test_the_supervisor_view_is_for_supervisors(qtbot, desk: Desk) -> None:
     qtbot.addWidget(boss)
     boss.show()
     assert boss.findChild(type(w.answer_button), "supervisorButton").isVisible()
+
+
+def test_a_dialer_call_arrives_connected_to_its_work_item(qtbot, desk: Desk) -> None:
+    """A progressive or predictive call: the dialer placed it, the ACD delivered it; the agent sees the
+    campaign and records the offer result on the right work item."""
+    from crm.models import Attempt, Channel
+
+    w = desk.window
+    dialer_data = {"work_item_id": str(desk.work_item_id), "campaign_key": "Q4", "offer": "5G upgrade",
+                   "dial_mode": "progressive"}
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100", data=dialer_data, queue="sales")
+    assert w.work["sim-1"].work_item_id == desk.work_item_id
+    assert w.ivr_panel.values["campaign_key"] == "Q4" and "work_item_id" not in w.ivr_panel.values
+    w.answer()
+    qtbot.waitUntil(lambda: w.session.calls["sim-1"].answered_at is not None, timeout=5000)
+    desk.on_link(lambda: desk.pbx.far_hangup("sim-1"))
+    qtbot.waitUntil(lambda: w.wrap_up_work is not None, timeout=5000)
+    w.disposition.setCurrentIndex(w.disposition.findData("order_placed"))
+    w.offer_result.setCurrentIndex(w.offer_result.findData("accepted"))
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000) as saved:
+        w.save_contact()
+    with db.session_factory(desk.engine)() as s:
+        contact = s.get_one(Contact, saved.args[0].contact_id)
+        assert contact.channel is Channel.VOICE_OUT and contact.work_item_id == desk.work_item_id
+        assert s.get_one(WorkItem, desk.work_item_id).result == "accepted"
+        results = sorted(s.scalars(select(Attempt.result).where(Attempt.work_item_id == desk.work_item_id)))
+        assert results == ["offer_accepted"], "the dialer records its own dial; the desktop only the offer"
