@@ -46,6 +46,7 @@ class Action(StrEnum):
     ATTENDED_TRANSFER = "attended_transfer"
     CONFERENCE = "conference"
     SEND_DTMF = "send_dtmf"
+    MUTE = "mute"
     DIAL = "dial"
     READY = "ready"
     NOT_READY = "not_ready"
@@ -177,7 +178,7 @@ class AgentSession:
         if phases:
             allowed.add(Action.HANGUP)
         if CallPhase.CONNECTED in phases:
-            allowed |= {Action.HOLD, Action.SEND_DTMF, Action.BLIND_TRANSFER}
+            allowed |= {Action.HOLD, Action.SEND_DTMF, Action.BLIND_TRANSFER, Action.MUTE}
             if len(self.calls) == 1:
                 allowed.add(Action.CONSULT)
         if CallPhase.HELD in phases:

@@ -254,6 +254,9 @@ class AgentWindow(QMainWindow):
         self.conference_button = self._button(self.tr("Conference"), "conferenceButton", self.conference,
                                               "Ctrl+Shift+C", "conference")
         self.keypad_button = self._button(self.tr("Keypad…"), "keypadButton", self.keypad, "Ctrl+P", "keypad")
+        self.mute_button = self._button(self.tr("Mute"), "muteButton", self.toggle_mute, "Ctrl+M", "mute")
+        self.mute_button.setCheckable(True)
+        self.muted: set[str] = set()  # calls on which the agent's voice is not sent
         self.dial_box = named(QLineEdit(), "dialNumber")
         self.dial_box.setPlaceholderText(self.tr("Number to dial"))
         self.dial_box.returnPressed.connect(self.dial)
@@ -262,7 +265,8 @@ class AgentWindow(QMainWindow):
         top.addWidget(self.dial_box)
         top.addWidget(self.dial_button)
         for widget in (self.answer_button, self.hangup_button, self.hold_button, self.consult_button,
-                       self.transfer_button, self.complete_button, self.conference_button, self.keypad_button):
+                       self.transfer_button, self.complete_button, self.conference_button, self.keypad_button,
+                       self.mute_button):
             layout.addWidget(widget)
         layout.addStretch(1)
         self.softphone = bar
@@ -398,6 +402,7 @@ class AgentWindow(QMainWindow):
         shortcut("Ctrl+Shift+T", self.complete_transfer)
         shortcut("Ctrl+Shift+C", self.conference)
         shortcut("Ctrl+P", self.keypad)
+        shortcut("Ctrl+M", self.toggle_mute)
         shortcut("Ctrl+D", lambda: self.dial_box.setFocus())
         shortcut("Ctrl+F", self.customers_requested.emit)
         shortcut("F2", self.go_ready)
@@ -705,6 +710,16 @@ class AgentWindow(QMainWindow):
         if digits:
             self._call_command("send_dtmf", call.call_id, self.session.extension, digits)
 
+    def toggle_mute(self) -> None:
+        """Mute or unmute the agent on the call (the caller hears silence); Ctrl+M."""
+        call = self.session.primary_call()
+        if call is None or Action.MUTE not in self.session.actions(self.link.capabilities):
+            return
+        on = call.call_id not in self.muted
+        (self.muted.add if on else self.muted.discard)(call.call_id)
+        self._call_command("mute", call.call_id, self.session.extension, on)
+        self._refresh()
+
     def dial(self) -> None:
         if Action.DIAL not in self.session.actions(self.link.capabilities):
             return
@@ -729,6 +744,9 @@ class AgentWindow(QMainWindow):
         self.queue_label.setText(self.queues.summary())
 
     def _on_command_failed(self, command: str, reason: str) -> None:
+        if command == "mute":
+            self.muted.clear()  # the PBX did not take it: show the call as it really is
+            self._refresh()
         self._say(self.tr("%1 failed: %2").replace("%1", command.replace("_", " ")).replace("%2", reason))
 
     # --- call work and wrap-up -----------------------------------------------------------------
@@ -979,6 +997,11 @@ class AgentWindow(QMainWindow):
         self.complete_button.setEnabled(Action.ATTENDED_TRANSFER in actions)
         self.conference_button.setEnabled(Action.CONFERENCE in actions)
         self.keypad_button.setEnabled(Action.SEND_DTMF in actions)
+        muted = call is not None and call.call_id in self.muted
+        self.mute_button.setEnabled(Action.MUTE in actions)
+        self.mute_button.setChecked(muted)
+        self.mute_button.setText(self.tr("Unmute") if muted else self.tr("Mute"))
+        self.muted &= set(session.calls)
         self.dial_button.setEnabled(Action.DIAL in actions)
         idle = not session.calls and self.wrap_up_work is None and state is not AgentStateName.LOGGED_OFF
         self.next_button.setEnabled(idle)

@@ -315,6 +315,9 @@ class BusLink(CtiLink):
     async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
         await self._command(Capability.SEND_DTMF, call_id=call_id, device=device, digits=digits)
 
+    async def mute(self, call_id: str, device: str, on: bool) -> None:
+        await self._command(Capability.MUTE, call_id=call_id, device=device, state="on" if on else "off")
+
     async def set_agent_state(
         self,
         agent_id: str,

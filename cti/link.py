@@ -156,6 +156,10 @@ class CtiLink(ABC):
     async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
         raise self._unsupported(Capability.ATTACH_DATA)
 
+    async def mute(self, call_id: str, device: str, on: bool) -> None:
+        """Stop (or restart) sending ``device``'s voice to the other parties; they still hear nothing else."""
+        raise self._unsupported(Capability.MUTE)
+
     # -- for the ACD (``ccenter acd`` sends these; they are not the desktop's capabilities) ------
     async def deliver(self, call_id: str, extension: str) -> None:
         """Ring ``extension`` with a call waiting in a queue (the ACD chose that agent)."""
@@ -259,6 +263,11 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
         await link.conference(a(command, "call_id"), a(command, "consult_call_id"), a(command, "device"))
     elif name is Capability.SEND_DTMF:
         await link.send_dtmf(a(command, "call_id"), a(command, "device"), a(command, "digits"))
+    elif name is Capability.MUTE:
+        state = a(command, "state")
+        if state not in ("on", "off"):
+            raise LocalProtocolError(f"command mute ({command.command_id}): state is on or off, not {state!r}")
+        await link.mute(a(command, "call_id"), a(command, "device"), state == "on")
     elif name is Capability.SET_AGENT_STATE:
         try:
             state = AgentStateName(a(command, "state"))

@@ -59,6 +59,7 @@ class Capability(StrEnum):
     ATTENDED_TRANSFER = "attended_transfer"
     CONFERENCE = "conference"
     SEND_DTMF = "send_dtmf"
+    MUTE = "mute"
     SET_AGENT_STATE = "set_agent_state"
     ATTACH_DATA = "attach_data"
 

@@ -67,6 +67,7 @@ class _Call:
     queue: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     dtmf: list[str] = field(default_factory=list)
+    muted: set[str] = field(default_factory=set)
     answered: bool = False
     ended: bool = False
 
@@ -505,6 +506,15 @@ class SimPbx:
             raise LocalProtocolError(f"DTMF digits are 0-9 * # A-D, not {digits!r}")
         call.dtmf.append(digits)
 
+    def mute(self, call_id: str, device: str, on: bool) -> None:
+        call = self._call(call_id)
+        self._party(call, device, ConnectionState.CONNECTED, ConnectionState.HOLD)
+        (call.muted.add if on else call.muted.discard)(device)
+
+    def muted(self, call_id: str) -> set[str]:
+        """The parties of a call whose voice is not sent (for tests and the simulator)."""
+        return set(self._calls[call_id].muted)
+
     def set_agent_state(
         self, agent_id: str, state: AgentStateName, *, reason: str | None = None, extension: str | None = None
     ) -> None:
@@ -590,6 +600,9 @@ class SimLink(CtiLink):
 
     async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
         self.pbx.send_dtmf(call_id, device, digits)
+
+    async def mute(self, call_id: str, device: str, on: bool) -> None:
+        self.pbx.mute(call_id, device, on)
 
     async def set_agent_state(
         self,

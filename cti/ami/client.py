@@ -123,6 +123,7 @@ class AmiLink(CtiLink):
             Capability.BLIND_TRANSFER,
             Capability.ATTENDED_TRANSFER,
             Capability.SEND_DTMF,
+            Capability.MUTE,
             Capability.SET_AGENT_STATE,
             Capability.ATTACH_DATA,
         }
@@ -532,6 +533,11 @@ class AmiLink(CtiLink):
         channel = self._channel(call_id, device, other=True)
         for digit in digits:
             await self.action("PlayDTMF", {"Channel": channel, "Digit": digit})
+
+    async def mute(self, call_id: str, device: str, on: bool) -> None:
+        """``MuteAudio`` on the agent's own channel, direction ``in`` (what the agent says)."""
+        channel = self._channel(call_id, device)
+        await self.action("MuteAudio", {"Channel": channel, "Direction": "in", "State": "on" if on else "off"})
 
     async def set_agent_state(
         self,

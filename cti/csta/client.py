@@ -74,7 +74,7 @@ class CstaSettings:
 
 
 class CstaLink(CtiLink):
-    capabilities = frozenset(Capability) - {Capability.ATTACH_DATA}
+    capabilities = frozenset(Capability) - {Capability.ATTACH_DATA, Capability.MUTE}
 
     def __init__(self, settings: CstaSettings, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__()

@@ -104,6 +104,10 @@
         <translation>原因（“不感兴趣”时填写）</translation>
     </message>
     <message>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
         <source>Notes</source>
         <translation>备注</translation>
     </message>
@@ -290,6 +294,10 @@
     <message>
         <source>Retrieve</source>
         <translation>恢复</translation>
+    </message>
+    <message>
+        <source>Unmute</source>
+        <translation>取消静音</translation>
     </message>
     <message>
         <source>No offer made</source>

@@ -415,3 +415,19 @@ def test_a_dialer_call_arrives_connected_to_its_work_item(qtbot, desk: Desk) -> 
         assert s.get_one(WorkItem, desk.work_item_id).result == "accepted"
         results = sorted(s.scalars(select(Attempt.result).where(Attempt.work_item_id == desk.work_item_id)))
         assert results == ["offer_accepted"], "the dialer records its own dial; the desktop only the offer"
+
+
+def test_mute_follows_the_call_and_the_link(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    assert not w.mute_button.isEnabled(), "nothing to mute while it rings"
+    w.answer()
+    qtbot.waitUntil(lambda: w.mute_button.isEnabled(), timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: desk.pbx.muted("sim-1") == {"1001"}, timeout=5000)
+    assert w.mute_button.isChecked() and w.mute_button.text() == "Unmute"
+    qtbot.mouseClick(w.mute_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: desk.pbx.muted("sim-1") == set(), timeout=5000)
+    assert not w.mute_button.isChecked() and w.mute_button.text() == "Mute"
+    assert "mute" not in w.session.actions(frozenset({"answer", "hangup", "hold"}))

@@ -216,7 +216,7 @@ class FakeAsterisk:
                             chan.snapshot() | {"Variable": msg.get("Variable") or "", "Value": msg.get("Value") or ""},
                         )
                         writer.write(render(("Response", "Success"), [*ok, ("Message", "Variable Set")]))
-                    elif name in ("bridge", "playdtmf", "queuepause", "queueadd", "queueremove"):
+                    elif name in ("bridge", "playdtmf", "queuepause", "queueadd", "queueremove", "muteaudio"):
                         writer.write(render(("Response", "Success"), ok))
                     elif name == "logoff":
                         writer.write(render(("Response", "Goodbye"), [*ok, ("Message", "Thanks for all the fish.")]))

@@ -191,6 +191,10 @@ def test_commands_originate_setvar_and_refusals() -> None:
             assert server.actions[-1].name == "QueuePause" and server.actions[-1].get("Reason") == "lunch"
             with pytest.raises(CommandFailed, match="no live call"):
                 await link.hangup("nope", "1001")
+            await link.mute(call_id, "1001", True)
+            mute = server.actions[-1]
+            assert (mute.name, mute.get("Direction"), mute.get("State")) == ("MuteAudio", "in", "on")
+            assert mute.get("Channel", "").startswith("PJSIP/1001") or "1001" in mute.get("Channel", "")
             await link.hangup(call_id, "1001")
             await events.wait(4)
             assert events.calls()[-1] == ("call.ended", call_id, "Normal Clearing")

@@ -253,3 +253,31 @@ def test_a_direct_call_nobody_answers_still_ends_with_no_answer() -> None:
     pbx.advance(0.0)
     ended = [e for e in pbx.advance(15.0) if isinstance(e, CallEvent)]
     assert [(e.type, e.cause) for e in ended] == [("call.ended", "no_answer")]
+
+
+def test_mute_through_a_bus_command_and_only_on_a_live_party() -> None:
+    import asyncio
+
+    from bus.messages import Command
+    from cti.errors import CommandFailed, LocalProtocolError
+    from cti.link import dispatch
+    from cti.sim import SimLink
+
+    pbx = SimPbx(extensions=["1001"])
+    link = SimLink(pbx)
+    pbx.schedule_inbound(0.0, "+14155550100", "800", ring="1001")
+    pbx.advance(0.0)
+    pbx.answer("sim-1", "1001")
+
+    def command(state: str, device: str = "1001") -> Command:
+        return Command(command_id=f"m-{state}-{device}", name="mute", ts=0.0, call_id="sim-1",
+                       args={"device": device, "state": state})
+
+    asyncio.run(dispatch(link, command("on")))
+    assert pbx.muted("sim-1") == {"1001"}
+    asyncio.run(dispatch(link, command("off")))
+    assert pbx.muted("sim-1") == set()
+    with pytest.raises(LocalProtocolError, match="state is on or off"):
+        asyncio.run(dispatch(link, command("loud")))
+    with pytest.raises(CommandFailed):
+        asyncio.run(dispatch(link, command("on", device="1002")))
