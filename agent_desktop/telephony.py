@@ -128,6 +128,14 @@ class LinkThread(QObject):
         async with self._order:
             return await method(*args, **kwargs)
 
+    def live_calls(self, call_ids: list[str], timeout: float = 10.0) -> set[str] | None:
+        """Blocking (for a worker thread): which of ``call_ids`` the link says are up; None if it cannot say."""
+        try:
+            return set(self.call_soon(self.link.live_calls(call_ids)).result(timeout))
+        except CtiError as exc:
+            logger.debug("cannot check live calls: %s", exc)
+            return None
+
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return

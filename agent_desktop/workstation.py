@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bus.messages import AgentStateName, QueueStats
+from bus.messages import AgentStateName, CallEvent, QueueStats
 from crm import phones
 from crm.errors import CrmError
 from crm.models import Channel
@@ -174,6 +174,9 @@ class AgentWindow(QMainWindow):
         self._ticker = QTimer(self, interval=500)
         self._ticker.timeout.connect(self._on_tick)
         self._ticker.start()
+        self._resync = QTimer(self, interval=15_000)
+        self._resync.timeout.connect(self.resync_calls)
+        self._resync.start()
         self._flusher = QTimer(self, interval=10_000)
         self._flusher.timeout.connect(self._flush_outbox)
         self._flusher.start()
@@ -738,6 +741,23 @@ class AgentWindow(QMainWindow):
     def _on_link_up(self) -> None:
         self.link_label.setText("")
         self.link_label.setProperty("problem", False)
+        self.resync_calls()
+
+    def resync_calls(self) -> None:
+        """Ask the link which of our calls are still up: one that ended while events were lost (a link
+        or broker outage) must not stay on screen. Runs every 15 s while there are calls, and on reconnect."""
+        call_ids = sorted(self.session.calls)
+        if call_ids:
+            self._run(self.link.live_calls, call_ids, done=lambda live: self._on_live_calls(call_ids, live))
+
+    def _on_live_calls(self, asked: list[str], live: set[str] | None) -> None:
+        if live is None:
+            return  # this link cannot say; events are all we have
+        for call_id in asked:
+            if call_id in self.session.calls and call_id not in live:
+                logger.info("call %s ended while its events were lost", call_id)
+                cause = "ended while the link was down"
+                self.on_link_event(CallEvent(type="call.ended", call_id=call_id, ts=time.time(), cause=cause))
 
     def _on_queue_stats(self, stats: QueueStats) -> None:
         self.queues.update(stats)

@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -227,6 +227,23 @@ class BusLink(CtiLink):
     async def _command(
         self, capability: Capability, *, call_id: str | None = None, agent_id: str | None = None, **args: Any
     ) -> dict[str, Any]:
+        await self._gateway_ready()
+        if capability not in self.capabilities:
+            link = self.gateway.link if self.gateway is not None else "unknown"
+            raise errors.UnsupportedCommand(
+                f"the CTI link of site {self.site} ({link or 'unknown'}) cannot {capability.value.replace('_', ' ')}"
+            )
+        command = Command(
+            command_id=uuid.uuid4().hex,
+            name=capability.value,
+            ts=time.time(),
+            call_id=call_id,
+            agent_id=agent_id or self.agent_id,
+            args={k: v for k, v in args.items() if v is not None},
+        )
+        return await self._round_trip(command)
+
+    async def _gateway_ready(self) -> None:
         if not self.connected:
             if not self._connecting:
                 raise LinkUnavailable("the CTI link over the bus is not connected")
@@ -238,19 +255,9 @@ class BusLink(CtiLink):
                 raise LinkUnavailable("the CTI link over the bus did not finish connecting") from None
         if self.gateway is None or not self.gateway.online:
             raise LinkUnavailable(f"no CTI gateway is online for site {self.site} (is `ccenter cti-gateway` running?)")
-        if capability not in self.capabilities:
-            raise errors.UnsupportedCommand(
-                f"the CTI link of site {self.site} ({self.gateway.link or 'unknown'}) cannot "
-                f"{capability.value.replace('_', ' ')}"
-            )
-        command = Command(
-            command_id=uuid.uuid4().hex,
-            name=capability.value,
-            ts=time.time(),
-            call_id=call_id,
-            agent_id=agent_id or self.agent_id,
-            args={k: v for k, v in args.items() if v is not None},
-        )
+
+    async def _round_trip(self, command: Command) -> dict[str, Any]:
+        """Send ``command`` to the gateway and wait for its result; failures raise the gateway's error."""
         reply_topic = result_topic(self.site, command)
         if not any(topics.matches(pattern, reply_topic) for pattern in self._readers):
             await self._listen(reply_topic, events=False)
@@ -261,18 +268,18 @@ class BusLink(CtiLink):
             reply = await asyncio.wait_for(future, self.command_timeout)
         except TimeoutError:
             raise CommandFailed(
-                f"the CTI gateway did not answer {capability.value} ({command.command_id}) within "
+                f"the CTI gateway did not answer {command.name} ({command.command_id}) within "
                 f"{self.command_timeout:g} s: is `ccenter cti-gateway` running for site {self.site}?"
             ) from None
         except BusError as exc:
-            raise LinkUnavailable(f"cannot send {capability.value} to the CTI gateway: {exc}") from None
+            raise LinkUnavailable(f"cannot send {command.name} to the CTI gateway: {exc}") from None
         finally:
             self._pending.pop(command.command_id, None)
         if reply.ok:
-            logger.debug("command %s (%s) done: %s", command.command_id, capability.value, reply.result)
+            logger.debug("command %s (%s) done: %s", command.command_id, command.name, reply.result)
             return reply.result
         kind = _ERRORS.get(str(reply.result.get("kind")), CommandFailed)
-        raise kind(reply.error or f"{capability.value} failed")
+        raise kind(reply.error or f"{command.name} failed")
 
     async def _new_call(self, capability: Capability, **kw: Any) -> str:
         result = await self._command(capability, **kw)
@@ -314,6 +321,14 @@ class BusLink(CtiLink):
 
     async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
         await self._command(Capability.SEND_DTMF, call_id=call_id, device=device, digits=digits)
+
+    async def live_calls(self, call_ids: Sequence[str]) -> set[str]:
+        """Ask the gateway which of ``call_ids`` are still up (its own record of what it published)."""
+        await self._gateway_ready()
+        command = Command(command_id=uuid.uuid4().hex, name="live_calls", ts=time.time(), agent_id=self.agent_id,
+                          args={"call_ids": list(call_ids)})
+        result = await self._round_trip(command)
+        return {str(c) for c in result.get("live", [])}
 
     async def mute(self, call_id: str, device: str, on: bool) -> None:
         await self._command(Capability.MUTE, call_id=call_id, device=device, state="on" if on else "off")

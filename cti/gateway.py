@@ -23,14 +23,15 @@ import logging
 import signal
 import time
 from collections import OrderedDict
+from typing import Any
 
 from bus import topics
 from bus.messages import AgentState, CallEvent, Command, CommandResult, CtiCapabilities
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription, open_bus
 
-from .errors import CtiError
+from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
-from .model import LinkEvent
+from .model import CallTracker, LinkEvent
 from .url import open_link
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ def result_topic(site: str, command: Command) -> str:
     return results_topic(site)
 
 
+#: A desktop asks which of its calls are still up, after it may have missed events.
+LIVE_CALLS = "live_calls"
+
+
 class Gateway:
     def __init__(self, link: CtiLink, bus: Bus, *, site: str = "main", client_id: str = "") -> None:
         self.link = link
@@ -67,6 +72,7 @@ class Gateway:
         self.commands_done = 0
         self.commands_failed = 0
         self.acd_epoch = 0  # the highest ACD leader epoch seen on a command
+        self.tracker = CallTracker()  # the live calls, as this gateway published them
         # command_id -> its result (None while it runs)
         self._seen: OrderedDict[str, CommandResult | None] = OrderedDict()
         self._subscription: Subscription | None = None
@@ -114,6 +120,7 @@ class Gateway:
         except ValueError as exc:
             logger.error("cannot publish %s: %s", event.message_type, exc)
             return
+        self.tracker.apply(event)
         await self.bus.publish(topic, event, qos=QOS_EVENT)
         self.published += 1
 
@@ -147,7 +154,13 @@ class Gateway:
             while len(self._seen) > _SEEN_COMMANDS:
                 self._seen.popitem(last=False)
             try:
-                result = await dispatch(self.link, message)
+                if message.name == LIVE_CALLS:
+                    asked = message.args.get("call_ids")
+                    if not isinstance(asked, list) or not all(isinstance(c, str) for c in asked):
+                        raise LocalProtocolError(f"command {LIVE_CALLS} ({message.command_id}) needs call_ids")
+                    result: dict[str, Any] = {"live": sorted(c for c in asked if self.tracker.get(c) is not None)}
+                else:
+                    result = await dispatch(self.link, message)
             except Exception as exc:
                 self.commands_failed += 1
                 if isinstance(exc, CtiError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Self
 
 from bus.messages import AgentState, AgentStateName, CallEvent, Command
@@ -155,6 +155,10 @@ class CtiLink(ABC):
 
     async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
         raise self._unsupported(Capability.ATTACH_DATA)
+
+    async def live_calls(self, call_ids: Sequence[str]) -> set[str]:
+        """Which of ``call_ids`` are still up (a desktop checks its calls after missing events)."""
+        raise UnsupportedCommand(f"{type(self).__name__} cannot say which calls are live")
 
     async def mute(self, call_id: str, device: str, on: bool) -> None:
         """Stop (or restart) sending ``device``'s voice to the other parties; they still hear nothing else."""

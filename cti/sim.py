@@ -30,7 +30,7 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -603,6 +603,9 @@ class SimLink(CtiLink):
 
     async def mute(self, call_id: str, device: str, on: bool) -> None:
         self.pbx.mute(call_id, device, on)
+
+    async def live_calls(self, call_ids: Sequence[str]) -> set[str]:
+        return set(call_ids) & set(self.pbx.live_calls)
 
     async def set_agent_state(
         self,

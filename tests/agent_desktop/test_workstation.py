@@ -431,3 +431,24 @@ def test_mute_follows_the_call_and_the_link(qtbot, desk: Desk) -> None:
     qtbot.waitUntil(lambda: desk.pbx.muted("sim-1") == set(), timeout=5000)
     assert not w.mute_button.isChecked() and w.mute_button.text() == "Mute"
     assert "mute" not in w.session.actions(frozenset({"answer", "hangup", "hold"}))
+
+
+def test_a_call_that_ended_while_events_were_lost_leaves_the_screen(qtbot, desk: Desk) -> None:
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    w.answer()
+    qtbot.waitUntil(lambda: w.session.calls["sim-1"].answered_at is not None, timeout=5000)
+
+    def lose_the_hangup() -> None:  # the caller hangs up while the desktop hears nothing
+        listener = desk.pbx.listener
+        desk.pbx.listener = lambda _event: None
+        desk.pbx.far_hangup("sim-1")
+        desk.pbx.listener = listener
+
+    desk.on_link(lose_the_hangup)
+    assert "sim-1" in w.session.calls
+    w.link.link_up.emit()  # the link is back: the desktop checks its calls
+    qtbot.waitUntil(lambda: not w.session.calls, timeout=5000)
+    assert w.wrap_up_work is not None, "the answered call still gets its wrap-up"
+    assert w.status.text() == "Call ended: ended while the link was down"

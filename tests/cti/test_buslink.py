@@ -310,3 +310,22 @@ def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(
 
     asyncio.run(go())
     assert "MQTT link to mqtt://127.0.0.1:" in caplog.text  # the dead gateway's own client noticed
+
+
+def test_the_gateway_says_which_calls_are_still_up(transport: str | None) -> None:
+    async def go() -> None:
+        async with rig(transport) as r:
+            desk = BusLink(r.desk_bus, site=r.site, agent_id="alice")
+            await desk.connect()
+            events = desk.events()
+            r.pbx.schedule_inbound(0.0, "+14155550100", "800", ring="1001")
+            r.pbx.advance(0.0)
+            seen = [await asyncio.wait_for(anext(events), TIMEOUT) for _ in range(2)]  # offered, alerting
+            assert [e.type for e in seen if isinstance(e, CallEvent)] == ["call.offered", "call.alerting"]
+            assert await desk.live_calls(["sim-1", "sim-404"]) == {"sim-1"}
+            r.pbx.far_hangup("sim-1")
+            await asyncio.wait_for(anext(events), TIMEOUT)  # ended
+            assert await desk.live_calls(["sim-1"]) == set()
+            await desk.close()
+
+    asyncio.run(go())
