@@ -345,6 +345,10 @@ class AcdServer:
         self.buffer_s = buffer_s
         self.ended_keep_s = ended_keep_s
         self.record = record
+        if record is not None:
+            # The configuration first, so a replay knows what the recording ran under.
+            record.write(json.dumps({"config": config.to_dict()}, ensure_ascii=False) + "\n")
+            record.flush()
         self.role = Role.STARTING
         self.epoch = 0
         self.engine = self._new_engine()

@@ -173,10 +173,12 @@ def test_record_writes_every_input_message_as_a_json_line() -> None:
         async with running(record=out) as (bus, _server):
             await agent(bus, "alice", "not_ready", "lunch")
             await call(bus, "queue.joined", "c1", queue="sales")
-            await until(lambda: out.getvalue().count("\n") == 2)
+            await until(lambda: out.getvalue().count("\n") == 3)  # the configuration, then the two
 
     asyncio.run(scenario())
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    first, *rest = out.getvalue().splitlines()
+    assert json.loads(first)["config"]["queues"][0]["name"] == "sales"  # what the recording ran under
+    lines = [json.loads(line) for line in rest]
     by_type = {line["message"]["type"]: line for line in lines}
     assert set(by_type) == {"agent.state", "queue.joined"}
     assert by_type["agent.state"]["topic"] == topics.agent_events(SITE, "alice")
