@@ -81,6 +81,11 @@ class CustomerDirectory:
         with self.sessions() as session:
             return {q.name: q.dispositions for q in repository.list_queues(session) if q.dispositions}
 
+    def campaign_dispositions(self) -> dict[str, tuple[str, ...]]:
+        """Each campaign's own disposition codes (``rules.dispositions``), by campaign key."""
+        with self.sessions() as session:
+            return repository.campaign_dispositions(session)
+
     def transfer_targets(self) -> list[tuple[str, str]]:
         """Who a call can be handed to: (label, extension) of every agent with an extension."""
         with self.sessions() as session:

@@ -109,6 +109,7 @@ class CallWork:
     requests: list[RequestLine] = field(default_factory=list)
     client_ref: str = field(default_factory=lambda: uuid.uuid4().hex)
     work_item_id: int | None = None  # the campaign work item of an outbound (preview) call
+    campaign_key: str | None = None
 
 
 def _dialled_item(data: dict[str, Any]) -> int | None:
@@ -154,6 +155,7 @@ class AgentWindow(QMainWindow):
         self.wrap_up_work: CallWork | None = None
         self.preview: PreviewItem | None = None
         self.queue_dispositions: dict[str, tuple[str, ...]] = {}
+        self.campaign_dispositions: dict[str, tuple[str, ...]] = {}
         self.transfer_targets: list[tuple[str, str]] = []
         self._dialed_preview: PreviewItem | None = None
         self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
@@ -183,6 +185,7 @@ class AgentWindow(QMainWindow):
         self.resize(1360, 860)
         remember_layout(self, "workstation", self.splitter)
         self._run(self.directory.queue_dispositions, done=self._on_queue_dispositions)
+        self._run(self.directory.campaign_dispositions, done=self._on_campaign_dispositions)
         self._run(self.directory.transfer_targets, done=self._on_transfer_targets)
 
     # --- construction --------------------------------------------------------------------------
@@ -444,7 +447,11 @@ class AgentWindow(QMainWindow):
                               self.agent.id, effect.call.call_id, done=lambda _r: None)
                 self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
-                self._fill_dispositions(self.queue_dispositions.get(effect.call.queue or "", self.dispositions))
+                # A campaign's own codes first, then the queue's, then the desktop's.
+                campaign = self.wrap_up_work.campaign_key if self.wrap_up_work else None
+                codes = self.campaign_dispositions.get(campaign or "") or self.queue_dispositions.get(
+                    effect.call.queue or "", self.dispositions)
+                self._fill_dispositions(codes)
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
@@ -459,6 +466,7 @@ class AgentWindow(QMainWindow):
         if call.outbound and dialed is not None and call.called == dialed.phone:
             self._dialed_preview = None
             work.work_item_id = dialed.work_item_id
+            work.campaign_key = dialed.campaign_key
             self.ivr_panel.show_data({"campaign": dialed.campaign_name, "offer": dialed.offer or ""})
             self.call_items.clear()
             self._load_customer(call.call_id, dialed.customer_id)
@@ -467,6 +475,8 @@ class AgentWindow(QMainWindow):
         self.call_items.clear()
         values = attached_values(call.data)
         work.work_item_id = _dialled_item(call.data)
+        campaign = attached_values(call.data).get("campaign_key")
+        work.campaign_key = str(campaign) if campaign else None
         customer_id = values.get("customer_id")
         number = call.called if call.outbound else call.calling
         if customer_id not in (None, ""):
@@ -670,6 +680,9 @@ class AgentWindow(QMainWindow):
 
     def _on_queue_dispositions(self, dispositions: dict[str, tuple[str, ...]]) -> None:
         self.queue_dispositions = dispositions
+
+    def _on_campaign_dispositions(self, dispositions: dict[str, tuple[str, ...]]) -> None:
+        self.campaign_dispositions = dispositions
 
     def _on_transfer_targets(self, targets: list[tuple[str, str]]) -> None:
         self.transfer_targets = [(label, ext) for label, ext in targets if ext != self.session.extension]

@@ -545,6 +545,16 @@ def list_queues(session: Session) -> list[QueueView]:
     ]
 
 
+def campaign_dispositions(session: Session) -> dict[str, tuple[str, ...]]:
+    """The disposition codes of the campaigns that define their own (``rules.dispositions``)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, rules in session.execute(select(Campaign.campaign_key, Campaign.rules)):
+        codes = (rules or {}).get("dispositions")
+        if isinstance(codes, list) and codes and all(isinstance(c, str) and c for c in codes):
+            out[key] = tuple(codes)
+    return out
+
+
 def count_customers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Customer)) or 0
 

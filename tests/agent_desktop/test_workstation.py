@@ -392,9 +392,14 @@ def test_the_supervisor_view_is_for_supervisors(qtbot, desk: Desk) -> None:
 def test_a_dialer_call_arrives_connected_to_its_work_item(qtbot, desk: Desk) -> None:
     """A progressive or predictive call: the dialer placed it, the ACD delivered it; the agent sees the
     campaign and records the offer result on the right work item."""
-    from crm.models import Attempt, Channel
+    from crm.models import Attempt, Campaign, Channel
 
+    with db.transaction(db.session_factory(desk.engine)) as s:  # the campaign brings its own codes
+        campaign = s.scalars(select(Campaign).where(Campaign.campaign_key == "Q4")).one()
+        campaign.rules = {**campaign.rules, "dispositions": ["sale", "no_sale", "call_back"]}
     w = desk.window
+    w._run(w.directory.campaign_dispositions, done=w._on_campaign_dispositions)
+    qtbot.waitUntil(lambda: "Q4" in w.campaign_dispositions, timeout=5000)
     dialer_data = {"work_item_id": str(desk.work_item_id), "campaign_key": "Q4", "offer": "5G upgrade",
                    "dial_mode": "progressive"}
     with qtbot.waitSignal(w.screen_popped, timeout=10_000):
@@ -405,12 +410,14 @@ def test_a_dialer_call_arrives_connected_to_its_work_item(qtbot, desk: Desk) -> 
     qtbot.waitUntil(lambda: w.session.calls["sim-1"].answered_at is not None, timeout=5000)
     desk.on_link(lambda: desk.pbx.far_hangup("sim-1"))
     qtbot.waitUntil(lambda: w.wrap_up_work is not None, timeout=5000)
-    w.disposition.setCurrentIndex(w.disposition.findData("order_placed"))
+    assert [w.disposition.itemData(i) for i in range(1, w.disposition.count())] == ["sale", "no_sale", "call_back"]
+    w.disposition.setCurrentIndex(w.disposition.findData("sale"))
     w.offer_result.setCurrentIndex(w.offer_result.findData("accepted"))
     with qtbot.waitSignal(w.contact_saved, timeout=10_000) as saved:
         w.save_contact()
     with db.session_factory(desk.engine)() as s:
         contact = s.get_one(Contact, saved.args[0].contact_id)
+        assert contact.disposition == "sale"
         assert contact.channel is Channel.VOICE_OUT and contact.work_item_id == desk.work_item_id
         assert s.get_one(WorkItem, desk.work_item_id).result == "accepted"
         results = sorted(s.scalars(select(Attempt.result).where(Attempt.work_item_id == desk.work_item_id)))
