@@ -24,8 +24,6 @@ from typing import Any
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
@@ -36,7 +34,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -82,13 +79,12 @@ from .session import (
 )
 from .telephony import LinkThread
 from .workers import run_in_background
+from .wrapup import WrapUpPanel
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_NOT_READY_REASONS = ("Break", "Lunch", "Training", "Meeting", "Coaching")
 DEFAULT_DISPOSITIONS = ("resolved", "order_placed", "info_given", "escalated", "callback_scheduled", "wrong_number")
-OFFER_RESULT_CHOICES = (("", "No offer made"), ("accepted", "Accepted"), ("declined", "Declined"),
-                        ("callback", "Call back later"), ("not_interested", "Not interested"))
 
 
 def _clock(seconds: float) -> str:
@@ -291,35 +287,14 @@ class AgentWindow(QMainWindow):
         buttons.addWidget(self.request_button)
         items_layout.addLayout(buttons)
 
-        self.wrap_box = named(QGroupBox(self.tr("Wrap-up")), "wrapUpPanel")
-        wrap = QVBoxLayout(self.wrap_box)
-        self.disposition = named(QComboBox(), "disposition")
-        self._fill_dispositions(self.dispositions)
-        self.offer_result = named(QComboBox(), "offerResult")
-        for code, label in OFFER_RESULT_CHOICES:
-            self.offer_result.addItem(self.tr(label), code)
-        self.offer_reason = named(QLineEdit(), "offerReason")
-        self.offer_reason.setPlaceholderText(self.tr("Reason (for 'not interested')"))
-        self.callback = named(QCheckBox(self.tr("Call the customer back at")), "callbackWanted")
-        self.callback_at = named(QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600)), "callbackAt")
-        self.callback_at.setCalendarPopup(True)
-        self.callback_at.setEnabled(False)
-        self.callback.toggled.connect(self.callback_at.setEnabled)
-        self.notes = named(QPlainTextEdit(), "contactNotes")
-        self.notes.setPlaceholderText(self.tr("Notes"))
-        self.save_button = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S", "save",
-                                        white=True)
-        self.wrap_error = named(plain_label(), "wrapUpError")
-        wrap.addWidget(self.disposition)
-        wrap.addWidget(self.offer_result)
-        wrap.addWidget(self.offer_reason)
-        callback_row = QHBoxLayout()
-        callback_row.addWidget(self.callback)
-        callback_row.addWidget(self.callback_at, 1)
-        wrap.addLayout(callback_row)
-        wrap.addWidget(self.notes, 1)
-        wrap.addWidget(self.wrap_error)
-        wrap.addWidget(self.save_button)
+        save = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S", "save", white=True)
+        self.wrap_box = WrapUpPanel(self.dispositions, save)
+        # The panel's parts, by the names the rest of the window (and its tests) use.
+        panel = self.wrap_box
+        self.disposition, self.offer_result = panel.disposition, panel.offer_result
+        self.offer_reason, self.callback, self.callback_at = panel.offer_reason, panel.callback, panel.callback_at
+        self.notes = panel.notes
+        self.save_button, self.wrap_error = save, panel.error
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -418,7 +393,7 @@ class AgentWindow(QMainWindow):
         shortcut("Ctrl+N", self.load_preview)
         shortcut("Ctrl+R", self.new_request)
         for number in range(1, 10):
-            shortcut(f"Alt+{number}", partial(self._pick_disposition, number))
+            shortcut(f"Alt+{number}", partial(self.wrap_box.pick_disposition, number))
 
     # --- events from the link ------------------------------------------------------------------
 
@@ -451,7 +426,7 @@ class AgentWindow(QMainWindow):
                 campaign = self.wrap_up_work.campaign_key if self.wrap_up_work else None
                 codes = self.campaign_dispositions.get(campaign or "") or self.queue_dispositions.get(
                     effect.call.queue or "", self.dispositions)
-                self._fill_dispositions(codes)
+                self.wrap_box.fill_dispositions(codes)
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
@@ -687,20 +662,6 @@ class AgentWindow(QMainWindow):
     def _on_transfer_targets(self, targets: list[tuple[str, str]]) -> None:
         self.transfer_targets = [(label, ext) for label, ext in targets if ext != self.session.extension]
 
-    def _pick_disposition(self, number: int) -> None:
-        if number < self.disposition.count():
-            self.disposition.setCurrentIndex(number)
-
-    def _fill_dispositions(self, codes: tuple[str, ...]) -> None:
-        """The disposition codes of the call's queue (or the default ones), with Alt+N hotkeys."""
-        self.disposition.clear()
-        self.disposition.addItem(self.tr("Choose a disposition"), "")
-        for number, code in enumerate(codes, start=1):
-            label = self.tr(code.replace("_", " ").capitalize())
-            if number <= 9:
-                label = self.tr("%1  (Alt+%2)").replace("%1", label).replace("%2", str(number))
-            self.disposition.addItem(label, code)
-
     def _held_and_consult(self) -> tuple[AgentCall, AgentCall] | None:
         held = self.session.held_call()
         other = next((c for c in self.session.calls.values() if held and c.call_id != held.call_id), None)
@@ -824,53 +785,33 @@ class AgentWindow(QMainWindow):
         work = self.wrap_up_work
         if work is None:
             return
-        disposition = self.disposition.currentData()
-        if not disposition:
-            self.wrap_error.setText(self.tr("Choose a disposition."))
+        offer = work.customer.offers[0] if work.customer and work.customer.offers else None
+        item_id = work.work_item_id or (offer.work_item_id if offer else None)
+        answers = self.wrap_box.answers(offer_known=item_id is not None, customer_known=work.customer_id is not None)
+        if answers is None:
             return
         offers: tuple[OfferResult, ...] = ()
-        result = self.offer_result.currentData()
-        if result:
-            offer = work.customer.offers[0] if work.customer and work.customer.offers else None
-            item_id = work.work_item_id or (offer.work_item_id if offer else None)
-            if item_id is None:
-                self.wrap_error.setText(self.tr("This customer has no offer to record a result for."))
-                return
-            reason = self.offer_reason.text().strip() or None
-            if result == "not_interested" and not reason:
-                self.wrap_error.setText(self.tr("Say why the customer is not interested."))
-                return
-            offers = (OfferResult(item_id, result, reason),)
-        callback_at = None
-        if self.callback.isChecked():
-            callback_at = datetime.fromtimestamp(self.callback_at.dateTime().toSecsSinceEpoch(), UTC)
-            if callback_at <= datetime.now(UTC):
-                self.wrap_error.setText(self.tr("The callback time has passed."))
-                return
-            if work.customer_id is None:
-                self.wrap_error.setText(self.tr("Identify the customer before promising a callback."))
-                return
-        self.wrap_error.setText("")
-        data = dict(work.call.data)
+        if answers.offer_result and item_id is not None:
+            offers = (OfferResult(item_id, answers.offer_result, answers.offer_reason),)
         record = ContactRecord(
             client_ref=work.client_ref,
             channel=Channel.VOICE_OUT if work.call.outbound or work.work_item_id is not None else Channel.VOICE_IN,
             started_at=work.started_at,
             ended_at=datetime.now(UTC),
-            disposition=disposition,
+            disposition=answers.disposition,
             customer_id=work.customer_id,
             agent_id=self.agent.id,
             queue=work.call.queue,
             cti_call_id=work.call.call_id,
-            ivr_data=data,
-            notes=self.notes.toPlainText().strip() or None,
+            ivr_data=dict(work.call.data),
+            notes=answers.notes,
             orders=tuple(work.orders),
             requests=tuple(work.requests),
             offer_results=offers,
             work_item_id=work.work_item_id,
             # The agent's own preview dial is recorded here; the dialer records the calls it placed.
             dial_result="answered" if work.work_item_id is not None and work.call.outbound else None,
-            callback_at=callback_at,
+            callback_at=answers.callback_at,
             callback_phone=(work.call.called if work.call.outbound else work.call.calling) or None,
         )
         self.save_button.setEnabled(False)
@@ -883,11 +824,7 @@ class AgentWindow(QMainWindow):
         else:
             self._say(self.tr("Contact %1 saved.").replace("%1", str(saved.contact_id)))
         self.wrap_up_work = None
-        self.disposition.setCurrentIndex(0)
-        self.offer_result.setCurrentIndex(0)
-        self.offer_reason.clear()
-        self.callback.setChecked(False)
-        self.notes.clear()
+        self.wrap_box.reset()
         self.call_items.clear()
         self.ivr_panel.show_data({})
         self.save_button.setEnabled(True)

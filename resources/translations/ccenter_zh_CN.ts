@@ -84,32 +84,12 @@
         <translation>新建服务请求…</translation>
     </message>
     <message>
-        <source>Wrap-up</source>
-        <translation>话后处理</translation>
-    </message>
-    <message>
-        <source>Call the customer back at</source>
-        <translation>预约回电时间</translation>
-    </message>
-    <message>
         <source>Agent, extension or phone number</source>
         <translation>坐席、分机或电话号码</translation>
     </message>
     <message>
-        <source>Choose a disposition</source>
-        <translation>选择处置结果</translation>
-    </message>
-    <message>
-        <source>Reason (for &apos;not interested&apos;)</source>
-        <translation>原因（“不感兴趣”时填写）</translation>
-    </message>
-    <message>
         <source>Mute</source>
         <translation>静音</translation>
-    </message>
-    <message>
-        <source>Notes</source>
-        <translation>备注</translation>
     </message>
     <message>
         <source>Save contact</source>
@@ -220,26 +200,6 @@
         <translation>服务请求：%1（%2）</translation>
     </message>
     <message>
-        <source>Choose a disposition.</source>
-        <translation>请选择处置结果。</translation>
-    </message>
-    <message>
-        <source>This customer has no offer to record a result for.</source>
-        <translation>该客户没有可记录结果的营销推荐。</translation>
-    </message>
-    <message>
-        <source>Say why the customer is not interested.</source>
-        <translation>请说明客户不感兴趣的原因。</translation>
-    </message>
-    <message>
-        <source>The callback time has passed.</source>
-        <translation>回电时间已过。</translation>
-    </message>
-    <message>
-        <source>Identify the customer before promising a callback.</source>
-        <translation>请先识别客户再预约回电。</translation>
-    </message>
-    <message>
         <source>Database unavailable: the contact is kept on this computer and will be sent when it is back.</source>
         <translation>数据库不可用：联络记录已保存在本机，待数据库恢复后自动提交。</translation>
     </message>
@@ -300,26 +260,6 @@
         <translation>取消静音</translation>
     </message>
     <message>
-        <source>No offer made</source>
-        <translation>未做推荐</translation>
-    </message>
-    <message>
-        <source>Accepted</source>
-        <translation>已接受</translation>
-    </message>
-    <message>
-        <source>Declined</source>
-        <translation>已拒绝</translation>
-    </message>
-    <message>
-        <source>Call back later</source>
-        <translation>稍后回电</translation>
-    </message>
-    <message>
-        <source>Not interested</source>
-        <translation>不感兴趣</translation>
-    </message>
-    <message>
         <source>Break</source>
         <translation>休息</translation>
     </message>
@@ -356,6 +296,10 @@
         <translation>通话中</translation>
     </message>
     <message>
+        <source>Wrap up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
         <source>Ringing</source>
         <translation>振铃中</translation>
     </message>
@@ -372,36 +316,8 @@
         <translation>保持中</translation>
     </message>
     <message>
-        <source>Resolved</source>
-        <translation>已解决</translation>
-    </message>
-    <message>
-        <source>Order placed</source>
-        <translation>已下单</translation>
-    </message>
-    <message>
-        <source>Info given</source>
-        <translation>已提供信息</translation>
-    </message>
-    <message>
-        <source>Escalated</source>
-        <translation>已升级</translation>
-    </message>
-    <message>
-        <source>Callback scheduled</source>
-        <translation>已预约回电</translation>
-    </message>
-    <message>
-        <source>Wrong number</source>
-        <translation>打错电话</translation>
-    </message>
-    <message>
         <source>normal</source>
         <translation>正常</translation>
-    </message>
-    <message>
-        <source>%1  (Alt+%2)</source>
-        <translation>%1  （Alt+%2）</translation>
     </message>
     <message>
         <source>%1 — %2</source>
@@ -966,6 +882,97 @@
     <message>
         <source>service level %1%</source>
         <translation>服务水平 %1%</translation>
+    </message>
+</context>
+<context>
+    <name>WrapUpPanel</name>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Reason (for &apos;not interested&apos;)</source>
+        <translation>原因（“不感兴趣”时填写）</translation>
+    </message>
+    <message>
+        <source>Call the customer back at</source>
+        <translation>预约回电时间</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>Choose a disposition</source>
+        <translation>选择处置结果</translation>
+    </message>
+    <message>
+        <source>%1  (Alt+%2)</source>
+        <translation>%1  （Alt+%2）</translation>
+    </message>
+    <message>
+        <source>Choose a disposition.</source>
+        <translation>请选择处置结果。</translation>
+    </message>
+    <message>
+        <source>This customer has no offer to record a result for.</source>
+        <translation>该客户没有可记录结果的营销推荐。</translation>
+    </message>
+    <message>
+        <source>Say why the customer is not interested.</source>
+        <translation>请说明客户不感兴趣的原因。</translation>
+    </message>
+    <message>
+        <source>The callback time has passed.</source>
+        <translation>回电时间已过。</translation>
+    </message>
+    <message>
+        <source>Identify the customer before promising a callback.</source>
+        <translation>请先识别客户再预约回电。</translation>
+    </message>
+    <message>
+        <source>No offer made</source>
+        <translation>未做推荐</translation>
+    </message>
+    <message>
+        <source>Accepted</source>
+        <translation>已接受</translation>
+    </message>
+    <message>
+        <source>Declined</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>Call back later</source>
+        <translation>稍后回电</translation>
+    </message>
+    <message>
+        <source>Not interested</source>
+        <translation>不感兴趣</translation>
+    </message>
+    <message>
+        <source>Resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <source>Order placed</source>
+        <translation>已下单</translation>
+    </message>
+    <message>
+        <source>Info given</source>
+        <translation>已提供信息</translation>
+    </message>
+    <message>
+        <source>Escalated</source>
+        <translation>已升级</translation>
+    </message>
+    <message>
+        <source>Callback scheduled</source>
+        <translation>已预约回电</translation>
+    </message>
+    <message>
+        <source>Wrong number</source>
+        <translation>打错电话</translation>
     </message>
 </context>
 </TS>

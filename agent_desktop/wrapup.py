@@ -1,0 +1,117 @@
+"""The wrap-up panel: disposition (with Alt+N hotkeys), offer result, callback, notes, save.
+
+It only collects and checks the agent's answers; the workstation turns them into the contact record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .customer_view import named, plain_label
+
+OFFER_RESULT_CHOICES = (("", "No offer made"), ("accepted", "Accepted"), ("declined", "Declined"),
+                        ("callback", "Call back later"), ("not_interested", "Not interested"))
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpAnswers:
+    disposition: str
+    offer_result: str | None
+    offer_reason: str | None
+    callback_at: datetime | None
+    notes: str | None
+
+
+class WrapUpPanel(QGroupBox):
+    def __init__(self, dispositions: tuple[str, ...], save_button: QPushButton, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Wrap-up"), parent)
+        self.setObjectName("wrapUpPanel")
+        self.disposition = named(QComboBox(), "disposition")
+        self.fill_dispositions(dispositions)
+        self.offer_result = named(QComboBox(), "offerResult")
+        for code, label in OFFER_RESULT_CHOICES:
+            self.offer_result.addItem(self.tr(label), code)
+        self.offer_reason = named(QLineEdit(), "offerReason")
+        self.offer_reason.setPlaceholderText(self.tr("Reason (for 'not interested')"))
+        self.callback = named(QCheckBox(self.tr("Call the customer back at")), "callbackWanted")
+        self.callback_at = named(QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600)), "callbackAt")
+        self.callback_at.setCalendarPopup(True)
+        self.callback_at.setEnabled(False)
+        self.callback.toggled.connect(self.callback_at.setEnabled)
+        self.notes = named(QPlainTextEdit(), "contactNotes")
+        self.notes.setPlaceholderText(self.tr("Notes"))
+        self.save_button = save_button
+        self.error = named(plain_label(), "wrapUpError")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.disposition)
+        layout.addWidget(self.offer_result)
+        layout.addWidget(self.offer_reason)
+        callback_row = QHBoxLayout()
+        callback_row.addWidget(self.callback)
+        callback_row.addWidget(self.callback_at, 1)
+        layout.addLayout(callback_row)
+        layout.addWidget(self.notes, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.save_button)
+
+    def fill_dispositions(self, codes: tuple[str, ...]) -> None:
+        """The disposition codes to choose from (the campaign's, the queue's or the default), Alt+N each."""
+        self.disposition.clear()
+        self.disposition.addItem(self.tr("Choose a disposition"), "")
+        for number, code in enumerate(codes, start=1):
+            label = self.tr(code.replace("_", " ").capitalize())
+            if number <= 9:
+                label = self.tr("%1  (Alt+%2)").replace("%1", label).replace("%2", str(number))
+            self.disposition.addItem(label, code)
+
+    def pick_disposition(self, number: int) -> None:
+        if number < self.disposition.count():
+            self.disposition.setCurrentIndex(number)
+
+    def answers(self, *, offer_known: bool, customer_known: bool) -> WrapUpAnswers | None:
+        """The agent's answers, or None with the reason shown when something is missing or wrong."""
+        disposition = self.disposition.currentData()
+        if not disposition:
+            return self._refuse(self.tr("Choose a disposition."))
+        result = self.offer_result.currentData() or None
+        reason = self.offer_reason.text().strip() or None
+        if result and not offer_known:
+            return self._refuse(self.tr("This customer has no offer to record a result for."))
+        if result == "not_interested" and not reason:
+            return self._refuse(self.tr("Say why the customer is not interested."))
+        callback_at = None
+        if self.callback.isChecked():
+            callback_at = datetime.fromtimestamp(self.callback_at.dateTime().toSecsSinceEpoch(), UTC)
+            if callback_at <= datetime.now(UTC):
+                return self._refuse(self.tr("The callback time has passed."))
+            if not customer_known:
+                return self._refuse(self.tr("Identify the customer before promising a callback."))
+        self.error.setText("")
+        return WrapUpAnswers(str(disposition), result, reason, callback_at, self.notes.toPlainText().strip() or None)
+
+    def _refuse(self, reason: str) -> WrapUpAnswers | None:
+        self.error.setText(reason)
+        return None
+
+    def reset(self) -> None:
+        self.disposition.setCurrentIndex(0)
+        self.offer_result.setCurrentIndex(0)
+        self.offer_reason.clear()
+        self.callback.setChecked(False)
+        self.notes.clear()
+        self.error.setText("")
