@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 #: Messages of Qt's own that say nothing to our users (the offscreen platform used for screenshots).
-_QT_NOISE = ("This plugin does not support propagateSizeHints",)
+_QT_NOISE = ("This plugin does not support propagateSizeHints", "This plugin does not support raise()")
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
     QtMsgType.QtInfoMsg: logging.INFO,

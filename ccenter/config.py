@@ -21,6 +21,7 @@ The embedded defaults are SQLite in the user's data folder and the in-process bu
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -35,6 +36,16 @@ IN_PROCESS_BUS = "inproc://"
 
 class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
+
+
+def has_display(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a window can be shown: a display on Linux, or a Qt platform chosen explicitly."""
+    env = os.environ if environ is None else environ
+    if env.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    return True
 
 
 def data_dir() -> Path:

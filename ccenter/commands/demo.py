@@ -9,6 +9,7 @@ customers call at a realistic rate.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from crm.models import Customer, PhoneNumber, Tier, WorkItem, WorkItemStatus
 from crm.seed import seed
 
 from ..cli import settings_from
-from ..config import data_dir
+from ..config import data_dir, has_display
 
 if TYPE_CHECKING:
     from ..democenter import DemoCenter
@@ -74,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
     if args.agents < 1:
         print("ccenter: error: --agents must be at least 1", file=sys.stderr)
         return 2
+    if not has_display():
+        if args.screenshots is None:
+            print("ccenter: error: no display to open the desktop on (DISPLAY is not set); run it in a desktop "
+                  "session, or use --screenshots DIR to play the demo without one", file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # screenshots need no screen
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     db.upgrade(engine)

@@ -20,7 +20,7 @@ from bus.transport import Bus, Subscription, open_bus
 from crm import db, repository
 
 from ..cli import settings_from
-from ..config import IN_PROCESS_BUS, Settings, data_dir
+from ..config import IN_PROCESS_BUS, Settings, data_dir, has_display
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -43,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     supervisor.add_argument("--style", choices=("light", "dark"), default="light")
     supervisor.add_argument("--lang", metavar="LANG", help="en or zh_CN")
     supervisor.set_defaults(func=run_supervisor)
+
+
+def _require_display(command: str) -> bool:
+    if has_display():
+        return True
+    print(f"ccenter: error: no display to open `ccenter {command}` on (DISPLAY is not set)", file=sys.stderr)
+    return False
 
 
 def _require_broker(settings: Settings, command: str) -> bool:
@@ -94,7 +101,7 @@ async def _start_and_pump(
 
 def run_desktop(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if not _require_broker(settings, "desktop"):
+    if not _require_broker(settings, "desktop") or not _require_display("desktop"):
         return 2
     from .doctor import check_broker
 
@@ -160,7 +167,7 @@ def run_desktop(args: argparse.Namespace) -> int:
 
 def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if not _require_broker(settings, "supervisor"):
+    if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
         return 2
     import threading
 

@@ -46,3 +46,23 @@ def test_bad_values_name_the_key(tmp_path, text: str, message: str) -> None:
     config.write_text(text)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_settings(config_file=config, environ={})
+
+
+def test_a_window_needs_a_display_or_a_chosen_platform() -> None:
+    import sys
+
+    from ccenter.config import has_display
+
+    assert has_display({"QT_QPA_PLATFORM": "offscreen"})
+    if sys.platform.startswith("linux"):
+        assert has_display({"DISPLAY": ":0"}) and has_display({"WAYLAND_DISPLAY": "wayland-0"})
+        assert not has_display({})
+
+
+def test_demo_without_a_display_says_so(monkeypatch, capsys, tmp_path) -> None:
+    from ccenter.cli import main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["demo", "--db", f"sqlite:///{tmp_path / 'd.db'}"]) == 2
+    assert "no display to open the desktop on" in capsys.readouterr().err
