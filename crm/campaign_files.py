@@ -609,7 +609,7 @@ class _Loader:
         phone = None
         if raw_phone:
             try:
-                phone = phones.to_e164(raw_phone, self.region)
+                phone = phones.to_e164(raw_phone, self.region, valid_only=True)
             except InvalidPhoneNumber as exc:
                 self.reject(row, f"phone: {exc}")
                 return None

@@ -35,8 +35,12 @@ def _readings(text: str, region: str) -> list[phonenumbers.PhoneNumber]:
     return readings
 
 
-def parse(raw: str, region: str = "US") -> phonenumbers.PhoneNumber:
-    """The best reading of ``raw``: the first valid one, else the first possible one."""
+def parse(raw: str, region: str = "US", *, valid_only: bool = False) -> phonenumbers.PhoneNumber:
+    """The best reading of ``raw``: the first valid one, else (unless ``valid_only``) the first possible one.
+
+    Searching takes possible numbers (an agent types what the customer says); storing a number
+    (a new customer, a campaign's target) takes only a valid one.
+    """
     text = raw.strip()
     if not text:
         raise InvalidPhoneNumber("empty phone number")
@@ -46,15 +50,18 @@ def parse(raw: str, region: str = "US") -> phonenumbers.PhoneNumber:
     for number in readings:
         if phonenumbers.is_valid_number(number):
             return number
-    for number in readings:
-        if phonenumbers.is_possible_number(number):
-            return number
+    if not valid_only:
+        for number in readings:
+            if phonenumbers.is_possible_number(number):
+                return number
+    elif readings:
+        raise InvalidPhoneNumber(f"not a valid phone number in {region.upper()}: {text!r}")
     raise InvalidPhoneNumber(f"not a phone number: {text!r}")
 
 
-def to_e164(raw: str, region: str = "US") -> str:
+def to_e164(raw: str, region: str = "US", *, valid_only: bool = False) -> str:
     """Normalize ``raw`` to E.164, reading a national number in ``region``."""
-    return phonenumbers.format_number(parse(raw, region), PhoneNumberFormat.E164)
+    return phonenumbers.format_number(parse(raw, region, valid_only=valid_only), PhoneNumberFormat.E164)
 
 
 def display(e164: str) -> str:

@@ -408,7 +408,7 @@ def create_customer(
         raise InvalidData("a customer needs a name")
     customer = Customer(name=name[:200], tier=tier, language=language)
     if phone:
-        e164 = phones.to_e164(phone, region)
+        e164 = phones.to_e164(phone, region, valid_only=True)
         zone = phones.time_zone_of(e164)
         customer.time_zone = str(zone) if zone else "UTC"
         customer.phones = [PhoneNumber(e164=e164, is_primary=True)]

@@ -259,6 +259,22 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+def _advance_sequences(connection: Connection) -> None:
+    """Rows went in with their own ids: move PostgreSQL's id sequences past them (SQLite needs nothing),
+    or the next row the product adds would collide with a seeded one."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in Base.metadata.sorted_tables:
+        column = table.c.get("id")
+        if column is None or not column.primary_key:
+            continue
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table.name}), 1), "
+            f"(SELECT MAX(id) FROM {table.name}) IS NOT NULL)"
+        )
+
+
 def _next_id(connection: Connection, table: Table) -> int:
     return int(connection.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
 
@@ -572,6 +588,7 @@ def seed(
             if progress and (n + 1) % 10_000 == 0:
                 progress(n + 1)
         writer.flush_all()
+        _advance_sequences(connection)
     counts = writer.counts
     return SeedReport(
         customers=counts.get("customer", 0),

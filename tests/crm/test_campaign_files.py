@@ -76,7 +76,7 @@ def test_sample_plan_loads_end_to_end(seeded: Engine, sample: Path) -> None:
     assert (report.rows, report.work_items_created, report.prospects_created) == (10, 10, 5)
     assert [(r.line, r.reason) for r in report.rejects] == [
         (7, "unknown customer_id 999999"),
-        (8, "phone: not a phone number: '12345'"),
+        (8, "phone: not a valid phone number in US: '12345'"),
         (9, "neither customer_id nor phone given"),
         (10, "priority '高' must be a whole number from 0 to 1000"),
         (11, "duplicate of line 2 (same customer)"),

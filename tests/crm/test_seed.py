@@ -42,3 +42,16 @@ def test_seeding_again_adds_customers_without_collisions(engine: Engine) -> None
     with db.session_factory(engine)() as s:
         assert s.scalar(select(func.count()).select_from(Customer)) == 100
         assert s.scalar(select(func.count()).select_from(Agent)) == 9
+
+
+def test_the_product_adds_rows_after_seeding_without_id_collisions(engine: Engine) -> None:
+    """Seeding writes its own ids; on PostgreSQL the id sequences must move past them."""
+    from crm.models import Campaign
+
+    seed(engine, customers=30)
+    with db.transaction(db.session_factory(engine)) as s:
+        new_customer = repository.create_customer(s, name="Grace Hopper", phone="+14155550177")
+        s.add(Campaign(campaign_key="AFTER-SEED", name="After the seed"))
+        s.flush()
+        assert new_customer > 30
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 2
