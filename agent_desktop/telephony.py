@@ -96,6 +96,11 @@ class LinkThread(QObject):
         if not self._stopping:
             self.link_down.emit("the telephony link closed")
 
+    @property
+    def running(self) -> bool:
+        """The link's loop takes work (started, and not stopping)."""
+        return self._loop is not None and not self._loop.is_closed() and not self._stopping
+
     def call_soon(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
         """Run a coroutine on the link's loop (from any thread)."""
         assert self._loop is not None, "start() the link thread first"
@@ -108,6 +113,10 @@ class LinkThread(QObject):
         "ready" must never reach the PBX the other way round.
         """
         method = getattr(self.link, name)
+        if not self.running:
+            future: Future[Any] = Future()
+            future.set_exception(CtiError("the telephony link is stopped"))
+            return future
         future = self.call_soon(self._in_order(method, args, kwargs))
 
         def done(f: Future[Any]) -> None:
@@ -130,6 +139,8 @@ class LinkThread(QObject):
 
     def live_calls(self, call_ids: list[str], timeout: float = 10.0) -> set[str] | None:
         """Blocking (for a worker thread): which of ``call_ids`` the link says are up; None if it cannot say."""
+        if not self.running:
+            return None
         try:
             return set(self.call_soon(self.link.live_calls(call_ids)).result(timeout))
         except CtiError as exc:
