@@ -221,8 +221,9 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
         _wait_until(lambda: any(s.waiting for s in supervisor.queues.stats()), "calls waiting in a queue", 30_000)
         waiting_row = next(i for i, s in enumerate(supervisor.queues.stats()) if s.waiting)
         supervisor.raise_()
+        supervisor.queue_view.clearSelection()  # a fresh selection, so the explanation is asked for
         supervisor.queue_view.selectRow(waiting_row)
-        if not wait_for(supervisor.explained, 10_000):
+        if not wait_for(supervisor.explained, 15_000):
             raise RuntimeError("demo: the ACD did not explain the waiting calls")
         _save(supervisor, folder / "09-supervisor.png", saved)
     for path in saved:
