@@ -111,17 +111,28 @@ def remember_layout(window: QMainWindow, key: str, *splitters: QSplitter) -> Non
     window.installEventFilter(_Saver(window))
 
 
-def wait_for(signal: SignalInstance, timeout_ms: int = 10_000) -> bool:
-    """Run the event loop until ``signal`` fires or the timeout passes; True if it fired."""
-    loop = QEventLoop()
-    fired: list[bool] = []
+class Expected:
+    """A signal being waited for, connected before the action that may emit it (even synchronously)."""
 
-    def on_fired(*_args: object) -> None:
-        fired.append(True)
-        loop.quit()
+    def __init__(self, signal: SignalInstance) -> None:
+        self.fired = False
+        self._loop: QEventLoop | None = None
+        signal.connect(self._on_fired)
 
-    signal.connect(on_fired)
-    QTimer.singleShot(timeout_ms, loop.quit)
-    if not fired:
-        loop.exec()
-    return bool(fired)
+    def _on_fired(self, *_args: object) -> None:
+        self.fired = True
+        if self._loop is not None:
+            self._loop.quit()
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        """Run the event loop until the signal has fired (perhaps already) or the timeout passes."""
+        if not self.fired:
+            self._loop = QEventLoop()
+            QTimer.singleShot(timeout_ms, self._loop.quit)
+            self._loop.exec()
+            self._loop = None
+        return self.fired
+
+
+def expect(signal: SignalInstance) -> Expected:
+    return Expected(signal)

@@ -28,7 +28,7 @@ from crm.repository import AgentView, RequestLine
 from cti.link import CtiLink
 from cti.model import LinkEvent
 
-from .app import application, install_excepthook, route_qt_messages_to_logging, wait_for
+from .app import application, expect, install_excepthook, route_qt_messages_to_logging
 from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
@@ -153,8 +153,9 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
     _wait_until(lambda: w.session.state is AgentStateName.READY, "the agent becoming ready")
     _save(w, folder / "01-agent-ready.png", saved)
 
+    popped = expect(w.screen_popped)
     thread.call_soon(_call(lambda: script.place_inbound(script.vip_number)))
-    if not wait_for(w.screen_popped, 30_000):
+    if not popped.wait(30_000):
         raise RuntimeError("demo: the VIP call did not reach the agent within 30 s")
     _wait_until(lambda: "verified" in w.ivr_panel.values, "the IVR data on screen")
     _save(w, folder / "02-screen-pop-ringing.png", saved)
@@ -183,14 +184,16 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
     w.notes.setPlainText("Upgraded to 5G; asked us to check coverage at home.")
     _save(w, folder / "04-wrap-up.png", saved)
 
+    saved_signal = expect(w.contact_saved)
     w.save_contact()
-    if not wait_for(w.contact_saved, 15_000):
+    if not saved_signal.wait(15_000):
         raise RuntimeError("demo: the contact was not saved within 15 s")
     _save(w, folder / "05-contact-saved.png", saved)
 
     # A preview outbound call of the campaign: the next customer due, the script, then the call.
+    loaded = expect(w.preview_loaded)
     w.load_preview()
-    if not wait_for(w.preview_loaded, 15_000) or w.preview is None:
+    if not loaded.wait(15_000) or w.preview is None:
         raise RuntimeError("demo: no outbound call to preview")
     preview = w.preview
     _wait_until(lambda: w.customer_view.customer is not None
@@ -204,14 +207,16 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
     _wait_until(lambda: w.wrap_up_work is not None, "the outbound wrap-up")
     w.disposition.setCurrentIndex(w.disposition.findData("callback_scheduled"))
     w.offer_result.setCurrentIndex(w.offer_result.findData("callback"))
+    saved_signal = expect(w.contact_saved)
     w.save_contact()
-    if not wait_for(w.contact_saved, 15_000):
+    if not saved_signal.wait(15_000):
         raise RuntimeError("demo: the outbound contact was not saved within 15 s")
 
     customers.show()
     customers.search_box.setText(script.vip_number)
+    found = expect(customers.customer_loaded)
     customers.search_now()
-    wait_for(customers.customer_loaded, 15_000)
+    found.wait(15_000)
     customers.customer_view.tabs.setCurrentIndex(0)
     customers.results_view.setFocus(Qt.FocusReason.OtherFocusReason)
     _save(customers, folder / "08-customer-history-after-call.png", saved)
@@ -222,8 +227,9 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
         waiting_row = next(i for i, s in enumerate(supervisor.queues.stats()) if s.waiting)
         supervisor.raise_()
         supervisor.queue_view.clearSelection()  # a fresh selection, so the explanation is asked for
+        explained = expect(supervisor.explained)  # the answer may come back before selectRow returns
         supervisor.queue_view.selectRow(waiting_row)
-        if not wait_for(supervisor.explained, 15_000):
+        if not explained.wait(15_000):
             raise RuntimeError("demo: the ACD did not explain the waiting calls")
         _save(supervisor, folder / "09-supervisor.png", saved)
     for path in saved:
