@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMetaObject, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
 from crm.errors import CrmError
@@ -68,8 +68,8 @@ class LoginDialog(QDialog):
             self.error.setText(self.tr("Type the extension of your phone."))
             return
         self.agent = replace(agent, extension=extension or agent.extension)
-        # Close once the background operation has finished reporting, not from inside its signal.
-        QTimer.singleShot(0, self.accept)
+        # Close once the background call has finished reporting, not from inside its callback.
+        QMetaObject.invokeMethod(self, "accept", Qt.ConnectionType.QueuedConnection)
 
     def _on_failed(self, error: Exception) -> None:
         self.buttons.setEnabled(True)

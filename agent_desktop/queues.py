@@ -22,6 +22,8 @@ from PySide6.QtCore import (
 
 from bus.messages import QueueStats
 
+from .workers import mailbox, post
+
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -37,8 +39,14 @@ def _percent(value: float | None) -> str:
 class QueueStatsFeed(QObject):
     updated = Signal(object)  # QueueStats
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        if QCoreApplication.instance() is not None:
+            mailbox()  # made here, on the GUI thread, before any other thread publishes
+
     def publish(self, stats: QueueStats) -> None:
-        self.updated.emit(stats)
+        """From any thread: ``updated`` is emitted on the GUI thread (at once when called there)."""
+        post(self, self.updated.emit, stats)
 
 
 class QueueStatsModel(QAbstractTableModel):

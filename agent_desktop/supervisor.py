@@ -40,6 +40,7 @@ from bus.messages import AgentState, QueueStats
 from .app import remember_layout
 from .customer_view import named, plain_label
 from .queues import QueueStatsFeed, QueueStatsModel
+from .workers import mailbox, post
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -50,8 +51,14 @@ Explainer = Callable[[str, str], Future[str]]
 class AgentStateFeed(QObject):
     updated = Signal(object)  # AgentState
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        if QCoreApplication.instance() is not None:
+            mailbox()  # made here, on the GUI thread, before any other thread publishes
+
     def publish(self, state: AgentState) -> None:
-        self.updated.emit(state)
+        """From any thread: ``updated`` is emitted on the GUI thread (at once when called there)."""
+        post(self, self.updated.emit, state)
 
 
 def _since(seconds: float) -> str:
@@ -138,7 +145,6 @@ def _table(model: QAbstractTableModel, name: str) -> QTableView:
 
 class SupervisorWindow(QMainWindow):
     explained = Signal(str)  # the explanation shown
-    _explanation_ready = Signal(str)  # from the thread that answered, to the GUI thread
 
     def __init__(
         self,
@@ -183,7 +189,6 @@ class SupervisorWindow(QMainWindow):
 
         self.queue_view.selectionModel().selectionChanged.connect(self._on_queue_selected)
         self.agent_view.selectionModel().selectionChanged.connect(self._on_agent_selected)
-        self._explanation_ready.connect(self._show_explanation)
         self._ticker = QTimer(self, interval=1000)
         self._ticker.timeout.connect(self._refresh)
         self._ticker.start()
@@ -232,9 +237,10 @@ class SupervisorWindow(QMainWindow):
         if self.explain is None:
             return
         future = self.explain(kind, name)
+        box = mailbox()
 
-        def show(f: Future[str]) -> None:
-            self._explanation_ready.emit(f.result() if f.exception() is None else str(f.exception()))
+        def show(f: Future[str]) -> None:  # on the thread that answered: hand the text to the GUI thread
+            box.post(self, self._show_explanation, f.result() if f.exception() is None else str(f.exception()))
 
         future.add_done_callback(show)
 

@@ -25,6 +25,8 @@ from cti.errors import CtiError
 from cti.link import CtiLink
 from cti.model import LinkEvent
 
+from .workers import mailbox
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,6 +53,12 @@ class LinkThread(QObject):
         self._ready = threading.Event()
         self._stopping = False
         self._order: asyncio.Lock | None = None  # created on the link's loop
+        # The link's thread hands everything to the GUI through the application's mailbox: it never
+        # emits this object's signals itself, so the window may delete this object at any time.
+        self._mailbox = mailbox()
+
+    def _to_gui(self, signal: Any, *args: Any) -> None:
+        self._mailbox.post(self, signal.emit, *args)
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -76,9 +84,9 @@ class LinkThread(QObject):
         try:
             await self.link.connect()
         except CtiError as exc:
-            self.link_down.emit(str(exc))
+            self._to_gui(self.link_down, str(exc))
             return
-        self.link_up.emit()
+        self._to_gui(self.link_up)
         extra = asyncio.ensure_future(self._on_loop(asyncio.get_running_loop())) if self._on_loop else None
         try:
             async for event in self.link.events():
@@ -87,14 +95,14 @@ class LinkThread(QObject):
                         observer(event)
                     except Exception:
                         logger.exception("an observer of the link failed on %s", event)
-                self.event_received.emit(event)
+                self._to_gui(self.event_received, event)
         finally:
             if extra is not None:
                 extra.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await extra
         if not self._stopping:
-            self.link_down.emit("the telephony link closed")
+            self._to_gui(self.link_down, "the telephony link closed")
 
     @property
     def running(self) -> bool:
@@ -125,7 +133,7 @@ class LinkThread(QObject):
                 return
             if not isinstance(error, CtiError):
                 logger.error("command %s failed unexpectedly", name, exc_info=error)
-            self.command_failed.emit(name, str(error))
+            self._to_gui(self.command_failed, name, str(error))
 
         future.add_done_callback(done)
         return future

@@ -173,3 +173,17 @@ def _fail_on_unexpected_log_warnings(request: pytest.FixtureRequest):
     if handler.records:
         lines = "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records)
         pytest.fail(f"unexpected warnings in the log:\n{lines}", pytrace=False)
+
+
+# --- Python's cycle collector ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _collect_cycles_between_tests():
+    """Once a GUI test made background work, the desktop collects cycles from a GUI timer only
+    (``agent_desktop.workers``); tests that never turn the event loop still get theirs collected."""
+    yield
+    import gc
+
+    if not gc.isenabled():
+        gc.collect()
