@@ -8,6 +8,8 @@ arrive out of order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,62 +40,75 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class CustomerDirectory:
-    """Blocking look-ups, for worker threads: each call opens and closes its own session."""
+    """Blocking look-ups, for worker threads: each call opens and closes its own session.
+
+    A database that does not answer is reported as :class:`~crm.errors.DatabaseUnavailable`.
+    """
 
     sessions: sessionmaker[Session]
     region: str = "US"
 
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with db.answering(), self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with db.answering(), db.transaction(self.sessions) as session:
+            yield session
+
     def search(self, text: str) -> list[CustomerSummary]:
-        with self.sessions() as session:
+        with self._read() as session:
             return repository.search_customers(session, text, self.region)
 
     def load(self, customer_id: int) -> Customer360:
-        with self.sessions() as session:
+        with self._read() as session:
             return repository.customer_360(session, customer_id)
 
     def authenticate(self, login: str, password: str) -> repository.AgentView | None:
-        with self.sessions() as session:
+        with self._read() as session:
             return repository.authenticate_agent(session, login, password)
 
     def find_by_phone(self, number: str) -> list[CustomerSummary]:
-        with self.sessions() as session:
+        with self._read() as session:
             return repository.find_customers_by_phone(session, number, self.region)
 
     def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> repository.PreviewItem | None:
-        with self.sessions() as session:
+        with self._read() as session:
             return repository.next_preview_item(session, agent_id=agent_id, skip=skip)
 
     def skip_preview(self, work_item_id: int, reason: str, agent_id: int) -> None:
-        with db.transaction(self.sessions) as session:
+        with self._write() as session:
             repository.skip_work_item(session, work_item_id, reason=reason, agent_id=agent_id)
 
     def schedule_preview(self, work_item_id: int, at: datetime, agent_id: int) -> None:
-        with db.transaction(self.sessions) as session:
+        with self._write() as session:
             repository.schedule_work_item(session, work_item_id, at=at, agent_id=agent_id)
 
     def dial_attempt(self, work_item_id: int, result: str, agent_id: int, call_id: str) -> None:
-        with db.transaction(self.sessions) as session:
+        with self._write() as session:
             repository.record_dial_attempt(session, work_item_id, result=result, agent_id=agent_id,
                                            cti_call_id=call_id)
 
     def queue_dispositions(self) -> dict[str, tuple[str, ...]]:
         """Each queue's own disposition codes (queues without a list use the desktop's default)."""
-        with self.sessions() as session:
+        with self._read() as session:
             return {q.name: q.dispositions for q in repository.list_queues(session) if q.dispositions}
 
     def campaign_dispositions(self) -> dict[str, tuple[str, ...]]:
         """Each campaign's own disposition codes (``rules.dispositions``), by campaign key."""
-        with self.sessions() as session:
+        with self._read() as session:
             return repository.campaign_dispositions(session)
 
     def transfer_targets(self) -> list[tuple[str, str]]:
         """Who a call can be handed to: (label, extension) of every agent with an extension."""
-        with self.sessions() as session:
+        with self._read() as session:
             return [(f"{a.name} ({a.extension})", a.extension) for a in repository.list_agents(session)
                     if a.extension]
 
     def create_customer(self, name: str, number: str | None) -> int:
-        with db.transaction(self.sessions) as session:
+        with self._write() as session:
             return repository.create_customer(session, name=name, phone=number or None, region=self.region)
 
 

@@ -65,14 +65,21 @@ def record_from_json(body: dict[str, Any]) -> ContactRecord:
 
 
 class ContactOutbox:
-    """Write contacts now, or keep them until the database answers again. Thread-safe."""
+    """Write contacts now, or keep them until the database answers again. Thread-safe.
+
+    :meth:`save` and :meth:`flush` talk to the database, so they run on worker threads; they take
+    turns on one lock that nothing else takes. :attr:`pending` is read by the GUI on a timer and
+    never waits: the list of pending contacts has a lock of its own, never held across database I/O.
+    """
 
     def __init__(self, sessions: Callable[[], sessionmaker[Session]] | sessionmaker[Session], path: Path) -> None:
         self._sessions = sessions
         self.path = path
         self.rejected = path.with_suffix(".rejected.jsonl")
-        self._lock = threading.Lock()
+        self._writing = threading.Lock()  # one writer to the database at a time
+        self._lock = threading.Lock()  # the pending list and its file
         self._pending: list[ContactRecord] = self._load()
+        self._count = len(self._pending)
 
     def _factory(self) -> sessionmaker[Session]:
         return self._sessions if isinstance(self._sessions, sessionmaker) else self._sessions()
@@ -93,6 +100,7 @@ class ContactOutbox:
         return records
 
     def _store(self) -> None:
+        """Write the pending list to its file (under ``_lock``), and publish its length."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as fh:
@@ -101,37 +109,45 @@ class ContactOutbox:
             fh.flush()
             os.fsync(fh.fileno())
         temporary.replace(self.path)
+        self._count = len(self._pending)
 
     @property
     def pending(self) -> int:
-        with self._lock:
-            return len(self._pending)
+        """How many contacts wait for the database. Never blocks (one attribute read)."""
+        return self._count
 
     def _write(self, record: ContactRecord) -> SavedContact:
         with db.transaction(self._factory()) as session:
             return repository.save_contact(session, record)
 
     def save(self, record: ContactRecord) -> SavedContact | None:
-        """Write ``record`` (after any older pending ones); None means it is kept for later."""
-        with self._lock:
-            if not self._pending:
+        """Write ``record`` (after any older pending ones); None means it is kept for later. Blocking."""
+        with self._writing:
+            with self._lock:
+                queued = bool(self._pending)
+            if not queued:
                 try:
                     return self._write(record)
                 except TRANSIENT as exc:
                     logger.warning("database unavailable, contact %s kept locally: %s", record.client_ref,
                                    str(exc).splitlines()[0])
-            self._pending.append(record)
-            self._store()
+            with self._lock:
+                self._pending.append(record)
+                self._store()
         self.flush()
         return None
 
     def flush(self) -> int:
-        """Write what is pending, oldest first; returns how many were written."""
+        """Write what is pending, oldest first; returns how many were written. Blocking."""
         written = 0
-        with self._lock:
-            changed = False
-            while self._pending:
-                record = self._pending[0]
+        with self._writing:
+            while True:
+                # Only a holder of ``_writing`` removes records, and others only append: the
+                # record at the head stays the head while it is written without ``_lock``.
+                with self._lock:
+                    if not self._pending:
+                        break
+                    record = self._pending[0]
                 try:
                     self._write(record)
                 except TRANSIENT:
@@ -144,10 +160,9 @@ class ContactOutbox:
                         fh.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
                 else:
                     written += 1
-                self._pending.pop(0)
-                changed = True
-            if changed:
-                self._store()
+                with self._lock:
+                    self._pending.pop(0)
+                    self._store()
         if written:
             logger.info("wrote %d pending contact(s)", written)
         return written

@@ -92,6 +92,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def answering() -> Iterator[None]:
+    """Report a database that does not answer (refused, timed out, link lost) as :class:`DatabaseUnavailable`.
+
+    Callers that show errors to people (the desktop) get one short sentence instead of a driver's
+    traceback; callers that retry later (outboxes) catch one error type.
+    """
+    try:
+        yield
+    except OperationalError as exc:
+        text = str(exc.orig or exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise DatabaseUnavailable(f"the database is unavailable ({reason}); try again in a moment") from exc
+
+
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
