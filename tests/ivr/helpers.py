@@ -183,6 +183,11 @@ def new_session(
     )
 
 
+def engine_session(caller: str = ALICE, *, flow: Flow | None = None) -> IvrSession:
+    """The sans-I/O engine alone: the test answers its requests."""
+    return IvrSession(flow or bank_flow(), CallInfo("call-1", caller, "8000"))
+
+
 def drive(session: InProcessSession, inputs: Iterable[str], start: float = 100.0) -> list[Action]:
     """Start the session and feed inputs ('' or 'T' is a timeout, 'H' a hang-up); return all actions."""
     now = start
