@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+import ivr
 from ivr.engine import (
     Collect,
     FindCustomerByAccount,
@@ -260,3 +263,15 @@ def test_the_engine_imports_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_no_ivr_module_imports_the_orm() -> None:
+    """The IVR's database queries live in crm (crm.ivr_data); ivr/ only adapts their values."""
+    offenders = []
+    for path in sorted(Path(ivr.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "sqlalchemy"]
+    assert offenders == []
