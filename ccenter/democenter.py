@@ -27,8 +27,9 @@ from cti.errors import CtiError
 from cti.sim import SimPbx
 from ivr.engine import Action as IvrAction
 from ivr.engine import CallInfo as IvrCallInfo
-from ivr.engine import IvrSession, RequestCallback, SessionState, Transfer
+from ivr.engine import RequestCallback, SessionState, Transfer
 from ivr.flow import Flow
+from ivr.inprocess import InProcessSession as IvrSession
 from ivr.lookup import CustomerLookup
 from ivr.record import SessionRecord
 from routing.engine import AcdEngine, explain_agent, explain_call, waiting_call_ids

@@ -1,34 +1,42 @@
-"""The IVR engine, sans-I/O: call events in, actions out, time passed in as a value.
+"""The IVR engine, sans-I/O: call events and look-up answers in, actions and requests out.
 
-A driver (``ccenter ivr try``, the FastAGI server, the simulated PBX) creates an
-:class:`IvrSession` per call and feeds it :meth:`~IvrSession.started`, :meth:`~IvrSession.digits`,
-:meth:`~IvrSession.timeout` and :meth:`~IvrSession.hangup`; each returns the actions to perform in
-order: :class:`Play`, :class:`Collect` (then wait for digits or a timeout), :class:`Transfer` (queue,
-priority and attached data for the ACD), :class:`RequestCallback`, :class:`Hangup`.
+A driver (``ccenter ivr try`` and the demo through :mod:`ivr.inprocess`, the FastAGI server in
+:mod:`ivr.fastagi`) creates an :class:`IvrSession` per call and feeds it inputs, each with the time
+as a value: :meth:`~IvrSession.started`, :meth:`~IvrSession.digits`, :meth:`~IvrSession.timeout`,
+:meth:`~IvrSession.hangup`. Each returns the actions to perform in order: :class:`Play`,
+:class:`Collect` (then wait for digits or a timeout), :class:`Transfer` (queue, priority and attached
+data for the ACD), :class:`RequestCallback`, :class:`Hangup`.
 
-Look-ups go through the :class:`~ivr.lookup.CustomerLookup` and :class:`~ivr.rest.RestClient`
-ports given to the session. Bad input, timeouts and failed look-ups follow the flow's retry and
-fallback exits; a flow that would loop without waiting for the caller is sent to its fallback node,
-which is always a transfer, callback or hang-up: there is no dead end.
+The engine does no I/O. When a flow needs customer data or a REST answer, the actions end with a
+*request* (:class:`FindCustomersByPhone`, :class:`FindCustomerByAccount`, :class:`VerifyPin`,
+:class:`GetBalance`, :class:`GetLatestOrder`, :class:`GetOpenServiceRequest`, :class:`GetJson`)
+and the session waits in :attr:`SessionState.LOOKING_UP` (:attr:`IvrSession.pending` is the
+request). The driver performs it, in whatever way suits it, and feeds the outcome back:
+:meth:`~IvrSession.answer` with the result, :meth:`~IvrSession.lookup_failed` when the look-up
+failed, or :meth:`~IvrSession.timeout` when it took longer than the request's ``timeout_s``.
 
-Privacy: values of sensitive collects are wrapped in :class:`~ivr.sensitive.Secret` at once, used
-only by the PIN check and dropped after it; actions, logs, attached data and the session record
-only see masked forms or the ``verified`` flag.
+Bad input, timeouts and failed look-ups follow the flow's retry and fallback exits; a flow that
+would loop without waiting for the caller is sent to its fallback node, which is always a transfer,
+callback or hang-up: there is no dead end.
+
+Privacy: values of sensitive collects are wrapped in :class:`~ivr.sensitive.Secret` at once, handed
+only to the PIN check (inside :class:`VerifyPin`) and dropped after it; actions, logs, attached data
+and the session record only see masked forms or the ``verified`` flag.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from bus.messages import CallEvent
 
 from .attached import AttachedData, AttachedDataError, SourceKind
-from .errors import LookupUnavailable, SessionStateError
+from .errors import SessionStateError
 from .flow import (
     TEMPLATE_RE,
     CallbackNode,
@@ -47,16 +55,18 @@ from .flow import (
     SelfServiceNode,
     SetNode,
     TransferNode,
+    json_path,
 )
-from .lookup import CustomerInfo, CustomerLookup
+from .lookup import BalanceInfo, CustomerInfo, OrderInfo, ServiceRequestInfo
 from .record import ExitPoint, SessionRecord
-from .rest import HttpRestClient, RestClient, json_path
 from .sensitive import Secret, public
 
 logger = logging.getLogger(__name__)
 
-#: Nodes run for one input before the engine decides the flow loops and goes to the fallback.
+#: Nodes run for one caller input (look-ups included) before the engine decides the flow loops.
 MAX_STEPS = 200
+#: How long a self-service node waits for its data (look-up nodes have their own ``timeout_s``).
+SELF_SERVICE_TIMEOUT_S = 3.0
 COLLECTABLE = frozenset("0123456789*")
 
 
@@ -155,12 +165,168 @@ class Hangup:
         return {"action": "hangup", "node": self.node, "reason": self.reason}
 
 
-Action = Play | Collect | Transfer | RequestCallback | Hangup
+# ---------------------------------------------------------------------------------------------
+# Requests: what the engine needs looked up. The driver answers with IvrSession.answer (a value of
+# the type named in each docstring), IvrSession.lookup_failed, or IvrSession.timeout.
+
+
+class _Request:
+    """Shared by the requests: the node that asks, and how long the driver may take to answer."""
+
+    __slots__ = ()
+    QUERY: ClassVar[str]
+    node: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        """Whether ``answer`` is of the type this request expects."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": "lookup",
+            "node": self.node,
+            "query": self.QUERY,
+            **self._params(),
+            "timeout_s": self.timeout_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FindCustomersByPhone(_Request):
+    """Customers reachable at ``number``: answer a list of :class:`~ivr.lookup.CustomerInfo`."""
+
+    QUERY: ClassVar[str] = "customers_by_phone"
+    node: str
+    number: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return isinstance(answer, list | tuple) and all(isinstance(item, CustomerInfo) for item in answer)
+
+    def _params(self) -> dict[str, Any]:
+        return {"number": self.number}
+
+
+@dataclass(frozen=True, slots=True)
+class FindCustomerByAccount(_Request):
+    """The owner of ``account``: answer a :class:`~ivr.lookup.CustomerInfo`, or None."""
+
+    QUERY: ClassVar[str] = "customer_by_account"
+    node: str
+    account: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return answer is None or isinstance(answer, CustomerInfo)
+
+    def _params(self) -> dict[str, Any]:
+        return {"account": self.account}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPin(_Request):
+    """Whether ``pin`` (a :class:`~ivr.sensitive.Secret`) is the PIN of ``account``: answer a bool."""
+
+    QUERY: ClassVar[str] = "verify_pin"
+    node: str
+    account: str
+    pin: Secret
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return isinstance(answer, bool)
+
+    def _params(self) -> dict[str, Any]:
+        return {"account": self.account}
+
+
+@dataclass(frozen=True, slots=True)
+class GetBalance(_Request):
+    """Balance and last bill of ``account``: answer a :class:`~ivr.lookup.BalanceInfo`, or None."""
+
+    QUERY: ClassVar[str] = "balance"
+    node: str
+    account: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return answer is None or isinstance(answer, BalanceInfo)
+
+    def _params(self) -> dict[str, Any]:
+        return {"account": self.account}
+
+
+@dataclass(frozen=True, slots=True)
+class GetLatestOrder(_Request):
+    """The customer's most recent order: answer an :class:`~ivr.lookup.OrderInfo`, or None."""
+
+    QUERY: ClassVar[str] = "latest_order"
+    node: str
+    customer_id: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return answer is None or isinstance(answer, OrderInfo)
+
+    def _params(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id}
+
+
+@dataclass(frozen=True, slots=True)
+class GetOpenServiceRequest(_Request):
+    """The customer's most recent open service request: answer a ServiceRequestInfo, or None."""
+
+    QUERY: ClassVar[str] = "open_service_request"
+    node: str
+    customer_id: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return answer is None or isinstance(answer, ServiceRequestInfo)
+
+    def _params(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id}
+
+
+@dataclass(frozen=True, slots=True)
+class GetJson(_Request):
+    """The JSON object at ``url``: answer a mapping, or None when the server says there is none."""
+
+    QUERY: ClassVar[str] = "rest"
+    node: str
+    url: str
+    timeout_s: float
+
+    def fits(self, answer: Any) -> bool:
+        return answer is None or isinstance(answer, Mapping)
+
+    def _params(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+
+Request = (
+    FindCustomersByPhone
+    | FindCustomerByAccount
+    | VerifyPin
+    | GetBalance
+    | GetLatestOrder
+    | GetOpenServiceRequest
+    | GetJson
+)
+#: What a session returns: actions to carry out in order; a request, when there is one, comes last.
+Action = Play | Collect | Transfer | RequestCallback | Hangup | Request
 
 
 class SessionState(Enum):
     IDLE = "idle"
+    #: Waiting for the caller (digits or a timeout): :attr:`IvrSession.waiting_for`.
     WAITING = "waiting"
+    #: Waiting for the answer to :attr:`IvrSession.pending`.
+    LOOKING_UP = "looking_up"
     DONE = "done"
 
 
@@ -169,14 +335,19 @@ class Input(StrEnum):
     DIGITS = "digits"
     TIMEOUT = "timeout"
     HANGUP = "hangup"
+    ANSWER = "answer"
+    FAILED = "failed"
 
 
 #: Which inputs each state takes; anything else is the driver's mistake (SessionStateError).
 _ACCEPTS: Mapping[SessionState, frozenset[Input]] = {
     SessionState.IDLE: frozenset({Input.STARTED, Input.HANGUP}),
     SessionState.WAITING: frozenset({Input.DIGITS, Input.TIMEOUT, Input.HANGUP}),
+    SessionState.LOOKING_UP: frozenset({Input.ANSWER, Input.FAILED, Input.TIMEOUT, Input.HANGUP}),
     SessionState.DONE: frozenset({Input.HANGUP}),
 }
+#: Inputs from the caller: each starts a new count of MAX_STEPS.
+_CALLER_INPUTS = frozenset({Input.STARTED, Input.DIGITS})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,22 +355,11 @@ _ACCEPTS: Mapping[SessionState, frozenset[Input]] = {
 
 
 class IvrSession:
-    """One caller going through one flow."""
+    """One caller going through one flow; does no I/O (look-ups are requests, see the module)."""
 
-    def __init__(
-        self,
-        flow: Flow,
-        call_info: CallInfo,
-        lookup: CustomerLookup,
-        clock: Callable[[], float] | None = None,
-        *,
-        rest: RestClient | None = None,
-    ) -> None:
+    def __init__(self, flow: Flow, call_info: CallInfo) -> None:
         self.flow = flow
         self.call = call_info
-        self.lookup = lookup
-        self.rest: RestClient = rest if rest is not None else HttpRestClient()
-        self._clock = clock
         self.state = SessionState.IDLE
         self.vars: dict[str, Any] = {}
         self.attached = AttachedData(flow.schema)
@@ -210,7 +370,10 @@ class IvrSession:
         self.queue: str | None = None
         self.priority: int | None = None
         self._waiting: InputNode | None = None
+        self._pending: Request | None = None
+        self._pending_node: LookupNode | SelfServiceNode | None = None
         self._attempts = 0
+        self._steps = 0
         self._lookup_failures: dict[str, int] = {}
         self._actions: list[Action] = []
         self._now = 0.0
@@ -223,6 +386,11 @@ class IvrSession:
         """The collect the session waits on, if any (drivers mask echoes of sensitive input)."""
         node = self._waiting
         return None if node is None else self._collect_action(node)
+
+    @property
+    def pending(self) -> Request | None:
+        """The request the session waits an answer to (in state LOOKING_UP), if any."""
+        return self._pending
 
     def started(self, now: float) -> list[Action]:
         self._accept(Input.STARTED, now)
@@ -246,18 +414,56 @@ class IvrSession:
         return self._flush()
 
     def timeout(self, now: float) -> list[Action]:
+        """No input from the caller in time; or, while looking up, no answer in time."""
         self._accept(Input.TIMEOUT, now)
+        if self.state is SessionState.LOOKING_UP:
+            request = self._pending
+            assert request is not None
+            self._looked_up_failed(f"no answer within {request.timeout_s:g} s")
+            return self._flush()
+        self._steps = 0
         node = self._waiting
         assert node is not None
         logger.debug("call %s: no input at %s", self.call.call_id, node.id)
         self._retry(node, node.no_input or node.invalid)
         return self._flush()
 
+    def answer(self, result: Any, now: float) -> list[Action]:
+        """The answer to :attr:`pending` (of the type its docstring names)."""
+        self._accept(Input.ANSWER, now)
+        request, node = self._take_pending()
+        if not request.fits(result):
+            logger.error(
+                "call %s: look-up %s got a %s, not an answer to %s",
+                self.call.call_id,
+                node.id,
+                type(result).__name__,
+                request.QUERY,
+            )
+            self._run(self._failed_exit(node))
+            return self._flush()
+        if isinstance(node, LookupNode):
+            self._run(self._lookup_outcome(node, self._apply_lookup(node, request, result)))
+        else:
+            self._run(self._served(node, result))
+        return self._flush()
+
+    def lookup_failed(self, reason: str, now: float) -> list[Action]:
+        """The look-up of :attr:`pending` failed (data unreachable, error status, ...): ``reason`` says why."""
+        self._accept(Input.FAILED, now)
+        self._looked_up_failed(reason)
+        return self._flush()
+
     def hangup(self, now: float) -> list[Action]:
         if self.state is SessionState.DONE:
             return []
         self._accept(Input.HANGUP, now)
-        node = self._waiting.id if self._waiting else (self.path[-1] if self.path else None)
+        if self._waiting is not None:
+            node: str | None = self._waiting.id
+        elif self._pending is not None:
+            node = self._pending.node
+        else:
+            node = self.path[-1] if self.path else None
         logger.info("call %s: caller hung up in the IVR at %s", self.call.call_id, node)
         self._finish(ExitPoint.ABANDONED, node)
         return []
@@ -274,10 +480,8 @@ class IvrSession:
         if kind not in _ACCEPTS[self.state]:
             raise SessionStateError(f"a session in state {self.state.value} cannot take '{kind.value}'")
         self._now = max(self._now, now)
-
-    def _tick(self) -> None:
-        if self._clock is not None:
-            self._now = max(self._now, self._clock())
+        if kind in _CALLER_INPUTS:
+            self._steps = 0
 
     def _flush(self) -> list[Action]:
         actions, self._actions = self._actions, []
@@ -311,7 +515,8 @@ class IvrSession:
         self._actions.append(Play(node.id, text, language, audio))
 
     def _run(self, node_id: str) -> None:
-        for _ in range(MAX_STEPS):
+        while self._steps < MAX_STEPS:
+            self._steps += 1
             node = self.flow.nodes[node_id]
             self.path.append(node_id)
             logger.debug("call %s: node %s (%s)", self.call.call_id, node_id, node.TYPE.value)
@@ -430,7 +635,30 @@ class IvrSession:
         self._play(node, prompt)
         self._prompt_input(node)
 
-    # -- look-ups and self-service -----------------------------------------------------------
+    # -- look-ups and self-service: requests out, answers in -----------------------------------
+
+    def _ask(self, node: LookupNode | SelfServiceNode, request: Request) -> None:
+        self._pending = request
+        self._pending_node = node
+        self._actions.append(request)
+        self.state = SessionState.LOOKING_UP
+
+    def _take_pending(self) -> tuple[Request, LookupNode | SelfServiceNode]:
+        request, node = self._pending, self._pending_node
+        assert request is not None and node is not None
+        self._pending = self._pending_node = None
+        return request, node
+
+    def _looked_up_failed(self, reason: str) -> None:
+        _, node = self._take_pending()
+        kind = "look-up" if isinstance(node, LookupNode) else "self-service"
+        logger.warning("call %s: %s %s failed: %s", self.call.call_id, kind, node.id, reason)
+        self._run(self._failed_exit(node))
+
+    def _failed_exit(self, node: LookupNode | SelfServiceNode) -> str:
+        if isinstance(node, LookupNode):
+            return node.error or node.not_found
+        return node.unavailable or self.flow.fallback
 
     def _identify(self, customer: CustomerInfo, by: str, node: str, account: str | None = None) -> None:
         self._set("customer_id", customer.customer_id, node)
@@ -445,59 +673,59 @@ class IvrSession:
             self._set("account", account, node)
         self._set("identified_by", by, node)
 
-    def _do_lookup(self, node: LookupNode) -> bool:
+    def _lookup(self, node: LookupNode) -> str | None:
+        """Ask for the look-up (None: wait for the answer), or go on at once when there is nothing to ask."""
         value = self.vars.get(node.input)
         if node.by is LookupKind.PHONE:
             if not value:
-                return False
-            customers = self.lookup.by_phone(str(value))
-            if len(customers) != 1:
-                logger.debug("call %s: %d customers at the caller's number", self.call.call_id, len(customers))
-                return False
-            self._identify(customers[0], "phone", node.id)
-            return True
+                return self._lookup_outcome(node, False)
+            self._ask(node, FindCustomersByPhone(node.id, str(value), node.timeout_s))
+            return None
         if node.by is LookupKind.ACCOUNT:
             if not value:
-                return False
-            customer = self.lookup.by_account(str(value))
-            if customer is None:
-                return False
-            self._identify(customer, "account", node.id, account=str(value))
-            return True
+                return self._lookup_outcome(node, False)
+            self._ask(node, FindCustomerByAccount(node.id, str(value), node.timeout_s))
+            return None
         if node.by is LookupKind.PIN:
             secret = self.vars.pop(node.input, None)
             account = self.vars.get(node.account_var)
             if not isinstance(secret, Secret) or not account:
                 self._set("verified", False, node.id)
-                return False
-            verified = self.lookup.verify_pin(str(account), secret.reveal())
-            self._set("verified", verified, node.id)
-            logger.info("call %s: PIN verification %s", self.call.call_id, "passed" if verified else "failed")
-            return verified
+                return self._lookup_outcome(node, False)
+            self._ask(node, VerifyPin(node.id, str(account), secret, node.timeout_s))
+            return None
         assert node.url is not None
-        url = self._render(node.url, quote_values=True)
-        body = self.rest.get_json(url, node.timeout_s)
-        if body is None:
+        self._ask(node, GetJson(node.id, self._render(node.url, quote_values=True), node.timeout_s))
+        return None
+
+    def _apply_lookup(self, node: LookupNode, request: Request, result: Any) -> bool:
+        """Take the answer of a look-up node into the session; whether the look-up found something."""
+        if isinstance(request, FindCustomersByPhone):
+            if len(result) != 1:
+                logger.debug("call %s: %d customers at the caller's number", self.call.call_id, len(result))
+                return False
+            self._identify(result[0], "phone", node.id)
+            return True
+        if isinstance(request, FindCustomerByAccount):
+            if result is None:
+                return False
+            self._identify(result, "account", node.id, account=request.account)
+            return True
+        if isinstance(request, VerifyPin):
+            self._set("verified", result, node.id)
+            logger.info("call %s: PIN verification %s", self.call.call_id, "passed" if result else "failed")
+            return bool(result)
+        if result is None:
             return False
         for name, path in node.map.items():
-            found = json_path(body, path)
+            found = json_path(result, path)
             if found is not None:
                 self._set(name, found, node.id)
         if "customer_id" in node.map and self.vars.get("customer_id") is not None:
             self._set("identified_by", "rest", node.id)
         return True
 
-    def _lookup(self, node: LookupNode) -> str:
-        try:
-            found = self._do_lookup(node)
-        except LookupUnavailable as exc:
-            logger.warning("call %s: look-up %s failed: %s", self.call.call_id, node.id, exc)
-            return node.error or node.not_found
-        except Exception:
-            logger.exception("call %s: look-up %s failed", self.call.call_id, node.id)
-            return node.error or node.not_found
-        finally:
-            self._tick()
+    def _lookup_outcome(self, node: LookupNode, found: bool) -> str:
         if found:
             self._lookup_failures.pop(node.id, None)
             return node.found
@@ -508,19 +736,38 @@ class IvrSession:
             return node.retry
         return node.not_found
 
-    def _service_result(self, service: SelfService) -> dict[str, Any] | None:
+    def _self_service(self, node: SelfServiceNode) -> str | None:
+        unavailable = node.unavailable or self.flow.fallback
+        if node.requires_verified and self.vars.get("verified") is not True:
+            logger.info("call %s: %s needs a verified caller", self.call.call_id, node.id)
+            return unavailable
         account = self.vars.get("account")
         customer_id = self.vars.get("customer_id")
-        if service in (SelfService.BALANCE, SelfService.LAST_BILL):
-            info = self.lookup.balance(str(account)) if account else None
-            if info is None:
-                return None
-            if service is SelfService.BALANCE:
-                return {
-                    "balance": str(info.balance),
-                    "currency": info.currency,
-                    "due_date": info.due_date.isoformat() if info.due_date else None,
-                }
+        request: Request
+        if node.service in (SelfService.BALANCE, SelfService.LAST_BILL):
+            if not account:
+                return unavailable
+            request = GetBalance(node.id, str(account), SELF_SERVICE_TIMEOUT_S)
+        elif not customer_id:
+            return unavailable
+        elif node.service is SelfService.ORDER_STATUS:
+            request = GetLatestOrder(node.id, str(customer_id), SELF_SERVICE_TIMEOUT_S)
+        else:
+            request = GetOpenServiceRequest(node.id, str(customer_id), SELF_SERVICE_TIMEOUT_S)
+        self._ask(node, request)
+        return None
+
+    @staticmethod
+    def _service_result(service: SelfService, info: Any) -> dict[str, Any] | None:
+        if info is None:
+            return None
+        if service is SelfService.BALANCE:
+            return {
+                "balance": str(info.balance),
+                "currency": info.currency,
+                "due_date": info.due_date.isoformat() if info.due_date else None,
+            }
+        if service is SelfService.LAST_BILL:
             if info.last_bill_amount is None:
                 return None
             return {
@@ -528,35 +775,14 @@ class IvrSession:
                 "currency": info.currency,
                 "bill_date": info.last_bill_date.isoformat() if info.last_bill_date else None,
             }
-        if not customer_id:
-            return None
         if service is SelfService.ORDER_STATUS:
-            order = self.lookup.order_status(str(customer_id))
-            if order is None:
-                return None
-            return {"order_id": order.order_id, "order_status": order.status, "order_description": order.description}
-        sr = self.lookup.service_request_status(str(customer_id))
-        if sr is None:
-            return None
-        return {"sr_id": sr.sr_id, "sr_status": sr.status, "sr_summary": sr.summary}
+            return {"order_id": info.order_id, "order_status": info.status, "order_description": info.description}
+        return {"sr_id": info.sr_id, "sr_status": info.status, "sr_summary": info.summary}
 
-    def _self_service(self, node: SelfServiceNode) -> str:
-        unavailable = node.unavailable or self.flow.fallback
-        if node.requires_verified and self.vars.get("verified") is not True:
-            logger.info("call %s: %s needs a verified caller", self.call.call_id, node.id)
-            return unavailable
-        try:
-            result = self._service_result(node.service)
-        except LookupUnavailable as exc:
-            logger.warning("call %s: self-service %s failed: %s", self.call.call_id, node.id, exc)
-            return unavailable
-        except Exception:
-            logger.exception("call %s: self-service %s failed", self.call.call_id, node.id)
-            return unavailable
-        finally:
-            self._tick()
+    def _served(self, node: SelfServiceNode, info: Any) -> str:
+        result = self._service_result(node.service, info)
         if result is None:
-            return unavailable
+            return node.unavailable or self.flow.fallback
         for name, value in result.items():
             self._set(name, value, node.id)
         self.self_service.append({"service": node.service.value, "node": node.id, "result": result, "at": self._now})
@@ -593,6 +819,7 @@ class IvrSession:
     def _finish(self, exit_point: ExitPoint, node: str | None) -> None:
         self.state = SessionState.DONE
         self._waiting = None
+        self._pending = self._pending_node = None
         self.vars = {k: v for k, v in self.vars.items() if not isinstance(v, Secret)}
         intent = self.vars.get("intent")
         self.record = SessionRecord(

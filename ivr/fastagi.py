@@ -18,7 +18,9 @@ mapping its actions to AGI commands:
 - :class:`~ivr.engine.Hangup`: ``HANGUP``.
 
 A ``HANGUP`` line from Asterisk, a ``511`` reply or a closed connection end the session as
-abandoned. Look-ups run in a worker thread, so a slow database never stalls other calls.
+abandoned. The engine's look-up requests are answered from the ports (:class:`~ivr.ports.Ports`)
+in a worker thread, so a slow database never stalls other calls, and within the request's
+``timeout_s``: a look-up that takes longer is a timeout for the session (the flow's error exit).
 Replies to sensitive collects are never logged.
 """
 
@@ -47,10 +49,22 @@ from .agi import (
     ReplyReceived,
     set_variable,
 )
-from .engine import Action, CallInfo, Collect, Hangup, IvrSession, Play, RequestCallback, SessionState, Transfer
+from .engine import (
+    Action,
+    CallInfo,
+    Collect,
+    Hangup,
+    IvrSession,
+    Play,
+    Request,
+    RequestCallback,
+    SessionState,
+    Transfer,
+)
 from .errors import AgiError, IvrError
 from .flow import Flow
 from .lookup import CustomerLookup
+from .ports import Ports, feed
 from .record import SessionRecord
 from .rest import HttpRestClient, RestClient
 
@@ -76,6 +90,11 @@ class _Digits:
 @dataclass(frozen=True, slots=True)
 class _Timeout:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _LookUp:
+    request: Request
 
 
 class AgiChannel:
@@ -179,6 +198,7 @@ class FastAgiServer:
         self.default_flow = default_flow
         self._own_rest = rest is None
         self.rest: RestClient = rest if rest is not None else HttpRestClient()
+        self.ports = Ports(lookup, self.rest)
         self.clock = clock
         self.on_handoff = on_handoff
         self.on_record = on_record
@@ -250,18 +270,20 @@ class FastAgiServer:
                 await channel.command("HANGUP")
                 return
             call = CallInfo(env.uniqueid or env.channel or "agi", env.callerid, env.extension)
-            session = IvrSession(flow, call, self.lookup, self.clock, rest=self.rest)
+            session = IvrSession(flow, call)
             logger.info("FastAGI: call %s on %s runs flow %s", call.call_id, env.channel, flow.name)
             await channel.command("ANSWER")
-            actions = await asyncio.to_thread(session.started, self.clock())
+            actions = session.started(self.clock())
             while True:
                 outcome = await self._perform(channel, session, actions)
                 if outcome is None:
                     break
-                if isinstance(outcome, _Digits):
-                    actions = await asyncio.to_thread(session.digits, outcome.value, self.clock())
+                if isinstance(outcome, _LookUp):
+                    actions = await self._look_up(session, outcome.request)
+                elif isinstance(outcome, _Digits):
+                    actions = session.digits(outcome.value, self.clock())
                 else:
-                    actions = await asyncio.to_thread(session.timeout, self.clock())
+                    actions = session.timeout(self.clock())
         except _Hungup:
             logger.info("FastAGI: caller hung up")
         except AgiError as exc:
@@ -276,8 +298,19 @@ class FastAgiServer:
                     await self._notify(self.on_record, session.record)
             await channel.close()
 
+    async def _look_up(self, session: IvrSession, request: Request) -> list[Action]:
+        """Answer ``request`` in a worker thread, within its timeout; return what the session does next."""
+        call_id = session.call.call_id
+        try:
+            outcome = await asyncio.wait_for(asyncio.to_thread(self.ports.perform, request, call_id), request.timeout_s)
+        except TimeoutError:
+            logger.warning("FastAGI: call %s: look-up %s took over %g s", call_id, request.node, request.timeout_s)
+            return session.timeout(self.clock())
+        return feed(session, outcome, self.clock())
+
     async def _perform(self, channel: AgiChannel, session: IvrSession, actions: list[Action]) -> Any:
-        """Carry out ``actions``; return the caller's input for a Collect, None when the call left the IVR."""
+        """Carry out ``actions``; return the caller's input for a Collect, the request that ends them, or
+        None when the call left the IVR."""
         pending_audio: str | None = None
         for index, action in enumerate(actions):
             if isinstance(action, Play):
@@ -302,6 +335,8 @@ class FastAgiServer:
                 await self._notify(self.on_handoff, session.handoff_event(self.clock()))
             elif isinstance(action, Hangup):
                 await channel.command("HANGUP")
+            else:
+                return _LookUp(action)
         return None
 
     async def _collect(self, channel: AgiChannel, collect: Collect, audio: str | None) -> _Digits | _Timeout:

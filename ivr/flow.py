@@ -81,6 +81,16 @@ class Op(StrEnum):
 # Model
 
 
+def json_path(body: Mapping[str, Any], path: str) -> Any:
+    """``body["a"]["b"]`` for ``"a.b"``; None when any step is missing."""
+    value: Any = body
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """What to say: a text per language, and optionally the audio file the PBX plays for it."""

@@ -1,10 +1,11 @@
 """Customer look-ups the IVR needs, behind a small protocol.
 
-:class:`CustomerLookup` is what the engine calls: by caller number, by account number, PIN check,
-balance and last bill, latest order, open service request. :class:`InMemoryLookup` serves tests and
-``ccenter ivr try --data demo``; :mod:`ivr.crm_lookup` adapts the customer data layer (``crm``).
-Implementations raise :class:`~ivr.errors.LookupUnavailable` when the data cannot be reached; the
-engine then follows the node's ``error`` exit.
+:class:`CustomerLookup` is what drivers call to answer the engine's look-up requests (see
+:mod:`ivr.ports`): by caller number, by account number, PIN check, balance and last bill, latest
+order, open service request. :class:`InMemoryLookup` serves tests and ``ccenter ivr try --data
+demo``; :mod:`ivr.crm_lookup` adapts the customer data layer (``crm``). Implementations raise
+:class:`~ivr.errors.LookupUnavailable` when the data cannot be reached; the engine then follows the
+node's ``error`` exit.
 """
 
 from __future__ import annotations

@@ -10,10 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from crm import db, repository
 from crm.errors import CrmError
+from crm.ivr_data import SessionFactory, record_session
 from crm.repository import IvrSessionRecord
 
 from .record import SessionRecord
@@ -50,12 +48,11 @@ def to_crm(record: SessionRecord) -> IvrSessionRecord:
 class SessionStore:
     """Writes IVR session records; a failed write is logged, never raised into a call."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: SessionFactory) -> None:
         self.sessions = sessions
 
     def store(self, record: SessionRecord) -> None:
         try:
-            with db.transaction(self.sessions) as session:
-                repository.record_ivr_session(session, to_crm(record))
+            record_session(self.sessions, to_crm(record))
         except CrmError as exc:
             logger.error("IVR session %s not recorded: %s", record.call_id, exc)

@@ -1,4 +1,8 @@
-"""External REST look-ups (``lookup`` nodes with ``by: rest``), over requests with a timeout."""
+"""External REST look-ups (``lookup`` nodes with ``by: rest``), over requests with a timeout.
+
+The engine asks for them with :class:`~ivr.engine.GetJson`; drivers answer through a
+:class:`RestClient` (see :mod:`ivr.ports`).
+"""
 
 from __future__ import annotations
 
@@ -51,13 +55,3 @@ class HttpRestClient:
         if not isinstance(body, Mapping):
             raise LookupUnavailable("REST look-up did not answer a JSON object")
         return body
-
-
-def json_path(body: Mapping[str, Any], path: str) -> Any:
-    """``body["a"]["b"]`` for ``"a.b"``; None when any step is missing."""
-    value: Any = body
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value

@@ -3,7 +3,8 @@
 A flow declares a collected value sensitive (``sensitive: true`` on a ``collect`` node); the engine
 wraps it in :class:`Secret` as soon as it is read. ``str()``, ``repr()``, ``format()`` and the JSON
 helpers of the IVR only ever see :meth:`Secret.masked`; the clear value is handed to one place only,
-the PIN check of a :class:`~ivr.lookup.CustomerLookup`, through :meth:`Secret.reveal`.
+the PIN check of a :class:`~ivr.lookup.CustomerLookup` (answering the engine's
+:class:`~ivr.engine.VerifyPin` request), through :meth:`Secret.reveal`.
 """
 
 from __future__ import annotations

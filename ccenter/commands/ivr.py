@@ -17,10 +17,10 @@ from typing import Any
 
 import resources
 from bus.messages import CallEvent
-from ivr.engine import CallInfo, IvrSession
+from ivr.engine import CallInfo
 from ivr.errors import IvrError
 from ivr.flow import Flow, load_flow
-from ivr.inprocess import parse_inputs, run_scripted
+from ivr.inprocess import InProcessSession, parse_inputs, run_scripted
 from ivr.lookup import CustomerLookup, demo_lookup
 from ivr.rest import HttpRestClient
 
@@ -172,7 +172,7 @@ def run_try(args: argparse.Namespace) -> int:
     lookup = make_lookup(args)
     rest = HttpRestClient()
     now = time.time()
-    session = IvrSession(flow, CallInfo(f"try-{int(now)}", args.caller, args.called), lookup, rest=rest)
+    session = InProcessSession(flow, CallInfo(f"try-{int(now)}", args.caller, args.called), lookup, rest=rest)
     try:
         for step in run_scripted(session, inputs, start=now, step_s=TRY_STEP_S):
             body = step.to_dict()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ivr.engine import Action, CallInfo, Collect, IvrSession
 from ivr.flow import Flow, parse_flow
+from ivr.inprocess import InProcessSession
 from ivr.lookup import CustomerLookup, demo_lookup
 from ivr.rest import RestClient
 
@@ -170,16 +171,24 @@ def new_session(
     flow: Flow | None = None,
     lookup: CustomerLookup | None = None,
     rest: RestClient | None = None,
-) -> IvrSession:
-    return IvrSession(
+    clock: Callable[[], float] | None = None,
+) -> InProcessSession:
+    """A session whose look-ups are answered in-process (the sans-I/O engine alone: ``engine_session``)."""
+    return InProcessSession(
         flow or bank_flow(),
         CallInfo("call-1", caller, "8000"),
         lookup or demo_lookup(),
+        clock,
         rest=rest,
     )
 
 
-def drive(session: IvrSession, inputs: Iterable[str], start: float = 100.0) -> list[Action]:
+def engine_session(caller: str = ALICE, *, flow: Flow | None = None) -> IvrSession:
+    """The sans-I/O engine alone: the test answers its requests."""
+    return IvrSession(flow or bank_flow(), CallInfo("call-1", caller, "8000"))
+
+
+def drive(session: InProcessSession, inputs: Iterable[str], start: float = 100.0) -> list[Action]:
     """Start the session and feed inputs ('' or 'T' is a timeout, 'H' a hang-up); return all actions."""
     now = start
     actions = session.started(now)
@@ -202,7 +211,7 @@ def texts(actions: Iterable[Action]) -> list[str]:
     return [str(action.to_dict().get("text")) for action in actions if action.to_dict()["action"] == "play"]
 
 
-def everything(session: IvrSession, actions: Iterable[Action]) -> str:
+def everything(session: InProcessSession | IvrSession, actions: Iterable[Action]) -> str:
     """Every output of a session as one string, for the masking assertions."""
     parts: list[Any] = [action.to_dict() for action in actions]
     parts += [repr(action) for action in actions]

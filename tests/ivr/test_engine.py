@@ -320,8 +320,7 @@ def test_sensitive_collect_is_announced_to_drivers() -> None:
 
 def test_clock_advances_time_after_lookups() -> None:
     times = iter([150.0, 151.0])
-    session = new_session()
-    session._clock = lambda: next(times)
+    session = new_session(clock=lambda: next(times))
     drive(session, ["1", ALICE_PIN, "0"])
     assert session.attached.get("time_in_ivr_s") == 51.0
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 
 import resources
 from bus.messages import CallEvent, decode, encode
+from ivr.errors import LookupUnavailable
 from ivr.fastagi import FastAgiServer, handoff_variables
 from ivr.flow import Flow, load_flow, parse_flow
-from ivr.lookup import demo_lookup
+from ivr.lookup import CustomerInfo, InMemoryLookup, demo_lookup
 from ivr.record import ExitPoint, SessionRecord
 
 from .helpers import ALICE, ALICE_PIN
@@ -361,3 +363,96 @@ def test_value_with_newline_is_not_sent_but_the_rest_is(caplog: pytest.LogCaptur
     assert json.loads(variables["CCENTER_DATA"])["intent"] == "x\nHANGUP"
     assert not any(c == "HANGUP" for c in result.commands)
     assert "CCENTER_INTENT not set" in caplog.text
+
+
+LOOKUP_FLOW = """\
+flow: lookup
+start: find
+fallback: agent
+nodes:
+  find: {type: lookup, by: phone, timeout_s: TIMEOUT, found: known, not_found: agent, error: down}
+  known: {type: transfer, queue: known}
+  down: {type: transfer, queue: down}
+  agent: {type: transfer, queue: general}
+"""
+
+
+class HeldLookup(InMemoryLookup):
+    """Demo data whose look-up of ``held`` waits until released (a database that stopped answering)."""
+
+    def __init__(self, held: str, *, fails: bool = False) -> None:
+        demo = demo_lookup()
+        super().__init__(customers=demo.customers, phones=demo.phones, accounts=demo.accounts)
+        self.held = held
+        self.fails = fails
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def by_phone(self, number: str) -> list[CustomerInfo]:
+        if self.fails:
+            raise LookupUnavailable("customer data is unavailable: OperationalError")
+        if number == self.held:
+            self.entered.set()
+            self.release.wait(10)
+        return super().by_phone(number)
+
+
+def serve_lookup_calls(lookup: HeldLookup, timeout_s: float, calls: Callable[[int], Awaitable[None]]) -> Run:
+    """Serve the look-up flow with ``lookup``; ``calls(port)`` plays Asterisk; collect what the server did."""
+    result = Run()
+    flow = parse_flow(LOOKUP_FLOW.replace("TIMEOUT", str(timeout_s)))
+
+    async def main() -> None:
+        server = FastAgiServer(
+            {flow.name: flow}, lookup, on_handoff=result.handoffs.append, on_record=result.records.append
+        )
+        await server.start("127.0.0.1", 0)
+        try:
+            await calls(server.port)
+        finally:
+            lookup.release.set()  # so the worker thread ends before the loop closes
+            await server.close()
+
+    asyncio.run(main())
+    return result
+
+
+def test_slow_lookup_times_out_to_the_error_exit(caplog: pytest.LogCaptureFixture) -> None:
+    lookup = HeldLookup(ALICE)
+
+    async def calls(port: int) -> None:
+        commands = await asterisk(port, env("lookup"), script({"ANSWER": [["200 result=0"]]}))
+        assert set_vars(commands)["CCENTER_QUEUE"] == "down"
+
+    result = serve_lookup_calls(lookup, 0.2, calls)
+    assert lookup.entered.is_set()
+    assert result.records[0].exit is ExitPoint.TRANSFERRED and result.records[0].queue == "down"
+    assert "look-up find took over 0.2 s" in caplog.text
+
+
+def test_failed_lookup_follows_the_error_exit(caplog: pytest.LogCaptureFixture) -> None:
+    async def calls(port: int) -> None:
+        commands = await asterisk(port, env("lookup"), script({"ANSWER": [["200 result=0"]]}))
+        assert set_vars(commands)["CCENTER_QUEUE"] == "down"
+
+    result = serve_lookup_calls(HeldLookup(ALICE, fails=True), 5.0, calls)
+    assert result.records[0].queue == "down"
+    assert "look-up find failed: customer data is unavailable" in caplog.text
+
+
+def test_a_held_lookup_does_not_hold_other_calls() -> None:
+    lookup = HeldLookup(ALICE)
+    answer = script({"ANSWER": [["200 result=0"]]})
+
+    async def calls(port: int) -> None:
+        first = asyncio.create_task(asterisk(port, env("lookup", caller=ALICE), answer))
+        assert await asyncio.to_thread(lookup.entered.wait, 10)
+        # While Alice's look-up hangs in its worker thread, Wang's call goes through.
+        commands = await asterisk(port, env("lookup", caller=WANG), answer)
+        assert set_vars(commands)["CCENTER_QUEUE"] == "known"
+        assert not first.done()
+        lookup.release.set()
+        assert set_vars(await first)["CCENTER_QUEUE"] == "known"
+
+    result = serve_lookup_calls(lookup, 5.0, calls)
+    assert [record.caller for record in result.records] == [WANG, ALICE]

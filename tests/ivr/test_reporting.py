@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -56,3 +57,14 @@ def test_to_crm_converts_times_and_ids() -> None:
     record = to_crm(_record("sim-9", ExitPoint.CALLBACK, customer="12"))
     assert record.started_at == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     assert (record.exit, record.customer_id, record.path) == ("callback", 12, ("welcome", "language", "main_menu"))
+
+
+def test_a_database_that_fails_loses_the_record_but_not_the_call(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = db.connect(f"sqlite:///{tmp_path / 'empty.db'}")  # no schema: the write fails
+    try:
+        SessionStore(db.session_factory(engine)).store(_record("sim-5", ExitPoint.TRANSFERRED))
+    finally:
+        engine.dispose()
+    assert "IVR session sim-5 not recorded: the IVR session could not be written: OperationalError" in caplog.text

@@ -13,8 +13,8 @@ import pytest
 
 from ivr.engine import Transfer
 from ivr.errors import LookupUnavailable
-from ivr.flow import parse_flow
-from ivr.rest import HttpRestClient, json_path
+from ivr.flow import json_path, parse_flow
+from ivr.rest import HttpRestClient
 
 from .helpers import drive, new_session
 
