@@ -51,10 +51,12 @@ class SilentHost:
             self.accepted += 1
 
     def close(self) -> None:
+        self._server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(), which then fails
+        self._thread.join(5)
+        assert not self._thread.is_alive()
         self._server.close()
         for connection in self._held:
             connection.close()
-        self._thread.join(5)
 
 
 @pytest.fixture
