@@ -23,13 +23,12 @@ from .campaigns.plan import (
     DIAL_MODES,
     PLAN_KEYS,
     RESERVED_KEYS,
-    RETRY_OUTCOMES,
-    RULE_KEYS,
     Plan,
     validate_plan,
 )
 from .campaigns.reading import CampaignFileError, Source, decode
 from .campaigns.results import ATTEMPT_COLUMNS, RESULT_COLUMNS, CampaignSummary, export_results, list_campaigns
+from .campaigns.rules import RETRY_OUTCOMES, RULE_KEYS
 from .campaigns.targets import TARGET_COLUMNS, ImportReport, Reject
 
 __all__ = [

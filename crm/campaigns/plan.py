@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,40 +13,15 @@ from ..models import (
     CampaignStatus,
 )
 from .reading import CampaignFileError
+from .rules import CampaignRules, Problems, build, check_hours, check_rules
 
 CHANNELS = ("outbound_call", "inbound_offer", "sms")
-
-
 CALL_CHANNELS = frozenset({"outbound_call"})
-
-
 DIAL_MODES = ("preview", "progressive", "predictive")
-
-
-RETRY_OUTCOMES = ("busy", "no_answer", "answering_machine", "failed", "hung_up", "abandoned", "answered")
-
-
 PLAN_KEYS = ("campaign_id", "name", "status", "channels", "products", "script", "schedule", "rules", "dial_mode",
              "targets")
-
-
-RULE_KEYS = ("max_attempts", "retry", "frequency_cap", "abandon_target", "queue", "abandon_after_s", "priority",
-             "default_retry_s")
-
-
 RESERVED_KEYS = frozenset({"CALLBACKS"})  # the standing campaign of agents' callbacks
-
-
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-
-
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,36 +37,19 @@ class Plan:
     starts_at: datetime | None
     ends_at: datetime | None
     calling_hours: dict[str, Any]
-    rules: dict[str, Any]
+    rules: dict[str, Any]  # checked and normalized, as stored on the campaign
     dial_mode: str
     targets: list[Any] | str | None  # rows, or the path of a CSV beside the plan
+    campaign_rules: CampaignRules = field(default_factory=CampaignRules)  # ``rules`` and ``calling_hours``, typed
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.items.append(f"{key}: {message}")
 
 
-def _whole(value: Any, key: str, problems: _Problems, *, minimum: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        problems.add(key, f"must be a whole number >= {minimum}")
-        return None
-    return value
 
 
-def _seconds(value: Any, key: str, problems: _Problems) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    if isinstance(value, str) and (match := _DURATION.match(value.lower())):
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    problems.add(key, 'must be seconds (a number >= 0) or a duration such as "15m", "2h", "1d"')
-    return None
 
 
-def _moment(value: Any, key: str, problems: _Problems, *, end: bool) -> datetime | None:
+def _moment(value: Any, key: str, problems: Problems, *, end: bool) -> datetime | None:
     """An ISO 8601 date-time with an offset, or a date (a whole day in UTC; an end date is included)."""
     if value is None:
         return None
@@ -114,101 +72,13 @@ def _moment(value: Any, key: str, problems: _Problems, *, end: bool) -> datetime
     return None
 
 
-def _clock(value: Any, key: str, problems: _Problems) -> str | None:
-    if isinstance(value, str) and (match := re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)):
-        hours, minutes = int(match.group(1)), int(match.group(2))
-        if (hours < 24 and minutes < 60) or (hours, minutes) == (24, 0):
-            return f"{hours:02d}:{minutes:02d}"
-    problems.add(key, 'must be a time of day "HH:MM" (00:00 to 24:00)')
-    return None
 
 
-def _hours(value: Any, problems: _Problems) -> dict[str, Any]:
-    key = "schedule.hours"
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        problems.add(key, 'must be an object such as {"start": "09:00", "end": "20:00", "days": ["mon", "fri"]}')
-        return {}
-    for extra in sorted(set(value) - {"start", "end", "days"}):
-        problems.add(f"{key}.{extra}", "unknown key; expected start, end, days")
-    hours: dict[str, Any] = {}
-    start = _clock(value.get("start", "00:00"), f"{key}.start", problems)
-    end = _clock(value.get("end", "24:00"), f"{key}.end", problems)
-    if start is not None and end is not None:
-        if start >= end:
-            problems.add(key, f"start {start} must be before end {end}")
-        hours.update(start=start, end=end)
-    if "days" in value:
-        days = value["days"]
-        parsed: set[int] = set()
-        if not isinstance(days, list) or not days:
-            problems.add(f"{key}.days", 'must be a non-empty list of days: 0 (Monday) to 6, or "mon" to "sun"')
-        else:
-            for day in days:
-                if isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6:
-                    parsed.add(day)
-                elif isinstance(day, str) and day.strip().lower()[:3] in _DAY_NAMES:
-                    parsed.add(_DAY_NAMES.index(day.strip().lower()[:3]))
-                else:
-                    problems.add(f"{key}.days", f'{day!r} is not a day: 0 (Monday) to 6, or "mon" to "sun"')
-        hours["days"] = sorted(parsed)
-    return hours
 
 
-def _rules(value: Any, problems: _Problems) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        problems.add("rules", "must be an object")
-        return {}
-    rules: dict[str, Any] = {}
-    for extra in sorted(set(value) - set(RULE_KEYS)):
-        problems.add(f"rules.{extra}", f"unknown key; expected one of {', '.join(RULE_KEYS)}")
-    if "max_attempts" in value:
-        rules["max_attempts"] = _whole(value["max_attempts"], "rules.max_attempts", problems, minimum=1)
-    if "retry" in value:
-        retry = value["retry"]
-        if not isinstance(retry, Mapping):
-            problems.add("rules.retry", 'must be an object of outcome to delay, such as {"busy": "15m"}')
-        else:
-            rules["retry"] = {}
-            for outcome, delay in retry.items():
-                if outcome not in RETRY_OUTCOMES:
-                    problems.add(f"rules.retry.{outcome}",
-                                 f"unknown outcome; expected one of {', '.join(RETRY_OUTCOMES)}")
-                    continue
-                rules["retry"][outcome] = _seconds(delay, f"rules.retry.{outcome}", problems)
-    if "default_retry_s" in value:
-        rules["default_retry_s"] = _seconds(value["default_retry_s"], "rules.default_retry_s", problems)
-    if "frequency_cap" in value:
-        cap = value["frequency_cap"]
-        if not isinstance(cap, Mapping) or set(cap) != {"contacts", "days"}:
-            problems.add("rules.frequency_cap", 'must be {"contacts": N, "days": D}')
-        else:
-            rules["frequency_cap"] = {
-                "contacts": _whole(cap["contacts"], "rules.frequency_cap.contacts", problems, minimum=1),
-                "days": _whole(cap["days"], "rules.frequency_cap.days", problems, minimum=1),
-            }
-    if "abandon_target" in value:
-        target = value["abandon_target"]
-        if isinstance(target, int | float) and not isinstance(target, bool) and 0 < target < 1:
-            rules["abandon_target"] = float(target)
-        else:
-            problems.add("rules.abandon_target", "must be a fraction between 0 and 1, such as 0.03 for 3 %")
-    if "abandon_after_s" in value:
-        rules["abandon_after_s"] = _seconds(value["abandon_after_s"], "rules.abandon_after_s", problems)
-    if "priority" in value:
-        rules["priority"] = _whole(value["priority"], "rules.priority", problems, minimum=0)
-    if "queue" in value:
-        if isinstance(value["queue"], str) and value["queue"].strip():
-            rules["queue"] = value["queue"].strip()
-        else:
-            problems.add("rules.queue", "must be a queue name")
-    return rules
 
 
-def _text(value: Any, key: str, problems: _Problems, *, limit: int, required: bool = False) -> str | None:
+def _text(value: Any, key: str, problems: Problems, *, limit: int, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
@@ -221,7 +91,7 @@ def _text(value: Any, key: str, problems: _Problems, *, limit: int, required: bo
 
 def validate_plan(document: Any) -> Plan:
     """Check a parsed plan; raises :class:`CampaignFileError` naming every key that is wrong."""
-    problems = _Problems()
+    problems = Problems()
     if not isinstance(document, Mapping):
         raise CampaignFileError("a plan must be a JSON object with campaign_id, name, channels, ...")
     for extra in sorted(set(document) - set(PLAN_KEYS)):
@@ -270,8 +140,8 @@ def validate_plan(document: Any) -> Plan:
         ends_at = _moment(schedule.get("end"), "schedule.end", problems, end=True)
         if starts_at and ends_at and starts_at >= ends_at:
             problems.add("schedule", "start must be before end")
-        hours = _hours(schedule.get("hours"), problems)
-    rules = _rules(document.get("rules"), problems)
+        hours = check_hours(schedule.get("hours"), problems)
+    rules = check_rules(document.get("rules"), problems)
     dial_mode = document.get("dial_mode", "preview")
     if dial_mode not in DIAL_MODES:
         problems.add("dial_mode", f"must be one of {', '.join(DIAL_MODES)}")
@@ -288,4 +158,5 @@ def validate_plan(document: Any) -> Plan:
         campaign_key=str(key).strip(), name=name or "", status=status, channels=tuple(channels),
         products=tuple(products), script=script, starts_at=starts_at, ends_at=ends_at, calling_hours=hours,
         rules=rules, dial_mode=str(dial_mode), targets=targets.strip() if isinstance(targets, str) else targets,
+        campaign_rules=build(rules, hours),
     )

@@ -31,6 +31,8 @@ from .agents import (
     list_queues,
 )
 from .campaigns import (
+    CALLBACKS_CAMPAIGN,
+    REACHED_RESULTS,
     campaign_dispositions,
 )
 from .contacts import (
@@ -62,7 +64,6 @@ from .customers import (
     verify_account_pin,
 )
 from .dialing import (
-    REACHED_RESULTS,
     DialCandidate,
     DialerCampaign,
     dial_candidates,
@@ -89,7 +90,6 @@ from .orders import (
     create_service_request,
 )
 from .preview import (
-    CALLBACKS_CAMPAIGN,
     SKIP_RETRY,
     AttemptView,
     PreviewItem,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from ..campaigns.eligibility import WorkItemState
 from ..errors import NotFound
 from ..models import (
     Activity,
     Attempt,
     Campaign,
-    CampaignStatus,
     Customer,
     DoNotCall,
     Queue,
@@ -22,6 +22,7 @@ from ..models import (
     WorkItem,
     WorkItemStatus,
 )
+from .campaigns import CONTACT_DAYS, last_results, live_campaign, reached
 from .offers import OFFER_RESULTS
 
 
@@ -54,11 +55,12 @@ class DialCandidate:
     last_result: str | None  # of the last dial (``dial_`` prefix of preview attempts removed)
     contacts: tuple[datetime, ...]  # when the customer was reached by an outbound call (any campaign)
     do_not_call: bool
+    next_attempt_at: datetime | None = None
 
-
-#: Attempt results that mean the customer was reached (for frequency caps).
-REACHED_RESULTS = ("answered", "dial_answered", "offer_accepted", "offer_declined", "offer_callback",
-                   "offer_not_interested")
+    def state(self) -> WorkItemState:
+        """What the eligibility rules need of this candidate."""
+        return WorkItemState(self.work_item_id, self.phone, self.attempts, self.last_attempt_at, self.last_result,
+                             self.contacts, next_attempt_at=self.next_attempt_at)
 
 
 def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] = ("progressive", "predictive")
@@ -70,10 +72,8 @@ def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] 
         .outerjoin(Task, Task.activity_id == Activity.id)
         .where(
             Activity.channel == "outbound_call",
-            Campaign.status == CampaignStatus.ACTIVE,
+            live_campaign(now),
             Campaign.dial_mode.in_(modes),
-            or_(Campaign.starts_at.is_(None), Campaign.starts_at <= now),
-            or_(Campaign.ends_at.is_(None), Campaign.ends_at > now),
         )
         .order_by(Campaign.id, Task.id)
     )
@@ -96,7 +96,7 @@ def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] 
 
 
 def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit: int = 50,
-                    skip: tuple[int, ...] = (), contact_days: int = 30) -> list[DialCandidate]:
+                    skip: tuple[int, ...] = (), contact_days: int = CONTACT_DAYS) -> list[DialCandidate]:
     """Work items of the campaign's outbound activity that are open, due and have a phone, best first
     (priority, then age), for personal callbacks' sake those without an agent only."""
     rows = session.execute(
@@ -124,29 +124,15 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
             DoNotCall.e164.in_(phones), or_(DoNotCall.expires_at.is_(None), DoNotCall.expires_at > now)
         )
     ))
-    item_ids = [item.id for item, _ in rows]
-    last: dict[int, str] = {}
-    for work_item_id, result in session.execute(
-        select(Attempt.work_item_id, Attempt.result)
-        .where(Attempt.work_item_id.in_(item_ids))
-        .order_by(Attempt.started_at, Attempt.id)
-    ):
-        last[work_item_id] = result.removeprefix("dial_")
-    customers = {item.customer_id for item, _ in rows}
-    contacts: dict[int, list[datetime]] = {}
-    for customer_id, at in session.execute(
-        select(WorkItem.customer_id, Attempt.started_at)
-        .join(Attempt, Attempt.work_item_id == WorkItem.id)
-        .where(WorkItem.customer_id.in_(customers), Attempt.result.in_(REACHED_RESULTS),
-               Attempt.started_at > now - timedelta(days=contact_days))
-    ):
-        contacts.setdefault(customer_id, []).append(at)
+    last = last_results(session, [item.id for item, _ in rows])
+    contacts = reached(session, {item.customer_id for item, _ in rows}, now=now, days=contact_days)
     return [
         DialCandidate(
             work_item_id=item.id, customer_id=item.customer_id, phone=item.phone_e164 or "", offer=item.offer,
             priority=item.priority, time_zone=time_zone or "UTC", attempts=item.attempt_count,
             last_attempt_at=item.last_attempt_at, last_result=last.get(item.id),
             contacts=tuple(sorted(contacts.get(item.customer_id, ()))), do_not_call=item.phone_e164 in blocked,
+            next_attempt_at=item.next_attempt_at,
         )
         for item, time_zone in rows
     ]

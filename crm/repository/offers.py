@@ -5,19 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..campaigns.eligibility import decide
+from ..campaigns.rules import CampaignRules
 from ..errors import InvalidData
 from ..models import (
     Activity,
     Campaign,
-    CampaignStatus,
     WorkItem,
     WorkItemStatus,
     utcnow,
 )
 from ._common import _attempt
+from .campaigns import item_state, live_campaign, rules_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class OfferView:
 
 
 def _open_offers(session: Session, customer_id: int, now: datetime) -> list[OfferView]:
+    """The customer's open work items of live campaigns that the rules allow offering on their call."""
     rows = session.execute(
         select(WorkItem, Campaign, Activity)
         .join(Activity, WorkItem.activity_id == Activity.id)
@@ -42,12 +45,16 @@ def _open_offers(session: Session, customer_id: int, now: datetime) -> list[Offe
         .where(
             WorkItem.customer_id == customer_id,
             WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
-            Campaign.status == CampaignStatus.ACTIVE,
-            or_(Campaign.starts_at.is_(None), Campaign.starts_at <= now),
-            or_(Campaign.ends_at.is_(None), Campaign.ends_at > now),
+            live_campaign(now),
         )
         .order_by(WorkItem.priority.desc(), WorkItem.id)
     )
+    cache: dict[int, CampaignRules | None] = {}
+    eligible = []
+    for item, campaign, activity in rows:
+        rules = rules_of(campaign, cache)
+        if rules is not None and decide(item_state(item, campaign), "UTC", rules, now, inbound=True).eligible:
+            eligible.append((item, campaign, activity))
     return [
         OfferView(
             work_item_id=item.id,
@@ -59,7 +66,7 @@ def _open_offers(session: Session, customer_id: int, now: datetime) -> list[Offe
             status=item.status,
             attempts=item.attempt_count,
         )
-        for item, campaign, activity in rows
+        for item, campaign, activity in eligible
     ]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from ..campaigns.eligibility import UnknownTimeZone, calling_hours_open, decide
+from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
 from ..errors import InvalidData, NotFound
 from ..models import (
     Activity,
@@ -25,6 +26,7 @@ from ..models import (
     utcnow,
 )
 from ._common import _attempt
+from .campaigns import CALLBACKS_CAMPAIGN, CONTACT_DAYS, item_state, last_results, live_campaign, reached, rules_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +58,12 @@ def within_calling_hours(calling_hours: dict[str, Any], time_zone: str, now: dat
 
     ``calling_hours`` is ``{"start": "09:00", "end": "20:00", "days": [0..6]}`` (Monday is 0);
     missing keys mean no limit. An unknown time zone is treated as outside the hours (never call
-    someone at an hour we cannot know).
+    someone at an hour we cannot know); so are hours that break the plan format.
     """
-    if not calling_hours:
-        return True
     try:
-        local = now.astimezone(ZoneInfo(time_zone))
-    except (ZoneInfoNotFoundError, ValueError):
+        return calling_hours_open(time_zone, read_rules({}, calling_hours), now)[0]
+    except (UnknownTimeZone, InvalidRules):
         return False
-    days = calling_hours.get("days")
-    if days is not None and local.weekday() not in days:
-        return False
-    start, end = calling_hours.get("start", "00:00"), calling_hours.get("end", "24:00")
-    return start <= local.strftime("%H:%M") < end
 
 
 def next_preview_item(
@@ -87,9 +82,7 @@ def next_preview_item(
         .outerjoin(DoNotCall, DoNotCall.e164 == WorkItem.phone_e164)
         .where(
             Activity.channel == "outbound_call",
-            Campaign.status == CampaignStatus.ACTIVE,
-            or_(Campaign.starts_at.is_(None), Campaign.starts_at <= now),
-            or_(Campaign.ends_at.is_(None), Campaign.ends_at > now),
+            live_campaign(now),
             WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
             WorkItem.phone_e164.is_not(None),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
@@ -100,12 +93,19 @@ def next_preview_item(
         .order_by((WorkItem.agent_id == agent_id).desc() if agent_id else WorkItem.id, WorkItem.priority.desc(),
                   WorkItem.id)
         .limit(scan)
-    )
+    ).all()
+    # The query leaves out what it can (finished, not due, on the do-not-call list); the rules decide.
+    last = last_results(session, [item.id for item, _, _ in rows])
+    cache: dict[int, CampaignRules | None] = {}
     for item, campaign, customer in rows:
-        max_attempts = int(campaign.rules.get("max_attempts", 0) or 0)
-        if max_attempts and item.attempt_count >= max_attempts:
+        rules = rules_of(campaign, cache)
+        if rules is None:
             continue
-        if not within_calling_hours(campaign.calling_hours, customer.time_zone, now):
+        days = max(CONTACT_DAYS, rules.frequency_cap.days if rules.frequency_cap else 0)
+        contacts = reached(session, [customer.id], now=now, days=days).get(customer.id, ()) \
+            if rules.frequency_cap else ()
+        state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts)
+        if not decide(state, customer.time_zone, rules, now).eligible:
             continue
         attempts = session.execute(
             select(Attempt, Agent.name)
@@ -152,14 +152,19 @@ def record_dial_attempt(
     session: Session, work_item_id: int, *, result: str, agent_id: int | None, cti_call_id: str | None,
     retry_after: timedelta | None = None, now: datetime | None = None,
 ) -> None:
-    """An outbound dial that reached nobody (busy, no answer, machine): counted, retried later."""
+    """An outbound dial that reached nobody (busy, no answer, machine): counted, retried after the
+    campaign's ``rules.retry`` delay for that outcome (or ``retry_after``)."""
     now = now or utcnow()
     item = _attempt(session, work_item_id, f"dial_{result}", agent_id=agent_id, at=now, cti_call_id=cti_call_id)
     item.result = result
-    item.next_attempt_at = now + (retry_after or timedelta(hours=2))
+    if retry_after is None:
+        campaign = session.scalar(select(Campaign).join(Activity, Activity.campaign_id == Campaign.id)
+                                  .where(Activity.id == item.activity_id))
+        rules = rules_of(campaign, {}) if campaign is not None else None
+        retry_after = timedelta(seconds=rules.retry_delay(result)) if rules is not None else timedelta(hours=2)
+    item.next_attempt_at = now + retry_after
 
 
-CALLBACKS_CAMPAIGN = "CALLBACKS"
 
 
 def _callbacks_task(session: Session) -> tuple[int, int]:
