@@ -22,7 +22,7 @@ from ..models import (
     WorkItem,
     WorkItemStatus,
 )
-from .campaigns import CONTACT_DAYS, last_results, live_campaign, reached
+from .campaigns import CONTACT_DAYS, last_results, live_campaign, reached, rules_of
 from .offers import OFFER_RESULTS
 
 
@@ -125,6 +125,10 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
         )
     ))
     last = last_results(session, [item.id for item, _ in rows])
+    campaign = session.get(Campaign, campaign_id)
+    rules = rules_of(campaign, {}) if campaign is not None else None
+    if rules is not None and rules.frequency_cap is not None:
+        contact_days = max(contact_days, rules.frequency_cap.days)  # a long cap counts its whole window
     contacts = reached(session, {item.customer_id for item, _ in rows}, now=now, days=contact_days)
     return [
         DialCandidate(

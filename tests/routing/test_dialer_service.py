@@ -366,3 +366,12 @@ def test_rules_that_break_the_format_stop_every_channel_and_say_why(engine: Engi
     with caplog.at_level("INFO"):
         assert _answers(engine, customer_id, item_id) == (False, False, False)
     assert "campaign C1 has unusable rules (rules.max_attempts: must be a whole number >= 1)" in caplog.text
+
+
+def test_a_frequency_cap_longer_than_a_month_counts_its_whole_window(engine: Engine) -> None:
+    customer_id, item_id = _one_item(engine, rules={"frequency_cap": {"contacts": 1, "days": 60}}, attempts=0,
+                                     hours=DAY)
+    with db.transaction(db.session_factory(engine)) as s:
+        reached = NOON_NY - timedelta(days=45)
+        s.add(Attempt(work_item_id=item_id, started_at=reached, ended_at=reached, result="answered"))
+    assert _answers(engine, customer_id, item_id) == (False, False, True)
