@@ -1,9 +1,9 @@
-"""Outbound dialer: eligibility rules and pacing, sans-I/O (time passed in as a value).
+"""Outbound dialer pacing, sans-I/O (time passed in as a value).
 
-Eligibility (:func:`eligibility`) is a pure function of the work item, the customer's time zone, the
-campaign rules and ``now``: do-not-call, local calling hours in the customer's time zone (zoneinfo,
-so daylight-saving changes are honoured), frequency cap ``{contacts, days}``, maximum attempts and the
-retry delay per outcome of the last attempt.
+Which work items may be dialled is decided by :func:`crm.campaigns.eligibility.decide`, the one
+eligibility function the dialer, the agents' preview and inbound offers share (do-not-call, local
+calling hours, frequency cap, maximum attempts, retry delay per outcome), over the typed
+:class:`crm.campaigns.rules.CampaignRules`.
 
 Pacing (:class:`Pacer`) says how many calls to dial now:
 
@@ -20,110 +20,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
 from enum import Enum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from .errors import RoutingError
 
 
 class DialMode(Enum):
     PREVIEW = "preview"
     PROGRESSIVE = "progressive"
     PREDICTIVE = "predictive"
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignRules:
-    """Campaign rules of the BI plan (``rules`` and ``schedule.hours``)."""
-
-    calling_hours: tuple[time, time] = (time(9), time(20))  # local time of the customer: [start, end)
-    calling_days: frozenset[int] = frozenset(range(7))  # weekday(): Monday 0 .. Sunday 6
-    max_attempts: int = 3
-    retry_s: Mapping[str, float] = field(default_factory=lambda: {"no_answer": 3600.0, "busy": 900.0})
-    default_retry_s: float = 3600.0
-    frequency_cap: tuple[int, int] | None = None  # at most N contacts in D days
-    abandon_target: float = 0.03
-
-
-@dataclass(frozen=True, slots=True)
-class WorkItemView:
-    """What the rules need to know about a work item and its customer's history."""
-
-    work_item_id: int
-    phone: str | None
-    attempts: int = 0
-    last_attempt_at: datetime | None = None
-    last_result: str | None = None
-    contacts: Sequence[datetime] = ()  # when the customer was contacted (any campaign)
-    final: bool = False  # a result that ends the work item (sale, refusal, wrong number...)
-
-
-@dataclass(frozen=True, slots=True)
-class Eligibility:
-    eligible: bool
-    reason: str
-    retry_at: datetime | None = None  # when it may become eligible again (None: never, or now)
-
-
-def eligibility(
-    item: WorkItemView,
-    time_zone: str,
-    rules: CampaignRules,
-    now: datetime,
-    do_not_call: frozenset[str] | set[str] = frozenset(),
-) -> Eligibility:
-    """May this work item be dialled at ``now`` (an aware datetime)? Says why not, and until when."""
-    if now.tzinfo is None:
-        raise RoutingError("eligibility needs an aware 'now' (with a time zone)")
-    if item.final:
-        return Eligibility(False, "the work item is finished")
-    if not item.phone:
-        return Eligibility(False, "no phone number")
-    if item.phone in do_not_call:
-        return Eligibility(False, "the number is on the do-not-call list")
-    if item.attempts >= rules.max_attempts:
-        return Eligibility(False, f"maximum attempts reached ({rules.max_attempts})")
-    if item.last_attempt_at is not None:
-        delay = rules.retry_s.get(item.last_result or "", rules.default_retry_s)
-        retry_at = item.last_attempt_at + timedelta(seconds=delay)
-        if now < retry_at:
-            return Eligibility(False, f"retry delay after {item.last_result or 'the last attempt'}", retry_at)
-    if rules.frequency_cap is not None:
-        contacts, days = rules.frequency_cap
-        window = [c for c in item.contacts if now - c < timedelta(days=days)]
-        if len(window) >= contacts:
-            retry_at = sorted(window)[len(window) - contacts] + timedelta(days=days)
-            return Eligibility(False, f"frequency cap: {contacts} contacts in {days} days", retry_at)
-    ok, next_open = in_calling_hours(time_zone, rules, now)
-    if not ok:
-        return Eligibility(False, "outside the customer's local calling hours", next_open)
-    return Eligibility(True, "eligible")
-
-
-def in_calling_hours(time_zone: str, rules: CampaignRules, now: datetime) -> tuple[bool, datetime | None]:
-    """Whether ``now`` is inside the calling hours in ``time_zone``; if not, when they next open (UTC)."""
-    try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RoutingError(f"unknown time zone {time_zone!r}") from None
-    local = now.astimezone(zone)
-    start, end = rules.calling_hours
-    if local.weekday() in rules.calling_days and start <= local.time() < end:
-        return True, None
-    day = local.date()
-    for offset in range(8):
-        candidate_day = day + timedelta(days=offset)
-        if candidate_day.weekday() not in rules.calling_days:
-            continue
-        opening = datetime.combine(candidate_day, start, tzinfo=zone)
-        # A wall time that does not exist (skipped by DST) normalizes forward through UTC.
-        opening = opening.astimezone(UTC).astimezone(zone)
-        if opening > local:
-            return False, opening.astimezone(UTC)
-    return False, None
 
 
 # ---------------------------------------------------------------- pacing

@@ -8,8 +8,9 @@ candidate work items, command results and call events, and decides:
   :class:`~routing.dialer.Pacer` given the queue's ready agents not yet covered (agents the ACD gave a
   dialer call to after its last statistics are not counted as ready);
 * whether a work item may be dialled (:meth:`DialerCore.dial`, the rules of
-  :func:`routing.dialer.eligibility`: do-not-call, calling hours in the customer's zone, attempts,
-  retry delay per outcome, frequency cap) and with what attached data (:func:`attached_data`);
+  :func:`crm.campaigns.eligibility.decide`, shared with the agents' preview and inbound offers:
+  do-not-call, calling hours in the customer's zone, attempts, retry delay per outcome, frequency cap)
+  and with what attached data (:func:`attached_data`);
 * what each dial came to (:meth:`DialerCore.on_call_event`, :meth:`DialerCore.tick`): an attempt to
   record on the work item (:class:`RecordAttempt`: ``answered``, ``busy``, ``no_answer``,
   ``answering_machine``, ``failed``, ``hung_up`` when the customer hung up before an agent took the
@@ -42,7 +43,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from datetime import time as dtime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -52,9 +52,11 @@ from bus.errors import BusError
 from bus.messages import CallEvent, CallEventType, Command, CommandResult, QueueStats
 from bus.transport import QOS_COMMAND, Bus, Subscription
 from crm import repository
+from crm.campaigns.eligibility import decide
+from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
 from crm.repository import DialCandidate, DialerCampaign
 
-from .dialer import CampaignRules, DialMode, Pacer, WorkItemView, eligibility
+from .dialer import DialMode, Pacer
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +64,6 @@ ATTACHED_SCHEMA = "ccenter.attached/1"
 #: Results of a dial the dialer records on the work item.
 RESULTS = ("answered", "busy", "no_answer", "answering_machine", "failed", "hung_up", "abandoned")
 _CAUSES = {"busy": "busy", "no_answer": "no_answer", "answering_machine": "answering_machine"}
-#: Default retry delays (seconds) for outcomes the campaign's ``retry`` does not name.
-DEFAULT_RETRY_S: Mapping[str, float] = {
-    "busy": 900.0, "no_answer": 3600.0, "answering_machine": 7200.0, "failed": 600.0, "hung_up": 3600.0,
-    "abandoned": 86400.0, "answered": 86400.0,
-}  # fmt: skip
 
 
 # ---------------------------------------------------------------- campaigns
@@ -85,35 +82,6 @@ class CampaignPlan:
     priority: int = 0
 
 
-def _clock_time(value: Any, default: dtime) -> dtime:
-    if not isinstance(value, str) or ":" not in value:
-        return default
-    hours, minutes = value.split(":", 1)
-    if int(hours) >= 24:
-        return dtime.max
-    return dtime(int(hours), int(minutes))
-
-
-def campaign_rules(rules: Mapping[str, Any], calling_hours: Mapping[str, Any]) -> CampaignRules:
-    """The BI plan's ``rules`` and ``schedule.hours`` (as stored on the campaign) as :class:`CampaignRules`."""
-    retry = {**DEFAULT_RETRY_S, **{str(k): float(v) for k, v in dict(rules.get("retry") or {}).items()}}
-    cap = rules.get("frequency_cap")
-    frequency_cap = (int(cap["contacts"]), int(cap["days"])) if isinstance(cap, Mapping) and cap else None
-    days = calling_hours.get("days")
-    return CampaignRules(
-        calling_hours=(
-            _clock_time(calling_hours.get("start"), dtime(0)),
-            _clock_time(calling_hours.get("end"), dtime.max),
-        ),
-        calling_days=frozenset(int(d) for d in days) if days is not None else frozenset(range(7)),
-        max_attempts=int(rules.get("max_attempts") or 3),
-        retry_s=retry,
-        default_retry_s=float(rules.get("default_retry_s", 3600.0)),
-        frequency_cap=frequency_cap,
-        abandon_target=float(rules.get("abandon_target", 0.03)),
-    )
-
-
 def campaign_plan(campaign: DialerCampaign) -> CampaignPlan | None:
     """The plan of a campaign from the database; None (logged) when it cannot be dialled."""
     try:
@@ -128,14 +96,12 @@ def campaign_plan(campaign: DialerCampaign) -> CampaignPlan | None:
                     campaign.campaign_key)
         return None
     try:
-        rules = campaign_rules(campaign.rules, campaign.calling_hours)
-        abandon_after = float(campaign.rules.get("abandon_after_s", 2.0))
-        priority = int(campaign.rules.get("priority", 0))
-    except (TypeError, ValueError, KeyError) as exc:
+        rules = read_rules(campaign.rules, campaign.calling_hours)
+    except InvalidRules as exc:
         logger.info("campaign %s has unusable rules (%s): not dialled", campaign.campaign_key, exc)
         return None
-    return CampaignPlan(campaign.campaign_id, campaign.campaign_key, mode, campaign.queue, rules, abandon_after,
-                        priority)
+    return CampaignPlan(campaign.campaign_id, campaign.campaign_key, mode, campaign.queue, rules,
+                        rules.abandon_after_s, rules.priority)
 
 
 def attached_data(plan: CampaignPlan, item: DialCandidate, now: float) -> dict[str, Any]:
@@ -293,17 +259,9 @@ class DialerCore:
         plan = self.plans.get(campaign)
         if plan is None:
             return None
-        view = WorkItemView(item.work_item_id, item.phone, item.attempts, item.last_attempt_at, item.last_result,
-                            item.contacts)
-        dnc = {item.phone} if item.do_not_call else set()
-        try:
-            verdict = eligibility(view, item.time_zone, plan.rules, _utc(now), dnc)
-        except Exception as exc:  # an unknown time zone: never call at an hour we cannot know
-            logger.info("work item %d not dialled: %s", item.work_item_id, exc)
-            self._not_before[item.work_item_id] = now + 3600.0
-            return None
+        verdict = decide(item.state(), item.time_zone, plan.rules, _utc(now), do_not_call=item.do_not_call)
         if not verdict.eligible:
-            logger.debug("work item %d not dialled: %s", item.work_item_id, verdict.reason)
+            logger.debug("work item %d not dialled (%s): %s", item.work_item_id, verdict.rule, verdict.reason)
             later = verdict.retry_at.timestamp() if verdict.retry_at is not None else now + 3600.0
             self._not_before[item.work_item_id] = max(later, now + 1.0)
             return None
@@ -427,7 +385,7 @@ class DialerCore:
         rules = plan.rules
         attempts = dial.attempts + 1
         final = result != "answered" and attempts >= rules.max_attempts
-        delay = rules.retry_s.get(result, rules.default_retry_s)
+        delay = rules.retry_delay(result)
         next_at = None if final else _utc(now) + timedelta(seconds=delay)
         return [RecordAttempt(dial.work_item_id, result, dial.call_id, _utc(dial.started), _utc(now), next_at, final)]
 

@@ -148,6 +148,11 @@ def test_reimport_updates_and_never_duplicates(seeded: Engine, sample: Path) -> 
         ({"schedule": {"hours": {"start": "21:00", "end": "09:00"}}}, "schedule.hours: start 21:00 must be before"),
         ({"campaign_id": "no spaces please"}, "campaign_id: must be 1 to 64 letters"),
         ({"dial_mode": "predictive", "channels": ["sms"]}, "dial_mode: predictive dialling needs the outbound_call"),
+        ({"rules": {"dispositions": []}}, "rules.dispositions: must be a non-empty list of disposition codes"),
+        ({"rules": {"dispositions": "sale"}}, "rules.dispositions: must be a non-empty list of disposition codes"),
+        ({"rules": {"dispositions": ["sale", " sale "]}}, "rules.dispositions: 'sale' is listed twice"),
+        ({"rules": {"dispositions": ["sale", 7]}}, "rules.dispositions: 7 is not a disposition code"),
+        ({"rules": {"dispositions": ["x" * 65]}}, "rules.dispositions: 'xxxxxxxxxxxxxxxxxxxx'... is longer than 64"),
     ],
 )
 def test_a_bad_plan_names_the_key_and_writes_nothing(engine: Engine, tmp_path: Path, change: dict[str, Any],
@@ -159,6 +164,32 @@ def test_a_bad_plan_names_the_key_and_writes_nothing(engine: Engine, tmp_path: P
     with db.session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
         assert session.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+def test_a_plan_with_its_own_dispositions_imports_and_the_desktop_reads_them(engine: Engine, tmp_path: Path) -> None:
+    path = _plan(tmp_path, [{"phone": "+86 138 0013 8000", "offer": "x"}],
+                 rules={"max_attempts": 4, "retry": {"busy": "15m"}, "dispositions": ["sale", " no_sale", "call_back"]})
+    report = _import(engine, path)
+    assert report.work_items_created == 1
+    with db.session_factory(engine)() as session:
+        campaign = session.scalars(select(Campaign)).one()
+        assert campaign.rules == {"max_attempts": 4, "retry": {"busy": 900.0},
+                                  "dispositions": ["sale", "no_sale", "call_back"]}
+        assert repository.campaign_dispositions(session) == {"T1": ("sale", "no_sale", "call_back")}
+
+
+def test_every_problem_of_the_rules_is_named_at_once(engine: Engine, tmp_path: Path) -> None:
+    path = _plan(tmp_path, [], rules={"max_attempts": 0, "frequency_cap": {"contacts": 0, "days": 7},
+                                      "dispositions": [""], "retry": {"engaged": "1h"}})
+    with pytest.raises(CampaignFileError) as caught:
+        _import(engine, path)
+    assert str(caught.value) == (
+        "rules.max_attempts: must be a whole number >= 1; "
+        "rules.retry.engaged: unknown outcome; expected one of busy, no_answer, answering_machine, failed, hung_up, "
+        "abandoned, answered; "
+        "rules.frequency_cap.contacts: must be a whole number >= 1; "
+        "rules.dispositions: '' is not a disposition code (a non-empty text)"
+    )
 
 
 def test_bad_json_says_where(engine: Engine, tmp_path: Path) -> None:

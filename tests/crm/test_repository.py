@@ -343,3 +343,44 @@ def test_calling_hours_follow_the_customers_time_zone_and_days() -> None:
     assert not repository.within_calling_hours(hours, "Europe/London", monday_noon_utc - timedelta(days=1))  # Sun
     assert not repository.within_calling_hours(hours, "Mars/Olympus", monday_noon_utc)
     assert repository.within_calling_hours({}, "Mars/Olympus", monday_noon_utc)
+
+
+def test_a_preview_dial_waits_the_campaigns_retry_delay_for_its_outcome(engine: Engine, factory) -> None:
+    ada = add_customer(engine, "Ada", "+14155550100")
+    item = _outbound_item(engine, ada, "+14155550100")
+    with db.transaction(factory) as s:
+        s.get_one(WorkItem, item).activity.campaign.rules = {"max_attempts": 5, "retry": {"busy": 60}}
+    with db.transaction(factory) as s:
+        repository.record_dial_attempt(s, item, result="busy", agent_id=None, cti_call_id="sim-1", now=NOW)
+    with factory() as s:
+        assert s.get_one(WorkItem, item).next_attempt_at == NOW + timedelta(seconds=60)
+        assert repository.next_preview_item(s, agent_id=None, now=NOW + timedelta(seconds=59)) is None
+        assert repository.next_preview_item(s, agent_id=None, now=NOW + timedelta(seconds=60)) is not None
+    with db.transaction(factory) as s:  # an outcome the plan does not name keeps the product's default (1 h)
+        repository.record_dial_attempt(s, item, result="no_answer", agent_id=None, cti_call_id="sim-2", now=NOW)
+        assert s.get_one(WorkItem, item).next_attempt_at == NOW + timedelta(hours=1)
+
+
+def test_a_promised_callback_comes_back_whatever_the_attempts_so_far(engine: Engine, factory) -> None:
+    ada = add_customer(engine, "Ada", "+14155550100")
+    with db.transaction(factory) as s:
+        s.add(Agent(id=7, login="carol", name="Carol"))
+        s.flush()
+        callback = repository.schedule_callback(s, customer_id=ada, at=NOW, agent_id=7)
+        for n in range(4):  # more than the default of three attempts
+            repository.record_dial_attempt(s, callback, result="no_answer", agent_id=7, cti_call_id=f"sim-{n}",
+                                           now=NOW)
+        repository.schedule_callback(s, customer_id=ada, at=NOW + timedelta(days=1), agent_id=7)
+    with factory() as s:
+        due = repository.next_preview_item(s, agent_id=7, now=NOW + timedelta(days=1))
+        assert due is not None and (due.work_item_id, due.campaign_key) == (callback, repository.CALLBACKS_CAMPAIGN)
+        assert len(due.attempts) == 4
+    # An ordinary campaign item stops at the default of three attempts.
+    bob = add_customer(engine, "Bob", "+14155550101")
+    item = _outbound_item(engine, bob, "+14155550101")
+    with db.transaction(factory) as s:
+        s.get_one(WorkItem, item).activity.campaign.rules = {}
+        for n in range(3):
+            repository.record_dial_attempt(s, item, result="busy", agent_id=None, cti_call_id=f"b-{n}", now=NOW)
+    with factory() as s:
+        assert repository.next_preview_item(s, agent_id=None, now=NOW + timedelta(days=1)) is None

@@ -1,76 +1,11 @@
-"""Dialer eligibility rules (pure functions) and pacing, proven in a seeded simulation."""
+"""Dialer pacing, proven in a seeded simulation (eligibility is tested in tests/crm/test_eligibility.py)."""
 
 from __future__ import annotations
 
 import heapq
 import random
-from datetime import UTC, datetime, time, timedelta
 
-import pytest
-
-from routing.dialer import CampaignRules, DialMode, Pacer, WorkItemView, eligibility, in_calling_hours
-from routing.errors import RoutingError
-
-RULES = CampaignRules(calling_hours=(time(9), time(20)), max_attempts=3, frequency_cap=(2, 7))
-
-
-def item(**kw) -> WorkItemView:  # type: ignore[no-untyped-def]
-    return WorkItemView(work_item_id=1, phone="+14155550100", **kw)
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def test_do_not_call_is_refused_whatever_else() -> None:
-    verdict = eligibility(item(), "America/New_York", RULES, utc(2025, 3, 4, 15), {"+14155550100"})
-    assert not verdict.eligible and "do-not-call" in verdict.reason
-
-
-@pytest.mark.parametrize(
-    ("zone", "now", "eligible"),
-    [
-        ("America/New_York", utc(2025, 3, 4, 14), True),  # 09:00 EST
-        ("America/New_York", utc(2025, 3, 4, 13, 59), False),  # 08:59 EST
-        ("America/Los_Angeles", utc(2025, 3, 4, 14), False),  # 06:00 PST, same instant
-        ("Asia/Shanghai", utc(2025, 3, 4, 11, 59), True),  # 19:59 CST
-        ("Asia/Shanghai", utc(2025, 3, 4, 12), False),  # 20:00: the end is excluded
-        # DST in the US began on 9 March 2025: 09:00 local is 14:00 UTC before, 13:00 UTC after.
-        ("America/New_York", utc(2025, 3, 10, 13), True),
-        ("America/New_York", utc(2025, 3, 7, 13), False),
-        # ... and ended on 2 November 2025.
-        ("America/New_York", utc(2025, 11, 3, 13), False),
-        ("America/New_York", utc(2025, 11, 3, 14), True),
-    ],
-)
-def test_local_calling_hours_across_time_zones_and_dst(zone: str, now: datetime, eligible: bool) -> None:
-    assert eligibility(item(), zone, RULES, now).eligible is eligible
-
-
-def test_closed_hours_say_when_they_open_even_on_a_dst_day() -> None:
-    # Saturday 8 March 2025, 21:00 in New York (EST); the next opening is Sunday 9 March 09:00 EDT = 13:00 UTC.
-    ok, opens = in_calling_hours("America/New_York", RULES, utc(2025, 3, 9, 2))
-    assert not ok and opens == utc(2025, 3, 9, 13)
-    # Calling hours that start at 02:30 on the day that skips 02:00-03:00 open at 03:30 EDT (07:30 UTC).
-    early = CampaignRules(calling_hours=(time(2, 30), time(4)))
-    ok, opens = in_calling_hours("America/New_York", early, utc(2025, 3, 9, 6))
-    assert not ok and opens == utc(2025, 3, 9, 7, 30)
-    with pytest.raises(RoutingError, match="unknown time zone"):
-        in_calling_hours("Mars/Olympus", RULES, utc(2025, 1, 1))
-
-
-def test_attempts_retry_delay_and_frequency_cap() -> None:
-    now = utc(2025, 3, 4, 15)
-    assert "maximum attempts" in eligibility(item(attempts=3), "UTC", RULES, now).reason
-    busy = eligibility(item(attempts=1, last_attempt_at=now - timedelta(minutes=10), last_result="busy"), "UTC",
-                       RULES, now)  # fmt: skip
-    assert not busy.eligible and busy.retry_at == now + timedelta(minutes=5)
-    assert eligibility(item(attempts=1, last_attempt_at=now - timedelta(minutes=20), last_result="busy"), "UTC",
-                       RULES, now).eligible  # fmt: skip
-    capped = eligibility(item(contacts=(now - timedelta(days=1), now - timedelta(days=3))), "UTC", RULES, now)
-    assert not capped.eligible and capped.retry_at == now + timedelta(days=4)
-    assert eligibility(item(contacts=(now - timedelta(days=1), now - timedelta(days=8))), "UTC", RULES, now).eligible
-    assert not eligibility(item(final=True), "UTC", RULES, now).eligible
+from routing.dialer import DialMode, Pacer
 
 
 def simulate_dialer(mode: DialMode, *, agents: int = 20, hours: float = 8.0, seed: int = 7) -> dict[str, float]:

@@ -11,16 +11,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from bus import topics
 from bus.messages import AgentState, CallEvent, Command, CommandResult, QueueStats
 from bus.mqtt import MqttBus
 from bus.transport import QOS_COMMAND
 from crm import db
-from crm.models import Activity, Attempt, Campaign, Customer, DoNotCall, PhoneNumber, Queue, Skill, Task, WorkItem
+from crm.campaigns.rules import CampaignRules
+from crm.models import (
+    Activity,
+    Attempt,
+    Campaign,
+    Customer,
+    DoNotCall,
+    PhoneNumber,
+    Queue,
+    Skill,
+    Task,
+    WorkItem,
+    WorkItemStatus,
+)
 from crm.repository import DialCandidate
-from routing.dialer import CampaignRules, DialMode
+from routing.dialer import DialMode
 from routing.dialer_service import CampaignPlan, DialerCore, DialerService, DialOut, HangUp, RecordAttempt
 from routing.model import QueueConfig
 from routing.server import AcdConfig, AcdServer, AgentProfile
@@ -275,3 +288,90 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
         assert fields["work_item_id"]["value"] == work_id and fields["campaign_key"]["value"] == "SPRING"
         assert fields["offer"]["value"] == "Spring" and data["routing"] == {"queue": "sales", "priority": 0}
     engine.dispose()
+
+
+# ---------------------------------------------------------------- one set of rules, three channels
+
+NOON_NY = datetime(2025, 3, 4, 17, 0, tzinfo=UTC)  # a Tuesday, 12:00 in New York
+
+
+def _one_item(engine: Engine, *, rules: dict[str, object], attempts: int, hours: dict[str, object],
+              dnc: bool = False, status: WorkItemStatus = WorkItemStatus.PENDING) -> tuple[int, int]:
+    with db.transaction(db.session_factory(engine)) as s:
+        customer = Customer(name="Ada", time_zone="America/New_York",
+                            phones=[PhoneNumber(e164="+12125550100", is_primary=True)])
+        campaign = Campaign(campaign_key="C1", name="Fibre", dial_mode="progressive", script="Pitch",
+                            rules={"queue": "sales", **rules}, calling_hours=hours)
+        activity = Activity(channel="outbound_call")
+        activity.tasks = [Task(name="outbound")]
+        campaign.activities = [activity]
+        s.add_all([customer, campaign])
+        if dnc:
+            s.add(DoNotCall(e164="+12125550100", reason="asked"))
+        s.flush()
+        item = WorkItem(task_id=activity.tasks[0].id, activity_id=activity.id, customer_id=customer.id,
+                        phone_e164="+12125550100", offer="Fibre", attempt_count=attempts, status=status)
+        s.add(item)
+        s.flush()
+        return customer.id, item.id
+
+
+def _answers(engine: Engine, customer_id: int, item_id: int) -> tuple[bool, bool, bool]:
+    """Would the dialer dial it, would the preview show it, would an inbound call offer it (at NOON_NY)?"""
+    from crm import repository
+    from routing.dialer_service import campaign_plan
+
+    with db.session_factory(engine)() as s:
+        plans = [p for c in repository.dialer_campaigns(s, now=NOON_NY) if (p := campaign_plan(c)) is not None]
+        core = DialerCore()
+        core.set_campaigns(plans)
+        candidates = [c for p in plans for c in repository.dial_candidates(s, p.campaign_id, now=NOON_NY)]
+        dialer = any(core.dial("C1", c, NOON_NY.timestamp()) is not None for c in candidates)
+        preview = repository.next_preview_item(s, agent_id=None, now=NOON_NY)
+        offers = repository.customer_360(s, customer_id, now=NOON_NY).offers
+    shown = preview is not None and preview.work_item_id == item_id
+    return dialer, shown, [o.work_item_id for o in offers] == [item_id]
+
+
+DAY = {"start": "09:00", "end": "20:00"}
+
+
+@pytest.mark.parametrize(
+    ("rules", "attempts", "hours", "dnc", "status", "expected"),
+    [
+        ({}, 2, DAY, False, WorkItemStatus.PENDING, (True, True, True)),
+        ({}, 3, DAY, False, WorkItemStatus.PENDING, (False, False, False)),  # the one default: 3 attempts
+        ({"max_attempts": 5}, 4, DAY, False, WorkItemStatus.IN_PROGRESS, (True, True, True)),
+        ({"max_attempts": 5}, 5, DAY, False, WorkItemStatus.IN_PROGRESS, (False, False, False)),
+        ({"max_attempts": 1, "dispositions": ["sale"]}, 0, {}, False, WorkItemStatus.PENDING, (True, True, True)),
+        ({}, 0, DAY, False, WorkItemStatus.COMPLETED, (False, False, False)),
+        # Rules about calling the customer hold for the calls we start, not on the customer's own call.
+        ({}, 0, DAY, True, WorkItemStatus.PENDING, (False, False, True)),
+        ({}, 0, {"start": "13:00", "end": "20:00"}, False, WorkItemStatus.PENDING, (False, False, True)),
+        ({}, 0, {"start": "09:00", "end": "20:00", "days": ["sat", "sun"]}, False, WorkItemStatus.PENDING,
+         (False, False, True)),
+    ],
+)
+def test_the_same_rules_give_the_same_answer_to_the_dialer_the_preview_and_inbound_offers(
+    engine: Engine, rules: dict[str, object], attempts: int, hours: dict[str, object], dnc: bool,
+    status: WorkItemStatus, expected: tuple[bool, bool, bool],
+) -> None:
+    customer_id, item_id = _one_item(engine, rules=rules, attempts=attempts, hours=hours, dnc=dnc, status=status)
+    assert _answers(engine, customer_id, item_id) == expected
+
+
+def test_rules_that_break_the_format_stop_every_channel_and_say_why(engine: Engine,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    customer_id, item_id = _one_item(engine, rules={"max_attempts": "many"}, attempts=0, hours=DAY)
+    with caplog.at_level("INFO"):
+        assert _answers(engine, customer_id, item_id) == (False, False, False)
+    assert "campaign C1 has unusable rules (rules.max_attempts: must be a whole number >= 1)" in caplog.text
+
+
+def test_a_frequency_cap_longer_than_a_month_counts_its_whole_window(engine: Engine) -> None:
+    customer_id, item_id = _one_item(engine, rules={"frequency_cap": {"contacts": 1, "days": 60}}, attempts=0,
+                                     hours=DAY)
+    with db.transaction(db.session_factory(engine)) as s:
+        reached = NOON_NY - timedelta(days=45)
+        s.add(Attempt(work_item_id=item_id, started_at=reached, ended_at=reached, result="answered"))
+    assert _answers(engine, customer_id, item_id) == (False, False, True)

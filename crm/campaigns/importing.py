@@ -1,0 +1,162 @@
+"""Imports of plans and target lists: one campaign upserted, its work items loaded, rejects written beside the input."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Activity,
+    Campaign,
+    CampaignStatus,
+)
+from .plan import Plan, validate_plan
+from .reading import CampaignFileError, Source, _load, _parse_json, _Text
+from .targets import ImportReport, Reject, _chunks, _Loader, _Row, _rows_from_csv, _rows_from_list
+
+logger = logging.getLogger(__name__)
+
+
+def _upsert_campaign(session: Session, plan: Plan) -> tuple[Campaign, bool, list[str]]:
+    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == plan.campaign_key))
+    created = campaign is None
+    if campaign is None:
+        campaign = Campaign(campaign_key=plan.campaign_key, status=plan.status or CampaignStatus.ACTIVE)
+        session.add(campaign)
+    elif plan.status is not None:
+        campaign.status = plan.status
+    campaign.name = plan.name
+    campaign.products = list(plan.products)
+    campaign.script = plan.script
+    campaign.starts_at = plan.starts_at
+    campaign.ends_at = plan.ends_at
+    campaign.calling_hours = dict(plan.calling_hours)
+    campaign.rules = dict(plan.rules)
+    campaign.dial_mode = plan.dial_mode
+    existing = {a.channel for a in campaign.activities}
+    for channel in plan.channels:
+        if channel not in existing:
+            campaign.activities.append(Activity(channel=channel))
+    session.flush()
+    notes = [
+        f"{campaign.campaign_key}: channel {channel} is no longer in the plan; its work items are kept"
+        for channel in sorted(existing - set(plan.channels))
+    ]
+    return campaign, created, notes
+
+
+def _rejects_path(loaded: _Text) -> Path | None:
+    if loaded.path is None:
+        return None
+    return loaded.path.with_name(f"{loaded.path.stem}.rejects.csv")
+
+
+def _write_rejects(path: Path | None, header: Sequence[str], rejects: Sequence[Reject]) -> Path | None:
+    """Write the rejects beside the input (UTF-8 with BOM); remove a stale file when there are none."""
+    if path is None:
+        return None
+    if not rejects:
+        path.unlink(missing_ok=True)
+        return None
+    columns = ["line", "reason", *header]
+    for reject in rejects:
+        columns.extend(k for k in reject.row if k not in columns)
+    try:
+        with path.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=columns, restval="")
+            writer.writeheader()
+            for reject in sorted(rejects, key=lambda r: r.line):
+                writer.writerow({**reject.row, "line": reject.line, "reason": reject.reason})
+    except OSError as exc:
+        raise CampaignFileError(f"cannot write the reject file {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _report(loaded: _Text, kind: str, campaigns: Sequence[str], created: Sequence[str], rows: int,
+            loader: _Loader, header: Sequence[str], notes: Sequence[str]) -> ImportReport:
+    counts = loader.counts
+    path = _write_rejects(_rejects_path(loaded), header, counts.rejects)
+    report = ImportReport(
+        source=str(loaded.path or loaded.name), kind=kind, encoding=loaded.encoding, campaigns=tuple(campaigns),
+        campaigns_created=tuple(created), rows=rows, work_items_created=counts.created,
+        work_items_updated=counts.updated, work_items_unchanged=counts.unchanged,
+        prospects_created=counts.prospects, rejects=tuple(sorted(counts.rejects, key=lambda r: r.line)),
+        rejects_path=path, notes=tuple([*notes, *counts.notes]),
+    )
+    logger.info("campaign import of %s: %d rows, %d work items created, %d updated, %d prospects, %d rejects",
+                report.source, rows, counts.created, counts.updated, counts.prospects, len(counts.rejects))
+    return report
+
+
+def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
+                now: datetime | None = None) -> ImportReport:
+    """Create or update the plan's campaign, its channel activities, tasks and work items."""
+    now = now or datetime.now(UTC)
+    loaded = _load(path_or_file)
+    plan = validate_plan(_parse_json(loaded))
+    notes: list[str] = []
+    source = loaded
+    if isinstance(plan.targets, str):
+        base = loaded.path.parent if loaded.path is not None else Path.cwd()
+        source = _load(base / plan.targets)
+        header, rows, notes = _rows_from_csv(source, need_campaign=False)
+        notes = [f"targets read from {source.path} ({source.encoding})", *notes]
+    else:
+        header, rows, notes = _rows_from_list(plan.targets or [])
+    campaign, created, campaign_notes = _upsert_campaign(session, plan)
+    loader = _Loader(session, region=region, now=now)
+    loader.load(campaign, rows, plan.campaign_key, plan.channels)
+    report = _report(source, "plan", [plan.campaign_key], [plan.campaign_key] if created else [], len(rows),
+                     loader, header, [*campaign_notes, *notes])
+    if source is not loaded:  # the plan is the source; its targets' encoding is in the notes
+        return dataclasses.replace(report, source=str(loaded.path or loaded.name), encoding=loaded.encoding)
+    return report
+
+
+def import_targets(session: Session, path_or_file: Source, *, region: str = "US",
+                   now: datetime | None = None) -> ImportReport:
+    """Add or update work items of existing campaigns from a target CSV whose rows carry ``campaign_id``."""
+    now = now or datetime.now(UTC)
+    loaded = _load(path_or_file)
+    header, rows, notes = _rows_from_csv(loaded, need_campaign=True)
+    loader = _Loader(session, region=region, now=now)
+    by_campaign: dict[str, list[_Row]] = {}
+    for row in rows:
+        key = row.values.get("campaign_id", "")
+        if not key:
+            loader.reject(row, "campaign_id is missing")
+        else:
+            by_campaign.setdefault(key, []).append(row)
+    campaigns = {c.campaign_key: c for chunk in _chunks(by_campaign) for c in
+                 session.scalars(select(Campaign).where(Campaign.campaign_key.in_(chunk)))}
+    for key, campaign_rows in by_campaign.items():
+        campaign = campaigns.get(key)
+        if campaign is None:
+            for row in campaign_rows:
+                loader.reject(row, f"unknown campaign_id {key!r}")
+            continue
+        loader.load(campaign, campaign_rows, None)
+    return _report(loaded, "targets", sorted(campaigns), [], len(rows), loader, header, notes)
+
+
+def import_file(session: Session, path_or_file: Source, *, region: str = "US",
+                now: datetime | None = None) -> ImportReport:
+    """A plan (``.json``, or content starting with ``{``) or a target list (``.csv``)."""
+    if isinstance(path_or_file, str | os.PathLike):
+        suffix = Path(path_or_file).suffix.lower()
+        if suffix == ".json":
+            return import_plan(session, path_or_file, region=region, now=now)
+        if suffix == ".csv":
+            return import_targets(session, path_or_file, region=region, now=now)
+        if _load(path_or_file).text.lstrip().startswith("{"):
+            return import_plan(session, path_or_file, region=region, now=now)
+        return import_targets(session, path_or_file, region=region, now=now)
+    return import_plan(session, path_or_file, region=region, now=now)

@@ -1,0 +1,175 @@
+"""Results out for BI (one CSV row per work item or per attempt) and the list of campaigns."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..errors import NotFound
+from ..models import (
+    Activity,
+    Agent,
+    Attempt,
+    Campaign,
+    Order,
+    ServiceRequest,
+    Task,
+    WorkItem,
+    WorkItemStatus,
+)
+from .reading import CampaignFileError
+
+#: Work item columns of the results file (the contract names the first ones; more may be added at the end).
+RESULT_COLUMNS = ("work_item_id", "campaign_id", "customer_id", "phone", "channel", "status", "result", "reason",
+                  "attempts", "last_attempt_at", "agent_id", "order_ids", "service_request_ids", "offer",
+                  "priority", "task", "next_attempt_at", "created_at")
+
+
+ATTEMPT_COLUMNS = ("attempt_id", "work_item_id", "campaign_id", "customer_id", "channel", "started_at", "ended_at",
+                   "result", "agent_id", "cti_call_id", "contact_id")
+
+
+def _utc(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _cell(text: str | None) -> str:
+    """Free text as a CSV cell that a spreadsheet will not run as a formula."""
+    if not text:
+        return ""
+    return "'" + text if text[0] in "=@\t\r" else text
+
+
+def _campaign(session: Session, campaign_key: str) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == campaign_key))
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_key!r}")
+    return campaign
+
+
+def _open_out(file: str | os.PathLike[str] | IO[str]) -> tuple[IO[str], bool]:
+    if isinstance(file, str | os.PathLike):
+        try:
+            return open(file, "w", encoding="utf-8-sig", newline=""), True
+        except OSError as exc:
+            raise CampaignFileError(f"cannot write {file}: {exc.strerror or exc}") from None
+    file.write("\ufeff")
+    return file, False
+
+
+def export_results(session: Session, campaign_key: str, file: str | os.PathLike[str] | IO[str], *,
+                   attempts: bool = False) -> int:
+    """Write the campaign's results as CSV (UTF-8 with BOM): one row per work item, or with ``attempts``
+    one row per attempt. Returns the number of rows written."""
+    campaign = _campaign(session, campaign_key)
+    logins = {agent_id: login for agent_id, login in session.execute(select(Agent.id, Agent.login))}
+    out, owned = _open_out(file)
+    try:
+        if attempts:
+            return _write_attempts(session, campaign, out, logins)
+        return _write_items(session, campaign, out, logins)
+    finally:
+        if owned:
+            out.close()
+
+
+def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Mapping[int, str]) -> int:
+    writer = csv.writer(out)
+    writer.writerow(RESULT_COLUMNS)
+    orders: dict[int, list[str]] = {}
+    requests: dict[int, list[str]] = {}
+    for item_id, order_id in session.execute(
+        select(Order.work_item_id, Order.id).join(WorkItem, WorkItem.id == Order.work_item_id)
+        .join(Activity, Activity.id == WorkItem.activity_id).where(Activity.campaign_id == campaign.id)
+        .order_by(Order.id)
+    ):
+        orders.setdefault(item_id or 0, []).append(str(order_id))
+    for item_id, request_id in session.execute(
+        select(ServiceRequest.work_item_id, ServiceRequest.id)
+        .join(WorkItem, WorkItem.id == ServiceRequest.work_item_id)
+        .join(Activity, Activity.id == WorkItem.activity_id).where(Activity.campaign_id == campaign.id)
+        .order_by(ServiceRequest.id)
+    ):
+        requests.setdefault(item_id or 0, []).append(str(request_id))
+    count = 0
+    for item, channel, task_name in session.execute(
+        select(WorkItem, Activity.channel, Task.name)
+        .join(Activity, Activity.id == WorkItem.activity_id)
+        .join(Task, Task.id == WorkItem.task_id)
+        .where(Activity.campaign_id == campaign.id)
+        .order_by(WorkItem.id)
+        .execution_options(yield_per=1000)
+    ):
+        writer.writerow([
+            item.id, campaign.campaign_key, item.customer_id, item.phone_e164 or "", channel, item.status.value,
+            item.result or "", _cell(item.reason), item.attempt_count, _utc(item.last_attempt_at),
+            logins.get(item.agent_id, "") if item.agent_id else "", ";".join(orders.get(item.id, ())),
+            ";".join(requests.get(item.id, ())), _cell(item.offer), item.priority, _cell(task_name),
+            _utc(item.next_attempt_at), _utc(item.created_at),
+        ])
+        count += 1
+    return count
+
+
+def _write_attempts(session: Session, campaign: Campaign, out: IO[str], logins: Mapping[int, str]) -> int:
+    writer = csv.writer(out)
+    writer.writerow(ATTEMPT_COLUMNS)
+    count = 0
+    for attempt, customer_id, channel in session.execute(
+        select(Attempt, WorkItem.customer_id, Activity.channel)
+        .join(WorkItem, WorkItem.id == Attempt.work_item_id)
+        .join(Activity, Activity.id == WorkItem.activity_id)
+        .where(Activity.campaign_id == campaign.id)
+        .order_by(Attempt.started_at, Attempt.id)
+        .execution_options(yield_per=1000)
+    ):
+        writer.writerow([
+            attempt.id, attempt.work_item_id, campaign.campaign_key, customer_id, channel, _utc(attempt.started_at),
+            _utc(attempt.ended_at), attempt.result, logins.get(attempt.agent_id, "") if attempt.agent_id else "",
+            attempt.cti_call_id or "", attempt.contact_id or "",
+        ])
+        count += 1
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    campaign_key: str
+    name: str
+    status: str
+    dial_mode: str
+    channels: tuple[str, ...]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    work_items: dict[str, int]  # by status
+
+
+def list_campaigns(session: Session) -> list[CampaignSummary]:
+    """Every campaign with its channels and its work items counted by status."""
+    counts: dict[int, dict[str, int]] = {}
+    for campaign_id, status, n in session.execute(
+        select(Activity.campaign_id, WorkItem.status, func.count())
+        .join(WorkItem, WorkItem.activity_id == Activity.id)
+        .group_by(Activity.campaign_id, WorkItem.status)
+    ):
+        counts.setdefault(campaign_id, {})[WorkItemStatus(status).value] = n
+    channels: dict[int, list[str]] = {}
+    for campaign_id, channel in session.execute(
+        select(Activity.campaign_id, Activity.channel).order_by(Activity.id)
+    ):
+        channels.setdefault(campaign_id, []).append(channel)
+    return [
+        CampaignSummary(c.campaign_key, c.name, c.status.value, c.dial_mode, tuple(channels.get(c.id, ())),
+                        c.starts_at, c.ends_at,
+                        {s.value: counts.get(c.id, {}).get(s.value, 0) for s in WorkItemStatus})
+        for c in session.scalars(select(Campaign).order_by(Campaign.campaign_key))
+    ]

@@ -1,0 +1,166 @@
+"""The look-ups and writes the rest of the product calls, one module per concern.
+
+Functions take a SQLAlchemy ``Session`` and return plain frozen dataclasses, never ORM objects, so
+that results can cross threads (the desktop looks up off the GUI thread) and outlive the session.
+Writes happen in the caller's transaction: ``with crm.db.transaction(factory) as s: ...`` commits all
+of them or none.
+
+Every public name is importable from here (``from crm import repository``; ``repository.customer_360``)
+as well as from its module:
+
+* :mod:`.customers`: finding customers, the 360 view, creating one;
+* :mod:`.contacts`: contacts (interactions) and the desktop's whole-contact write;
+* :mod:`.orders`: orders and service requests;
+* :mod:`.offers`: campaign offers shown to agents on inbound contacts, and their results;
+* :mod:`.preview`: outbound preview, skips, agents' dial results and personal callbacks;
+* :mod:`.dialing`: the progressive and predictive dialer's campaigns, candidates and attempts;
+* :mod:`.campaigns`: campaign settings the desktop reads (disposition codes);
+* :mod:`.agents`: agents and queues;
+* :mod:`.ivr_sessions`: IVR session records and the containment report.
+"""
+
+from __future__ import annotations
+
+from ..errors import NotFound
+from ..models import Channel
+from .agents import (
+    AgentView,
+    QueueView,
+    authenticate_agent,
+    list_agents,
+    list_queues,
+)
+from .campaigns import (
+    CALLBACKS_CAMPAIGN,
+    REACHED_RESULTS,
+    campaign_dispositions,
+)
+from .contacts import (
+    ContactRecord,
+    OrderLine,
+    RequestLine,
+    SavedContact,
+    close_contact,
+    record_contact,
+    save_contact,
+)
+from .customers import (
+    CONTACT_HISTORY,
+    OPEN_ORDER_STATES,
+    OPEN_REQUEST_STATES,
+    RECENT_COMMUNICATIONS,
+    AccountView,
+    CommunicationView,
+    ContactView,
+    Customer360,
+    CustomerProfile,
+    CustomerSummary,
+    count_customers,
+    create_customer,
+    customer_360,
+    find_customer_by_account,
+    find_customers_by_phone,
+    search_customers,
+    verify_account_pin,
+)
+from .dialing import (
+    DialCandidate,
+    DialerCampaign,
+    dial_candidates,
+    dialer_campaigns,
+    record_outbound_attempt,
+)
+from .ivr_sessions import (
+    IVR_EXITS,
+    IvrReport,
+    IvrSessionRecord,
+    ivr_report,
+    record_ivr_session,
+)
+from .offers import (
+    OFFER_RESULTS,
+    OfferResult,
+    OfferView,
+    record_offer_result,
+)
+from .orders import (
+    OrderView,
+    ServiceRequestView,
+    create_order,
+    create_service_request,
+)
+from .preview import (
+    SKIP_RETRY,
+    AttemptView,
+    PreviewItem,
+    next_preview_item,
+    record_dial_attempt,
+    schedule_callback,
+    schedule_work_item,
+    skip_work_item,
+    within_calling_hours,
+)
+
+__all__ = [
+    "CALLBACKS_CAMPAIGN",
+    "CONTACT_HISTORY",
+    "IVR_EXITS",
+    "OFFER_RESULTS",
+    "OPEN_ORDER_STATES",
+    "OPEN_REQUEST_STATES",
+    "REACHED_RESULTS",
+    "RECENT_COMMUNICATIONS",
+    "SKIP_RETRY",
+    "AccountView",
+    "AgentView",
+    "AttemptView",
+    "Channel",
+    "CommunicationView",
+    "ContactRecord",
+    "ContactView",
+    "Customer360",
+    "CustomerProfile",
+    "CustomerSummary",
+    "DialCandidate",
+    "DialerCampaign",
+    "IvrReport",
+    "IvrSessionRecord",
+    "NotFound",
+    "OfferResult",
+    "OfferView",
+    "OrderLine",
+    "OrderView",
+    "PreviewItem",
+    "QueueView",
+    "RequestLine",
+    "SavedContact",
+    "ServiceRequestView",
+    "authenticate_agent",
+    "campaign_dispositions",
+    "close_contact",
+    "count_customers",
+    "create_customer",
+    "create_order",
+    "create_service_request",
+    "customer_360",
+    "dial_candidates",
+    "dialer_campaigns",
+    "find_customer_by_account",
+    "find_customers_by_phone",
+    "ivr_report",
+    "list_agents",
+    "list_queues",
+    "next_preview_item",
+    "record_contact",
+    "record_dial_attempt",
+    "record_ivr_session",
+    "record_offer_result",
+    "record_outbound_attempt",
+    "save_contact",
+    "schedule_callback",
+    "schedule_work_item",
+    "search_customers",
+    "skip_work_item",
+    "verify_account_pin",
+    "within_calling_hours",
+]

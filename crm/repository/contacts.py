@@ -1,0 +1,179 @@
+"""Contacts (interactions): opening, closing, and a whole finished contact written at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidData, NotFound
+from ..models import (
+    Channel,
+    Contact,
+    Order,
+    ServiceRequest,
+    utcnow,
+)
+from ._common import _attempt, _check_links, _require_customer
+from .offers import OfferResult, record_offer_result
+from .orders import create_order, create_service_request
+from .preview import schedule_callback
+
+
+def record_contact(
+    session: Session,
+    *,
+    channel: Channel,
+    customer_id: int | None = None,
+    agent_id: int | None = None,
+    queue: str | None = None,
+    cti_call_id: str | None = None,
+    ivr_data: dict[str, Any] | None = None,
+    work_item_id: int | None = None,
+    started_at: datetime | None = None,
+    summary: str | None = None,
+) -> int:
+    """Open a contact (an interaction) and return its id."""
+    if customer_id is not None:
+        _check_links(session, customer_id, None, work_item_id)
+    contact = Contact(
+        customer_id=customer_id,
+        channel=channel,
+        agent_id=agent_id,
+        queue=queue,
+        cti_call_id=cti_call_id,
+        ivr_data=dict(ivr_data or {}),
+        work_item_id=work_item_id,
+        started_at=started_at or utcnow(),
+        summary=summary,
+    )
+    session.add(contact)
+    session.flush()
+    return contact.id
+
+
+def close_contact(
+    session: Session,
+    contact_id: int,
+    *,
+    disposition: str,
+    notes: str | None = None,
+    customer_id: int | None = None,
+    ended_at: datetime | None = None,
+) -> None:
+    """Wrap a contact up: disposition, notes, end time (and the customer, if identified late)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}")
+    if not disposition.strip():
+        raise InvalidData("a disposition is required to close a contact")
+    if customer_id is not None:
+        _require_customer(session, customer_id)
+        contact.customer_id = customer_id
+    contact.disposition = disposition.strip()
+    contact.notes = notes
+    contact.ended_at = ended_at or utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    product: str
+    amount: Decimal = Decimal("0.00")
+    quantity: int = 1
+    currency: str = "USD"
+    work_item_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLine:
+    category: str
+    summary: str
+    details: str | None = None
+    priority: str = "normal"
+    work_item_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """Everything a contact produced, to be written in one transaction (or not at all)."""
+
+    client_ref: str
+    channel: Channel
+    started_at: datetime
+    ended_at: datetime
+    disposition: str
+    customer_id: int | None = None
+    agent_id: int | None = None
+    queue: str | None = None
+    cti_call_id: str | None = None
+    ivr_data: dict[str, Any] = field(default_factory=dict)
+    notes: str | None = None
+    work_item_id: int | None = None
+    orders: tuple[OrderLine, ...] = ()
+    requests: tuple[RequestLine, ...] = ()
+    offer_results: tuple[OfferResult, ...] = ()
+    #: For an outbound call of a campaign (``work_item_id``): how the dial went (``answered``...).
+    dial_result: str | None = None
+    #: The agent promised to call back then: a personal callback for ``agent_id``.
+    callback_at: datetime | None = None
+    callback_phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedContact:
+    contact_id: int
+    order_ids: tuple[int, ...]
+    request_ids: tuple[int, ...]
+    already_saved: bool = False
+
+
+def save_contact(session: Session, record: ContactRecord) -> SavedContact:
+    """Write a finished contact with its orders, service requests and offer results.
+
+    Idempotent on ``client_ref``: writing the same record again (a retry after a lost answer)
+    returns what the first write made and adds nothing.
+    """
+    existing = session.scalar(select(Contact).where(Contact.client_ref == record.client_ref))
+    if existing is not None:
+        orders = session.scalars(select(Order.id).where(Order.contact_id == existing.id).order_by(Order.id))
+        requests = session.scalars(
+            select(ServiceRequest.id).where(ServiceRequest.contact_id == existing.id).order_by(ServiceRequest.id)
+        )
+        return SavedContact(existing.id, tuple(orders), tuple(requests), already_saved=True)
+    if (record.orders or record.requests) and record.customer_id is None:
+        raise InvalidData("orders and service requests need an identified customer")
+    contact_id = record_contact(
+        session, channel=record.channel, customer_id=record.customer_id, agent_id=record.agent_id,
+        queue=record.queue, cti_call_id=record.cti_call_id, ivr_data=record.ivr_data,
+        work_item_id=record.work_item_id, started_at=record.started_at,
+    )
+    session.get_one(Contact, contact_id).client_ref = record.client_ref
+    order_ids = tuple(
+        create_order(session, customer_id=record.customer_id or 0, product=o.product, amount=o.amount,
+                     quantity=o.quantity, currency=o.currency, contact_id=contact_id,
+                     work_item_id=o.work_item_id).id
+        for o in record.orders
+    )
+    request_ids = tuple(
+        create_service_request(session, customer_id=record.customer_id or 0, category=r.category,
+                               summary=r.summary, details=r.details, priority=r.priority, contact_id=contact_id,
+                               work_item_id=r.work_item_id).id
+        for r in record.requests
+    )
+    if record.work_item_id is not None and record.dial_result:
+        _attempt(session, record.work_item_id, f"dial_{record.dial_result}", agent_id=record.agent_id,
+                 at=record.started_at, cti_call_id=record.cti_call_id, contact_id=contact_id)
+    for offer in record.offer_results:
+        record_offer_result(session, offer, contact_id=contact_id, agent_id=record.agent_id,
+                            cti_call_id=record.cti_call_id, at=record.ended_at)
+    close_contact(session, contact_id, disposition=record.disposition, notes=record.notes, ended_at=record.ended_at)
+    if record.callback_at is not None:
+        if record.customer_id is None:
+            raise InvalidData("a callback needs an identified customer")
+        schedule_callback(session, customer_id=record.customer_id, at=record.callback_at, agent_id=record.agent_id,
+                          phone=record.callback_phone, work_item_id=record.work_item_id, note=record.notes)
+    return SavedContact(contact_id, order_ids, request_ids)

@@ -1,0 +1,165 @@
+"""The outbound dialer's reads and writes (progressive and predictive campaigns)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from ..campaigns.eligibility import WorkItemState
+from ..errors import NotFound
+from ..models import (
+    Activity,
+    Attempt,
+    Campaign,
+    Customer,
+    DoNotCall,
+    Queue,
+    Task,
+    WorkItem,
+    WorkItemStatus,
+)
+from .campaigns import CONTACT_DAYS, last_results, live_campaign, reached, rules_of
+from .offers import OFFER_RESULTS
+
+
+@dataclass(frozen=True, slots=True)
+class DialerCampaign:
+    """An active campaign the dialer paces by itself (``dial_mode`` progressive or predictive)."""
+
+    campaign_id: int
+    campaign_key: str
+    name: str
+    dial_mode: str
+    rules: dict[str, Any]
+    calling_hours: dict[str, Any]
+    skill: str | None  # the outbound task's skill
+    queue: str | None  # ``rules.queue``, else the queue of that skill, else None
+
+
+@dataclass(frozen=True, slots=True)
+class DialCandidate:
+    """A work item the dialer may call, with what its rules need to know."""
+
+    work_item_id: int
+    customer_id: int
+    phone: str
+    offer: str | None
+    priority: int
+    time_zone: str
+    attempts: int
+    last_attempt_at: datetime | None
+    last_result: str | None  # of the last dial (``dial_`` prefix of preview attempts removed)
+    contacts: tuple[datetime, ...]  # when the customer was reached by an outbound call (any campaign)
+    do_not_call: bool
+    next_attempt_at: datetime | None = None
+
+    def state(self) -> WorkItemState:
+        """What the eligibility rules need of this candidate."""
+        return WorkItemState(self.work_item_id, self.phone, self.attempts, self.last_attempt_at, self.last_result,
+                             self.contacts, next_attempt_at=self.next_attempt_at)
+
+
+def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] = ("progressive", "predictive")
+                     ) -> list[DialerCampaign]:
+    """Active campaigns (within their dates) with an outbound-call activity and one of ``modes``."""
+    rows = session.execute(
+        select(Campaign, Task.skill)
+        .join(Activity, Activity.campaign_id == Campaign.id)
+        .outerjoin(Task, Task.activity_id == Activity.id)
+        .where(
+            Activity.channel == "outbound_call",
+            live_campaign(now),
+            Campaign.dial_mode.in_(modes),
+        )
+        .order_by(Campaign.id, Task.id)
+    )
+    queue_of_skill = {
+        q.skill.name: q.name
+        for q in session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.id.desc()))
+        if q.skill is not None
+    }
+    found: dict[int, DialerCampaign] = {}
+    for campaign, skill in rows:
+        if campaign.id in found:
+            continue
+        rules = dict(campaign.rules or {})
+        queue = rules.get("queue") or (queue_of_skill.get(skill) if skill else None) or skill
+        found[campaign.id] = DialerCampaign(
+            campaign.id, campaign.campaign_key, campaign.name, campaign.dial_mode, rules,
+            dict(campaign.calling_hours or {}), skill, str(queue) if queue else None,
+        )
+    return list(found.values())
+
+
+def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit: int = 50,
+                    skip: tuple[int, ...] = (), contact_days: int = CONTACT_DAYS) -> list[DialCandidate]:
+    """Work items of the campaign's outbound activity that are open, due and have a phone, best first
+    (priority, then age), for personal callbacks' sake those without an agent only."""
+    rows = session.execute(
+        select(WorkItem, Customer.time_zone)
+        .join(Activity, WorkItem.activity_id == Activity.id)
+        .join(Customer, Customer.id == WorkItem.customer_id)
+        .where(
+            Activity.campaign_id == campaign_id,
+            Activity.channel == "outbound_call",
+            WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
+            WorkItem.result.is_(None) | WorkItem.result.not_in(OFFER_RESULTS),
+            WorkItem.phone_e164.is_not(None),
+            WorkItem.agent_id.is_(None),
+            or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
+            WorkItem.id.not_in(skip) if skip else true(),
+        )
+        .order_by(WorkItem.priority.desc(), WorkItem.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    phones = {item.phone_e164 for item, _ in rows}
+    blocked = set(session.scalars(
+        select(DoNotCall.e164).where(
+            DoNotCall.e164.in_(phones), or_(DoNotCall.expires_at.is_(None), DoNotCall.expires_at > now)
+        )
+    ))
+    last = last_results(session, [item.id for item, _ in rows])
+    campaign = session.get(Campaign, campaign_id)
+    rules = rules_of(campaign, {}) if campaign is not None else None
+    if rules is not None and rules.frequency_cap is not None:
+        contact_days = max(contact_days, rules.frequency_cap.days)  # a long cap counts its whole window
+    contacts = reached(session, {item.customer_id for item, _ in rows}, now=now, days=contact_days)
+    return [
+        DialCandidate(
+            work_item_id=item.id, customer_id=item.customer_id, phone=item.phone_e164 or "", offer=item.offer,
+            priority=item.priority, time_zone=time_zone or "UTC", attempts=item.attempt_count,
+            last_attempt_at=item.last_attempt_at, last_result=last.get(item.id),
+            contacts=tuple(sorted(contacts.get(item.customer_id, ()))), do_not_call=item.phone_e164 in blocked,
+            next_attempt_at=item.next_attempt_at,
+        )
+        for item, time_zone in rows
+    ]
+
+
+def record_outbound_attempt(
+    session: Session, work_item_id: int, *, result: str, cti_call_id: str | None, started_at: datetime,
+    ended_at: datetime, next_attempt_at: datetime | None, final: bool = False, reason: str | None = None,
+) -> None:
+    """One dial of the dialer: ``result`` is answered, busy, no_answer, answering_machine, abandoned,
+    hung_up or failed. The item waits until ``next_attempt_at``; ``final`` closes it as failed (no
+    more attempts); an answered call leaves it in progress for the agent's offer result."""
+    item = session.get(WorkItem, work_item_id)
+    if item is None:
+        raise NotFound(f"no work item {work_item_id}")
+    session.add(Attempt(work_item_id=item.id, started_at=started_at, ended_at=ended_at, result=result,
+                        cti_call_id=cti_call_id))
+    item.attempt_count += 1
+    item.last_attempt_at = started_at
+    item.result = result
+    item.next_attempt_at = next_attempt_at
+    if final:
+        item.status = WorkItemStatus.FAILED
+        item.reason = (reason or f"no contact after {item.attempt_count} attempts")[:200]
+    else:
+        item.status = WorkItemStatus.IN_PROGRESS

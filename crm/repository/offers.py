@@ -1,0 +1,105 @@
+"""Campaign offers made to a customer on a contact, and what became of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..campaigns.eligibility import decide
+from ..campaigns.rules import CampaignRules
+from ..errors import InvalidData
+from ..models import (
+    Activity,
+    Campaign,
+    WorkItem,
+    WorkItemStatus,
+    utcnow,
+)
+from ._common import _attempt
+from .campaigns import item_state, live_campaign, rules_of
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """A campaign offer that applies to the customer now, with the script to pitch it."""
+
+    work_item_id: int
+    campaign_key: str
+    campaign_name: str
+    channel: str
+    offer: str | None
+    script: str | None
+    status: WorkItemStatus
+    attempts: int
+
+
+def _open_offers(session: Session, customer_id: int, now: datetime) -> list[OfferView]:
+    """The customer's open work items of live campaigns that the rules allow offering on their call."""
+    rows = session.execute(
+        select(WorkItem, Campaign, Activity)
+        .join(Activity, WorkItem.activity_id == Activity.id)
+        .join(Campaign, Activity.campaign_id == Campaign.id)
+        .where(
+            WorkItem.customer_id == customer_id,
+            WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
+            live_campaign(now),
+        )
+        .order_by(WorkItem.priority.desc(), WorkItem.id)
+    )
+    cache: dict[int, CampaignRules | None] = {}
+    eligible = []
+    for item, campaign, activity in rows:
+        rules = rules_of(campaign, cache)
+        if rules is not None and decide(item_state(item, campaign), "UTC", rules, now, inbound=True).eligible:
+            eligible.append((item, campaign, activity))
+    return [
+        OfferView(
+            work_item_id=item.id,
+            campaign_key=campaign.campaign_key,
+            campaign_name=campaign.name,
+            channel=activity.channel,
+            offer=item.offer,
+            script=campaign.script,
+            status=item.status,
+            attempts=item.attempt_count,
+        )
+        for item, campaign, activity in eligible
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferResult:
+    """What became of a campaign offer made on a contact: ``accepted``, ``declined``, ``callback``,
+    ``not_interested`` (with a reason)."""
+
+    work_item_id: int
+    result: str
+    reason: str | None = None
+
+
+OFFER_RESULTS = ("accepted", "declined", "callback", "not_interested")
+
+
+def record_offer_result(
+    session: Session,
+    offer: OfferResult,
+    *,
+    contact_id: int | None = None,
+    agent_id: int | None = None,
+    cti_call_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Tie an offer's outcome to its work item: an attempt, and the item's status and result."""
+    if offer.result not in OFFER_RESULTS:
+        raise InvalidData(f"unknown offer result {offer.result!r}; expected one of {', '.join(OFFER_RESULTS)}")
+    if offer.result == "not_interested" and not (offer.reason or "").strip():
+        raise InvalidData("'not interested' needs a reason")
+    item = _attempt(session, offer.work_item_id, f"offer_{offer.result}", agent_id=agent_id, at=at or utcnow(),
+                    cti_call_id=cti_call_id, contact_id=contact_id)
+    item.result = offer.result
+    item.reason = offer.reason
+    item.agent_id = agent_id or item.agent_id
+    item.status = WorkItemStatus.IN_PROGRESS if offer.result == "callback" else WorkItemStatus.COMPLETED

@@ -1,0 +1,105 @@
+"""Orders and service requests, linked to the contact and the work item that made them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidData
+from ..models import (
+    Order,
+    ServiceRequest,
+)
+from ._common import _check_links
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: int
+    product: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    status: str
+    created_at: datetime
+    contact_id: int | None
+    work_item_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequestView:
+    id: int
+    category: str
+    summary: str
+    priority: str
+    status: str
+    created_at: datetime
+    contact_id: int | None
+    work_item_id: int | None
+
+
+def _order_view(o: Order) -> OrderView:
+    return OrderView(o.id, o.product, o.quantity, o.amount, o.currency, o.status, o.created_at, o.contact_id,
+                     o.work_item_id)
+
+
+def _request_view(r: ServiceRequest) -> ServiceRequestView:
+    return ServiceRequestView(r.id, r.category, r.summary, r.priority, r.status, r.created_at, r.contact_id,
+                              r.work_item_id)
+
+
+def create_order(
+    session: Session,
+    *,
+    customer_id: int,
+    product: str,
+    amount: Decimal = Decimal("0.00"),
+    quantity: int = 1,
+    currency: str = "USD",
+    contact_id: int | None = None,
+    work_item_id: int | None = None,
+) -> OrderView:
+    """Create an order linked to the contact and, for a campaign sale, to its work item."""
+    if not product.strip():
+        raise InvalidData("an order needs a product")
+    if quantity < 1:
+        raise InvalidData("an order's quantity must be at least 1")
+    if amount < 0:
+        raise InvalidData("an order's amount cannot be negative")
+    _check_links(session, customer_id, contact_id, work_item_id)
+    order = Order(
+        customer_id=customer_id, product=product.strip(), amount=amount, quantity=quantity,
+        currency=currency, contact_id=contact_id, work_item_id=work_item_id,
+    )
+    session.add(order)
+    session.flush()
+    return _order_view(order)
+
+
+def create_service_request(
+    session: Session,
+    *,
+    customer_id: int,
+    category: str,
+    summary: str,
+    details: str | None = None,
+    priority: str = "normal",
+    contact_id: int | None = None,
+    work_item_id: int | None = None,
+) -> ServiceRequestView:
+    """Create a service request linked to the contact and, when it came from a campaign, its work item."""
+    if not category.strip() or not summary.strip():
+        raise InvalidData("a service request needs a category and a summary")
+    if priority not in ("low", "normal", "high", "urgent"):
+        raise InvalidData(f"unknown service request priority {priority!r}")
+    _check_links(session, customer_id, contact_id, work_item_id)
+    request = ServiceRequest(
+        customer_id=customer_id, category=category.strip(), summary=summary.strip(), details=details,
+        priority=priority, contact_id=contact_id, work_item_id=work_item_id,
+    )
+    session.add(request)
+    session.flush()
+    return _request_view(request)
