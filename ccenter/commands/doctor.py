@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Callable
 
 from bus.errors import BusError
-from bus.transport import open_bus
-from crm import db
 from crm.errors import CrmError
 
 from ..cli import settings_from
@@ -23,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 
 def check_database(settings: Settings) -> str:
+    from crm import db
+
     engine = db.connect(settings.db_url)
     try:
         if not db.is_current(engine):
@@ -38,6 +37,9 @@ def check_database(settings: Settings) -> str:
 def check_broker(settings: Settings) -> str:
     if settings.mqtt_url.startswith(IN_PROCESS_BUS):
         return "in-process bus (single-process mode)"
+    import asyncio
+
+    from bus.transport import open_bus
 
     async def probe() -> None:
         bus = open_bus(settings.mqtt_url, client_id="ccenter-doctor", site=settings.site, role="doctor")
