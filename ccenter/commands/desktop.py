@@ -177,18 +177,18 @@ def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
         return 2
-    import asyncio
     import socket
     import threading
 
     from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
+    from agent_desktop.telephony import network_loop
     from bus.transport import open_bus
 
     bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
                    role="supervisor")
-    loop = asyncio.new_event_loop()
+    loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
     loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)

@@ -46,7 +46,10 @@ def check_broker(settings: Settings) -> str:
         await bus.start()
         await bus.close()
 
-    asyncio.run(probe())
+    # A selector loop, as the desktop's network thread uses: aiomqtt needs add_reader, which the
+    # default loop on Windows (proactor) lacks, and the desktop runs this check before its login.
+    with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+        runner.run(probe())
     from bus.mqtt import safe_url
 
     return f"connected to {safe_url(settings.mqtt_url)}"
