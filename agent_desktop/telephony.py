@@ -7,6 +7,10 @@ belongs to that loop (the in-process IVR and ACD of the demo, which see every ev
 thread through the ``event_received`` signal; commands go the other way with :meth:`command`,
 and a refused command comes back as ``command_failed`` with the link's reason. The GUI thread
 never waits for the link.
+
+The thread's loop is always a selector loop (:func:`network_loop`): the MQTT client (aiomqtt, under
+:class:`cti.buslink.BusLink` and the statistics bus) needs ``add_reader``, which the default loop
+on Windows (the proactor loop) does not have.
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ from cti.model import LinkEvent
 from .workers import mailbox
 
 logger = logging.getLogger(__name__)
+
+
+def network_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop for a network thread: a selector loop on every platform.
+
+    ``asyncio.new_event_loop()`` gives the platform's default, on Windows a proactor loop, without
+    the ``add_reader`` that aiomqtt (through paho's socket) needs.
+    """
+    return asyncio.SelectorEventLoop()
 
 
 class LinkThread(QObject):
@@ -70,7 +83,7 @@ class LinkThread(QObject):
         self._ready.wait(10)
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = network_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         self._ready.set()

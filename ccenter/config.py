@@ -28,8 +28,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 APP_NAME = "ccenter"
 IN_PROCESS_BUS = "inproc://"
 
@@ -50,6 +48,8 @@ def has_display(environ: Mapping[str, str] | None = None) -> bool:
 
 def data_dir() -> Path:
     """The user's data folder, where the embedded database lives."""
+    import platformdirs  # here, not above: only commands that touch data pay for it
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

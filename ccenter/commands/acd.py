@@ -7,11 +7,7 @@ import json
 import logging
 from typing import Any
 
-from routing.engine import AcdEngine, Explanation, explain_agent, explain_call, waiting_call_ids
 from routing.errors import RoutingError
-from routing.model import AgentId, AgentStatus, CallId
-from routing.scenario import load_scenario
-from routing.simulate import simulate
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +139,11 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from routing.engine import AcdEngine, Explanation, explain_agent, explain_call, waiting_call_ids
+    from routing.model import AgentId, AgentStatus, CallId
+    from routing.scenario import load_scenario
+    from routing.simulate import simulate
+
     found: list[Explanation] = []
     stats: dict[str, Any] = {}
 

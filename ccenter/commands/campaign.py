@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-
-from crm import campaign_files, db
+from typing import TYPE_CHECKING
 
 from ..cli import settings_from
+
+if TYPE_CHECKING:
+    from crm.campaign_files import ImportReport
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     listing.set_defaults(func=run_list)
 
 
-def format_report(report: campaign_files.ImportReport) -> list[str]:
+def format_report(report: ImportReport) -> list[str]:
     """The import report as a user reads it."""
     lines = [f"imported {report.source} ({report.kind}, {report.encoding})"]
     for key in report.campaigns:
@@ -56,6 +58,8 @@ def format_report(report: campaign_files.ImportReport) -> list[str]:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from crm import campaign_files, db
+
     settings = settings_from(args)
     region = (args.region or settings.default_region).upper()
     engine = db.connect(settings.db_url)
@@ -73,6 +77,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from crm import campaign_files, db
+
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     try:
@@ -85,6 +91,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from crm import campaign_files, db
+
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     try:

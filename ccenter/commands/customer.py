@@ -10,7 +10,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from crm import db, repository
 from crm.errors import NotFound
 
 from ..cli import settings_from
@@ -50,6 +49,8 @@ def _plain(value: Any) -> Any:
 
 
 def run_find(args: argparse.Namespace) -> int:
+    from crm import db, repository
+
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     try:
@@ -63,6 +64,8 @@ def run_find(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from crm import db, repository
+
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     try:

@@ -6,9 +6,6 @@ import argparse
 import sys
 import time
 
-from crm import db
-from crm.seed import DEMO_PASSWORD, DEMO_PIN, seed
-
 from ..cli import settings_from
 
 
@@ -26,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    from crm import db
+
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     try:
@@ -37,6 +36,9 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_seed(args: argparse.Namespace) -> int:
+    from crm import db
+    from crm.seed import DEMO_PASSWORD, DEMO_PIN, seed
+
     if args.customers < 0:
         print("ccenter: error: --customers must be zero or more", file=sys.stderr)
         return 2

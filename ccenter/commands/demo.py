@@ -14,17 +14,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-import resources
-from crm import db, repository
-from crm.models import Customer, PhoneNumber, Tier, WorkItem, WorkItemStatus
-from crm.seed import seed
-
 from ..cli import settings_from
 from ..config import data_dir, has_display
 
 if TYPE_CHECKING:
+    from crm import db
+
     from ..democenter import DemoCenter
 
 DEMO_CUSTOMERS = 2_000
@@ -53,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 
 def _numbers(session: db.Session, *, vip_with_offer: bool) -> list[str]:
+    from sqlalchemy import select
+
+    from crm.models import Customer, PhoneNumber, Tier, WorkItem, WorkItemStatus
+
     query = (
         select(PhoneNumber.e164)
         .join(Customer, Customer.id == PhoneNumber.customer_id)
@@ -81,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
                   "session, or use --screenshots DIR to play the demo without one", file=sys.stderr)
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # screenshots need no screen
+    import resources
+    from crm import db, repository
+    from crm.seed import seed
+
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     db.upgrade(engine)

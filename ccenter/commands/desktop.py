@@ -9,18 +9,16 @@ queue's statistics and every agent's state from the bus.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import socket
 import sys
 from collections.abc import Callable
-
-from bus import topics
-from bus.messages import AgentState, QueueStats
-from bus.transport import Bus, Subscription, open_bus
-from crm import db, repository
+from typing import TYPE_CHECKING
 
 from ..cli import settings_from
 from ..config import IN_PROCESS_BUS, Settings, data_dir, has_display
+
+if TYPE_CHECKING:
+    from bus.messages import AgentState, QueueStats
+    from bus.transport import Bus, Subscription
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -68,6 +66,11 @@ async def pump_bus(
     agent_sink: Callable[[AgentState], None] | None = None,
 ) -> None:
     """Forward retained queue statistics and agent states from a started bus to the windows' feeds."""
+    import asyncio
+
+    from bus import topics
+    from bus.messages import AgentState, QueueStats
+
     patterns = []
     if queue_sink is not None:
         patterns.append(f"{topics.PREFIX}/{site}/queues/+/stats")
@@ -106,6 +109,11 @@ def run_desktop(args: argparse.Namespace) -> int:
     from .doctor import check_broker
 
     check_broker(settings)  # an unreachable broker is one clear error, before the login dialog
+    import socket
+
+    from bus.transport import open_bus
+    from crm import db, repository
+
     engine = db.connect(settings.db_url)
     factory = db.session_factory(engine)
 
@@ -169,15 +177,18 @@ def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
         return 2
+    import socket
     import threading
 
     from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
+    from agent_desktop.telephony import network_loop
+    from bus.transport import open_bus
 
     bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
                    role="supervisor")
-    loop = asyncio.new_event_loop()
+    loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
     loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)

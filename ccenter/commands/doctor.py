@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Callable
 
 from bus.errors import BusError
-from bus.transport import open_bus
-from crm import db
 from crm.errors import CrmError
 
 from ..cli import settings_from
@@ -23,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 
 def check_database(settings: Settings) -> str:
+    from crm import db
+
     engine = db.connect(settings.db_url)
     try:
         if not db.is_current(engine):
@@ -38,13 +37,19 @@ def check_database(settings: Settings) -> str:
 def check_broker(settings: Settings) -> str:
     if settings.mqtt_url.startswith(IN_PROCESS_BUS):
         return "in-process bus (single-process mode)"
+    import asyncio
+
+    from bus.transport import open_bus
 
     async def probe() -> None:
         bus = open_bus(settings.mqtt_url, client_id="ccenter-doctor", site=settings.site, role="doctor")
         await bus.start()
         await bus.close()
 
-    asyncio.run(probe())
+    # A selector loop, as the desktop's network thread uses: aiomqtt needs add_reader, which the
+    # default loop on Windows (proactor) lacks, and the desktop runs this check before its login.
+    with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+        runner.run(probe())
     from bus.mqtt import safe_url
 
     return f"connected to {safe_url(settings.mqtt_url)}"

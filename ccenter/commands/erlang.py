@@ -7,8 +7,6 @@ import json
 import logging
 from typing import Any
 
-from routing.erlang import agents_required, kpis
-
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +35,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from routing.erlang import agents_required, kpis
+
     result = kpis(args.agents, args.arrivals_per_hour, args.aht, args.sl_seconds, args.patience)
     out: dict[str, Any] = {
         "model": "erlang_a" if args.patience is not None else "erlang_c",

@@ -13,16 +13,15 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import resources
-from bus.messages import CallEvent
-from ivr.engine import CallInfo
 from ivr.errors import IvrError
-from ivr.flow import Flow, load_flow
-from ivr.inprocess import InProcessSession, parse_inputs, run_scripted
-from ivr.lookup import CustomerLookup, demo_lookup
-from ivr.rest import HttpRestClient
+
+if TYPE_CHECKING:
+    from bus.messages import CallEvent
+    from ivr.flow import Flow
+    from ivr.lookup import CustomerLookup
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +129,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 def resolve_flow(name: str) -> Flow:
     """A flow file, or the name of a shipped flow (``telecom`` is ``resources/ivr/telecom.yaml``)."""
+    from ivr.flow import load_flow
+
     path = Path(name)
     if path.exists():
         return load_flow(path)
@@ -141,10 +142,14 @@ def resolve_flow(name: str) -> Flow:
 
 
 def shipped_flows() -> list[Flow]:
+    from ivr.flow import load_flow
+
     return [load_flow(p) for p in sorted(resources.path("ivr").glob("*.yaml"))]
 
 
 def make_lookup(args: argparse.Namespace) -> CustomerLookup:
+    from ivr.lookup import demo_lookup
+
     source = args.data or ("db" if args.db else "demo")
     if source == "demo":
         return demo_lookup()
@@ -167,6 +172,10 @@ def _emit(record: dict[str, Any]) -> None:
 
 
 def run_try(args: argparse.Namespace) -> int:
+    from ivr.engine import CallInfo
+    from ivr.inprocess import InProcessSession, parse_inputs, run_scripted
+    from ivr.rest import HttpRestClient
+
     flow = resolve_flow(args.flow)
     inputs = parse_inputs(args.input)
     lookup = make_lookup(args)

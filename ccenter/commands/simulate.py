@@ -10,8 +10,6 @@ import time
 from typing import Any
 
 from routing.errors import RoutingError
-from routing.scenario import load_scenario
-from routing.simulate import simulate
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         raise RoutingError("give a SCENARIO.yaml to simulate, or --replay EVENTS.jsonl to replay a recording")
     if args.new_config or args.baseline:
         raise RoutingError("--config and --baseline go with --replay")
+    from routing.scenario import load_scenario
+    from routing.simulate import simulate
+
     scenario = load_scenario(args.scenario)
     started = time.perf_counter()
     result = simulate(scenario, seed=args.seed)
