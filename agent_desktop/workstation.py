@@ -229,7 +229,7 @@ class AgentWindow(QMainWindow):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
+            action.triggered.connect(lambda _checked=False: slot())  # never pass "checked" on as an argument
             self.addAction(action)
 
         shortcut("Ctrl+Return", self.answer)
