@@ -12,18 +12,10 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QWidget
 
+from .callwork import SCHEMA_ID, attached_values
 from .customer_view import named, plain_label
 
-SCHEMA_ID = "ccenter.attached/1"
-
-
-def attached_values(data: dict[str, Any]) -> dict[str, Any]:
-    """Field name → value, whichever form the attached data came in."""
-    if data.get("schema") == SCHEMA_ID and isinstance(data.get("fields"), dict):
-        return {
-            name: entry.get("value") for name, entry in data["fields"].items() if isinstance(entry, dict)
-        }
-    return {k: v for k, v in data.items() if k != "schema"}
+__all__ = ["SCHEMA_ID", "IvrDataPanel", "attached_values"]
 
 
 def _text(value: Any) -> str:

@@ -1,8 +1,12 @@
 """The agent's workstation: state bar, softphone, screen pop with IVR data, call work and wrap-up.
 
-The window presents an :class:`~agent_desktop.session.AgentSession` and forwards the agent's
-intent: telephony commands go to the :class:`~agent_desktop.telephony.LinkThread`, look-ups and
-saves run on worker threads (:class:`~agent_desktop.workers.Operation`). It never blocks.
+The window composes its parts (:class:`~agent_desktop.state_bar.StateBar`,
+:class:`~agent_desktop.softphone.Softphone`, :class:`~agent_desktop.preview_bar.PreviewBar`,
+:class:`~agent_desktop.call_panel.CallPanel`, :class:`~agent_desktop.screen_pop.ScreenPopView`),
+presents an :class:`~agent_desktop.session.AgentSession` and the calls' work
+(:class:`~agent_desktop.callwork.AgentWork`, Qt-free), and forwards the agent's intent: telephony
+commands go to the :class:`~agent_desktop.telephony.LinkThread`, look-ups and saves run on worker
+threads (:class:`~agent_desktop.workers.Operation`). It never blocks.
 
 Keyboard: Ctrl+Return answer, Ctrl+E hang up, Ctrl+H hold or retrieve, Ctrl+K consult,
 Ctrl+T blind transfer, Ctrl+Shift+T complete the transfer, Ctrl+Shift+C conference, Ctrl+P keypad,
@@ -14,57 +18,30 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QDateTimeEdit,
-    QDialog,
-    QDialogButtonBox,
-    QGroupBox,
-    QHBoxLayout,
-    QInputDialog,
-    QLineEdit,
-    QListWidget,
-    QMainWindow,
-    QMenu,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QInputDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from bus.messages import AgentStateName, CallEvent, QueueStats
 from crm import phones
 from crm.errors import CrmError
-from crm.models import Channel
-from crm.repository import (
-    AgentView,
-    ContactRecord,
-    Customer360,
-    CustomerSummary,
-    OfferResult,
-    OrderLine,
-    PreviewItem,
-    RequestLine,
-)
+from crm.repository import AgentView, Customer360, CustomerSummary, OrderLine, PreviewItem, RequestLine
 
 from .app import remember_layout
-from .customer_view import Customer360View, named, plain_label
+from .call_panel import CallPanel
+from .callwork import AgentWork, CallWork
+from .customer_view import named, plain_label
 from .customer_window import CustomerDirectory
 from .forms import OrderForm, ServiceRequestForm
-from .icons import icon
-from .ivr_panel import IvrDataPanel, attached_values
 from .outbox import ContactOutbox
+from .preview_bar import PreviewBar
 from .queues import QueueStatsFeed, QueueStatsModel
+from .screen_pop import ScreenPopView
 from .session import (
     Action,
     AgentCall,
@@ -77,41 +54,17 @@ from .session import (
     StateChanged,
     WrapUpStarted,
 )
+from .softphone import Softphone
+from .state_bar import StateBar
 from .telephony import LinkThread
 from .workers import run_in_background
-from .wrapup import WrapUpPanel
+
+__all__ = ["DEFAULT_DISPOSITIONS", "DEFAULT_NOT_READY_REASONS", "AgentWindow", "CallWork"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_NOT_READY_REASONS = ("Break", "Lunch", "Training", "Meeting", "Coaching")
 DEFAULT_DISPOSITIONS = ("resolved", "order_placed", "info_given", "escalated", "callback_scheduled", "wrong_number")
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
-        f"{seconds // 60}:{seconds % 60:02d}"
-
-
-@dataclass
-class CallWork:
-    """What the agent did on one call, until it is saved at wrap-up."""
-
-    call: AgentCall
-    started_at: datetime
-    customer_id: int | None = None
-    customer: Customer360 | None = None
-    orders: list[OrderLine] = field(default_factory=list)
-    requests: list[RequestLine] = field(default_factory=list)
-    client_ref: str = field(default_factory=lambda: uuid.uuid4().hex)
-    work_item_id: int | None = None  # the campaign work item of an outbound (preview) call
-    campaign_key: str | None = None
-
-
-def _dialled_item(data: dict[str, Any]) -> int | None:
-    """The campaign work item the dialer put on a progressive or predictive call, if any."""
-    item = attached_values(data).get("work_item_id")
-    return int(item) if isinstance(item, int | str) and str(item).isdigit() else None
 
 
 class AgentWindow(QMainWindow):
@@ -147,21 +100,17 @@ class AgentWindow(QMainWindow):
         self.clock = clock
         extension = agent.extension or ""
         self.session = AgentSession(agent.login, extension, wrap_up_seconds=wrap_up_seconds, now=clock())
-        self.work: dict[str, CallWork] = {}
-        self.wrap_up_work: CallWork | None = None
+        self.calls_work = AgentWork(dispositions)
+        self.work: dict[str, CallWork] = self.calls_work.live  # the live calls' work, by call id
         self.preview: PreviewItem | None = None
-        self.queue_dispositions: dict[str, tuple[str, ...]] = {}
-        self.campaign_dispositions: dict[str, tuple[str, ...]] = {}
         self.transfer_targets: list[tuple[str, str]] = []
-        self._dialed_preview: PreviewItem | None = None
+        self.muted: set[str] = set()  # calls on which the agent's voice is not sent
         self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
 
         self.queues = QueueStatsModel(visible_queues, self)
         if queue_stats is not None:
             queue_stats.updated.connect(self._on_queue_stats)
-        self._build_state_bar()
-        self._build_softphone()
-        self._build_body()
+        self._build()
         self._build_shortcuts()
         self._refresh()
 
@@ -184,139 +133,84 @@ class AgentWindow(QMainWindow):
         self._run(self.directory.campaign_dispositions, done=self._on_campaign_dispositions)
         self._run(self.directory.transfer_targets, done=self._on_transfer_targets)
 
+    @property
+    def wrap_up_work(self) -> CallWork | None:
+        """The work of the call being wrapped up, until its contact is saved."""
+        return self.calls_work.wrap_up
+
+    @property
+    def queue_dispositions(self) -> dict[str, tuple[str, ...]]:
+        return self.calls_work.queue_dispositions
+
+    @property
+    def campaign_dispositions(self) -> dict[str, tuple[str, ...]]:
+        return self.calls_work.campaign_dispositions
+
     # --- construction --------------------------------------------------------------------------
 
-    def _button(self, text: str, name: str, slot: Callable[[], None], shortcut: str | None = None,
-                glyph: str | None = None, white: bool = False) -> QPushButton:
-        button = named(QPushButton(text), name)
-        if glyph:
-            button.setIcon(icon(glyph, "#ffffff" if white else None))
-        button.clicked.connect(slot)
-        if shortcut:
-            button.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-        return button
+    def _build(self) -> None:
+        self.state_bar = StateBar(self.not_ready_reasons, supervisor=self.agent.role in ("supervisor", "admin"))
+        bar = self.state_bar
+        bar.ready_requested.connect(self.go_ready)
+        bar.not_ready_requested.connect(self.go_not_ready)
+        bar.wrap_up_extension_requested.connect(self.extend_wrap_up)
+        bar.wrap_up_end_requested.connect(self.end_wrap_up)
+        bar.customers_requested.connect(self.customers_requested)
+        bar.supervisor_requested.connect(self.supervisor_requested)
+        # The parts by the names the rest of the desktop (the demo, the tests) uses.
+        self.state_label, self.ready_button, self.not_ready_button = bar.state_label, bar.ready_button, \
+            bar.not_ready_button
+        self.wrap_label, self.extend_button, self.done_button = bar.wrap_label, bar.extend_button, bar.done_button
+        self.pending_label, self.queue_label, self.link_label = bar.pending_label, bar.queue_label, bar.link_label
 
-    def _build_state_bar(self) -> None:
-        bar = named(QWidget(), "stateBar")
-        layout = QHBoxLayout(bar)
-        self.state_label = named(plain_label(), "agentState")
-        self.ready_button = self._button(self.tr("Ready"), "readyButton", self.go_ready, "F2", "ready")
-        self.not_ready_button = named(QToolButton(), "notReadyButton")
-        self.not_ready_button.setText(self.tr("Not ready"))
-        self.not_ready_button.setIcon(icon("not-ready"))
-        self.not_ready_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.not_ready_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.not_ready_button)
-        for reason in self.not_ready_reasons:
-            menu.addAction(self.tr(reason), partial(self.go_not_ready, reason))
-        self.not_ready_button.setMenu(menu)
-        self.wrap_label = named(plain_label(), "wrapUpCountdown")
-        self.extend_button = self._button(self.tr("+30 s"), "extendWrapUp", lambda: self.extend_wrap_up(30))
-        self.done_button = self._button(self.tr("End wrap-up"), "endWrapUp", self.end_wrap_up)
-        self.pending_label = named(plain_label(), "pendingContacts")
-        self.queue_label = named(plain_label(), "queueSummary")
-        self.link_label = named(plain_label(), "linkStatus")
-        layout.addWidget(self.state_label)
-        layout.addWidget(self.ready_button)
-        layout.addWidget(self.not_ready_button)
-        layout.addSpacing(16)
-        layout.addWidget(self.wrap_label)
-        layout.addWidget(self.extend_button)
-        layout.addWidget(self.done_button)
-        layout.addStretch(1)
-        layout.addWidget(self.queue_label)
-        layout.addWidget(self.link_label)
-        layout.addWidget(self.pending_label)
-        layout.addWidget(self._button(self.tr("Customers…"), "customersButton", self.customers_requested.emit,
-                                      "Ctrl+F", "customers"))
-        supervisor = self._button(self.tr("Supervisor view…"), "supervisorButton", self.supervisor_requested.emit,
-                                  glyph="supervisor")
-        supervisor.setVisible(self.agent.role in ("supervisor", "admin"))  # the role decides what is shown
-        layout.addWidget(supervisor)
-        self.state_bar = bar
+        self.softphone = phone = Softphone()
+        for signal, slot in ((phone.answer_requested, self.answer), (phone.hangup_requested, self.hang_up),
+                             (phone.hold_requested, self.toggle_hold), (phone.consult_requested, self.consult),
+                             (phone.transfer_requested, self.blind_transfer),
+                             (phone.complete_transfer_requested, self.complete_transfer),
+                             (phone.conference_requested, self.conference), (phone.keypad_requested, self.keypad),
+                             (phone.mute_requested, self.toggle_mute), (phone.dial_requested, self.dial)):
+            signal.connect(slot)
+        self.call_label, self.dial_box, self.dial_button = phone.call_label, phone.dial_box, phone.dial_button
+        self.answer_button, self.hangup_button, self.hold_button = phone.answer_button, phone.hangup_button, \
+            phone.hold_button
+        self.consult_button, self.transfer_button, self.complete_button = phone.consult_button, \
+            phone.transfer_button, phone.complete_button
+        self.conference_button, self.keypad_button, self.mute_button = phone.conference_button, \
+            phone.keypad_button, phone.mute_button
 
-    def _build_softphone(self) -> None:
-        bar = named(QWidget(), "softphone")
-        rows = QVBoxLayout(bar)
-        top = QHBoxLayout()
-        layout = QHBoxLayout()
-        rows.addLayout(top)
-        rows.addLayout(layout)
-        self.call_label = named(plain_label(), "callInfo")
-        self.answer_button = self._button(self.tr("Answer"), "answerButton", self.answer, "Ctrl+Return", "answer",
-                                          white=True)
-        self.hangup_button = self._button(self.tr("Hang up"), "hangupButton", self.hang_up, "Ctrl+E", "hangup",
-                                          white=True)
-        self.hold_button = self._button(self.tr("Hold"), "holdButton", self.toggle_hold, "Ctrl+H", "hold")
-        self.consult_button = self._button(self.tr("Consult…"), "consultButton", self.consult, "Ctrl+K", "consult")
-        self.transfer_button = self._button(self.tr("Transfer…"), "transferButton", self.blind_transfer, "Ctrl+T",
-                                            "transfer")
-        self.complete_button = self._button(self.tr("Complete transfer"), "completeTransfer", self.complete_transfer,
-                                            "Ctrl+Shift+T", "complete-transfer")
-        self.conference_button = self._button(self.tr("Conference"), "conferenceButton", self.conference,
-                                              "Ctrl+Shift+C", "conference")
-        self.keypad_button = self._button(self.tr("Keypad…"), "keypadButton", self.keypad, "Ctrl+P", "keypad")
-        self.mute_button = self._button(self.tr("Mute"), "muteButton", self.toggle_mute, "Ctrl+M", "mute")
-        self.mute_button.setCheckable(True)
-        self.muted: set[str] = set()  # calls on which the agent's voice is not sent
-        self.dial_box = named(QLineEdit(), "dialNumber")
-        self.dial_box.setPlaceholderText(self.tr("Number to dial"))
-        self.dial_box.returnPressed.connect(self.dial)
-        self.dial_button = self._button(self.tr("Dial"), "dialButton", self.dial, "Ctrl+D", "dial")
-        top.addWidget(self.call_label, 1)
-        top.addWidget(self.dial_box)
-        top.addWidget(self.dial_button)
-        for widget in (self.answer_button, self.hangup_button, self.hold_button, self.consult_button,
-                       self.transfer_button, self.complete_button, self.conference_button, self.keypad_button,
-                       self.mute_button):
-            layout.addWidget(widget)
-        layout.addStretch(1)
-        self.softphone = bar
+        self.preview_bar = preview = PreviewBar()
+        preview.next_requested.connect(self.load_preview)
+        preview.dial_requested.connect(self.dial_preview)
+        preview.skip_requested.connect(self.skip_preview)
+        preview.schedule_requested.connect(self.schedule_preview)
+        self.next_button, self.preview_label = preview.next_button, preview.preview_label
+        self.preview_dial, self.preview_skip, self.preview_schedule = preview.dial_button, preview.skip_button, \
+            preview.schedule_button
 
-    def _build_body(self) -> None:
-        self.ivr_panel = IvrDataPanel()
-        self.call_items = named(QListWidget(), "callItems")
-        self.call_items.setWordWrap(True)
-        items_box = QGroupBox(self.tr("Created on this call"))
-        items_layout = QVBoxLayout(items_box)
-        items_layout.addWidget(self.call_items)
-        buttons = QHBoxLayout()
-        self.order_button = self._button(self.tr("New order…"), "newOrder", self.new_order, "Ctrl+O")
-        self.request_button = self._button(self.tr("New service request…"), "newRequest", self.new_request, "Ctrl+R")
-        buttons.addWidget(self.order_button)
-        buttons.addWidget(self.request_button)
-        items_layout.addLayout(buttons)
+        self.call_panel = panel = CallPanel(self.dispositions)
+        panel.order_requested.connect(self.new_order)
+        panel.request_requested.connect(self.new_request)
+        panel.save_requested.connect(self.save_contact)
+        self.ivr_panel, self.call_items, self.wrap_box = panel.ivr_panel, panel.call_items, panel.wrap_box
+        self.order_button, self.request_button, self.save_button = panel.order_button, panel.request_button, \
+            panel.save_button
+        wrap = panel.wrap_box
+        self.disposition, self.offer_result, self.offer_reason = wrap.disposition, wrap.offer_result, \
+            wrap.offer_reason
+        self.callback, self.callback_at, self.notes, self.wrap_error = wrap.callback, wrap.callback_at, wrap.notes, \
+            wrap.error
 
-        save = self._button(self.tr("Save contact"), "saveContact", self.save_contact, "Ctrl+S", "save", white=True)
-        self.wrap_box = WrapUpPanel(self.dispositions, save)
-        # The panel's parts, by the names the rest of the window (and its tests) use.
-        panel = self.wrap_box
-        self.disposition, self.offer_result = panel.disposition, panel.offer_result
-        self.offer_reason, self.callback, self.callback_at = panel.offer_reason, panel.callback, panel.callback_at
-        self.notes = panel.notes
-        self.save_button, self.wrap_error = save, panel.error
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.ivr_panel)
-        left_layout.addWidget(items_box, 1)
-        left_layout.addWidget(self.wrap_box, 1)
-
-        self.customer_view = Customer360View()
-        self.unknown_panel = self._build_unknown_panel()
-        self.chooser = named(QListWidget(), "customerChooser")
-        self.chooser.itemActivated.connect(lambda item: self._choose(item.data(Qt.ItemDataRole.UserRole)))
-        chooser_box = QGroupBox(self.tr("Several customers have this number: choose one"))
-        QVBoxLayout(chooser_box).addWidget(self.chooser)
-        self.pop_stack = named(QStackedWidget(), "screenPop")
-        self.pop_stack.addWidget(self.customer_view)
-        self.pop_stack.addWidget(self.unknown_panel)
-        self.pop_stack.addWidget(chooser_box)
+        self.pop_stack = pop = ScreenPopView()
+        pop.customer_chosen.connect(self._choose)
+        pop.search_requested.connect(self._search_unknown)
+        pop.create_requested.connect(self._create_customer)
+        self.customer_view, self.unknown_panel, self.chooser = pop.customer_view, pop.unknown_panel, pop.chooser
+        self.unknown_label, self.new_name, self.new_number = pop.unknown_label, pop.new_name, pop.new_number
 
         self.splitter = named(QSplitter(Qt.Orientation.Horizontal), "workstationSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(self.pop_stack)
+        self.splitter.addWidget(panel)
+        self.splitter.addWidget(pop)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([380, 980])
         self.status = named(plain_label(), "statusMessage")
@@ -325,54 +219,17 @@ class AgentWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.addWidget(self.state_bar)
         layout.addWidget(self.softphone)
-        layout.addWidget(self._build_preview_bar())
+        layout.addWidget(self.preview_bar)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
         self.setCentralWidget(central)
-
-    def _build_preview_bar(self) -> QWidget:
-        bar = named(QWidget(), "previewBar")
-        layout = QHBoxLayout(bar)
-        self.next_button = self._button(self.tr("Next outbound call"), "nextPreview", self.load_preview, "Ctrl+N",
-                                        "outbound")
-        self.preview_label = named(plain_label(), "previewInfo")
-        self.preview_dial = self._button(self.tr("Call"), "previewDial", self.dial_preview)
-        self.preview_skip = self._button(self.tr("Skip…"), "previewSkip", self.skip_preview)
-        self.preview_schedule = self._button(self.tr("Schedule…"), "previewSchedule", self.schedule_preview)
-        layout.addWidget(self.next_button)
-        layout.addWidget(self.preview_label, 1)
-        for widget in (self.preview_dial, self.preview_skip, self.preview_schedule):
-            layout.addWidget(widget)
-        return bar
-
-    def _build_unknown_panel(self) -> QWidget:
-        panel = QGroupBox(self.tr("Unknown caller"))
-        layout = QVBoxLayout(panel)
-        self.unknown_label = named(plain_label(), "unknownCaller")
-        self.unknown_search = named(QLineEdit(), "unknownSearch")
-        self.unknown_search.setPlaceholderText(self.tr("Search by name, number or account"))
-        self.unknown_search.returnPressed.connect(self._search_unknown)
-        self.unknown_results = named(QListWidget(), "unknownResults")
-        self.unknown_results.itemActivated.connect(lambda item: self._choose(item.data(Qt.ItemDataRole.UserRole)))
-        self.new_name = named(QLineEdit(), "newCustomerName")
-        self.new_name.setPlaceholderText(self.tr("Name of a new customer"))
-        self.new_number = named(QLineEdit(), "newCustomerNumber")
-        create = self._button(self.tr("Create customer"), "createCustomer", self._create_customer)
-        layout.addWidget(self.unknown_label)
-        layout.addWidget(self.unknown_search)
-        layout.addWidget(self.unknown_results, 1)
-        layout.addWidget(plain_label(self.tr("Or create a new customer:")))
-        layout.addWidget(self.new_name)
-        layout.addWidget(self.new_number)
-        layout.addWidget(create)
-        return panel
 
     def _build_shortcuts(self) -> None:
         def shortcut(keys: str, slot: Callable[[], None]) -> None:
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
+            action.triggered.connect(lambda _checked=False: slot())  # never pass "checked" on as an argument
             self.addAction(action)
 
         shortcut("Ctrl+Return", self.answer)
@@ -405,28 +262,17 @@ class AgentWindow(QMainWindow):
             if isinstance(effect, ScreenPop):
                 self._on_screen_pop(effect.call)
             elif isinstance(effect, CallChanged):
-                work = self.work.get(effect.call.call_id)
-                if work is not None:
-                    work.call = effect.call
-                    if effect.call.data:
-                        self.ivr_panel.show_data(effect.call.data)
-                        if work.work_item_id is None:
-                            work.work_item_id = _dialled_item(effect.call.data)
+                work = self.calls_work.changed(effect.call)
+                if work is not None and effect.call.data:
+                    self.ivr_panel.show_data(work.shown_data)
             elif isinstance(effect, CallEnded):
-                work = self.work.pop(effect.call.call_id, None)
-                if work is not None and effect.handled:
-                    work.call = effect.call
-                    self.wrap_up_work = work
-                elif work is not None and work.work_item_id is not None:
-                    self._run(self.directory.dial_attempt, work.work_item_id, effect.cause or "failed",
+                failed = self.calls_work.ended(effect.call, effect.cause, effect.handled)
+                if failed is not None:
+                    self._run(self.directory.dial_attempt, failed.work_item_id, failed.result,
                               self.agent.id, effect.call.call_id, done=lambda _r: None)
                 self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
-                # A campaign's own codes first, then the queue's, then the desktop's.
-                campaign = self.wrap_up_work.campaign_key if self.wrap_up_work else None
-                codes = self.campaign_dispositions.get(campaign or "") or self.queue_dispositions.get(
-                    effect.call.queue or "", self.dispositions)
-                self.wrap_box.fill_dispositions(codes)
+                self.wrap_box.fill_dispositions(self.calls_work.wrap_up_dispositions(effect.call.queue))
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
@@ -435,35 +281,16 @@ class AgentWindow(QMainWindow):
         self._refresh()
 
     def _on_screen_pop(self, call: AgentCall) -> None:
-        work = CallWork(call, datetime.now(UTC))
-        self.work[call.call_id] = work
-        dialed = self._dialed_preview
-        if call.outbound and dialed is not None and call.called == dialed.phone:
-            self._dialed_preview = None
-            work.work_item_id = dialed.work_item_id
-            work.campaign_key = dialed.campaign_key
-            self.ivr_panel.show_data({"campaign": dialed.campaign_name, "offer": dialed.offer or ""})
-            self.call_items.clear()
-            self._load_customer(call.call_id, dialed.customer_id)
-            return
-        self.ivr_panel.show_data(call.data)
-        self.call_items.clear()
-        values = attached_values(call.data)
-        work.work_item_id = _dialled_item(call.data)
-        campaign = attached_values(call.data).get("campaign_key")
-        work.campaign_key = str(campaign) if campaign else None
-        customer_id = values.get("customer_id")
-        number = call.called if call.outbound else call.calling
-        if customer_id not in (None, ""):
-            try:
-                self._load_customer(call.call_id, int(customer_id))
-                return
-            except (TypeError, ValueError):
-                logger.warning("call %s carries a customer id that is not a number: %r", call.call_id, customer_id)
-        if not number:
+        work = self.calls_work.popped(call, datetime.now(UTC))
+        self.call_panel.start_call(work.shown_data)
+        number = work.number
+        if work.wanted_customer is not None:
+            self._load_customer(call.call_id, work.wanted_customer)
+        elif not number:
             self._show_unknown(call.call_id, number)
-            return
-        self._run(self._find_by_number, number, done=lambda found: self._on_caller_found(call.call_id, number, found))
+        else:
+            self._run(self._find_by_number, number,
+                      done=lambda found: self._on_caller_found(call.call_id, number, found))
 
     def _find_by_number(self, number: str) -> list[CustomerSummary]:
         try:
@@ -479,44 +306,26 @@ class AgentWindow(QMainWindow):
         elif not found:
             self._show_unknown(call_id, number)
         else:
-            self.chooser.clear()
-            for customer in found:
-                self._add_choice(self.chooser, customer)
-            self.pop_stack.setCurrentIndex(2)
+            self.pop_stack.show_choices(found)
             self.screen_popped.emit(call_id)
 
-    def _add_choice(self, widget: QListWidget, customer: CustomerSummary) -> None:
-        text = f"{customer.name} · {customer.tier.value} · {', '.join(phones.display(p) for p in customer.phones)}"
-        widget.addItem(text)
-        widget.item(widget.count() - 1).setData(Qt.ItemDataRole.UserRole, customer.id)
-
     def _show_unknown(self, call_id: str, number: str | None) -> None:
-        self.unknown_label.setText(self.tr("No customer has the number %1.").replace("%1", number or "?"))
-        self.unknown_search.clear()
-        self.unknown_results.clear()
-        self.new_name.clear()
-        self.new_number.setText(number or "")
-        self.pop_stack.setCurrentIndex(1)
+        self.pop_stack.show_unknown(number)
         self.screen_popped.emit(call_id)
 
     def _load_customer(self, call_id: str, customer_id: int) -> None:
         def loaded(view: Customer360) -> None:
-            work = self.work.get(call_id) or (self.wrap_up_work if self.wrap_up_work and
-                                              self.wrap_up_work.call.call_id == call_id else None)
+            work = self.calls_work.for_call(call_id)
             if work is None:
                 return
-            work.customer_id, work.customer = view.profile.id, view
-            self.customer_view.show_customer(view)
-            self.pop_stack.setCurrentIndex(0)
+            work.link_customer(view)
+            self.pop_stack.show_customer(view)
             self.screen_popped.emit(call_id)
 
         self._run(self.directory.load, customer_id, done=loaded)
 
     def _current_work(self) -> CallWork | None:
-        call = self.session.primary_call()
-        if call is not None and call.call_id in self.work:
-            return self.work[call.call_id]
-        return self.wrap_up_work
+        return self.calls_work.current(self.session.primary_call())
 
     def relink(self, customer_id: int) -> None:
         """The agent says the live call (or the one being wrapped up) is about another customer."""
@@ -531,19 +340,11 @@ class AgentWindow(QMainWindow):
         if work is not None:
             self._load_customer(work.call.call_id, customer_id)
 
-    def _search_unknown(self) -> None:
-        text = self.unknown_search.text().strip()
-        if text:
-            self._run(self.directory.search, text, done=self._on_unknown_results)
+    def _search_unknown(self, text: str) -> None:
+        self._run(self.directory.search, text, done=self.pop_stack.show_search_results)
 
-    def _on_unknown_results(self, found: list[CustomerSummary]) -> None:
-        self.unknown_results.clear()
-        for customer in found:
-            self._add_choice(self.unknown_results, customer)
-
-    def _create_customer(self) -> None:
+    def _create_customer(self, name: str, number: str) -> None:
         work = self._current_work()
-        name, number = self.new_name.text().strip(), self.new_number.text().strip()
         if work is None or not name:
             self._say(self.tr("Type the new customer's name."))
             return
@@ -654,10 +455,10 @@ class AgentWindow(QMainWindow):
             self._call_command("blind_transfer", call.call_id, self.session.extension, target)
 
     def _on_queue_dispositions(self, dispositions: dict[str, tuple[str, ...]]) -> None:
-        self.queue_dispositions = dispositions
+        self.calls_work.queue_dispositions = dispositions
 
     def _on_campaign_dispositions(self, dispositions: dict[str, tuple[str, ...]]) -> None:
-        self.campaign_dispositions = dispositions
+        self.calls_work.campaign_dispositions = dispositions
 
     def _on_transfer_targets(self, targets: list[tuple[str, str]]) -> None:
         self.transfer_targets = [(label, ext) for label, ext in targets if ext != self.session.extension]
@@ -708,13 +509,11 @@ class AgentWindow(QMainWindow):
 
     def _on_link_down(self, reason: str) -> None:
         # The session stays: calls and state come back when the link does (the link resynchronises).
-        self.link_label.setText(self.tr("Telephony link lost: %1").replace("%1", reason))
-        self.link_label.setProperty("problem", True)
+        self.state_bar.show_link(reason)
         self._say(self.tr("Telephony link lost; reconnecting. Your session is kept."))
 
     def _on_link_up(self) -> None:
-        self.link_label.setText("")
-        self.link_label.setProperty("problem", False)
+        self.state_bar.show_link(None)
         self.resync_calls()
 
     def resync_calls(self) -> None:
@@ -735,7 +534,7 @@ class AgentWindow(QMainWindow):
 
     def _on_queue_stats(self, stats: QueueStats) -> None:
         self.queues.update(stats)
-        self.queue_label.setText(self.queues.summary())
+        self.state_bar.show_queues(self.queues.summary())
 
     def _on_command_failed(self, command: str, reason: str) -> None:
         if command == "mute":
@@ -750,70 +549,43 @@ class AgentWindow(QMainWindow):
         if work is None or work.customer is None:
             self._say(self.tr("Identify the customer before creating an order."))
             return
-        offer = work.customer.offers[0] if work.customer.offers else None
-        currency = work.customer.profile.accounts[0].currency if work.customer.profile.accounts else "USD"
-        products = [offer.offer] if offer and offer.offer else []
-        form = OrderForm(products, currency, offer.work_item_id if offer else None, self)
+        defaults = work.order_defaults()
+        form = OrderForm(list(defaults.products), defaults.currency, defaults.work_item_id, self)
         if form.exec():
             self.add_order(form.line())
 
     def add_order(self, line: OrderLine) -> None:
         work = self._current_work()
         if work is not None:
-            work.orders.append(line)
-            self.call_items.addItem(self.tr("Order: %1 × %2, %3 %4").replace("%1", line.product).replace(
-                "%2", str(line.quantity)).replace("%3", f"{line.amount:.2f}").replace("%4", line.currency))
+            work.add_order(line)
+            self.call_panel.show_order(line)
 
     def new_request(self) -> None:
         work = self._current_work()
         if work is None or work.customer is None:
             self._say(self.tr("Identify the customer before creating a service request."))
             return
-        intent = attached_values(work.call.data).get("intent")
-        form = ServiceRequestForm(str(intent) if intent else None, parent=self)
+        form = ServiceRequestForm(work.intent, parent=self)
         if form.exec():
             self.add_request(form.line())
 
     def add_request(self, line: RequestLine) -> None:
         work = self._current_work()
         if work is not None:
-            work.requests.append(line)
-            self.call_items.addItem(self.tr("Service request: %1 (%2)").replace("%1", line.summary).replace(
-                "%2", line.category))
+            work.add_request(line)
+            self.call_panel.show_request(line)
 
     def save_contact(self) -> None:
         work = self.wrap_up_work
         if work is None:
             return
-        offer = work.customer.offers[0] if work.customer and work.customer.offers else None
-        item_id = work.work_item_id or (offer.work_item_id if offer else None)
-        answers = self.wrap_box.answers(offer_known=item_id is not None, customer_known=work.customer_id is not None)
-        if answers is None:
+        answers = self.wrap_box.answers()
+        now = datetime.now(UTC)
+        problem = work.problem(answers, now)
+        self.wrap_box.show_problem(problem)
+        if problem is not None:
             return
-        offers: tuple[OfferResult, ...] = ()
-        if answers.offer_result and item_id is not None:
-            offers = (OfferResult(item_id, answers.offer_result, answers.offer_reason),)
-        record = ContactRecord(
-            client_ref=work.client_ref,
-            channel=Channel.VOICE_OUT if work.call.outbound or work.work_item_id is not None else Channel.VOICE_IN,
-            started_at=work.started_at,
-            ended_at=datetime.now(UTC),
-            disposition=answers.disposition,
-            customer_id=work.customer_id,
-            agent_id=self.agent.id,
-            queue=work.call.queue,
-            cti_call_id=work.call.call_id,
-            ivr_data=dict(work.call.data),
-            notes=answers.notes,
-            orders=tuple(work.orders),
-            requests=tuple(work.requests),
-            offer_results=offers,
-            work_item_id=work.work_item_id,
-            # The agent's own preview dial is recorded here; the dialer records the calls it placed.
-            dial_result="answered" if work.work_item_id is not None and work.call.outbound else None,
-            callback_at=answers.callback_at,
-            callback_phone=(work.call.called if work.call.outbound else work.call.calling) or None,
-        )
+        record = work.record(answers, agent_id=self.agent.id, ended_at=now)
         self.save_button.setEnabled(False)
         self._run(self.outbox.save, record, done=self._on_saved, failed=self._on_save_failed)
 
@@ -823,10 +595,9 @@ class AgentWindow(QMainWindow):
                               "when it is back."))
         else:
             self._say(self.tr("Contact %1 saved.").replace("%1", str(saved.contact_id)))
-        self.wrap_up_work = None
+        self.calls_work.saved()
         self.wrap_box.reset()
-        self.call_items.clear()
-        self.ivr_panel.show_data({})
+        self.call_panel.start_call({})
         self.save_button.setEnabled(True)
         self.contact_saved.emit(saved)
         self.end_wrap_up()
@@ -852,30 +623,22 @@ class AgentWindow(QMainWindow):
 
     def _on_preview(self, item: PreviewItem | None) -> None:
         self.preview = item
-        if item is None:
-            self.preview_label.setText(self.tr("No outbound call is due now."))
-        else:
-            history = ", ".join(f"{a.result}" for a in item.attempts[:3]) or self.tr("first attempt")
-            self.preview_label.setText(
-                self.tr("%1 · %2 · %3 · %4").replace("%1", item.campaign_name).replace("%2", item.offer or "")
-                .replace("%3", phones.display(item.phone)).replace("%4", history)
-            )
+        self.preview_bar.show_preview(item)
+        if item is not None:
             self._run(self.directory.load, item.customer_id, done=self._show_preview_customer)
         self._refresh()
         self.preview_loaded.emit(item)
 
     def _show_preview_customer(self, view: Customer360) -> None:
         if self.preview is not None and view.profile.id == self.preview.customer_id and not self.session.calls:
-            self.customer_view.show_customer(view)
-            self.customer_view.script.setPlainText(self.preview.script or "")
-            self.pop_stack.setCurrentIndex(0)
+            self.pop_stack.show_customer(view, self.preview.script or "")
 
     def dial_preview(self) -> None:
         item = self.preview
         if item is None or Action.DIAL not in self.session.actions(self.link.capabilities):
             return
-        self._dialed_preview, self.preview = item, None
-        self.preview_label.setText(self.tr("Calling %1…").replace("%1", phones.display(item.phone)))
+        self.calls_work.dialed_preview, self.preview = item, None
+        self.preview_bar.show_calling(item.phone)
         self._call_command("make_call", self.session.extension, item.phone)
         self._refresh()
 
@@ -884,8 +647,7 @@ class AgentWindow(QMainWindow):
         if item is None:
             return
         if reason is None:
-            text, ok = QInputDialog.getText(self, self.tr("Skip"), self.tr("Why is this call skipped?"))
-            reason = text.strip() if ok else ""
+            reason = self.preview_bar.ask_skip_reason()
         if not reason:
             return
         self._run(self.directory.skip_preview, item.work_item_id, reason, self.agent.id,
@@ -896,19 +658,9 @@ class AgentWindow(QMainWindow):
         if item is None:
             return
         if at is None:
-            dialog = QDialog(self)
-            dialog.setWindowTitle(self.tr("Schedule the call"))
-            edit = QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600))
-            edit.setCalendarPopup(True)
-            buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-            buttons.accepted.connect(dialog.accept)
-            buttons.rejected.connect(dialog.reject)
-            box = QVBoxLayout(dialog)
-            box.addWidget(edit)
-            box.addWidget(buttons)
-            if not dialog.exec():
+            at = self.preview_bar.ask_schedule_time()
+            if at is None:
                 return
-            at = datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
         self._run(self.directory.schedule_preview, item.work_item_id, at, self.agent.id,
                   done=lambda _r: self.load_preview())
 
@@ -922,65 +674,22 @@ class AgentWindow(QMainWindow):
         now = self.clock()
         session = self.session
         state = session.state
-        label = self.tr(state.value.replace("_", " ").capitalize())
-        if state is AgentStateName.NOT_READY and session.reason:
-            label = self.tr("%1 — %2").replace("%1", label).replace("%2", self.tr(session.reason.capitalize()))
-        self.state_label.setText(f"{label}  ·  {_clock(now - session.state_since)}")
-        if self.state_label.property("state") != state.value:
-            self.state_label.setProperty("state", state.value)
-            self.state_label.style().unpolish(self.state_label)
-            self.state_label.style().polish(self.state_label)
+        wrapping_up = self.wrap_up_work is not None
         actions = session.actions(self.link.capabilities)
-        self.ready_button.setEnabled(Action.READY in actions and self.wrap_up_work is None)
-        self.not_ready_button.setEnabled(Action.NOT_READY in actions or state is AgentStateName.READY)
-        in_wrap = state is AgentStateName.WRAP_UP
-        for widget in (self.wrap_label, self.extend_button, self.done_button):
-            widget.setVisible(in_wrap)
-        if in_wrap and session.wrap_up_deadline is not None:
-            self.wrap_label.setText(self.tr("Wrap-up %1").replace("%1", _clock(session.wrap_up_deadline - now)))
-        self.done_button.setEnabled(in_wrap and self.wrap_up_work is None)
-        self.wrap_box.setEnabled(self.wrap_up_work is not None)
-        pending = self.outbox.pending
-        self.pending_label.setText(self.tr("%1 contact(s) waiting for the database").replace("%1", str(pending))
-                                   if pending else "")
+        self.state_bar.show_state(state, session.reason, now - session.state_since,
+                                  can_ready=Action.READY in actions and not wrapping_up,
+                                  can_not_ready=Action.NOT_READY in actions or state is AgentStateName.READY)
+        deadline = session.wrap_up_deadline
+        self.state_bar.show_wrap_up(state is AgentStateName.WRAP_UP, None if deadline is None else deadline - now,
+                                    can_end=not wrapping_up)
+        self.state_bar.show_pending(self.outbox.pending)
         call = session.primary_call()
-        if call is None:
-            self.call_label.setText(self.tr("No call"))
-        else:
-            raw = call.called if call.outbound else call.calling
-            number = phones.display(raw) if raw else self.tr("unknown number")
-            since = call.answered_at if call.answered_at is not None else call.offered_at
-            parts = [self.tr(call.phase.value.capitalize()), number]
-            if call.queue:
-                parts.append(call.queue)
-            parts.append(_clock(now - since))
-            self.call_label.setText("  ·  ".join(parts))
-        self.answer_button.setEnabled(Action.ANSWER in actions)
-        self.hangup_button.setEnabled(Action.HANGUP in actions)
-        held = call is not None and call.phase is CallPhase.HELD
-        if self.hold_button.text() != (self.tr("Retrieve") if held else self.tr("Hold")):
-            self.hold_button.setText(self.tr("Retrieve") if held else self.tr("Hold"))
-            self.hold_button.setIcon(icon("retrieve" if held else "hold"))
-        self.hold_button.setEnabled(Action.HOLD in actions or Action.RETRIEVE in actions)
-        self.consult_button.setEnabled(Action.CONSULT in actions)
-        self.transfer_button.setEnabled(Action.BLIND_TRANSFER in actions)
-        self.complete_button.setEnabled(Action.ATTENDED_TRANSFER in actions)
-        self.conference_button.setEnabled(Action.CONFERENCE in actions)
-        self.keypad_button.setEnabled(Action.SEND_DTMF in actions)
-        muted = call is not None and call.call_id in self.muted
-        self.mute_button.setEnabled(Action.MUTE in actions)
-        self.mute_button.setChecked(muted)
-        self.mute_button.setText(self.tr("Unmute") if muted else self.tr("Mute"))
+        self.softphone.show_call(call, now, actions, muted=call is not None and call.call_id in self.muted)
         self.muted &= set(session.calls)
-        self.dial_button.setEnabled(Action.DIAL in actions)
-        idle = not session.calls and self.wrap_up_work is None and state is not AgentStateName.LOGGED_OFF
-        self.next_button.setEnabled(idle)
-        self.preview_dial.setEnabled(idle and self.preview is not None and Action.DIAL in actions)
-        self.preview_skip.setEnabled(idle and self.preview is not None)
-        self.preview_schedule.setEnabled(idle and self.preview is not None)
-        has_customer = (work := self._current_work()) is not None and work.customer is not None
-        self.order_button.setEnabled(has_customer)
-        self.request_button.setEnabled(has_customer)
+        idle = not session.calls and not wrapping_up and state is not AgentStateName.LOGGED_OFF
+        self.preview_bar.enable(idle=idle, has_preview=self.preview is not None, can_dial=Action.DIAL in actions)
+        work = self._current_work()
+        self.call_panel.enable(customer_known=work is not None and work.customer is not None, wrapping_up=wrapping_up)
 
     def _run(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None],
              failed: Callable[[Exception], None] | None = None) -> None:
@@ -990,4 +699,3 @@ class AgentWindow(QMainWindow):
         if not isinstance(error, CrmError):
             logger.error("look-up failed", exc_info=error)
         self._say(str(error))
-

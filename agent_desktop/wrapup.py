@@ -1,11 +1,11 @@
 """The wrap-up panel: disposition (with Alt+N hotkeys), offer result, callback, notes, save.
 
-It only collects and checks the agent's answers; the workstation turns them into the contact record.
+It only collects the agent's answers and shows why they cannot be saved; the call's work
+(:class:`~agent_desktop.callwork.CallWork`) checks them and turns them into the contact record.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime
@@ -22,19 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .callwork import WrapUpAnswers, WrapUpProblem
 from .customer_view import named, plain_label
 
 OFFER_RESULT_CHOICES = (("", "No offer made"), ("accepted", "Accepted"), ("declined", "Declined"),
                         ("callback", "Call back later"), ("not_interested", "Not interested"))
 
 
-@dataclass(frozen=True, slots=True)
-class WrapUpAnswers:
-    disposition: str
-    offer_result: str | None
-    offer_reason: str | None
-    callback_at: datetime | None
-    notes: str | None
+__all__ = ["OFFER_RESULT_CHOICES", "WrapUpAnswers", "WrapUpPanel"]
 
 
 class WrapUpPanel(QGroupBox):
@@ -83,30 +78,25 @@ class WrapUpPanel(QGroupBox):
         if number < self.disposition.count():
             self.disposition.setCurrentIndex(number)
 
-    def answers(self, *, offer_known: bool, customer_known: bool) -> WrapUpAnswers | None:
-        """The agent's answers, or None with the reason shown when something is missing or wrong."""
-        disposition = self.disposition.currentData()
-        if not disposition:
-            return self._refuse(self.tr("Choose a disposition."))
-        result = self.offer_result.currentData() or None
-        reason = self.offer_reason.text().strip() or None
-        if result and not offer_known:
-            return self._refuse(self.tr("This customer has no offer to record a result for."))
-        if result == "not_interested" and not reason:
-            return self._refuse(self.tr("Say why the customer is not interested."))
+    def answers(self) -> WrapUpAnswers:
+        """The agent's answers as entered; the call's work says whether they can be saved."""
         callback_at = None
         if self.callback.isChecked():
             callback_at = datetime.fromtimestamp(self.callback_at.dateTime().toSecsSinceEpoch(), UTC)
-            if callback_at <= datetime.now(UTC):
-                return self._refuse(self.tr("The callback time has passed."))
-            if not customer_known:
-                return self._refuse(self.tr("Identify the customer before promising a callback."))
-        self.error.setText("")
-        return WrapUpAnswers(str(disposition), result, reason, callback_at, self.notes.toPlainText().strip() or None)
+        return WrapUpAnswers(self.disposition.currentData() or None, self.offer_result.currentData() or None,
+                             self.offer_reason.text().strip() or None, callback_at,
+                             self.notes.toPlainText().strip() or None)
 
-    def _refuse(self, reason: str) -> WrapUpAnswers | None:
-        self.error.setText(reason)
-        return None
+    def show_problem(self, problem: WrapUpProblem | None) -> None:
+        """Say why the answers cannot be saved (or clear the reason when they can)."""
+        messages = {
+            WrapUpProblem.NO_DISPOSITION: self.tr("Choose a disposition."),
+            WrapUpProblem.NO_OFFER: self.tr("This customer has no offer to record a result for."),
+            WrapUpProblem.NO_REASON: self.tr("Say why the customer is not interested."),
+            WrapUpProblem.CALLBACK_PASSED: self.tr("The callback time has passed."),
+            WrapUpProblem.CALLBACK_UNKNOWN_CUSTOMER: self.tr("Identify the customer before promising a callback."),
+        }
+        self.error.setText(messages[problem] if problem is not None else "")
 
     def reset(self) -> None:
         self.disposition.setCurrentIndex(0)

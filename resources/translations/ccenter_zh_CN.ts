@@ -8,140 +8,12 @@
         <translation>ccenter — %1（%2）</translation>
     </message>
     <message>
-        <source>Ready</source>
-        <translation>就绪</translation>
-    </message>
-    <message>
-        <source>Not ready</source>
-        <translation>未就绪</translation>
-    </message>
-    <message>
-        <source>+30 s</source>
-        <translation>+30 秒</translation>
-    </message>
-    <message>
-        <source>End wrap-up</source>
-        <translation>结束话后处理</translation>
-    </message>
-    <message>
-        <source>Customers…</source>
-        <translation>客户…</translation>
-    </message>
-    <message>
-        <source>Supervisor view…</source>
-        <translation>班长视图…</translation>
-    </message>
-    <message>
-        <source>Answer</source>
-        <translation>接听</translation>
-    </message>
-    <message>
-        <source>Hang up</source>
-        <translation>挂断</translation>
-    </message>
-    <message>
-        <source>Hold</source>
-        <translation>保持</translation>
-    </message>
-    <message>
-        <source>Consult…</source>
-        <translation>咨询…</translation>
-    </message>
-    <message>
-        <source>Transfer…</source>
-        <translation>转接…</translation>
-    </message>
-    <message>
-        <source>Complete transfer</source>
-        <translation>完成转接</translation>
-    </message>
-    <message>
-        <source>Conference</source>
-        <translation>会议</translation>
-    </message>
-    <message>
-        <source>Keypad…</source>
-        <translation>拨号盘…</translation>
-    </message>
-    <message>
-        <source>Number to dial</source>
-        <translation>要拨打的号码</translation>
-    </message>
-    <message>
-        <source>Dial</source>
-        <translation>拨号</translation>
-    </message>
-    <message>
-        <source>Created on this call</source>
-        <translation>本次通话已创建</translation>
-    </message>
-    <message>
-        <source>New order…</source>
-        <translation>新建订单…</translation>
-    </message>
-    <message>
-        <source>New service request…</source>
-        <translation>新建服务请求…</translation>
-    </message>
-    <message>
         <source>Agent, extension or phone number</source>
         <translation>坐席、分机或电话号码</translation>
     </message>
     <message>
-        <source>Mute</source>
-        <translation>静音</translation>
-    </message>
-    <message>
-        <source>Save contact</source>
-        <translation>保存联络记录</translation>
-    </message>
-    <message>
-        <source>Several customers have this number: choose one</source>
-        <translation>多位客户使用此号码：请选择一位</translation>
-    </message>
-    <message>
-        <source>Next outbound call</source>
-        <translation>下一个外呼</translation>
-    </message>
-    <message>
-        <source>Call</source>
-        <translation>呼叫</translation>
-    </message>
-    <message>
-        <source>Skip…</source>
-        <translation>跳过…</translation>
-    </message>
-    <message>
-        <source>Schedule…</source>
-        <translation>预约…</translation>
-    </message>
-    <message>
-        <source>Unknown caller</source>
-        <translation>未知来电</translation>
-    </message>
-    <message>
-        <source>Search by name, number or account</source>
-        <translation>按姓名、号码或账号搜索</translation>
-    </message>
-    <message>
-        <source>Name of a new customer</source>
-        <translation>新客户姓名</translation>
-    </message>
-    <message>
-        <source>Create customer</source>
-        <translation>创建客户</translation>
-    </message>
-    <message>
-        <source>Or create a new customer:</source>
-        <translation>或创建新客户：</translation>
-    </message>
-    <message>
         <source>Call ended: %1</source>
         <translation>通话已结束：%1</translation>
-    </message>
-    <message>
-        <source>No customer has the number %1.</source>
-        <translation>没有客户使用号码 %1。</translation>
     </message>
     <message>
         <source>There is no call to link to this customer.</source>
@@ -172,10 +44,6 @@
         <translation>要发送的按键（0-9 * #）</translation>
     </message>
     <message>
-        <source>Telephony link lost: %1</source>
-        <translation>电话链路中断：%1</translation>
-    </message>
-    <message>
         <source>Telephony link lost; reconnecting. Your session is kept.</source>
         <translation>电话链路中断，正在重连，您的会话已保留。</translation>
     </message>
@@ -188,16 +56,8 @@
         <translation>请先识别客户，再创建订单。</translation>
     </message>
     <message>
-        <source>Order: %1 × %2, %3 %4</source>
-        <translation>订单：%1 × %2，%3 %4</translation>
-    </message>
-    <message>
         <source>Identify the customer before creating a service request.</source>
         <translation>请先识别客户，再创建服务请求。</translation>
-    </message>
-    <message>
-        <source>Service request: %1 (%2)</source>
-        <translation>服务请求：%1（%2）</translation>
     </message>
     <message>
         <source>Database unavailable: the contact is kept on this computer and will be sent when it is back.</source>
@@ -208,126 +68,8 @@
         <translation>联络记录 %1 已保存。</translation>
     </message>
     <message>
-        <source>No outbound call is due now.</source>
-        <translation>当前没有需要拨打的外呼。</translation>
-    </message>
-    <message>
-        <source>first attempt</source>
-        <translation>首次尝试</translation>
-    </message>
-    <message>
-        <source>%1 · %2 · %3 · %4</source>
-        <translation>%1 · %2 · %3 · %4</translation>
-    </message>
-    <message>
-        <source>Calling %1…</source>
-        <translation>正在呼叫 %1…</translation>
-    </message>
-    <message>
-        <source>Skip</source>
-        <translation>跳过</translation>
-    </message>
-    <message>
-        <source>Why is this call skipped?</source>
-        <translation>为什么跳过这个呼叫？</translation>
-    </message>
-    <message>
-        <source>Schedule the call</source>
-        <translation>预约呼叫时间</translation>
-    </message>
-    <message>
-        <source>Wrap-up %1</source>
-        <translation>话后处理 %1</translation>
-    </message>
-    <message>
-        <source>%1 contact(s) waiting for the database</source>
-        <translation>%1 条联络记录等待提交到数据库</translation>
-    </message>
-    <message>
-        <source>No call</source>
-        <translation>无通话</translation>
-    </message>
-    <message>
-        <source>unknown number</source>
-        <translation>未知号码</translation>
-    </message>
-    <message>
-        <source>Retrieve</source>
-        <translation>恢复</translation>
-    </message>
-    <message>
-        <source>Unmute</source>
-        <translation>取消静音</translation>
-    </message>
-    <message>
-        <source>Break</source>
-        <translation>休息</translation>
-    </message>
-    <message>
-        <source>Lunch</source>
-        <translation>午餐</translation>
-    </message>
-    <message>
-        <source>Training</source>
-        <translation>培训</translation>
-    </message>
-    <message>
-        <source>Meeting</source>
-        <translation>开会</translation>
-    </message>
-    <message>
-        <source>Coaching</source>
-        <translation>辅导</translation>
-    </message>
-    <message>
-        <source>Logged off</source>
-        <translation>已签出</translation>
-    </message>
-    <message>
-        <source>Logged on</source>
-        <translation>已签入</translation>
-    </message>
-    <message>
-        <source>Reserved</source>
-        <translation>已预占</translation>
-    </message>
-    <message>
-        <source>Busy</source>
-        <translation>通话中</translation>
-    </message>
-    <message>
-        <source>Wrap up</source>
-        <translation>话后处理</translation>
-    </message>
-    <message>
-        <source>Ringing</source>
-        <translation>振铃中</translation>
-    </message>
-    <message>
-        <source>Dialing</source>
-        <translation>拨号中</translation>
-    </message>
-    <message>
-        <source>Connected</source>
-        <translation>已接通</translation>
-    </message>
-    <message>
-        <source>Held</source>
-        <translation>保持中</translation>
-    </message>
-    <message>
         <source>normal</source>
         <translation>正常</translation>
-    </message>
-    <message>
-        <source>%1 — %2</source>
-        <translation>%1 — %2</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n contact(s) waiting for the database</source>
-        <translation>
-            <numerusform>%n 条联络记录等待提交到数据库</numerusform>
-        </translation>
     </message>
 </context>
 <context>
@@ -336,6 +78,33 @@
         <source>Unexpected error: %1</source>
         <extracomment>Messages of Qt&apos;s own that say nothing to our users (the offscreen platform used for screenshots). The colour icons are drawn in, per style (the style sheets&apos; button text colour).</extracomment>
         <translation>意外错误：%1</translation>
+    </message>
+</context>
+<context>
+    <name>CallPanel</name>
+    <message>
+        <source>Created on this call</source>
+        <translation>本次通话已创建</translation>
+    </message>
+    <message>
+        <source>New order…</source>
+        <translation>新建订单…</translation>
+    </message>
+    <message>
+        <source>New service request…</source>
+        <translation>新建服务请求…</translation>
+    </message>
+    <message>
+        <source>Save contact</source>
+        <translation>保存联络记录</translation>
+    </message>
+    <message>
+        <source>Order: %1 × %2, %3 %4</source>
+        <translation>订单：%1 × %2，%3 %4</translation>
+    </message>
+    <message>
+        <source>Service request: %1 (%2)</source>
+        <translation>服务请求：%1（%2）</translation>
     </message>
 </context>
 <context>
@@ -768,6 +537,53 @@
     </message>
 </context>
 <context>
+    <name>PreviewBar</name>
+    <message>
+        <source>Next outbound call</source>
+        <translation>下一个外呼</translation>
+    </message>
+    <message>
+        <source>Call</source>
+        <translation>呼叫</translation>
+    </message>
+    <message>
+        <source>Skip…</source>
+        <translation>跳过…</translation>
+    </message>
+    <message>
+        <source>Schedule…</source>
+        <translation>预约…</translation>
+    </message>
+    <message>
+        <source>No outbound call is due now.</source>
+        <translation>当前没有需要拨打的外呼。</translation>
+    </message>
+    <message>
+        <source>first attempt</source>
+        <translation>首次尝试</translation>
+    </message>
+    <message>
+        <source>%1 · %2 · %3 · %4</source>
+        <translation>%1 · %2 · %3 · %4</translation>
+    </message>
+    <message>
+        <source>Calling %1…</source>
+        <translation>正在呼叫 %1…</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <source>Why is this call skipped?</source>
+        <translation>为什么跳过这个呼叫？</translation>
+    </message>
+    <message>
+        <source>Schedule the call</source>
+        <translation>预约呼叫时间</translation>
+    </message>
+</context>
+<context>
     <name>QueueStatsModel</name>
     <message>
         <source>%1: %2 waiting</source>
@@ -776,6 +592,37 @@
     <message>
         <source>No calls waiting</source>
         <translation>无来电等待</translation>
+    </message>
+</context>
+<context>
+    <name>ScreenPopView</name>
+    <message>
+        <source>Unknown caller</source>
+        <translation>未知来电</translation>
+    </message>
+    <message>
+        <source>Search by name, number or account</source>
+        <translation>按姓名、号码或账号搜索</translation>
+    </message>
+    <message>
+        <source>Name of a new customer</source>
+        <translation>新客户姓名</translation>
+    </message>
+    <message>
+        <source>Create customer</source>
+        <translation>创建客户</translation>
+    </message>
+    <message>
+        <source>Or create a new customer:</source>
+        <translation>或创建新客户：</translation>
+    </message>
+    <message>
+        <source>Several customers have this number: choose one</source>
+        <translation>多位客户使用此号码：请选择一位</translation>
+    </message>
+    <message>
+        <source>No customer has the number %1.</source>
+        <translation>没有客户使用号码 %1。</translation>
     </message>
 </context>
 <context>
@@ -847,6 +694,174 @@
     <message>
         <source>Urgent</source>
         <translation>紧急</translation>
+    </message>
+</context>
+<context>
+    <name>Softphone</name>
+    <message>
+        <source>Answer</source>
+        <translation>接听</translation>
+    </message>
+    <message>
+        <source>Hang up</source>
+        <translation>挂断</translation>
+    </message>
+    <message>
+        <source>Hold</source>
+        <translation>保持</translation>
+    </message>
+    <message>
+        <source>Consult…</source>
+        <translation>咨询…</translation>
+    </message>
+    <message>
+        <source>Transfer…</source>
+        <translation>转接…</translation>
+    </message>
+    <message>
+        <source>Complete transfer</source>
+        <translation>完成转接</translation>
+    </message>
+    <message>
+        <source>Conference</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Keypad…</source>
+        <translation>拨号盘…</translation>
+    </message>
+    <message>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
+        <source>Number to dial</source>
+        <translation>要拨打的号码</translation>
+    </message>
+    <message>
+        <source>Dial</source>
+        <translation>拨号</translation>
+    </message>
+    <message>
+        <source>No call</source>
+        <translation>无通话</translation>
+    </message>
+    <message>
+        <source>unknown number</source>
+        <translation>未知号码</translation>
+    </message>
+    <message>
+        <source>Retrieve</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <source>Unmute</source>
+        <translation>取消静音</translation>
+    </message>
+    <message>
+        <source>Ringing</source>
+        <translation>振铃中</translation>
+    </message>
+    <message>
+        <source>Dialing</source>
+        <translation>拨号中</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>已接通</translation>
+    </message>
+    <message>
+        <source>Held</source>
+        <translation>保持中</translation>
+    </message>
+</context>
+<context>
+    <name>StateBar</name>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>+30 s</source>
+        <translation>+30 秒</translation>
+    </message>
+    <message>
+        <source>End wrap-up</source>
+        <translation>结束话后处理</translation>
+    </message>
+    <message>
+        <source>Customers…</source>
+        <translation>客户…</translation>
+    </message>
+    <message>
+        <source>Supervisor view…</source>
+        <translation>班长视图…</translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+    <message>
+        <source>Wrap-up %1</source>
+        <translation>话后处理 %1</translation>
+    </message>
+    <message>
+        <source>%1 contact(s) waiting for the database</source>
+        <translation>%1 条联络记录等待提交到数据库</translation>
+    </message>
+    <message>
+        <source>Telephony link lost: %1</source>
+        <translation>电话链路中断：%1</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>休息</translation>
+    </message>
+    <message>
+        <source>Lunch</source>
+        <translation>午餐</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>开会</translation>
+    </message>
+    <message>
+        <source>Coaching</source>
+        <translation>辅导</translation>
+    </message>
+    <message>
+        <source>Logged off</source>
+        <translation>已签出</translation>
+    </message>
+    <message>
+        <source>Logged on</source>
+        <translation>已签入</translation>
+    </message>
+    <message>
+        <source>Reserved</source>
+        <translation>已预占</translation>
+    </message>
+    <message>
+        <source>Busy</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Wrap up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contact(s) waiting for the database</source>
+        <translation>
+            <numerusform>%n 条联络记录等待提交到数据库</numerusform>
+        </translation>
     </message>
 </context>
 <context>

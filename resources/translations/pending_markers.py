@@ -2,8 +2,8 @@
 
 This module is never imported: ``scripts/translations`` passes it to lupdate together with
 ``agent_desktop/*.py``, so these messages stay in ``ccenter_zh_CN.ts`` under the context the code
-looks them up in. Some already work (``self.tr(label)`` in ``IvrDataPanel`` and ``AgentWindow``
-looks up a variable at run time); the others need the code to call ``QCoreApplication.translate``
+looks them up in. Some already work (``self.tr(label)`` in ``IvrDataPanel``, ``StateBar`` and
+``Softphone`` looks up a variable at run time); the others need the code to call ``QCoreApplication.translate``
 with this context when it shows the text (see docs/translations.md, "Strings in variables").
 
 When ``agent_desktop`` marks a string itself (``QT_TRANSLATE_NOOP``), delete it here.
@@ -43,29 +43,30 @@ IVR_FIELDS = (
     QT_TRANSLATE_NOOP("IvrDataPanel", "%1 s"),
 )
 
-# workstation.py: OFFER_RESULT_CHOICES (self.tr(label) in AgentWindow), the default not-ready
-# reasons, agent states, call phases and default dispositions (shown untranslated today).
+# wrapup.py: OFFER_RESULT_CHOICES and dispositions (self.tr(label) in WrapUpPanel); state_bar.py: the
+# default not-ready reasons and agent states (StateBar); softphone.py: call phases (Softphone);
+# workstation.py: the cause of a call's end (AgentWindow).
 AGENT_WINDOW = (
     QT_TRANSLATE_NOOP("WrapUpPanel", "No offer made"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Accepted"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Declined"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Call back later"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Not interested"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Break"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Lunch"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Training"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Meeting"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Coaching"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Logged off"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Logged on"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Reserved"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Busy"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Wrap up"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Not ready"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Ringing"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Dialing"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Connected"),
-    QT_TRANSLATE_NOOP("AgentWindow", "Held"),
+    QT_TRANSLATE_NOOP("StateBar", "Break"),
+    QT_TRANSLATE_NOOP("StateBar", "Lunch"),
+    QT_TRANSLATE_NOOP("StateBar", "Training"),
+    QT_TRANSLATE_NOOP("StateBar", "Meeting"),
+    QT_TRANSLATE_NOOP("StateBar", "Coaching"),
+    QT_TRANSLATE_NOOP("StateBar", "Logged off"),
+    QT_TRANSLATE_NOOP("StateBar", "Logged on"),
+    QT_TRANSLATE_NOOP("StateBar", "Reserved"),
+    QT_TRANSLATE_NOOP("StateBar", "Busy"),
+    QT_TRANSLATE_NOOP("StateBar", "Wrap up"),
+    QT_TRANSLATE_NOOP("StateBar", "Not ready"),
+    QT_TRANSLATE_NOOP("Softphone", "Ringing"),
+    QT_TRANSLATE_NOOP("Softphone", "Dialing"),
+    QT_TRANSLATE_NOOP("Softphone", "Connected"),
+    QT_TRANSLATE_NOOP("Softphone", "Held"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Resolved"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Order placed"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Info given"),
@@ -73,7 +74,7 @@ AGENT_WINDOW = (
     QT_TRANSLATE_NOOP("WrapUpPanel", "Callback scheduled"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Wrong number"),
     QT_TRANSLATE_NOOP("AgentWindow", "normal"),
-    QT_TRANSLATE_NOOP("AgentWindow", "%1 — %2"),
+    QT_TRANSLATE_NOOP("StateBar", "%1 — %2"),
 )
 
 # forms.py: SERVICE_CATEGORIES and PRIORITIES, shown as their codes today.
@@ -136,5 +137,5 @@ COLUMNS = (
 def _plurals() -> None:
     """Counts that should be one numerus message each instead of "1 …" / "%1 …" pairs."""
     QCoreApplication.translate("CustomerWindow", "%n customer(s) found", None, 0)
-    QCoreApplication.translate("AgentWindow", "%n contact(s) waiting for the database", None, 0)
+    QCoreApplication.translate("StateBar", "%n contact(s) waiting for the database", None, 0)
     QCoreApplication.translate("Application", "Unexpected error: %1")

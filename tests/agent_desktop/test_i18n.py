@@ -80,17 +80,17 @@ def test_the_environment_selects_chinese(qapp: QApplication, monkeypatch: pytest
     monkeypatch.setenv("CCENTER_LANG", "zh-Hans")
     try:
         assert i18n.install_translator(qapp) == "zh_CN"
-        assert QCoreApplication.translate("AgentWindow", "Hang up") == "挂断"
+        assert QCoreApplication.translate("Softphone", "Hang up") == "挂断"
     finally:
         i18n.remove_translators(qapp)
-    assert QCoreApplication.translate("AgentWindow", "Hang up") == "Hang up"
+    assert QCoreApplication.translate("Softphone", "Hang up") == "Hang up"
 
 
 @pytest.mark.parametrize("language", ["en", "fr_FR", "zh_TW"])
 def test_languages_without_a_translation_fall_back_to_english(qapp: QApplication, language: str) -> None:
     try:
         assert i18n.install_translator(qapp, language) == "en"
-        assert QCoreApplication.translate("AgentWindow", "Ready") == "Ready"
+        assert QCoreApplication.translate("StateBar", "Ready") == "Ready"
     finally:
         i18n.remove_translators(qapp)
 

@@ -459,3 +459,19 @@ def test_a_call_that_ended_while_events_were_lost_leaves_the_screen(qtbot, desk:
     qtbot.waitUntil(lambda: not w.session.calls, timeout=5000)
     assert w.wrap_up_work is not None, "the answered call still gets its wrap-up"
     assert w.status.text() == "Call ended: ended while the link was down"
+
+
+def test_the_keypad_asks_for_digits_from_its_button_and_its_shortcut(qtbot, desk: Desk, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    w.answer()
+    qtbot.waitUntil(lambda: w.keypad_button.isEnabled(), timeout=5000)
+    typed = iter(["12", "3#"])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_args: (next(typed), True))
+    qtbot.mouseClick(w.keypad_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: desk.pbx.dtmf_sent("sim-1") == "12", timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: desk.pbx.dtmf_sent("sim-1") == "123#", timeout=5000)

@@ -1,0 +1,65 @@
+"""The call panel, the workstation's left column: what the IVR learnt, the orders and service requests
+created on this call, and the wrap-up."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
+
+from crm.repository import OrderLine, RequestLine
+
+from .controls import push_button
+from .customer_view import named
+from .ivr_panel import IvrDataPanel
+from .wrapup import WrapUpPanel
+
+
+class CallPanel(QWidget):
+    order_requested = Signal()
+    request_requested = Signal()
+    save_requested = Signal()
+
+    def __init__(self, dispositions: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ivr_panel = IvrDataPanel()
+        self.call_items = named(QListWidget(), "callItems")
+        self.call_items.setWordWrap(True)
+        items_box = QGroupBox(self.tr("Created on this call"))
+        items_layout = QVBoxLayout(items_box)
+        items_layout.addWidget(self.call_items)
+        buttons = QHBoxLayout()
+        self.order_button = push_button(self.tr("New order…"), "newOrder", shortcut="Ctrl+O")
+        self.order_button.clicked.connect(self.order_requested)
+        self.request_button = push_button(self.tr("New service request…"), "newRequest", shortcut="Ctrl+R")
+        self.request_button.clicked.connect(self.request_requested)
+        buttons.addWidget(self.order_button)
+        buttons.addWidget(self.request_button)
+        items_layout.addLayout(buttons)
+        self.save_button = push_button(self.tr("Save contact"), "saveContact", shortcut="Ctrl+S", glyph="save",
+                                       white=True)
+        self.save_button.clicked.connect(self.save_requested)
+        self.wrap_box = WrapUpPanel(dispositions, self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.ivr_panel)
+        layout.addWidget(items_box, 1)
+        layout.addWidget(self.wrap_box, 1)
+
+    def show_order(self, line: OrderLine) -> None:
+        self.call_items.addItem(self.tr("Order: %1 × %2, %3 %4").replace("%1", line.product).replace(
+            "%2", str(line.quantity)).replace("%3", f"{line.amount:.2f}").replace("%4", line.currency))
+
+    def show_request(self, line: RequestLine) -> None:
+        self.call_items.addItem(self.tr("Service request: %1 (%2)").replace("%1", line.summary).replace(
+            "%2", line.category))
+
+    def start_call(self, data: dict[str, object]) -> None:
+        """A new call: its IVR data, and nothing created on it yet."""
+        self.ivr_panel.show_data(data)
+        self.call_items.clear()
+
+    def enable(self, *, customer_known: bool, wrapping_up: bool) -> None:
+        """Orders and requests need a customer; the wrap-up is open only for a call being wrapped up."""
+        self.order_button.setEnabled(customer_known)
+        self.request_button.setEnabled(customer_known)
+        self.wrap_box.setEnabled(wrapping_up)

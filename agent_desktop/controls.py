@@ -1,0 +1,28 @@
+"""Small pieces the workstation's widgets share: a named push button with its shortcut in the tooltip,
+and durations shown as a clock."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QPushButton
+
+from .customer_view import named
+from .icons import icon
+
+
+def push_button(text: str, name: str, *, shortcut: str | None = None, glyph: str | None = None,
+                white: bool = False) -> QPushButton:
+    """A button with an object name, an optional icon (white on coloured buttons) and its shortcut shown."""
+    button = named(QPushButton(text), name)
+    if glyph:
+        button.setIcon(icon(glyph, "#ffffff" if white else None))
+    if shortcut:
+        button.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+    return button
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour), never negative."""
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
