@@ -15,6 +15,7 @@ from bus.errors import BrokerUnavailable
 from bus.messages import Command, Presence, QueueStats
 from bus.mqtt import MqttBus
 from bus.transport import QOS_COMMAND
+from tests.helpers import until
 
 
 class CuttableProxy:
@@ -68,12 +69,6 @@ def _site() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
-async def _wait_for(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
 pytestmark = pytest.mark.mqtt
 
 
@@ -120,7 +115,7 @@ def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
                 proxy.cut()
                 will = (await presence.get(timeout=15)).message
                 assert isinstance(will, Presence) and will.online is False
-                await _wait_for(lambda: flaky.connected and flaky.reconnects >= 1, 15)
+                await until(lambda: flaky.connected and flaky.reconnects >= 1, 15)
                 assert (await presence.get(timeout=10)).message.online is True  # type: ignore[attr-defined]
                 command = Command(command_id="k2", name="answer", ts=3.0, agent_id="bob")
                 await watcher.publish(topics.agent_commands(site, "bob"), command, qos=QOS_COMMAND)

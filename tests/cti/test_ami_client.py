@@ -12,16 +12,9 @@ from bus.messages import AgentState, AgentStateName, CallEvent
 from cti.ami.client import AmiLink, AmiSettings, AuthenticationFailed
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable, LocalProtocolError
 from cti.model import LinkEvent
+from tests.helpers import until
 
 from .ami_server import FakeAsterisk
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 class Collector:

@@ -15,6 +15,7 @@ from cti.csta.client import CstaLink, CstaSettings
 from cti.csta.codec import NS_ED4, CstaDecoder, CstaMessage
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable
 from cti.model import LinkEvent
+from tests.helpers import until
 
 
 def frame(invoke: str, xml: str) -> bytes:
@@ -142,14 +143,6 @@ class FakePbx:
             if writer in self._clients:
                 self._clients.remove(writer)
             writer.close()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 def run(scenario: Callable[[FakePbx, CstaSettings], Awaitable[None]]) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import pytest
 
@@ -14,6 +13,7 @@ from cti.errors import BadLinkUrl
 from cti.gateway import Gateway
 from cti.sim import SimLink, SimPbx
 from cti.url import open_link
+from tests.helpers import until
 
 
 def test_open_link_schemes() -> None:
@@ -62,7 +62,7 @@ def test_gateway_publishes_events_and_runs_commands_once(caplog: pytest.LogCaptu
             )
             got = [await calls.get(timeout=2) for _ in range(2)]
             agent = await agents.get(timeout=2)
-            await asyncio.wait_for(_until(lambda: gateway.commands_failed == 1), 2)
+            await until(lambda: gateway.commands_failed == 1, 2)
             await link.close()
             await asyncio.wait_for(runner, 2)
             return [e.topic for e in got], [e.message for e in got] + [agent.message], gateway
@@ -74,11 +74,6 @@ def test_gateway_publishes_events_and_runs_commands_once(caplog: pytest.LogCaptu
     assert gateway.commands_done == 2 and gateway.commands_failed == 1
     assert "cmd-3 (hold) failed: no live call 'sim-9'" in caplog.text
     assert "cmd-1 delivered again" in caplog.text
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    while not condition():
-        await asyncio.sleep(0.01)
 
 
 def test_cti_gateway_command_reports_a_bad_link_url(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,9 @@ from cti.errors import BadLinkUrl, LocalProtocolError
 from cti.link import CtiLink
 from cti.model import LinkEvent
 from cti.serial.link import SerialLink, SerialSettings
+from tests.helpers import until
 
 CALLER = b"RING\r\n\r\nDATE = 0321\r\nTIME = 1405\r\nNMBR = 4155550100\r\nNAME = ACME CORP\r\n\r\n"
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def next_events(link: CtiLink, n: int, timeout: float = 5.0) -> list[LinkEvent]:

@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from bus.transport import QOS_COMMAND, InProcessBus, Subscription
 from routing.errors import ScenarioError
 from routing.model import QueueConfig
 from routing.server import AcdConfig, AcdServer, AgentProfile, load_acd_config, parse_acd_config
+from tests.helpers import until
 
 SITE = "test"
 
@@ -59,12 +60,6 @@ async def next_command(sub: Subscription, name: str | None = None, timeout: floa
             assert isinstance(message, Command)
             if name is None or message.name == name:
                 return message
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 def test_queue_joined_call_is_delivered_to_the_ready_agent_and_stats_are_retained() -> None:

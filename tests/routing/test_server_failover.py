@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +18,7 @@ from cti.sim import SimPbx
 from routing.model import QueueConfig
 from routing.server import AcdConfig, AcdServer, AgentProfile, Role
 from tests.bus.test_mqtt import CuttableProxy
+from tests.helpers import until
 
 pytestmark = pytest.mark.mqtt
 
@@ -86,12 +86,6 @@ class SimGateway:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, caplog: pytest.LogCaptureFixture) -> None:
