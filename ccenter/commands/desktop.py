@@ -70,9 +70,9 @@ async def pump_bus(
     """Forward retained queue statistics and agent states from a started bus to the windows' feeds."""
     patterns = []
     if queue_sink is not None:
-        patterns.append(f"{topics.PREFIX}/{site}/queues/+/stats")
+        patterns.append(topics.all_queue_stats(site))
     if agent_sink is not None:
-        patterns.append(f"{topics.PREFIX}/{site}/agents/+/events")
+        patterns.append(topics.all_agent_events(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
 
     async def forward(subscription: Subscription) -> None:

@@ -86,11 +86,11 @@ def test_commands_and_retained_stats_cross_the_broker(mqtt_url: str) -> None:
             await acd.publish(topics.queue_stats(site, "billing"), stats, retain=True)
             # A supervisor that connects later still gets the last statistics at once.
             async with started(MqttBus(mqtt_url, client_id=f"sup-{site}", site=site)) as sup:
-                late = await sup.subscribe(f"ccenter/v1/{site}/queues/+/stats")
+                late = await sup.subscribe(topics.all_queue_stats(site))
                 assert (await late.get(timeout=10)).message == stats
             await acd.clear_retained(topics.queue_stats(site, "billing"))
         async with started(MqttBus(mqtt_url, client_id=f"sup2-{site}", site=site)) as sup:
-            late = await sup.subscribe(f"ccenter/v1/{site}/queues/+/stats")
+            late = await sup.subscribe(topics.all_queue_stats(site))
             with pytest.raises(TimeoutError):
                 await late.get(timeout=0.3)
 
