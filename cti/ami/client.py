@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bus.messages import AgentStateName, CallEvent, CallEventType
+from bus.reconnect import BackoffPolicy, Reconnector, describe
 
 from ..codec import NeedData, ProtocolIssue
 from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
@@ -129,9 +130,18 @@ class AmiLink(CtiLink):
         }
     )
 
-    def __init__(self, settings: AmiSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: AmiSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        reconnector: Reconnector | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.reconnector = reconnector or Reconnector(
+            BackoffPolicy(initial=settings.reconnect_min, cap=settings.reconnect_max)
+        )
         self._clock = clock
         self.mapper = AmiMapper(clock=clock, data_prefix=settings.data_prefix)
         self.logged_in = asyncio.Event()
@@ -157,6 +167,7 @@ class AmiLink(CtiLink):
         if self._task is not None:
             return
         self._stopping = False
+        self.reconnector.restart()
         self._first_login = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._supervise(), name=f"ami {self.settings.host}")
         try:
@@ -172,6 +183,7 @@ class AmiLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        self.reconnector.stop()
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._write(self._proto.send("Logoff")[1])
@@ -184,35 +196,40 @@ class AmiLink(CtiLink):
         self._end_events()
 
     async def _supervise(self) -> None:
-        delay = self.settings.reconnect_min
-        while not self._stopping:
-            try:
-                await self._session()
-                delay = self.settings.reconnect_min
-            except AuthenticationFailed as exc:
-                logger.error("%s", exc)
-                self._fail_first(exc)
-            except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
-                logger.warning(
-                    "AMI link to %s:%d lost: %s; reconnecting in %.1f s",
-                    self.settings.host,
-                    self.settings.port,
-                    exc or type(exc).__name__,
-                    delay,
-                )
-                self._fail_first(
-                    LinkUnavailable(f"cannot reach AMI at {self.settings.host}:{self.settings.port}: {exc}")
-                )
-            finally:
-                self.logged_in.clear()
-                self._drop_waiters()
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
-            if self._stopping:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max)
+        await self.reconnector.run(
+            self._attempt, retry_on=(OSError, EOFError, LinkUnavailable, TimeoutError), on_retry=self._on_retry
+        )
+
+    async def _attempt(self) -> None:
+        """One session; the reconnector pauses (with backoff, reset after a session that lasted) and calls again."""
+        try:
+            await self._session()
+        except AuthenticationFailed as exc:
+            logger.error("%s", exc)
+            self._fail_first(exc)
+            raise
+        except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
+            self._fail_first(
+                LinkUnavailable(f"cannot reach AMI at {self.settings.host}:{self.settings.port}: {describe(exc)}")
+            )
+            raise
+        finally:
+            self.logged_in.clear()
+            self._drop_waiters()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def _on_retry(self, exc: BaseException | None, delay: float) -> None:
+        if isinstance(exc, AuthenticationFailed):
+            return  # logged as an error already
+        logger.warning(
+            "AMI link to %s:%d lost: %s; reconnecting in %.1f s",
+            self.settings.host,
+            self.settings.port,
+            describe(exc),
+            delay,
+        )
 
     def _fail_first(self, exc: Exception) -> None:
         if self._first_login is not None and not self._first_login.done():
@@ -238,6 +255,7 @@ class AmiLink(CtiLink):
             await self._login()
             self.sessions += 1
             await self._resync()
+            self.reconnector.established()
             self.logged_in.set()
             if self._first_login is not None and not self._first_login.done():
                 self._first_login.set_result(None)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from bus.messages import AgentStateName
+from bus.reconnect import BackoffPolicy, Reconnector, describe
 
 from ..codec import NeedData
 from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
@@ -76,9 +77,18 @@ class CstaSettings:
 class CstaLink(CtiLink):
     capabilities = frozenset(Capability) - {Capability.ATTACH_DATA, Capability.MUTE}
 
-    def __init__(self, settings: CstaSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: CstaSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        reconnector: Reconnector | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.reconnector = reconnector or Reconnector(
+            BackoffPolicy(initial=settings.reconnect_min, cap=settings.reconnect_max)
+        )
         self.mapper = CstaMapper(clock=clock)
         self.ready = asyncio.Event()
         self.sessions = 0
@@ -98,6 +108,7 @@ class CstaLink(CtiLink):
         if self._task is not None:
             return
         self._stopping = False
+        self.reconnector.restart()
         self._first = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._supervise(), name=f"csta {self.settings.host}")
         try:
@@ -110,6 +121,7 @@ class CstaLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        self.reconnector.stop()
         if self._writer is not None:
             self._writer.close()
         if self._task is not None:
@@ -120,34 +132,35 @@ class CstaLink(CtiLink):
         self._end_events()
 
     async def _supervise(self) -> None:
-        delay = self.settings.reconnect_min
-        while not self._stopping:
-            try:
-                await self._session()
-                delay = self.settings.reconnect_min
-            except (OSError, EOFError, CtiError, TimeoutError) as exc:
+        await self.reconnector.run(
+            self._attempt, retry_on=(OSError, EOFError, CtiError, TimeoutError), on_retry=self._on_retry
+        )
+
+    async def _attempt(self) -> None:
+        """One session; the reconnector pauses (with backoff, reset after a session that lasted) and calls again."""
+        try:
+            await self._session()
+        except (OSError, EOFError, CtiError, TimeoutError) as exc:
+            if self._first is not None and not self._first.done():
                 where = f"{self.settings.host}:{self.settings.port}"
-                logger.warning(
-                    "CSTA link to %s lost: %s; reconnecting in %.1f s", where, exc or type(exc).__name__, delay
-                )
-                if self._first is not None and not self._first.done():
-                    self._first.set_exception(LinkUnavailable(f"cannot reach CSTA at {where}: {exc}"))
-                    self._first.exception()
-            finally:
-                self.ready.clear()
-                self._proto.forget_pending()
-                for future in self._waiters.values():
-                    if not future.done():
-                        future.set_exception(LinkUnavailable("the CSTA connection dropped before the answer came"))
-                        future.exception()
-                self._waiters.clear()
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
-            if self._stopping:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max)
+                self._first.set_exception(LinkUnavailable(f"cannot reach CSTA at {where}: {describe(exc)}"))
+                self._first.exception()
+            raise
+        finally:
+            self.ready.clear()
+            self._proto.forget_pending()
+            for future in self._waiters.values():
+                if not future.done():
+                    future.set_exception(LinkUnavailable("the CSTA connection dropped before the answer came"))
+                    future.exception()
+            self._waiters.clear()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def _on_retry(self, exc: BaseException | None, delay: float) -> None:
+        where = f"{self.settings.host}:{self.settings.port}"
+        logger.warning("CSTA link to %s lost: %s; reconnecting in %.1f s", where, describe(exc), delay)
 
     async def _session(self) -> None:
         reader, writer = await asyncio.wait_for(
@@ -171,6 +184,7 @@ class CstaLink(CtiLink):
                 self.monitors[dev] = result.response.get("monitorCrossRefID") or ""
             await self._resync()
             self.sessions += 1
+            self.reconnector.established()
             self.ready.set()
             if self._first is not None and not self._first.done():
                 self._first.set_result(None)

@@ -9,10 +9,11 @@ from dataclasses import replace
 import pytest
 
 from bus.messages import AgentState, AgentStateName, CallEvent
+from bus.reconnect import BackoffPolicy, Reconnector
 from cti.ami.client import AmiLink, AmiSettings, AuthenticationFailed
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable, LocalProtocolError
 from cti.model import LinkEvent
-from tests.helpers import until
+from tests.helpers import FakeTime, until
 
 from .ami_server import FakeAsterisk
 
@@ -323,5 +324,37 @@ def test_acd_deliver_and_withdraw_redirect_the_waiting_caller() -> None:
                 await link.deliver("nope", "1001")
         finally:
             await link.close()
+
+    run(scenario)
+
+
+def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_session_that_lasted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        time = FakeTime()
+        reconnector = Reconnector(
+            BackoffPolicy(initial=0.5, cap=30.0, stable_after=60.0),
+            clock=time.clock,
+            sleep=time.sleep,
+            uniform=lambda low, high: high,
+        )
+        link = AmiLink(settings, reconnector=reconnector)
+        await link.connect()
+        try:
+            for session in (2, 3):  # Asterisk drops us right after each login: the pauses grow
+                server.drop_clients()
+                await until(lambda: link.sessions == session and link.logged_in.is_set())  # noqa: B023
+            assert time.pauses == [1.5, 4.5]
+            time.now += 60  # this session lasts a minute
+            server.drop_clients()
+            await until(lambda: link.sessions == 4 and link.logged_in.is_set())
+            assert time.pauses == [1.5, 4.5, 1.5]  # ... so the next pause is the first one again
+            server.drop_clients()
+            await until(lambda: link.sessions == 5 and link.logged_in.is_set())
+            assert time.pauses == [1.5, 4.5, 1.5, 4.5]
+        finally:
+            await link.close()
+        assert caplog.text.count("reconnecting in 4.5 s") == 2
 
     run(scenario)

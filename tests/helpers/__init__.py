@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: waiting on a condition, and the log-failure plugin (:mod:`.logfail`).
+"""Helpers shared by the tests: waiting on a condition, fake time, and the log-failure plugin (:mod:`.logfail`).
 
 ``await until(lambda: link.sessions == 2)`` lets the event loop run until the condition holds, and
 raises :class:`TimeoutError` naming the condition if it does not within ``timeout`` seconds. It polls
@@ -30,3 +30,23 @@ async def until(condition: Callable[[], object], timeout: float = DEFAULT_TIMEOU
         if time.monotonic() >= deadline:
             raise TimeoutError(f"not true within {timeout:g} s: {_describe(condition)}")
         await asyncio.sleep(interval)
+
+
+class FakeTime:
+    """A clock that moves only when slept on (or when a test moves ``now``); records every pause.
+
+    Give ``clock`` and ``sleep`` to the code under test (``bus.reconnect.Reconnector`` takes both):
+    its pauses then cost no real time and are there to assert on.
+    """
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.pauses: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
