@@ -153,6 +153,8 @@ class AmiLink(CtiLink):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._first_login: asyncio.Future[None] | None = None
+        self._dropped_because: str | None = None
+        self._caller_told = False  # the last session's failure went to connect()'s caller
         self._ids = itertools.count(1)
         # call_id -> (agent's device, the held party's channel) for calls this link put on hold
         self._held: dict[str, tuple[str, str]] = {}
@@ -202,11 +204,12 @@ class AmiLink(CtiLink):
 
     async def _attempt(self) -> None:
         """One session; the reconnector pauses (with backoff, reset after a session that lasted) and calls again."""
+        self._caller_told = False
         try:
             await self._session()
         except AuthenticationFailed as exc:
-            logger.error("%s", exc)
-            self._fail_first(exc)
+            if not self._fail_first(exc):
+                logger.error("%s", exc)
             raise
         except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
             self._fail_first(
@@ -221,8 +224,8 @@ class AmiLink(CtiLink):
                 self._writer = None
 
     def _on_retry(self, exc: BaseException | None, delay: float) -> None:
-        if isinstance(exc, AuthenticationFailed):
-            return  # logged as an error already
+        if self._caller_told or isinstance(exc, AuthenticationFailed):
+            return  # connect() raises it to its caller, or it was logged as an error already
         logger.warning(
             "AMI link to %s:%d lost: %s; reconnecting in %.1f s",
             self.settings.host,
@@ -231,10 +234,14 @@ class AmiLink(CtiLink):
             delay,
         )
 
-    def _fail_first(self, exc: Exception) -> None:
+    def _fail_first(self, exc: Exception) -> bool:
+        """Hand ``exc`` to a ``connect()`` still waiting for its first session; True if there was one."""
         if self._first_login is not None and not self._first_login.done():
             self._first_login.set_exception(exc)
             self._first_login.exception()  # retrieved: connect() re-raises it
+            self._caller_told = True
+            return True
+        return False
 
     def _drop_waiters(self) -> None:
         self._proto.forget_pending()
@@ -249,6 +256,7 @@ class AmiLink(CtiLink):
             asyncio.open_connection(self.settings.host, self.settings.port), self.settings.connect_timeout
         )
         self._writer = writer
+        self._dropped_because = None  # set when we drop the connection ourselves
         self._proto = AmiProtocol(prefix=f"cc{next(self._ids)}")
         reader_task = asyncio.create_task(self._read(reader))
         try:
@@ -285,7 +293,7 @@ class AmiLink(CtiLink):
             self._proto.receive_data(data)
             self._dispatch()
             if not data:
-                raise EOFError("the AMI server closed the connection")
+                raise EOFError(self._dropped_because or "the AMI server closed the connection")
 
     def _dispatch(self) -> None:
         while not isinstance(event := self._proto.next_event(), NeedData):
@@ -370,6 +378,7 @@ class AmiLink(CtiLink):
                 await self.action("Ping", check=False)
             except LinkUnavailable as exc:
                 logger.warning("AMI keep-alive failed (%s): dropping the connection", exc)
+                self._dropped_because = f"keep-alive failed ({exc})"
                 if self._writer is not None:
                     self._writer.close()
                 return

@@ -99,6 +99,8 @@ class CstaLink(CtiLink):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._first: asyncio.Future[None] | None = None
+        self._caller_told = False  # the last session's failure went to connect()'s caller
+        self._dropped_because: str | None = None  # set when we drop the connection ourselves
 
     @classmethod
     def from_url(cls, url: str) -> CstaLink:
@@ -138,6 +140,7 @@ class CstaLink(CtiLink):
 
     async def _attempt(self) -> None:
         """One session; the reconnector pauses (with backoff, reset after a session that lasted) and calls again."""
+        self._caller_told = False
         try:
             await self._session()
         except (OSError, EOFError, CtiError, TimeoutError) as exc:
@@ -145,6 +148,7 @@ class CstaLink(CtiLink):
                 where = f"{self.settings.host}:{self.settings.port}"
                 self._first.set_exception(LinkUnavailable(f"cannot reach CSTA at {where}: {describe(exc)}"))
                 self._first.exception()
+                self._caller_told = True  # connect() raises it: no warning of a reconnect that will not come
             raise
         finally:
             self.ready.clear()
@@ -159,6 +163,8 @@ class CstaLink(CtiLink):
                 self._writer = None
 
     def _on_retry(self, exc: BaseException | None, delay: float) -> None:
+        if self._caller_told:
+            return
         where = f"{self.settings.host}:{self.settings.port}"
         logger.warning("CSTA link to %s lost: %s; reconnecting in %.1f s", where, describe(exc), delay)
 
@@ -167,6 +173,7 @@ class CstaLink(CtiLink):
             asyncio.open_connection(self.settings.host, self.settings.port), self.settings.connect_timeout
         )
         self._writer = writer
+        self._dropped_because = None
         self._proto = CstaProtocol(namespace=self.settings.namespace)
         reader_task = asyncio.create_task(self._read(reader))
         try:
@@ -201,6 +208,8 @@ class CstaLink(CtiLink):
             finally:
                 if keeper is not None:
                     keeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await keeper
         finally:
             if not reader_task.done():
                 reader_task.cancel()
@@ -225,7 +234,15 @@ class CstaLink(CtiLink):
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(self.settings.keepalive)
-            await self.request("ResetApplicationSessionTimer", {"requestedSessionDuration": "180"})
+            try:
+                await self.request("ResetApplicationSessionTimer", {"requestedSessionDuration": "180"})
+            except CtiError as exc:
+                # The PBX ends a session whose timer is not reset: start a new one rather than go on without.
+                logger.warning("CSTA keep-alive failed (%s): dropping the connection", exc)
+                self._dropped_because = f"keep-alive failed ({exc})"
+                if self._writer is not None:
+                    self._writer.close()
+                return
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while True:
@@ -240,7 +257,7 @@ class CstaLink(CtiLink):
                     for normalized in self.mapper.map(event):
                         self._emit(normalized)
             if not data:
-                raise EOFError("the CSTA server closed the connection")
+                raise EOFError(self._dropped_because or "the CSTA server closed the connection")
 
     async def request(self, name: str, body: Body) -> RequestCompleted:
         if self._writer is None:

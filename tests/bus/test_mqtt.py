@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from bus.errors import BrokerUnavailable
 from bus.messages import Command, Presence, QueueStats
 from bus.mqtt import MqttBus
 from bus.transport import QOS_COMMAND
-from tests.helpers import until
+from tests.helpers import ExpectLog, until
 
 
 class CuttableProxy:
@@ -97,9 +98,7 @@ def test_commands_and_retained_stats_cross_the_broker(mqtt_url: str) -> None:
     asyncio.run(scenario())
 
 
-def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
-    mqtt_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(mqtt_url: str, expect_log: ExpectLog) -> None:
     site = _site()
     parts = urlsplit(mqtt_url)
 
@@ -124,8 +123,8 @@ def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
         finally:
             await proxy.close()
 
-    asyncio.run(scenario())
-    assert "MQTT link to mqtt://127.0.0.1:" in caplog.text and "retrying in" in caplog.text
+    with expect_log(logging.WARNING, "bus.mqtt", match=r"^MQTT link to mqtt://127\.0\.0\.1:\d+ lost .*; retrying in"):
+        asyncio.run(scenario())
 
 
 def test_refused_connection_is_one_clear_error() -> None:

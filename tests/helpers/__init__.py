@@ -12,6 +12,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from .logfail import Expectation, ExpectLog
+
+__all__ = ["DEFAULT_TIMEOUT", "ExpectLog", "Expectation", "FakeTime", "until"]
+
 #: How long ``until`` waits by default: long enough for a loaded machine, short enough to fail fast.
 DEFAULT_TIMEOUT = 10.0
 
