@@ -1,6 +1,6 @@
 """The MQTT transport on aiomqtt (Mosquitto in production).
 
-One connection per process. It reconnects with exponential backoff when the broker goes away and
+One connection per process. It reconnects with backoff (:mod:`bus.reconnect`) when the broker goes away and
 subscribes again to every active filter; publishers wait (up to ``publish_timeout``) for the link
 to come back rather than losing a command. The process's presence is published retained on
 ``ccenter/v1/<site>/presence/<client_id>``, and the broker publishes the last will (offline) for
@@ -21,6 +21,7 @@ import aiomqtt
 from . import topics
 from .errors import BrokerUnavailable, BusError
 from .messages import Message, Presence, encode
+from .reconnect import BackoffPolicy, Reconnector, describe
 from .transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class MqttBus(Bus):
         keepalive: int = 30,
         publish_timeout: float = 10.0,
         max_backoff: float = 30.0,
+        reconnector: Reconnector | None = None,
     ) -> None:
         super().__init__()
         self.url = url
@@ -67,6 +69,7 @@ class MqttBus(Bus):
         self.keepalive = keepalive
         self.publish_timeout = publish_timeout
         self.max_backoff = max_backoff
+        self.reconnector = reconnector or Reconnector(BackoffPolicy(initial=min(0.5, max_backoff), cap=max_backoff))
         self._host, self._port, self._username, self._password, self._tls = parse_url(url)
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
@@ -108,6 +111,7 @@ class MqttBus(Bus):
             await self._on_connected(client)
         except aiomqtt.MqttError as exc:
             raise BrokerUnavailable(f"cannot connect to the MQTT broker {safe_url(self.url)}: {exc}") from None
+        self.reconnector.restart()
         self._runner = asyncio.create_task(self._run(client), name=f"mqtt-{self.client_id}")
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
@@ -123,36 +127,38 @@ class MqttBus(Bus):
         self._connected.set()
         logger.info("connected to MQTT broker %s as %s", safe_url(self.url), self.client_id)
 
-    async def _run(self, client: aiomqtt.Client | None) -> None:
-        backoff = 0.5
-        while True:
+    async def _run(self, first: aiomqtt.Client) -> None:
+        connected: aiomqtt.Client | None = first
+
+        async def session() -> None:
+            nonlocal connected
+            client, connected = connected, None
+            if client is None:
+                client = self._make_client()
+                await client.__aenter__()
+                self.reconnects += 1
+                await self._on_connected(client)
+            self.reconnector.established()
             try:
-                if client is None:
-                    client = self._make_client()
-                    await client.__aenter__()
-                    self.reconnects += 1
-                    await self._on_connected(client)
-                    backoff = 0.5
-                try:
-                    async for message in client.messages:
-                        payload = message.payload
-                        if isinstance(payload, bytes | bytearray):
-                            self._dispatch(str(message.topic), bytes(payload))
-                        else:
-                            logger.warning("skipped a non-binary payload on %s", message.topic)
-                finally:
-                    self._connected.clear()
-                    self._client = None
-                    with contextlib.suppress(Exception):
-                        await client.__aexit__(None, None, None)
-                    client = None
-            except aiomqtt.MqttError as exc:
-                client = None
-                logger.warning("MQTT link to %s lost (%s); retrying in %.1f s", safe_url(self.url), exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+                async for message in client.messages:
+                    payload = message.payload
+                    if isinstance(payload, bytes | bytearray):
+                        self._dispatch(str(message.topic), bytes(payload))
+                    else:
+                        logger.warning("skipped a non-binary payload on %s", message.topic)
+            finally:
+                self._connected.clear()
+                self._client = None
+                with contextlib.suppress(Exception):
+                    await client.__aexit__(None, None, None)
+
+        def lost(exc: BaseException | None, delay: float) -> None:
+            logger.warning("MQTT link to %s lost (%s); retrying in %.1f s", safe_url(self.url), describe(exc), delay)
+
+        await self.reconnector.run(session, retry_on=(aiomqtt.MqttError,), on_retry=lost)
 
     async def close(self) -> None:
+        self.reconnector.stop()
         client = self._client
         if client is not None and self._connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError):

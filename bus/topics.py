@@ -1,45 +1,260 @@
-"""The topic scheme of DESIGN.md (a contract): ``ccenter/v1/<site>/...``."""
+"""The topic scheme of DESIGN.md (a contract): ``ccenter/v1/<site>/...``.
+
+Every topic and subscription filter of the suite is built here and nowhere else, and a topic that
+came from the broker is taken apart only by :func:`parse`:
+
+- ``ccenter/v1/<site>/calls/<call_id>``: :func:`call`, parsed as :class:`CallTopic`;
+- ``.../agents/<agent_id>/events`` and ``.../commands``: :func:`agent_events`, :func:`agent_commands`
+  (:class:`AgentEventsTopic`, :class:`AgentCommandsTopic`);
+- ``.../queues/<queue>/stats``: :func:`queue_stats` (:class:`QueueStatsTopic`);
+- ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
+  :func:`cti_results`, :func:`cti_capabilities`;
+- ``.../presence/<client_id>``: :func:`presence` (:class:`PresenceTopic`);
+- ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`.
+
+Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :func:`all_queue_stats`,
+:func:`all_presence` (``+`` for the variable level) and :func:`everything` (``ccenter/v1/<site>/#``).
+A site or id is one topic level of letters, digits and ``_ . : @ -``: ``/``, ``+`` and ``#`` (which
+would change what a topic addresses) are refused with :class:`TopicError`, as is any topic
+:func:`parse` does not know.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import BusError
 
 PREFIX = "ccenter/v1"
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 
 
+class TopicError(BusError, ValueError):
+    """A site or id that cannot be a topic level, or a topic that is not one of ours."""
+
+
 def _check(value: str, what: str) -> str:
-    if not _SEGMENT.match(value):
-        raise ValueError(f"{what} {value!r} cannot be a topic segment (letters, digits, _ . : @ - only)")
+    if not isinstance(value, str) or not _SEGMENT.match(value):
+        raise TopicError(f"{what} {value!r} cannot be a topic segment (letters, digits, _ . : @ - only)")
     return value
 
 
+def _site(site: str) -> str:
+    return f"{PREFIX}/{_check(site, 'site')}"
+
+
+# -- topics ---------------------------------------------------------------------------------------
 def call(site: str, call_id: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/calls/{_check(call_id, 'call id')}"
-
-
-def calls(site: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/calls/+"
+    return f"{_site(site)}/calls/{_check(call_id, 'call id')}"
 
 
 def agent_events(site: str, agent_id: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/agents/{_check(agent_id, 'agent id')}/events"
+    return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/events"
 
 
 def agent_commands(site: str, agent_id: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/agents/{_check(agent_id, 'agent id')}/commands"
+    return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/commands"
 
 
 def queue_stats(site: str, queue: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/queues/{_check(queue, 'queue')}/stats"
+    return f"{_site(site)}/queues/{_check(queue, 'queue')}/stats"
 
 
 def cti_commands(site: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/cti/commands"
+    return f"{_site(site)}/cti/commands"
+
+
+def cti_results(site: str) -> str:
+    """Results of CTI commands that name no agent (those that do are answered on the agent's events)."""
+    return f"{_site(site)}/cti/results"
+
+
+def cti_capabilities(site: str) -> str:
+    """What the site's CTI link can do (retained)."""
+    return f"{_site(site)}/cti/capabilities"
 
 
 def presence(site: str, client_id: str) -> str:
-    return f"{PREFIX}/{_check(site, 'site')}/presence/{_check(client_id, 'client id')}"
+    return f"{_site(site)}/presence/{_check(client_id, 'client id')}"
+
+
+def acd_leader(site: str) -> str:
+    """Which ACD leads the site (retained)."""
+    return f"{_site(site)}/acd/leader"
+
+
+def acd_state(site: str) -> str:
+    """The leading ACD's routing state (retained)."""
+    return f"{_site(site)}/acd/state"
+
+
+# -- subscription filters -------------------------------------------------------------------------
+def calls(site: str) -> str:
+    """Every call's events."""
+    return f"{_site(site)}/calls/+"
+
+
+def all_agent_events(site: str) -> str:
+    return f"{_site(site)}/agents/+/events"
+
+
+def all_agent_commands(site: str) -> str:
+    return f"{_site(site)}/agents/+/commands"
+
+
+def all_queue_stats(site: str) -> str:
+    return f"{_site(site)}/queues/+/stats"
+
+
+def all_presence(site: str) -> str:
+    return f"{_site(site)}/presence/+"
+
+
+def everything(site: str) -> str:
+    """Every topic of the site (tools and recordings)."""
+    return f"{_site(site)}/#"
+
+
+# -- parsing --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CallTopic:
+    site: str
+    call_id: str
+
+    def __str__(self) -> str:
+        return call(self.site, self.call_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEventsTopic:
+    site: str
+    agent_id: str
+
+    def __str__(self) -> str:
+        return agent_events(self.site, self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCommandsTopic:
+    site: str
+    agent_id: str
+
+    def __str__(self) -> str:
+        return agent_commands(self.site, self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatsTopic:
+    site: str
+    queue: str
+
+    def __str__(self) -> str:
+        return queue_stats(self.site, self.queue)
+
+
+@dataclass(frozen=True, slots=True)
+class CtiCommandsTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return cti_commands(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class CtiResultsTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return cti_results(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class CtiCapabilitiesTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return cti_capabilities(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceTopic:
+    site: str
+    client_id: str
+
+    def __str__(self) -> str:
+        return presence(self.site, self.client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AcdLeaderTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return acd_leader(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class AcdStateTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return acd_state(self.site)
+
+
+Topic = (
+    CallTopic
+    | AgentEventsTopic
+    | AgentCommandsTopic
+    | QueueStatsTopic
+    | CtiCommandsTopic
+    | CtiResultsTopic
+    | CtiCapabilitiesTopic
+    | PresenceTopic
+    | AcdLeaderTopic
+    | AcdStateTopic
+)
+
+_FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
+    ("cti", "commands"): CtiCommandsTopic,
+    ("cti", "results"): CtiResultsTopic,
+    ("cti", "capabilities"): CtiCapabilitiesTopic,
+    ("acd", "leader"): AcdLeaderTopic,
+    ("acd", "state"): AcdStateTopic,
+}
+
+
+def parse(topic: str) -> Topic:
+    """What ``topic`` addresses; raises TopicError for a topic that is not of this scheme.
+
+    Filters (``+``, ``#``) are not topics and are refused too.
+    """
+    if not isinstance(topic, str):
+        raise TopicError(f"a topic is a string, not {type(topic).__name__}")
+    head = PREFIX + "/"
+    if not topic.startswith(head):
+        raise TopicError(f"not a ccenter topic (expected {PREFIX}/<site>/...): {topic!r}")
+    parts = topic[len(head):].split("/")
+    site = parts[0]
+    try:
+        _check(site, "site")
+        match parts[1:]:
+            case ["calls", call_id]:
+                return CallTopic(site, _check(call_id, "call id"))
+            case ["agents", agent_id, "events"]:
+                return AgentEventsTopic(site, _check(agent_id, "agent id"))
+            case ["agents", agent_id, "commands"]:
+                return AgentCommandsTopic(site, _check(agent_id, "agent id"))
+            case ["queues", queue, "stats"]:
+                return QueueStatsTopic(site, _check(queue, "queue"))
+            case ["presence", client_id]:
+                return PresenceTopic(site, _check(client_id, "client id"))
+            case [area, leaf] if (area, leaf) in _FIXED:
+                return _FIXED[area, leaf](site)
+    except TopicError as exc:
+        raise TopicError(f"malformed topic {topic!r}: {exc}") from None
+    raise TopicError(f"unknown topic {topic!r}")
 
 
 def matches(pattern: str, topic: str) -> bool:

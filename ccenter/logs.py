@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+_HANDLER_NAME = "ccenter"
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -28,6 +30,11 @@ def setup_logging(*, verbosity: int = 0, as_json: bool = False) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace our own handler of an earlier call, and only that: handlers others installed (a host
+    # application's, pytest's) keep receiving records.
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
     root.setLevel(level)

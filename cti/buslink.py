@@ -40,7 +40,7 @@ from bus.transport import QOS_COMMAND, Bus, Subscription, open_bus
 
 from . import errors
 from .errors import CommandFailed, CtiError, LinkUnavailable
-from .gateway import capabilities_topic, result_topic, results_topic
+from .gateway import result_topic
 from .link import CtiLink
 from .model import Capability
 
@@ -57,10 +57,6 @@ _ERRORS: dict[str, type[CtiError]] = {
         errors.LinkUnavailable,
     )
 }
-
-
-def _all_agents_topic(site: str) -> str:
-    return topics.cti_commands(site).rsplit("/", 2)[0] + "/agents/+/events"
 
 
 class BusLink(CtiLink):
@@ -138,16 +134,16 @@ class BusLink(CtiLink):
                 self._connecting = False
                 raise LinkUnavailable(str(exc)) from None
         site = self.site
-        await self._listen(capabilities_topic(site), events=False)
+        await self._listen(topics.cti_capabilities(site), events=False)
         # A gateway that dies leaves its capabilities retained as online; its presence's last will says
         # otherwise, so watch that too.
-        await self._listen(f"{topics.PREFIX}/{site}/presence/+", events=False)
+        await self._listen(topics.all_presence(site), events=False)
         await self._listen(topics.calls(site), events=True)
         if self.agent_id is not None:
             await self._listen(topics.agent_events(site, self.agent_id), events=True)
         else:
-            await self._listen(_all_agents_topic(site), events=True)
-            await self._listen(results_topic(site), events=False)
+            await self._listen(topics.all_agent_events(site), events=True)
+            await self._listen(topics.cti_results(site), events=False)
         self.connected = True
         self._connecting = False
         self._ready.set()

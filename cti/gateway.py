@@ -8,10 +8,10 @@ command delivered twice (QoS 1) runs once.
 
 Every command gets a :class:`bus.messages.CommandResult` (QoS 1): on the commanding agent's events
 topic ``ccenter/v1/<site>/agents/<agent_id>/events`` when the command names an agent, otherwise on
-``ccenter/v1/<site>/cti/results`` (:func:`results_topic`). It follows the events the command caused
+``ccenter/v1/<site>/cti/results`` (:func:`bus.topics.cti_results`). It follows the events the command caused
 that the link already knew of. A duplicate delivery of a command that is done gets the same result
 again. The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabilities``
-(:func:`capabilities_topic`) as :class:`bus.messages.CtiCapabilities` while the gateway runs, with
+(:func:`bus.topics.cti_capabilities`) as :class:`bus.messages.CtiCapabilities` while the gateway runs, with
 ``online`` false once it stopped. :class:`cti.buslink.BusLink` is the client side of all this.
 """
 
@@ -41,21 +41,11 @@ _SEEN_COMMANDS = 4096
 _EVENTS_FIRST_S = 2.0
 
 
-def results_topic(site: str) -> str:
-    """``ccenter/v1/<site>/cti/results``: results of commands that name no agent."""
-    return topics.cti_commands(site).rsplit("/", 1)[0] + "/results"
-
-
-def capabilities_topic(site: str) -> str:
-    """``ccenter/v1/<site>/cti/capabilities``: the link's capabilities (retained)."""
-    return topics.cti_commands(site).rsplit("/", 1)[0] + "/capabilities"
-
-
 def result_topic(site: str, command: Command) -> str:
     """Where the result of ``command`` is published."""
     if command.agent_id:
         return topics.agent_events(site, command.agent_id)
-    return results_topic(site)
+    return topics.cti_results(site)
 
 
 #: A desktop asks which of its calls are still up, after it may have missed events.
@@ -107,7 +97,7 @@ class Gateway:
             link=type(self.link).__name__,
             client_id=self.client_id,
         )
-        await self.bus.publish(capabilities_topic(self.site), message, qos=QOS_COMMAND, retain=True)
+        await self.bus.publish(topics.cti_capabilities(self.site), message, qos=QOS_COMMAND, retain=True)
 
     async def _publish(self, event: LinkEvent) -> None:
         try:

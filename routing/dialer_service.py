@@ -398,19 +398,6 @@ class DialerCore:
 # ---------------------------------------------------------------- the service on the bus
 
 
-def _site_prefix(site: str) -> str:
-    return topics.cti_commands(site).removesuffix("cti/commands")
-
-
-def cti_results_topic(site: str) -> str:
-    """``ccenter/v1/<site>/cti/results``: results of CTI commands that name no agent."""
-    return _site_prefix(site) + "cti/results"
-
-
-def queue_stats_pattern(site: str) -> str:
-    return _site_prefix(site) + "queues/+/stats"
-
-
 class DialerService:
     """The dialer on the bus. ``await service.start()``, then ``await service.stop()``.
 
@@ -449,8 +436,8 @@ class DialerService:
         """Subscribe (calls, command results, queue statistics), load the campaigns, start pacing."""
         readers = [
             (topics.calls(self.site), self._on_call),
-            (cti_results_topic(self.site), self._on_result),
-            (queue_stats_pattern(self.site), self._on_stats),
+            (topics.cti_results(self.site), self._on_result),
+            (topics.all_queue_stats(self.site), self._on_stats),
         ]
         for pattern, handler in readers:
             subscription = await self.bus.subscribe(pattern, qos=QOS_COMMAND)

@@ -8,7 +8,6 @@ one skips when it is unreachable, except with ``CI=true``, where it fails.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -17,6 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# A WARNING or worse that a test did not declare fails it: tests/helpers/logfail.py.
+pytest_plugins = ["tests.helpers.logfail"]
 
 PG_URL = os.environ.get("CCENTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MQTT_URL = os.environ.get("CCENTER_TEST_MQTT", "mqtt://127.0.0.1:1883")
@@ -146,33 +148,6 @@ def engine(db_url: str):
     engine = db.connect(db_url)
     yield engine
     engine.dispose()
-
-
-# --- unexpected warnings in the log fail the test ------------------------------------------------
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture(autouse=True)
-def _fail_on_unexpected_log_warnings(request: pytest.FixtureRequest):
-    """A WARNING or worse in the log fails the test, unless the test takes ``caplog`` to assert on it."""
-    handler = _Collect()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield
-    root.removeHandler(handler)
-    if "caplog" in request.fixturenames:
-        return
-    if handler.records:
-        lines = "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records)
-        pytest.fail(f"unexpected warnings in the log:\n{lines}", pytrace=False)
 
 
 # --- Python's cycle collector ------------------------------------------------------------------

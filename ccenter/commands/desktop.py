@@ -73,9 +73,9 @@ async def pump_bus(
 
     patterns = []
     if queue_sink is not None:
-        patterns.append(f"{topics.PREFIX}/{site}/queues/+/stats")
+        patterns.append(topics.all_queue_stats(site))
     if agent_sink is not None:
-        patterns.append(f"{topics.PREFIX}/{site}/agents/+/events")
+        patterns.append(topics.all_agent_events(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
 
     async def forward(subscription: Subscription) -> None:

@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bus.messages import AgentStateName, CallEvent, CallEventType
+from bus.reconnect import BackoffPolicy, Reconnector, describe
 
 from ..codec import NeedData, ProtocolIssue
 from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
@@ -129,9 +130,18 @@ class AmiLink(CtiLink):
         }
     )
 
-    def __init__(self, settings: AmiSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: AmiSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        reconnector: Reconnector | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.reconnector = reconnector or Reconnector(
+            BackoffPolicy(initial=settings.reconnect_min, cap=settings.reconnect_max)
+        )
         self._clock = clock
         self.mapper = AmiMapper(clock=clock, data_prefix=settings.data_prefix)
         self.logged_in = asyncio.Event()
@@ -143,6 +153,8 @@ class AmiLink(CtiLink):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._first_login: asyncio.Future[None] | None = None
+        self._dropped_because: str | None = None
+        self._caller_told = False  # the last session's failure went to connect()'s caller
         self._ids = itertools.count(1)
         # call_id -> (agent's device, the held party's channel) for calls this link put on hold
         self._held: dict[str, tuple[str, str]] = {}
@@ -157,6 +169,7 @@ class AmiLink(CtiLink):
         if self._task is not None:
             return
         self._stopping = False
+        self.reconnector.restart()
         self._first_login = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._supervise(), name=f"ami {self.settings.host}")
         try:
@@ -172,6 +185,7 @@ class AmiLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        self.reconnector.stop()
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._write(self._proto.send("Logoff")[1])
@@ -184,40 +198,50 @@ class AmiLink(CtiLink):
         self._end_events()
 
     async def _supervise(self) -> None:
-        delay = self.settings.reconnect_min
-        while not self._stopping:
-            try:
-                await self._session()
-                delay = self.settings.reconnect_min
-            except AuthenticationFailed as exc:
-                logger.error("%s", exc)
-                self._fail_first(exc)
-            except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
-                logger.warning(
-                    "AMI link to %s:%d lost: %s; reconnecting in %.1f s",
-                    self.settings.host,
-                    self.settings.port,
-                    exc or type(exc).__name__,
-                    delay,
-                )
-                self._fail_first(
-                    LinkUnavailable(f"cannot reach AMI at {self.settings.host}:{self.settings.port}: {exc}")
-                )
-            finally:
-                self.logged_in.clear()
-                self._drop_waiters()
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
-            if self._stopping:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max)
+        await self.reconnector.run(
+            self._attempt, retry_on=(OSError, EOFError, LinkUnavailable, TimeoutError), on_retry=self._on_retry
+        )
 
-    def _fail_first(self, exc: Exception) -> None:
+    async def _attempt(self) -> None:
+        """One session; the reconnector pauses (with backoff, reset after a session that lasted) and calls again."""
+        self._caller_told = False
+        try:
+            await self._session()
+        except AuthenticationFailed as exc:
+            if not self._fail_first(exc):
+                logger.error("%s", exc)
+            raise
+        except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
+            self._fail_first(
+                LinkUnavailable(f"cannot reach AMI at {self.settings.host}:{self.settings.port}: {describe(exc)}")
+            )
+            raise
+        finally:
+            self.logged_in.clear()
+            self._drop_waiters()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def _on_retry(self, exc: BaseException | None, delay: float) -> None:
+        if self._caller_told or isinstance(exc, AuthenticationFailed):
+            return  # connect() raises it to its caller, or it was logged as an error already
+        logger.warning(
+            "AMI link to %s:%d lost: %s; reconnecting in %.1f s",
+            self.settings.host,
+            self.settings.port,
+            describe(exc),
+            delay,
+        )
+
+    def _fail_first(self, exc: Exception) -> bool:
+        """Hand ``exc`` to a ``connect()`` still waiting for its first session; True if there was one."""
         if self._first_login is not None and not self._first_login.done():
             self._first_login.set_exception(exc)
             self._first_login.exception()  # retrieved: connect() re-raises it
+            self._caller_told = True
+            return True
+        return False
 
     def _drop_waiters(self) -> None:
         self._proto.forget_pending()
@@ -232,12 +256,14 @@ class AmiLink(CtiLink):
             asyncio.open_connection(self.settings.host, self.settings.port), self.settings.connect_timeout
         )
         self._writer = writer
+        self._dropped_because = None  # set when we drop the connection ourselves
         self._proto = AmiProtocol(prefix=f"cc{next(self._ids)}")
         reader_task = asyncio.create_task(self._read(reader))
         try:
             await self._login()
             self.sessions += 1
             await self._resync()
+            self.reconnector.established()
             self.logged_in.set()
             if self._first_login is not None and not self._first_login.done():
                 self._first_login.set_result(None)
@@ -267,7 +293,7 @@ class AmiLink(CtiLink):
             self._proto.receive_data(data)
             self._dispatch()
             if not data:
-                raise EOFError("the AMI server closed the connection")
+                raise EOFError(self._dropped_because or "the AMI server closed the connection")
 
     def _dispatch(self) -> None:
         while not isinstance(event := self._proto.next_event(), NeedData):
@@ -352,6 +378,7 @@ class AmiLink(CtiLink):
                 await self.action("Ping", check=False)
             except LinkUnavailable as exc:
                 logger.warning("AMI keep-alive failed (%s): dropping the connection", exc)
+                self._dropped_because = f"keep-alive failed ({exc})"
                 if self._writer is not None:
                     self._writer.close()
                 return

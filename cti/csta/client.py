@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from bus.messages import AgentStateName
+from bus.reconnect import BackoffPolicy, Reconnector, describe
 
 from ..codec import NeedData
 from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
@@ -76,9 +77,18 @@ class CstaSettings:
 class CstaLink(CtiLink):
     capabilities = frozenset(Capability) - {Capability.ATTACH_DATA, Capability.MUTE}
 
-    def __init__(self, settings: CstaSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: CstaSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        reconnector: Reconnector | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.reconnector = reconnector or Reconnector(
+            BackoffPolicy(initial=settings.reconnect_min, cap=settings.reconnect_max)
+        )
         self.mapper = CstaMapper(clock=clock)
         self.ready = asyncio.Event()
         self.sessions = 0
@@ -89,6 +99,8 @@ class CstaLink(CtiLink):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._first: asyncio.Future[None] | None = None
+        self._caller_told = False  # the last session's failure went to connect()'s caller
+        self._dropped_because: str | None = None  # set when we drop the connection ourselves
 
     @classmethod
     def from_url(cls, url: str) -> CstaLink:
@@ -98,6 +110,7 @@ class CstaLink(CtiLink):
         if self._task is not None:
             return
         self._stopping = False
+        self.reconnector.restart()
         self._first = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._supervise(), name=f"csta {self.settings.host}")
         try:
@@ -110,6 +123,7 @@ class CstaLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        self.reconnector.stop()
         if self._writer is not None:
             self._writer.close()
         if self._task is not None:
@@ -120,40 +134,46 @@ class CstaLink(CtiLink):
         self._end_events()
 
     async def _supervise(self) -> None:
-        delay = self.settings.reconnect_min
-        while not self._stopping:
-            try:
-                await self._session()
-                delay = self.settings.reconnect_min
-            except (OSError, EOFError, CtiError, TimeoutError) as exc:
+        await self.reconnector.run(
+            self._attempt, retry_on=(OSError, EOFError, CtiError, TimeoutError), on_retry=self._on_retry
+        )
+
+    async def _attempt(self) -> None:
+        """One session; the reconnector pauses (with backoff, reset after a session that lasted) and calls again."""
+        self._caller_told = False
+        try:
+            await self._session()
+        except (OSError, EOFError, CtiError, TimeoutError) as exc:
+            if self._first is not None and not self._first.done():
                 where = f"{self.settings.host}:{self.settings.port}"
-                logger.warning(
-                    "CSTA link to %s lost: %s; reconnecting in %.1f s", where, exc or type(exc).__name__, delay
-                )
-                if self._first is not None and not self._first.done():
-                    self._first.set_exception(LinkUnavailable(f"cannot reach CSTA at {where}: {exc}"))
-                    self._first.exception()
-            finally:
-                self.ready.clear()
-                self._proto.forget_pending()
-                for future in self._waiters.values():
-                    if not future.done():
-                        future.set_exception(LinkUnavailable("the CSTA connection dropped before the answer came"))
-                        future.exception()
-                self._waiters.clear()
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
-            if self._stopping:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max)
+                self._first.set_exception(LinkUnavailable(f"cannot reach CSTA at {where}: {describe(exc)}"))
+                self._first.exception()
+                self._caller_told = True  # connect() raises it: no warning of a reconnect that will not come
+            raise
+        finally:
+            self.ready.clear()
+            self._proto.forget_pending()
+            for future in self._waiters.values():
+                if not future.done():
+                    future.set_exception(LinkUnavailable("the CSTA connection dropped before the answer came"))
+                    future.exception()
+            self._waiters.clear()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def _on_retry(self, exc: BaseException | None, delay: float) -> None:
+        if self._caller_told:
+            return
+        where = f"{self.settings.host}:{self.settings.port}"
+        logger.warning("CSTA link to %s lost: %s; reconnecting in %.1f s", where, describe(exc), delay)
 
     async def _session(self) -> None:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self.settings.host, self.settings.port), self.settings.connect_timeout
         )
         self._writer = writer
+        self._dropped_because = None
         self._proto = CstaProtocol(namespace=self.settings.namespace)
         reader_task = asyncio.create_task(self._read(reader))
         try:
@@ -171,6 +191,7 @@ class CstaLink(CtiLink):
                 self.monitors[dev] = result.response.get("monitorCrossRefID") or ""
             await self._resync()
             self.sessions += 1
+            self.reconnector.established()
             self.ready.set()
             if self._first is not None and not self._first.done():
                 self._first.set_result(None)
@@ -187,6 +208,8 @@ class CstaLink(CtiLink):
             finally:
                 if keeper is not None:
                     keeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await keeper
         finally:
             if not reader_task.done():
                 reader_task.cancel()
@@ -211,7 +234,15 @@ class CstaLink(CtiLink):
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(self.settings.keepalive)
-            await self.request("ResetApplicationSessionTimer", {"requestedSessionDuration": "180"})
+            try:
+                await self.request("ResetApplicationSessionTimer", {"requestedSessionDuration": "180"})
+            except CtiError as exc:
+                # The PBX ends a session whose timer is not reset: start a new one rather than go on without.
+                logger.warning("CSTA keep-alive failed (%s): dropping the connection", exc)
+                self._dropped_because = f"keep-alive failed ({exc})"
+                if self._writer is not None:
+                    self._writer.close()
+                return
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while True:
@@ -226,7 +257,7 @@ class CstaLink(CtiLink):
                     for normalized in self.mapper.map(event):
                         self._emit(normalized)
             if not data:
-                raise EOFError("the CSTA server closed the connection")
+                raise EOFError(self._dropped_because or "the CSTA server closed the connection")
 
     async def request(self, name: str, body: Body) -> RequestCompleted:
         if self._writer is None:

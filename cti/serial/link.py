@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import serial
 
+from bus.reconnect import BackoffPolicy, Reconnector
+
 from ..codec import NeedData, ProtocolIssue
 from ..errors import BadLinkUrl, LinkUnavailable
 from ..link import CtiLink
@@ -120,10 +122,18 @@ class _Stats:
 
 class SerialLink(CtiLink):
     def __init__(
-        self, settings: SerialSettings, *, opener: Opener = open_port, clock: Callable[[], float] = time.time
+        self,
+        settings: SerialSettings,
+        *,
+        opener: Opener = open_port,
+        clock: Callable[[], float] = time.time,
+        reconnector: Reconnector | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.reconnector = reconnector or Reconnector(
+            BackoffPolicy(initial=settings.reopen_min_s, cap=settings.reopen_max_s)
+        )
         self.capabilities = (
             frozenset({Capability.MAKE_CALL, Capability.ANSWER, Capability.HANGUP})
             if settings.mode == "modem"
@@ -154,6 +164,7 @@ class SerialLink(CtiLink):
         """Start the driver; the port opens now, or later when the device appears."""
         if self._task is None:
             self._stopping = False
+            self.reconnector.restart()
             self._task = asyncio.create_task(self._run(), name=f"serial {self.settings.port}")
 
     async def wait_open(self, timeout: float) -> None:
@@ -164,6 +175,7 @@ class SerialLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        self.reconnector.stop()
         if self._task is not None:
             await self._task
             self._task = None
@@ -171,41 +183,34 @@ class SerialLink(CtiLink):
 
     # -- driver ----------------------------------------------------------------------------
     async def _run(self) -> None:
-        delay = self.settings.reopen_min_s
-        while not self._stopping:
-            try:
-                self.port = await asyncio.to_thread(self._opener, self.settings)
-            except (serial.SerialException, OSError, ValueError) as exc:
-                logger.debug("serial port %s not available: %s", self.settings.port, exc)
-                await self._pause(delay)
-                delay = min(delay * 2, self.settings.reopen_max_s)
-                continue
-            self.stats.opens += 1
-            logger.info("serial port %s open", self.settings.port)
-            delay = self.settings.reopen_min_s
-            self.opened.set()
-            try:
-                if self.settings.mode == "modem":
-                    for command in self.settings.init:
-                        await self._write(at_command(command))
-                await self._read_loop()
-            except (serial.SerialException, OSError) as exc:
-                self.stats.losses += 1
-                logger.warning("serial port %s lost (%s): reopening", self.settings.port, exc)
-                for event in self._mapper.end("link_lost"):
-                    self._emit(event)
-            finally:
-                self.opened.clear()
-                port, self.port = self.port, None
-                with contextlib.suppress(Exception):
-                    port.close()
-            if not self._stopping:
-                await self._pause(delay)
+        await self.reconnector.run(self._attempt, retry_on=())
 
-    async def _pause(self, seconds: float) -> None:
-        end = asyncio.get_running_loop().time() + seconds
-        while not self._stopping and asyncio.get_running_loop().time() < end:
-            await asyncio.sleep(min(0.05, seconds))
+    async def _attempt(self) -> None:
+        """Open the port and read until it is lost; the reconnector pauses (with backoff) and calls again."""
+        try:
+            self.port = await asyncio.to_thread(self._opener, self.settings)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            logger.debug("serial port %s not available: %s", self.settings.port, exc)
+            return
+        self.stats.opens += 1
+        logger.info("serial port %s open", self.settings.port)
+        self.reconnector.established()
+        self.opened.set()
+        try:
+            if self.settings.mode == "modem":
+                for command in self.settings.init:
+                    await self._write(at_command(command))
+            await self._read_loop()
+        except (serial.SerialException, OSError) as exc:
+            self.stats.losses += 1
+            logger.warning("serial port %s lost (%s): reopening", self.settings.port, exc)
+            for event in self._mapper.end("link_lost"):
+                self._emit(event)
+        finally:
+            self.opened.clear()
+            port, self.port = self.port, None
+            with contextlib.suppress(Exception):
+                port.close()
 
     async def _read_loop(self) -> None:
         last_data = self._clock()

@@ -3,6 +3,8 @@ the database is back (real PostgreSQL, made unavailable and available again)."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -22,6 +24,7 @@ async def _run(fn) -> None:
     fn()
 
 
+@pytest.mark.expect_log(logging.WARNING, "agent_desktop.outbox", match=r"^database unavailable, contact \w+ kept")
 def test_a_contact_saved_during_an_outage_is_pending_then_sent(
     qtbot, pg_db_url: str, pg_server_url: str, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:

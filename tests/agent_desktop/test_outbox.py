@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ def _set_connections(server_url: str, database: str, allowed: bool) -> None:
     admin.dispose()
 
 
+@pytest.mark.expect_log(logging.WARNING, "agent_desktop.outbox", match=r"^database unavailable, contact c2 kept")
 def test_contacts_wait_out_a_database_outage_and_are_written_once(
     pg_db_url: str, pg_server_url: str, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -69,6 +71,7 @@ def test_contacts_wait_out_a_database_outage_and_are_written_once(
     engine.dispose()
 
 
+@pytest.mark.expect_log(logging.ERROR, "agent_desktop.outbox", match=r"^pending contact gone refused: no customer")
 def test_a_refused_pending_contact_is_set_aside_not_blocking(db_url: str, tmp_path, caplog) -> None:
     engine = db.connect(db_url)
     factory = db.session_factory(engine)

@@ -7,6 +7,7 @@ from bus import topics
 from bus.errors import BusError
 from bus.messages import CallEvent, QueueStats
 from bus.transport import InProcessBus, open_bus
+from tests.helpers import ExpectLog
 
 
 def test_open_bus_picks_the_transport() -> None:
@@ -38,7 +39,7 @@ def test_publish_subscribe_and_retained() -> None:
     asyncio.run(_roundtrip())
 
 
-def test_invalid_payload_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+def test_invalid_payload_is_logged_and_skipped(expect_log: ExpectLog) -> None:
     async def scenario() -> None:
         bus = InProcessBus()
         subscription = await bus.subscribe("ccenter/v1/hq/#")
@@ -47,6 +48,5 @@ def test_invalid_payload_is_logged_and_skipped(caplog: pytest.LogCaptureFixture)
         await bus.publish(topics.call("hq", "x"), good)
         assert (await subscription.get(timeout=1)).message == good
 
-    with caplog.at_level(logging.WARNING, logger="bus.transport"):
+    with expect_log(logging.WARNING, "bus.transport", match="^skipped an invalid message on ccenter/v1/hq/calls/x: "):
         asyncio.run(scenario())
-    assert "skipped an invalid message on ccenter/v1/hq/calls/x" in caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from bus.errors import BrokerUnavailable
 from bus.messages import Command, Presence, QueueStats
 from bus.mqtt import MqttBus
 from bus.transport import QOS_COMMAND
+from tests.helpers import ExpectLog, until
 
 
 class CuttableProxy:
@@ -68,12 +70,6 @@ def _site() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
-async def _wait_for(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
 pytestmark = pytest.mark.mqtt
 
 
@@ -91,20 +87,18 @@ def test_commands_and_retained_stats_cross_the_broker(mqtt_url: str) -> None:
             await acd.publish(topics.queue_stats(site, "billing"), stats, retain=True)
             # A supervisor that connects later still gets the last statistics at once.
             async with started(MqttBus(mqtt_url, client_id=f"sup-{site}", site=site)) as sup:
-                late = await sup.subscribe(f"ccenter/v1/{site}/queues/+/stats")
+                late = await sup.subscribe(topics.all_queue_stats(site))
                 assert (await late.get(timeout=10)).message == stats
             await acd.clear_retained(topics.queue_stats(site, "billing"))
         async with started(MqttBus(mqtt_url, client_id=f"sup2-{site}", site=site)) as sup:
-            late = await sup.subscribe(f"ccenter/v1/{site}/queues/+/stats")
+            late = await sup.subscribe(topics.all_queue_stats(site))
             with pytest.raises(TimeoutError):
                 await late.get(timeout=0.3)
 
     asyncio.run(scenario())
 
 
-def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
-    mqtt_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(mqtt_url: str, expect_log: ExpectLog) -> None:
     site = _site()
     parts = urlsplit(mqtt_url)
 
@@ -120,7 +114,7 @@ def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
                 proxy.cut()
                 will = (await presence.get(timeout=15)).message
                 assert isinstance(will, Presence) and will.online is False
-                await _wait_for(lambda: flaky.connected and flaky.reconnects >= 1, 15)
+                await until(lambda: flaky.connected and flaky.reconnects >= 1, 15)
                 assert (await presence.get(timeout=10)).message.online is True  # type: ignore[attr-defined]
                 command = Command(command_id="k2", name="answer", ts=3.0, agent_id="bob")
                 await watcher.publish(topics.agent_commands(site, "bob"), command, qos=QOS_COMMAND)
@@ -129,8 +123,8 @@ def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(
         finally:
             await proxy.close()
 
-    asyncio.run(scenario())
-    assert "MQTT link to mqtt://127.0.0.1:" in caplog.text and "retrying in" in caplog.text
+    with expect_log(logging.WARNING, "bus.mqtt", match=r"^MQTT link to mqtt://127\.0\.0\.1:\d+ lost .*; retrying in"):
+        asyncio.run(scenario())
 
 
 def test_refused_connection_is_one_clear_error() -> None:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
 
 from bus.messages import AgentState, AgentStateName, CallEvent
+from bus.reconnect import BackoffPolicy, Reconnector
 from cti.ami.client import AmiLink, AmiSettings, AuthenticationFailed
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable, LocalProtocolError
 from cti.model import LinkEvent
+from tests.helpers import ExpectLog, FakeTime, until
 
 from .ami_server import FakeAsterisk
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 class Collector:
@@ -82,7 +77,11 @@ def test_url_parsing() -> None:
             AmiSettings.from_url(bad)
 
 
-def test_md5_login_resync_and_calls_survive_a_disconnect(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.expect_log(
+    logging.WARNING, "cti.ami.client", match=r"^AMI link to 127.0.0.1:\d+ lost: the AMI server closed the connection; "
+    r"reconnecting in \d+\.\d s$"
+)
+def test_md5_login_resync_and_calls_survive_a_disconnect() -> None:
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
         server.new_channel("A", "A", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
         server.new_channel("A2", "A", "PJSIP/1001-00000002")
@@ -116,14 +115,13 @@ def test_md5_login_resync_and_calls_survive_a_disconnect(caplog: pytest.LogCaptu
             server.hangup("A")
             await events.wait(7)
             assert events.calls()[-1] == ("call.ended", "A", "Normal Clearing")
-            assert "reconnecting" in caplog.text
         finally:
             await link.close()
 
     run(scenario)
 
 
-def test_wrong_secret_is_refused_on_connect(caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_secret_is_refused_on_connect() -> None:  # connect() raises it: nothing is logged
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
         link = AmiLink(replace(settings, secret="wrong"))
         with pytest.raises(AuthenticationFailed, match="refused user 'cc'"):
@@ -137,7 +135,7 @@ def test_wrong_secret_is_refused_on_connect(caplog: pytest.LogCaptureFixture) ->
     run(scenario)
 
 
-def test_unreachable_server_fails_connect_with_reason(caplog: pytest.LogCaptureFixture) -> None:
+def test_unreachable_server_fails_connect_with_reason() -> None:  # connect() raises it: nothing is logged
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
         await server.stop()
         link = AmiLink(replace(settings, connect_timeout=0.5))
@@ -147,17 +145,21 @@ def test_unreachable_server_fails_connect_with_reason(caplog: pytest.LogCaptureF
     run(scenario)
 
 
-def test_keepalive_pings_and_reconnects_when_pings_go_unanswered(caplog: pytest.LogCaptureFixture) -> None:
+def test_keepalive_pings_and_reconnects_when_pings_go_unanswered(expect_log: ExpectLog) -> None:
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
         link = AmiLink(replace(settings, ping_interval=0.05, action_timeout=0.2))
         await link.connect()
         try:
             await until(lambda: server.pings >= 2)
             server.answer_pings = False
-            await until(lambda: link.sessions == 1 and not link.logged_in.is_set())
-            server.answer_pings = True
-            await until(lambda: link.sessions == 2 and link.logged_in.is_set())
-            assert "keep-alive failed" in caplog.text
+            with (
+                expect_log(logging.WARNING, "cti.ami.client", match=r"^AMI keep-alive failed \(AMI action Ping got "
+                           r"no answer within 0.2 s\): dropping the connection$"),
+                expect_log(logging.WARNING, "cti.ami.client", match=r"lost: keep-alive failed \(.*\); reconnecting in"),
+            ):
+                await until(lambda: link.sessions == 1 and not link.logged_in.is_set())
+                server.answer_pings = True
+                await until(lambda: link.sessions == 2 and link.logged_in.is_set())
         finally:
             await link.close()
 
@@ -330,5 +332,40 @@ def test_acd_deliver_and_withdraw_redirect_the_waiting_caller() -> None:
                 await link.deliver("nope", "1001")
         finally:
             await link.close()
+
+    run(scenario)
+
+
+def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_session_that_lasted(
+    expect_log: ExpectLog,
+) -> None:
+    lost = expect_log(logging.WARNING, "cti.ami.client", match="lost: the AMI server closed the connection")
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        time = FakeTime()
+        reconnector = Reconnector(
+            BackoffPolicy(initial=0.5, cap=30.0, stable_after=60.0),
+            clock=time.clock,
+            sleep=time.sleep,
+            uniform=lambda low, high: high,
+        )
+        link = AmiLink(settings, reconnector=reconnector)
+        await link.connect()
+        try:
+            for session in (2, 3):  # Asterisk drops us right after each login: the pauses grow
+                server.drop_clients()
+                await until(lambda: link.sessions == session and link.logged_in.is_set())  # noqa: B023
+            assert time.pauses == [1.5, 4.5]
+            time.now += 60  # this session lasts a minute
+            server.drop_clients()
+            await until(lambda: link.sessions == 4 and link.logged_in.is_set())
+            assert time.pauses == [1.5, 4.5, 1.5]  # ... so the next pause is the first one again
+            server.drop_clients()
+            await until(lambda: link.sessions == 5 and link.logged_in.is_set())
+            assert time.pauses == [1.5, 4.5, 1.5, 4.5]
+        finally:
+            await link.close()
+        assert [r.getMessage().rsplit("; ", 1)[1] for r in lost.records] == [
+            "reconnecting in 1.5 s", "reconnecting in 4.5 s", "reconnecting in 1.5 s", "reconnecting in 4.5 s"
+        ]
 
     run(scenario)

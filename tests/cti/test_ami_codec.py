@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cti.ami.codec import (
@@ -17,6 +17,7 @@ from cti.ami.codec import (
     encode_action,
 )
 from cti.errors import LocalProtocolError
+from tests.helpers import ExpectLog
 
 from .helpers import chunks, fixture_bytes
 
@@ -73,9 +74,9 @@ def test_asterisk14_command_output_headers() -> None:
     assert isinstance(msg, AmiMessage) and msg.lines == ("a", "b")
 
 
-def test_garbage_is_reported_with_offsets_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+def test_garbage_is_reported_with_offsets_and_skipped(expect_log: ExpectLog) -> None:
     data = fixture_bytes("ami_garbage.ami")
-    with caplog.at_level(logging.WARNING, logger="cti.ami.codec"):
+    with expect_log(logging.WARNING, "cti.ami.codec", match=r"^AMI stream offset \d+ \(\d+ bytes\): ") as logged:
         events = decode_all(data)
     issues = [e for e in events if isinstance(e, ProtocolIssue)]
     messages = [e for e in events if isinstance(e, AmiMessage)]
@@ -87,10 +88,11 @@ def test_garbage_is_reported_with_offsets_and_skipped(caplog: pytest.LogCaptureF
     assert any("not Event/Response/Action" in r for r in reasons)
     assert issues[-1].reason.startswith("truncated") and issues[-1].offset == data.rindex(b"Event: Newchannel")
     assert min(i.offset for i in issues) == len(b"Asterisk Call Manager/1.1\r\n")
-    assert "offset" in caplog.text
+    assert len(logged.records) == len(issues)  # every issue is logged, once
 
 
-def test_oversized_message_is_skipped_and_memory_stays_bounded(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.codec", match="message over 1000 bytes skipped")
+def test_oversized_message_is_skipped_and_memory_stays_bounded() -> None:
     decoder = AmiDecoder(max_message=1000)
     big = b"Event: Huge\r\n" + b"X-Pad: " + b"y" * 5000 + b"\r\n\r\n"
     tail = b"Event: Small\r\nA: b\r\n\r\n"
@@ -102,7 +104,8 @@ def test_oversized_message_is_skipped_and_memory_stays_bounded(caplog: pytest.Lo
     assert isinstance(events[1], AmiMessage) and events[1].name == "Small"
 
 
-def test_too_many_headers_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.codec", match="with over 20 header lines skipped")
+def test_too_many_headers_is_skipped() -> None:
     data = b"Event: Many\n" + b"".join(b"H%d: v\n" % i for i in range(50)) + b"\n"
     (issue,) = decode_all(data, max_headers=20)
     assert isinstance(issue, ProtocolIssue) and "header lines" in issue.reason
@@ -187,11 +190,10 @@ def test_protocol_old_list_without_eventlist_headers_and_errors() -> None:
 # -- properties ------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.codec", required=False)  # garbage in: issues are logged
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000), st.lists(st.integers(min_value=0, max_value=2000), max_size=20))
-def test_arbitrary_bytes_never_raise_and_chunking_does_not_matter(
-    caplog: pytest.LogCaptureFixture, data: bytes, cuts: list[int]
-) -> None:
+def test_arbitrary_bytes_never_raise_and_chunking_does_not_matter(data: bytes, cuts: list[int]) -> None:
     whole = decode_all(data, max_message=300)
     assert decode_all(chunks(data, cuts), max_message=300) == whole
 
@@ -202,7 +204,8 @@ _ami_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["C
 _header = st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}", fullmatch=True), _ami_text)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.codec", required=False)  # the noise is logged
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(st.sampled_from(["Event", "Response"]), _ami_text, st.lists(_header, max_size=8)), max_size=8),
     st.sampled_from([b"\r\n", b"\n"]),
@@ -210,7 +213,6 @@ _header = st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}", fullmatch=True
     st.binary(max_size=40),
 )
 def test_valid_messages_survive_any_chunking_and_surrounding_garbage(
-    caplog: pytest.LogCaptureFixture,
     messages: list[tuple[str, str, list[tuple[str, str]]]],
     eol: bytes,
     cuts: list[int],
@@ -229,8 +231,9 @@ def test_valid_messages_survive_any_chunking_and_surrounding_garbage(
     ]
 
 
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.codec", required=False)  # ami_garbage.ami's issues
 @pytest.mark.parametrize("name", ["ami_inbound_queue.ami", "ami_outbound_lf.ami", "ami_garbage.ami"])
-def test_batch_and_message_by_message_paths_agree(name: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_batch_and_message_by_message_paths_agree(name: str) -> None:
     data = fixture_bytes(name) * 3
     one_go = decode_all(data)  # large reads: the batch path
     byte_by_byte = decode_all([data[i : i + 1] for i in range(len(data))])  # the one-message path

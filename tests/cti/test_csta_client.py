@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from cti.csta.client import CstaLink, CstaSettings
 from cti.csta.codec import NS_ED4, CstaDecoder, CstaMessage
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable
 from cti.model import LinkEvent
+from tests.helpers import ExpectLog, until
 
 
 def frame(invoke: str, xml: str) -> bytes:
@@ -39,6 +41,7 @@ class FakePbx:
     # device -> {callID: localConnectionState}: what SnapshotDevice reports
     connections: dict[str, dict[str, str]] = field(default_factory=dict)
     _calls: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+    answer_keepalive: bool = True  # ResetApplicationSessionTimer
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -102,6 +105,12 @@ class FakePbx:
                                 "</snapshotData></crossRefIDorSnapshotData></SnapshotDeviceResponse>",
                             )
                         )
+                    elif msg.name == "StartApplicationSession":
+                        writer.write(frame(msg.invoke_id, f"<StartApplicationSessionPosResponse{ns}><sessionID>s1"
+                                                          "</sessionID></StartApplicationSessionPosResponse>"))
+                    elif msg.name == "ResetApplicationSessionTimer":
+                        if self.answer_keepalive:
+                            writer.write(frame(msg.invoke_id, f"<ResetApplicationSessionTimerPosResponse{ns}/>"))
                     elif msg.name == "MakeCall":
                         cid, caller = str(next(self._calls)), msg.get("callingDevice") or ""
                         self.connections.setdefault(caller, {})[cid] = "initiated"
@@ -144,14 +153,6 @@ class FakePbx:
             writer.close()
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
 def run(scenario: Callable[[FakePbx, CstaSettings], Awaitable[None]]) -> None:
     async def main() -> None:
         pbx = FakePbx()
@@ -181,7 +182,12 @@ def test_url() -> None:
         CstaSettings.from_url("csta://h?ed=9")
 
 
-def test_monitor_call_commands_and_reconnect(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.expect_log(
+    logging.WARNING,
+    "cti.csta.client",
+    match=r"^CSTA link to 127.0.0.1:\d+ lost: the CSTA server closed the connection; reconnecting in \d+\.\d s$",
+)
+def test_monitor_call_commands_and_reconnect() -> None:
     async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
         link = CstaLink(settings)
         events: list[LinkEvent] = []
@@ -226,12 +232,11 @@ def test_monitor_call_commands_and_reconnect(caplog: pytest.LogCaptureFixture) -
             ("call.held", "csta-500", "2001"),
             ("call.ended", "csta-500", "normalClearing"),
         ]
-        assert "reconnecting" in caplog.text
 
     run(scenario)
 
 
-def test_unreachable(caplog: pytest.LogCaptureFixture) -> None:
+def test_unreachable() -> None:  # connect() raises it: nothing is logged
     async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
         await pbx.stop()
         with pytest.raises(LinkUnavailable, match=r"CSTA"):
@@ -240,7 +245,36 @@ def test_unreachable(caplog: pytest.LogCaptureFixture) -> None:
     run(scenario)
 
 
-def test_snapshot_resync_after_reconnect_closes_calls_that_ended_while_down(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_application_session_is_kept_alive_and_started_again_when_the_timer_reset_goes_unanswered(
+    expect_log: ExpectLog,
+) -> None:
+    async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
+        link = CstaLink(replace(settings, session=True, keepalive=0.05, request_timeout=0.2))
+        await link.connect()
+        try:
+            resets = lambda: [r.name for r in pbx.requests].count("ResetApplicationSessionTimer")  # noqa: E731
+            await until(lambda: resets() >= 2)
+            assert [r.name for r in pbx.requests].count("StartApplicationSession") == 1
+            pbx.answer_keepalive = False
+            with (
+                expect_log(logging.WARNING, "cti.csta.client", match=r"^CSTA keep-alive failed \(CSTA "
+                           r"ResetApplicationSessionTimer got no answer within 0.2 s\): dropping the connection$"),
+                expect_log(logging.WARNING, "cti.csta.client", match=r"lost: keep-alive failed \(.*\); reconnecting"),
+            ):
+                await until(lambda: link.sessions == 1 and not link.ready.is_set())
+                pbx.answer_keepalive = True
+                await until(lambda: link.sessions == 2 and link.ready.is_set())
+            assert [r.name for r in pbx.requests].count("StartApplicationSession") == 2
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+@pytest.mark.expect_log(logging.WARNING, "cti.csta.client", match="lost: the CSTA server closed the connection")
+@pytest.mark.expect_log(logging.WARNING, "cti.csta.client", match=r"^CSTA resync: no snapshot of device 9999 \(the PBX "
+                        r"refused SnapshotDevice: operation invalidDeviceID\); its calls are kept$")
+def test_snapshot_resync_after_reconnect_closes_calls_that_ended_while_down() -> None:
     async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
         link = CstaLink(replace(settings, devices=("2001", "2002", "9999")))
         events: list[LinkEvent] = []
@@ -280,6 +314,5 @@ def test_snapshot_resync_after_reconnect_closes_calls_that_ended_while_down(capl
         finally:
             await link.close()
             await puller
-        assert "no snapshot of device 9999" in caplog.text
 
     run(scenario)

@@ -10,7 +10,7 @@ from bus import topics
 from bus.messages import CallEvent, Command, CommandResult
 from bus.transport import InProcessBus
 from cti.errors import LocalProtocolError, UnsupportedCommand
-from cti.gateway import Gateway, results_topic
+from cti.gateway import Gateway
 from cti.link import ACD_COMMANDS, dispatch
 from cti.model import DialOutcome
 from cti.sim import NumberScript, SimLink, SimPbx
@@ -92,7 +92,7 @@ def test_gateway_answers_dial_out_with_the_new_call_id_after_its_events() -> Non
         link = SimLink(pbx)
         async with bus:
             calls = await bus.subscribe(topics.calls("hq"))
-            results = await bus.subscribe(results_topic("hq"))
+            results = await bus.subscribe(topics.cti_results("hq"))
             gateway = Gateway(link, bus, site="hq")
             await gateway.start()
             await link.connect()

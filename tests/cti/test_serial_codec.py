@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bus.messages import CallEvent
@@ -14,7 +16,7 @@ from cti.serial.smdr import SmdrLayout, SmdrParser, SmdrRecord
 
 from .helpers import chunks, fixture_bytes
 
-PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPS = settings(max_examples=200, deadline=None)
 
 
 def parse(data: bytes | list[bytes]) -> list[object]:
@@ -98,14 +100,15 @@ def test_smdr_records_and_bad_lines() -> None:
     assert isinstance(rec, SmdrRecord) and rec.fields["caller"] == "4155550100"
 
 
-def test_decode_mixed_modem_and_smdr(caplog: pytest.LogCaptureFixture) -> None:
+def test_decode_mixed_modem_and_smdr() -> None:
     items = list(decode_chunks("modem", [fixture_bytes("smdr_ipoffice.txt")], clock=lambda: 0.0))
     calls = {e.call_id for e in items if isinstance(e, CallEvent)}
     assert calls == {"smdr-1000017", "smdr-1000018", "smdr-1000019"}
     assert [i.offset for i in items if isinstance(i, ProtocolIssue)] == [326]
 
 
-def test_line_splitter_bounds_long_lines(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.expect_log(logging.WARNING, "cti.serial.lines", match="line over 10 bytes skipped")
+def test_line_splitter_bounds_long_lines() -> None:
     issues: list[ProtocolIssue] = []
     splitter = LineSplitter(issues.append, max_line=10)
     out = []
@@ -116,9 +119,10 @@ def test_line_splitter_bounds_long_lines(caplog: pytest.LogCaptureFixture) -> No
     assert issues == [ProtocolIssue(7, 100, "line over 10 bytes skipped")]
 
 
+@pytest.mark.expect_log(logging.WARNING, "cti.serial.lines", match="over 512 bytes", required=False)  # long lines
 @PROPS
 @given(st.binary(max_size=600), st.lists(st.integers(min_value=0, max_value=600), max_size=20))
-def test_modem_arbitrary_bytes_and_chunking(caplog: pytest.LogCaptureFixture, data: bytes, cuts: list[int]) -> None:
+def test_modem_arbitrary_bytes_and_chunking(data: bytes, cuts: list[int]) -> None:
     whole = list(decode_chunks("modem", [data], clock=lambda: 0.0))
     assert list(decode_chunks("modem", chunks(data, cuts), clock=lambda: 0.0)) == whole
 

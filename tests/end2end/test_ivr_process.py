@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from bus import topics
 from bus.messages import CallEvent
 from bus.mqtt import MqttBus
 from tests.ivr.helpers import ALICE_PIN
@@ -48,7 +49,7 @@ def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_sessi
 
         async def call_and_listen() -> CallEvent:
             async with MqttBus(mqtt_url, client_id=f"listen-{site}", site=site) as bus:
-                calls = await bus.subscribe(f"ccenter/v1/{site}/calls/+")
+                calls = await bus.subscribe(topics.calls(site))
                 commands = await asterisk(port, env(), answer)
                 assert any(c.startswith("SET VARIABLE CCENTER_QUEUE") for c in commands)
                 message = (await calls.get(timeout=10)).message

@@ -190,6 +190,8 @@ def test_wrong_pin_retries_then_transfers_unverified() -> None:
     assert session.record is not None and not session.record.verified
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match=r"look-up by_phone failed: customer data is unavailable$")
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match=r"look-up by_acct failed: customer data is unavailable$")
 def test_lookup_unavailable_follows_error_exit(caplog: pytest.LogCaptureFixture) -> None:
     lookup = demo_lookup()
     lookup.unavailable = True
@@ -202,6 +204,7 @@ def test_lookup_unavailable_follows_error_exit(caplog: pytest.LogCaptureFixture)
     assert isinstance(actions[-1], Transfer)
 
 
+@pytest.mark.expect_log(logging.ERROR, "ivr.engine", match=r"^call call-1: look-up by_phone failed$")
 def test_lookup_bug_is_logged_and_never_a_dead_end(caplog: pytest.LogCaptureFixture) -> None:
     class Broken(InMemoryLookup):
         def by_phone(self, number: str) -> list[CustomerInfo]:
@@ -241,6 +244,7 @@ def test_inputs_out_of_state_are_refused(call: str) -> None:
         session.started(1.0)
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match=r"nodes without input; going to fallback")
 def test_loop_without_input_goes_to_fallback(caplog: pytest.LogCaptureFixture) -> None:
     flow = parse_flow(
         "flow: loop\nstart: a\nfallback: t\nnodes:\n"

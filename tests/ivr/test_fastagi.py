@@ -286,6 +286,7 @@ def test_after_hours_callback_sets_callback_variables() -> None:
     assert result.handoffs[0].data["routing"]["queue"] == "callbacks"
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.fastagi", match=r"^FastAGI: no flow for script 'nonesuch'; hanging up$")
 def test_unknown_flow_without_default_hangs_up(caplog: pytest.LogCaptureFixture) -> None:
     answer = script({"HANGUP": [["200 result=1"]]})
 
@@ -301,6 +302,7 @@ def test_unknown_flow_without_default_hangs_up(caplog: pytest.LogCaptureFixture)
     assert "no flow for script 'nonesuch'" in caplog.text
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.fastagi", match=r"^FastAGI: malformed AGI environment line")
 def test_malformed_environment_is_logged_and_closed(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> list[str]:
         server = FastAgiServer({}, demo_lookup())
@@ -351,6 +353,7 @@ def test_handoff_variables_refuse_injection() -> None:
     assert "CCENTER_DATA" not in dict(handoff_variables(Transfer("t", "q", 0, big)))
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.fastagi", match=r"^FastAGI: CCENTER_INTENT not set: ")
 def test_value_with_newline_is_not_sent_but_the_rest_is(caplog: pytest.LogCaptureFixture) -> None:
     flow = parse_flow(
         'flow: inject\nstart: s\nfallback: t\nnodes:\n  s: {type: set, values: {intent: "x\\nHANGUP"}, next: t}\n'

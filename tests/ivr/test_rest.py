@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -118,6 +119,7 @@ def test_rest_lookup_not_found(server: str, client: HttpRestClient) -> None:
 
 
 @pytest.mark.parametrize("path", ["/slow", "/error", "/text", "/list"])
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match=r"^call call-1: look-up find failed: REST look-up ")
 def test_rest_lookup_failures_follow_error_exit(
     server: str, client: HttpRestClient, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -37,6 +37,7 @@ from routing.dialer import DialMode
 from routing.dialer_service import CampaignPlan, DialerCore, DialerService, DialOut, HangUp, RecordAttempt
 from routing.model import QueueConfig
 from routing.server import AcdConfig, AcdServer, AgentProfile
+from tests.helpers import until
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC).timestamp()  # a Tuesday afternoon
 
@@ -245,17 +246,12 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
             await dialer.start()
             assert [p.key for p in dialer.core.plans.values()] == ["SPRING"]
 
-            async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-                async with asyncio.timeout(timeout):
-                    while not predicate():
-                        await asyncio.sleep(0.02)
-
             # Both customers who answer reach an agent; the busy one is tried again after its 1 s retry.
-            await until(lambda: len(delivered) == 2)
+            await until(lambda: len(delivered) == 2, 15)
             for command in delivered:
                 pbx.hangup(command.call_id or "")  # the agents finish: they are ready for the retry
-            await until(lambda: dialer.core.counts["SPRING"].by_result.get("busy", 0) == 2)
-            await until(lambda: dialer.attempts_recorded >= 4)
+            await until(lambda: dialer.core.counts["SPRING"].by_result.get("busy", 0) == 2, 15)
+            await until(lambda: dialer.attempts_recorded >= 4, 15)
         finally:
             await dialer.stop()
             await acd.stop()

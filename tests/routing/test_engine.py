@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from routing.engine import AcdEngine, explain_agent, explain_call
@@ -302,6 +304,7 @@ def test_abandon_while_ringing_frees_the_agent_for_the_next_call() -> None:
     assert offers(engine.handle(CallAbandoned(ts=2, call_id=C("c1")))) == [("c2", "a1")]
 
 
+@pytest.mark.expect_log(logging.WARNING, "routing.engine", match=r"^reconciliation: call offered and unanswered")
 def test_reconciliation_repairs_a_stuck_reservation_with_audit(caplog: pytest.LogCaptureFixture) -> None:
     engine = AcdEngine([QueueConfig("sales", ring_timeout_s=None)], stuck_bound_s=60, reconcile_every_s=5)
     login(engine, 0, "a1", sales=5)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +19,7 @@ from bus.transport import QOS_COMMAND, InProcessBus, Subscription
 from routing.errors import ScenarioError
 from routing.model import QueueConfig
 from routing.server import AcdConfig, AcdServer, AgentProfile, load_acd_config, parse_acd_config
+from tests.helpers import until
 
 SITE = "test"
 
@@ -59,12 +61,6 @@ async def next_command(sub: Subscription, name: str | None = None, timeout: floa
             assert isinstance(message, Command)
             if name is None or message.name == name:
                 return message
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 def test_queue_joined_call_is_delivered_to_the_ready_agent_and_stats_are_retained() -> None:
@@ -147,6 +143,8 @@ def test_ring_no_answer_withdraws_sets_not_ready_and_offers_the_next_agent() -> 
     asyncio.run(scenario())
 
 
+@pytest.mark.expect_log(logging.WARNING, "routing.server", match=r"^call c2 asks for unknown queue 'nowhere'")
+@pytest.mark.expect_log(logging.WARNING, "routing.server", match=r"^agent mallory has no skills in the ACD")
 def test_abandon_and_unknown_input_are_handled(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         async with running() as (bus, server):

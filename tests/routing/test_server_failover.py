@@ -4,9 +4,9 @@ leader's link is cut the standby takes over within seconds with no call lost or 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +19,7 @@ from cti.sim import SimPbx
 from routing.model import QueueConfig
 from routing.server import AcdConfig, AcdServer, AgentProfile, Role
 from tests.bus.test_mqtt import CuttableProxy
+from tests.helpers import until
 
 pytestmark = pytest.mark.mqtt
 
@@ -88,12 +89,8 @@ class SimGateway:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
+@pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=r"^MQTT link to mqtt://127.0.0.1:\d+ lost")
+@pytest.mark.expect_log(logging.WARNING, "routing.server", match=r"stands down \(epoch 1\): lost the broker link$")
 def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, caplog: pytest.LogCaptureFixture) -> None:
     site = f"test-{uuid.uuid4().hex[:8]}"
     parts = urlsplit(mqtt_url)
