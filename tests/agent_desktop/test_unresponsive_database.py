@@ -93,6 +93,7 @@ async def _run(fn) -> None:
     fn()
 
 
+@pytest.mark.expect_log(logging.WARNING, "agent_desktop.outbox", match=r"^database unavailable, contact \w+ kept")
 def test_a_silent_database_host_never_freezes_the_screen(
     qtbot, tmp_path, silent_host: SilentHost, caplog: pytest.LogCaptureFixture
 ) -> None:
