@@ -128,7 +128,10 @@ class Expected:
         """Run the event loop until the signal has fired (perhaps already) or the timeout passes."""
         if not self.fired:
             self._loop = QEventLoop()
-            QTimer.singleShot(timeout_ms, self._loop.quit)
+            # A timer the loop owns goes with it: nothing fires later at a loop that is gone.
+            timer = QTimer(self._loop, singleShot=True, interval=timeout_ms)
+            timer.timeout.connect(self._loop.quit)
+            timer.start()
             self._loop.exec()
             self._loop = None
         return self.fired

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 from crm import db, phones, repository
 from crm.errors import CrmError
@@ -45,16 +44,16 @@ class CustomerDirectory:
     A database that does not answer is reported as :class:`~crm.errors.DatabaseUnavailable`.
     """
 
-    sessions: sessionmaker[Session]
+    sessions: db.SessionFactory
     region: str = "US"
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def _read(self) -> Iterator[db.Session]:
         with db.answering(), self.sessions() as session:
             yield session
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def _write(self) -> Iterator[db.Session]:
         with db.answering(), db.transaction(self.sessions) as session:
             yield session
 

@@ -19,10 +19,7 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from typing import Any, cast
 
 from crm import db, repository
 from crm.errors import CrmError, DatabaseUnavailable
@@ -32,7 +29,7 @@ from crm.repository import ContactRecord, OfferResult, OrderLine, RequestLine, S
 logger = logging.getLogger(__name__)
 
 #: Errors that mean "the database is away, try later" rather than "this record is wrong".
-TRANSIENT = (DatabaseUnavailable, OperationalError, DBAPIError)
+TRANSIENT = (DatabaseUnavailable,)
 
 
 def record_to_json(record: ContactRecord) -> dict[str, Any]:
@@ -72,7 +69,7 @@ class ContactOutbox:
     never waits: the list of pending contacts has a lock of its own, never held across database I/O.
     """
 
-    def __init__(self, sessions: Callable[[], sessionmaker[Session]] | sessionmaker[Session], path: Path) -> None:
+    def __init__(self, sessions: Callable[[], db.SessionFactory] | db.SessionFactory, path: Path) -> None:
         self._sessions = sessions
         self.path = path
         self.rejected = path.with_suffix(".rejected.jsonl")
@@ -81,8 +78,11 @@ class ContactOutbox:
         self._pending: list[ContactRecord] = self._load()
         self._count = len(self._pending)
 
-    def _factory(self) -> sessionmaker[Session]:
-        return self._sessions if isinstance(self._sessions, sessionmaker) else self._sessions()
+    def _factory(self) -> db.SessionFactory:
+        sessions = self._sessions
+        if db.is_session_factory(sessions):
+            return sessions
+        return cast(Callable[[], db.SessionFactory], sessions)()
 
     def _load(self) -> list[ContactRecord]:
         try:
@@ -117,7 +117,7 @@ class ContactOutbox:
         return self._count
 
     def _write(self, record: ContactRecord) -> SavedContact:
-        with db.transaction(self._factory()) as session:
+        with db.answering(), db.transaction(self._factory()) as session:
             return repository.save_contact(session, record)
 
     def save(self, record: ContactRecord) -> SavedContact | None:

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias, TypeGuard
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import DatabaseUnavailable
@@ -23,6 +23,16 @@ from .errors import DatabaseUnavailable
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+#: The names other packages use for the ORM's sessions: only crm imports SQLAlchemy itself.
+SessionFactory: TypeAlias = sessionmaker[Session]
+__all__ = ["DatabaseUnavailable", "Session", "SessionFactory", "answering", "connect", "current_revision",
+           "head_revision", "is_current", "is_session_factory", "normalize_url", "safe_url", "session_factory",
+           "transaction", "upgrade"]
+
+
+def is_session_factory(value: object) -> TypeGuard[SessionFactory]:
+    return isinstance(value, sessionmaker)
 
 
 def normalize_url(url: str) -> str:
@@ -101,7 +111,9 @@ def answering() -> Iterator[None]:
     """
     try:
         yield
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        if not isinstance(exc, OperationalError | InterfaceError) and not exc.connection_invalidated:
+            raise  # the statement is wrong, not the link: a program error, not an outage
         text = str(exc.orig or exc).strip()
         reason = text.splitlines()[0] if text else type(exc).__name__
         raise DatabaseUnavailable(f"the database is unavailable ({reason}); try again in a moment") from exc

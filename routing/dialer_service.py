@@ -45,13 +45,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from bus import topics
 from bus.errors import BusError
 from bus.messages import CallEvent, CallEventType, Command, CommandResult, QueueStats
 from bus.transport import QOS_COMMAND, Bus, Subscription
-from crm import repository
+from crm import db, repository
 from crm.campaigns.eligibility import decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
 from crm.repository import DialCandidate, DialerCampaign
@@ -408,7 +406,7 @@ class DialerService:
     def __init__(
         self,
         bus: Bus,
-        sessions: Callable[[], Session],
+        sessions: Callable[[], db.Session],
         site: str = "main",
         clock: Callable[[], float] = time.time,
         *,
@@ -555,11 +553,11 @@ class DialerService:
     @staticmethod
     def _candidates(
         campaign_id: int, now: datetime, limit: int, skip: tuple[int, ...]
-    ) -> Callable[[Session], list[DialCandidate]]:
+    ) -> Callable[[db.Session], list[DialCandidate]]:
         return lambda s: repository.dial_candidates(s, campaign_id, now=now, limit=limit, skip=skip)
 
     @staticmethod
-    def _write(session: Session, records: list[RecordAttempt]) -> None:
+    def _write(session: db.Session, records: list[RecordAttempt]) -> None:
         for r in records:
             repository.record_outbound_attempt(
                 session, r.work_item_id, result=r.result, cti_call_id=r.call_id, started_at=r.started_at,
@@ -571,7 +569,7 @@ class DialerService:
         await self.bus.publish(topics.cti_commands(self.site), command, qos=QOS_COMMAND)
         self.commands_sent += 1
 
-    async def _in_db(self, work: Callable[[Session], Any]) -> Any:
+    async def _in_db(self, work: Callable[[db.Session], Any]) -> Any:
         def run() -> Any:
             with self.sessions() as session, session.begin():
                 return work(session)
