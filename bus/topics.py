@@ -42,6 +42,26 @@ def presence(site: str, client_id: str) -> str:
     return f"{PREFIX}/{_check(site, 'site')}/presence/{_check(client_id, 'client id')}"
 
 
+def all_agent_events(site: str) -> str:
+    """The filter for every agent's events: ``ccenter/v1/<site>/agents/+/events``."""
+    return f"{PREFIX}/{_check(site, 'site')}/agents/+/events"
+
+
+def all_presence(site: str) -> str:
+    """The filter for every client's presence: ``ccenter/v1/<site>/presence/+``."""
+    return f"{PREFIX}/{_check(site, 'site')}/presence/+"
+
+
+def acd_leader(site: str) -> str:
+    """The ACD leader record (retained): ``ccenter/v1/<site>/acd/leader``."""
+    return f"{PREFIX}/{_check(site, 'site')}/acd/leader"
+
+
+def acd_state(site: str) -> str:
+    """The ACD leader's state snapshot (retained): ``ccenter/v1/<site>/acd/state``."""
+    return f"{PREFIX}/{_check(site, 'site')}/acd/state"
+
+
 def matches(pattern: str, topic: str) -> bool:
     """MQTT topic-filter matching (``+`` one level, ``#`` the rest)."""
     pattern_parts = pattern.split("/")
