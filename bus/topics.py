@@ -52,6 +52,11 @@ def all_presence(site: str) -> str:
     return f"{PREFIX}/{_check(site, 'site')}/presence/+"
 
 
+def all_queue_stats(site: str) -> str:
+    """The filter for every queue's statistics: ``ccenter/v1/<site>/queues/+/stats``."""
+    return f"{PREFIX}/{_check(site, 'site')}/queues/+/stats"
+
+
 def acd_leader(site: str) -> str:
     """The ACD leader record (retained): ``ccenter/v1/<site>/acd/leader``."""
     return f"{PREFIX}/{_check(site, 'site')}/acd/leader"
