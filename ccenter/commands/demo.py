@@ -68,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # screenshots need no screen
     settings = settings_from(args)
-    from ..democenter import FLOW_QUEUES
-
     engine = db.connect(settings.db_url)
     db.upgrade(engine)
     factory = db.session_factory(engine)
@@ -78,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     if empty:
         print(f"seeding {DEMO_CUSTOMERS:,} demo customers into {db.safe_url(settings.db_url)} ...", file=sys.stderr)
         seed(engine, customers=DEMO_CUSTOMERS)
+
+    from ..democenter import FLOW_QUEUES
 
     with db.transaction(factory) as session:
         added = ensure_queues(session, FLOW_QUEUES)  # the IVR flow hands calls to these queues too
