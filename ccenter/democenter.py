@@ -1,13 +1,15 @@
-"""The contact center of ``ccenter demo``, in one process on the simulated PBX.
+"""The contact center of ``ccenter demo``: the production components on the simulated PBX, in one process.
 
-It joins the real parts the way production does, without the network: an inbound call offered
-by the simulated PBX goes through the IVR flow (a scripted caller presses keys), the IVR's
-hand-off (attached data, queue, priority) is attached to the call and queued in the ACD engine, and
-the engine's offers ring the chosen agent's extension. Desktop agents are real windows; the other
-agents of the demo data are simulated: they answer after a few seconds, talk, hang up and wrap up.
+:func:`run_components` runs what the production processes run, built by :mod:`ccenter.components`,
+on one in-process bus and the demo's database: the CTI gateway (on the desktops' simulated link),
+the IVR's FastAGI server (on 127.0.0.1, an ephemeral port), the ACD server (leading at once) and
+the dialer. Around them, :class:`DemoCenter` plays the world production meets: customers who call
+the service number, :class:`SimAsterisk` answering the FastAGI server as Asterisk would, with the
+keys the caller presses, and the demo agents that are not desktops, who answer the calls the ACD
+delivers to them, talk and hang up.
 
-Everything here runs on the link's asyncio loop (:meth:`run` and :meth:`observe`), so the PBX, the
-IVR sessions and the ACD engine are only ever touched from one thread.
+Everything here runs on the link's asyncio loop (the desktops' link thread), so the PBX and every
+component are only ever touched from one thread.
 """
 
 from __future__ import annotations
@@ -18,48 +20,29 @@ import heapq
 import itertools
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bus.messages import AgentId, AgentState, AgentStateName, CallEvent, CallEventType, CallId, QueueStats
+from bus import topics
+from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, QueueStats
+from bus.transport import Bus, InProcessBus, Subscription
 from cti.errors import CtiError
+from cti.link import CtiLink
+from cti.model import LinkEvent
 from cti.sim import SimPbx
-from ivr.engine import Action as IvrAction
-from ivr.engine import CallInfo as IvrCallInfo
-from ivr.engine import RequestCallback, SessionState, Transfer
-from ivr.flow import Flow
-from ivr.inprocess import InProcessSession as IvrSession
-from ivr.lookup import CustomerLookup
-from ivr.record import SessionRecord
-from routing.engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
-from routing.model import (
-    AgentLoggedOn,
-    AgentStateRequested,
-    AgentStatus,
-    CallAbandoned,
-    CallAnswered,
-    CallEnded,
-    CallQueued,
-    Decision,
-    OfferCall,
-    OfferWithdrawn,
-    QueueConfig,
-    Tick,
-)
+
+from .config import Settings
 
 logger = logging.getLogger(__name__)
 
-#: Queues of the shipped telecom IVR flow, with the skill each needs.
-DEMO_QUEUES: Mapping[str, str] = {
-    "vip": "vip",
-    "billing": "billing",
-    "technical": "technical",
-    "sales": "sales",
-    "retention": "retention",
-    "general": "billing",
-    "callbacks": "sales",
-}
+#: The number customers call; its calls go to the IVR.
+SERVICE_NUMBER = "800"
+#: The IVR flow the service number runs.
+SERVICE_FLOW = "telecom"
+
+#: Queues of the shipped telecom IVR flow that the demo data lacks, with the skill each needs.
+FLOW_QUEUES: Mapping[str, str] = {"general": "billing", "callbacks": "sales"}
 
 #: What simulated callers press (language, PIN, menu choices); extra keys are ignored by the flow.
 CALLER_SCRIPTS: tuple[tuple[str, ...], ...] = (
@@ -79,12 +62,6 @@ class AgentSeat:
     simulated: bool
 
 
-@dataclass(slots=True)
-class _IvrCall:
-    session: IvrSession
-    inputs: list[str]
-
-
 @dataclass(order=True, slots=True)
 class _Due:
     at: float
@@ -92,85 +69,267 @@ class _Due:
     action: Callable[[], None] = field(compare=False)
 
 
+# ---------------------------------------------------------------- the link the gateway sees
+
+
+class ObservedLink(CtiLink):
+    """A second reader of a link: events come in through :meth:`observe` (a link thread's observer),
+    commands go to the link itself. The gateway bridges it to the bus while the desktops use the link."""
+
+    def __init__(self, link: CtiLink) -> None:
+        super().__init__()
+        self.link = link
+        self.capabilities = link.capabilities
+
+    def observe(self, event: LinkEvent) -> None:
+        self._emit(event)
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._end_events()
+
+    async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
+        return await self.link.make_call(from_device, to_number, data=data)
+
+    async def answer(self, call_id: str, device: str) -> None:
+        await self.link.answer(call_id, device)
+
+    async def hangup(self, call_id: str, device: str | None = None) -> None:
+        await self.link.hangup(call_id, device)
+
+    async def hold(self, call_id: str, device: str) -> None:
+        await self.link.hold(call_id, device)
+
+    async def retrieve(self, call_id: str, device: str) -> None:
+        await self.link.retrieve(call_id, device)
+
+    async def consult(self, call_id: str, device: str, to_number: str) -> str:
+        return await self.link.consult(call_id, device, to_number)
+
+    async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
+        await self.link.blind_transfer(call_id, device, to_number)
+
+    async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        await self.link.attended_transfer(held_call_id, consult_call_id, device)
+
+    async def conference(self, held_call_id: str, consult_call_id: str, device: str) -> None:
+        await self.link.conference(held_call_id, consult_call_id, device)
+
+    async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
+        await self.link.send_dtmf(call_id, device, digits)
+
+    async def set_agent_state(
+        self,
+        agent_id: str,
+        state: AgentStateName,
+        *,
+        reason: str | None = None,
+        extension: str | None = None,
+        queue: str | None = None,
+    ) -> None:
+        await self.link.set_agent_state(agent_id, state, reason=reason, extension=extension, queue=queue)
+
+    async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
+        await self.link.attach_data(call_id, data)
+
+    async def live_calls(self, call_ids: Sequence[str]) -> set[str]:
+        return await self.link.live_calls(call_ids)
+
+    async def mute(self, call_id: str, device: str, on: bool) -> None:
+        await self.link.mute(call_id, device, on)
+
+    async def deliver(self, call_id: str, extension: str) -> None:
+        await self.link.deliver(call_id, extension)
+
+    async def withdraw(self, call_id: str, extension: str) -> None:
+        await self.link.withdraw(call_id, extension)
+
+    async def fallback(self, call_id: str, action: str) -> None:
+        await self.link.fallback(call_id, action)
+
+    async def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
+        return await self.link.dial_out(number, queue, data)
+
+
+# ---------------------------------------------------------------- Asterisk's side of FastAGI
+
+
+class SimAsterisk:
+    """Plays Asterisk for the IVR's FastAGI server: one AGI session per call to the service number.
+
+    The caller's keys answer the prompts (a single key interrupts a menu prompt or answers a wait
+    for a digit, longer input answers a ``GET DATA``; ``#`` ends it); with no key left the caller
+    stays silent (a timeout). ``HANGUP`` from the IVR clears the call at the PBX; a caller who hangs up
+    closes the session.
+    """
+
+    def __init__(self, pbx: SimPbx, *, press_after_s: float = 2.0, host: str = "127.0.0.1") -> None:
+        self.pbx = pbx
+        self.press_after_s = press_after_s
+        self.host = host
+        self.port: int | None = None
+        self.sessions: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, call_id: str, calling: str, called: str, keys: Sequence[str]) -> None:
+        if self.port is None:
+            logger.warning("demo: no IVR listens yet; call %s is not answered", call_id)
+            return
+        task = asyncio.get_running_loop().create_task(self._session(call_id, calling, called, list(keys)))
+        self.sessions[call_id] = task
+        task.add_done_callback(lambda _t: self.sessions.pop(call_id, None))
+
+    def caller_hung_up(self, call_id: str) -> None:
+        task = self.sessions.pop(call_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def close(self) -> None:
+        tasks = list(self.sessions.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _session(self, call_id: str, calling: str, called: str, keys: list[str]) -> None:
+        assert self.port is not None
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        environment = {
+            "agi_network": "yes",
+            "agi_network_script": SERVICE_FLOW,
+            "agi_request": f"agi://{self.host}:{self.port}/{SERVICE_FLOW}",
+            "agi_channel": f"SIM/trunk-{call_id}",
+            "agi_language": "en",
+            "agi_uniqueid": call_id,
+            "agi_callerid": calling,
+            "agi_calleridname": "unknown",
+            "agi_context": "from-trunk",
+            "agi_extension": called,
+            "agi_priority": "1",
+        }
+        try:
+            writer.write(("".join(f"{k}: {v}\n" for k, v in environment.items()) + "\n").encode())
+            await writer.drain()
+            while line := await reader.readline():
+                command = line.decode("utf-8").rstrip("\n")
+                reply = await self._answer(command, keys)
+                writer.write(reply.encode() + b"\n")
+                await writer.drain()
+                if command == "HANGUP":
+                    with contextlib.suppress(CtiError):
+                        self.pbx.hangup(call_id)
+        except ConnectionError as exc:
+            logger.info("demo: the IVR session of call %s broke: %s", call_id, exc)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _answer(self, command: str, keys: list[str]) -> str:
+        words = command.split()
+        if command.startswith(("ANSWER", "SET VARIABLE", "HANGUP")):
+            return "200 result=1" if not command.startswith("ANSWER") else "200 result=0"
+        if command.startswith("STREAM FILE"):
+            escape = words[3] if len(words) > 3 else '""'
+            if escape != '""' and keys and len(keys[0]) == 1 and keys[0] in escape:
+                await asyncio.sleep(self.press_after_s)
+                return f"200 result={ord(keys.pop(0))} endpos=0"
+            return "200 result=0 endpos=0"
+        if command.startswith("WAIT FOR DIGIT"):
+            await asyncio.sleep(self.press_after_s)
+            if keys and len(keys[0]) == 1:
+                return f"200 result={ord(keys.pop(0))}"
+            return "200 result=0"
+        if command.startswith("GET DATA"):
+            await asyncio.sleep(self.press_after_s)
+            if keys:
+                return f"200 result={keys.pop(0).rstrip('#')}"
+            return "200 result= (timeout)"
+        return "510 Invalid or unknown command"
+
+
+# ---------------------------------------------------------------- callers and simulated agents
+
+
 class DemoCenter:
+    """The demo's world: customers calling the service number and the agents that are no desktop."""
+
     def __init__(
         self,
         pbx: SimPbx,
         *,
-        flow: Flow,
-        lookup: CustomerLookup,
         seats: list[AgentSeat],
         caller_numbers: list[str],
         calls_per_hour: float = 0.0,
         random_seed: int = 11,
-        wrap_up_s: float = 5.0,
-        stats_sink: Callable[[QueueStats], None] | None = None,
-        record_sink: Callable[[SessionRecord], None] | None = None,
-        agent_sink: Callable[[AgentState], None] | None = None,
         simulated_ready: bool = True,
+        press_after_s: float = 2.0,
+        answer_after_s: tuple[float, float] = (2.0, 5.0),
+        talk_s: tuple[float, float] = (40.0, 150.0),
     ) -> None:
-        self.simulated_ready = simulated_ready
-        self.agent_sink = agent_sink
-        self.stats_sink = stats_sink
-        self.record_sink = record_sink
         self.pbx = pbx
-        self.flow = flow
-        self.lookup = lookup
+        self.asterisk = SimAsterisk(pbx, press_after_s=press_after_s)
         self.seats = {s.agent_id: s for s in seats}
-        self.by_extension = {s.extension: s for s in seats}
+        self.simulated = {s.extension: s for s in seats if s.simulated}
         self.caller_numbers = caller_numbers
         self.calls_per_hour = calls_per_hour
+        self.simulated_ready = simulated_ready
+        self.answer_after_s = answer_after_s
+        self.talk_s = talk_s
         self.rng = random.Random(random_seed)
-        self.engine = AcdEngine(
-            [
-                QueueConfig(name=q, skill=skill, wrap_up_s=wrap_up_s, ring_timeout_s=20.0)
-                for q, skill in DEMO_QUEUES.items()
-            ]
-        )
-        self.ivr: dict[str, _IvrCall] = {}
-        self.answered: set[str] = set()
-        self.queued: set[str] = set()  # calls handed to the ACD, until they end
-        self.offered_to: dict[str, str] = {}  # call id -> agent id while ringing or talking
+        self.next_arrival: float | None = None
+        self.ivr_calls = 0
+        self._scripts: dict[str, list[tuple[str, ...]]] = {}
         self._due: list[_Due] = []
         self._seq = itertools.count()
-        self._logged_on: set[str] = set()
-        self._scripts: dict[str, list[tuple[str, ...]]] = {}
-        self.handoffs = 0
-        self.next_arrival: float | None = None
-
-    # --- scheduling ----------------------------------------------------------------------------
 
     def _at(self, delay: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._due, _Due(self.pbx.now + delay, next(self._seq), action))
 
     def inbound(self, calling: str, *, script: tuple[str, ...] | None = None, patience_s: float | None = None) -> None:
-        """A customer calls the service number now; the IVR answers."""
+        """A customer calls the service number now; the IVR answers. On the link's loop."""
         self._scripts.setdefault(calling, []).append(script or self.rng.choice(CALLER_SCRIPTS))
-        self.pbx.schedule_inbound(self.pbx.now, calling, "800", caller_hangs_up_after=patience_s)
+        self.pbx.schedule_inbound(self.pbx.now, calling, SERVICE_NUMBER, caller_hangs_up_after=patience_s)
 
     def start_simulated_agents(self) -> None:
+        """The simulated agents log on at their phones, ready or (in the scripted demo) in training."""
         for seat in self.seats.values():
-            if seat.simulated:
-                self._log_on(seat, ready=self.simulated_ready)
+            if not seat.simulated:
+                continue
+            if self.simulated_ready:
+                self.pbx.set_agent_state(seat.agent_id, AgentStateName.READY, extension=seat.extension)
+            else:
+                self.pbx.set_agent_state(seat.agent_id, AgentStateName.NOT_READY, reason="Training",
+                                         extension=seat.extension)
 
-    async def run(self, _loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Drive time-based work on the link's loop: due actions, ACD timers, new callers."""
-        self.start_simulated_agents()
-        next_stats = 0.0
-        while True:
-            self.step()
-            if self.pbx.now >= next_stats:
-                if self.stats_sink is not None:
-                    for stats in self.queue_stats():
-                        self.stats_sink(stats)
-                if self.agent_sink is not None:
-                    for state in self.agent_states():
-                        self.agent_sink(state)
-                next_stats = self.pbx.now + 1.0
-            await asyncio.sleep(0.1)
+    def observe(self, event: LinkEvent) -> None:
+        """A link event (a link thread's observer): calls to the IVR, offers to simulated agents."""
+        if not isinstance(event, CallEvent):
+            return
+        kind = event.type
+        if kind == CallEventType.OFFERED and event.extension is None and event.called == SERVICE_NUMBER:
+            waiting = self._scripts.get(event.calling or "")
+            script = waiting.pop(0) if waiting else self.rng.choice(CALLER_SCRIPTS)
+            self.ivr_calls += 1
+            self.asterisk.start(event.call_id, event.calling or "", event.called or "", script)
+        elif kind == CallEventType.ALERTING and event.extension in self.simulated:
+            self._simulate_agent(self.simulated[event.extension], event.call_id)
+        elif kind == CallEventType.ENDED:
+            self.asterisk.caller_hung_up(event.call_id)
+
+    def _simulate_agent(self, seat: AgentSeat, call_id: str) -> None:
+        def answer() -> None:
+            self.pbx.answer(call_id, seat.extension)  # a CtiError if the offer was withdrawn meanwhile
+            self._at(self.rng.uniform(*self.talk_s), hang_up)
+
+        def hang_up() -> None:
+            if call_id in self.pbx.live_calls:
+                self.pbx.hangup(call_id, seat.extension)
+
+        self._at(self.rng.uniform(*self.answer_after_s), answer)
 
     def step(self) -> None:
-        """Do what is due at the PBX's current time: scripted key presses, agents, ACD timers, arrivals."""
+        """Do what is due at the PBX's current time: simulated agents, new callers."""
         now = self.pbx.now
         if self.next_arrival is None and self.calls_per_hour > 0:
             self.next_arrival = now + self.rng.expovariate(self.calls_per_hour / 3600)
@@ -180,227 +339,135 @@ class DemoCenter:
                 item.action()
             except CtiError as exc:
                 logger.info("demo: %s", exc)
-        timer = self.engine.next_timer()
-        if timer is not None and timer <= now:
-            self._carry_out(self.engine.handle(Tick(ts=now)))
         if self.next_arrival is not None and now >= self.next_arrival and self.caller_numbers:
             self.inbound(self.rng.choice(self.caller_numbers), patience_s=self.rng.uniform(60, 240))
             self.next_arrival = now + self.rng.expovariate(self.calls_per_hour / 3600)
 
-    # --- events from the PBX -------------------------------------------------------------------
-
-    def observe(self, event: CallEvent | AgentState) -> None:
+    async def run(self, tick_s: float = 0.1) -> None:
+        self.start_simulated_agents()
         try:
-            if isinstance(event, AgentState):
-                self._on_agent_state(event)
-            else:
-                self._on_call_event(event)
-        except CtiError as exc:
-            logger.info("demo: %s", exc)
+            while True:
+                self.step()
+                await asyncio.sleep(tick_s)
+        finally:
+            await self.asterisk.close()
 
-    def _on_agent_state(self, event: AgentState) -> None:
-        seat = self.seats.get(event.agent_id)
-        if seat is None or seat.simulated:
-            return
-        state = AgentStateName(event.state)
-        if seat.agent_id not in self._logged_on:
-            if state is AgentStateName.LOGGED_OFF:
-                return
-            self._log_on(seat, ready=state is AgentStateName.READY)
-            return
-        status = {
-            AgentStateName.READY: AgentStatus.READY,
-            AgentStateName.LOGGED_OFF: AgentStatus.LOGGED_OFF,
-        }.get(state, AgentStatus.NOT_READY)
-        self._carry_out(
-            self.engine.handle(
-                AgentStateRequested(ts=event.ts, agent_id=AgentId(seat.agent_id), state=status, reason=event.reason)
-            )
-        )
 
-    def _log_on(self, seat: AgentSeat, *, ready: bool) -> None:
-        self._logged_on.add(seat.agent_id)
-        self._carry_out(
-            self.engine.handle(
-                AgentLoggedOn(ts=self.pbx.now, agent_id=AgentId(seat.agent_id), skills=seat.skills, ready=ready)
-            )
-        )
+# ---------------------------------------------------------------- the production components, in one process
 
-    def _on_call_event(self, event: CallEvent) -> None:
-        kind = CallEventType(event.type)
-        if kind is CallEventType.OFFERED and event.extension is None and event.called == "800":
-            self._start_ivr(event)
-        elif kind is CallEventType.ANSWERED and event.call_id in self.offered_to:
-            self.answered.add(event.call_id)
-            self._carry_out(self.engine.handle(CallAnswered(ts=event.ts, call_id=CallId(event.call_id))))
-        elif kind is CallEventType.ENDED:
-            self._on_ended(event)
 
-    def _on_ended(self, event: CallEvent) -> None:
-        ivr = self.ivr.pop(event.call_id, None)
-        if ivr is not None and ivr.session.state is not SessionState.DONE:
-            ivr.session.hangup(event.ts)
-            self._recorded(ivr.session)
-            return
-        if event.call_id not in self.queued:
-            return  # a call the ACD never had (an agent's own outbound call, say)
-        self.queued.discard(event.call_id)
-        agent_id = self.offered_to.pop(event.call_id, None)
-        if event.call_id in self.answered:
-            self.answered.discard(event.call_id)
-            seat = self.seats.get(agent_id or "")
-            if seat is not None and not seat.simulated:
-                # The desktop wraps up at its own pace and says when it is ready again.
-                self.engine.handle(
-                    AgentStateRequested(
-                        ts=event.ts, agent_id=AgentId(seat.agent_id), state=AgentStatus.NOT_READY, reason="wrap-up"
-                    )
-                )
-            self._carry_out(self.engine.handle(CallEnded(ts=event.ts, call_id=CallId(event.call_id))))
-        else:
-            self._carry_out(self.engine.handle(CallAbandoned(ts=event.ts, call_id=CallId(event.call_id))))
+def explain(acd: Any, kind: str, name: str) -> str:
+    """The ACD's own explanation, for the supervisor: an agent, or the queue's longest-waiting calls."""
+    from routing.engine import explain_agent, explain_call, waiting_call_ids
+    from routing.model import AgentId
 
-    # --- IVR -----------------------------------------------------------------------------------
+    engine = acd.engine
+    now = acd.clock()
+    if kind == "agent":
+        return explain_agent(engine, AgentId(name), now).text
+    explanations = [explain_call(engine, call, now) for call in waiting_call_ids(engine)]
+    waiting = [e.text for e in explanations if e.data.get("queue") == name]
+    if not waiting:
+        s = engine.queue_statistics(name, now)
+        return f"No call is waiting in {name}: {s.offered} offered, {s.answered} answered, {s.abandoned} abandoned."
+    return "\n\n".join(waiting[:3])
 
-    def _start_ivr(self, event: CallEvent) -> None:
-        waiting_scripts = self._scripts.get(event.calling or "")
-        script = list(waiting_scripts.pop(0) if waiting_scripts else self.rng.choice(CALLER_SCRIPTS))
-        session = IvrSession(
-            self.flow, IvrCallInfo(event.call_id, event.calling or "", event.called or ""), self.lookup
-        )
-        self.ivr[event.call_id] = _IvrCall(session, script)
-        self._ivr_actions(event.call_id, session.started(self.pbx.now))
 
-    def _ivr_actions(self, call_id: str, actions: list[IvrAction]) -> None:
-        call = self.ivr.get(call_id)
-        if call is None:
-            return
-        for action in actions:
-            if isinstance(action, Transfer | RequestCallback):
-                self._hand_off(call_id, call.session, action.queue)
-                return
-        if call.session.state is SessionState.WAITING:
-            press = call.inputs.pop(0) if call.inputs else None
-            self._at(2.0, lambda: self._press(call_id, press))
-        elif call.session.state is SessionState.DONE:
-            self.ivr.pop(call_id, None)
-            self._recorded(call.session)
-            self.pbx.hangup(call_id)
+@dataclass(slots=True)
+class Components:
+    """What :func:`run_components` started (for explanations and tests)."""
 
-    def _press(self, call_id: str, keys: str | None) -> None:
-        call = self.ivr.get(call_id)
-        if call is None or call.session.state is not SessionState.WAITING:
-            return
-        now = self.pbx.now
-        actions = call.session.timeout(now) if keys is None else call.session.digits(keys, now)
-        self._ivr_actions(call_id, actions)
+    bus: Bus
+    acd: Any  # routing.server.AcdServer
+    gateway: Any  # cti.gateway.Gateway
+    dialer: Any  # routing.dialer_service.DialerService
+    ivr: Any  # ivr.fastagi.FastAgiServer
 
-    def _recorded(self, session: IvrSession) -> None:
-        if self.record_sink is not None and session.record is not None:
-            self.record_sink(session.record)
 
-    def _hand_off(self, call_id: str, session: IvrSession, queue: str) -> None:
-        self.ivr.pop(call_id, None)
-        self._recorded(session)
-        event = session.handoff_event(self.pbx.now)
-        self.pbx.attach_data(call_id, event.data)
-        self.handoffs += 1
-        queue = queue if queue in DEMO_QUEUES else "general"
-        priority = int(session.priority or 0)
-        self.queued.add(call_id)
-        self._carry_out(
-            self.engine.handle(CallQueued(ts=self.pbx.now, call_id=CallId(call_id), queue=queue, priority=priority))
-        )
+async def _forward(subscription: Subscription, sink: Callable[[Any], None], kind: type) -> None:
+    async for envelope in subscription:
+        if isinstance(envelope.message, kind):
+            sink(envelope.message)
 
-    # --- ACD decisions -------------------------------------------------------------------------
 
-    def _carry_out(self, decisions: list[Decision]) -> None:
-        for decision in decisions:
-            if isinstance(decision, OfferCall):
-                seat = self.seats[decision.agent_id]
-                self.offered_to[decision.call_id] = seat.agent_id
-                try:
-                    self.pbx.deliver(decision.call_id, seat.extension)
-                except CtiError as exc:
-                    logger.info("demo: could not ring %s: %s", seat.extension, exc)
-                    continue
-                if seat.simulated:
-                    self._simulate_agent(seat, decision.call_id)
-            elif isinstance(decision, OfferWithdrawn):
-                withdrawn = self.seats.get(decision.agent_id)
-                self.offered_to.pop(decision.call_id, None)
-                if withdrawn is not None:
-                    with contextlib.suppress(CtiError):
-                        self.pbx.hangup(decision.call_id, withdrawn.extension)
+async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState], None], every_s: float) -> None:
+    """Agent states as they come, and every agent's latest again every ``every_s`` (agent states are not
+    retained: a window opened later learns of the agents that logged on before it)."""
+    latest: dict[str, AgentState] = {}
 
-    def _simulate_agent(self, seat: AgentSeat, call_id: str) -> None:
-        def answer() -> None:
-            if self.offered_to.get(call_id) == seat.agent_id:
-                self.pbx.answer(call_id, seat.extension)
-                self._at(self.rng.uniform(40, 150), hang_up)
+    async def again() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            for state in list(latest.values()):
+                sink(state)
 
-        def hang_up() -> None:
-            if call_id in self.answered and self.offered_to.get(call_id) == seat.agent_id:
-                self.pbx.hangup(call_id, seat.extension)
+    repeater = asyncio.create_task(again())
+    try:
+        async for envelope in subscription:
+            message = envelope.message
+            if isinstance(message, AgentState):
+                latest[message.agent_id] = message
+                sink(message)
+    finally:
+        repeater.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await repeater
 
-        self._at(self.rng.uniform(2, 5), answer)
 
-    def waiting(self) -> int:
-        return self.engine.waiting_calls()
+async def run_components(
+    *,
+    link: ObservedLink,
+    center: DemoCenter,
+    settings: Settings,
+    sessions: Any,
+    acd_config: Any,
+    flows: Sequence[Any],
+    lookup: Any,
+    queue_sink: Callable[[QueueStats], None] | None = None,
+    agent_sink: Callable[[AgentState], None] | None = None,
+    started: Callable[[Components], None] | None = None,
+) -> None:
+    """Run the gateway on ``link``, the IVR, the ACD and the dialer on one in-process bus, and
+    ``center`` around them, until cancelled. ``started`` gets the components once they run."""
+    from .components import acd_server, cti_gateway, dialer_service, ivr_server
 
-    def statistics(self) -> dict[str, Any]:
-        return {q: self.engine.queue_statistics(q, self.pbx.now) for q in DEMO_QUEUES}
+    bus = InProcessBus()
+    await bus.start()
+    pbx = center.pbx
 
-    def agent_states(self) -> list[AgentState]:
-        """Every seat's state as the ACD sees it, as ``agent.state`` messages."""
-        now = self.pbx.now
-        out = []
-        by_agent = {agent: call for call, agent in self.offered_to.items()}
-        for seat in self.seats.values():
-            if seat.agent_id in self._logged_on:
-                status = self.engine.agent_status(AgentId(seat.agent_id))
-                state, reason = status.bus_name, None
-                if status is AgentStatus.NOT_READY:
-                    reason = explain_agent(self.engine, AgentId(seat.agent_id), now).data.get("reason")
-            else:
-                state, reason = AgentStateName.LOGGED_OFF, None
-            out.append(AgentState(agent_id=seat.agent_id, state=state, ts=now, reason=reason,
-                                  extension=seat.extension, call_id=by_agent.get(seat.agent_id)))
-        return out
+    def attach(event: CallEvent) -> None:
+        # The PBX carries the hand-off to the agent's phone, as Asterisk's channel variables do.
+        with contextlib.suppress(CtiError):
+            pbx.attach_data(event.call_id, event.data)
 
-    def explain(self, kind: str, name: str) -> str:
-        """The ACD's own explanation, for the supervisor: an agent, or the queue's longest-waiting call."""
-        now = self.pbx.now
-        if kind == "agent":
-            return explain_agent(self.engine, AgentId(name), now).text
-        explanations = [explain_call(self.engine, call, now) for call in waiting_call_ids(self.engine)]
-        waiting = [e.text for e in explanations if e.data.get("queue") == name]
-        if not waiting:
-            s = self.engine.queue_statistics(name, now)
-            return f"No call is waiting in {name}: {s.offered} offered, {s.answered} answered, {s.abandoned} abandoned."
-        return "\n\n".join(waiting[:3])
-
-    def queue_stats(self) -> list[QueueStats]:
-        """The live statistics of every queue, as the ACD server publishes them on the bus."""
-        now = self.pbx.now
-        by_skill: dict[str, tuple[int, int]] = {}
-        for seat in self.seats.values():
-            if seat.agent_id not in self._logged_on:
-                continue
-            status = self.engine.agent_status(AgentId(seat.agent_id))
-            for skill in seat.skills:
-                ready, busy = by_skill.get(skill, (0, 0))
-                if status is AgentStatus.READY:
-                    ready += 1
-                elif status in (AgentStatus.RESERVED, AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
-                    busy += 1
-                by_skill[skill] = (ready, busy)
-        out = []
-        for queue, skill in DEMO_QUEUES.items():
-            s = self.engine.queue_statistics(queue, now)
-            ready, busy = by_skill.get(skill, (0, 0))
-            out.append(QueueStats(queue=queue, ts=now, waiting=s.waiting, longest_wait_s=s.longest_waiting_s,
-                                  offered=s.offered, answered=s.answered, abandoned=s.abandoned,
-                                  service_level=s.service_level, asa_s=s.asa_s, agents_ready=ready,
-                                  agents_busy=busy))
-        return out
+    gateway = cti_gateway(link, bus, settings, client_id=f"cti-gateway-{settings.site}")
+    acd = acd_server(bus, acd_config, settings, client_id=f"acd-{settings.site}", election=False)
+    dialer = dialer_service(bus, sessions, settings)
+    ivr = ivr_server(bus, settings, sessions, flows, lookup, default_flow=SERVICE_FLOW, also_on_handoff=attach)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await gateway.start()
+        tasks.append(asyncio.create_task(gateway.run(), name="demo-gateway"))
+        await acd.start()
+        await dialer.start()
+        await ivr.start("127.0.0.1", 0)
+        center.asterisk.port = ivr.port
+        if queue_sink is not None:
+            stats = await bus.subscribe(topics.all_queue_stats(settings.site))
+            tasks.append(asyncio.create_task(_forward(stats, queue_sink, QueueStats)))
+        if agent_sink is not None:
+            agents = await bus.subscribe(topics.all_agent_events(settings.site))
+            tasks.append(asyncio.create_task(_forward_agents(agents, agent_sink, 1.0)))
+        if started is not None:
+            started(Components(bus, acd, gateway, dialer, ivr))
+        await center.run()
+    finally:
+        await center.asterisk.close()
+        await ivr.close()
+        await dialer.stop()
+        await acd.stop()
+        await link.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await bus.close()

@@ -20,19 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections import OrderedDict
 from typing import Any
 
 from bus import topics
 from bus.messages import AgentState, CallEvent, Command, CommandResult, CtiCapabilities
-from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription, open_bus
+from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription
 
 from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
 from .model import CallTracker, LinkEvent
-from .url import open_link
 
 logger = logging.getLogger(__name__)
 
@@ -190,27 +188,3 @@ class Gateway:
             return
         await self.bus.publish(topic, reply, qos=QOS_COMMAND)
 
-
-async def run_gateway(link_url: str, *, bus_url: str, site: str = "main") -> None:
-    """``ccenter cti-gateway``: bridge the link at ``link_url`` to the bus until SIGINT/SIGTERM."""
-    link = open_link(link_url)
-    bus = open_bus(bus_url, client_id=f"cti-gateway-{site}", site=site, role="cti-gateway")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    async with bus:
-        gateway = Gateway(link, bus, site=site, client_id=f"cti-gateway-{site}")
-        await gateway.start()
-        await link.connect()
-        logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1], bus_url.split("@")[-1], site)
-        runner = asyncio.create_task(gateway.run())
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await link.close()
-            stopper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner

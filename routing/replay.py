@@ -1,13 +1,13 @@
 """Replay a recorded event log (``ccenter acd --record FILE``) through the engine under any configuration.
 
 A recording is one JSON object per line, ``{"t": receive time, "topic", "message"}``, holding every
-call and agent event the ACD received (:class:`routing.server.AcdServer` writes it). An optional line
+call and agent event the ACD received (`ccenter acd --record` writes it). An optional line
 ``{"config": {...}}`` carries the ACD configuration the recording ran under (the format of
 ``ccenter acd --queues``). From the log :func:`read_recording` takes the *traffic*, which no routing
 change alters:
 
 * arrivals: time, queue, priority and extra skills (``queue.joined``, or ``call.data`` with
-  ``data.routing``, exactly as the server reads them);
+  ``data.routing``, read by :func:`routing.adapter.queue_request` as the server reads them);
 * handle times: ``call.answered`` to ``call.ended`` of each answered call (a call still connected
   when the log ends lasts at least until then: that lower bound is used);
 * ring times: ``call.alerting`` to ``call.answered`` (the time the agent took to pick up); a call
@@ -19,7 +19,8 @@ change alters:
   exponential distribution whose mean is the queue's censored maximum-likelihood estimate (total
   waiting time / abandons); a queue without abandons has patient callers;
 * agent timelines: log on and off, ready and not ready (with reason), as the desktops reported them;
-  skills come from the configuration, as in the live server.
+  skills come from the configuration, and :func:`routing.adapter.agent_state_events` turns them into
+  engine events, as in the live server.
 
 :func:`replay` then runs a fresh :class:`~routing.engine.AcdEngine` with a configuration over that
 traffic in simulated time: every offer is answered after the call's recorded ring time (the queue's
@@ -46,14 +47,15 @@ from pathlib import Path
 from typing import Any
 
 from bus.errors import MessageError
-from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, decode
+from bus.messages import AgentState, CallEvent, CallEventType, decode
 
+from .acd_config import AcdConfig, parse_acd_config
+from .adapter import agent_state_events, queue_request
 from .engine import AcdEngine, PriorityStatistics, QueueStatistics
 from .errors import EngineError, RoutingError, ScenarioError
 from .model import (
     AgentId,
     AgentLoggedOn,
-    AgentStateRequested,
     AgentStatus,
     CallAbandoned,
     CallAnswered,
@@ -67,7 +69,6 @@ from .model import (
     OfferCall,
     Tick,
 )
-from .server import AcdConfig, parse_acd_config
 
 logger = logging.getLogger(__name__)
 
@@ -209,23 +210,16 @@ def _call_event(message: CallEvent, t: float, number: int, calls: dict[CallId, R
     """Apply one call event to the recorded calls (as the server reads it); a problem, or None."""
     call_id = CallId(message.call_id)
     kind = message.type
-    routing = message.data.get("routing") if isinstance(message.data.get("routing"), Mapping) else None
-    if kind == CallEventType.QUEUE_JOINED or (kind == CallEventType.DATA and routing and routing.get("queue")):
+    request = queue_request(message)
+    if request is not None:
         if call_id in calls:
             return None
-        routing = routing or {}
-        queue = str(routing.get("queue") or message.queue or "")
-        if not queue:
+        if not request.queue:
             return f"call {call_id} joins no queue"
-        problem = None
-        try:
-            priority = int(routing.get("priority", message.data.get("priority", 0)) or 0)
-            skills = {str(s): int(v) for s, v in dict(routing.get("skills") or {}).items()}
-        except (TypeError, ValueError):
-            priority, skills = 0, {}
-            problem = f"call {call_id}: bad priority or skills; replayed without them"
-        calls[call_id] = RecordedCall(call_id, queue, priority, skills, t, number)
-        return problem
+        calls[call_id] = RecordedCall(call_id, request.queue, request.priority, request.skills, t, number)
+        if request.problem is not None:
+            return f"call {call_id}: bad priority or skills; replayed without them"
+        return None
     call = calls.get(call_id)
     if call is None or call.over:
         return None
@@ -535,27 +529,8 @@ def _status(engine: AcdEngine, call_id: CallId) -> CallStatus | None:
 
 def _agent_events(engine: AcdEngine, config: AcdConfig, change: AgentChange) -> list[Event]:
     """The engine events an ``agent.state`` means (as the live server reads it)."""
-    agent_id, state, now = change.agent_id, change.state, change.t
-    logged_on = agent_id in engine.agent_ids() and engine.agent_status(agent_id) is not AgentStatus.LOGGED_OFF
-    if state in (AgentStateName.LOGGED_ON, AgentStateName.READY, AgentStateName.NOT_READY):
-        if not logged_on:
-            skills = config.agents[agent_id].skills
-            events: list[Event] = [
-                AgentLoggedOn(ts=now, agent_id=agent_id, skills=skills, ready=state == AgentStateName.READY)
-            ]
-            if state == AgentStateName.NOT_READY and change.reason:
-                events.append(
-                    AgentStateRequested(ts=now, agent_id=agent_id, state=AgentStatus.NOT_READY, reason=change.reason)
-                )
-            return events
-        if state == AgentStateName.READY:
-            return [AgentStateRequested(ts=now, agent_id=agent_id, state=AgentStatus.READY)]
-        if state == AgentStateName.NOT_READY:
-            return [AgentStateRequested(ts=now, agent_id=agent_id, state=AgentStatus.NOT_READY, reason=change.reason)]
-        return []
-    if state == AgentStateName.LOGGED_OFF and logged_on:
-        return [AgentStateRequested(ts=now, agent_id=agent_id, state=AgentStatus.LOGGED_OFF)]
-    return []  # reserved, busy, wrap_up: reports of what the engine already knows
+    skills = config.agents[change.agent_id].skills
+    return agent_state_events(engine, change.agent_id, change.state, change.reason, skills, change.t)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,27 +68,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     acd.set_defaults(func=run_server)
 
 
-def _acd_config(args: argparse.Namespace, settings: Any) -> Any:
-    from routing.server import acd_config_from_db, load_acd_config
-
-    if args.queues:
-        return load_acd_config(args.queues)
-    if settings.config_file is not None:
-        import tomllib
-
-        with open(settings.config_file, "rb") as fh:
-            if "acd" in tomllib.load(fh):
-                return load_acd_config(settings.config_file)
-    from crm import db
-
-    engine = db.connect(settings.db_url)
-    try:
-        with db.session_factory(engine)() as session:
-            return acd_config_from_db(session)
-    finally:
-        engine.dispose()
-
-
 def run_server(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
@@ -97,12 +76,12 @@ def run_server(args: argparse.Namespace) -> int:
     import socket
 
     from bus.transport import open_bus
-    from routing.server import AcdServer
 
     from ..cli import settings_from
+    from ..components import acd_config, acd_server
 
     settings = settings_from(args)
-    config = _acd_config(args, settings)
+    config = acd_config(settings, args.queues)
     client_id = args.client_id or f"acd-{socket.gethostname()}-{os.getpid()}"
     in_process = settings.mqtt_url.startswith("inproc:")
     if in_process:
@@ -117,8 +96,8 @@ def run_server(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()
-        server = AcdServer(
-            bus, config, settings.site, client_id=client_id, election=not (args.no_standby or in_process), record=record
+        server = acd_server(
+            bus, config, settings, client_id=client_id, election=not (args.no_standby or in_process), record=record
         )
         try:
             await server.start()

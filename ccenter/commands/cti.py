@@ -7,7 +7,10 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +79,44 @@ def run_decode(args: argparse.Namespace) -> int:
 def run_gateway(args: argparse.Namespace) -> int:
     import asyncio
 
-    from cti.gateway import run_gateway as run
-
     from ..cli import settings_from
 
     settings = settings_from(args)
-    asyncio.run(run(args.link, bus_url=settings.mqtt_url, site=settings.site))
+    asyncio.run(_serve_gateway(args.link, settings))
     return 0
+
+
+async def _serve_gateway(link_url: str, settings: Settings) -> None:
+    """Bridge the link at ``link_url`` to the bus until SIGINT/SIGTERM."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from bus.transport import open_bus
+    from cti.url import open_link
+
+    from ..components import cti_gateway
+
+    client_id = f"cti-gateway-{settings.site}"
+    link = open_link(link_url)
+    bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="cti-gateway")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
+            loop.add_signal_handler(sig, stop.set)
+    async with bus:
+        gateway = cti_gateway(link, bus, settings, client_id=client_id)
+        await gateway.start()
+        await link.connect()
+        logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1],
+                    settings.mqtt_url.split("@")[-1], settings.site)
+        runner = asyncio.create_task(gateway.run())
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await link.close()
+            stopper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner

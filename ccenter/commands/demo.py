@@ -1,9 +1,11 @@
 """``ccenter demo``: the main job on the embedded defaults.
 
-One process: the simulated PBX, the IVR running the shipped telecom flow, the ACD engine, the
-agent desktop(s) and the customer window, on SQLite in the user's data folder (seeded with demo
-data on first use) and without a broker. The demo agents beyond the desktops are simulated, and
-customers call at a realistic rate.
+One process runs what the production processes run (:mod:`ccenter.components`): the CTI gateway on
+the simulated PBX, the IVR serving the shipped telecom flow over FastAGI, the ACD server and the
+dialer, joined by the in-process bus instead of a broker, with the agent desktop(s), the customer
+window and the supervisor window, on SQLite in the user's data folder (seeded with demo data on
+first use). The demo agents beyond the desktops are simulated, and customers call at a realistic
+rate (:mod:`ccenter.democenter`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from ..cli import settings_from
 from ..config import data_dir, has_display
 
 if TYPE_CHECKING:
-    from crm import db
-
     from ..democenter import DemoCenter
 
 DEMO_CUSTOMERS = 2_000
@@ -47,30 +47,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser.set_defaults(func=run)
 
 
-def _numbers(session: db.Session, *, vip_with_offer: bool) -> list[str]:
-    from sqlalchemy import select
-
-    from crm.models import Customer, PhoneNumber, Tier, WorkItem, WorkItemStatus
-
-    query = (
-        select(PhoneNumber.e164)
-        .join(Customer, Customer.id == PhoneNumber.customer_id)
-        .where(PhoneNumber.is_primary.is_(True))
-        .order_by(Customer.id)
-    )
-    if vip_with_offer:
-        query = query.join(WorkItem, WorkItem.customer_id == Customer.id).where(
-            Customer.tier == Tier.VIP, WorkItem.status == WorkItemStatus.PENDING
-        )
-    return list(session.scalars(query.limit(1 if vip_with_offer else 500)))
-
-
 def _call_all(center: DemoCenter, numbers: list[str], keys: tuple[str, ...]) -> None:
     for number in numbers:
         center.inbound(number, script=keys)
 
 
 def run(args: argparse.Namespace) -> int:
+    import resources
+    from crm import db, repository
+    from crm.demo_data import caller_numbers, ensure_queues
+    from crm.seed import seed
+
     if args.agents < 1:
         print("ccenter: error: --agents must be at least 1", file=sys.stderr)
         return 2
@@ -80,10 +67,6 @@ def run(args: argparse.Namespace) -> int:
                   "session, or use --screenshots DIR to play the demo without one", file=sys.stderr)
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # screenshots need no screen
-    import resources
-    from crm import db, repository
-    from crm.seed import seed
-
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     db.upgrade(engine)
@@ -94,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"seeding {DEMO_CUSTOMERS:,} demo customers into {db.safe_url(settings.db_url)} ...", file=sys.stderr)
         seed(engine, customers=DEMO_CUSTOMERS)
 
+    from ..democenter import FLOW_QUEUES
+
+    with db.transaction(factory) as session:
+        added = ensure_queues(session, FLOW_QUEUES)  # the IVR flow hands calls to these queues too
+    if added:
+        print(f"added the IVR flow's queues {', '.join(added)} to the demo data", file=sys.stderr)
+
     from agent_desktop.customer_window import CustomerDirectory
     from agent_desktop.demo import DemoScript, run_workstation_demo
     from agent_desktop.queues import QueueStatsFeed
@@ -101,35 +91,55 @@ def run(args: argparse.Namespace) -> int:
     from cti.sim import SimLink, SimPbx
     from ivr.crm_lookup import CrmLookup
     from ivr.flow import load_flow
-    from ivr.reporting import SessionStore
+    from routing.acd_config import acd_config_from_db
 
-    from ..democenter import DEMO_QUEUES, AgentSeat, DemoCenter
+    from ..democenter import AgentSeat, Components, DemoCenter, ObservedLink, explain, run_components
 
     with factory() as session:
         agents = [a for a in repository.list_agents(session) if a.role == "agent" and a.extension]
-        callers = _numbers(session, vip_with_offer=False)
-        vip = _numbers(session, vip_with_offer=True)
+        callers = caller_numbers(session)
+        vip = caller_numbers(session, vip_with_offer=True, limit=1)
+        acd_config = acd_config_from_db(session)
     if len(agents) < args.agents:
         print(f"ccenter: error: the database has {len(agents)} agents with an extension", file=sys.stderr)
         return 1
     desks = agents[: args.agents]
     seats = [AgentSeat(a.login, a.extension or "", dict(a.skills), simulated=a not in desks) for a in agents]
     pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60)
+    link = SimLink(pbx, realtime=True)
+    gateway_link = ObservedLink(link)
     scripted = args.screenshots is not None
     feed = QueueStatsFeed()
     agent_feed = AgentStateFeed()
     center = DemoCenter(
         pbx,
-        flow=load_flow(resources.path("ivr", "telecom.yaml")),
-        lookup=CrmLookup(factory, region=settings.default_region),
         seats=seats,
         simulated_ready=not scripted,  # in the script, only you take calls; the others are in training
-        agent_sink=agent_feed.publish,
         caller_numbers=callers,
         calls_per_hour=0.0 if scripted else args.calls_per_hour,
-        stats_sink=feed.publish,
-        record_sink=SessionStore(factory).store,
     )
+    lookup = CrmLookup(factory, region=settings.default_region)
+    running: list[Components] = []
+
+    def ask_acd(kind: str, name: str) -> str:
+        if not running:
+            return "The ACD is starting."
+        return explain(running[0].acd, kind, name)
+
+    async def components(_loop: object) -> None:
+        await run_components(
+            link=gateway_link,
+            center=center,
+            settings=settings,
+            sessions=factory,
+            acd_config=acd_config,
+            flows=[load_flow(resources.path("ivr", "telecom.yaml"))],
+            lookup=lookup,
+            queue_sink=feed.publish,
+            agent_sink=agent_feed.publish,
+            started=running.append,
+        )
+
     script = DemoScript(
         place_inbound=lambda number: center.inbound(number, script=("1", "1234#", "3")),
         hang_up_far_end=pbx.far_hangup,
@@ -138,20 +148,21 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         return run_workstation_demo(
-            link=SimLink(pbx, realtime=True),
+            link=link,
             agents=desks,
             directory=CustomerDirectory(factory, settings.default_region),
             outbox_dir=data_dir(),
-            on_loop=center.run,
-            observers=[center.observe],
+            on_loop=components,
+            observers=[gateway_link.observe, center.observe],
             screenshots=args.screenshots,
             script=script,
             style=args.style,
             language=args.lang,
             queue_stats=feed,
-            queues_for=lambda agent: {q for q, skill in DEMO_QUEUES.items() if skill in agent.skills},
+            queues_for=lambda agent: {q.name for q in acd_config.queues if q.skill in agent.skills},
             agent_states=agent_feed,
-            explain=center.explain,
+            explain=ask_acd,
         )
     finally:
+        lookup.close()
         engine.dispose()

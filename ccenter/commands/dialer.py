@@ -37,9 +37,9 @@ def run_dialer(args: argparse.Namespace) -> int:
 
     from bus.transport import open_bus
     from crm import db
-    from routing.dialer_service import DialerService
 
     from ..cli import settings_from
+    from ..components import dialer_service
     from ..config import IN_PROCESS_BUS
 
     settings = settings_from(args)
@@ -66,7 +66,7 @@ def run_dialer(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()  # an unreachable broker is one clear error (BusError)
-        service = DialerService(bus, db.session_factory(engine), settings.site)
+        service = dialer_service(bus, db.session_factory(engine), settings)
         try:
             await service.start()
             campaigns = ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in service.core.plans.values())

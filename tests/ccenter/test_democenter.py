@@ -1,116 +1,175 @@
-"""The demo's in-process contact center, in simulated time: callers, IVR, ACD, simulated agents."""
+"""The demo's contact center: the production gateway, IVR (over FastAGI), ACD and dialer on the in-process
+bus and the simulated PBX, with scripted callers and simulated agents around them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import resources
-from bus.messages import AgentState, AgentStateName, CallEvent
-from ccenter.democenter import AgentSeat, DemoCenter
-from cti.sim import SimPbx
+from bus.messages import AgentStateName, CallEvent
+from ccenter.config import Settings
+from ccenter.democenter import AgentSeat, Components, DemoCenter, ObservedLink, run_components
+from crm import db, repository
+from cti.model import LinkEvent
+from cti.sim import SimLink, SimPbx
 from ivr.flow import load_flow
 from ivr.lookup import CustomerInfo, InMemoryLookup
-from ivr.record import SessionRecord
+from routing.acd_config import AcdConfig, AgentProfile
+from routing.model import AgentStatus, QueueConfig
+
+VIP, STANDARD = "+14155550100", "+14155550101"
 
 
 def _lookup() -> InMemoryLookup:
     lookup = InMemoryLookup()
     lookup.add_customer(CustomerInfo("7", "Ada Lovelace", tier="vip", accounts=("10000007",)),
-                        phones=("+14155550100",), pins={"10000007": "1234"})
+                        phones=(VIP,), pins={"10000007": "1234"})
     lookup.add_customer(CustomerInfo("8", "Bob Stone", tier="standard", accounts=("10000008",)),
-                        phones=("+14155550101",), pins={"10000008": "1234"})
+                        phones=(STANDARD,), pins={"10000008": "1234"})
     return lookup
 
 
-_pending: dict[int, list[CallEvent | AgentState]] = {}
-
-
-def _listen(pbx: SimPbx) -> None:
-    """From now on, events wait for the next ``_run`` (as on the link, where they queue)."""
-    pbx.listener = _pending.setdefault(id(pbx), []).append
-
-
-def _run(pbx: SimPbx, center: DemoCenter, until: float, seen: list[CallEvent | AgentState],
-         each: Callable[[float], None] | None = None) -> None:
-    """Advance time in half-second steps; events reach the center after each step, as on the link."""
-    pending = _pending.setdefault(id(pbx), [])
-    pbx.listener = pending.append
-    t = pbx.now
-    while t < until:
-        t += 0.5
-        pbx.advance(t)
-        while pending:
-            event = pending.pop(0)
-            seen.append(event)
-            center.observe(event)
-        center.step()
-        if each:
-            each(t)
+def _config(agents: dict[str, AgentProfile]) -> AcdConfig:
+    queues = tuple(QueueConfig(q, wrap_up_s=30.0) for q in ("vip", "billing", "technical", "sales", "retention"))
+    return AcdConfig(queues, agents)
 
 
 @pytest.fixture
-def flow():
-    return load_flow(resources.path("ivr", "telecom.yaml"))
+def database(_sqlite_template: str, tmp_path) -> str:
+    path = tmp_path / "demo.db"
+    shutil.copy(_sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
-def test_a_caller_goes_through_the_ivr_and_the_acd_to_a_simulated_agent(flow) -> None:
-    pbx = SimPbx(extensions=["1001", "1002"])
-    records: list[SessionRecord] = []
-    center = DemoCenter(pbx, flow=flow, lookup=_lookup(), caller_numbers=[], record_sink=records.append,
-                        seats=[AgentSeat("erin", "1002", {"vip": 7, "billing": 5}, simulated=True)])
-    center.start_simulated_agents()
-    seen: list[CallEvent | AgentState] = []
-    center.inbound("+14155550100", script=("1", "1234#"))
-    _run(pbx, center, 60, seen)
-    data = next(e for e in seen if isinstance(e, CallEvent) and e.type == "call.data")
-    fields = data.data["fields"]
-    assert fields["verified"]["value"] is True and fields["customer_id"]["value"] == "7"
-    assert data.data["routing"]["queue"] == "vip"
-    alerting = [e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting"]
-    assert [e.extension for e in alerting] == ["1002"]
-    assert any(isinstance(e, CallEvent) and e.type == "call.answered" for e in seen)
-    assert center.statistics()["vip"].answered == 1
-    [record] = records
-    assert (record.exit.value, record.queue, record.verified, record.customer_id) == ("transferred", "vip", True, "7")
-    assert "1234" not in repr(record)
+@dataclass
+class Running:
+    pbx: SimPbx
+    center: DemoCenter
+    parts: Components
+    seen: list[LinkEvent]
+
+    def calls(self, kind: str) -> list[CallEvent]:
+        return [e for e in self.seen if isinstance(e, CallEvent) and e.type == kind]
 
 
-def test_a_desktop_agent_gets_calls_only_when_ready_and_not_during_wrap_up(flow) -> None:
-    pbx = SimPbx(extensions=["1001"])
-    center = DemoCenter(pbx, flow=flow, lookup=_lookup(), caller_numbers=[],
-                        seats=[AgentSeat("alice", "1001", {"sales": 8, "billing": 8, "vip": 8}, simulated=False)])
-    seen: list[CallEvent | AgentState] = []
-    _listen(pbx)
-    pbx.set_agent_state("alice", AgentStateName.NOT_READY, reason="logged on", extension="1001")
-    center.inbound("+14155550101", script=("1", "1234#", "3"))
-    _run(pbx, center, 30, seen)
-    assert not [e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting"]
-    assert center.waiting() == 1
-    pbx.set_agent_state("alice", AgentStateName.READY, extension="1001")
-    _run(pbx, center, 32, seen)
-    [ring] = [e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting"]
-    pbx.answer(ring.call_id, "1001")
-    _run(pbx, center, 40, seen)
-    center.inbound("+14155550100", script=("1", "1234#"))  # a second caller while alice talks
-    pbx.hangup(ring.call_id, "1001")
-    _run(pbx, center, 90, seen)
-    assert len([e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting"]) == 1, "wrap-up"
-    pbx.set_agent_state("alice", AgentStateName.READY, extension="1001")
-    _run(pbx, center, 92, seen)
-    assert len([e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting"]) == 2
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
 
 
-def test_the_agents_own_outbound_call_is_not_the_acds_business(flow) -> None:
-    pbx = SimPbx(extensions=["1001"])
-    center = DemoCenter(pbx, flow=flow, lookup=_lookup(), caller_numbers=[],
-                        seats=[AgentSeat("alice", "1001", {"sales": 8}, simulated=False)])
-    seen: list[CallEvent | AgentState] = []
-    _listen(pbx)
-    call_id = pbx.make_call("1001", "+14155550199")
-    _run(pbx, center, 10, seen)
-    pbx.hangup(call_id, "1001")
-    _run(pbx, center, 11, seen)
-    assert any(isinstance(e, CallEvent) and e.type == "call.ended" for e in seen)
-    assert center.waiting() == 0
+@asynccontextmanager
+async def running(database: str, seats: list[AgentSeat], config: AcdConfig) -> AsyncIterator[Running]:
+    engine = db.connect(database)
+    pbx = SimPbx(extensions=[s.extension for s in seats])
+    link = SimLink(pbx, realtime=True, tick=0.01)
+    observed = ObservedLink(link)
+    center = DemoCenter(pbx, seats=seats, caller_numbers=[], press_after_s=0.0, answer_after_s=(0.05, 0.1),
+                        talk_s=(0.3, 0.4))
+    seen: list[LinkEvent] = []
+    started: list[Components] = []
+    await link.connect()
+
+    async def pump() -> None:  # the desktops' link thread, without the desktops
+        async for event in link.events():
+            seen.append(event)
+            observed.observe(event)
+            center.observe(event)
+
+    reader = asyncio.create_task(pump())
+    task = asyncio.create_task(run_components(
+        link=observed, center=center, settings=Settings(db_url=database), sessions=db.session_factory(engine),
+        acd_config=config, flows=[load_flow(resources.path("ivr", "telecom.yaml"))], lookup=_lookup(),
+        started=started.append,
+    ))
+    try:
+        await until(lambda: bool(started))
+        yield Running(pbx, center, started[0], seen)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await link.close()
+        await asyncio.gather(reader, return_exceptions=True)
+        engine.dispose()
+
+
+def test_a_caller_goes_through_the_ivr_and_the_acd_to_a_simulated_agent(database: str) -> None:
+    seats = [AgentSeat("erin", "1002", {"vip": 7, "billing": 5}, simulated=True)]
+    config = _config({"erin": AgentProfile({"vip": 7, "billing": 5}, "1002")})
+
+    async def scenario() -> None:
+        async with running(database, seats, config) as r:
+            await until(lambda: r.parts.acd.engine.agent_ids() == ["erin"])
+            r.center.inbound(VIP, script=("1", "1234#"))
+            await until(lambda: bool(r.calls("call.answered")))
+            data = r.calls("call.data")[0]  # the IVR's hand-off, attached to the call at the PBX
+            fields = data.data["fields"]
+            assert fields["verified"]["value"] is True and fields["customer_id"]["value"] == "7"
+            assert data.data["routing"]["queue"] == "vip"
+            assert [e.extension for e in r.calls("call.alerting")] == ["1002"]
+            acd = r.parts.acd
+            assert acd.engine.queue_statistics("vip", acd.clock()).answered == 1
+            assert r.parts.gateway.commands_done >= 1  # the ACD's deliver, carried out by the gateway
+            await until(lambda: bool(r.calls("call.ended")))  # the simulated agent hangs up
+
+    asyncio.run(scenario())
+    engine = db.connect(database)
+    with db.session_factory(engine)() as session:
+        now = datetime.now(UTC)
+        report = repository.ivr_report(session, since=now - timedelta(hours=1), until=now + timedelta(hours=1))
+    engine.dispose()
+    assert report.sessions == 1 and report.by_exit == {"transferred": 1}
+
+
+def test_a_desktop_agent_gets_calls_only_when_ready_and_not_during_wrap_up(database: str) -> None:
+    seats = [AgentSeat("alice", "1001", {"sales": 8, "billing": 8, "vip": 8}, simulated=False)]
+    config = _config({"alice": AgentProfile({"sales": 8, "billing": 8, "vip": 8}, "1001")})
+
+    async def scenario() -> None:
+        async with running(database, seats, config) as r:
+            acd = r.parts.acd
+            r.pbx.set_agent_state("alice", AgentStateName.NOT_READY, reason="logged on", extension="1001")
+            r.center.inbound(STANDARD, script=("1", "1234#", "3"))
+            await until(lambda: len(acd.waiting_calls()) == 1)
+            assert not r.calls("call.alerting")
+            r.pbx.set_agent_state("alice", AgentStateName.READY, extension="1001")
+            await until(lambda: bool(r.calls("call.alerting")))
+            [ring] = r.calls("call.alerting")
+            r.pbx.answer(ring.call_id, "1001")
+            await until(lambda: acd.engine.agent_status("alice") is AgentStatus.ON_CALL)
+            r.center.inbound(VIP, script=("1", "1234#"))  # a second caller while alice talks
+            await until(lambda: len(acd.waiting_calls()) == 1)
+            r.pbx.hangup(ring.call_id, "1001")
+            await until(lambda: acd.engine.agent_status("alice") is AgentStatus.WRAP_UP)
+            assert len(acd.waiting_calls()) == 1 and len(r.calls("call.alerting")) == 1, "wrap-up"
+            r.pbx.set_agent_state("alice", AgentStateName.READY, extension="1001")  # the desktop ends it
+            await until(lambda: len(r.calls("call.alerting")) == 2)
+
+    asyncio.run(scenario())
+
+
+def test_the_agents_own_outbound_call_is_not_the_acds_business(database: str) -> None:
+    seats = [AgentSeat("alice", "1001", {"sales": 8}, simulated=False)]
+    config = _config({"alice": AgentProfile({"sales": 8}, "1001")})
+
+    async def scenario() -> None:
+        async with running(database, seats, config) as r:
+            call_id = r.pbx.make_call("1001", "+14155550199")
+            await until(lambda: bool(r.calls("call.alerting")) or bool(r.calls("call.answered")))
+            r.pbx.hangup(call_id, "1001")
+            await until(lambda: bool(r.calls("call.ended")))
+            # A call the PBX queues itself: once the ACD has it, it has read every call event before it.
+            r.pbx.schedule_inbound(r.pbx.now, "+14155550198", "900", queue="sales")
+            await until(lambda: bool(r.parts.acd.waiting_calls()))
+            waiting = r.parts.acd.waiting_calls()
+            assert len(waiting) == 1 and call_id not in waiting and r.parts.acd.commands_sent == 0
+            assert r.center.ivr_calls == 0
+
+    asyncio.run(scenario())

@@ -115,7 +115,7 @@ def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, ca
             await a.start()
             await until(lambda: a.role is Role.LEADER)
             await b.start()
-            await until(lambda: b._leader is not None and b._leader.client_id == a.client_id)
+            await until(lambda: b.leader is not None and b.leader.client_id == a.client_id)
             assert b.role is Role.STANDBY and a.epoch == 1
 
             # Alice takes the first call from the simulated PBX; three more wait (bob and carol not ready).
@@ -131,7 +131,7 @@ def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, ca
             gateway.pbx.answer("sim-1", "1001")
 
             def queued_in_snapshot() -> int:
-                return [c["status"] for c in (b._snapshot.calls if b._snapshot else [])].count("queued")
+                return [c["status"] for c in (b.snapshot_received.calls if b.snapshot_received else [])].count("queued")
 
             await until(lambda: queued_in_snapshot() == 3)
 
@@ -162,8 +162,8 @@ def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, ca
             assert gateway.delivered[4].call_id == "sim-5"
 
             # The old leader came back through the proxy and stands by; nothing was offered twice.
-            await until(lambda: bus_a.connected and a.role is Role.STANDBY and a._leader is not None
-                        and a._leader.client_id == b.client_id, timeout=15)  # fmt: skip
+            await until(lambda: bus_a.connected and a.role is Role.STANDBY and a.leader is not None
+                        and a.leader.client_id == b.client_id, timeout=15)  # fmt: skip
             calls = [d.call_id for d in gateway.delivered]
             assert sorted(calls) == ["sim-1", "sim-2", "sim-3", "sim-4", "sim-5"]
             assert gateway.refused == []

@@ -1,0 +1,113 @@
+"""The process components, each built once from settings, a bus and the database.
+
+The production commands (``ccenter cti-gateway``, ``ccenter acd``, ``ccenter dialer``) and
+``ccenter demo`` build their parts here, so the demo runs what production runs and a change to the
+wiring lands once. Each function returns the component unstarted; the caller owns the loop, starts
+it (``await component.start()``) and stops it. Imports are inside the functions: a command pays only
+for what it builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING
+
+from .config import Settings
+
+if TYPE_CHECKING:
+    from bus.messages import CallEvent
+    from bus.transport import Bus
+    from crm.db import SessionFactory
+    from cti.gateway import Gateway
+    from cti.link import CtiLink
+    from ivr.fastagi import FastAgiServer
+    from ivr.flow import Flow
+    from ivr.lookup import CustomerLookup
+    from routing.acd_config import AcdConfig
+    from routing.dialer_service import DialerService
+    from routing.server import AcdServer
+
+
+def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
+    """The ACD's queues and agents: ``queues_file``, else the ``[acd]`` table of the configuration
+    file, else the database."""
+    from routing.acd_config import acd_config_from_db, load_acd_config
+
+    if queues_file:
+        return load_acd_config(queues_file)
+    if settings.config_file is not None:
+        import tomllib
+
+        with open(settings.config_file, "rb") as fh:
+            if "acd" in tomllib.load(fh):
+                return load_acd_config(settings.config_file)
+    from crm import db
+
+    engine = db.connect(settings.db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            return acd_config_from_db(session)
+    finally:
+        engine.dispose()
+
+
+def acd_server(
+    bus: Bus, config: AcdConfig, settings: Settings, *, client_id: str, election: bool, record: IO[str] | None = None
+) -> AcdServer:
+    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once."""
+    from routing.server import AcdServer
+
+    return AcdServer(bus, config, settings.site, client_id=client_id, election=election, record=record)
+
+
+def dialer_service(bus: Bus, sessions: SessionFactory, settings: Settings) -> DialerService:
+    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents."""
+    from routing.dialer_service import DialerService
+
+    return DialerService(bus, sessions, settings.site)
+
+
+def cti_gateway(link: CtiLink, bus: Bus, settings: Settings, *, client_id: str) -> Gateway:
+    """``ccenter cti-gateway``: one telephony link bridged to the bus (``await gateway.run()`` after start)."""
+    from cti.gateway import Gateway
+
+    return Gateway(link, bus, site=settings.site, client_id=client_id)
+
+
+def ivr_server(
+    bus: Bus,
+    settings: Settings,
+    sessions: SessionFactory,
+    flows: Sequence[Flow],
+    lookup: CustomerLookup,
+    *,
+    default_flow: str | None = None,
+    also_on_handoff: Callable[[CallEvent], Awaitable[None] | None] | None = None,
+) -> FastAgiServer:
+    """The IVR's FastAGI server: each hand-off is published on the call's topic (QoS 1), each session
+    recorded in the database (off the loop). ``also_on_handoff`` sees each hand-off after it is published.
+    ``await server.start(host, port)`` to listen."""
+    import asyncio
+    import inspect
+
+    from bus import topics
+    from bus.transport import QOS_COMMAND
+    from ivr.fastagi import FastAgiServer
+    from ivr.record import SessionRecord
+    from ivr.reporting import SessionStore
+
+    store = SessionStore(sessions)
+
+    async def publish(event: CallEvent) -> None:
+        await bus.publish(topics.call(settings.site, event.call_id), event, qos=QOS_COMMAND)
+        if also_on_handoff is not None:
+            result = also_on_handoff(event)
+            if inspect.isawaitable(result):
+                await result
+
+    async def record(session_record: SessionRecord) -> None:
+        await asyncio.to_thread(store.store, session_record)
+
+    by_name: Mapping[str, Flow] = {flow.name: flow for flow in flows}
+    return FastAgiServer(by_name, lookup, default_flow=default_flow, on_handoff=publish, on_record=record)
+

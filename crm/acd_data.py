@@ -1,0 +1,58 @@
+"""What the ACD reads from the data model: queues with their service level, agents with their skills.
+
+Plain frozen dataclasses come back (never ORM objects), so ``routing`` builds its configuration from
+them without importing the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .models import Agent, AgentSkill, Queue
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingQueue:
+    name: str
+    skill: str  # the queue's skill, or its own name when it names none
+    service_level_seconds: float
+    service_level_target: float
+    wrap_up_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingAgent:
+    login: str
+    skills: Mapping[str, int]  # skill name -> proficiency
+    extension: str | None
+
+
+def routing_queues(session: Session) -> list[RoutingQueue]:
+    """Every queue, by name."""
+    return [
+        RoutingQueue(
+            name=q.name,
+            skill=q.skill.name if q.skill is not None else q.name,
+            service_level_seconds=float(q.service_level_seconds),
+            service_level_target=float(q.service_level_target),
+            wrap_up_seconds=float(q.wrap_up_seconds),
+        )
+        for q in session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.name))
+    ]
+
+
+def routing_agents(session: Session) -> list[RoutingAgent]:
+    """The active agents that have at least one skill, by login."""
+    agents = session.scalars(
+        select(Agent)
+        .where(Agent.active.is_(True))
+        .options(selectinload(Agent.skills).selectinload(AgentSkill.skill))
+        .order_by(Agent.login)
+    )
+    return [
+        RoutingAgent(a.login, {s.skill.name: s.proficiency for s in a.skills}, a.extension) for a in agents if a.skills
+    ]
