@@ -240,6 +240,11 @@ class FastAgiServer:
         self._tasks.add(task)
         try:
             await self.handle(AgiChannel(reader, writer, self.reply_timeout_s))
+        except asyncio.CancelledError:
+            # The server is closing (close() cancels and then awaits every call's task). This task is
+            # the stream server's own, which nobody else awaits: ending it cancelled would be
+            # reported by asyncio as an error in its callback, so the call's channel just closes.
+            writer.close()
         finally:
             self._tasks.discard(task)
 

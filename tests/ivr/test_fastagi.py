@@ -462,3 +462,28 @@ def test_a_held_lookup_does_not_hold_other_calls() -> None:
 
     result = serve_lookup_calls(lookup, 5.0, calls)
     assert [record.caller for record in result.records] == [WANG, ALICE]
+
+
+def test_closing_the_server_mid_look_up_ends_the_call_quietly() -> None:
+    """Shutting the IVR down while a call waits on the database: the call's channel closes, and
+    asyncio reports no error for the stream server's cancelled handler."""
+    lookup = HeldLookup(ALICE)
+    flow = parse_flow(LOOKUP_FLOW.replace("TIMEOUT", "30"))
+    loop_errors: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        server = FastAgiServer({flow.name: flow}, lookup)
+        await server.start("127.0.0.1", 0)
+        call = asyncio.create_task(asterisk(server.port, env("lookup"), script({"ANSWER": [["200 result=0"]]})))
+        try:
+            await asyncio.wait_for(asyncio.to_thread(lookup.entered.wait, 10), 15)
+            await server.close()  # while the look-up is still held
+        finally:
+            lookup.release.set()
+        assert await asyncio.wait_for(call, 10) is not None  # the channel closed: Asterisk's side ends
+        await asyncio.sleep(0)  # let the stream server's done-callback run (it would report the error)
+
+    asyncio.run(main())
+    assert lookup.entered.is_set()
+    assert loop_errors == []
