@@ -254,6 +254,7 @@ def test_gateway_and_acd_with_an_unreachable_broker_say_so(args, capsys) -> None
     assert err[-1].startswith("ccenter: error: cannot connect to the MQTT broker mqtt://127.0.0.1:")
 
 
-def test_dialer_without_a_broker_exits_1(capsys) -> None:
-    assert main(["dialer"]) == 1
+@pytest.mark.parametrize("command", ["dialer", "desktop", "supervisor"])
+def test_production_processes_without_a_broker_exit_1(command: str, capsys) -> None:
+    assert main([command]) == 1
     one_error_line(capsys.readouterr().err, "give --mqtt URL")
