@@ -8,7 +8,9 @@ library, this package's light modules and the packages' error classes; a handler
 command needs (SQLAlchemy, the bus, Qt, the IVR engine) when it runs. ``ccenter --help`` and
 ``ccenter cti decode`` thus start in a tenth of the time (tests/ccenter/test_startup.py, bench/startup.py).
 Errors that users can cause (bad input, unreachable services) are printed as one line, without a
-traceback; anything else is a bug and keeps its traceback.
+traceback; anything else is a bug and keeps its traceback. Output piped into a reader that stops early
+(``ccenter customer show ... | head``) ends the command quietly, as Python's documentation advises for
+``BrokenPipeError`` (library/signal.html, "Note on SIGPIPE").
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -91,12 +94,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, so that a reader gone away is seen below, not at exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
     except _user_errors() as exc:
         print(f"ccenter: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """The reader of our output has gone (``| head``): send what is left to devnull, so that flushing
+    at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (tests capture it)
+        pass
 
 
 if __name__ == "__main__":

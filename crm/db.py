@@ -1,7 +1,8 @@
 """Engines, sessions and schema upgrades.
 
 ``connect(url)`` opens an engine on SQLite (the embedded default) or PostgreSQL (production) and
-checks that the database answers; ``upgrade(engine)`` brings its schema to the newest Alembic
+checks that the database answers; ``open_current(url)`` opens one only on an existing database whose
+schema is current, and creates nothing; ``upgrade(engine)`` brings its schema to the newest Alembic
 revision; ``transaction(factory)`` runs a unit of work that is committed whole or not at all.
 """
 
@@ -23,6 +24,8 @@ from .errors import DatabaseUnavailable
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The databases the schema and its migrations are written and tested for.
+SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
 
 #: The names other packages use for the ORM's sessions: only crm imports SQLAlchemy itself.
 SessionFactory: TypeAlias = sessionmaker[Session]
@@ -66,6 +69,11 @@ def connect(url: str, *, check: bool = True) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseUnavailable(f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseUnavailable(
+            f"unsupported database URL {safe_url(url)}: ccenter runs on SQLite (sqlite:///PATH) "
+            "or PostgreSQL (postgresql://USER@HOST/DATABASE)"
+        )
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -76,7 +84,7 @@ def connect(url: str, *, check: bool = True) -> Engine:
         kwargs["connect_args"] = {"connect_timeout": 5}
     try:
         engine = create_engine(parsed, **kwargs)
-    except (NoSuchModuleError, ArgumentError) as exc:
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise DatabaseUnavailable(f"unsupported database URL {safe_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -157,3 +165,49 @@ def is_current(engine: Engine) -> bool:
     if not inspect(engine).has_table("alembic_version"):
         return False
     return current_revision(engine) == head_revision()
+
+
+UPGRADE_HINT = "run `ccenter db upgrade` (or `ccenter db seed` for demo data)"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and for in-memory SQLite)."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """What is wrong with the schema of a database that answers, or None when it is current."""
+    if is_current(engine):
+        return None
+    url = safe_url(engine.url.render_as_string(hide_password=False))
+    current = current_revision(engine) if inspect(engine).has_table("alembic_version") else None
+    if current is None:
+        return f"the database {url} has no schema yet: {UPGRADE_HINT}"
+    return f"the database {url} has schema revision {current}, this version needs {head_revision()}: {UPGRADE_HINT}"
+
+
+def open_current(url: str) -> Engine:
+    """An engine on an existing database whose schema is current, for commands that read or add data.
+
+    Unlike :func:`connect`, it creates nothing: a SQLite file that does not exist, or a database without
+    the current schema, is a :class:`DatabaseUnavailable` that says what to run.
+    """
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise DatabaseUnavailable(f"no database at {path} yet: {UPGRADE_HINT}")
+    engine = connect(url)
+    try:
+        problem = schema_problem(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if problem:
+        engine.dispose()
+        raise DatabaseUnavailable(problem)
+    return engine

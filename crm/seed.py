@@ -201,6 +201,11 @@ _QUEUES = (
     ("retention", "retention", 15, 0.9),
     ("vip", "vip", 10, 0.9),
     ("chinese", "mandarin", 20, 0.8),
+    # The other queues the shipped IVR flows (resources/ivr/) hand calls to: `ccenter doctor` checks
+    # that every queue a flow names exists.
+    ("general", "billing", 30, 0.8),
+    ("callbacks", "sales", 600, 0.8),
+    ("technical_24x7", "technical", 60, 0.8),
 )
 _AGENTS = (
     ("alice", "Alice Morgan", "1001", {"billing": 8, "sales": 5, "vip": 9}),

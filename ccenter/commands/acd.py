@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from typing import Any
 
 from routing.errors import RoutingError
@@ -57,8 +58,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--baseline", metavar="FILE", help="with --replay: the configuration the recording ran under (as --queues)"
     )
     explain.add_argument(
-        "--config", dest="new_config", metavar="NEWCONFIG.yaml", help="with --replay: explain under this configuration"
+        "--candidate", dest="new_config", metavar="NEW.yaml", help="with --replay: explain under this configuration"
     )
+    from .simulate import add_old_config_option
+
+    add_old_config_option(explain)
     explain.add_argument("--seed", type=int, default=1)
     explain.add_argument("--call", metavar="CALL_ID", help="explain this call (simulated ids are c1, c2, ...)")
     explain.add_argument("--agent", metavar="AGENT_ID", help="explain this agent (ids are <group>-<n>)")
@@ -85,7 +89,11 @@ def run_server(args: argparse.Namespace) -> int:
     client_id = args.client_id or f"acd-{socket.gethostname()}-{os.getpid()}"
     in_process = settings.mqtt_url.startswith("inproc:")
     if in_process:
-        logger.info("ccenter acd on the in-process bus: nothing else can reach it; give --mqtt URL in production")
+        print(
+            "ccenter acd: no broker given: on the in-process bus no gateway, IVR or desktop can reach this ACD; "
+            "give --mqtt URL (or CCENTER_MQTT) in production, or run everything in one process with `ccenter demo`",
+            file=sys.stderr, flush=True,
+        )
 
     async def serve() -> None:
         bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="acd")
@@ -123,6 +131,9 @@ def run_explain(args: argparse.Namespace) -> int:
     from routing.scenario import load_scenario
     from routing.simulate import simulate
 
+    from .simulate import take_old_config_option
+
+    take_old_config_option(args, "ccenter acd explain")
     found: list[Explanation] = []
     stats: dict[str, Any] = {}
 

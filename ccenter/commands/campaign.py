@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from ..cli import settings_from
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     load.set_defaults(func=run_import)
     export = commands.add_parser("export", parents=[common], help="write a campaign's results as CSV for BI")
     export.add_argument("campaign", metavar="CAMPAIGN", help="the campaign_id of the plan")
-    export.add_argument("out", metavar="FILE", help="the CSV file to write (UTF-8 with BOM)")
+    export.add_argument("out", metavar="FILE", help="the CSV file to write (UTF-8 with BOM), or - for standard output")
     export.add_argument("--attempts", action="store_true", help="one row per attempt instead of per work item")
     export.set_defaults(func=run_export)
     listing = commands.add_parser("list", parents=[common], help="campaigns with their work items by status")
@@ -62,7 +63,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     region = (args.region or settings.default_region).upper()
-    engine = db.connect(settings.db_url)
+    engine = db.open_current(settings.db_url)
     try:
         with db.transaction(db.session_factory(engine)) as session:
             report = campaign_files.import_file(session, args.file, region=region)
@@ -71,7 +72,7 @@ def run_import(args: argparse.Namespace) -> int:
     for line in format_report(report):
         print(line)
     if report.rows and report.rows_loaded == 0:
-        print("ccenter: error: no target row could be used", flush=True)
+        print("ccenter: error: no target row could be used", file=sys.stderr)
         return 1
     return 0
 
@@ -80,13 +81,18 @@ def run_export(args: argparse.Namespace) -> int:
     from crm import campaign_files, db
 
     settings = settings_from(args)
-    engine = db.connect(settings.db_url)
+    engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            rows = campaign_files.export_results(session, args.campaign, args.out, attempts=args.attempts)
+            out = sys.stdout if args.out == "-" else args.out
+            rows = campaign_files.export_results(session, args.campaign, out, attempts=args.attempts)
     finally:
         engine.dispose()
-    print(f"wrote {rows} {'attempts' if args.attempts else 'work items'} of {args.campaign} to {args.out}")
+    where = "standard output" if args.out == "-" else args.out
+    print(
+        f"wrote {rows} {'attempts' if args.attempts else 'work items'} of {args.campaign} to {where}",
+        file=sys.stderr if args.out == "-" else sys.stdout,
+    )
     return 0
 
 
@@ -94,7 +100,7 @@ def run_list(args: argparse.Namespace) -> int:
     from crm import campaign_files, db
 
     settings = settings_from(args)
-    engine = db.connect(settings.db_url)
+    engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
             campaigns = campaign_files.list_campaigns(session)

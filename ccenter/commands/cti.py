@@ -76,14 +76,57 @@ def run_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Seconds between two tries to reach a PBX that did not answer at start: doubling up to the last.
+LINK_RETRY_S = (2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def _say(text: str) -> None:
+    print(f"ccenter cti-gateway: {text}", file=sys.stderr, flush=True)
+
+
+def _warn_about_setup(link_url: str, bus_url: str) -> None:
+    """Say at once what would otherwise make the gateway run uselessly or silently."""
+    from cti.url import open_link
+
+    from ..config import IN_PROCESS_BUS
+
+    open_link(link_url)  # a URL that cannot be used is the one error to report, before any warning
+
+    if bus_url.startswith(IN_PROCESS_BUS):
+        _say(
+            "no broker given: on the in-process bus no IVR, ACD or desktop can reach this gateway; give --mqtt "
+            "URL (or CCENTER_MQTT) in production, or run everything in one process with `ccenter demo`"
+        )
+    if link_url.startswith("serial"):
+        from cti.serial.link import SerialSettings
+
+        port = SerialSettings.from_url(link_url).port
+        if port.startswith("/") and not Path(port).exists():
+            _say(f"serial port {port} does not exist: waiting for the device, trying to open it again and again")
+
+
 def run_gateway(args: argparse.Namespace) -> int:
     import asyncio
+    import time
+
+    from cti.errors import LinkUnavailable
 
     from ..cli import settings_from
 
     settings = settings_from(args)
-    asyncio.run(_serve_gateway(args.link, settings))
-    return 0
+    _warn_about_setup(args.link, settings.mqtt_url)
+    attempt = 0
+    while True:
+        try:
+            asyncio.run(_serve_gateway(args.link, settings))
+            return 0
+        except LinkUnavailable as exc:
+            if type(exc).__name__ == "AuthenticationFailed":
+                raise  # a wrong account or secret is not fixed by trying again
+            delay = LINK_RETRY_S[min(attempt, len(LINK_RETRY_S) - 1)]
+            attempt += 1
+            _say(f"{exc}; trying again in {delay:g} s (Ctrl+C to stop)")
+            time.sleep(delay)
 
 
 async def _serve_gateway(link_url: str, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -52,7 +53,7 @@ def run_find(args: argparse.Namespace) -> int:
     from crm import db, repository
 
     settings = settings_from(args)
-    engine = db.connect(settings.db_url)
+    engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
             found = repository.search_customers(session, args.text, settings.default_region, limit=args.limit)
@@ -60,14 +61,17 @@ def run_find(args: argparse.Namespace) -> int:
         engine.dispose()
     for customer in found:
         print(json.dumps(_plain(customer), ensure_ascii=False))
-    return 0 if found else 3
+    if not found:
+        print(f"ccenter: no customer matches {args.text!r}", file=sys.stderr)
+        return 3
+    return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     from crm import db, repository
 
     settings = settings_from(args)
-    engine = db.connect(settings.db_url)
+    engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
             if args.id is not None:

@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     up = commands.add_parser("upgrade", parents=[common], help="create the schema or upgrade it to the newest revision")
     up.set_defaults(func=run_upgrade)
     sd = commands.add_parser(
-        "seed", parents=[common], help="add realistic demo data (customers, history, agents, queues, a campaign)"
+        "seed", parents=[common],
+        help="fill an empty database with realistic demo data (customers, history, agents, queues, a campaign)"
     )
     sd.add_argument("--customers", type=int, default=1000, metavar="N", help="customers to add (default 1000)")
     sd.add_argument("--seed", type=int, default=7, metavar="N", help="random seed, for repeatable data (default 7)")
@@ -36,16 +37,24 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_seed(args: argparse.Namespace) -> int:
-    from crm import db
+    from crm import db, repository
+    from crm.errors import InvalidData
     from crm.seed import DEMO_PASSWORD, DEMO_PIN, seed
 
     if args.customers < 0:
         print("ccenter: error: --customers must be zero or more", file=sys.stderr)
-        return 2
+        return 1
     settings = settings_from(args)
     engine = db.connect(settings.db_url)
     try:
         db.upgrade(engine)
+        with db.session_factory(engine)() as session:
+            present = repository.count_customers(session)
+        if present:
+            raise InvalidData(
+                f"the database {db.safe_url(settings.db_url)} already holds {present:,} customers: "
+                "`ccenter db seed` fills an empty database only (nothing was added)"
+            )
         started = time.perf_counter()
         report = seed(
             engine,

@@ -60,12 +60,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.agents < 1:
         print("ccenter: error: --agents must be at least 1", file=sys.stderr)
-        return 2
+        return 1
     if not has_display():
         if args.screenshots is None:
-            print("ccenter: error: no display to open the desktop on (DISPLAY is not set); run it in a desktop "
-                  "session, or use --screenshots DIR to play the demo without one", file=sys.stderr)
-            return 2
+            print("ccenter: error: no display to open the desktop on (DISPLAY is not set): run it in a desktop "
+                  "session or on a virtual display (xvfb-run -a ccenter demo), or add --screenshots DIR to play "
+                  "a scripted session without one and save PNGs of its windows in DIR", file=sys.stderr)
+            return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # screenshots need no screen
     settings = settings_from(args)
     engine = db.connect(settings.db_url)

@@ -105,7 +105,7 @@ async def _start_and_pump(
 def run_desktop(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "desktop") or not _require_display("desktop"):
-        return 2
+        return 1
     from .doctor import check_broker
 
     check_broker(settings)  # an unreachable broker is one clear error, before the login dialog
@@ -176,7 +176,7 @@ def run_desktop(args: argparse.Namespace) -> int:
 def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
-        return 2
+        return 1
     import socket
     import threading
 

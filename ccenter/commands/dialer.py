@@ -48,7 +48,7 @@ def run_dialer(args: argparse.Namespace) -> int:
     if settings.mqtt_url.startswith(IN_PROCESS_BUS):
         print("ccenter: error: `ccenter dialer` reaches the CTI gateway and the ACD through a broker: give --mqtt "
               "URL (or CCENTER_MQTT); to run everything in one process, use `ccenter demo`", file=sys.stderr)
-        return 2
+        return 1
     client_id = args.client_id or f"dialer-{socket.gethostname()}-{os.getpid()}"
     engine = db.connect(settings.db_url)
     if not db.is_current(engine):

@@ -1,9 +1,13 @@
-"""``ccenter doctor``: check a configuration and name what is broken."""
+"""``ccenter doctor``: check a configuration and name what is broken.
+
+It only looks: a database that does not exist is reported, not created.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 from bus.errors import BusError
 from crm.errors import CrmError
@@ -16,22 +20,72 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser = subparsers.add_parser(
         "doctor", parents=[common], help="check the configuration: database, schema, message broker"
     )
+    parser.add_argument(
+        "--flow",
+        action="append",
+        metavar="FLOW",
+        help="an IVR flow (a file, or a shipped name) whose queues must exist; repeatable "
+        "(default: the shipped flows)",
+    )
     parser.set_defaults(func=run)
 
 
 def check_database(settings: Settings) -> str:
     from crm import db
 
-    engine = db.connect(settings.db_url)
+    engine = db.open_current(settings.db_url)
     try:
-        if not db.is_current(engine):
-            raise CrmError(
-                f"schema is at revision {db.current_revision(engine) or 'none'}, the software needs "
-                f"{db.head_revision()}: run `ccenter db upgrade`"
-            )
         return f"{db.safe_url(settings.db_url)}, schema at {db.current_revision(engine)}"
     finally:
         engine.dispose()
+
+
+def _acd_table(settings: Settings) -> bool:
+    """Whether the configuration file has the ACD's queues (its [acd] table)."""
+    if settings.config_file is None:
+        return False
+    import tomllib
+
+    with open(settings.config_file, "rb") as fh:
+        return "acd" in tomllib.load(fh)
+
+
+def routed_queues(settings: Settings) -> tuple[str, set[str]]:
+    """Where the ACD takes its queues from (as ``ccenter acd`` does without --queues) and their names."""
+    from routing.server import load_acd_config
+
+    config_file = settings.config_file
+    if config_file is not None and _acd_table(settings):
+        return f"[acd] of {config_file}", {q.name for q in load_acd_config(config_file).queues}
+    from crm import db, repository
+
+    engine = db.open_current(settings.db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            names = {queue.name for queue in repository.list_queues(session)}
+    finally:
+        engine.dispose()
+    if not names:
+        raise CrmError("the database holds no queue: run `ccenter db seed`, or add the queues the flows name")
+    return "the database", names
+
+
+def flow_queues(flow: Any) -> set[str]:
+    """Every queue a flow transfers to or books a callback in."""
+    return {queue for node in flow.nodes.values() if isinstance(queue := getattr(node, "queue", None), str)}
+
+
+def check_flows(settings: Settings, flows: list[str] | None) -> str:
+    from .ivr import resolve_flow, shipped_flows
+
+    loaded = [resolve_flow(name) for name in flows] if flows else shipped_flows()
+    source, queues = routed_queues(settings)
+    missing = [
+        f"{flow.name} names queue {queue!r}" for flow in loaded for queue in sorted(flow_queues(flow) - queues)
+    ]
+    if missing:
+        raise CrmError(f"{'; '.join(missing)}, which {source} lacks (it has: {', '.join(sorted(queues))})")
+    return f"{', '.join(flow.name for flow in loaded)}: every queue they name is in {source}"
 
 
 def check_broker(settings: Settings) -> str:
@@ -56,14 +110,26 @@ def check_broker(settings: Settings) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ivr.errors import IvrError
+    from routing.errors import RoutingError
+
     settings = settings_from(args)
-    checks: list[tuple[str, Callable[[Settings], str]]] = [("database", check_database), ("broker", check_broker)]
+    checks: list[tuple[str, Callable[[Settings], str]]] = [
+        ("database", check_database),
+        ("broker", check_broker),
+        ("flows", lambda s: check_flows(s, args.flow)),
+    ]
     broken = 0
+    broken_database = False
     for name, check in checks:
+        if name == "flows" and broken_database and not _acd_table(settings):
+            print(f"skipped {name:<9} needs the database")
+            continue
         try:
             detail = check(settings)
-        except (CrmError, BusError) as exc:
+        except (CrmError, BusError, IvrError, RoutingError) as exc:
             broken += 1
+            broken_database = broken_database or name == "database"
             print(f"BROKEN  {name:<9} {exc}")
         else:
             print(f"ok      {name:<9} {detail}")

@@ -36,8 +36,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         'default: the log\'s own {"config": ...} line',
     )
     replay.add_argument(
-        "--config", dest="new_config", metavar="NEWCONFIG.yaml", help="the changed ACD configuration to compare"
+        "--candidate", dest="new_config", metavar="NEW.yaml", help="the changed ACD configuration to compare"
     )
+    add_old_config_option(replay)
     parser.set_defaults(func=run)
 
 
@@ -45,7 +46,27 @@ def _fmt(value: float | None, pattern: str) -> str:
     return "-" if value is None else pattern % value
 
 
+def add_old_config_option(parser: argparse.ArgumentParser | Any) -> None:
+    """``--config NEW.yaml``, the old spelling of ``--candidate``: everywhere else ``--config`` is the TOML
+    settings file, so it still works here but says so."""
+    parser.add_argument("--config", dest="old_candidate", metavar="NEW.yaml", help=argparse.SUPPRESS)
+
+
+def take_old_config_option(args: argparse.Namespace, command: str) -> None:
+    if getattr(args, "old_candidate", None) is None:
+        return
+    print(
+        f"ccenter: warning: `{command} --config NEW.yaml` is now `{command} --candidate NEW.yaml` "
+        "(--config is the TOML settings file in other commands); --config will go away",
+        file=sys.stderr,
+    )
+    if args.new_config is not None:
+        raise RoutingError("give the new configuration once, with --candidate")
+    args.new_config = args.old_candidate
+
+
 def run(args: argparse.Namespace) -> int:
+    take_old_config_option(args, "ccenter simulate")
     if args.replay is not None:
         if args.scenario is not None:
             raise RoutingError("give either SCENARIO.yaml or --replay EVENTS.jsonl, not both")
@@ -53,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario is None:
         raise RoutingError("give a SCENARIO.yaml to simulate, or --replay EVENTS.jsonl to replay a recording")
     if args.new_config or args.baseline:
-        raise RoutingError("--config and --baseline go with --replay")
+        raise RoutingError("--candidate and --baseline go with --replay")
     from routing.scenario import load_scenario
     from routing.simulate import simulate
 

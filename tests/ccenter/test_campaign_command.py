@@ -63,7 +63,7 @@ def test_a_target_list_where_no_row_is_usable_exits_1(ready: str, tmp_path: Path
     assert main(["campaign", "import", str(path), "--db", ready]) == 1
     captured = capsys.readouterr()
     assert "  line 2: unknown campaign_id 'NOPE'" in captured.out
-    assert "no target row could be used" in captured.out
+    assert "no target row could be used" in captured.err
     assert (tmp_path / "targets.rejects.csv").exists()
 
 

@@ -55,8 +55,13 @@ def test_doctor_names_what_is_broken(tmp_path, capsys, mqtt_url: str) -> None:
     url = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["doctor", "--db", url]) == 1
     out = capsys.readouterr().out
-    assert "BROKEN  database  schema is at revision none" in out and "run `ccenter db upgrade`" in out
+    assert "BROKEN  database  no database at" in out and "run `ccenter db upgrade`" in out
+    assert not (tmp_path / "d.db").exists()
     assert main(["db", "upgrade", "--db", url]) == 0
+    capsys.readouterr()
+    assert main(["doctor", "--db", url]) == 1
+    assert "BROKEN  flows     the database holds no queue" in capsys.readouterr().out
+    assert main(["db", "seed", "--customers", "0", "--db", url]) == 0
     capsys.readouterr()
     assert main(["doctor", "--db", url, "--mqtt", mqtt_url]) == 0
     assert "ok      broker    connected to" in capsys.readouterr().out

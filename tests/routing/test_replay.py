@@ -241,7 +241,7 @@ def test_cli_side_by_side_text_and_json_with_bad_lines_skipped(
     new = tmp_path / "new.yaml"
     new.write_text(yaml.safe_dump(changed), encoding="utf-8")
 
-    args = ["simulate", "--replay", str(events), "--baseline", str(baseline), "--config", str(new)]
+    args = ["simulate", "--replay", str(events), "--baseline", str(baseline), "--candidate", str(new)]
     assert main([*args, "--json"]) == 0
     captured = capsys.readouterr()
     body = json.loads(captured.out)
@@ -310,7 +310,7 @@ def test_acd_explain_at_a_moment_of_a_recording(tmp_path: Path, capsys: pytest.C
     # Under a configuration with a second agent, nobody waits at that moment.
     more = tmp_path / "more.yaml"
     more.write_text(yaml.safe_dump({**config, "agents": [*config["agents"], {"id": "bo", "skills": {"sales": 2}}]}))
-    assert main(["acd", "explain", "--replay", str(events), "--config", str(more), "--at", "40"]) == 0
+    assert main(["acd", "explain", "--replay", str(events), "--candidate", str(more), "--at", "40"]) == 0
     assert "No call is waiting" in capsys.readouterr().out
     assert main(["acd", "explain", "--at", "40"]) == 1
     assert "--replay EVENTS.jsonl" in capsys.readouterr().err
