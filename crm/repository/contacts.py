@@ -199,8 +199,10 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
     if record.callback_at is not None:
         if record.customer_id is None:
             raise InvalidData("a callback needs an identified customer")
+        # An outbound call's own work item is called back; otherwise a callback of the callbacks campaign.
+        callback_item = record.work_item_id if record.channel is Channel.VOICE_OUT else None
         schedule_callback(session, customer_id=record.customer_id, at=record.callback_at, agent_id=record.agent_id,
-                          phone=record.callback_phone, work_item_id=record.work_item_id, note=record.notes)
+                          phone=record.callback_phone, work_item_id=callback_item, note=record.notes)
     return SavedContact(contact_id, tuple(order_ids), tuple(request_ids))
 
 
