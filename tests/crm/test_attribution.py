@@ -107,11 +107,16 @@ def test_a_dialer_calls_order_and_request_land_on_its_own_work_item_attempt_and_
             assert (made.work_item_id, made.attempt_id, made.contact_id) == (a, dial.id, saved.contact_id)
         assert s.get_one(Contact, saved.contact_id).work_item_id == a
         assert s.get_one(WorkItem, b).status is WorkItemStatus.PENDING, "another campaign's offer is untouched"
-        out = io.StringIO()
+        out, per_attempt = io.StringIO(), io.StringIO()
         export_results(s, "A", out)
+        export_results(s, "A", per_attempt, attempts=True)
     rows = list(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
     assert [(r["order_ids"], r["service_request_ids"], r["result"]) for r in rows] == [
         (str(order.id), str(request.id), "accepted")]
+    rows = list(csv.DictReader(io.StringIO(per_attempt.getvalue().lstrip("\ufeff"))))
+    assert [(r["result"], r["contact_id"], r["order_ids"], r["service_request_ids"]) for r in rows] == [
+        ("answered", str(saved.contact_id), str(order.id), str(request.id)),
+        ("offer_accepted", str(saved.contact_id), "", "")]
 
 
 def test_an_order_for_an_offer_without_a_result_gets_an_offer_made_attempt(
