@@ -1,13 +1,14 @@
-"""The call panel, the workstation's left column: what the IVR learnt, the orders and service requests
-created on this call, and the wrap-up."""
+"""The call panel, the workstation's left column: what the IVR learnt, the campaign offer the call
+works, the orders and service requests created on this call, and the wrap-up."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
 
 from crm.repository import OrderLine, RequestLine
 
+from .callwork import OfferChoice
 from .controls import push_button
 from .customer_view import named
 from .ivr_panel import IvrDataPanel
@@ -18,6 +19,7 @@ class CallPanel(QWidget):
     order_requested = Signal()
     request_requested = Signal()
     save_requested = Signal()
+    offer_picked = Signal(object)  # the work item id of the offer the call works on, or None
 
     def __init__(self, dispositions: tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,6 +28,12 @@ class CallPanel(QWidget):
         self.call_items.setWordWrap(True)
         items_box = QGroupBox(self.tr("Created on this call"))
         items_layout = QVBoxLayout(items_box)
+        self.offer_pick = named(QComboBox(), "offerPick")
+        self.offer_pick.setToolTip(self.tr("The campaign offer this call works: orders and service requests "
+                                           "made on the call belong to it"))
+        self.offer_pick.currentIndexChanged.connect(self._on_offer_pick_changed)
+        self.show_offers((), None, locked=False)
+        items_layout.addWidget(self.offer_pick)
         items_layout.addWidget(self.call_items)
         buttons = QHBoxLayout()
         self.order_button = push_button(self.tr("New order…"), "newOrder", shortcut="Ctrl+O")
@@ -53,10 +61,26 @@ class CallPanel(QWidget):
         self.call_items.addItem(self.tr("Service request: %1 (%2)").replace("%1", line.summary).replace(
             "%2", line.category))
 
+    def show_offers(self, choices: tuple[OfferChoice, ...], worked: int | None, *, locked: bool) -> None:
+        """The offers shown on the call, ``worked`` selected; ``locked`` on a campaign call (it works its own)."""
+        self.offer_pick.blockSignals(True)
+        self.offer_pick.clear()
+        self.offer_pick.addItem(self.tr("No campaign offer"), None)
+        for choice in choices:
+            self.offer_pick.addItem(self.tr("For offer: %1").replace("%1", choice.label), choice.work_item_id)
+        index = self.offer_pick.findData(worked) if worked is not None else 0
+        self.offer_pick.setCurrentIndex(max(index, 0))
+        self.offer_pick.setEnabled(bool(choices) and not locked)
+        self.offer_pick.blockSignals(False)
+
+    def _on_offer_pick_changed(self, _index: int) -> None:
+        self.offer_picked.emit(self.offer_pick.currentData())
+
     def start_call(self, data: dict[str, object]) -> None:
-        """A new call: its IVR data, and nothing created on it yet."""
+        """A new call: its IVR data, no offer picked, and nothing created on it yet."""
         self.ivr_panel.show_data(data)
         self.call_items.clear()
+        self.show_offers((), None, locked=False)
 
     def enable(self, *, customer_known: bool, wrapping_up: bool) -> None:
         """Orders and requests need a customer; the wrap-up is open only for a call being wrapped up."""

@@ -2,8 +2,12 @@
 
 :class:`CallWork` holds one call's work from its screen pop to its save: the call and its customer,
 the IVR (or dialer) data, the campaign work item and offers, the orders and service requests made,
-and at wrap-up the agent's answers (disposition, offer result, callback, notes), which it checks and
-turns into the :class:`~crm.repository.ContactRecord` the outbox saves. :class:`AgentWork` holds the
+and at wrap-up the agent's answers (disposition, a result per offer shown, callback, notes), which it
+checks and turns into the :class:`~crm.repository.ContactRecord` the outbox saves.
+
+Attribution: the work item being worked is the call's own on a dialer or preview call, else the offer
+the agent picked (else the one offer the customer accepted); orders and service requests made on the
+call belong to it, never to another campaign's offer that happens to be shown first. :class:`AgentWork` holds the
 work of all the agent's calls: the live ones, the one in wrap-up, the preview call the agent dialled,
 and which disposition codes apply. Time comes in as a value; nothing here waits or talks to anything.
 """
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -55,21 +59,45 @@ class WrapUpProblem(StrEnum):
     """Why the agent's wrap-up answers cannot be saved yet."""
 
     NO_DISPOSITION = "no_disposition"
-    NO_OFFER = "no_offer"  # an offer result, but the call has no campaign work item to record it on
+    NO_OFFER = "no_offer"  # an offer result, but not for a campaign offer shown on this call
     NO_REASON = "no_reason"  # "not interested" needs a reason
     CALLBACK_PASSED = "callback_passed"
     CALLBACK_UNKNOWN_CUSTOMER = "callback_unknown_customer"
 
 
 @dataclass(frozen=True, slots=True)
+class OfferAnswer:
+    """The agent's result for one campaign offer shown on the call (``not_interested`` needs a reason)."""
+
+    work_item_id: int
+    result: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WrapUpAnswers:
-    """What the agent said about the call at wrap-up, as entered (empty texts are None)."""
+    """What the agent said about the call at wrap-up, as entered (empty texts are None).
+
+    ``offers`` holds a result per offer shown; ``offer_result`` (with ``offer_reason``) is the result for
+    the offer being worked, else the first one shown, when no result names it in ``offers``.
+    """
 
     disposition: str | None
     offer_result: str | None = None
     offer_reason: str | None = None
     callback_at: datetime | None = None
     notes: str | None = None
+    offers: tuple[OfferAnswer, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OfferChoice:
+    """A campaign offer the agent can work on the call and record a result for."""
+
+    work_item_id: int
+    campaign_key: str | None
+    label: str
+    product: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +132,7 @@ class CallWork:
     campaign_key: str | None = None
     shown_data: dict[str, Any] = field(default_factory=dict)  # what the IVR panel shows for this call
     wanted_customer: int | None = None  # the customer the call names (preview, IVR hand-off), to load
+    picked_offer: int | None = None  # the offer the agent works on an inbound call (its work item)
 
     @classmethod
     def popped(cls, call: AgentCall, started_at: datetime, dialed: PreviewItem | None = None) -> CallWork:
@@ -150,24 +179,62 @@ class CallWork:
         """The call is about this customer (found by number, chosen, created or relinked by the agent)."""
         self.customer_id, self.customer = view.profile.id, view
 
+    def offer_choices(self) -> tuple[OfferChoice, ...]:
+        """The offers shown on this call: the call's own work item first, then the customer's open offers."""
+        offers: tuple[OfferView, ...] = self.customer.offers if self.customer is not None else ()
+        choices = []
+        if self.work_item_id is not None:
+            own = next((o for o in offers if o.work_item_id == self.work_item_id), None)
+            if own is not None:
+                choices.append(_choice(own))
+            else:
+                values = attached_values(self.shown_data)
+                name = values.get("campaign") or self.campaign_key or ""
+                product = values.get("offer") or None
+                label = " · ".join(str(part) for part in (name, product) if part) or f"#{self.work_item_id}"
+                choices.append(OfferChoice(self.work_item_id, self.campaign_key, label,
+                                           str(product) if product else None))
+        choices.extend(_choice(o) for o in offers if o.work_item_id != self.work_item_id)
+        return tuple(choices)
+
+    def pick_offer(self, work_item_id: int | None) -> None:
+        """The agent says which offer the call works on (an inbound call; a campaign call works its own)."""
+        if work_item_id is not None and work_item_id not in {c.work_item_id for c in self.offer_choices()}:
+            raise ValueError(f"work item {work_item_id} is not an offer shown on this call")
+        self.picked_offer = work_item_id
+
     @property
-    def offer(self) -> OfferView | None:
-        """The campaign offer an order or an offer result on this call belongs to: the first one shown."""
-        return self.customer.offers[0] if self.customer is not None and self.customer.offers else None
+    def worked_item(self) -> int | None:
+        """The work item being worked: the call's own (dialer, preview), else the offer the agent picked."""
+        return self.work_item_id if self.work_item_id is not None else self.picked_offer
 
     @property
     def offer_work_item(self) -> int | None:
-        """The work item an offer result is recorded on: the call's own, else the offer's."""
-        offer = self.offer
-        return self.work_item_id or (offer.work_item_id if offer else None)
+        """The work item a result given without naming an offer goes on: the one being worked, else the
+        first offer shown (the one the wrap-up shows first)."""
+        if self.worked_item is not None:
+            return self.worked_item
+        choices = self.offer_choices()
+        return choices[0].work_item_id if choices else None
+
+    def attributed_item(self, results: dict[int, OfferAnswer] | None = None) -> int | None:
+        """The work item orders and requests of this call belong to: the one being worked, else the one
+        offer the customer accepted."""
+        if self.worked_item is not None:
+            return self.worked_item
+        accepted = [a.work_item_id for a in (results or {}).values() if a.result == "accepted"]
+        return accepted[0] if len(accepted) == 1 else None
 
     def order_defaults(self) -> OrderDefaults:
-        offer = self.offer
+        choices = self.offer_choices()
+        worked = self.worked_item
+        products = [c.product for c in choices if c.work_item_id == worked and c.product]
+        products += [c.product for c in choices if c.product and c.product not in products]
         accounts = self.customer.profile.accounts if self.customer is not None else ()
         return OrderDefaults(
-            products=(offer.offer,) if offer and offer.offer else (),
+            products=tuple(products),
             currency=accounts[0].currency if accounts else DEFAULT_CURRENCY,
-            work_item_id=offer.work_item_id if offer else None,
+            work_item_id=worked,
         )
 
     def add_order(self, line: OrderLine) -> None:
@@ -180,13 +247,25 @@ class CallWork:
     def channel(self) -> Channel:
         return Channel.VOICE_OUT if self.call.outbound or self.work_item_id is not None else Channel.VOICE_IN
 
+    def offer_results(self, answers: WrapUpAnswers) -> dict[int, OfferAnswer]:
+        """The agent's result per work item: those given per offer, and the one given without naming an
+        offer on the offer being worked (else the first shown)."""
+        results = {a.work_item_id: a for a in answers.offers}
+        item = self.offer_work_item
+        if answers.offer_result and item is not None and item not in results:
+            results[item] = OfferAnswer(item, answers.offer_result, answers.offer_reason)
+        return results
+
     def problem(self, answers: WrapUpAnswers, now: datetime) -> WrapUpProblem | None:
         """Why these answers cannot be saved, or None when they can."""
         if not answers.disposition:
             return WrapUpProblem.NO_DISPOSITION
         if answers.offer_result and self.offer_work_item is None:
             return WrapUpProblem.NO_OFFER
-        if answers.offer_result == "not_interested" and not answers.offer_reason:
+        shown = {c.work_item_id for c in self.offer_choices()}
+        if any(a.work_item_id not in shown for a in answers.offers):
+            return WrapUpProblem.NO_OFFER
+        if any(a.result == "not_interested" and not a.reason for a in self.offer_results(answers).values()):
             return WrapUpProblem.NO_REASON
         if answers.callback_at is not None:
             if answers.callback_at <= now:
@@ -200,10 +279,8 @@ class CallWork:
         problem = self.problem(answers, ended_at)
         if problem is not None or not answers.disposition:
             raise ValueError(f"the wrap-up cannot be saved: {problem}")
-        item_id = self.offer_work_item
-        offers: tuple[OfferResult, ...] = ()
-        if answers.offer_result and item_id is not None:
-            offers = (OfferResult(item_id, answers.offer_result, answers.offer_reason),)
+        results = self.offer_results(answers)
+        item = self.attributed_item(results)
         return ContactRecord(
             client_ref=self.client_ref,
             channel=self.channel,
@@ -216,15 +293,21 @@ class CallWork:
             cti_call_id=self.call.call_id,
             ivr_data=dict(self.call.data),
             notes=answers.notes,
-            orders=tuple(self.orders),
-            requests=tuple(self.requests),
-            offer_results=offers,
-            work_item_id=self.work_item_id,
+            orders=tuple(o if o.work_item_id is not None else replace(o, work_item_id=item) for o in self.orders),
+            requests=tuple(r if r.work_item_id is not None else replace(r, work_item_id=item)
+                           for r in self.requests),
+            offer_results=tuple(OfferResult(a.work_item_id, a.result, a.reason) for a in results.values()),
+            work_item_id=item,
             # The agent's own preview dial is recorded here; the dialer records the calls it placed.
             dial_result="answered" if self.work_item_id is not None and self.call.outbound else None,
             callback_at=answers.callback_at,
             callback_phone=self.number or None,
         )
+
+
+def _choice(offer: OfferView) -> OfferChoice:
+    label = " · ".join(part for part in (offer.campaign_name, offer.offer) if part)
+    return OfferChoice(offer.work_item_id, offer.campaign_key, label, offer.offer)
 
 
 class AgentWork:

@@ -192,12 +192,14 @@ class AgentWindow(QMainWindow):
         panel.order_requested.connect(self.new_order)
         panel.request_requested.connect(self.new_request)
         panel.save_requested.connect(self.save_contact)
+        panel.offer_picked.connect(self._on_offer_picked)
         self.ivr_panel, self.call_items, self.wrap_box = panel.ivr_panel, panel.call_items, panel.wrap_box
         self.order_button, self.request_button, self.save_button = panel.order_button, panel.request_button, \
             panel.save_button
         wrap = panel.wrap_box
         self.disposition, self.offer_result, self.offer_reason = wrap.disposition, wrap.offer_result, \
             wrap.offer_reason
+        self.offer_pick, self.offer_choice = panel.offer_pick, wrap.offer_choice
         self.callback, self.callback_at, self.notes, self.wrap_error = wrap.callback, wrap.callback_at, wrap.notes, \
             wrap.error
 
@@ -265,6 +267,7 @@ class AgentWindow(QMainWindow):
                 work = self.calls_work.changed(effect.call)
                 if work is not None and effect.call.data:
                     self.ivr_panel.show_data(work.shown_data)
+                    self._show_offers(work)
             elif isinstance(effect, CallEnded):
                 failed = self.calls_work.ended(effect.call, effect.cause, effect.handled)
                 if failed is not None:
@@ -273,6 +276,8 @@ class AgentWindow(QMainWindow):
                 self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
                 self.wrap_box.fill_dispositions(self.calls_work.wrap_up_dispositions(effect.call.queue))
+                if self.wrap_up_work is not None:
+                    self.wrap_box.show_offers(self.wrap_up_work.offer_choices(), self.wrap_up_work.offer_work_item)
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
@@ -319,10 +324,24 @@ class AgentWindow(QMainWindow):
             if work is None:
                 return
             work.link_customer(view)
+            self._show_offers(work)
+            if work is self.wrap_up_work:
+                self.wrap_box.show_offers(work.offer_choices(), work.offer_work_item)
             self.pop_stack.show_customer(view)
             self.screen_popped.emit(call_id)
 
         self._run(self.directory.load, customer_id, done=loaded)
+
+    def _show_offers(self, work: CallWork) -> None:
+        """The offers the call may work, when it is the call on screen."""
+        if work is self._current_work():
+            self.call_panel.show_offers(work.offer_choices(), work.worked_item, locked=work.work_item_id is not None)
+
+    def _on_offer_picked(self, work_item_id: int | None) -> None:
+        """The agent says which offer the call works: orders and requests made on it belong to it."""
+        work = self._current_work()
+        if work is not None and work.work_item_id is None:
+            work.pick_offer(work_item_id)
 
     def _current_work(self) -> CallWork | None:
         return self.calls_work.current(self.session.primary_call())

@@ -1,4 +1,7 @@
-"""The wrap-up panel: disposition (with Alt+N hotkeys), offer result, callback, notes, save.
+"""The wrap-up panel: disposition (with Alt+N hotkeys), a result for each offer shown, callback, notes, save.
+
+The offer results are a master-detail pair: choose an offer shown on the call (the one the call works is
+chosen first), then its result and reason; each offer keeps its own answers while the agent moves between them.
 
 It only collects the agent's answers and shows why they cannot be saved; the call's work
 (:class:`~agent_desktop.callwork.CallWork`) checks them and turns them into the contact record.
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .callwork import WrapUpAnswers, WrapUpProblem
+from .callwork import OfferAnswer, OfferChoice, WrapUpAnswers, WrapUpProblem
 from .customer_view import named, plain_label
 
 OFFER_RESULT_CHOICES = (("", "No offer made"), ("accepted", "Accepted"), ("declined", "Declined"),
@@ -38,6 +41,10 @@ class WrapUpPanel(QGroupBox):
         self.setObjectName("wrapUpPanel")
         self.disposition = named(QComboBox(), "disposition")
         self.fill_dispositions(dispositions)
+        self.offer_choice = named(QComboBox(), "offerChoice")
+        self.offer_choice.currentIndexChanged.connect(self._on_offer_choice_changed)
+        self._results: dict[int, tuple[str | None, str | None]] = {}  # work item -> (result, reason)
+        self._choice_item: int | None = None  # the work item whose answers the fields below show
         self.offer_result = named(QComboBox(), "offerResult")
         for code, label in OFFER_RESULT_CHOICES:
             self.offer_result.addItem(self.tr(label), code)
@@ -48,12 +55,14 @@ class WrapUpPanel(QGroupBox):
         self.callback_at.setCalendarPopup(True)
         self.callback_at.setEnabled(False)
         self.callback.toggled.connect(self.callback_at.setEnabled)
+        self.show_offers((), None)
         self.notes = named(QPlainTextEdit(), "contactNotes")
         self.notes.setPlaceholderText(self.tr("Notes"))
         self.save_button = save_button
         self.error = named(plain_label(), "wrapUpError")
         layout = QVBoxLayout(self)
         layout.addWidget(self.disposition)
+        layout.addWidget(self.offer_choice)
         layout.addWidget(self.offer_result)
         layout.addWidget(self.offer_reason)
         callback_row = QHBoxLayout()
@@ -78,14 +87,54 @@ class WrapUpPanel(QGroupBox):
         if number < self.disposition.count():
             self.disposition.setCurrentIndex(number)
 
+    def show_offers(self, choices: tuple[OfferChoice, ...], current: int | None) -> None:
+        """The offers shown on the call, each to get its own result; ``current`` is chosen first."""
+        self.offer_choice.blockSignals(True)
+        self.offer_choice.clear()
+        self._results.clear()
+        self._choice_item = None
+        for choice in choices:
+            self.offer_choice.addItem(self.tr("Result for: %1").replace("%1", choice.label), choice.work_item_id)
+        if choices:
+            self.offer_choice.setCurrentIndex(max(self.offer_choice.findData(current), 0))
+            self._choice_item = self.offer_choice.currentData()
+        self.offer_choice.setVisible(bool(choices))
+        self.offer_choice.blockSignals(False)
+        self.offer_result.setCurrentIndex(0)
+        self.offer_reason.clear()
+
+    def choose_offer(self, work_item_id: int) -> None:
+        """Show (and edit) the result of the offer of this work item."""
+        index = self.offer_choice.findData(work_item_id)
+        if index >= 0:
+            self.offer_choice.setCurrentIndex(index)
+
+    def _keep_current_result(self) -> None:
+        if self._choice_item is not None:
+            self._results[self._choice_item] = (self.offer_result.currentData() or None,
+                                                self.offer_reason.text().strip() or None)
+
+    def _on_offer_choice_changed(self, _index: int) -> None:
+        self._keep_current_result()
+        self._choice_item = self.offer_choice.currentData()
+        result, reason = self._results.get(self._choice_item, (None, None)) if self._choice_item is not None \
+            else (None, None)
+        self.offer_result.setCurrentIndex(max(self.offer_result.findData(result or ""), 0))
+        self.offer_reason.setText(reason or "")
+
     def answers(self) -> WrapUpAnswers:
         """The agent's answers as entered; the call's work says whether they can be saved."""
         callback_at = None
         if self.callback.isChecked():
             callback_at = datetime.fromtimestamp(self.callback_at.dateTime().toSecsSinceEpoch(), UTC)
-        return WrapUpAnswers(self.disposition.currentData() or None, self.offer_result.currentData() or None,
-                             self.offer_reason.text().strip() or None, callback_at,
-                             self.notes.toPlainText().strip() or None)
+        disposition = self.disposition.currentData() or None
+        notes = self.notes.toPlainText().strip() or None
+        if self._choice_item is None:  # no offer shown: a result here has nothing to go on (the work says so)
+            return WrapUpAnswers(disposition, self.offer_result.currentData() or None,
+                                 self.offer_reason.text().strip() or None, callback_at, notes)
+        self._keep_current_result()
+        offers = tuple(OfferAnswer(item, result, reason) for item, (result, reason) in self._results.items() if result)
+        return WrapUpAnswers(disposition, callback_at=callback_at, notes=notes, offers=offers)
 
     def show_problem(self, problem: WrapUpProblem | None) -> None:
         """Say why the answers cannot be saved (or clear the reason when they can)."""
@@ -100,8 +149,7 @@ class WrapUpPanel(QGroupBox):
 
     def reset(self) -> None:
         self.disposition.setCurrentIndex(0)
-        self.offer_result.setCurrentIndex(0)
-        self.offer_reason.clear()
+        self.show_offers((), None)
         self.callback.setChecked(False)
         self.notes.clear()
         self.error.setText("")

@@ -60,11 +60,18 @@ def acd_server(
     return AcdServer(bus, config, settings.site, client_id=client_id, election=election, record=record)
 
 
-def dialer_service(bus: Bus, sessions: SessionFactory, settings: Settings) -> DialerService:
-    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents."""
+def dialer_service(
+    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None
+) -> DialerService:
+    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents.
+
+    ``no_disposition_after_s``: how long an answered call may wait for its contact before its work item
+    counts as "answered, no disposition" (the service's default when None)."""
     from routing.dialer_service import DialerService
 
-    return DialerService(bus, sessions, settings.site)
+    if no_disposition_after_s is None:
+        return DialerService(bus, sessions, settings.site)
+    return DialerService(bus, sessions, settings.site, no_disposition_after_s=no_disposition_after_s)
 
 
 def cti_gateway(link: CtiLink, bus: Bus, settings: Settings, *, client_id: str) -> Gateway:

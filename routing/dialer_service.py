@@ -28,7 +28,9 @@ database (:func:`crm.repository.dialer_campaigns`, :func:`crm.repository.dial_ca
 retained ``QueueStats`` (``ccenter/v1/<site>/queues/+/stats``), call events (``.../calls/+``) and
 command results (``.../cti/results``) from the bus, sends ``dial_out`` and ``fallback`` commands to
 the CTI gateway (``.../cti/commands``, QoS 1) and writes attempts
-(:func:`crm.repository.record_outbound_attempt`).
+(:func:`crm.repository.record_outbound_attempt`). An answered call whose agent saved no contact
+within ``no_disposition_after_s`` (2 h by default) closes its work item as ``no_disposition``
+(:func:`crm.repository.close_undisposed`): counted, never redialled.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ logger = logging.getLogger(__name__)
 ATTACHED_SCHEMA = "ccenter.attached/1"
 #: Results of a dial the dialer records on the work item.
 RESULTS = ("answered", "busy", "no_answer", "answering_machine", "failed", "hung_up", "abandoned")
+#: How long an answered dialer call may stay without a saved contact (a disposition) before its work item
+#: is closed as ``no_disposition`` instead of being redialled (``ccenter dialer --no-disposition-after``).
+NO_DISPOSITION_AFTER_S = 2 * 3600.0
 _CAUSES = {"busy": "busy", "no_answer": "no_answer", "answering_machine": "answering_machine"}
 
 
@@ -413,7 +418,10 @@ class DialerService:
         interval_s: float = 0.25,
         refresh_s: float = 10.0,
         core: DialerCore | None = None,
+        no_disposition_after_s: float = NO_DISPOSITION_AFTER_S,
     ) -> None:
+        if no_disposition_after_s <= 0:
+            raise ValueError("no_disposition_after_s must be a positive number of seconds")
         self.bus = bus
         self.sessions = sessions
         self.site = site
@@ -421,6 +429,8 @@ class DialerService:
         self.interval_s = interval_s
         self.refresh_s = refresh_s
         self.core = core or DialerCore()
+        self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
+        self.undisposed_closed = 0
         self.commands_sent = 0
         self.attempts_recorded = 0
         self._subscriptions: list[Subscription] = []
@@ -462,12 +472,27 @@ class DialerService:
         logger.info("dialer stopped (%d calls in progress left to the PBX)", self.core.in_progress)
 
     async def refresh(self) -> None:
-        """Read the active progressive and predictive campaigns again."""
+        """Read the active progressive and predictive campaigns again; close the answered calls never
+        wrapped up within the bound (``no_disposition``)."""
         now = _utc(self.clock())
         campaigns = await self._in_db(lambda s: repository.dialer_campaigns(s, now=now))
         plans = [p for p in (campaign_plan(c) for c in campaigns) if p is not None]
         self.core.set_campaigns(plans)
+        await self.close_undisposed()
         self._last_refresh = time.monotonic()
+
+    async def close_undisposed(self) -> int:
+        """Answered dialer calls with no contact saved within ``no_disposition_after_s``: closed as
+        ``no_disposition`` (counted per campaign, never redialled). Returns how many were closed."""
+        now, after = _utc(self.clock()), self.no_disposition_after
+        closed = await self._in_db(lambda s: repository.close_undisposed(s, now=now, after=after))
+        for campaign, work_item_id in closed:
+            logger.info("work item %d of %s: answered, no disposition within %s; not redialled",
+                        work_item_id, campaign, after)
+            counts = self.core.counts.setdefault(campaign, CampaignCounts())
+            counts.by_result[repository.NO_DISPOSITION] = counts.by_result.get(repository.NO_DISPOSITION, 0) + 1
+        self.undisposed_closed += len(closed)
+        return len(closed)
 
     # -- input -----------------------------------------------------------------------------
     async def _read(self, subscription: Subscription, handler: Callable[[Any], list[Decision]]) -> None:

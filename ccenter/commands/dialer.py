@@ -24,7 +24,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     dialer.add_argument("--site", metavar="SITE", help="the site (default: CCENTER_SITE, the config's, or main)")
     dialer.add_argument("--client-id", metavar="ID", help="MQTT client id (default dialer-<host>-<pid>)")
+    dialer.add_argument("--no-disposition-after", metavar="DURATION", type=_duration, default=None,
+                        help="an answered call whose agent saved no contact within this time closes its work "
+                             "item as no_disposition, never redialled: seconds or \"30m\", \"2h\" (default 2h)")
     dialer.set_defaults(func=run_dialer)
+
+
+def _duration(text: str) -> float:
+    from crm.campaigns.rules import Problems, seconds
+
+    problems = Problems()
+    value = seconds(text, "--no-disposition-after", problems)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a duration: seconds > 0, or such as "30m", "2h"')
+    return value
 
 
 def run_dialer(args: argparse.Namespace) -> int:
@@ -66,7 +79,8 @@ def run_dialer(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()  # an unreachable broker is one clear error (BusError)
-        service = dialer_service(bus, db.session_factory(engine), settings)
+        service = dialer_service(bus, db.session_factory(engine), settings,
+                                 no_disposition_after_s=args.no_disposition_after)
         try:
             await service.start()
             campaigns = ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in service.core.plans.values())

@@ -33,7 +33,7 @@ RESULT_COLUMNS = ("work_item_id", "campaign_id", "customer_id", "phone", "channe
 
 
 ATTEMPT_COLUMNS = ("attempt_id", "work_item_id", "campaign_id", "customer_id", "channel", "started_at", "ended_at",
-                   "result", "agent_id", "cti_call_id", "contact_id")
+                   "result", "agent_id", "cti_call_id", "contact_id", "order_ids", "service_request_ids")
 
 
 def _utc(moment: datetime | None) -> str:
@@ -123,6 +123,16 @@ def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Map
 def _write_attempts(session: Session, campaign: Campaign, out: IO[str], logins: Mapping[int, str]) -> int:
     writer = csv.writer(out)
     writer.writerow(ATTEMPT_COLUMNS)
+    made: dict[type[Order] | type[ServiceRequest], dict[int, list[str]]] = {}
+    for model in (Order, ServiceRequest):
+        by_attempt = made.setdefault(model, {})
+        for attempt_id, made_id in session.execute(
+            select(model.attempt_id, model.id).join(Attempt, Attempt.id == model.attempt_id)
+            .join(WorkItem, WorkItem.id == Attempt.work_item_id)
+            .join(Activity, Activity.id == WorkItem.activity_id).where(Activity.campaign_id == campaign.id)
+            .order_by(model.id)
+        ):
+            by_attempt.setdefault(attempt_id or 0, []).append(str(made_id))
     count = 0
     for attempt, customer_id, channel in session.execute(
         select(Attempt, WorkItem.customer_id, Activity.channel)
@@ -135,7 +145,8 @@ def _write_attempts(session: Session, campaign: Campaign, out: IO[str], logins: 
         writer.writerow([
             attempt.id, attempt.work_item_id, campaign.campaign_key, customer_id, channel, _utc(attempt.started_at),
             _utc(attempt.ended_at), attempt.result, logins.get(attempt.agent_id, "") if attempt.agent_id else "",
-            attempt.cti_call_id or "", attempt.contact_id or "",
+            attempt.cti_call_id or "", attempt.contact_id or "", ";".join(made[Order].get(attempt.id, ())),
+            ";".join(made[ServiceRequest].get(attempt.id, ())),
         ])
         count += 1
     return count

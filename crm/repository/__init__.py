@@ -14,7 +14,8 @@ as well as from its module:
 * :mod:`.offers`: campaign offers shown to agents on inbound contacts, and their results;
 * :mod:`.preview`: outbound preview, skips, agents' dial results and personal callbacks;
 * :mod:`.dialing`: the progressive and predictive dialer's campaigns, candidates and attempts;
-* :mod:`.campaigns`: campaign settings the desktop reads (disposition codes);
+* :mod:`.campaigns`: campaign settings the desktop reads (disposition codes), dialer calls never
+  wrapped up;
 * :mod:`.agents`: agents and queues;
 * :mod:`.ivr_sessions`: IVR session records and the containment report.
 """
@@ -32,8 +33,11 @@ from .agents import (
 )
 from .campaigns import (
     CALLBACKS_CAMPAIGN,
+    NO_DISPOSITION,
+    OFFER_MADE,
     REACHED_RESULTS,
     campaign_dispositions,
+    close_undisposed,
 )
 from .contacts import (
     ContactRecord,
@@ -78,9 +82,12 @@ from .ivr_sessions import (
     record_ivr_session,
 )
 from .offers import (
+    CLOSING_RESULTS,
     OFFER_RESULTS,
+    SIBLING_CLOSED,
     OfferResult,
     OfferView,
+    close_siblings,
     record_offer_result,
 )
 from .orders import (
@@ -103,13 +110,17 @@ from .preview import (
 
 __all__ = [
     "CALLBACKS_CAMPAIGN",
+    "CLOSING_RESULTS",
     "CONTACT_HISTORY",
     "IVR_EXITS",
+    "NO_DISPOSITION",
+    "OFFER_MADE",
     "OFFER_RESULTS",
     "OPEN_ORDER_STATES",
     "OPEN_REQUEST_STATES",
     "REACHED_RESULTS",
     "RECENT_COMMUNICATIONS",
+    "SIBLING_CLOSED",
     "SKIP_RETRY",
     "AccountView",
     "AgentView",
@@ -138,6 +149,8 @@ __all__ = [
     "authenticate_agent",
     "campaign_dispositions",
     "close_contact",
+    "close_siblings",
+    "close_undisposed",
     "count_customers",
     "create_customer",
     "create_order",

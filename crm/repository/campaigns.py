@@ -17,15 +17,18 @@ from sqlalchemy.orm import Session
 
 from ..campaigns.eligibility import WorkItemState
 from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
-from ..models import Attempt, Campaign, CampaignStatus, WorkItem, WorkItemStatus
+from ..models import Activity, Attempt, Campaign, CampaignStatus, Contact, WorkItem, WorkItemStatus
 
 logger = logging.getLogger(__name__)
 
 #: The standing campaign that holds agents' promised callbacks.
 CALLBACKS_CAMPAIGN = "CALLBACKS"
+#: The attempt of a work item whose offer was made on a contact (an order or request was tied to it)
+#: without a result of its own.
+OFFER_MADE = "offer_made"
 #: Attempt results that mean the customer was reached (for frequency caps).
 REACHED_RESULTS = ("answered", "dial_answered", "offer_accepted", "offer_declined", "offer_callback",
-                   "offer_not_interested")
+                   "offer_not_interested", OFFER_MADE)
 #: How far back the customers' contacts are read for frequency caps (longer caps count this far).
 CONTACT_DAYS = 30
 
@@ -95,6 +98,43 @@ def item_state(item: WorkItem, campaign: Campaign, *, last_result: str | None = 
         final=item.status not in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS),
         next_attempt_at=item.next_attempt_at, promised_callback=promised,
     )
+
+
+#: The result of a dialer call that was answered but never wrapped up in time.
+NO_DISPOSITION = "no_disposition"
+
+
+def close_undisposed(session: Session, *, now: datetime, after: timedelta) -> list[tuple[str, int]]:
+    """Close the work items whose dialer call was answered ``after`` ago or more and never wrapped up
+    (no contact saved for the work item since): result ``no_disposition``, status failed, never
+    redialled. Returns ``(campaign key, work item id)`` of each one closed.
+
+    A contact saved later (a desktop's outbox flushing after an outage) still records its offer result.
+    """
+    wrapped_up = (
+        select(Contact.id)
+        .where(Contact.work_item_id == WorkItem.id, Contact.started_at >= WorkItem.last_attempt_at)
+        .exists()
+    )
+    rows = session.execute(
+        select(WorkItem, Campaign.campaign_key)
+        .join(Activity, WorkItem.activity_id == Activity.id)
+        .join(Campaign, Activity.campaign_id == Campaign.id)
+        .where(
+            WorkItem.status == WorkItemStatus.IN_PROGRESS,
+            WorkItem.result == "answered",
+            WorkItem.last_attempt_at <= now - after,
+            ~wrapped_up,
+        )
+        .order_by(WorkItem.id)
+    ).all()
+    hours = after.total_seconds() / 3600
+    for item, _key in rows:
+        item.status = WorkItemStatus.FAILED
+        item.result = NO_DISPOSITION
+        item.reason = f"answered, no disposition recorded within {hours:g} h"
+        item.next_attempt_at = None
+    return [(key, item.id) for item, key in rows]
 
 
 def campaign_dispositions(session: Session) -> dict[str, tuple[str, ...]]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidData, NotFound
 from ..models import (
+    Attempt,
     Channel,
     Contact,
     Order,
@@ -19,6 +20,7 @@ from ..models import (
     utcnow,
 )
 from ._common import _attempt, _check_links, _require_customer
+from .campaigns import OFFER_MADE
 from .offers import OfferResult, record_offer_result
 from .orders import create_order, create_service_request
 from .preview import schedule_callback
@@ -112,9 +114,11 @@ class ContactRecord:
     cti_call_id: str | None = None
     ivr_data: dict[str, Any] = field(default_factory=dict)
     notes: str | None = None
+    #: The work item being worked: the call's own (dialer, preview), else the offer the agent picked.
     work_item_id: int | None = None
     orders: tuple[OrderLine, ...] = ()
     requests: tuple[RequestLine, ...] = ()
+    #: What became of each campaign offer made on the contact (one result per work item).
     offer_results: tuple[OfferResult, ...] = ()
     #: For an outbound call of a campaign (``work_item_id``): how the dial went (``answered``...).
     dial_result: str | None = None
@@ -134,6 +138,12 @@ class SavedContact:
 def save_contact(session: Session, record: ContactRecord) -> SavedContact:
     """Write a finished contact with its orders, service requests and offer results.
 
+    Attribution: ``work_item_id`` is the work item being worked on the contact (the call's own on a
+    dialer or preview call, else the offer the agent picked); an order or request that names no work
+    item of its own belongs to it. Every order and request made for a work item is tied to that item's
+    attempt on this contact too: the dial of this call (the dialer's dial is tied to the contact here),
+    else the offer result written here, else a new ``offer_made`` attempt.
+
     Idempotent on ``client_ref``: writing the same record again (a retry after a lost answer)
     returns what the first write made and adds nothing.
     """
@@ -152,28 +162,62 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
         work_item_id=record.work_item_id, started_at=record.started_at,
     )
     session.get_one(Contact, contact_id).client_ref = record.client_ref
-    order_ids = tuple(
-        create_order(session, customer_id=record.customer_id or 0, product=o.product, amount=o.amount,
-                     quantity=o.quantity, currency=o.currency, contact_id=contact_id,
-                     work_item_id=o.work_item_id).id
-        for o in record.orders
-    )
-    request_ids = tuple(
-        create_service_request(session, customer_id=record.customer_id or 0, category=r.category,
-                               summary=r.summary, details=r.details, priority=r.priority, contact_id=contact_id,
-                               work_item_id=r.work_item_id).id
-        for r in record.requests
-    )
     if record.work_item_id is not None and record.dial_result:
         _attempt(session, record.work_item_id, f"dial_{record.dial_result}", agent_id=record.agent_id,
                  at=record.started_at, cti_call_id=record.cti_call_id, contact_id=contact_id)
+    if record.work_item_id is not None and record.cti_call_id is not None:
+        for dialled in session.scalars(select(Attempt).where(  # the dialer's dial of this call
+                Attempt.work_item_id == record.work_item_id, Attempt.cti_call_id == record.cti_call_id,
+                Attempt.contact_id.is_(None))):
+            dialled.contact_id = contact_id
     for offer in record.offer_results:
         record_offer_result(session, offer, contact_id=contact_id, agent_id=record.agent_id,
                             cti_call_id=record.cti_call_id, at=record.ended_at)
+    attempts: dict[int, int] = {}
+
+    def attempt_of(work_item_id: int | None) -> int | None:
+        if work_item_id is None:
+            return None
+        if work_item_id not in attempts:
+            attempts[work_item_id] = _contact_attempt(session, record, work_item_id, contact_id)
+        return attempts[work_item_id]
+
+    order_ids = []
+    for o in record.orders:
+        item_id = o.work_item_id if o.work_item_id is not None else record.work_item_id
+        order_ids.append(create_order(
+            session, customer_id=record.customer_id or 0, product=o.product, amount=o.amount, quantity=o.quantity,
+            currency=o.currency, contact_id=contact_id, work_item_id=item_id, attempt_id=attempt_of(item_id)).id)
+    request_ids = []
+    for r in record.requests:
+        item_id = r.work_item_id if r.work_item_id is not None else record.work_item_id
+        request_ids.append(create_service_request(
+            session, customer_id=record.customer_id or 0, category=r.category, summary=r.summary,
+            details=r.details, priority=r.priority, contact_id=contact_id, work_item_id=item_id,
+            attempt_id=attempt_of(item_id)).id)
     close_contact(session, contact_id, disposition=record.disposition, notes=record.notes, ended_at=record.ended_at)
     if record.callback_at is not None:
         if record.customer_id is None:
             raise InvalidData("a callback needs an identified customer")
+        # An outbound call's own work item is called back; otherwise a callback of the callbacks campaign.
+        callback_item = record.work_item_id if record.channel is Channel.VOICE_OUT else None
         schedule_callback(session, customer_id=record.customer_id, at=record.callback_at, agent_id=record.agent_id,
-                          phone=record.callback_phone, work_item_id=record.work_item_id, note=record.notes)
-    return SavedContact(contact_id, order_ids, request_ids)
+                          phone=record.callback_phone, work_item_id=callback_item, note=record.notes)
+    return SavedContact(contact_id, tuple(order_ids), tuple(request_ids))
+
+
+def _contact_attempt(session: Session, record: ContactRecord, work_item_id: int, contact_id: int) -> int:
+    """The work item's attempt on this contact: the first one tied to it (the dial of this call, an offer
+    result), else a new ``offer_made`` attempt (an order or request for an offer that got no result)."""
+
+    def first() -> int | None:
+        return session.scalar(select(Attempt.id).where(Attempt.work_item_id == work_item_id,
+                                                       Attempt.contact_id == contact_id).order_by(Attempt.id))
+
+    found = first()
+    if found is None:
+        _attempt(session, work_item_id, OFFER_MADE, agent_id=record.agent_id, at=record.started_at,
+                 cti_call_id=record.cti_call_id, contact_id=contact_id)
+        found = first()
+    assert found is not None
+    return found

@@ -103,3 +103,35 @@ def record_offer_result(
     item.reason = offer.reason
     item.agent_id = agent_id or item.agent_id
     item.status = WorkItemStatus.IN_PROGRESS if offer.result == "callback" else WorkItemStatus.COMPLETED
+    if offer.result in CLOSING_RESULTS:
+        close_siblings(session, item, offer.result)
+
+
+#: Offer results that settle the campaign for the customer on every channel.
+CLOSING_RESULTS = ("accepted", "declined", "not_interested")
+#: The result of a work item closed because its campaign got a result on another channel.
+SIBLING_CLOSED = "sibling_closed"
+
+
+def close_siblings(session: Session, item: WorkItem, result: str) -> list[int]:
+    """A result on one channel settles the campaign for the customer: close the customer's other open
+    work items of the same campaign (an offer accepted on an inbound call takes the number off the dial
+    list). Returns the ids closed."""
+    activity = session.get_one(Activity, item.activity_id)
+    siblings = session.scalars(
+        select(WorkItem)
+        .join(Activity, WorkItem.activity_id == Activity.id)
+        .where(
+            Activity.campaign_id == activity.campaign_id,
+            WorkItem.customer_id == item.customer_id,
+            WorkItem.id != item.id,
+            WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
+        )
+        .order_by(WorkItem.id)
+    ).all()
+    for sibling in siblings:
+        sibling.status = WorkItemStatus.CANCELLED
+        sibling.result = SIBLING_CLOSED
+        sibling.reason = f"{result} on work item {item.id} ({activity.channel})"
+        sibling.next_attempt_at = None
+    return [sibling.id for sibling in siblings]

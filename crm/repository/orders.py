@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from ..errors import InvalidData
+from ..errors import InvalidData, NotFound
 from ..models import (
+    Attempt,
     Order,
     ServiceRequest,
 )
@@ -27,6 +28,7 @@ class OrderView:
     created_at: datetime
     contact_id: int | None
     work_item_id: int | None
+    attempt_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +41,27 @@ class ServiceRequestView:
     created_at: datetime
     contact_id: int | None
     work_item_id: int | None
+    attempt_id: int | None = None
 
 
 def _order_view(o: Order) -> OrderView:
     return OrderView(o.id, o.product, o.quantity, o.amount, o.currency, o.status, o.created_at, o.contact_id,
-                     o.work_item_id)
+                     o.work_item_id, o.attempt_id)
 
 
 def _request_view(r: ServiceRequest) -> ServiceRequestView:
     return ServiceRequestView(r.id, r.category, r.summary, r.priority, r.status, r.created_at, r.contact_id,
-                              r.work_item_id)
+                              r.work_item_id, r.attempt_id)
+
+
+def _check_attempt(session: Session, attempt_id: int | None, work_item_id: int | None) -> None:
+    if attempt_id is None:
+        return
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(f"no attempt {attempt_id}")
+    if attempt.work_item_id != work_item_id:
+        raise InvalidData(f"attempt {attempt_id} is not an attempt of work item {work_item_id}")
 
 
 def create_order(
@@ -61,8 +74,10 @@ def create_order(
     currency: str = "USD",
     contact_id: int | None = None,
     work_item_id: int | None = None,
+    attempt_id: int | None = None,
 ) -> OrderView:
-    """Create an order linked to the contact and, for a campaign sale, to its work item."""
+    """Create an order linked to the contact and, for a campaign sale, to its work item and that item's
+    attempt on the contact."""
     if not product.strip():
         raise InvalidData("an order needs a product")
     if quantity < 1:
@@ -70,9 +85,10 @@ def create_order(
     if amount < 0:
         raise InvalidData("an order's amount cannot be negative")
     _check_links(session, customer_id, contact_id, work_item_id)
+    _check_attempt(session, attempt_id, work_item_id)
     order = Order(
         customer_id=customer_id, product=product.strip(), amount=amount, quantity=quantity,
-        currency=currency, contact_id=contact_id, work_item_id=work_item_id,
+        currency=currency, contact_id=contact_id, work_item_id=work_item_id, attempt_id=attempt_id,
     )
     session.add(order)
     session.flush()
@@ -89,16 +105,19 @@ def create_service_request(
     priority: str = "normal",
     contact_id: int | None = None,
     work_item_id: int | None = None,
+    attempt_id: int | None = None,
 ) -> ServiceRequestView:
-    """Create a service request linked to the contact and, when it came from a campaign, its work item."""
+    """Create a service request linked to the contact and, when it came from a campaign, its work item and
+    that item's attempt on the contact."""
     if not category.strip() or not summary.strip():
         raise InvalidData("a service request needs a category and a summary")
     if priority not in ("low", "normal", "high", "urgent"):
         raise InvalidData(f"unknown service request priority {priority!r}")
     _check_links(session, customer_id, contact_id, work_item_id)
+    _check_attempt(session, attempt_id, work_item_id)
     request = ServiceRequest(
         customer_id=customer_id, category=category.strip(), summary=summary.strip(), details=details,
-        priority=priority, contact_id=contact_id, work_item_id=work_item_id,
+        priority=priority, contact_id=contact_id, work_item_id=work_item_id, attempt_id=attempt_id,
     )
     session.add(request)
     session.flush()

@@ -87,6 +87,10 @@
         <translation>本次通话已创建</translation>
     </message>
     <message>
+        <source>The campaign offer this call works: orders and service requests made on the call belong to it</source>
+        <translation>本通话处理的营销活动优惠：通话中创建的订单和服务请求都归属于它</translation>
+    </message>
+    <message>
         <source>New order…</source>
         <translation>新建订单…</translation>
     </message>
@@ -105,6 +109,14 @@
     <message>
         <source>Service request: %1 (%2)</source>
         <translation>服务请求：%1（%2）</translation>
+    </message>
+    <message>
+        <source>No campaign offer</source>
+        <translation>无营销活动优惠</translation>
+    </message>
+    <message>
+        <source>For offer: %1</source>
+        <translation>所属优惠：%1</translation>
     </message>
 </context>
 <context>
@@ -924,6 +936,10 @@
     <message>
         <source>%1  (Alt+%2)</source>
         <translation>%1  （Alt+%2）</translation>
+    </message>
+    <message>
+        <source>Result for: %1</source>
+        <translation>结果对应：%1</translation>
     </message>
     <message>
         <source>Choose a disposition.</source>

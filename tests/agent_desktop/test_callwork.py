@@ -17,6 +17,7 @@ from agent_desktop.callwork import (
     AgentWork,
     CallWork,
     FailedDial,
+    OfferAnswer,
     WrapUpAnswers,
     WrapUpProblem,
     attached_values,
@@ -142,22 +143,48 @@ def test_attached_values_reads_the_schema_and_flat_data() -> None:
 # --- orders, requests and offers ----------------------------------------------------------------------
 
 
-def test_a_new_order_starts_from_the_first_offer_and_the_customers_currency() -> None:
-    work = CallWork.popped(call(data={"work_item_id": "12"}), NOW)
+def test_a_campaign_calls_orders_and_requests_belong_to_its_own_work_item_not_the_first_offer() -> None:
+    """A dialer call for work item 12 while the customer's top offer (30) is another campaign's."""
+    work = CallWork.popped(call(data={"work_item_id": "12", "campaign_key": "A", "offer": "Fibre"}), NOW)
     work.link_customer(customer(offers=(offer(30), offer(31, "TV"))))
+    assert [(c.work_item_id, c.label) for c in work.offer_choices()] == [
+        (12, "A · Fibre"), (30, "Campaign Q4 · 5G upgrade"), (31, "Campaign Q4 · TV")]
     defaults = work.order_defaults()
-    assert (defaults.products, defaults.currency, defaults.work_item_id) == (("5G upgrade",), "GBP", 30)
-    assert work.offer_work_item == 12, "an offer result goes on the call's own work item first"
+    assert (defaults.products, defaults.currency, defaults.work_item_id) == (("Fibre", "5G upgrade", "TV"), "GBP", 12)
+    assert work.worked_item == work.offer_work_item == 12
+    work.pick_offer(30)
+    assert work.worked_item == 12, "a campaign call works its own work item"
+    work.add_order(OrderLine("Fibre"))
+    work.add_request(RequestLine("technical", "Router"))
+    record = work.record(WrapUpAnswers("sale", offers=(OfferAnswer(12, "accepted"), OfferAnswer(30, "declined"))),
+                         agent_id=1, ended_at=NOW)
+    assert record.work_item_id == 12
+    assert [o.work_item_id for o in record.orders] == [r.work_item_id for r in record.requests] == [12]
+    assert record.offer_results == (OfferResult(12, "accepted", None), OfferResult(30, "declined", None))
     work.link_customer(customer(offers=(), currency=None))
-    assert work.order_defaults() == type(defaults)((), "USD", None)
+    assert work.order_defaults() == type(defaults)(("Fibre",), "USD", 12)
 
 
-def test_the_offer_result_goes_on_the_customers_first_offer_without_a_campaign_call() -> None:
+def test_an_inbound_calls_orders_belong_to_the_offer_the_agent_picks() -> None:
     work = CallWork.popped(call(), NOW)
-    assert work.offer_work_item is None
-    work.link_customer(customer(offers=(offer(30), offer(31))))
+    assert work.offer_work_item is None and work.offer_choices() == ()
+    work.link_customer(customer(offers=(offer(30), offer(31, "TV"))))
     assert work.customer_id == 7
-    assert work.offer_work_item == 30
+    assert work.worked_item is None and work.order_defaults().work_item_id is None, "nothing picked yet"
+    assert work.offer_work_item == 30, "a result given without naming an offer: the first shown"
+    work.add_request(RequestLine("billing", "Explain roaming charges"))
+    record = work.record(WrapUpAnswers("resolved"), agent_id=1, ended_at=NOW)
+    assert record.work_item_id is None and record.requests[0].work_item_id is None
+    work.pick_offer(31)
+    assert work.order_defaults().products == ("TV", "5G upgrade") and work.order_defaults().work_item_id == 31
+    record = work.record(WrapUpAnswers("resolved"), agent_id=1, ended_at=NOW)
+    assert record.work_item_id == 31 and record.requests[0].work_item_id == 31
+    with pytest.raises(ValueError, match="not an offer shown"):
+        work.pick_offer(99)
+    work.pick_offer(None)
+    record = work.record(WrapUpAnswers("resolved", offers=(OfferAnswer(31, "accepted"), OfferAnswer(30, "declined"))),
+                         agent_id=1, ended_at=NOW)
+    assert record.work_item_id == 31, "else the one offer the customer accepted"
 
 
 # --- wrap-up ------------------------------------------------------------------------------------------
@@ -177,6 +204,9 @@ def _inbound_with_offer() -> CallWork:
     (WrapUpAnswers("resolved", "not_interested", "Too dear"), None),
     (WrapUpAnswers("resolved", callback_at=NOW), WrapUpProblem.CALLBACK_PASSED),
     (WrapUpAnswers("resolved", callback_at=NOW + timedelta(hours=1)), None),
+    (WrapUpAnswers("resolved", offers=(OfferAnswer(30, "not_interested"),)), WrapUpProblem.NO_REASON),
+    (WrapUpAnswers("resolved", offers=(OfferAnswer(30, "not_interested", "Too dear"),)), None),
+    (WrapUpAnswers("resolved", offers=(OfferAnswer(99, "accepted"),)), WrapUpProblem.NO_OFFER),
 ])
 def test_wrap_up_answers_are_checked(answers: WrapUpAnswers, problem: WrapUpProblem | None) -> None:
     assert _inbound_with_offer().problem(answers, NOW) is problem
@@ -205,9 +235,10 @@ def test_an_inbound_call_becomes_the_contact_record_with_everything_done_on_it()
     assert (record.disposition, record.customer_id, record.agent_id, record.queue, record.cti_call_id) == (
         "order_placed", 7, 1, "billing", "c1")
     assert record.ivr_data == IVR_DATA and record.ivr_data is not IVR_DATA
-    assert (record.orders, record.requests, record.notes) == ((order,), (request,), "Happy")
+    accepted = RequestLine("billing", "Explain roaming charges", work_item_id=30)  # the offer accepted
+    assert (record.orders, record.requests, record.notes) == ((order,), (accepted,), "Happy")
     assert record.offer_results == (OfferResult(30, "accepted", None),)
-    assert (record.work_item_id, record.dial_result) == (None, None)
+    assert (record.work_item_id, record.dial_result) == (30, None)
     assert (record.callback_at, record.callback_phone) == (ended + timedelta(days=1), "+14155550100")
 
 
