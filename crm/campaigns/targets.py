@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import phones
+from .. import dnc, phones
 from ..errors import InvalidPhoneNumber
 from ..models import (
     Activity,
     Agent,
     Campaign,
     Customer,
-    DoNotCall,
     PhoneNumber,
     Skill,
     Task,
@@ -193,12 +192,7 @@ class _Loader:
                 .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.customer_id)
             ):
                 owners.setdefault(e164, customer_id)
-            blocked.update(self.session.scalars(
-                select(DoNotCall.e164).where(
-                    DoNotCall.e164.in_(chunk),
-                    DoNotCall.expires_at.is_(None) | (DoNotCall.expires_at > self.now),
-                )
-            ))
+            blocked.update(dnc.blocked(self.session, chunk, now=self.now))
         activity_ids = [a.id for a in activities]
         for item in self.session.scalars(select(WorkItem).where(WorkItem.activity_id.in_(activity_ids))):
             self.items[(item.activity_id, item.customer_id)] = item

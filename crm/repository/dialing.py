@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from .. import dnc
 from ..campaigns.eligibility import WorkItemState
 from ..errors import NotFound
 from ..models import (
@@ -16,7 +17,6 @@ from ..models import (
     Attempt,
     Campaign,
     Customer,
-    DoNotCall,
     Queue,
     Task,
     WorkItem,
@@ -119,11 +119,7 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
     if not rows:
         return []
     phones = {item.phone_e164 for item, _ in rows}
-    blocked = set(session.scalars(
-        select(DoNotCall.e164).where(
-            DoNotCall.e164.in_(phones), or_(DoNotCall.expires_at.is_(None), DoNotCall.expires_at > now)
-        )
-    ))
+    blocked = dnc.blocked(session, phones, now=now)
     last = last_results(session, [item.id for item, _ in rows])
     campaign = session.get(Campaign, campaign_id)
     rules = rules_of(campaign, {}) if campaign is not None else None

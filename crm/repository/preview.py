@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from .. import dnc
 from ..campaigns.eligibility import UnknownTimeZone, calling_hours_open, decide
 from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
 from ..errors import InvalidData, NotFound
@@ -19,7 +20,6 @@ from ..models import (
     Campaign,
     CampaignStatus,
     Customer,
-    DoNotCall,
     Task,
     WorkItem,
     WorkItemStatus,
@@ -79,7 +79,6 @@ def next_preview_item(
         .join(Activity, WorkItem.activity_id == Activity.id)
         .join(Campaign, Activity.campaign_id == Campaign.id)
         .join(Customer, Customer.id == WorkItem.customer_id)
-        .outerjoin(DoNotCall, DoNotCall.e164 == WorkItem.phone_e164)
         .where(
             Activity.channel == "outbound_call",
             live_campaign(now),
@@ -87,7 +86,7 @@ def next_preview_item(
             WorkItem.phone_e164.is_not(None),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
             or_(WorkItem.agent_id.is_(None), WorkItem.agent_id == agent_id),
-            or_(DoNotCall.id.is_(None), and_(DoNotCall.expires_at.is_not(None), DoNotCall.expires_at <= now)),
+            ~dnc.listed(WorkItem.phone_e164, now),
             WorkItem.id.not_in(skip) if skip else true(),
         )
         .order_by((WorkItem.agent_id == agent_id).desc() if agent_id else WorkItem.id, WorkItem.priority.desc(),
