@@ -219,17 +219,17 @@ class _Numbers:
 
     def __init__(self) -> None:
         self.columns: list[int] | None = None  # the number columns, once a header was read
-        self.header: str | None = None
+        self.started = False  # a line with content was read (only the first can be a header)
 
     def number_of(self, line: str) -> str | None:
         """The line's number as written (None: a blank line, a comment or the header)."""
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             return None
-        if self.header is None and self.columns is None and not any(ch.isdigit() for ch in stripped):
+        first, self.started = not self.started, True
+        if first and not any(ch.isdigit() for ch in stripped):
             names = [_letters(name) for name in next(csv.reader([stripped]))]
             self.columns = [i for i, name in enumerate(names) if name in NUMBER_COLUMNS]
-            self.header = stripped
             if not self.columns:
                 raise DncFileError(f"the header names no number column ({stripped[:80]!r}); name one "
                                    f"{', '.join(NUMBER_COLUMNS[:4])}, or give one number a line without a header")
