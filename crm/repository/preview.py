@@ -10,8 +10,9 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from .. import dnc
-from ..campaigns.eligibility import UnknownTimeZone, calling_hours_open, decide
+from ..campaigns.eligibility import ConsentState, UnknownTimeZone, calling_hours_open, decide
 from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
+from ..consent import consent_states
 from ..errors import InvalidData, NotFound
 from ..models import (
     Activity,
@@ -95,6 +96,8 @@ def next_preview_item(
     ).all()
     # The query leaves out what it can (finished, not due, on the do-not-call list); the rules decide.
     last = last_results(session, [item.id for item, _, _ in rows])
+    blocked = dnc.blocked(session, [item.phone_e164 for item, _, _ in rows], now=now)
+    consents = consent_states(session, {customer.id for _, _, customer in rows}, "outbound_call")
     cache: dict[int, CampaignRules | None] = {}
     for item, campaign, customer in rows:
         rules = rules_of(campaign, cache)
@@ -103,8 +106,9 @@ def next_preview_item(
         days = max(CONTACT_DAYS, rules.frequency_cap.days if rules.frequency_cap else 0)
         contacts = reached(session, [customer.id], now=now, days=days).get(customer.id, ()) \
             if rules.frequency_cap else ()
-        state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts)
-        if not decide(state, customer.time_zone, rules, now).eligible:
+        state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts,
+                           consent=consents.get(customer.id, ConsentState.UNKNOWN))
+        if not decide(state, customer.time_zone, rules, now, do_not_call=item.phone_e164 in blocked).eligible:
             continue
         attempts = session.execute(
             select(Attempt, Agent.name)
