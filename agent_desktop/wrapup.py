@@ -1,4 +1,4 @@
-"""The wrap-up panel: disposition (with Alt+N hotkeys), offer result, callback, notes, save.
+"""The wrap-up panel: disposition (with Alt+N hotkeys), offer result, callback, "do not call me", notes, save.
 
 It only collects the agent's answers and shows why they cannot be saved; the call's work
 (:class:`~agent_desktop.callwork.CallWork`) checks them and turns them into the contact record.
@@ -48,6 +48,10 @@ class WrapUpPanel(QGroupBox):
         self.callback_at.setCalendarPopup(True)
         self.callback_at.setEnabled(False)
         self.callback.toggled.connect(self.callback_at.setEnabled)
+        self.do_not_call = named(QCheckBox(self.tr("Do not call me (asked by the customer)")),
+                                 "doNotCall")
+        self.do_not_call.setToolTip(self.tr("Lists the customer's numbers on the do-not-call list when the "
+                                            "contact is saved: no campaign calls them from then on."))
         self.notes = named(QPlainTextEdit(), "contactNotes")
         self.notes.setPlaceholderText(self.tr("Notes"))
         self.save_button = save_button
@@ -60,6 +64,7 @@ class WrapUpPanel(QGroupBox):
         callback_row.addWidget(self.callback)
         callback_row.addWidget(self.callback_at, 1)
         layout.addLayout(callback_row)
+        layout.addWidget(self.do_not_call)
         layout.addWidget(self.notes, 1)
         layout.addWidget(self.error)
         layout.addWidget(self.save_button)
@@ -85,7 +90,7 @@ class WrapUpPanel(QGroupBox):
             callback_at = datetime.fromtimestamp(self.callback_at.dateTime().toSecsSinceEpoch(), UTC)
         return WrapUpAnswers(self.disposition.currentData() or None, self.offer_result.currentData() or None,
                              self.offer_reason.text().strip() or None, callback_at,
-                             self.notes.toPlainText().strip() or None)
+                             self.notes.toPlainText().strip() or None, self.do_not_call.isChecked())
 
     def show_problem(self, problem: WrapUpProblem | None) -> None:
         """Say why the answers cannot be saved (or clear the reason when they can)."""
@@ -95,6 +100,8 @@ class WrapUpPanel(QGroupBox):
             WrapUpProblem.NO_REASON: self.tr("Say why the customer is not interested."),
             WrapUpProblem.CALLBACK_PASSED: self.tr("The callback time has passed."),
             WrapUpProblem.CALLBACK_UNKNOWN_CUSTOMER: self.tr("Identify the customer before promising a callback."),
+            WrapUpProblem.DO_NOT_CALL_UNKNOWN: self.tr("Identify the customer: this call has no number to list."),
+            WrapUpProblem.DO_NOT_CALL_CALLBACK: self.tr("A customer who asks not to be called gets no callback."),
         }
         self.error.setText(messages[problem] if problem is not None else "")
 
@@ -103,5 +110,6 @@ class WrapUpPanel(QGroupBox):
         self.offer_result.setCurrentIndex(0)
         self.offer_reason.clear()
         self.callback.setChecked(False)
+        self.do_not_call.setChecked(False)
         self.notes.clear()
         self.error.setText("")

@@ -343,3 +343,28 @@ def import_numbers(session: Session, source_file: str | os.PathLike[str] | IO[by
     logger.info("do-not-call import of %s (source %s): %d lines, %d added, %d already listed, %d rejected",
                 report.source, source_name, report.lines, report.added, report.already_listed, report.rejected)
     return report
+
+
+def customer_asked(session: Session, *, customer_id: int | None, number: str | None, region: str = "US",
+                   agent_id: int | None = None, at: datetime | None = None) -> list[str]:
+    """"Do not call me", said to an agent: the call's number and every number of the customer go on
+    the list, and the customer refuses marketing calls; every campaign's dialer and preview obey it
+    from the commit on. A number that is not a valid phone number (withheld, an extension) is left
+    out, never an error: the request is recorded as far as it can be. Returns the numbers listed."""
+    from .consent import record_consent
+    from .models import PhoneNumber
+
+    at = at or utcnow()
+    numbers: list[str] = []
+    if number:
+        try:
+            numbers.append(normalize(number, region))
+        except InvalidPhoneNumber:
+            logger.info("do-not-call request on a call from %r: not a phone number, not listed", number)
+    if customer_id is not None:
+        numbers.extend(session.scalars(select(PhoneNumber.e164).where(PhoneNumber.customer_id == customer_id)))
+        record_consent(session, customer_id, "outbound_call", granted=False, source=AGENT_SOURCE, at=at)
+    reason = f"asked on a call (agent {agent_id})" if agent_id is not None else "asked on a call"
+    if numbers:
+        add(session, numbers, region=region, reason=reason, source=AGENT_SOURCE, now=at)
+    return list(dict.fromkeys(numbers))

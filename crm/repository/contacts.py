@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import dnc
 from ..errors import InvalidData, NotFound
 from ..models import (
     Channel,
@@ -121,6 +122,9 @@ class ContactRecord:
     #: The agent promised to call back then: a personal callback for ``agent_id``.
     callback_at: datetime | None = None
     callback_phone: str | None = None
+    #: "Do not call me": the customer's numbers (and ``callback_phone``, the call's) go on the
+    #: do-not-call list and the customer refuses marketing calls (``crm.dnc.customer_asked``).
+    do_not_call: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,4 +180,7 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
             raise InvalidData("a callback needs an identified customer")
         schedule_callback(session, customer_id=record.customer_id, at=record.callback_at, agent_id=record.agent_id,
                           phone=record.callback_phone, work_item_id=record.work_item_id, note=record.notes)
+    if record.do_not_call:
+        dnc.customer_asked(session, customer_id=record.customer_id, number=record.callback_phone,
+                           agent_id=record.agent_id, at=record.ended_at)
     return SavedContact(contact_id, order_ids, request_ids)

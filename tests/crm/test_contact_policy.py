@@ -128,3 +128,25 @@ def test_a_number_listed_after_import_is_refused_by_the_dialer_and_the_preview(
         # the customer may still hear the offer when they call in
         assert [o.channel for o in repository.customer_360(session, customers[0], now=NOW).offers] == [
             "outbound_call", "inbound_offer", "sms"]
+
+
+def test_a_do_not_call_request_is_saved_with_its_contact_as_far_as_it_can_be(
+    engine: Engine, customers: list[int],
+) -> None:
+    from crm.repository import ContactRecord
+
+    factory = db.session_factory(engine)
+    record = ContactRecord(client_ref="r1", channel=repository.Channel.VOICE_IN, started_at=NOW, ended_at=NOW,
+                           disposition="resolved", customer_id=customers[1], agent_id=None,
+                           callback_phone="+86 138 0013 8000", do_not_call=True)
+    withheld = ContactRecord(client_ref="r2", channel=repository.Channel.VOICE_IN, started_at=NOW, ended_at=NOW,
+                             disposition="resolved", callback_phone="anonymous", do_not_call=True)
+    with db.transaction(factory) as session:
+        repository.save_contact(session, record)
+        repository.save_contact(session, withheld)  # nothing to list: saved all the same
+        repository.save_contact(session, record)  # a retry adds nothing
+    with factory() as session:
+        assert [(e.e164, e.source, e.reason) for e in dnc.entries(session, now=NOW)] == [
+            ("+14155550102", "wrap-up", "asked on a call"), ("+8613800138000", "wrap-up", "asked on a call")]
+        assert consent_state(session, customers[1], "outbound_call") is ConsentState.REFUSED
+        assert consent_state(session, customers[1], "inbound_offer") is ConsentState.UNKNOWN
