@@ -63,6 +63,8 @@ class WrapUpProblem(StrEnum):
     NO_REASON = "no_reason"  # "not interested" needs a reason
     CALLBACK_PASSED = "callback_passed"
     CALLBACK_UNKNOWN_CUSTOMER = "callback_unknown_customer"
+    DO_NOT_CALL_UNKNOWN = "do_not_call_unknown"  # "do not call me", but neither the customer nor a number is known
+    DO_NOT_CALL_CALLBACK = "do_not_call_callback"  # "do not call me" and a callback promised
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class WrapUpAnswers:
     callback_at: datetime | None = None
     notes: str | None = None
     offers: tuple[OfferAnswer, ...] = ()
+    do_not_call: bool = False  # the customer asked not to be called again (every campaign, at once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +275,11 @@ class CallWork:
                 return WrapUpProblem.CALLBACK_PASSED
             if self.customer_id is None:
                 return WrapUpProblem.CALLBACK_UNKNOWN_CUSTOMER
+        if answers.do_not_call:
+            if answers.callback_at is not None:
+                return WrapUpProblem.DO_NOT_CALL_CALLBACK
+            if self.customer_id is None and not self.number:
+                return WrapUpProblem.DO_NOT_CALL_UNKNOWN
         return None
 
     def record(self, answers: WrapUpAnswers, *, agent_id: int | None, ended_at: datetime) -> ContactRecord:
@@ -302,6 +310,7 @@ class CallWork:
             dial_result="answered" if self.work_item_id is not None and self.call.outbound else None,
             callback_at=answers.callback_at,
             callback_phone=self.number or None,
+            do_not_call=answers.do_not_call,
         )
 
 

@@ -1,4 +1,5 @@
-"""The wrap-up panel: disposition (with Alt+N hotkeys), a result for each offer shown, callback, notes, save.
+"""The wrap-up panel: disposition (with Alt+N hotkeys), a result for each offer shown, callback,
+"do not call me", notes, save.
 
 The offer results are a master-detail pair: choose an offer shown on the call (the one the call works is
 chosen first), then its result and reason; each offer keeps its own answers while the agent moves between them.
@@ -55,6 +56,10 @@ class WrapUpPanel(QGroupBox):
         self.callback_at.setCalendarPopup(True)
         self.callback_at.setEnabled(False)
         self.callback.toggled.connect(self.callback_at.setEnabled)
+        self.do_not_call = named(QCheckBox(self.tr("Do not call me (asked by the customer)")),
+                                 "doNotCall")
+        self.do_not_call.setToolTip(self.tr("Lists the customer's numbers on the do-not-call list when the "
+                                            "contact is saved: no campaign calls them from then on."))
         self.show_offers((), None)
         self.notes = named(QPlainTextEdit(), "contactNotes")
         self.notes.setPlaceholderText(self.tr("Notes"))
@@ -69,6 +74,7 @@ class WrapUpPanel(QGroupBox):
         callback_row.addWidget(self.callback)
         callback_row.addWidget(self.callback_at, 1)
         layout.addLayout(callback_row)
+        layout.addWidget(self.do_not_call)
         layout.addWidget(self.notes, 1)
         layout.addWidget(self.error)
         layout.addWidget(self.save_button)
@@ -131,10 +137,12 @@ class WrapUpPanel(QGroupBox):
         notes = self.notes.toPlainText().strip() or None
         if self._choice_item is None:  # no offer shown: a result here has nothing to go on (the work says so)
             return WrapUpAnswers(disposition, self.offer_result.currentData() or None,
-                                 self.offer_reason.text().strip() or None, callback_at, notes)
+                                 self.offer_reason.text().strip() or None, callback_at, notes,
+                                 do_not_call=self.do_not_call.isChecked())
         self._keep_current_result()
         offers = tuple(OfferAnswer(item, result, reason) for item, (result, reason) in self._results.items() if result)
-        return WrapUpAnswers(disposition, callback_at=callback_at, notes=notes, offers=offers)
+        return WrapUpAnswers(disposition, callback_at=callback_at, notes=notes, offers=offers,
+                             do_not_call=self.do_not_call.isChecked())
 
     def show_problem(self, problem: WrapUpProblem | None) -> None:
         """Say why the answers cannot be saved (or clear the reason when they can)."""
@@ -144,6 +152,8 @@ class WrapUpPanel(QGroupBox):
             WrapUpProblem.NO_REASON: self.tr("Say why the customer is not interested."),
             WrapUpProblem.CALLBACK_PASSED: self.tr("The callback time has passed."),
             WrapUpProblem.CALLBACK_UNKNOWN_CUSTOMER: self.tr("Identify the customer before promising a callback."),
+            WrapUpProblem.DO_NOT_CALL_UNKNOWN: self.tr("Identify the customer: this call has no number to list."),
+            WrapUpProblem.DO_NOT_CALL_CALLBACK: self.tr("A customer who asks not to be called gets no callback."),
         }
         self.error.setText(messages[problem] if problem is not None else "")
 
@@ -151,5 +161,6 @@ class WrapUpPanel(QGroupBox):
         self.disposition.setCurrentIndex(0)
         self.show_offers((), None)
         self.callback.setChecked(False)
+        self.do_not_call.setChecked(False)
         self.notes.clear()
         self.error.setText("")

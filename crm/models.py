@@ -128,7 +128,10 @@ class Account(Base):
 
 
 class Consent(Base):
-    """What a customer agreed to (or refused) on which channel, for which purpose."""
+    """What a customer agreed to (or refused) on which channel, for which purpose.
+
+    The newest record for a channel (or for ``all``) decides; ``crm.consent`` reads and writes them.
+    """
 
     __tablename__ = "consent"
 
@@ -149,7 +152,7 @@ class DoNotCall(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     e164: Mapped[str] = mapped_column(String(16), unique=True)
     reason: Mapped[str | None] = mapped_column(String(200))
-    source: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64), index=True)  # a registry's edition, "wrap-up", ...
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
 

@@ -3,8 +3,9 @@
 :func:`decide` answers for the dialer (progressive and predictive), the agents' outbound preview and
 the campaign offers shown when a customer calls in, from the work item and its customer's history
 (:class:`WorkItemState`), the customer's time zone, the campaign's :class:`~crm.campaigns.rules.CampaignRules`,
-the do-not-call list and ``now``. It returns a :class:`Decision`: eligible or not, the :class:`Rule`
-that decided, a sentence saying why, and when the item may become eligible again.
+the do-not-call list (:mod:`crm.dnc`), the customer's consent (:mod:`crm.consent`) and ``now``.
+It returns a :class:`Decision`: eligible or not, the :class:`Rule` that decided, a sentence saying
+why, and when the item may become eligible again.
 
 The rules, in the order they are checked:
 
@@ -13,7 +14,10 @@ rule                      refuses when                                          
 ========================  ==========================================================  ========  =======
 ``finished``              the work item has a final result                            yes       yes
 ``no_phone``              there is no number to call                                  yes       no
-``do_not_call``           the number is on the active do-not-call list                yes       no
+``do_not_call``           the number is on the active do-not-call list                calls     no
+``consent``               the customer refused marketing on the item's channel        yes       yes
+                          (or on ``all``); or gave no consent on a channel the
+                          campaign's ``rules.consent_required`` names
 ``max_attempts``          attempts reached ``rules.max_attempts`` (default 3);        yes       yes
                           a callback an agent promised is exempt
 ``retry``                 before the scheduled time (``next_attempt_at``), else       yes       no
@@ -25,8 +29,10 @@ rule                      refuses when                                          
                           zone is outside, we never call at an hour we cannot know)
 ========================  ==========================================================  ========  =======
 
-*Outbound* is a contact we start (the dialer, an agent's preview); *inbound* is an offer made while
-the customer is on a call they started, so the rules about reaching the customer do not apply.
+*Outbound* is a contact we start (the dialer, an agent's preview, a message); *inbound* is an offer
+made while the customer is on a call they started, so the rules about reaching the customer do not
+apply. The do-not-call list is a list of numbers not to *call*: it holds for the ``outbound_call``
+channel (dialer and preview); what a customer may be sent (``sms``) is decided by their consent.
 
 Pure: no database, no I/O, time passed in as a value.
 """
@@ -58,6 +64,15 @@ class Rule(StrEnum):
     RETRY = "retry"
     FREQUENCY_CAP = "frequency_cap"
     CALLING_HOURS = "calling_hours"
+    CONSENT = "consent"
+
+
+class ConsentState(StrEnum):
+    """What the customer said about marketing on a work item's channel (their newest record)."""
+
+    GRANTED = "granted"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"  # nothing on record
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,8 @@ class WorkItemState:
     final: bool = False  # a result that ends the work item (sale, refusal, wrong number...)
     next_attempt_at: datetime | None = None  # when it was scheduled (a retry, a skip, a callback)
     promised_callback: bool = False  # an agent promised the customer this call
+    channel: str = "outbound_call"  # the campaign channel of the work item
+    consent: ConsentState = ConsentState.UNKNOWN  # the customer's consent on that channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +122,13 @@ def decide(
     if not inbound:
         if not item.phone:
             return Decision(False, Rule.NO_PHONE, "no phone number")
-        if do_not_call:
+        if do_not_call and item.channel == "outbound_call":
             return Decision(False, Rule.DO_NOT_CALL, "the number is on the do-not-call list")
+    if item.consent is ConsentState.REFUSED:
+        return Decision(False, Rule.CONSENT, f"the customer refused marketing by {item.channel.replace('_', ' ')}")
+    if item.consent is not ConsentState.GRANTED and item.channel in rules.consent_required:
+        return Decision(False, Rule.CONSENT, f"no consent on record for {item.channel.replace('_', ' ')} "
+                                             "(the campaign requires it)")
     if item.attempts >= rules.max_attempts and not item.promised_callback:
         return Decision(False, Rule.MAX_ATTEMPTS, f"maximum attempts reached ({rules.max_attempts})")
     if inbound:

@@ -18,7 +18,7 @@ from ..models import (
     Campaign,
     CampaignStatus,
 )
-from .plan import Plan, validate_plan
+from .plan import Plan, normalize_key, validate_plan
 from .reading import CampaignFileError, Source, _load, _parse_json, _Text
 from .targets import ImportReport, Reject, _chunks, _Loader, _Row, _rows_from_csv, _rows_from_list
 
@@ -130,7 +130,7 @@ def import_targets(session: Session, path_or_file: Source, *, region: str = "US"
     loader = _Loader(session, region=region, now=now)
     by_campaign: dict[str, list[_Row]] = {}
     for row in rows:
-        key = row.values.get("campaign_id", "")
+        key = normalize_key(row.values.get("campaign_id", ""))
         if not key:
             loader.reject(row, "campaign_id is missing")
         else:

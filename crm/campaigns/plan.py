@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,15 +14,21 @@ from ..models import (
     CampaignStatus,
 )
 from .reading import CampaignFileError
-from .rules import CampaignRules, Problems, build, check_hours, check_rules
+from .rules import CAMPAIGN_CHANNELS, CampaignRules, Problems, build, check_hours, check_rules
 
-CHANNELS = ("outbound_call", "inbound_offer", "sms")
+CHANNELS = CAMPAIGN_CHANNELS
 CALL_CHANNELS = frozenset({"outbound_call"})
 DIAL_MODES = ("preview", "progressive", "predictive")
 PLAN_KEYS = ("campaign_id", "name", "status", "channels", "products", "script", "schedule", "rules", "dial_mode",
              "targets")
 RESERVED_KEYS = frozenset({"CALLBACKS"})  # the standing campaign of agents' callbacks
-_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: A campaign id: letters and digits of any script (Chinese included), with '.', '_' and '-' inside.
+_KEY_PATTERN = re.compile(r"^[^\W_][\w.-]{0,63}$")
+
+
+def normalize_key(text: str) -> str:
+    """A campaign id as stored and compared: trimmed, in Unicode NFC (one spelling per id)."""
+    return unicodedata.normalize("NFC", text.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +104,13 @@ def validate_plan(document: Any) -> Plan:
     for extra in sorted(set(document) - set(PLAN_KEYS)):
         problems.add(extra, f"unknown key; expected one of {', '.join(PLAN_KEYS)}")
     key = document.get("campaign_id")
-    if not isinstance(key, str) or not _KEY_PATTERN.match(key.strip()):
-        problems.add("campaign_id", "must be 1 to 64 letters, digits, '.', '_' or '-' (such as Q1-FIBER)")
+    if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
+        key = str(key)  # BI tools write numeric ids as numbers
+    if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(normalize_key(key)):
+        problems.add("campaign_id", "must be 1 to 64 letters (of any script), digits, '.', '_' or '-' "
+                                    "(such as Q1-FIBER or 春季宽带-2025)")
         key = ""
-    elif key.strip() in RESERVED_KEYS:
+    elif normalize_key(key) in RESERVED_KEYS:
         problems.add("campaign_id", f"{key.strip()} is reserved for agents' callbacks")
     name = _text(document.get("name"), "name", problems, limit=200, required=True)
     status: CampaignStatus | None = None
@@ -155,7 +165,7 @@ def validate_plan(document: Any) -> Plan:
     if problems.items:
         raise CampaignFileError("; ".join(problems.items))
     return Plan(
-        campaign_key=str(key).strip(), name=name or "", status=status, channels=tuple(channels),
+        campaign_key=normalize_key(str(key)), name=name or "", status=status, channels=tuple(channels),
         products=tuple(products), script=script, starts_at=starts_at, ends_at=ends_at, calling_hours=hours,
         rules=rules, dial_mode=str(dial_mode), targets=targets.strip() if isinstance(targets, str) else targets,
         campaign_rules=build(rules, hours),

@@ -12,6 +12,7 @@ Pure: no database, no I/O.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -29,9 +30,12 @@ DEFAULT_RETRY_S: Mapping[str, float] = {
     "abandoned": 86400.0, "answered": 86400.0,
 }  # fmt: skip
 RULE_KEYS = ("max_attempts", "retry", "frequency_cap", "abandon_target", "queue", "abandon_after_s", "priority",
-             "default_retry_s", "dispositions")
+             "default_retry_s", "dispositions", "consent_required")
+#: The channels a campaign works on (a plan's ``channels``).
+CAMPAIGN_CHANNELS = ("outbound_call", "inbound_offer", "sms")
 ALL_DAYS = frozenset(range(7))
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_TEXT = re.compile(r"^\s*(\d{1,2}:\d{2})\s*(?:-|~|to|至)\s*(\d{1,2}:\d{2})\s*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DISPOSITION_LIMIT = 64  # the length of a contact's disposition
@@ -61,6 +65,7 @@ class CampaignRules:
     queue: str | None = None
     priority: int = 0
     dispositions: tuple[str, ...] = ()  # the campaign's own wrap-up codes; empty: the queue's
+    consent_required: frozenset[str] = frozenset()  # channels offered only to customers who agreed (opt-in)
     calling_hours: tuple[time, time] = (time(0), time.max)  # in the customer's own time: [start, end)
     calling_days: frozenset[int] = ALL_DAYS  # weekday(): Monday 0 .. Sunday 6
 
@@ -108,12 +113,24 @@ def _clock(value: Any, key: str, problems: Problems) -> str | None:
 
 
 def check_hours(value: Any, problems: Problems) -> dict[str, Any]:
-    """``schedule.hours`` checked and normalized: ``{"start": "HH:MM", "end": "HH:MM", "days": [0..6]}``."""
+    """``schedule.hours`` checked and normalized: ``{"start": "HH:MM", "end": "HH:MM", "days": [0..6]}``.
+
+    Written as an object (``{"start": "09:00", "end": "20:00", "days": ["mon", "fri"]}``) or as a text
+    ``"09:00-20:00"`` (every day; full-width digits and colons, ``~``, dashes and ``至`` are read too).
+    """
     key = "schedule.hours"
     if value is None:
         return {}
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).replace("\u2013", "-").replace("\u2014", "-")
+        match = _HOURS_TEXT.match(text.lower())
+        if match is None:
+            problems.add(key, f'{value!r} is not calling hours such as "09:00-20:00"')
+            return {}
+        value = {"start": match.group(1), "end": match.group(2)}
     if not isinstance(value, Mapping):
-        problems.add(key, 'must be an object such as {"start": "09:00", "end": "20:00", "days": ["mon", "fri"]}')
+        problems.add(key, 'must be "09:00-20:00" or an object such as '
+                          '{"start": "09:00", "end": "20:00", "days": ["mon", "fri"]}')
         return {}
     for extra in sorted(set(value) - {"start", "end", "days"}):
         problems.add(f"{key}.{extra}", "unknown key; expected start, end, days")
@@ -169,9 +186,12 @@ def check_rules(value: Any, problems: Problems) -> dict[str, Any]:
         rules["default_retry_s"] = seconds(value["default_retry_s"], "rules.default_retry_s", problems)
     if "frequency_cap" in value:
         cap = value["frequency_cap"]
-        if not isinstance(cap, Mapping) or set(cap) != {"contacts", "days"}:
+        if isinstance(cap, Mapping):
+            for extra in sorted(set(cap) - {"contacts", "days"}, key=str):
+                problems.add(f"rules.frequency_cap.{extra}", "unknown key; expected contacts, days")
+        if not isinstance(cap, Mapping) or not {"contacts", "days"} <= set(cap):
             problems.add("rules.frequency_cap", 'must be {"contacts": N, "days": D}')
-        else:
+        elif set(cap) == {"contacts", "days"}:
             rules["frequency_cap"] = {
                 "contacts": whole(cap["contacts"], "rules.frequency_cap.contacts", problems, minimum=1),
                 "days": whole(cap["days"], "rules.frequency_cap.days", problems, minimum=1),
@@ -193,6 +213,13 @@ def check_rules(value: Any, problems: Problems) -> dict[str, Any]:
             problems.add("rules.queue", "must be a queue name")
     if "dispositions" in value:
         rules["dispositions"] = _dispositions(value["dispositions"], problems)
+    if "consent_required" in value:
+        required = value["consent_required"]
+        if not isinstance(required, list) or any(c not in CAMPAIGN_CHANNELS for c in required):
+            problems.add("rules.consent_required",
+                         f"must be a list of channels ({', '.join(CAMPAIGN_CHANNELS)}) offered only with consent")
+        else:
+            rules["consent_required"] = sorted(set(required))
     return rules
 
 
@@ -233,6 +260,7 @@ def build(rules: Mapping[str, Any], hours: Mapping[str, Any]) -> CampaignRules:
         queue=rules.get("queue") or None,
         priority=int(rules.get("priority", 0)),
         dispositions=tuple(rules.get("dispositions") or ()),
+        consent_required=frozenset(rules.get("consent_required") or ()),
         calling_hours=(_time_of(hours.get("start", "00:00")), _time_of(hours.get("end", "24:00"))),
         calling_days=frozenset(int(d) for d in days) if days is not None else ALL_DAYS,
     )

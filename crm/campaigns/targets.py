@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import phones
+from .. import dnc, phones
+from ..consent import consent_states
 from ..errors import InvalidPhoneNumber
 from ..models import (
     Activity,
     Agent,
     Campaign,
     Customer,
-    DoNotCall,
     PhoneNumber,
     Skill,
     Task,
@@ -29,8 +29,10 @@ from ..models import (
     WorkItem,
     WorkItemStatus,
 )
-from .plan import CALL_CHANNELS
+from .eligibility import ConsentState
+from .plan import CALL_CHANNELS, normalize_key
 from .reading import CampaignFileError, _Text
+from .rules import InvalidRules, read_rules
 
 TARGET_COLUMNS = ("campaign_id", "customer_id", "phone", "offer", "priority", "segment", "preferred_agent", "skill",
                   "name")
@@ -169,6 +171,8 @@ class _Loader:
         self.tasks: dict[tuple[int, int | None, str | None], Task] = {}
         self.items: dict[tuple[int, int], WorkItem] = {}
         self.seen: dict[tuple[int, int], int] = {}  # (campaign id, customer id) -> first line
+        self.consents: dict[str, dict[int, ConsentState]] = {}  # channel -> customer -> consent
+        self.consent_required: frozenset[str] = frozenset()
 
     def load(self, campaign: Campaign, rows: Sequence[_Row], plan_key: str | None,
              channels: Sequence[str] | None = None) -> None:
@@ -193,12 +197,13 @@ class _Loader:
                 .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.customer_id)
             ):
                 owners.setdefault(e164, customer_id)
-            blocked.update(self.session.scalars(
-                select(DoNotCall.e164).where(
-                    DoNotCall.e164.in_(chunk),
-                    DoNotCall.expires_at.is_(None) | (DoNotCall.expires_at > self.now),
-                )
-            ))
+            blocked.update(dnc.blocked(self.session, chunk, now=self.now))
+        try:
+            self.consent_required = read_rules(campaign.rules, campaign.calling_hours).consent_required
+        except InvalidRules:
+            self.consent_required = frozenset()
+        owned = known | set(owners.values())
+        self.consents = {a.channel: consent_states(self.session, owned, a.channel) for a in activities}
         activity_ids = [a.id for a in activities]
         for item in self.session.scalars(select(WorkItem).where(WorkItem.activity_id.in_(activity_ids))):
             self.items[(item.activity_id, item.customer_id)] = item
@@ -217,7 +222,7 @@ class _Loader:
         if values.get("(extra)"):
             self.reject(row, "more fields than the header has columns")
             return None
-        if plan_key is not None and values.get("campaign_id") and values["campaign_id"] != plan_key:
+        if plan_key is not None and values.get("campaign_id") and normalize_key(values["campaign_id"]) != plan_key:
             self.reject(row, f"campaign_id {values['campaign_id']!r} is not this plan's ({plan_key})")
             return None
         raw_id, raw_phone = values.get("customer_id", ""), values.get("phone", "")
@@ -288,20 +293,21 @@ class _Loader:
                 select(PhoneNumber.e164).where(PhoneNumber.customer_id == customer_id)
                 .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.id).limit(1)
             )
-        skipped: list[str] = []
-        reason = ""
-        if phone is not None and phone in blocked:
-            skipped = [a.channel for a in channels if a.channel in CALL_CHANNELS]
-            reason = f"{phone} is on the do-not-call list"
-        elif phone is None:
-            skipped = [a.channel for a in channels if a.channel in CALL_CHANNELS | {"sms"}]
-            reason = "the customer has no phone number"
+            if phone is not None and dnc.is_blocked(self.session, phone, now=self.now):
+                blocked.add(phone)  # the customer's own number, not in the file: looked up here
+        skips: dict[str, list[str]] = {}  # why -> the channels left out for it
+        for activity in channels:
+            why = self._refusal(activity.channel, phone, customer_id, blocked)
+            if why:
+                skips.setdefault(why, []).append(activity.channel)
+        skipped = {channel for left_out in skips.values() for channel in left_out}
         channels = [a for a in channels if a.channel not in skipped]
-        if skipped:
+        if skips:
             if not channels:
-                self.reject(row, reason)
+                self.reject(row, "; ".join(skips))
                 return
-            self.reject(row, f"{reason}: no {', '.join(skipped)} work item {_PARTIAL}")
+            for why, left_out in skips.items():
+                self.reject(row, f"{why}: no {', '.join(left_out)} work item {_PARTIAL}")
         if customer_id is None:
             assert phone is not None
             customer_id = self._prospect(phone, parsed)
@@ -313,6 +319,19 @@ class _Loader:
         self.seen[(campaign.id, customer_id)] = row.line
         for activity in channels:
             self._upsert(activity, customer_id, phone, parsed)
+
+    def _refusal(self, channel: str, phone: str | None, customer_id: int | None, blocked: set[str]) -> str | None:
+        """Why the row gets no work item on ``channel`` (None: it gets one)."""
+        if phone is None and channel in CALL_CHANNELS | {"sms"}:
+            return "the customer has no phone number"
+        if phone is not None and phone in blocked and channel in CALL_CHANNELS:
+            return f"{phone} is on the do-not-call list"
+        state = self.consents.get(channel, {}).get(customer_id or 0, ConsentState.UNKNOWN)
+        if state is ConsentState.REFUSED:
+            return f"the customer refused marketing by {channel.replace('_', ' ')}"
+        if state is ConsentState.UNKNOWN and channel in self.consent_required:
+            return f"no consent on record for {channel.replace('_', ' ')} (the campaign requires it)"
+        return None
 
     def _prospect(self, phone: str, parsed: dict[str, Any]) -> int:
         zone = phones.time_zone_of(phone)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..campaigns.eligibility import WorkItemState
+from ..campaigns.eligibility import ConsentState, WorkItemState
 from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
 from ..models import Activity, Attempt, Campaign, CampaignStatus, Contact, WorkItem, WorkItemStatus
 
@@ -87,7 +87,8 @@ def reached(session: Session, customer_ids: Iterable[int], *, now: datetime,
 
 
 def item_state(item: WorkItem, campaign: Campaign, *, last_result: str | None = None,
-               contacts: Iterable[datetime] = ()) -> WorkItemState:
+               contacts: Iterable[datetime] = (), channel: str = "outbound_call",
+               consent: ConsentState = ConsentState.UNKNOWN) -> WorkItemState:
     """What the eligibility rules need of a work item."""
     promised = campaign.campaign_key == CALLBACKS_CAMPAIGN or (
         item.agent_id is not None and item.status == WorkItemStatus.IN_PROGRESS
@@ -96,7 +97,7 @@ def item_state(item: WorkItem, campaign: Campaign, *, last_result: str | None = 
         work_item_id=item.id, phone=item.phone_e164, attempts=item.attempt_count,
         last_attempt_at=item.last_attempt_at, last_result=last_result, contacts=tuple(sorted(contacts)),
         final=item.status not in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS),
-        next_attempt_at=item.next_attempt_at, promised_callback=promised,
+        next_attempt_at=item.next_attempt_at, promised_callback=promised, channel=channel, consent=consent,
     )
 
 

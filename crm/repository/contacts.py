@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import dnc
 from ..errors import InvalidData, NotFound
 from ..models import (
     Attempt,
@@ -125,6 +126,9 @@ class ContactRecord:
     #: The agent promised to call back then: a personal callback for ``agent_id``.
     callback_at: datetime | None = None
     callback_phone: str | None = None
+    #: "Do not call me": the customer's numbers (and ``callback_phone``, the call's) go on the
+    #: do-not-call list and the customer refuses marketing calls (``crm.dnc.customer_asked``).
+    do_not_call: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,9 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
         callback_item = record.work_item_id if record.channel is Channel.VOICE_OUT else None
         schedule_callback(session, customer_id=record.customer_id, at=record.callback_at, agent_id=record.agent_id,
                           phone=record.callback_phone, work_item_id=callback_item, note=record.notes)
+    if record.do_not_call:
+        dnc.customer_asked(session, customer_id=record.customer_id, number=record.callback_phone,
+                           agent_id=record.agent_id, at=record.ended_at)
     return SavedContact(contact_id, tuple(order_ids), tuple(request_ids))
 
 

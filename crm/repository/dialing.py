@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from ..campaigns.eligibility import WorkItemState
+from .. import dnc
+from ..campaigns.eligibility import ConsentState, WorkItemState
+from ..consent import consent_states
 from ..errors import NotFound
 from ..models import (
     Activity,
     Attempt,
     Campaign,
     Customer,
-    DoNotCall,
     Queue,
     Task,
     WorkItem,
@@ -56,11 +57,13 @@ class DialCandidate:
     contacts: tuple[datetime, ...]  # when the customer was reached by an outbound call (any campaign)
     do_not_call: bool
     next_attempt_at: datetime | None = None
+    consent: ConsentState = ConsentState.UNKNOWN  # the customer's consent to marketing calls
 
     def state(self) -> WorkItemState:
         """What the eligibility rules need of this candidate."""
         return WorkItemState(self.work_item_id, self.phone, self.attempts, self.last_attempt_at, self.last_result,
-                             self.contacts, next_attempt_at=self.next_attempt_at)
+                             self.contacts, next_attempt_at=self.next_attempt_at, channel="outbound_call",
+                             consent=self.consent)
 
 
 def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] = ("progressive", "predictive")
@@ -119,17 +122,14 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
     if not rows:
         return []
     phones = {item.phone_e164 for item, _ in rows}
-    blocked = set(session.scalars(
-        select(DoNotCall.e164).where(
-            DoNotCall.e164.in_(phones), or_(DoNotCall.expires_at.is_(None), DoNotCall.expires_at > now)
-        )
-    ))
+    blocked = dnc.blocked(session, phones, now=now)
     last = last_results(session, [item.id for item, _ in rows])
     campaign = session.get(Campaign, campaign_id)
     rules = rules_of(campaign, {}) if campaign is not None else None
     if rules is not None and rules.frequency_cap is not None:
         contact_days = max(contact_days, rules.frequency_cap.days)  # a long cap counts its whole window
     contacts = reached(session, {item.customer_id for item, _ in rows}, now=now, days=contact_days)
+    consents = consent_states(session, {item.customer_id for item, _ in rows}, "outbound_call")
     return [
         DialCandidate(
             work_item_id=item.id, customer_id=item.customer_id, phone=item.phone_e164 or "", offer=item.offer,
@@ -137,6 +137,7 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
             last_attempt_at=item.last_attempt_at, last_result=last.get(item.id),
             contacts=tuple(sorted(contacts.get(item.customer_id, ()))), do_not_call=item.phone_e164 in blocked,
             next_attempt_at=item.next_attempt_at,
+            consent=consents.get(item.customer_id, ConsentState.UNKNOWN),
         )
         for item, time_zone in rows
     ]

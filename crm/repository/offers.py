@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..campaigns.eligibility import decide
+from ..campaigns.eligibility import ConsentState, decide
 from ..campaigns.rules import CampaignRules
+from ..consent import consent_state
 from ..errors import InvalidData
 from ..models import (
     Activity,
@@ -51,9 +52,11 @@ def _open_offers(session: Session, customer_id: int, now: datetime) -> list[Offe
     )
     cache: dict[int, CampaignRules | None] = {}
     eligible = []
+    consent: ConsentState = consent_state(session, customer_id, "inbound_offer")  # offered on the customer's call
     for item, campaign, activity in rows:
         rules = rules_of(campaign, cache)
-        if rules is not None and decide(item_state(item, campaign), "UTC", rules, now, inbound=True).eligible:
+        state = item_state(item, campaign, channel="inbound_offer", consent=consent)
+        if rules is not None and decide(state, "UTC", rules, now, inbound=True).eligible:
             eligible.append((item, campaign, activity))
     return [
         OfferView(

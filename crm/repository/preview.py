@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from ..campaigns.eligibility import UnknownTimeZone, calling_hours_open, decide
+from .. import dnc
+from ..campaigns.eligibility import ConsentState, UnknownTimeZone, calling_hours_open, decide
 from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
+from ..consent import consent_states
 from ..errors import InvalidData, NotFound
 from ..models import (
     Activity,
@@ -19,7 +21,6 @@ from ..models import (
     Campaign,
     CampaignStatus,
     Customer,
-    DoNotCall,
     Task,
     WorkItem,
     WorkItemStatus,
@@ -79,7 +80,6 @@ def next_preview_item(
         .join(Activity, WorkItem.activity_id == Activity.id)
         .join(Campaign, Activity.campaign_id == Campaign.id)
         .join(Customer, Customer.id == WorkItem.customer_id)
-        .outerjoin(DoNotCall, DoNotCall.e164 == WorkItem.phone_e164)
         .where(
             Activity.channel == "outbound_call",
             live_campaign(now),
@@ -87,7 +87,7 @@ def next_preview_item(
             WorkItem.phone_e164.is_not(None),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
             or_(WorkItem.agent_id.is_(None), WorkItem.agent_id == agent_id),
-            or_(DoNotCall.id.is_(None), and_(DoNotCall.expires_at.is_not(None), DoNotCall.expires_at <= now)),
+            ~dnc.listed(WorkItem.phone_e164, now),
             WorkItem.id.not_in(skip) if skip else true(),
         )
         .order_by((WorkItem.agent_id == agent_id).desc() if agent_id else WorkItem.id, WorkItem.priority.desc(),
@@ -96,6 +96,8 @@ def next_preview_item(
     ).all()
     # The query leaves out what it can (finished, not due, on the do-not-call list); the rules decide.
     last = last_results(session, [item.id for item, _, _ in rows])
+    blocked = dnc.blocked(session, [item.phone_e164 for item, _, _ in rows], now=now)
+    consents = consent_states(session, {customer.id for _, _, customer in rows}, "outbound_call")
     cache: dict[int, CampaignRules | None] = {}
     for item, campaign, customer in rows:
         rules = rules_of(campaign, cache)
@@ -104,8 +106,9 @@ def next_preview_item(
         days = max(CONTACT_DAYS, rules.frequency_cap.days if rules.frequency_cap else 0)
         contacts = reached(session, [customer.id], now=now, days=days).get(customer.id, ()) \
             if rules.frequency_cap else ()
-        state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts)
-        if not decide(state, customer.time_zone, rules, now).eligible:
+        state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts,
+                           consent=consents.get(customer.id, ConsentState.UNKNOWN))
+        if not decide(state, customer.time_zone, rules, now, do_not_call=item.phone_e164 in blocked).eligible:
             continue
         attempts = session.execute(
             select(Attempt, Agent.name)

@@ -926,6 +926,14 @@
         <translation>预约回电时间</translation>
     </message>
     <message>
+        <source>Do not call me (asked by the customer)</source>
+        <translation>勿再致电（客户要求）</translation>
+    </message>
+    <message>
+        <source>Lists the customer&apos;s numbers on the do-not-call list when the contact is saved: no campaign calls them from then on.</source>
+        <translation>保存联络时将客户的号码加入免打扰名单：此后任何营销活动都不再拨打。</translation>
+    </message>
+    <message>
         <source>Notes</source>
         <translation>备注</translation>
     </message>
@@ -960,6 +968,14 @@
     <message>
         <source>Identify the customer before promising a callback.</source>
         <translation>请先识别客户再预约回电。</translation>
+    </message>
+    <message>
+        <source>Identify the customer: this call has no number to list.</source>
+        <translation>请先识别客户：本次通话没有可加入名单的号码。</translation>
+    </message>
+    <message>
+        <source>A customer who asks not to be called gets no callback.</source>
+        <translation>客户要求勿再致电，不能预约回电。</translation>
     </message>
     <message>
         <source>No offer made</source>

@@ -221,6 +221,21 @@ def test_an_offer_result_or_a_callback_needs_someone_to_record_it_on() -> None:
         work.record(WrapUpAnswers("resolved", "accepted"), agent_id=1, ended_at=NOW)
 
 
+def test_do_not_call_me_needs_someone_to_list_and_rules_out_a_callback() -> None:
+    later = NOW + timedelta(hours=1)
+    work = _inbound_with_offer()
+    assert work.problem(WrapUpAnswers("resolved", do_not_call=True), NOW) is None
+    assert work.problem(WrapUpAnswers("resolved", callback_at=later, do_not_call=True), NOW) is \
+        WrapUpProblem.DO_NOT_CALL_CALLBACK
+    record = work.record(WrapUpAnswers("resolved", do_not_call=True), agent_id=1, ended_at=NOW)
+    assert (record.do_not_call, record.customer_id, record.callback_phone) == (True, 7, "+14155550100")
+    assert not work.record(WrapUpAnswers("resolved"), agent_id=1, ended_at=NOW).do_not_call
+    withheld = CallWork.popped(call(calling=""), NOW)
+    assert withheld.problem(WrapUpAnswers("resolved", do_not_call=True), NOW) is WrapUpProblem.DO_NOT_CALL_UNKNOWN
+    unknown_customer = CallWork.popped(call(), NOW)  # the number alone is enough to list
+    assert unknown_customer.problem(WrapUpAnswers("resolved", do_not_call=True), NOW) is None
+
+
 def test_an_inbound_call_becomes_the_contact_record_with_everything_done_on_it() -> None:
     work = _inbound_with_offer()
     order = OrderLine("5G upgrade", Decimal("30.00"), work_item_id=30)

@@ -361,6 +361,45 @@ def test_wrap_up_uses_the_queues_dispositions_and_schedules_a_callback(qtbot, de
         assert repository.next_preview_item(s, agent_id=2, now=at + timedelta(minutes=1)) is None  # alice's own
 
 
+def test_do_not_call_me_at_wrap_up_stops_every_campaign_at_once(qtbot, desk: Desk) -> None:
+    from datetime import UTC, datetime
+
+    from crm import dnc
+    from crm.campaigns.eligibility import ConsentState
+    from crm.consent import consent_state
+    from crm.models import DoNotCall
+    from tests.crm.test_repository import _outbound_item
+
+    with db.transaction(db.session_factory(desk.engine)) as s:
+        s.add(PhoneNumber(customer_id=desk.customer_id, e164="+442079460000"))  # a second number of Ada's
+    item_id = _outbound_item(desk.engine, desk.customer_id, "+14155550100")
+    with db.session_factory(desk.engine)() as s:
+        due = repository.next_preview_item(s, agent_id=None)
+        assert due is not None and due.work_item_id == item_id
+    w = desk.window
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100", queue="billing")
+    w.answer()
+    qtbot.waitUntil(lambda: w.session.calls["sim-1"].answered_at is not None, timeout=5000)
+    desk.on_link(lambda: desk.pbx.far_hangup("sim-1"))
+    qtbot.waitUntil(lambda: w.wrap_up_work is not None, timeout=5000)
+    w.disposition.setCurrentIndex(w.disposition.findData("resolved"))
+    w.callback.setChecked(True)
+    w.wrap_box.do_not_call.setChecked(True)
+    w.save_contact()
+    assert w.wrap_error.text() == "A customer who asks not to be called gets no callback."
+    w.callback.setChecked(False)
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000):
+        w.save_contact()
+    assert not w.wrap_box.do_not_call.isChecked(), "the next call starts with the box clear"
+    now = datetime.now(UTC)
+    with db.session_factory(desk.engine)() as s:
+        assert dnc.blocked(s, ["+14155550100", "+442079460000"], now=now) == {"+14155550100", "+442079460000"}
+        assert set(s.scalars(select(DoNotCall.source))) == {dnc.AGENT_SOURCE}
+        assert consent_state(s, desk.customer_id, "outbound_call") is ConsentState.REFUSED
+        assert repository.next_preview_item(s, agent_id=None, now=now) is None
+
+
 def test_transfer_offers_the_agent_directory(qtbot, desk: Desk, monkeypatch) -> None:
     from PySide6.QtWidgets import QInputDialog
 

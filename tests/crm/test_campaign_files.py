@@ -365,3 +365,62 @@ def test_export_results_after_the_campaign_ran(seeded: Engine, tmp_path: Path) -
     with db.session_factory(seeded)() as session:
         summary = {c.campaign_key: c for c in list_campaigns(session)}["T1"]
     assert summary.work_items["completed"] == 2 and summary.work_items["pending"] == 1
+
+
+def test_a_plan_as_bi_tools_write_it_chinese_id_and_hours_as_text(seeded: Engine, tmp_path: Path) -> None:
+    import unicodedata
+
+    path = _plan(tmp_path, [{"customer_id": 1, "offer": "Fibre"}], campaign_id=" 春季宽带-2025 ",
+                 schedule={"hours": "09:00-20:00"}, rules={"dispositions": ["成交", "拒绝"], "max_attempts": 2})
+    report = _import(seeded, path)
+    assert report.campaigns == ("春季宽带-2025",) and report.work_items_created == 1
+    with db.session_factory(seeded)() as session:
+        campaign = session.scalars(select(Campaign)).one()
+        assert (campaign.campaign_key, campaign.calling_hours) == ("春季宽带-2025", {"start": "09:00", "end": "20:00"})
+        assert repository.campaign_dispositions(session) == {"春季宽带-2025": ("成交", "拒绝")}
+    # a target list names the campaign in another Unicode spelling of the same id (decomposed): one campaign
+    accented = tmp_path / "accent.json"
+    accented.write_text(json.dumps({"campaign_id": "Café-秋", "name": "x", "channels": ["inbound_offer"],
+                                    "products": ["Fibre"], "targets": []}, ensure_ascii=False), encoding="utf-8")
+    _import(seeded, accented)
+    targets = tmp_path / "more.csv"
+    targets.write_text(HEADER + f"{unicodedata.normalize('NFD', 'Café-秋')},2,,Fibre,,,,,\n"
+                       "春季宽带-2025,3,,Fibre,,,,,\n", encoding="gb18030")
+    report = _import(seeded, targets, plan=False)
+    assert (report.rejects, report.work_items_created) == ((), 2)
+    with db.session_factory(seeded)() as session:
+        assert set(session.scalars(select(Campaign.campaign_key))) == {"春季宽带-2025", "Café-秋"}
+    out = io.StringIO()
+    with db.session_factory(seeded)() as session:
+        assert export_results(session, "春季宽带-2025", out) == 2
+
+
+def test_a_numeric_campaign_id_is_taken_as_text(engine: Engine, tmp_path: Path) -> None:
+    report = _import(engine, _plan(tmp_path, [{"phone": "+86 138 0013 8000", "offer": "x"}], campaign_id=2025))
+    assert report.campaigns == ("2025",)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"campaign_id": "春季 宽带"}, "campaign_id: must be 1 to 64 letters (of any script)"),
+        ({"campaign_id": "_hidden"}, "campaign_id: must be 1 to 64 letters"),
+        ({"campaign_id": "宽" * 65}, "campaign_id: must be 1 to 64 letters"),
+        ({"schedule": {"hours": "9-5"}}, "schedule.hours: '9-5' is not calling hours such as \"09:00-20:00\""),
+        ({"schedule": {"hours": {"start": "09:00", "finish": "20:00"}}},
+         "schedule.hours.finish: unknown key; expected start, end, days"),
+        ({"schedule": {"hours": "09:00-20:00", "timezone": "Asia/Shanghai"}}, "schedule.timezone: unknown key"),
+        ({"rules": {"frequency_cap": {"contacts": 2, "days": 30, "channel": "sms"}}},
+         "rules.frequency_cap.channel: unknown key; expected contacts, days"),
+        ({"rules": {"consent_required": ["fax"]}}, "rules.consent_required: must be a list of channels"),
+        ({"target": []}, "target: unknown key; expected one of campaign_id"),
+    ],
+)
+def test_an_unknown_or_bad_key_is_refused_with_its_path(engine: Engine, tmp_path: Path, change: dict[str, Any],
+                                                        message: str) -> None:
+    path = _plan(tmp_path, [{"phone": "+86 138 0013 8000", "offer": "x"}], **change)
+    with pytest.raises(CampaignFileError) as caught:
+        _import(engine, path)
+    assert message in str(caught.value)
+    with db.session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0

@@ -179,8 +179,82 @@ def test_stored_rules_that_break_the_format_are_refused_with_every_key_named() -
         read_rules({"max_attempts": "3", "dispositions": "sale", "speed": 1}, {"start": "25:00"})
     assert str(caught.value) == (
         "rules.speed: unknown key; expected one of max_attempts, retry, frequency_cap, abandon_target, queue, "
-        "abandon_after_s, priority, default_retry_s, dispositions; "
+        "abandon_after_s, priority, default_retry_s, dispositions, consent_required; "
         "rules.max_attempts: must be a whole number >= 1; "
         'rules.dispositions: must be a non-empty list of disposition codes, such as ["sale", "no_sale"]; '
         'schedule.hours.start: must be a time of day "HH:MM" (00:00 to 24:00)'
     )
+
+
+def test_consent_decides_the_channels_on_every_path() -> None:
+    from crm.campaigns.eligibility import ConsentState
+
+    now = utc(2025, 3, 4, 15)
+    opt_in_sms = CampaignRules(consent_required=frozenset({"sms"}))
+    refused = item(consent=ConsentState.REFUSED)
+    verdict = decide(refused, "UTC", RULES, now)
+    assert (verdict.eligible, verdict.rule, verdict.reason) == (False, Rule.CONSENT,
+                                                                "the customer refused marketing by outbound call")
+    # a refusal holds on the customer's own call too (for the inbound-offer channel it was read for)
+    offered = item(channel="inbound_offer", consent=ConsentState.REFUSED)
+    assert decide(offered, "UTC", RULES, now, inbound=True).rule is Rule.CONSENT
+    assert decide(item(channel="inbound_offer"), "UTC", RULES, now, inbound=True).eligible
+    # opt-in: nothing on record is no consent on the channels the campaign names, and only there
+    sms = item(channel="sms")
+    assert decide(sms, "UTC", opt_in_sms, now).reason == "no consent on record for sms (the campaign requires it)"
+    assert decide(item(channel="sms", consent=ConsentState.GRANTED), "UTC", opt_in_sms, now).eligible
+    assert decide(item(), "UTC", opt_in_sms, now).eligible
+    # a promised callback does not override a refusal
+    assert decide(item(promised_callback=True, consent=ConsentState.REFUSED), "UTC", RULES, now).rule is Rule.CONSENT
+
+
+def test_the_do_not_call_list_holds_for_calls_not_for_messages() -> None:
+    now = utc(2025, 3, 4, 15)
+    assert decide(item(), "UTC", RULES, now, do_not_call=True).rule is Rule.DO_NOT_CALL
+    assert decide(item(channel="sms"), "UTC", RULES, now, do_not_call=True).eligible
+
+
+@pytest.mark.parametrize(
+    ("hours", "expected"),
+    [
+        ("09:00-20:00", {"start": "09:00", "end": "20:00"}),
+        (" 9:30 – 18:00 ", {"start": "09:30", "end": "18:00"}),
+        ("０９：００～２０：００", {"start": "09:00", "end": "20:00"}),
+        ("09:00至21:00", {"start": "09:00", "end": "21:00"}),
+        ("08:00 to 24:00", {"start": "08:00", "end": "24:00"}),
+        ({"start": "09:00", "end": "20:00", "days": ["mon", "fri"]},
+         {"start": "09:00", "end": "20:00", "days": [0, 4]}),
+    ],
+)
+def test_calling_hours_as_text_or_object(hours: object, expected: dict[str, object]) -> None:
+    problems = Problems()
+    assert check_hours(hours, problems) == expected and problems.items == []
+    hours_, minutes = str(expected["start"]).split(":")
+    assert read_rules({}, expected).calling_hours[0] == time(int(hours_), int(minutes))
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("9 to 5", "schedule.hours: '9 to 5' is not calling hours such as \"09:00-20:00\""),
+        ("20:00-09:00", "schedule.hours: start 20:00 must be before end 09:00"),
+        ("09:00-25:00", "schedule.hours.end: must be a time of day"),
+        ({"start": "09:00", "until": "20:00"}, "schedule.hours.until: unknown key; expected start, end, days"),
+        (9, 'schedule.hours: must be "09:00-20:00" or an object'),
+    ],
+)
+def test_bad_calling_hours_are_named_with_their_path(hours: object, message: str) -> None:
+    problems = Problems()
+    check_hours(hours, problems)
+    assert any(p.startswith(message) for p in problems.items), problems.items
+
+
+def test_consent_required_names_channels() -> None:
+    problems = Problems()
+    assert check_rules({"consent_required": ["sms", "sms"]}, problems) == {"consent_required": ["sms"]}
+    check_rules({"consent_required": ["fax"], "frequency_cap": {"contacts": 2, "days": 30, "per": "x"}}, problems)
+    assert problems.items == [
+        "rules.frequency_cap.per: unknown key; expected contacts, days",
+        "rules.consent_required: must be a list of channels (outbound_call, inbound_offer, sms) offered only with "
+        "consent",
+    ]
