@@ -77,12 +77,11 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def run_gateway(args: argparse.Namespace) -> int:
-    import asyncio
-
     from ..cli import settings_from
+    from ..loop import run
 
     settings = settings_from(args)
-    asyncio.run(_serve_gateway(args.link, settings))
+    run(_serve_gateway(args.link, settings))
     return 0
 
 

@@ -41,6 +41,7 @@ def run_dialer(args: argparse.Namespace) -> int:
     from ..cli import settings_from
     from ..components import dialer_service
     from ..config import IN_PROCESS_BUS
+    from ..loop import run
 
     settings = settings_from(args)
     if args.site:
@@ -78,7 +79,7 @@ def run_dialer(args: argparse.Namespace) -> int:
             await bus.close()
 
     try:
-        asyncio.run(serve())
+        run(serve())
     finally:
         engine.dispose()
     return 0
