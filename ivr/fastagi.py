@@ -240,6 +240,10 @@ class FastAgiServer:
         self._tasks.add(task)
         try:
             await self.handle(AgiChannel(reader, writer, self.reply_timeout_s))
+        except asyncio.CancelledError:
+            # close() cut the session. The task must not end cancelled: on Python 3.11, asyncio's
+            # stream callback calls task.exception() on it, which raises and is logged as an error.
+            writer.close()
         finally:
             self._tasks.discard(task)
 
