@@ -1,24 +1,28 @@
 """The desktop part of ``ccenter demo``: agent workstations (and the customer window) on a live link.
 
-``run_workstation_demo`` starts the link thread (with the in-process contact center on it), opens a
-workstation per agent, logs them on and makes them ready. Calls then arrive as the contact center
-sends them. With ``screenshots`` it plays a script instead: an inbound call from a VIP customer
-through the IVR and the ACD to the first agent (screen pop, answer, order and service request,
-hang-up, wrap-up with disposition and offer result, saved), then a preview outbound call of the
-campaign (next customer due, script, call, wrap-up), then calls that no ready agent can take and the
+``run_workstation_demo`` starts a network thread with the contact center on its loop (the production
+components on the in-process bus), waits until they run, then opens a workstation per agent, each on
+its own link to them (a :class:`cti.buslink.BusLink` to the gateway, as a production desktop has),
+logs them on and makes them ready. Calls then arrive as the contact center sends them.
+
+With ``screenshots`` it plays a script instead: an inbound call from a VIP customer through the IVR
+and the ACD to the first agent (screen pop, answer, order and service request, the caller hangs up,
+wrap-up with disposition and offer result, saved), then a preview outbound call of the campaign
+(next customer due, script, call, wrap-up), then calls that no ready agent can take and the
 supervisor's view of them with the ACD's explanation, saving a PNG of the windows at each step, then
-exits.
+exits. The agent's actions go through the desktop's link to the gateway; only the callers' (calling,
+hanging up) are played at the PBX.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QSignalBlocker, Qt
 from PySide6.QtWidgets import QApplication, QWidget
@@ -26,14 +30,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 from bus.messages import AgentStateName
 from crm.repository import AgentView, RequestLine
 from cti.link import CtiLink
-from cti.model import LinkEvent
 
 from .app import application, expect, install_excepthook, route_qt_messages_to_logging
 from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
 from .supervisor import AgentStateFeed, SupervisorWindow
-from .telephony import LinkThread
+from .telephony import LinkThread, NetworkThread
+from .workers import mailbox
 from .workstation import AgentWindow
 
 logger = logging.getLogger(__name__)
@@ -41,12 +45,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class DemoScript:
-    """What the screenshot script needs from the contact center behind the link."""
+    """What the screenshot script needs from the world behind the contact center (the callers, at the PBX).
 
-    place_inbound: Callable[[str], None]  # on the link's loop: this number calls the service number
-    hang_up_far_end: Callable[[str], None]  # on the link's loop: the caller of this call hangs up
+    The agent's own actions go through the desktop's link like any agent's; these are the far end's.
+    """
+
+    place_inbound: Callable[[str], None]  # on the center's loop: this number calls the service number
+    hang_up_far_end: Callable[[str], None]  # on the center's loop: the caller of this call hangs up
     vip_number: str
-    place_waiting_calls: Callable[[], None] = lambda: None  # on the link's loop: calls no ready agent can take
+    place_waiting_calls: Callable[[], None] = lambda: None  # on the center's loop: calls no ready agent can take
 
 
 def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
@@ -74,14 +81,32 @@ def _wait_until(predicate: Callable[[], bool], what: str, timeout_ms: int = 20_0
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
 
 
+def _start_center(network: NetworkThread, center: Callable[[Callable[[], None]], Coroutine[Any, Any, None]],
+                  timeout_s: float = 60.0) -> None:
+    """Run ``center`` on the network thread's loop and return once it says its components run."""
+    up: Future[None] = Future()
+
+    def ready() -> None:  # on the loop's thread, as ``ended``
+        if not up.done():
+            up.set_result(None)
+
+    def ended(done: Future[None]) -> None:
+        if up.done():
+            return
+        error = None if done.cancelled() else done.exception()
+        up.set_exception(error or RuntimeError("demo: the contact center stopped before it ran"))
+
+    network.call_soon(center(ready)).add_done_callback(ended)
+    up.result(timeout_s)
+
+
 def run_workstation_demo(
     *,
-    link: CtiLink,
     agents: Sequence[AgentView],
+    link_for: Callable[[AgentView], CtiLink],
+    center: Callable[[Callable[[], None]], Coroutine[Any, Any, None]],
     directory: CustomerDirectory,
     outbox_dir: Path,
-    on_loop: Callable[[asyncio.AbstractEventLoop], Awaitable[None]] | None = None,
-    observers: Sequence[Callable[[LinkEvent], None]] = (),
     screenshots: Path | None = None,
     script: DemoScript | None = None,
     style: str = "light",
@@ -91,57 +116,73 @@ def run_workstation_demo(
     agent_states: AgentStateFeed | None = None,
     explain: Callable[[str, str], str] | None = None,
 ) -> int:
+    """Open the demo's windows on the contact center ``center`` runs, and run them.
+
+    ``center(ready)`` runs the contact center on the network thread's loop until cancelled, and calls
+    ``ready()`` once clients may connect; ``link_for(agent)`` is then the link of that agent's desktop,
+    run on the same loop. ``explain`` runs on that loop too.
+    """
     route_qt_messages_to_logging()
     app = application(style=style, language=language)
     install_excepthook()
-    thread = LinkThread(link, on_loop=on_loop, observers=observers)
-    thread.start()
-    windows = []
-    for offset, agent in enumerate(agents):
-        outbox = ContactOutbox(directory.sessions, outbox_dir / f"outbox-{agent.login}.jsonl")
-        window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox, queue_stats=queue_stats,
-                             visible_queues=queues_for(agent))
-        window.move(40 * offset, 40 * offset)
-        window.show()
-        window.log_on()
-        window.go_ready()
-        windows.append(window)
-    customers = CustomerWindow(directory)
-    supervisor = None
-    if queue_stats is not None and agent_states is not None:
-        ask = explain
-
-        def explainer(kind: str, name: str) -> Future[str]:
-            assert ask is not None
-            return thread.call_soon(_answer(lambda: ask(kind, name)))
-
-        supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
-                                      explain=explainer if explain else None)
-        supervisor.move(120, 120)
-        supervisor.show()
-        for window in windows:
-            window.supervisor_requested.connect(supervisor.show)
-            window.supervisor_requested.connect(supervisor.raise_)
-    for window in windows:
-        window.customers_requested.connect(customers.show)
-        window.customers_requested.connect(customers.raise_)
-        customers.customer_chosen.connect(window.relink)
+    mailbox()  # made on the GUI thread, before the contact center's thread publishes to the windows' feeds
+    network = NetworkThread("demo-center")
+    network.start()
+    threads: list[LinkThread] = []
+    windows: list[AgentWindow] = []
+    customers: CustomerWindow | None = None
+    supervisor: SupervisorWindow | None = None
     try:
+        _start_center(network, center)  # the gateway is up before any desktop's link connects
+        for offset, agent in enumerate(agents):
+            thread = LinkThread(link_for(agent), network=network)
+            thread.start()
+            threads.append(thread)
+            outbox = ContactOutbox(directory.sessions, outbox_dir / f"outbox-{agent.login}.jsonl")
+            window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox,
+                                 queue_stats=queue_stats, visible_queues=queues_for(agent))
+            window.move(40 * offset, 40 * offset)
+            window.show()
+            window.log_on()
+            window.go_ready()
+            windows.append(window)
+        customers = CustomerWindow(directory)
+        if queue_stats is not None and agent_states is not None:
+            ask = explain
+
+            def explainer(kind: str, name: str) -> Future[str]:
+                assert ask is not None
+                return network.call_soon(_answer(lambda: ask(kind, name)))
+
+            supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
+                                          explain=explainer if explain else None)
+            supervisor.move(120, 120)
+            supervisor.show()
+            for window in windows:
+                window.supervisor_requested.connect(supervisor.show)
+                window.supervisor_requested.connect(supervisor.raise_)
+        for window in windows:
+            window.customers_requested.connect(customers.show)
+            window.customers_requested.connect(customers.raise_)
+            customers.customer_chosen.connect(window.relink)
         if screenshots is None:
             return app.exec()
         if script is None:
             raise ValueError("screenshots need a demo script")
-        return _play(thread, windows[0], customers, supervisor, script, screenshots)
+        return _play(network, windows[0], customers, supervisor, script, screenshots)
     finally:
         for window in windows:
             window.close()
-        customers.close()
+        if customers is not None:
+            customers.close()
         if supervisor is not None:
             supervisor.close()
-        thread.stop()
+        for thread in threads:  # the desktops' links close before the contact center stops
+            thread.stop()
+        network.stop()
 
 
-def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervisor: SupervisorWindow | None,
+def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, supervisor: SupervisorWindow | None,
           script: DemoScript, folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     # The same picture on every machine: the default sizes, whatever layout this user saved.
@@ -154,7 +195,7 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
     _save(w, folder / "01-agent-ready.png", saved)
 
     popped = expect(w.screen_popped)
-    thread.call_soon(_call(lambda: script.place_inbound(script.vip_number)))
+    network.call_soon(_call(lambda: script.place_inbound(script.vip_number)))
     if not popped.wait(30_000):
         raise RuntimeError("demo: the VIP call did not reach the agent within 30 s")
     _wait_until(lambda: "verified" in w.ivr_panel.values, "the IVR data on screen")
@@ -175,7 +216,7 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
     w.customer_view.tabs.setCurrentIndex(3)
     _save(w, folder / "03-on-call-with-order.png", saved)
 
-    thread.call_soon(_call(lambda: script.hang_up_far_end(call_id)))
+    network.call_soon(_call(lambda: script.hang_up_far_end(call_id)))
     _wait_until(lambda: w.wrap_up_work is not None, "the wrap-up")
     with QSignalBlocker(w.disposition):
         w.disposition.setCurrentIndex(w.disposition.findData("order_placed"))
@@ -222,7 +263,7 @@ def _play(thread: LinkThread, w: AgentWindow, customers: CustomerWindow, supervi
     _save(customers, folder / "08-customer-history-after-call.png", saved)
 
     if supervisor is not None:
-        thread.call_soon(_call(script.place_waiting_calls))
+        network.call_soon(_call(script.place_waiting_calls))
         _wait_until(lambda: any(s.waiting for s in supervisor.queues.stats()), "calls waiting in a queue", 30_000)
         waiting_row = next(i for i, s in enumerate(supervisor.queues.stats()) if s.waiting)
         supervisor.raise_()

@@ -1,16 +1,17 @@
-"""The desktop's telephony link, on a thread of its own.
+"""The desktop's telephony link, on a network thread.
 
-:class:`LinkThread` runs an asyncio loop in a worker thread with the :class:`cti.link.CtiLink`
-on it (the simulated PBX in the demo, a real PBX's adapter in production) and anything else that
-belongs to that loop (the in-process IVR and ACD of the demo, which see every event first through
-``observers``, on the loop's thread). Normalized events come to the GUI
-thread through the ``event_received`` signal; commands go the other way with :meth:`command`,
-and a refused command comes back as ``command_failed`` with the link's reason. The GUI thread
-never waits for the link.
+:class:`LinkThread` runs a :class:`cti.link.CtiLink` (in production a :class:`cti.buslink.BusLink`
+to the CTI gateway, in tests the simulated PBX's link) on an asyncio loop in a worker thread, with
+anything else that belongs to that loop (``on_loop``: the desktop's statistics bus). Normalized
+events come to the GUI thread through the ``event_received`` signal; commands go the other way with
+:meth:`LinkThread.command`, and a refused command comes back as ``command_failed`` with the link's
+reason. The GUI thread never waits for the link.
 
-The thread's loop is always a selector loop (:func:`network_loop`): the MQTT client (aiomqtt, under
-:class:`cti.buslink.BusLink` and the statistics bus) needs ``add_reader``, which the default loop
-on Windows (the proactor loop) does not have.
+The loop is a :class:`NetworkThread`'s: a link thread starts one of its own, or several link threads
+share one (``ccenter demo``: each desktop's ``BusLink`` on the loop of the in-process bus and of the
+contact center's components). The loop is always a selector loop (:func:`network_loop`): the MQTT
+client (aiomqtt, under :class:`cti.buslink.BusLink` and the statistics bus) needs ``add_reader``,
+which the default loop on Windows (the proactor loop) does not have.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from cti.errors import CtiError
 from cti.link import CtiLink
-from cti.model import LinkEvent
 
 from .workers import mailbox
 
@@ -43,6 +44,69 @@ def network_loop() -> asyncio.AbstractEventLoop:
     return asyncio.SelectorEventLoop()
 
 
+class NetworkThread:
+    """A :func:`network_loop` running on a daemon thread of its own, for the links and what shares their loop."""
+
+    def __init__(self, name: str = "network") -> None:
+        self.name = name
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    def start(self) -> None:
+        """Start the thread and return once its loop runs (a second call does nothing)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError(f"the {self.name} thread did not start")
+
+    def _run(self) -> None:
+        loop = network_loop()
+        asyncio.set_event_loop(loop)
+        loop.call_soon(self._ready.set)
+        self.loop = loop
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    @property
+    def running(self) -> bool:
+        return self.loop is not None and self._thread is not None and not self.loop.is_closed()
+
+    def call_soon(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+        """Run a coroutine on the loop (from any thread)."""
+        assert self.loop is not None, "start() the network thread first"
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel what still runs on the loop (as ``asyncio.run`` does at its end), then end the thread."""
+        loop, thread = self.loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._thread = None
+
+        async def wind_down() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await loop.shutdown_asyncgens()
+
+        with contextlib.suppress(RuntimeError, FutureTimeout):
+            asyncio.run_coroutine_threadsafe(wind_down(), loop).result(timeout)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+
+
+def _log_failure(done: Future[None]) -> None:
+    if not done.cancelled() and (error := done.exception()) is not None:
+        logger.error("the telephony link's thread failed", exc_info=error)
+
+
 class LinkThread(QObject):
     event_received = Signal(object)
     command_failed = Signal(str, str)  # command, reason
@@ -54,16 +118,17 @@ class LinkThread(QObject):
         link: CtiLink,
         *,
         on_loop: Callable[[asyncio.AbstractEventLoop], Awaitable[None]] | None = None,
-        observers: Sequence[Callable[[LinkEvent], None]] = (),
+        network: NetworkThread | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """``network``: run on this (started) network thread's loop, shared with others; without it
+        the link thread runs a network thread of its own, stopped with it."""
         super().__init__(parent)
         self.link = link
         self._on_loop = on_loop
-        self._observers = tuple(observers)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
+        self._owns_network = network is None
+        self._network = network or NetworkThread("cti-link")
+        self._main_done: Future[None] | None = None
         self._stopping = False
         self._order: asyncio.Lock | None = None  # created on the link's loop
         # The link's thread hands everything to the GUI through the application's mailbox: it never
@@ -78,20 +143,12 @@ class LinkThread(QObject):
         return frozenset(c.value for c in self.link.capabilities)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="cti-link", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-
-    def _run(self) -> None:
-        loop = network_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        self._ready.set()
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+        if self._owns_network:
+            self._network.start()
+        elif not self._network.running:
+            raise RuntimeError("start() the shared network thread before its link threads")
+        self._main_done = self._network.call_soon(self._main())
+        self._main_done.add_done_callback(_log_failure)
 
     async def _main(self) -> None:
         try:
@@ -103,11 +160,6 @@ class LinkThread(QObject):
         extra = asyncio.ensure_future(self._on_loop(asyncio.get_running_loop())) if self._on_loop else None
         try:
             async for event in self.link.events():
-                for observer in self._observers:
-                    try:
-                        observer(event)
-                    except Exception:
-                        logger.exception("an observer of the link failed on %s", event)
                 self._to_gui(self.event_received, event)
         finally:
             if extra is not None:
@@ -119,13 +171,13 @@ class LinkThread(QObject):
 
     @property
     def running(self) -> bool:
-        """The link's loop takes work (started, and not stopping)."""
-        return self._loop is not None and not self._loop.is_closed() and not self._stopping
+        """The link takes work (started, its events still flow, and not stopping)."""
+        done = self._main_done
+        return done is not None and not done.done() and self._network.running and not self._stopping
 
     def call_soon(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
         """Run a coroutine on the link's loop (from any thread)."""
-        assert self._loop is not None, "start() the link thread first"
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return self._network.call_soon(coroutine)
 
     def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
         """Call ``link.<name>(*args)`` on the link's loop; failures come back as ``command_failed``.
@@ -169,10 +221,16 @@ class LinkThread(QObject):
             return None
 
     def stop(self) -> None:
-        if self._loop is None or self._thread is None:
+        """Close the link and wait for its events to end; then stop the network thread if it is its own."""
+        done = self._main_done
+        if done is None:
             return
+        self._main_done = None
         self._stopping = True
-        with contextlib.suppress(RuntimeError):
-            self.call_soon(self.link.close()).result(10)
-        self._thread.join(10)
-        self._thread = None
+        if self._network.running:
+            with contextlib.suppress(RuntimeError, CtiError, FutureTimeout):
+                self.call_soon(self.link.close()).result(10)
+            with contextlib.suppress(FutureTimeout, Exception):
+                done.result(10)
+        if self._owns_network:
+            self._network.stop()

@@ -1,15 +1,18 @@
 """The contact center of ``ccenter demo``: the production components on the simulated PBX, in one process.
 
 :func:`run_components` runs what the production processes run, built by :mod:`ccenter.components`,
-on one in-process bus and the demo's database: the CTI gateway (on the desktops' simulated link),
-the IVR's FastAGI server (on 127.0.0.1, an ephemeral port), the ACD server (leading at once) and
-the dialer. Around them, :class:`DemoCenter` plays the world production meets: customers who call
+on one in-process bus and the demo's database: the CTI gateway on the simulated PBX's link (as
+``ccenter cti-gateway --link sim://`` does), the IVR's FastAGI server (on 127.0.0.1, an ephemeral
+port), the ACD server (leading at once) and the dialer. The demo's desktops reach them as production
+desktops do: each through a :class:`cti.buslink.BusLink` to the gateway, on the same bus.
+
+Around them, :class:`DemoCenter` plays the world production meets, at the PBX: customers who call
 the service number, :class:`SimAsterisk` answering the FastAGI server as Asterisk would, with the
 keys the caller presses, and the demo agents that are not desktops, who answer the calls the ACD
-delivers to them, talk and hang up.
+delivers to their phones, talk and hang up.
 
-Everything here runs on the link's asyncio loop (the desktops' link thread), so the PBX and every
-component are only ever touched from one thread.
+Everything here runs on one asyncio loop (the demo's network thread; the in-process bus is bound to
+it), so the PBX and every component are only ever touched from one thread.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from bus import topics
 from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, QueueStats
-from bus.transport import Bus, InProcessBus, Subscription
+from bus.transport import Bus, Subscription
 from cti.errors import CtiError
 from cti.link import CtiLink
 from cti.model import LinkEvent
@@ -67,90 +70,6 @@ class _Due:
     at: float
     seq: int
     action: Callable[[], None] = field(compare=False)
-
-
-# ---------------------------------------------------------------- the link the gateway sees
-
-
-class ObservedLink(CtiLink):
-    """A second reader of a link: events come in through :meth:`observe` (a link thread's observer),
-    commands go to the link itself. The gateway bridges it to the bus while the desktops use the link."""
-
-    def __init__(self, link: CtiLink) -> None:
-        super().__init__()
-        self.link = link
-        self.capabilities = link.capabilities
-
-    def observe(self, event: LinkEvent) -> None:
-        self._emit(event)
-
-    async def connect(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        self._end_events()
-
-    async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
-        return await self.link.make_call(from_device, to_number, data=data)
-
-    async def answer(self, call_id: str, device: str) -> None:
-        await self.link.answer(call_id, device)
-
-    async def hangup(self, call_id: str, device: str | None = None) -> None:
-        await self.link.hangup(call_id, device)
-
-    async def hold(self, call_id: str, device: str) -> None:
-        await self.link.hold(call_id, device)
-
-    async def retrieve(self, call_id: str, device: str) -> None:
-        await self.link.retrieve(call_id, device)
-
-    async def consult(self, call_id: str, device: str, to_number: str) -> str:
-        return await self.link.consult(call_id, device, to_number)
-
-    async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
-        await self.link.blind_transfer(call_id, device, to_number)
-
-    async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
-        await self.link.attended_transfer(held_call_id, consult_call_id, device)
-
-    async def conference(self, held_call_id: str, consult_call_id: str, device: str) -> None:
-        await self.link.conference(held_call_id, consult_call_id, device)
-
-    async def send_dtmf(self, call_id: str, device: str, digits: str) -> None:
-        await self.link.send_dtmf(call_id, device, digits)
-
-    async def set_agent_state(
-        self,
-        agent_id: str,
-        state: AgentStateName,
-        *,
-        reason: str | None = None,
-        extension: str | None = None,
-        queue: str | None = None,
-    ) -> None:
-        await self.link.set_agent_state(agent_id, state, reason=reason, extension=extension, queue=queue)
-
-    async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
-        await self.link.attach_data(call_id, data)
-
-    async def live_calls(self, call_ids: Sequence[str]) -> set[str]:
-        return await self.link.live_calls(call_ids)
-
-    async def mute(self, call_id: str, device: str, on: bool) -> None:
-        await self.link.mute(call_id, device, on)
-
-    async def deliver(self, call_id: str, extension: str) -> None:
-        await self.link.deliver(call_id, extension)
-
-    async def withdraw(self, call_id: str, extension: str) -> None:
-        await self.link.withdraw(call_id, extension)
-
-    async def fallback(self, call_id: str, action: str) -> None:
-        await self.link.fallback(call_id, action)
-
-    async def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
-        return await self.link.dial_out(number, queue, data)
 
 
 # ---------------------------------------------------------------- Asterisk's side of FastAGI
@@ -302,8 +221,26 @@ class DemoCenter:
                 self.pbx.set_agent_state(seat.agent_id, AgentStateName.NOT_READY, reason="Training",
                                          extension=seat.extension)
 
+    def watch(self) -> None:
+        """See the PBX's events as they happen, before its link passes them on (to the gateway).
+
+        The world's own view of its PBX: Asterisk runs the IVR for calls to the service number, the
+        simulated agents' phones ring. On the loop's thread, as every PBX event.
+        """
+        passed_on = self.pbx.listener
+
+        def both(event: LinkEvent) -> None:
+            try:
+                self.observe(event)
+            except Exception:
+                logger.exception("demo: the contact center failed on %s", event)
+            if passed_on is not None:
+                passed_on(event)
+
+        self.pbx.listener = both
+
     def observe(self, event: LinkEvent) -> None:
-        """A link event (a link thread's observer): calls to the IVR, offers to simulated agents."""
+        """A PBX event: calls to the IVR, offers to simulated agents."""
         if not isinstance(event, CallEvent):
             return
         kind = event.type
@@ -384,10 +321,17 @@ class Components:
     ivr: Any  # ivr.fastagi.FastAgiServer
 
 
+def _hand(sink: Callable[[Any], None], message: Any) -> None:
+    try:
+        sink(message)
+    except Exception:  # a window that cannot take one message must not stop the feed
+        logger.exception("demo: could not hand a %s message on", type(message).__name__)
+
+
 async def _forward(subscription: Subscription, sink: Callable[[Any], None], kind: type) -> None:
     async for envelope in subscription:
         if isinstance(envelope.message, kind):
-            sink(envelope.message)
+            _hand(sink, envelope.message)
 
 
 async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState], None], every_s: float) -> None:
@@ -399,7 +343,7 @@ async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState
         while True:
             await asyncio.sleep(every_s)
             for state in list(latest.values()):
-                sink(state)
+                _hand(sink, state)
 
     repeater = asyncio.create_task(again())
     try:
@@ -407,7 +351,7 @@ async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState
             message = envelope.message
             if isinstance(message, AgentState):
                 latest[message.agent_id] = message
-                sink(message)
+                _hand(sink, message)
     finally:
         repeater.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -416,7 +360,8 @@ async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState
 
 async def run_components(
     *,
-    link: ObservedLink,
+    bus: Bus,
+    link: CtiLink,
     center: DemoCenter,
     settings: Settings,
     sessions: Any,
@@ -427,12 +372,11 @@ async def run_components(
     agent_sink: Callable[[AgentState], None] | None = None,
     started: Callable[[Components], None] | None = None,
 ) -> None:
-    """Run the gateway on ``link``, the IVR, the ACD and the dialer on one in-process bus, and
-    ``center`` around them, until cancelled. ``started`` gets the components once they run."""
+    """Run the gateway on ``link`` (the link of ``center``'s PBX), the IVR, the ACD and the dialer on
+    ``bus`` (started and closed by the caller), and ``center`` around them, until cancelled.
+    ``started`` gets the components once they run: clients of the gateway (desktops) connect then."""
     from .components import acd_server, cti_gateway, dialer_service, ivr_server
 
-    bus = InProcessBus()
-    await bus.start()
     pbx = center.pbx
 
     def attach(event: CallEvent) -> None:
@@ -444,9 +388,12 @@ async def run_components(
     acd = acd_server(bus, acd_config, settings, client_id=f"acd-{settings.site}", election=False)
     dialer = dialer_service(bus, sessions, settings)
     ivr = ivr_server(bus, settings, sessions, flows, lookup, default_flow=SERVICE_FLOW, also_on_handoff=attach)
+    center.watch()
     tasks: list[asyncio.Task[None]] = []
     try:
+        # As `ccenter cti-gateway`: subscribed to commands before the link speaks.
         await gateway.start()
+        await link.connect()
         tasks.append(asyncio.create_task(gateway.run(), name="demo-gateway"))
         await acd.start()
         await dialer.start()
@@ -470,4 +417,3 @@ async def run_components(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await bus.close()

@@ -121,7 +121,9 @@ def run_server(args: argparse.Namespace) -> int:
             if record is not None:
                 record.close()
 
-    asyncio.run(serve())
+    from ..loop import run
+
+    run(serve())
     return 0
 
 

@@ -106,19 +106,19 @@ def _warn_about_setup(link_url: str, bus_url: str) -> None:
 
 
 def run_gateway(args: argparse.Namespace) -> int:
-    import asyncio
     import time
 
     from cti.errors import LinkUnavailable
 
     from ..cli import settings_from
+    from ..loop import run
 
     settings = settings_from(args)
     _warn_about_setup(args.link, settings.mqtt_url)
     attempt = 0
     while True:
         try:
-            asyncio.run(_serve_gateway(args.link, settings))
+            run(_serve_gateway(args.link, settings))
             return 0
         except LinkUnavailable as exc:
             if type(exc).__name__ == "AuthenticationFailed":

@@ -2,9 +2,10 @@
 
 One process runs what the production processes run (:mod:`ccenter.components`): the CTI gateway on
 the simulated PBX, the IVR serving the shipped telecom flow over FastAGI, the ACD server and the
-dialer, joined by the in-process bus instead of a broker, with the agent desktop(s), the customer
-window and the supervisor window, on SQLite in the user's data folder (seeded with demo data on
-first use). The demo agents beyond the desktops are simulated, and customers call at a realistic
+dialer, joined by the in-process bus instead of a broker, with the agent desktop(s) (each reaching
+the gateway through a :class:`cti.buslink.BusLink` on that bus, as ``ccenter desktop`` does over
+MQTT), the customer window and the supervisor window, on SQLite in the user's data folder (seeded
+with demo data on first use). The demo agents beyond the desktops are simulated, and customers call at a realistic
 rate (:mod:`ccenter.democenter`).
 """
 
@@ -20,6 +21,8 @@ from ..cli import settings_from
 from ..config import data_dir, has_display
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..democenter import DemoCenter
 
 DEMO_CUSTOMERS = 2_000
@@ -89,12 +92,15 @@ def run(args: argparse.Namespace) -> int:
     from agent_desktop.demo import DemoScript, run_workstation_demo
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed
+    from bus.transport import InProcessBus
+    from crm.repository import AgentView
+    from cti.buslink import BusLink
     from cti.sim import SimLink, SimPbx
     from ivr.crm_lookup import CrmLookup
     from ivr.flow import load_flow
     from routing.acd_config import acd_config_from_db
 
-    from ..democenter import AgentSeat, Components, DemoCenter, ObservedLink, explain, run_components
+    from ..democenter import AgentSeat, Components, DemoCenter, explain, run_components
 
     with factory() as session:
         agents = [a for a in repository.list_agents(session) if a.role == "agent" and a.extension]
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     seats = [AgentSeat(a.login, a.extension or "", dict(a.skills), simulated=a not in desks) for a in agents]
     pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60)
     link = SimLink(pbx, realtime=True)
-    gateway_link = ObservedLink(link)
+    bus = InProcessBus()  # bound to the loop of the network thread that runs the demo
     scripted = args.screenshots is not None
     feed = QueueStatsFeed()
     agent_feed = AgentStateFeed()
@@ -127,19 +133,31 @@ def run(args: argparse.Namespace) -> int:
             return "The ACD is starting."
         return explain(running[0].acd, kind, name)
 
-    async def components(_loop: object) -> None:
-        await run_components(
-            link=gateway_link,
-            center=center,
-            settings=settings,
-            sessions=factory,
-            acd_config=acd_config,
-            flows=[load_flow(resources.path("ivr", "telecom.yaml"))],
-            lookup=lookup,
-            queue_sink=feed.publish,
-            agent_sink=agent_feed.publish,
-            started=running.append,
-        )
+    async def components(ready: Callable[[], None]) -> None:
+        def started(parts: Components) -> None:
+            running.append(parts)
+            ready()
+
+        try:
+            await run_components(
+                bus=bus,
+                link=link,
+                center=center,
+                settings=settings,
+                sessions=factory,
+                acd_config=acd_config,
+                flows=[load_flow(resources.path("ivr", "telecom.yaml"))],
+                lookup=lookup,
+                queue_sink=feed.publish,
+                agent_sink=agent_feed.publish,
+                started=started,
+            )
+        finally:
+            await bus.close()
+
+    def desktop_link(agent: AgentView) -> BusLink:
+        # As `ccenter desktop`: the agent's own link to the gateway, over the bus.
+        return BusLink(bus, site=settings.site, agent_id=agent.login)
 
     script = DemoScript(
         place_inbound=lambda number: center.inbound(number, script=("1", "1234#", "3")),
@@ -149,12 +167,11 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         return run_workstation_demo(
-            link=link,
             agents=desks,
+            link_for=desktop_link,
+            center=components,
             directory=CustomerDirectory(factory, settings.default_region),
             outbox_dir=data_dir(),
-            on_loop=components,
-            observers=[gateway_link.observe, center.observe],
             screenshots=args.screenshots,
             script=script,
             style=args.style,

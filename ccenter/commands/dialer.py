@@ -54,6 +54,7 @@ def run_dialer(args: argparse.Namespace) -> int:
     from ..cli import settings_from
     from ..components import dialer_service
     from ..config import IN_PROCESS_BUS
+    from ..loop import run
 
     settings = settings_from(args)
     if args.site:
@@ -92,7 +93,7 @@ def run_dialer(args: argparse.Namespace) -> int:
             await bus.close()
 
     try:
-        asyncio.run(serve())
+        run(serve())
     finally:
         engine.dispose()
     return 0

@@ -19,7 +19,6 @@ import resources
 from ivr.errors import IvrError
 
 if TYPE_CHECKING:
-    from bus.messages import CallEvent
     from ivr.flow import Flow
     from ivr.lookup import CustomerLookup
 
@@ -218,13 +217,16 @@ def run_ivr(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
+    import signal
     import socket
 
-    from bus import topics
-    from bus.transport import QOS_COMMAND, open_bus
-    from ivr.fastagi import FastAgiServer
+    from bus.transport import open_bus
+    from crm import db
 
     from ..cli import settings_from
+    from ..components import ivr_server
+    from ..loop import run
 
     host, port = parse_listen(args.fastagi)
     flows = [resolve_flow(name) for name in args.flow] if args.flow else shipped_flows()
@@ -233,35 +235,30 @@ def run_serve(args: argparse.Namespace) -> int:
     default = names[0] if args.flow or DEFAULT_FLOW not in names else DEFAULT_FLOW
     lookup = make_lookup(args)
     settings = settings_from(args)
-    from crm import db
-    from ivr.record import SessionRecord
-    from ivr.reporting import SessionStore
-
     engine = db.connect(settings.db_url)
     db.upgrade(engine)
-    store = SessionStore(db.session_factory(engine))
 
     async def serve() -> None:
+        """Serve until SIGINT/SIGTERM; sessions under way are cut, the bus closed."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
+                loop.add_signal_handler(sig, stop.set)
         bus = open_bus(settings.mqtt_url, client_id=f"ivr-{socket.gethostname()}", site=settings.site, role="ivr")
         await bus.start()
-
-        async def publish(event: CallEvent) -> None:
-            await bus.publish(topics.call(settings.site, event.call_id), event, qos=QOS_COMMAND)
-
-        async def record(session_record: SessionRecord) -> None:
-            await asyncio.to_thread(store.store, session_record)
-
-        server = FastAgiServer({flow.name: flow for flow in flows}, lookup, default_flow=default, on_handoff=publish,
-                               on_record=record)
+        server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default)
         try:
             await server.start(host, port)
             print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
-            await server.serve_forever()
+            await stop.wait()  # the server accepts calls from start() on
         finally:
             await server.close()
             await bus.close()
-            _close(lookup)
-            engine.dispose()
 
-    asyncio.run(serve())
+    try:
+        run(serve())
+    finally:
+        _close(lookup)
+        engine.dispose()
     return 0
