@@ -60,7 +60,7 @@ from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
-from .model import Capability, CallTracker, LinkEvent
+from .model import CallTracker, Capability, LinkEvent
 
 logger = logging.getLogger(__name__)
 
@@ -440,7 +440,7 @@ class Gateway:
             logger.warning("command %s (%s) failed: %s", message.command_id, message.name, exc)
         else:
             self.commands_failed += 1
-            logger.exception("command %s (%s) failed unexpectedly", message.command_id, message.name)
+            logger.error("command %s (%s) failed unexpectedly", message.command_id, message.name, exc_info=exc)
         kind = "StaleLeader" if isinstance(exc, _StaleLeader) else type(exc).__name__
         return CommandResult(
             command_id=str(message.command_id),

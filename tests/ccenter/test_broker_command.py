@@ -40,7 +40,7 @@ def test_mosquitto_passwd_reads_and_extends_our_file(tmp_path: Path) -> None:
     assert kept == {} and removed == ["extra"] and set(new) == {"a7", "svc-acd-1"}
 
 
-def test_provision_from_the_agents_table(engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_provision_from_the_agents_table(engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with Session(engine) as session, session.begin():
         session.add_all([
             Agent(login="a7", name="A Seven", role=Role.AGENT),
