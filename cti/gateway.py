@@ -381,6 +381,11 @@ class Gateway:
         else:
             self.commands_done += 1
             logger.info("command %s (%s) done %s", message.command_id, message.name, result or "")
+            if message.name == Capability.SET_AGENT_STATE and isinstance(message.agent_id, str):
+                # The PBX took the agent's state (and extension): links whose events do not say so
+                # (not every PBX reports a log-on) still know the agent's extension from here.
+                self._on_agent_state(AgentState(agent_id=message.agent_id, state=str(message.args.get("state")),
+                                                ts=time.time(), extension=message.args.get("extension")))
             reply = CommandResult(command_id=message.command_id, ok=True, ts=time.time(), result=result,
                                   agent_id=agent or message.agent_id, name=message.name)
         if key in self._seen:
