@@ -5,6 +5,19 @@ subscribes again to every active filter; publishers wait (up to ``publish_timeou
 to come back rather than losing a command. The process's presence is published retained on
 ``ccenter/v1/<site>/presence/<client_id>``, and the broker publishes the last will (offline) for
 it if the process dies. Payloads that are not valid messages are logged and skipped.
+
+**Identity.** The broker user and password come from the URL (``mqtt://user:pass@host``; percent-
+escape special characters); the shipped broker configuration refuses anonymous clients (see
+docs/security.md). The client id is the given one with a random suffix, so two instances of one
+process never take each other's session, and nobody can guess it in advance.
+
+**TLS.** ``mqtts://host[:8883]`` speaks TLS, verifying the broker's certificate against the system's
+CAs, or against ``?cafile=/path/ca.crt``; ``&certfile=...&keyfile=...`` present a client
+certificate. Any other query parameter is an error.
+
+**Reconnecting.** After a reconnection the bus subscribes again, re-publishes its presence, then
+runs the callbacks given to :meth:`MqttBus.on_reconnect` (a process re-publishes its retained state
+there: a broker that restarted without persistence has forgotten it).
 """
 
 from __future__ import annotations
@@ -14,7 +27,10 @@ import contextlib
 import logging
 import ssl
 import time
-from urllib.parse import unquote, urlsplit
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiomqtt
 
@@ -27,24 +43,76 @@ from .transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription
 logger = logging.getLogger(__name__)
 
 
-def parse_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where and as whom to connect, from an ``mqtt://`` or ``mqtts://`` URL."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.cafile)
+            if self.certfile:
+                context.load_cert_chain(self.certfile, self.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise BusError(f"cannot set up TLS for the MQTT broker: {exc}") from None
+        return context
+
+
+_TLS_OPTIONS = ("cafile", "certfile", "keyfile")
+
+
+def parse_address(url: str) -> BrokerAddress:
+    """The broker address of ``url``; BusError names what is wrong."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise BusError(f"not an MQTT URL: {url!r} (expected mqtt://[user:pass@]host[:port])")
+        raise BusError(f"not an MQTT URL: {safe_url(url)!r} (expected mqtt://[user:pass@]host[:port])")
     tls = parts.scheme == "mqtts"
     try:
         port = parts.port or (8883 if tls else 1883)
     except ValueError:
-        raise BusError(f"bad port in MQTT URL {url!r}") from None
-    username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return parts.hostname, port, username, password, tls
+        raise BusError(f"bad port in MQTT URL {safe_url(url)!r}") from None
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in _TLS_OPTIONS:
+            raise BusError(f"unknown option {key!r} in MQTT URL {safe_url(url)!r} (known: {', '.join(_TLS_OPTIONS)})")
+        if not tls:
+            raise BusError(f"option {key!r} needs an mqtts:// URL (TLS), not {safe_url(url)!r}")
+        options[key] = value
+    if "keyfile" in options and "certfile" not in options:
+        raise BusError(f"keyfile without certfile in MQTT URL {safe_url(url)!r}")
+    return BrokerAddress(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+        **options,
+    )
+
+
+def unique_client_id(client_id: str) -> str:
+    """``client_id`` with a random suffix: one per instance (the broker drops a session whose id is reused)."""
+    return f"{client_id}-{uuid.uuid4().hex[:8]}"
 
 
 def safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
+    """``url`` without its password, for logs and errors."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return url
+    if password:
+        return url.replace(f":{password}@", ":***@", 1)
     return url
 
 
@@ -63,14 +131,17 @@ class MqttBus(Bus):
     ) -> None:
         super().__init__()
         self.url = url
-        self.client_id = client_id
+        self._address = parse_address(url)
+        self.client_id = unique_client_id(client_id)
         self.site = site
         self.role = role
         self.keepalive = keepalive
         self.publish_timeout = publish_timeout
         self.max_backoff = max_backoff
         self.reconnector = reconnector or Reconnector(BackoffPolicy(initial=min(0.5, max_backoff), cap=max_backoff))
-        self._host, self._port, self._username, self._password, self._tls = parse_url(url)
+        self._tls_context = self._address.tls_context()
+        self._reconnect_hooks: list[Callable[[], Awaitable[object]]] = []
+        self._hook_tasks: set[asyncio.Task[object]] = set()
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -91,16 +162,17 @@ class MqttBus(Bus):
             qos=QOS_COMMAND,
             retain=True,
         )
+        a = self._address
         return aiomqtt.Client(
-            self._host,
-            self._port,
-            username=self._username,
-            password=self._password,
+            a.host,
+            a.port,
+            username=a.username,
+            password=a.password,
             identifier=self.client_id,
             will=will,
             keepalive=self.keepalive,
             timeout=10,
-            tls_context=ssl.create_default_context() if self._tls else None,
+            tls_context=self._tls_context,
         )
 
     async def start(self) -> None:
@@ -127,6 +199,25 @@ class MqttBus(Bus):
         self._connected.set()
         logger.info("connected to MQTT broker %s as %s", safe_url(self.url), self.client_id)
 
+    def on_reconnect(self, callback: Callable[[], Awaitable[object]]) -> None:
+        """Run ``await callback()`` after every reconnection (once the link is up and subscribed again)."""
+        self._reconnect_hooks.append(callback)
+
+    def _run_reconnect_hooks(self) -> None:
+        for hook in self._reconnect_hooks:
+            task: asyncio.Task[object] = asyncio.create_task(self._run_hook(hook))
+            self._hook_tasks.add(task)
+            task.add_done_callback(self._hook_tasks.discard)
+
+    async def _run_hook(self, hook: Callable[[], Awaitable[object]]) -> object:
+        try:
+            return await hook()
+        except BusError as exc:
+            logger.warning("re-publishing after a reconnection failed: %s", exc)
+        except Exception:
+            logger.exception("a reconnection callback failed")
+        return None
+
     async def _run(self, first: aiomqtt.Client) -> None:
         connected: aiomqtt.Client | None = first
 
@@ -138,6 +229,7 @@ class MqttBus(Bus):
                 await client.__aenter__()
                 self.reconnects += 1
                 await self._on_connected(client)
+                self._run_reconnect_hooks()
             self.reconnector.established()
             try:
                 async for message in client.messages:
@@ -159,6 +251,8 @@ class MqttBus(Bus):
 
     async def close(self) -> None:
         self.reconnector.stop()
+        for task in list(self._hook_tasks):
+            task.cancel()
         client = self._client
         if client is not None and self._connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError):

@@ -4,11 +4,15 @@
 to the PBX, so a desktop (or any other client) drives the telephone system the same way whether the
 link is in its own process (``SimLink`` in ``ccenter demo``) or behind a gateway on another machine:
 
-- events: it subscribes to ``ccenter/v1/<site>/calls/+`` and to the agent events (its own agent's
-  ``ccenter/v1/<site>/agents/<agent_id>/events``, or every agent's without ``agent_id``) and yields
-  the :class:`~bus.messages.CallEvent` and :class:`~bus.messages.AgentState` messages it gets;
-- commands: each becomes a :class:`~bus.messages.Command` (QoS 1, a fresh ``command_id``) on
-  ``ccenter/v1/<site>/cti/commands``; the method returns when the gateway's
+- events: with an ``agent_id`` (a desktop), it subscribes to that agent's
+  ``ccenter/v1/<site>/agents/<agent_id>/events`` only, where the gateway republishes the events of the
+  agent's calls (its broker account reads nothing else of the site's calls); without one (tools,
+  tests), to ``ccenter/v1/<site>/calls/+`` and every agent's events. It yields the
+  :class:`~bus.messages.CallEvent` and :class:`~bus.messages.AgentState` messages it gets;
+- commands: each becomes a :class:`~bus.messages.Command` (QoS 1, a fresh ``command_id``) on the
+  agent's own ``ccenter/v1/<site>/agents/<agent_id>/commands`` (the gateway acts on it only for that
+  agent's extension and calls), or ``ccenter/v1/<site>/cti/commands`` without an ``agent_id`` (a
+  topic the broker lets only the ACD and dialer write); the method returns when the gateway's
   :class:`~bus.messages.CommandResult` arrives (on the agent's events topic, or
   ``ccenter/v1/<site>/cti/results`` for a command that names no agent), and raises the gateway's
   error (:class:`~cti.errors.CommandFailed`, :class:`~cti.errors.UnsupportedCommand`,
@@ -63,10 +67,11 @@ class BusLink(CtiLink):
     """A :class:`CtiLink` carried over the bus to ``ccenter cti-gateway`` (see the module docstring).
 
     ``bus`` is started and closed by its owner, unless the link was made by :meth:`from_url`.
-    ``agent_id`` is the desktop's agent: commands carry it (so results come back on that agent's
-    events topic, the only agent topic its broker account may read) and events are those of all
-    calls and of that agent. Without it, results come on ``ccenter/v1/<site>/cti/results`` and
-    every agent's events are yielded (supervisors, tests, tools).
+    ``agent_id`` is the desktop's agent: commands go on its own command topic and carry it (so
+    results come back on that agent's events topic, the only agent topic its broker account may
+    read), and events are those of that agent and its calls. Without it, commands go on
+    ``ccenter/v1/<site>/cti/commands``, results come on ``ccenter/v1/<site>/cti/results`` and every
+    call's and agent's events are yielded (tests, tools, trusted services).
     """
 
     def __init__(
@@ -138,10 +143,10 @@ class BusLink(CtiLink):
         # A gateway that dies leaves its capabilities retained as online; its presence's last will says
         # otherwise, so watch that too.
         await self._listen(topics.all_presence(site), events=False)
-        await self._listen(topics.calls(site), events=True)
         if self.agent_id is not None:
             await self._listen(topics.agent_events(site, self.agent_id), events=True)
         else:
+            await self._listen(topics.calls(site), events=True)
             await self._listen(topics.all_agent_events(site), events=True)
             await self._listen(topics.cti_results(site), events=False)
         self.connected = True
@@ -252,6 +257,11 @@ class BusLink(CtiLink):
         if self.gateway is None or not self.gateway.online:
             raise LinkUnavailable(f"no CTI gateway is online for site {self.site} (is `ccenter cti-gateway` running?)")
 
+    def _command_topic(self) -> str:
+        if self.agent_id is not None:
+            return topics.agent_commands(self.site, self.agent_id)
+        return topics.cti_commands(self.site)
+
     async def _round_trip(self, command: Command) -> dict[str, Any]:
         """Send ``command`` to the gateway and wait for its result; failures raise the gateway's error."""
         reply_topic = result_topic(self.site, command)
@@ -260,7 +270,7 @@ class BusLink(CtiLink):
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._pending[command.command_id] = future
         try:
-            await self.bus.publish(topics.cti_commands(self.site), command, qos=QOS_COMMAND)
+            await self.bus.publish(self._command_topic(), command, qos=QOS_COMMAND)
             reply = await asyncio.wait_for(future, self.command_timeout)
         except TimeoutError:
             raise CommandFailed(

@@ -1,18 +1,37 @@
 """The CTI gateway: one link bridged to the bus.
 
 Events go out on ``ccenter/v1/<site>/calls/<call_id>`` (call and queue events) and
-``ccenter/v1/<site>/agents/<agent_id>/events`` (agent states); commands come in on
-``ccenter/v1/<site>/cti/commands`` as :class:`bus.messages.Command` (``name`` is a
-:class:`~cti.model.Capability` value, ``args`` its arguments; see :func:`cti.link.dispatch`). A
-command delivered twice (QoS 1) runs once.
+``ccenter/v1/<site>/agents/<agent_id>/events`` (agent states). The call events of a call an agent is
+part of (the agent's extension or agent id appears on it) are also republished on that agent's
+events topic, after one ``call.data`` event with what the site knows of the call so far (calling and
+called number, queue, attached data, including what the IVR attached on the call topic): an agent's
+broker account reads its own topics, not every call of the site (docs/security.md).
 
-Every command gets a :class:`bus.messages.CommandResult` (QoS 1): on the commanding agent's events
-topic ``ccenter/v1/<site>/agents/<agent_id>/events`` when the command names an agent, otherwise on
-``ccenter/v1/<site>/cti/results`` (:func:`bus.topics.cti_results`). It follows the events the command caused
-that the link already knew of. A duplicate delivery of a command that is done gets the same result
-again. The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabilities``
-(:func:`bus.topics.cti_capabilities`) as :class:`bus.messages.CtiCapabilities` while the gateway runs, with
-``online`` false once it stopped. :class:`cti.buslink.BusLink` is the client side of all this.
+Commands (:class:`bus.messages.Command`, ``name`` a :class:`~cti.model.Capability` value, ``args``
+its arguments; see :func:`cti.link.dispatch`) come in on two kinds of topic, and the topic says who
+sent them, since only its owner may write it (the broker's ACL):
+
+- ``ccenter/v1/<site>/cti/commands``: the ACD's and the dialer's. Only there do ``deliver``,
+  ``withdraw``, ``fallback`` and ``dial_out`` run, and only there is an ACD epoch (``args.epoch``)
+  heeded: a command of an older epoch than the leader's is refused (``StaleLeader``), one more than a
+  step ahead of the epoch known from the commands and the leader record (``acd/leader``) too
+  (``BadEpoch``);
+- ``ccenter/v1/<site>/agents/<agent_id>/commands``: that agent's. It acts only for that agent
+  (another ``agent_id`` is refused), only on the extension the agent is logged in on (``device``,
+  ``from_device``, a login's ``extension`` held by nobody else) and only on the calls the agent is
+  part of; anything else is refused with ``Forbidden``.
+
+Every command gets a :class:`bus.messages.CommandResult` (QoS 1), malformed ones too (``kind``
+``LocalProtocolError``): on the agent's events topic ``ccenter/v1/<site>/agents/<agent_id>/events``
+for an agent's command or a command that names an agent, otherwise on ``ccenter/v1/<site>/cti/results``
+(:func:`bus.topics.cti_results`). It follows the events the command caused that the link already knew
+of. A command delivered twice (QoS 1) runs once; a duplicate delivery of a command that is done gets
+the same result again. Nothing a sender writes stops the command loop.
+
+The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabilities``
+(:func:`bus.topics.cti_capabilities`) as :class:`bus.messages.CtiCapabilities` while the gateway runs
+(again after every reconnection to the broker, which may have forgotten them), with ``online``
+false once it stopped. :class:`cti.buslink.BusLink` is the client side of all this.
 """
 
 from __future__ import annotations
@@ -22,21 +41,55 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from bus import topics
-from bus.messages import AgentState, CallEvent, Command, CommandResult, CtiCapabilities
-from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription
+from bus.messages import (
+    AcdLeader,
+    AgentState,
+    AgentStateName,
+    CallEvent,
+    CallEventType,
+    Command,
+    CommandResult,
+    CtiCapabilities,
+    encode,
+)
+from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
-from .model import CallTracker, LinkEvent
+from .model import CallTracker, Capability, LinkEvent
 
 logger = logging.getLogger(__name__)
 
 _SEEN_COMMANDS = 4096
 #: How long a command's result waits for the events the command caused to be published first.
 _EVENTS_FIRST_S = 2.0
+#: Calls remembered for the agents' view (parties and what the site knows of them).
+_KNOWN_CALLS = 10_000
+
+#: A desktop asks which of its calls are still up, after it may have missed events.
+LIVE_CALLS = "live_calls"
+#: What an agent may ask for on its own command topic.
+AGENT_COMMANDS = frozenset(c.value for c in Capability) | {LIVE_CALLS}
+#: Arguments naming a device: for an agent, its own extension only.
+_DEVICE_ARGS = ("device", "from_device")
+#: Arguments naming a call: for an agent, one of its calls only.
+_CALL_ARGS = ("call_id", "consult_call_id")
+
+
+class Forbidden(CtiError):
+    """A command its sender may not give (another agent, another extension, a call not its own)."""
+
+
+class BadEpoch(CtiError):
+    """An ACD epoch that cannot be: not an integer, or more than one step ahead of the leader's."""
+
+
+class _StaleLeader(CtiError):
+    """A command of a deposed ACD leader."""
 
 
 def result_topic(site: str, command: Command) -> str:
@@ -46,8 +99,21 @@ def result_topic(site: str, command: Command) -> str:
     return topics.cti_results(site)
 
 
-#: A desktop asks which of its calls are still up, after it may have missed events.
-LIVE_CALLS = "live_calls"
+def _check_shape(command: Command) -> None:
+    """Refuse a command whose fields are not of their types (it came from anybody's JSON)."""
+    if not isinstance(command.command_id, str) or not command.command_id:
+        raise LocalProtocolError("a command needs a command_id (text)")
+    if not isinstance(command.name, str) or not command.name:
+        raise LocalProtocolError(f"command {command.command_id!r} needs a name (text)")
+    if not isinstance(command.args, dict):
+        raise LocalProtocolError(f"command {command.name!r} ({command.command_id}): 'args' must be an object")
+    data = command.args.get("data")
+    if data is not None and not (isinstance(data, dict) and all(isinstance(k, str) for k in data)):
+        raise LocalProtocolError(f"command {command.name!r} ({command.command_id}): 'data' must be an object")
+    for field in ("call_id", "agent_id"):
+        value = getattr(command, field)
+        if value is not None and not isinstance(value, str):
+            raise LocalProtocolError(f"command {command.name!r} ({command.command_id}): {field!r} must be text")
 
 
 class Gateway:
@@ -55,37 +121,75 @@ class Gateway:
         self.link = link
         self.bus = bus
         self.site = site
-        self.client_id = client_id
+        # The bus's own client id (unique per instance) is the one its presence and last will name.
+        self.client_id = str(getattr(bus, "client_id", "") or client_id)
         self.published = 0
         self.commands_done = 0
         self.commands_failed = 0
-        self.acd_epoch = 0  # the highest ACD leader epoch seen on a command
+        self.acd_epoch = 0  # the ACD leader epoch heeded (0: none known yet)
+        self.leader_epoch = 0  # the highest epoch of the ACD leader records (0: none seen)
         self.tracker = CallTracker()  # the live calls, as this gateway published them
-        # command_id -> its result (None while it runs)
-        self._seen: OrderedDict[str, CommandResult | None] = OrderedDict()
-        self._subscription: Subscription | None = None
+        self.site_calls = CallTracker()  # every call event of the site (the IVR's too), for the agents' view
+        # (source topic, command_id) -> its result (None while it runs)
+        self._seen: OrderedDict[tuple[str, str], CommandResult | None] = OrderedDict()
+        self._subscriptions: list[Subscription] = []
+        self._queue: asyncio.Queue[Envelope] = asyncio.Queue()
+        self._readers: list[asyncio.Task[None]] = []
+        self._at_extension: dict[str, str] = {}  # extension -> the agent logged in on it
+        self._extension_of: dict[str, str] = {}  # agent -> its extension
+        self._parties: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents part of it
+        self._own: OrderedDict[bytes, int] = OrderedDict()  # call events published, not yet echoed
+        self._online = False
 
     async def start(self) -> None:
-        """Subscribe to the command topic (before the link speaks, so no command is missed)."""
-        self._subscription = await self.bus.subscribe(topics.cti_commands(self.site), qos=QOS_COMMAND)
+        """Subscribe to the command topics (before the link speaks, so no command is missed)."""
+        for pattern, qos in (
+            (topics.cti_commands(self.site), QOS_COMMAND),
+            (topics.all_agent_commands(self.site), QOS_COMMAND),
+            (topics.acd_leader(self.site), QOS_COMMAND),
+            (topics.calls(self.site), QOS_EVENT),
+        ):
+            subscription = await self.bus.subscribe(pattern, qos=qos)
+            self._subscriptions.append(subscription)
+            self._readers.append(asyncio.create_task(self._read(subscription), name=f"gateway {pattern}"))
+        on_reconnect = getattr(self.bus, "on_reconnect", None)
+        if on_reconnect is not None:
+            on_reconnect(self._announce_again)
+
+    async def _read(self, subscription: Subscription) -> None:
+        async for envelope in subscription:
+            await self._queue.put(envelope)
 
     async def run(self) -> None:
         """Bridge until the link's events end (the link closed) or the task is cancelled."""
-        if self._subscription is None:
+        if not self._subscriptions:
             await self.start()
         commands = asyncio.create_task(self._serve_commands())
+        self._online = True
         await self._announce(online=True)
         try:
             async for event in self.link.events():
                 await self._publish(event)
         finally:
+            self._online = False
             commands.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await commands
-            if self._subscription is not None:
-                await self._subscription.close()
+            for task in self._readers:
+                task.cancel()
+            for task in (commands, *self._readers):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._readers.clear()
+            for subscription in self._subscriptions:
+                with contextlib.suppress(Exception):
+                    await subscription.close()
+            self._subscriptions.clear()
             with contextlib.suppress(Exception):
                 await self._announce(online=False)
+
+    async def _announce_again(self) -> None:
+        if self._online:
+            logger.info("reconnected to the broker: publishing the CTI capabilities again")
+            await self._announce(online=True)
 
     async def _announce(self, *, online: bool) -> None:
         message = CtiCapabilities(
@@ -97,6 +201,7 @@ class Gateway:
         )
         await self.bus.publish(topics.cti_capabilities(self.site), message, qos=QOS_COMMAND, retain=True)
 
+    # -- events ----------------------------------------------------------------------------
     async def _publish(self, event: LinkEvent) -> None:
         try:
             if isinstance(event, CallEvent):
@@ -109,82 +214,259 @@ class Gateway:
             logger.error("cannot publish %s: %s", event.message_type, exc)
             return
         self.tracker.apply(event)
-        await self.bus.publish(topic, event, qos=QOS_EVENT)
+        if isinstance(event, AgentState):
+            self._on_agent_state(event)
+            await self.bus.publish(topic, event, qos=QOS_EVENT)
+        else:
+            known = self.site_calls.get(event.call_id) is not None
+            self.site_calls.apply(event)
+            key = encode(event)
+            self._own[key] = self._own.get(key, 0) + 1
+            while len(self._own) > _KNOWN_CALLS:
+                self._own.popitem(last=False)
+            await self.bus.publish(topic, event, qos=QOS_EVENT)
+            await self._to_agents(event, catch_up=known)
         self.published += 1
 
-    async def _serve_commands(self) -> None:
-        assert self._subscription is not None
-        async for envelope in self._subscription:
-            message = envelope.message
-            if not isinstance(message, Command):
-                logger.warning("ignored a %s message on %s", message.message_type, envelope.topic)
-                continue
-            epoch = message.args.get("epoch")
-            if isinstance(epoch, int) and not isinstance(epoch, bool):
-                if epoch < self.acd_epoch:
-                    # A deposed ACD leader still talking: its decisions are no longer the site's.
-                    logger.info("command %s from ACD epoch %d ignored: epoch %d leads", message.command_id,
-                                epoch, self.acd_epoch)
-                    await self._reply(message, CommandResult(
-                        command_id=message.command_id, ok=False, ts=time.time(), result={"kind": "StaleLeader"},
-                        error=f"ACD epoch {epoch} is no longer the leader (epoch {self.acd_epoch} is)",
-                        agent_id=message.agent_id, name=message.name,
-                    ))
-                    continue
-                self.acd_epoch = epoch
-            if message.command_id in self._seen:
-                logger.info("command %s delivered again: already done", message.command_id)
-                previous = self._seen[message.command_id]
-                if previous is not None:
-                    await self._reply(message, previous)
-                continue
-            self._seen[message.command_id] = None
-            while len(self._seen) > _SEEN_COMMANDS:
-                self._seen.popitem(last=False)
-            try:
-                if message.name == LIVE_CALLS:
-                    asked = message.args.get("call_ids")
-                    if not isinstance(asked, list) or not all(isinstance(c, str) for c in asked):
-                        raise LocalProtocolError(f"command {LIVE_CALLS} ({message.command_id}) needs call_ids")
-                    result: dict[str, Any] = {"live": sorted(c for c in asked if self.tracker.get(c) is not None)}
-                else:
-                    result = await dispatch(self.link, message)
-            except Exception as exc:
-                self.commands_failed += 1
-                if isinstance(exc, CtiError):
-                    logger.warning("command %s (%s) failed: %s", message.command_id, message.name, exc)
-                else:
-                    logger.exception("command %s (%s) failed unexpectedly", message.command_id, message.name)
-                reply = CommandResult(
-                    command_id=message.command_id,
-                    ok=False,
-                    ts=time.time(),
-                    result={"kind": type(exc).__name__},
-                    error=str(exc),
-                    agent_id=message.agent_id,
-                    name=message.name,
-                )
-            else:
-                self.commands_done += 1
-                logger.info("command %s (%s) done %s", message.command_id, message.name, result or "")
-                reply = CommandResult(
-                    command_id=message.command_id,
-                    ok=True,
-                    ts=time.time(),
-                    result=result,
-                    agent_id=message.agent_id,
-                    name=message.name,
-                )
-            if message.command_id in self._seen:
-                self._seen[message.command_id] = reply
-            await self.link.events_taken(_EVENTS_FIRST_S)
-            await self._reply(message, reply)
+    def _on_agent_state(self, event: AgentState) -> None:
+        agent = event.agent_id
+        if event.state == AgentStateName.LOGGED_OFF:
+            extension = self._extension_of.pop(agent, None)
+            if extension is not None and self._at_extension.get(extension) == agent:
+                del self._at_extension[extension]
+        elif event.extension:
+            previous = self._extension_of.get(agent)
+            if previous is not None and previous != event.extension and self._at_extension.get(previous) == agent:
+                del self._at_extension[previous]
+            self._extension_of[agent] = event.extension
+            self._at_extension[event.extension] = agent
 
-    async def _reply(self, command: Command, reply: CommandResult) -> None:
-        try:
-            topic = result_topic(self.site, command)
-        except ValueError as exc:
-            logger.error("cannot answer command %s: %s", command.command_id, exc)
+    async def _to_agents(self, event: CallEvent, *, catch_up: bool) -> None:
+        """Republish ``event`` on the events topic of every agent part of its call.
+
+        An agent joining a call the site knew before first gets what is known of it (``catch_up``).
+        """
+        parties = self._parties.get(event.call_id)
+        joining = {a for a in (event.agent_id, self._at_extension.get(event.extension or "")) if a}
+        if parties is None and joining:
+            parties = self._parties[event.call_id] = set()
+            while len(self._parties) > _KNOWN_CALLS:
+                self._parties.popitem(last=False)
+        if parties is None:
             return
-        await self.bus.publish(topic, reply, qos=QOS_COMMAND)
+        for agent in sorted(joining - parties):
+            parties.add(agent)
+            if catch_up:
+                await self._catch_up(agent, event.call_id)
+        for agent in sorted(parties):
+            await self._to_agent(agent, event)
+        if event.type == CallEventType.ENDED:
+            self._parties.pop(event.call_id, None)
 
+    async def _catch_up(self, agent: str, call_id: str) -> None:
+        """What the site knows of a call an agent joins: its numbers, queue and attached data."""
+        call = self.site_calls.get(call_id)
+        if call is None:
+            return
+        known = CallEvent(type=CallEventType.DATA, call_id=call_id, ts=time.time(), calling=call.calling,
+                          called=call.called, queue=call.queue, data=dict(call.data))
+        await self._to_agent(agent, known)
+
+    async def _to_agent(self, agent: str, event: CallEvent) -> None:
+        try:
+            topic = topics.agent_events(self.site, agent)
+        except ValueError as exc:
+            logger.error("cannot republish %s to agent %r: %s", event.type, agent, exc)
+            return
+        await self.bus.publish(topic, event, qos=QOS_EVENT)
+
+    async def _on_call_topic(self, event: CallEvent) -> None:
+        """A call event from the bus: our own (echoed) or another process's (the IVR's), for the agents."""
+        key = encode(event)
+        count = self._own.get(key)
+        if count is not None:
+            if count > 1:
+                self._own[key] = count - 1
+            else:
+                del self._own[key]
+            return
+        self.site_calls.apply(event)
+        parties = self._parties.get(event.call_id)
+        for agent in sorted(parties or ()):
+            await self._to_agent(agent, event)
+
+    # -- commands --------------------------------------------------------------------------
+    async def _serve_commands(self) -> None:
+        while True:
+            envelope = await self._queue.get()
+            try:
+                await self._on_envelope(envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not stop the command loop: log it and serve the next
+                logger.exception("failed on a message on %s", envelope.topic)
+
+    async def _on_envelope(self, envelope: Envelope) -> None:
+        message = envelope.message
+        try:
+            where = topics.parse(envelope.topic)
+        except ValueError:
+            logger.warning("ignored a message on %s", envelope.topic)
+            return
+        if isinstance(where, topics.CallTopic):
+            if isinstance(message, CallEvent):
+                await self._on_call_topic(message)
+            return
+        if isinstance(where, topics.AcdLeaderTopic):
+            if isinstance(message, AcdLeader):
+                self._on_leader(message)
+            return
+        if not isinstance(message, Command):
+            logger.warning("ignored a %s message on %s", message.message_type, envelope.topic)
+            return
+        agent = where.agent_id if isinstance(where, topics.AgentCommandsTopic) else None
+        if agent is None and not isinstance(where, topics.CtiCommandsTopic):
+            return
+        await self._on_command(message, agent, envelope.topic)
+
+    def _on_leader(self, record: AcdLeader) -> None:
+        """The leader record (only ACD identities may write it) is the measure of the epochs heeded."""
+        epoch = record.epoch
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch <= self.leader_epoch:
+            return
+        logger.info("ACD %s leads with epoch %d", record.client_id, epoch)
+        self.leader_epoch = epoch
+        if self.acd_epoch > epoch + 1 or self.acd_epoch < epoch:
+            self.acd_epoch = epoch
+
+    async def _on_command(self, message: Command, agent: str | None, source: str) -> None:
+        try:
+            _check_shape(message)
+        except LocalProtocolError as exc:
+            await self._failed(message, agent, exc)
+            return
+        key = (source, message.command_id)
+        if key in self._seen:
+            logger.info("command %s delivered again: already done", message.command_id)
+            previous = self._seen[key]
+            if previous is not None:
+                await self._reply(message, previous, agent)
+            return
+        try:
+            if agent is None:
+                self._check_epoch(message)
+            else:
+                self._authorize(message, agent)
+        except CtiError as exc:
+            await self._failed(message, agent, exc)
+            return
+        if agent is not None and message.agent_id is None:
+            message = replace(message, agent_id=agent)
+        self._seen[key] = None
+        while len(self._seen) > _SEEN_COMMANDS:
+            self._seen.popitem(last=False)
+        try:
+            if message.name == LIVE_CALLS:
+                asked = message.args.get("call_ids")
+                if not isinstance(asked, list) or not all(isinstance(c, str) for c in asked):
+                    raise LocalProtocolError(f"command {LIVE_CALLS} ({message.command_id}) needs call_ids")
+                live = {c for c in asked if self.tracker.get(c) is not None}
+                if agent is not None:
+                    live = {c for c in live if agent in self._parties.get(c, ())}
+                result: dict[str, Any] = {"live": sorted(live)}
+            else:
+                result = await dispatch(self.link, message)
+        except Exception as exc:
+            reply = self._failure(message, agent, exc)
+        else:
+            self.commands_done += 1
+            logger.info("command %s (%s) done %s", message.command_id, message.name, result or "")
+            if message.name == Capability.SET_AGENT_STATE and isinstance(message.agent_id, str):
+                # The PBX took the agent's state (and extension): links whose events do not say so
+                # (not every PBX reports a log-on) still know the agent's extension from here.
+                self._on_agent_state(AgentState(agent_id=message.agent_id, state=str(message.args.get("state")),
+                                                ts=time.time(), extension=message.args.get("extension")))
+            reply = CommandResult(command_id=message.command_id, ok=True, ts=time.time(), result=result,
+                                  agent_id=agent or message.agent_id, name=message.name)
+        if key in self._seen:
+            self._seen[key] = reply
+        await self.link.events_taken(_EVENTS_FIRST_S)
+        await self._reply(message, reply, agent)
+
+    def _check_epoch(self, message: Command) -> None:
+        if "epoch" not in message.args:
+            return
+        epoch = message.args["epoch"]
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            raise BadEpoch(f"command {message.command_id}: the ACD epoch must be an integer, not {epoch!r}")
+        if epoch < self.acd_epoch:
+            # A deposed ACD leader still talking: its decisions are no longer the site's.
+            logger.info("command %s from ACD epoch %d ignored: epoch %d leads", message.command_id, epoch,
+                        self.acd_epoch)
+            raise _StaleLeader(f"ACD epoch {epoch} is no longer the leader (epoch {self.acd_epoch} is)")
+        if self.acd_epoch and epoch > self.acd_epoch + 1:
+            raise BadEpoch(f"command {message.command_id}: ACD epoch {epoch} is more than one step ahead of "
+                           f"epoch {self.acd_epoch}")
+        self.acd_epoch = epoch
+
+    def _authorize(self, message: Command, agent: str) -> None:
+        """Refuse what ``agent`` may not ask for on its own command topic (raises Forbidden)."""
+        what = f"agent {agent}: command {message.name!r} ({message.command_id})"
+        if message.agent_id is not None and message.agent_id != agent:
+            raise Forbidden(f"{what} names agent {message.agent_id!r}: an agent commands only for itself")
+        if message.name not in AGENT_COMMANDS:
+            raise Forbidden(f"{what} is not an agent's command")
+        if message.name == LIVE_CALLS:
+            return
+        own = self._extension_of.get(agent)
+        if message.name == Capability.SET_AGENT_STATE:
+            wanted = message.args.get("extension")
+            if wanted is not None:
+                holder = self._at_extension.get(str(wanted))
+                if holder is not None and holder != agent:
+                    raise Forbidden(f"{what}: extension {wanted!r} is in use by another agent")
+            return
+        if own is None:
+            raise Forbidden(f"{what}: the agent is not logged in on an extension")
+        for name in _DEVICE_ARGS:
+            device = message.args.get(name)
+            if device is not None and device != own:
+                raise Forbidden(f"{what}: {name} {device!r} is not the agent's extension {own!r}")
+        for name in _CALL_ARGS:
+            call_id = message.call_id if name == "call_id" and message.call_id is not None else message.args.get(name)
+            if call_id is not None and agent not in self._parties.get(str(call_id), ()):
+                raise Forbidden(f"{what}: call {call_id!r} is not one of the agent's calls")
+
+    def _failure(self, message: Command, agent: str | None, exc: Exception) -> CommandResult:
+        if isinstance(exc, _StaleLeader):
+            pass  # logged as such: the normal end of a deposed leader's commands
+        elif isinstance(exc, CtiError):
+            self.commands_failed += 1
+            logger.warning("command %s (%s) failed: %s", message.command_id, message.name, exc)
+        else:
+            self.commands_failed += 1
+            logger.error("command %s (%s) failed unexpectedly", message.command_id, message.name, exc_info=exc)
+        kind = "StaleLeader" if isinstance(exc, _StaleLeader) else type(exc).__name__
+        return CommandResult(
+            command_id=str(message.command_id),
+            ok=False,
+            ts=time.time(),
+            result={"kind": kind},
+            error=str(exc),
+            agent_id=agent or (message.agent_id if isinstance(message.agent_id, str) else None),
+            name=str(message.name),
+        )
+
+    async def _failed(self, message: Command, agent: str | None, exc: Exception) -> None:
+        await self._reply(message, self._failure(message, agent, exc), agent)
+
+    async def _reply(self, command: Command, reply: CommandResult, agent: str | None) -> None:
+        topic = topics.cti_results(self.site)
+        name = agent or command.agent_id
+        if isinstance(name, str) and name:
+            try:
+                topic = topics.agent_events(self.site, name)
+            except ValueError:
+                logger.info("command %s names agent %r, which has no topic: answered on %s", command.command_id,
+                            name, topic)
+        await self.bus.publish(topic, reply, qos=QOS_COMMAND)

@@ -16,7 +16,8 @@ demo drive it; replay (:mod:`routing.replay`) reads recordings with the same two
   the extension from the configuration or the message; ``reserved``, ``busy`` and ``wrap_up`` are
   reports and change nothing; an agent state older than the last one applied is skipped.
 * **Out.** ``OfferCall`` becomes ``deliver`` on ``.../cti/commands`` and ``offer`` on the agent's
-  ``.../agents/<agent>/commands``; ``OfferWithdrawn`` a ``withdraw`` to both; ``AgentStateSet`` a
+  ``.../agents/<agent>/events`` (its inbox: ``.../agents/<agent>/commands`` is the agent's own, to
+  the gateway); ``OfferWithdrawn`` a ``withdraw`` to both; ``AgentStateSet`` a
   ``set_state`` to the agent; ``CallFallback`` a ``fallback`` to CTI. Every command carries
   ``args.epoch``; an offer's ``command_id`` is call, agent and offer number.
 * **Takeover.** :meth:`AcdAdapter.snapshot` and :meth:`AcdAdapter.restore` carry the state from a
@@ -427,7 +428,7 @@ class AcdAdapter:
             agent_id=agent_id,
             args={**args, "epoch": epoch},
         )
-        return Outgoing(topics.agent_commands(self.site, agent_id), command)
+        return Outgoing(topics.agent_events(self.site, agent_id), command)
 
     # ------------------------------------------------------------ statistics
 

@@ -7,7 +7,7 @@
   ``ccenter/v1/<site>/calls/+``) and agent states (on ``ccenter/v1/<site>/agents/+/events``) it reads
   into engine events, with the server's clock as their time, and the engine's decisions into the
   commands it publishes (QoS 1) on ``ccenter/v1/<site>/cti/commands`` and the agents'
-  ``.../agents/<agent>/commands``. ``QueueStats`` are published retained on
+  ``.../agents/<agent>/events``. ``QueueStats`` are published retained on
   ``.../queues/<queue>/stats`` once a second and on change. The server feeds ``Tick`` when the
   engine's next timer is due.
 * :mod:`routing.leadership`: :class:`~routing.leadership.Election` decides who leads the site.

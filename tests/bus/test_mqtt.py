@@ -108,7 +108,7 @@ def test_link_loss_reconnects_resubscribes_and_publishes_the_last_will(mqtt_url:
         flaky = MqttBus(f"mqtt://127.0.0.1:{port}", client_id=f"desk-{site}", site=site, keepalive=5)
         try:
             async with started(MqttBus(mqtt_url, client_id=f"watch-{site}", site=site)) as watcher, started(flaky):
-                presence = await watcher.subscribe(topics.presence(site, f"desk-{site}"))
+                presence = await watcher.subscribe(topics.presence(site, flaky.client_id))
                 assert (await presence.get(timeout=10)).message.online is True  # type: ignore[attr-defined]
                 inbox = await flaky.subscribe(topics.agent_commands(site, "bob"))
                 proxy.cut()

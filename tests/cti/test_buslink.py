@@ -115,13 +115,16 @@ def test_full_call_through_buslink(transport: str | None) -> None:
     async def go() -> tuple[list[str], CallTracker, BusLink]:
         async with rig(transport) as r:
             desk = BusLink(r.desk_bus, site=r.site, agent_id="a1", command_timeout=TIMEOUT)
+            other = BusLink(r.desk_bus, site=r.site, agent_id="a2", command_timeout=TIMEOUT)
             await desk.connect()
+            await other.connect()
             seen = Recorder(desk)
             assert desk.capabilities == frozenset(Capability)
             assert desk.gateway is not None and desk.gateway.link == "SimLink"
 
             await desk.set_agent_state("a1", AgentStateName.READY, extension="1001")
             await seen.until(lambda ev: any(isinstance(e, AgentState) and e.state == "ready" for e in ev))
+            await other.set_agent_state("a2", AgentStateName.READY, extension="1002")
 
             r.pbx.schedule_inbound(0.0, "5550100", "800", ring="1001")
             r.pbx.advance(0.0)
@@ -137,16 +140,17 @@ def test_full_call_through_buslink(transport: str | None) -> None:
             consult = await desk.consult("sim-1", "1001", "1002")
             assert consult == "sim-2"
             await seen.call_event("call.alerting", consult, extension="1002")
-            await desk.answer(consult, "1002")
+            await other.answer(consult, "1002")
             await seen.call_event("call.answered", consult)
             await desk.attended_transfer("sim-1", consult, "1001")
             await seen.call_event("call.transferred", "sim-1", extension="1002")
             await seen.call_event("call.ended", consult, cause="transferred")
             assert r.pbx.parties("sim-1") == {"far": "connected", "1001": "null", "1002": "connected"}
 
-            await desk.hangup("sim-1", "1002")
+            await other.hangup("sim-1", "1002")
             await seen.call_event("call.ended", "sim-1", cause="normal")
             assert r.pbx.live_calls == []
+            await other.close()
             await desk.close()
             await seen.stop()
             tracker = CallTracker()
@@ -157,7 +161,7 @@ def test_full_call_through_buslink(transport: str | None) -> None:
 
     kinds, tracker, desk = asyncio.run(go())
     assert kinds == [
-        "call.offered",
+        "call.data",  # what the site knew of the call when it reached the agent (the offer before)
         "call.alerting",
         "call.answered",
         "call.held",
@@ -306,7 +310,7 @@ def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(mqtt_url: str
             await desk.close()
             await gateway_bus.close()
             await desk_bus.clear_retained(topics.cti_capabilities(site))
-            await desk_bus.clear_retained(topics.presence(site, f"cti-gateway-{site}"))
+            await desk_bus.clear_retained(topics.presence(site, gateway_bus.client_id))
             await desk_bus.close()
             await proxy.close()
 
@@ -319,11 +323,16 @@ def test_the_gateway_says_which_calls_are_still_up(transport: str | None) -> Non
             desk = BusLink(r.desk_bus, site=r.site, agent_id="alice")
             await desk.connect()
             events = desk.events()
+            await desk.set_agent_state("alice", AgentStateName.READY, extension="1001")
+            assert isinstance(await asyncio.wait_for(anext(events), TIMEOUT), AgentState)
             r.pbx.schedule_inbound(0.0, "+14155550100", "800", ring="1001")
+            r.pbx.schedule_inbound(0.0, "+14155550199", "800", ring="1002")  # not alice's
             r.pbx.advance(0.0)
-            seen = [await asyncio.wait_for(anext(events), TIMEOUT) for _ in range(2)]  # offered, alerting
-            assert [e.type for e in seen if isinstance(e, CallEvent)] == ["call.offered", "call.alerting"]
-            assert await desk.live_calls(["sim-1", "sim-404"]) == {"sim-1"}
+            seen = [await asyncio.wait_for(anext(events), TIMEOUT) for _ in range(2)]  # what was known, alerting
+            assert [e.type for e in seen if isinstance(e, CallEvent)] == ["call.data", "call.alerting"]
+            assert seen[0].calling == "+14155550100"  # type: ignore[union-attr]
+            # Alice hears only of her own calls, and may not ask about the others.
+            assert await desk.live_calls(["sim-1", "sim-2", "sim-404"]) == {"sim-1"}
             r.pbx.far_hangup("sim-1")
             await asyncio.wait_for(anext(events), TIMEOUT)  # ended
             assert await desk.live_calls(["sim-1"]) == set()

@@ -22,7 +22,7 @@ def test_a_queued_call_goes_to_the_ready_agent_as_deliver_and_offer_commands() -
     [offer] = acd.receive(handoff, 2.0)
     assert isinstance(offer, OfferCall) and (offer.call_id, offer.agent_id) == ("c1", "alice")
     deliver, desk = acd.commands([offer], epoch=4, now=2.0)
-    assert deliver.topic == topics.cti_commands(SITE) and desk.topic == topics.agent_commands(SITE, "alice")
+    assert deliver.topic == topics.cti_commands(SITE) and desk.topic == topics.agent_events(SITE, "alice")
     assert deliver.command.name == "deliver" and deliver.command.command_id == "c1:alice:1"
     assert deliver.command.args == {"call_id": "c1", "extension": "1001", "queue": "sales", "epoch": 4}
     assert desk.command.name == "offer" and desk.command.command_id == "c1:alice:1:offer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -176,4 +177,4 @@ def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, ca
             await proxy.close()
 
     asyncio.run(scenario())
-    assert f"ACD acd-a-{site} stands down (epoch 1): lost the broker link" in caplog.text
+    assert re.search(rf"ACD acd-a-{site}-[0-9a-f]{{8}} stands down \(epoch 1\): lost the broker link", caplog.text)
