@@ -188,8 +188,13 @@ class MqttBus(Bus):
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
         self._client = client
-        for pattern, qos in self._qos.items():
-            await client.subscribe(pattern, qos=qos)
+        # Subscriptions may be added or dropped while these go out (each subscribe awaits the broker):
+        # go round until every pattern wanted now is subscribed at its QoS.
+        subscribed: dict[str, int] = {}
+        while todo := [(p, q) for p, q in list(self._qos.items()) if subscribed.get(p) != q]:
+            for pattern, qos in todo:
+                await client.subscribe(pattern, qos=qos)
+                subscribed[pattern] = qos
         await client.publish(
             self._presence_topic(),
             encode(Presence(client_id=self.client_id, online=True, ts=time.time(), role=self.role)),
