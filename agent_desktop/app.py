@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from types import TracebackType
@@ -74,11 +75,21 @@ def apply_style(app: QApplication, style: str) -> None:
     app.setProperty("iconColor", ICON_COLORS.get(style, ICON_COLORS["light"]))
 
 
-def install_excepthook() -> None:
-    """Log unexpected errors and show them, instead of letting a slot's exception vanish or kill the app."""
+def install_excepthook(*, interactive: bool = True) -> None:
+    """Log unexpected errors and show them, instead of letting a slot's exception vanish or kill the app.
+
+    With ``interactive=False`` (a scripted run with nobody at the screen, such as the demo's
+    screenshots) the error is logged and the process ends with status 70 at once: a message box
+    nobody can close would leave it hanging.
+    """
 
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         logger.critical("unexpected error", exc_info=(kind, error, tb))
+        if not interactive:
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            sys.stderr.flush()
+            os._exit(70)  # EX_SOFTWARE: Qt's event loop would swallow a SystemExit raised here
         if QApplication.instance() is not None:
             text = QCoreApplication.translate("Application", "Unexpected error: %1").replace("%1", str(error))
             box = QMessageBox(QMessageBox.Icon.Critical, "ccenter", text)

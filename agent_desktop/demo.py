@@ -124,7 +124,7 @@ def run_workstation_demo(
     """
     route_qt_messages_to_logging()
     app = application(style=style, language=language)
-    install_excepthook()
+    install_excepthook(interactive=screenshots is None)
     mailbox()  # made on the GUI thread, before the contact center's thread publishes to the windows' feeds
     network = NetworkThread("demo-center")
     network.start()
