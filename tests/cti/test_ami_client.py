@@ -78,8 +78,10 @@ def test_url_parsing() -> None:
 
 
 @pytest.mark.expect_log(
-    logging.WARNING, "cti.ami.client", match=r"^AMI link to 127.0.0.1:\d+ lost: the AMI server closed the connection; "
-    r"reconnecting in \d+\.\d s$"
+    logging.WARNING,
+    "cti.ami.client",
+    match=r"^AMI link to 127.0.0.1:\d+ lost: the AMI server closed the connection; "
+    r"reconnecting in \d+\.\d s$",
 )
 def test_md5_login_resync_and_calls_survive_a_disconnect() -> None:
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
@@ -153,8 +155,12 @@ def test_keepalive_pings_and_reconnects_when_pings_go_unanswered(expect_log: Exp
             await until(lambda: server.pings >= 2)
             server.answer_pings = False
             with (
-                expect_log(logging.WARNING, "cti.ami.client", match=r"^AMI keep-alive failed \(AMI action Ping got "
-                           r"no answer within 0.2 s\): dropping the connection$"),
+                expect_log(
+                    logging.WARNING,
+                    "cti.ami.client",
+                    match=r"^AMI keep-alive failed \(AMI action Ping got "
+                    r"no answer within 0.2 s\): dropping the connection$",
+                ),
                 expect_log(logging.WARNING, "cti.ami.client", match=r"lost: keep-alive failed \(.*\); reconnecting in"),
             ):
                 await until(lambda: link.sessions == 1 and not link.logged_in.is_set())
@@ -340,6 +346,7 @@ def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_sessio
     expect_log: ExpectLog,
 ) -> None:
     lost = expect_log(logging.WARNING, "cti.ami.client", match="lost: the AMI server closed the connection")
+
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
         time = FakeTime()
         reconnector = Reconnector(
@@ -365,7 +372,10 @@ def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_sessio
         finally:
             await link.close()
         assert [r.getMessage().rsplit("; ", 1)[1] for r in lost.records] == [
-            "reconnecting in 1.5 s", "reconnecting in 4.5 s", "reconnecting in 1.5 s", "reconnecting in 4.5 s"
+            "reconnecting in 1.5 s",
+            "reconnecting in 4.5 s",
+            "reconnecting in 1.5 s",
+            "reconnecting in 4.5 s",
         ]
 
     run(scenario)

@@ -52,8 +52,8 @@ def test_inbound_queue_call_recorded_transcript() -> None:
         ("queue.joined", cid, "", ""),
         ("call.alerting", cid, "1001", ""),
         ("agent.state", "agent-7", "reserved", ""),
-        ("call.answered", cid, "1001", ""),
         ("queue.left", cid, "", ""),
+        ("call.answered", cid, "1001", ""),  # AgentConnect speaks for the leg the queue dialed
         ("agent.state", "agent-7", "busy", ""),
         ("call.held", cid, "1001", ""),
         ("call.retrieved", cid, "1001", ""),
@@ -69,7 +69,7 @@ def test_inbound_queue_call_recorded_transcript() -> None:
     assert (offered.calling, offered.called, offered.ts) == ("+14155550100", "8005550199", 1700000010.0001)
     data = [e.data for e in events if isinstance(e, CallEvent) and e.type == "call.data"]
     assert data == [{"account": "12345678"}, {"intent": "billing", "verified": "yes"}]
-    answered = events[8]
+    answered = events[9]
     assert isinstance(answered, CallEvent) and (answered.agent_id, answered.queue) == ("agent-7", "sales")
     transferred = events[13]
     assert isinstance(transferred, CallEvent) and transferred.called == "1002"
