@@ -12,8 +12,13 @@ import pytest
 from bus import topics
 from bus.messages import AgentState, CallEvent
 from cti.ami.client import AmiLink, AmiSettings
+from cti.ami.codec import AmiDecoder, AmiMessage
+from cti.ami.mapper import AmiMapper
 from cti.errors import CommandFailed
 from cti.model import CallTracker, Capability, LinkEvent
+from routing.acd_config import AcdConfig, AgentProfile
+from routing.adapter import AcdAdapter
+from routing.model import QueueConfig
 from tests.helpers import until
 
 from .ami_server import ReplayAsterisk
@@ -223,3 +228,43 @@ def test_an_account_without_reporting_starts_without_the_call_resync() -> None:
         assert [e.type for e in calls(events)][-1] == "call.ended"
 
     replay_bytes((CAPTURES / "queue-call-real-channels.ami").read_bytes(), scenario, username="ccgw", conf=conf)
+
+
+def test_a_deliver_out_of_queue_is_answered_not_abandoned_and_the_agent_gets_one_call() -> None:
+    """Two progressive-dialer calls parked in ``Queue(acdsupport)``; the ACD delivers by Redirect.
+
+    Live, Asterisk reported the first deliver as ``QueueCallerAbandon``; the ACD counted it abandoned,
+    kept carol ready and delivered the second call to her phone too (the capture goes on to show it).
+    Replayed through the mapper and the ACD up to that second Redirect: one deliver, answered.
+    """
+    config = AcdConfig(
+        queues=(QueueConfig("acdsupport", wrap_up_s=0.0, ring_timeout_s=30.0),),
+        agents={"carol": AgentProfile({"acdsupport": 5}, "2003")},
+    )
+    acd = AcdAdapter(config, "main")
+    clock = iter(float(n) for n in range(100_000))
+    mapper = AmiMapper(clock=lambda: next(clock))
+    acd.receive(AgentState(agent_id="carol", state="ready", ts=0.0), 0.0)
+    delivered: list[tuple[str, str]] = []
+    published: list[CallEvent] = []
+    capture = (CAPTURES / "session-outbound-deliver.ami").read_bytes()
+    for message in AmiDecoder().feed(capture):
+        if not isinstance(message, AmiMessage):
+            continue
+        if message.kind == "response" and message.action_id == "cc3-87":
+            break  # the live ACD's second Redirect, to the busy agent: ours does not send it
+        for event in mapper.map(message):
+            if isinstance(event, CallEvent):
+                published.append(event)
+            for out in acd.commands(acd.receive(event, event.ts), epoch=1, now=event.ts):
+                if out.command.name == "deliver":
+                    mapper.expect_redirect(out.command.args["call_id"])  # what AmiLink.deliver does
+                    delivered.append((out.command.args["call_id"], out.command.args["extension"]))
+    first, second = "cc-cbca5a4d81c643b88434", "cc-9de08274e2924650992d"
+    assert delivered == [(first, "2003")]
+    left = [e for e in published if e.type == "queue.left" and e.call_id == first]
+    assert [(e.cause, e.data) for e in left] == [(None, {"reason": "redirected"})]
+    stats = acd.queue_stats("acdsupport", 1e9)
+    assert (stats.answered, stats.abandoned) == (1, 0)
+    assert acd.engine.call_agent(first) == "carol"
+    assert acd.waiting_calls() == [second]  # waits for carol instead of ringing her busy phone
