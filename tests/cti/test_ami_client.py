@@ -194,6 +194,16 @@ def test_commands_originate_setvar_and_refusals() -> None:
                 await link.attach_data(call_id, {"note": "x\r\nAction: Originate"})
             with pytest.raises(LocalProtocolError):
                 await link.make_call("1001", "555\n1234")
+            # A comma in a Variable: value starts another variable for Asterisk (a name ending in ")"
+            # runs a dialplan function); an @ or / in a dialled number picks another context or options.
+            with pytest.raises(LocalProtocolError, match="comma"):
+                await link.dial_out("5550100", "sales", {"offer": "5G,SHELL(id)=x"})
+            with pytest.raises(LocalProtocolError, match="comma"):
+                await link.make_call("1001", "5551234", data={"offer": "5G,SHELL(id)=x"})
+            with pytest.raises(LocalProtocolError, match="another dialplan context"):
+                await link.dial_out("5550100@premium-out/n", "sales")
+            with pytest.raises(LocalProtocolError, match="another dialplan context"):
+                await link.make_call("1001&PJSIP/1002", "5551234")
             assert len(server.actions) == sent  # nothing went out
             await link.set_agent_state("agent-7", AgentStateName.NOT_READY, reason="lunch", extension="1001")
             assert server.actions[-1].name == "QueuePause" and server.actions[-1].get("Reason") == "lunch"

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bus import topics
-from bus.messages import AgentState, CallEvent
+from bus.messages import AgentState, AgentStateName, CallEvent
 from cti.ami.client import AmiLink, AmiSettings
 from cti.ami.codec import AmiDecoder, AmiMessage
 from cti.ami.mapper import AmiMapper
@@ -268,3 +268,16 @@ def test_a_deliver_out_of_queue_is_answered_not_abandoned_and_the_agent_gets_one
     assert (stats.answered, stats.abandoned) == (1, 0)
     assert acd.engine.call_agent(first) == "carol"
     assert acd.waiting_calls() == [second]  # waits for carol instead of ringing her busy phone
+
+
+def test_agent_state_commands_name_the_member_interface_asterisk_has() -> None:
+    """Live, ``QueuePause Interface: IAX2/alice`` got "Interface not found": the member is IAX2/2001."""
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        with pytest.raises(CommandFailed):  # the capture has no answer for it; what was sent counts
+            await link.set_agent_state("alice", AgentStateName.NOT_READY, reason="lunch")
+        pause = server.actions[-1]
+        assert (pause.name, pause.get("Interface"), pause.get("Reason")) == ("QueuePause", "IAX2/2001", "lunch")
+
+    replay("queue-call-real-channels.ami", scenario)
