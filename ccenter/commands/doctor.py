@@ -16,6 +16,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser = subparsers.add_parser(
         "doctor", parents=[common], help="check the configuration: database, schema, message broker"
     )
+    parser.add_argument(
+        "--link",
+        metavar="URL",
+        help="also log in to this telephony link (ami://...) and name the permissions its account lacks",
+    )
     parser.set_defaults(func=run)
 
 
@@ -55,14 +60,50 @@ def check_broker(settings: Settings) -> str:
     return f"connected to {safe_url(settings.mqtt_url)}"
 
 
+class LinkBroken(Exception):
+    """The telephony link cannot be reached, or its account lacks permissions."""
+
+
+async def ami_permissions(url: str) -> str:
+    """Log in to the AMI at ``url``; what the account may do, or :class:`LinkBroken` naming what it lacks."""
+    from cti.ami.client import AmiLink
+    from cti.errors import CtiError
+
+    link = AmiLink.from_url(url)
+    try:
+        await link.connect()
+    except CtiError as exc:
+        raise LinkBroken(str(exc)) from None
+    try:
+        gaps = link.missing
+        if gaps:
+            raise LinkBroken(f"AMI account {link.settings.username!r} lacks permissions: " + "; ".join(map(str, gaps)))
+        if link.permitted is None:
+            return f"logged in as {link.settings.username!r}; Asterisk does not list its permitted actions"
+        return f"logged in as {link.settings.username!r}; every command and the call resync are permitted"
+    finally:
+        await link.close()
+
+
+def check_link(url: str) -> str:
+    if not url.startswith("ami://"):
+        return "not an AMI link: nothing more to check"
+    import asyncio
+
+    return asyncio.run(ami_permissions(url))
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     checks: list[tuple[str, Callable[[Settings], str]]] = [("database", check_database), ("broker", check_broker)]
+    link_url = getattr(args, "link", None)
+    if link_url:
+        checks.append(("link", lambda _settings: check_link(link_url)))
     broken = 0
     for name, check in checks:
         try:
             detail = check(settings)
-        except (CrmError, BusError) as exc:
+        except (CrmError, BusError, LinkBroken) as exc:
             broken += 1
             print(f"BROKEN  {name:<9} {exc}")
         else:

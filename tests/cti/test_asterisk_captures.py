@@ -11,6 +11,7 @@ import pytest
 
 from bus import topics
 from bus.messages import AgentState, AgentStateName, CallEvent
+from ccenter.commands.doctor import LinkBroken, ami_permissions
 from cti.ami.client import AmiLink, AmiSettings
 from cti.ami.codec import AmiDecoder, AmiMessage
 from cti.ami.mapper import AmiMapper
@@ -21,7 +22,7 @@ from routing.adapter import AcdAdapter
 from routing.model import QueueConfig
 from tests.helpers import until
 
-from .ami_server import ReplayAsterisk
+from .ami_server import FakeAsterisk, ReplayAsterisk
 from .helpers import FIXTURES
 
 CAPTURES = FIXTURES / "asterisk"
@@ -281,3 +282,22 @@ def test_agent_state_commands_name_the_member_interface_asterisk_has() -> None:
         assert (pause.name, pause.get("Interface"), pause.get("Reason")) == ("QueuePause", "IAX2/2001", "lunch")
 
     replay("queue-call-real-channels.ami", scenario)
+
+
+@pytest.mark.expect_log(logging.ERROR, "cti.ami.client", match="cannot carry out")
+def test_doctor_names_the_permissions_an_account_lacks() -> None:
+    async def main() -> None:
+        server = FakeAsterisk(username="ccgw", write=["call", "originate", "agent"])
+        await server.start()
+        try:
+            with pytest.raises(LinkBroken) as broken:
+                await ami_permissions(f"ami://ccgw:s3cret@127.0.0.1:{server.port}")
+            assert "mute: MuteAudio denied (needs write = system)" in str(broken.value)
+            assert "resync: CoreShowChannels denied (needs write = reporting or system)" in str(broken.value)
+            server.write = ["call", "originate", "agent", "reporting", "system"]  # docs/cti.md's account
+            ok = await ami_permissions(f"ami://ccgw:s3cret@127.0.0.1:{server.port}")
+            assert "every command and the call resync are permitted" in ok
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
