@@ -25,8 +25,10 @@ only the channel's own ``Uniqueid``, a different id when the AGI runs on a later
 A ``HANGUP`` line from Asterisk, a ``511`` reply or a closed connection end the session as
 abandoned. A prompt Asterisk cannot play (``result=-1`` with no ``HANGUP``: the sound file is
 missing) is logged and skipped: a menu still waits for its key, a digit collect still collects
-(without the prompt). Were the caller gone after all, the next command says so. The engine's look-up requests are answered from the ports (:class:`~ivr.ports.Ports`)
-in a worker thread, so a slow database never stalls other calls, and within the request's
+(without the prompt). Were the caller gone after all, the next command says so.
+
+The engine's look-up requests are answered from the ports (:class:`~ivr.ports.Ports`) in a worker
+thread, so a slow database never stalls other calls, and within the request's
 ``timeout_s``: a look-up that takes longer is a timeout for the session (the flow's error exit).
 Replies to sensitive collects are never logged.
 """

@@ -65,7 +65,7 @@ from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, Local
 from ..link import CtiLink
 from ..model import Capability
 from .codec import ActionCompleted, AmiMessage, AmiProtocol, Banner
-from .mapper import AmiMapper, device_of
+from .mapper import WRAP_UP_REASON, AmiMapper, device_of
 from .permissions import ACTION_CLASSES, Missing, missing
 from .permissions import capabilities as permitted_capabilities
 
@@ -676,11 +676,14 @@ class AmiLink(CtiLink):
             if not queue:
                 raise LocalProtocolError("logging an agent off through AMI needs the queue")
             await self.action("QueueRemove", headers)
-        elif state in (AgentStateName.READY, AgentStateName.NOT_READY):
+        elif state in (AgentStateName.READY, AgentStateName.NOT_READY, AgentStateName.WRAP_UP):
+            # wrap-up is a pause with the reason "wrap_up": the queues ring the agent again on ready
             headers = {"Interface": interface, "Paused": "false" if state is AgentStateName.READY else "true"}
             if queue:
                 headers["Queue"] = queue
-            if reason and state is AgentStateName.NOT_READY:
+            if state is AgentStateName.WRAP_UP:
+                headers["Reason"] = WRAP_UP_REASON
+            elif reason and state is AgentStateName.NOT_READY:
                 headers["Reason"] = reason
             await self.action("QueuePause", headers)
         else:

@@ -27,6 +27,7 @@ answered, conferenced or ended. Rules:
 - A ``QueueCallerAbandon`` that follows a ``Redirect`` the link made itself (:meth:`AmiMapper.expect_redirect`:
   the ACD's deliver takes the call out of ``Queue()``) is a plain ``queue.left`` with
   ``data.reason`` ``redirected``, not an abandon.
+- A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
   manager.conf), else the link's clock at the time the event is read.
 - Attached data: channel variables named ``CC_<key>`` (inherited forms ``_CC_``/``__CC_`` too) and
@@ -53,6 +54,8 @@ from .codec import AmiMessage
 logger = logging.getLogger(__name__)
 
 DATA_PREFIX = "CC_"
+#: The pause reason that stands for the agent's wrap-up (Asterisk's queues know only paused or not).
+WRAP_UP_REASON = "wrap_up"
 
 _SNAPSHOT = frozenset(
     h.lower()
@@ -731,6 +734,9 @@ class AmiMapper:
         ext = device_of(m.get("StateInterface") or m.get("Interface"))
         if paused:
             reason = m.get("PausedReason") or m.get("Reason") or None
+            if reason == WRAP_UP_REASON:  # the AMI link's own wrap-up pause
+                self._agent(out, self._member(m), AgentStateName.WRAP_UP, ts, extension=ext)
+                return
             self._agent(out, self._member(m), AgentStateName.NOT_READY, ts, reason=reason, extension=ext)
         else:
             self._agent(out, self._member(m), AgentStateName.READY, ts, extension=ext)

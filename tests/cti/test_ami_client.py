@@ -389,3 +389,29 @@ def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_sessio
         ]
 
     run(scenario)
+
+
+def test_wrap_up_is_a_pause_with_its_own_reason_and_comes_back_as_wrap_up() -> None:
+    """The desktop sets wrap_up after every call; Asterisk's queues know paused or not."""
+
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            await events.wait(1)  # agent-7 ready, from QueueStatus
+            await link.set_agent_state("agent-7", AgentStateName.WRAP_UP, extension="1001")
+            pause = server.actions[-1]
+            assert (pause.name, pause.get("Paused"), pause.get("Reason")) == ("QueuePause", "true", "wrap_up")
+            server.broadcast(
+                "QueueMemberPause",
+                {"Queue": "sales", "MemberName": "agent-7", "Interface": "PJSIP/1001", "Paused": "1",
+                 "PausedReason": "wrap_up"},
+            )  # fmt: skip
+            await events.wait(2)
+            state = events.events[-1]
+            assert isinstance(state, AgentState) and (state.agent_id, state.state) == ("agent-7", "wrap_up")
+        finally:
+            await link.close()
+
+    run(scenario)

@@ -282,7 +282,8 @@ def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(mqtt_url: str
         host, port = mqtt_url.removeprefix("mqtt://").split(":")
         proxy = CuttableProxy(host, int(port))
         proxy_port = await proxy.start()
-        gateway_bus = MqttBus(f"mqtt://127.0.0.1:{proxy_port}", client_id=f"cti-gateway-{site}", site=site, keepalive=5)
+        gateway_bus = MqttBus(f"mqtt://127.0.0.1:{proxy_port}", client_id=f"cti-gateway-{site}", site=site,
+                              keepalive=5)
         desk_bus = MqttBus(mqtt_url, client_id=f"desk-{site}", site=site)
         await gateway_bus.start()
         await desk_bus.start()

@@ -106,13 +106,8 @@ class FakePbx:
                             )
                         )
                     elif msg.name == "StartApplicationSession":
-                        writer.write(
-                            frame(
-                                msg.invoke_id,
-                                f"<StartApplicationSessionPosResponse{ns}><sessionID>s1"
-                                "</sessionID></StartApplicationSessionPosResponse>",
-                            )
-                        )
+                        writer.write(frame(msg.invoke_id, f"<StartApplicationSessionPosResponse{ns}><sessionID>s1"
+                                                          "</sessionID></StartApplicationSessionPosResponse>"))
                     elif msg.name == "ResetApplicationSessionTimer":
                         if self.answer_keepalive:
                             writer.write(frame(msg.invoke_id, f"<ResetApplicationSessionTimerPosResponse{ns}/>"))
@@ -262,12 +257,8 @@ def test_an_application_session_is_kept_alive_and_started_again_when_the_timer_r
             assert [r.name for r in pbx.requests].count("StartApplicationSession") == 1
             pbx.answer_keepalive = False
             with (
-                expect_log(
-                    logging.WARNING,
-                    "cti.csta.client",
-                    match=r"^CSTA keep-alive failed \(CSTA "
-                    r"ResetApplicationSessionTimer got no answer within 0.2 s\): dropping the connection$",
-                ),
+                expect_log(logging.WARNING, "cti.csta.client", match=r"^CSTA keep-alive failed \(CSTA "
+                           r"ResetApplicationSessionTimer got no answer within 0.2 s\): dropping the connection$"),
                 expect_log(logging.WARNING, "cti.csta.client", match=r"lost: keep-alive failed \(.*\); reconnecting"),
             ):
                 await until(lambda: link.sessions == 1 and not link.ready.is_set())
@@ -281,12 +272,8 @@ def test_an_application_session_is_kept_alive_and_started_again_when_the_timer_r
 
 
 @pytest.mark.expect_log(logging.WARNING, "cti.csta.client", match="lost: the CSTA server closed the connection")
-@pytest.mark.expect_log(
-    logging.WARNING,
-    "cti.csta.client",
-    match=r"^CSTA resync: no snapshot of device 9999 \(the PBX "
-    r"refused SnapshotDevice: operation invalidDeviceID\); its calls are kept$",
-)
+@pytest.mark.expect_log(logging.WARNING, "cti.csta.client", match=r"^CSTA resync: no snapshot of device 9999 \(the PBX "
+                        r"refused SnapshotDevice: operation invalidDeviceID\); its calls are kept$")
 def test_snapshot_resync_after_reconnect_closes_calls_that_ended_while_down() -> None:
     async def scenario(pbx: FakePbx, settings: CstaSettings) -> None:
         link = CstaLink(replace(settings, devices=("2001", "2002", "9999")))

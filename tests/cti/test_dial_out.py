@@ -15,11 +15,8 @@ from cti.link import ACD_COMMANDS, dispatch
 from cti.model import DialOutcome
 from cti.sim import NumberScript, SimLink, SimPbx
 
-DATA = {
-    "schema": "ccenter.attached/1",
-    "fields": {"work_item_id": {"value": 7, "type": "int"}},
-    "routing": {"priority": 3},
-}
+DATA = {"schema": "ccenter.attached/1", "fields": {"work_item_id": {"value": 7, "type": "int"}},
+        "routing": {"priority": 3}}
 
 
 def test_answered_dial_out_joins_the_queue_with_its_data() -> None:
@@ -62,18 +59,15 @@ def test_dial_out_without_a_free_trunk_fails_and_needs_a_queue() -> None:
 def test_dispatch_dial_out_returns_the_call_id_and_checks_arguments() -> None:
     async def go() -> None:
         link = SimLink(SimPbx())
-        command = Command(
-            command_id="d1", name="dial_out", ts=0.0, args={"number": "+15550001", "queue": "sales", "data": DATA}
-        )
+        command = Command(command_id="d1", name="dial_out", ts=0.0,
+                          args={"number": "+15550001", "queue": "sales", "data": DATA})
         assert "dial_out" in ACD_COMMANDS
         assert await dispatch(link, command) == {"call_id": "sim-1"}
         with pytest.raises(LocalProtocolError):
             await dispatch(link, Command(command_id="d2", name="dial_out", ts=0.0, args={"number": "+1555"}))
         with pytest.raises(LocalProtocolError):
-            await dispatch(
-                link,
-                Command(command_id="d3", name="dial_out", ts=0.0, args={"number": "+1555", "queue": "q", "data": "x"}),
-            )
+            await dispatch(link, Command(command_id="d3", name="dial_out", ts=0.0,
+                                         args={"number": "+1555", "queue": "q", "data": "x"}))
 
     asyncio.run(go())
 
@@ -103,13 +97,9 @@ def test_gateway_answers_dial_out_with_the_new_call_id_after_its_events() -> Non
             await gateway.start()
             await link.connect()
             runner = asyncio.create_task(gateway.run())
-            await bus.publish(
-                topics.cti_commands("hq"),
-                Command(
-                    command_id="dial:c:1:x", name="dial_out", ts=0.0, args={"number": "+15550009", "queue": "sales"}
-                ),
-                qos=1,
-            )
+            await bus.publish(topics.cti_commands("hq"), Command(
+                command_id="dial:c:1:x", name="dial_out", ts=0.0, args={"number": "+15550009", "queue": "sales"}),
+                qos=1)
             result = (await results.get(timeout=2)).message
             assert isinstance(result, CommandResult)
             pbx.advance(0.0)

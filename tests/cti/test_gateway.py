@@ -89,8 +89,7 @@ def test_cti_gateway_process_runs_on_sim_and_stops_on_sigterm() -> None:
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "ccenter", "-v", "cti-gateway", "--link", "sim://?extensions=2"],
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.PIPE, text=True,
     )
     try:
         assert proc.stderr is not None
@@ -176,14 +175,8 @@ def test_gateway_fences_a_deposed_acd_and_carries_out_fallbacks(caplog: pytest.L
             for command_id, name, args in sent:
                 await bus.publish(
                     topics.cti_commands("hq"),
-                    Command(
-                        command_id=command_id,
-                        name=name,
-                        ts=0.0,
-                        call_id="sim-1",
-                        agent_id="a1",
-                        args={"call_id": "sim-1", **args},
-                    ),
+                    Command(command_id=command_id, name=name, ts=0.0, call_id="sim-1", agent_id="a1",
+                            args={"call_id": "sim-1", **args}),
                     qos=1,
                 )
             got = [(await results.get(timeout=2)).message for _ in range(4)]
@@ -198,11 +191,7 @@ def test_gateway_fences_a_deposed_acd_and_carries_out_fallbacks(caplog: pytest.L
 
     results, events, pbx = asyncio.run(go())
     assert [(r.command_id, r.ok) for r in results] == [
-        ("new-leader", True),
-        ("old-leader", False),
-        ("bad-fallback", False),
-        ("fallback", True),
-    ]
+        ("new-leader", True), ("old-leader", False), ("bad-fallback", False), ("fallback", True)]
     assert results[1].error == "ACD epoch 1 is no longer the leader (epoch 2 is)"
     assert "unknown fallback 'fax'" in (results[2].error or "")
     ended = events[-1]

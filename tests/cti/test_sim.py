@@ -270,13 +270,8 @@ def test_mute_through_a_bus_command_and_only_on_a_live_party() -> None:
     pbx.answer("sim-1", "1001")
 
     def command(state: str, device: str = "1001") -> Command:
-        return Command(
-            command_id=f"m-{state}-{device}",
-            name="mute",
-            ts=0.0,
-            call_id="sim-1",
-            args={"device": device, "state": state},
-        )
+        return Command(command_id=f"m-{state}-{device}", name="mute", ts=0.0, call_id="sim-1",
+                       args={"device": device, "state": state})
 
     asyncio.run(dispatch(link, command("on")))
     assert pbx.muted("sim-1") == {"1001"}
