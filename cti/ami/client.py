@@ -278,11 +278,12 @@ class AmiLink(CtiLink):
             return True
         return False
 
-    def _drop_waiters(self) -> None:
+    def _drop_waiters(self, reason: str | None = None) -> None:
         self._proto.forget_pending()
+        why = f": {reason}" if reason else ""
         for future in self._waiters.values():
             if not future.done():
-                future.set_exception(LinkUnavailable("the AMI connection dropped before the answer came"))
+                future.set_exception(LinkUnavailable(f"the AMI connection dropped before the answer came{why}"))
                 future.exception()
         self._waiters.clear()
 
@@ -329,7 +330,9 @@ class AmiLink(CtiLink):
             self._proto.receive_data(data)
             self._dispatch()
             if not data:
-                raise EOFError(self._dropped_because or "the AMI server closed the connection")
+                reason = self._dropped_because or "the AMI server closed the connection"
+                self._drop_waiters(reason)  # an action in flight (the login too) fails now, not at its timeout
+                raise EOFError(reason)
 
     def _dispatch(self) -> None:
         while not isinstance(event := self._proto.next_event(), NeedData):

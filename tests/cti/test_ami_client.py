@@ -415,3 +415,27 @@ def test_wrap_up_is_a_pause_with_its_own_reason_and_comes_back_as_wrap_up() -> N
             await link.close()
 
     run(scenario)
+
+
+def test_a_server_that_hangs_up_during_the_login_fails_connect_at_once() -> None:
+    """EOF while the login waits for its answer: no waiting for the action timeout."""
+
+    async def main() -> None:
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"Asterisk Call Manager/13.0.0\r\n")
+            await reader.readuntil(b"\r\n\r\n")  # the Challenge action
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        link = AmiLink(
+            AmiSettings(host="127.0.0.1", port=port, username="cc", secret="x", action_timeout=60, connect_timeout=60)
+        )
+        try:
+            with pytest.raises(LinkUnavailable, match="closed the connection"):
+                await asyncio.wait_for(link.connect(), 5)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
