@@ -616,6 +616,8 @@ class AmiLink(CtiLink):
         return CallEvent(type=kind, call_id=call_id, ts=self._clock(), **kw)
 
     async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
+        """``Redirect`` the other party to ``to_number``; Asterisk reports no transfer for a Redirect, so
+        the link says ``call.transferred`` itself once Asterisk accepted it."""
         await self.action(
             "Redirect",
             {
@@ -625,12 +627,24 @@ class AmiLink(CtiLink):
                 "Priority": "1",
             },
         )
+        self._held.pop(call_id, None)
+        self._emit(
+            self._event(CallEventType.TRANSFERRED, call_id, called=to_number, data={"kind": "blind", "by": device})
+        )
 
     async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
         customer = self._channel(held_call_id, device, other=True)
         target = self._channel(consult_call_id, device, other=True)
         await self.action("Bridge", {"Channel1": customer, "Channel2": target, "Tone": "no"})
         self._held.pop(held_call_id, None)
+        self._emit(
+            self._event(
+                CallEventType.TRANSFERRED,
+                held_call_id,
+                extension=device_of(target),
+                data={"kind": "attended", "by": device, "consult_call_id": consult_call_id},
+            )
+        )
         for call_id in (held_call_id, consult_call_id):
             with contextlib.suppress(CommandFailed):
                 await self.action("Hangup", {"Channel": self._channel(call_id, device), "Cause": "16"})

@@ -504,14 +504,17 @@ class AmiMapper:
                 self._answered(self._legs[uniqueid], ts, out)
         if len(real) >= 3 and bridge not in self._conferenced:
             self._conferenced.add(bridge)
-            self._call_event(
-                out,
-                CallEventType.CONFERENCED,
-                leg.call_id,
-                ts,
-                extension=device_of(leg.channel),
-                data={"parties": sorted(d for u in real if (d := device_of(self._legs[u].channel)))},
-            )
+            parties = sorted(d for u in real if (d := device_of(self._legs[u].channel)))
+            # every call with a party in the room is conferenced: the held customer's and the consultation
+            for call_id in sorted({self._legs[u].call_id for u in real}, key=lambda c: c != leg.call_id):
+                self._call_event(
+                    out,
+                    CallEventType.CONFERENCED,
+                    call_id,
+                    ts,
+                    extension=device_of(leg.channel),
+                    data={"parties": parties},
+                )
 
     def _on_bridge_leave(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         bridge = m.get("BridgeUniqueid")

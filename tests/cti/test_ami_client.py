@@ -13,7 +13,7 @@ from bus.messages import AgentState, AgentStateName, CallEvent
 from bus.reconnect import BackoffPolicy, Reconnector
 from cti.ami.client import AmiLink, AmiSettings, AuthenticationFailed
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable, LocalProtocolError
-from cti.model import LinkEvent
+from cti.model import CallState, CallTracker, LinkEvent
 from tests.helpers import ExpectLog, FakeTime, until
 
 from .ami_server import FakeAsterisk
@@ -294,6 +294,36 @@ def test_consult_then_attended_transfer_bridges_customer_and_target() -> None:
                 "PJSIP/1001-"
             )
             await until(lambda: not any(c.channel.startswith("PJSIP/1001-") for c in server.channels.values()))
+            # Asterisk reports no transfer for a Bridge action: the link says it, and the customer is no longer held
+            await until(_has(events, "call.transferred", "T"))
+            moved = next(e for e in events.events if isinstance(e, CallEvent) and e.type == "call.transferred")
+            assert (moved.extension, moved.data["kind"], moved.data["consult_call_id"]) == ("1002", "attended", consult)
+            tracker = CallTracker()
+            for e in events.events:
+                tracker.apply(e)
+            customer = tracker.get("T")
+            assert customer is not None and customer.state is CallState.CONNECTED
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_blind_transfer_redirects_the_customer_and_says_call_transferred() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("B", "B", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        server.new_channel("B2", "B", "PJSIP/1001-00000002")
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            await until(lambda: len(link.mapper.channels_of("B")) == 2)
+            await link.blind_transfer("B", "1001", "2002")
+            redirect = server.redirects[-1]
+            assert (redirect.get("Channel"), redirect.get("Exten")) == ("PJSIP/trunk-00000001", "2002")
+            await until(_has(events, "call.transferred", "B"))
+            moved = next(e for e in events.events if isinstance(e, CallEvent) and e.type == "call.transferred")
+            assert (moved.called, moved.data) == ("2002", {"kind": "blind", "by": "1001"})
         finally:
             await link.close()
 

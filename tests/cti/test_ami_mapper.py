@@ -189,3 +189,24 @@ def test_attended_transfer_rehomes_target_and_queue_abandon() -> None:
         ("queue.joined", "Q", "", ""),
         ("queue.left", "Q", "", "abandoned"),
     ]
+
+
+def test_a_confbridge_of_two_calls_conferences_both() -> None:
+    """As captured live: the held customer (Linkedid P) and the consultation (K) keep their own
+    Linkedids in the ConfBridge; both calls are conferenced, the held one no longer looks held."""
+    mapper = AmiMapper(clock=lambda: 1.0)
+    run(
+        _ev("Newchannel", Channel="IAX2/pstn-1", Uniqueid="P", Linkedid="P", ChannelState="6", Exten="500")
+        + _ev("Newchannel", Channel="IAX2/2002-1", Uniqueid="K", Linkedid="K", ChannelState="6")
+        + _ev("Newchannel", Channel="IAX2/2003-1", Uniqueid="K2", Linkedid="K", ChannelState="6"),
+        mapper,
+    )
+    events = run(
+        _ev("BridgeEnter", Channel="IAX2/2002-1", Uniqueid="K", Linkedid="K", BridgeUniqueid="room")
+        + _ev("BridgeEnter", Channel="IAX2/pstn-1", Uniqueid="P", Linkedid="P", BridgeUniqueid="room")
+        + _ev("BridgeEnter", Channel="IAX2/2003-1", Uniqueid="K2", Linkedid="K", BridgeUniqueid="room"),
+        mapper,
+    )
+    conferenced = [e for e in events if isinstance(e, CallEvent) and e.type == "call.conferenced"]
+    assert sorted(e.call_id for e in conferenced) == ["K", "P"]
+    assert all(e.data == {"parties": ["2002", "2003", "pstn"]} for e in conferenced)
