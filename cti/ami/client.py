@@ -52,7 +52,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -65,7 +65,7 @@ from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, Local
 from ..link import CtiLink
 from ..model import Capability
 from .codec import ActionCompleted, AmiMessage, AmiProtocol, Banner
-from .mapper import WRAP_UP_REASON, AmiMapper, device_of
+from .mapper import HOLD_REASON, WRAP_UP_REASON, AmiMapper, device_of
 from .permissions import ACTION_CLASSES, Missing, missing
 from .permissions import capabilities as permitted_capabilities
 
@@ -193,6 +193,7 @@ class AmiLink(CtiLink):
         self._ids = itertools.count(1)
         # call_id -> (agent's device, the held party's channel) for calls this link put on hold
         self._held: dict[str, tuple[str, str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # unpauses after a held call ended
 
     @classmethod
     def from_url(cls, url: str) -> AmiLink:
@@ -220,6 +221,8 @@ class AmiLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
         self.reconnector.stop()
         if self._writer is not None:
             with contextlib.suppress(Exception):
@@ -346,12 +349,19 @@ class AmiLink(CtiLink):
             elif isinstance(event, AmiMessage):
                 for normalized in self.mapper.map(event):
                     if isinstance(normalized, CallEvent) and normalized.type == CallEventType.ENDED:
-                        self._held.pop(normalized.call_id, None)
+                        held = self._held.pop(normalized.call_id, None)
+                        if held is not None:  # the customer hung up while held: the agent is free again
+                            self._spawn(self._pause_for_hold(held[0], False))
                     self._emit(normalized)
             elif isinstance(event, Banner):
                 self.banner = event.version
             elif isinstance(event, ProtocolIssue):
                 pass  # logged by the codec
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _write(self, data: bytes) -> None:
         if self._writer is None:
@@ -508,6 +518,7 @@ class AmiLink(CtiLink):
             "Redirect", {"Channel": party, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
         )
         self._held[call_id] = (device, party)
+        await self._pause_for_hold(device, True)  # before the hang-up, so the queues never see the agent free
         with contextlib.suppress(CommandFailed):  # the leg may already be gone with the bridge
             await self.action("Hangup", {"Channel": mine, "Cause": "16"})
         self._emit(self._event(CallEventType.HELD, call_id, extension=device))
@@ -532,7 +543,23 @@ class AmiLink(CtiLink):
             },
         )
         self._held.pop(call_id, None)
+        await self._pause_for_hold(device, False)
         self._emit(self._event(CallEventType.RETRIEVED, call_id, extension=device))
+
+    async def _pause_for_hold(self, device: str, on: bool) -> None:
+        """While the agent's leg is hung up for a hold, the agent still has the customer: pause the
+        agent's queue memberships (reason ``on_hold``, which the mapper does not publish as a state)
+        so that Asterisk's queues do not ring the free phone; ``retrieve`` unpauses them."""
+        if self.permitted is not None and "queuepause" not in self.permitted:
+            return
+        for interface in sorted({i for i in self.mapper.agent_interfaces.values() if device_of(i) == device}):
+            headers = {"Interface": interface, "Paused": "true" if on else "false"}
+            if on:
+                headers["Reason"] = HOLD_REASON
+            try:
+                await self.action("QueuePause", headers)
+            except (CommandFailed, LinkUnavailable) as exc:
+                logger.warning("AMI: %s stays %s in the queues: %s", interface, "free" if on else "paused", exc)
 
     async def consult(self, call_id: str, device: str, to_number: str) -> str:
         if call_id not in self._held:

@@ -27,6 +27,8 @@ answered, conferenced or ended. Rules:
 - A ``QueueCallerAbandon`` that follows a ``Redirect`` the link made itself (:meth:`AmiMapper.expect_redirect`:
   the ACD's deliver takes the call out of ``Queue()``) is a plain ``queue.left`` with
   ``data.reason`` ``redirected``, not an abandon.
+- A member paused with the reason ``on_hold`` (the AMI link's hold, which hangs up the agent's leg)
+  changes no state, and neither do its member statuses until it is unpaused.
 - A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
   manager.conf), else the link's clock at the time the event is read.
@@ -56,6 +58,8 @@ logger = logging.getLogger(__name__)
 DATA_PREFIX = "CC_"
 #: The pause reason that stands for the agent's wrap-up (Asterisk's queues know only paused or not).
 WRAP_UP_REASON = "wrap_up"
+#: The pause reason of an agent whose customer the AMI link holds: not a state change, no event.
+HOLD_REASON = "on_hold"
 
 _SNAPSHOT = frozenset(
     h.lower()
@@ -178,6 +182,9 @@ class AmiMapper:
         self._conferenced: set[str] = set()
         self._agents: dict[str, tuple[str, str | None]] = {}
         self._agent_calls: dict[str, str] = {}  # agent -> the queue call it is reserved for or on
+        # agents paused by the link's hold (True; False once unpaused, until the phone is in use again):
+        # their phones are free, they are not, and their member statuses say nothing meanwhile
+        self._holding: dict[str, bool] = {}
         self._resync_seen: set[str] | None = None
         self._agent_ids = dict(agent_ids or {})
         self._redirected: set[str] = set()
@@ -735,8 +742,19 @@ class AmiMapper:
     def _on_member_pause(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         paused = (m.get("Paused") or "0") == "1"
         ext = device_of(m.get("StateInterface") or m.get("Interface"))
+        agent = self._member(m)
+        reason = (m.get("PausedReason") or m.get("Reason") or None) if paused else None
+        if reason == HOLD_REASON and agent:
+            self._holding[agent] = True
+            return
+        if agent in self._holding:
+            if not paused:
+                self._holding[agent] = False  # retrieved (or the held call ended): wait for the phone's state
+                return
+            if not reason:
+                return  # still the hold's pause (member statuses repeat Paused: 1 without the reason)
+            del self._holding[agent]  # paused for another reason: that is the agent's state now
         if paused:
-            reason = m.get("PausedReason") or m.get("Reason") or None
             if reason == WRAP_UP_REASON:  # the AMI link's own wrap-up pause
                 self._agent(out, self._member(m), AgentStateName.WRAP_UP, ts, extension=ext)
                 return
@@ -760,6 +778,10 @@ class AmiMapper:
             "8": AgentStateName.BUSY,
         }.get(status)
         agent = self._member(m)
+        if agent in self._holding:
+            if self._holding[agent] or state not in (AgentStateName.BUSY, AgentStateName.RESERVED):
+                return  # the agent's leg is hung up for a hold: the phone is free, the agent is not
+            del self._holding[agent]  # unpaused and the phone is in use again
         if state in (AgentStateName.BUSY, AgentStateName.RESERVED) and agent in self._agent_calls:
             return  # the queue's own AgentCalled/AgentConnect speak for this call, with its id
         if state is not None:

@@ -234,6 +234,7 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
         await link.connect()
         events = Collector(link)
         try:
+            await events.wait(1)  # agent-7 (PJSIP/1001) ready, from QueueStatus
             await link.hold("C", "1001")
             redirect = server.redirects[-1]
             assert (redirect.get("Channel"), redirect.get("Context"), redirect.get("Exten")) == (
@@ -241,8 +242,16 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
                 "ccenter-hold",
                 "s",
             )
-            assert server.actions[-1].name == "Hangup" and server.actions[-1].get("Channel") == "PJSIP/1001-00000002"
+            # the agent stays out of the queues while the customer waits (pause before the leg hangs up)
+            assert [(a.name, a.get("Interface"), a.get("Paused"), a.get("Reason")) for a in server.actions[-2:]] == [
+                ("QueuePause", "PJSIP/1001", "true", "on_hold"),
+                ("Hangup", None, None, None),
+            ]
+            assert server.actions[-1].get("Channel") == "PJSIP/1001-00000002"
             await until(_has(events, "call.held", "C"))
+            member = {"Queue": "sales", "MemberName": "agent-7", "Interface": "PJSIP/1001"}
+            server.broadcast("QueueMemberPause", member | {"Paused": "1", "PausedReason": "on_hold"})
+            server.broadcast("QueueMemberStatus", member | {"Paused": "1", "Status": "1"})
             await until(
                 lambda: "C2" not in server.channels and link.mapper.channels_of("C") == ["PJSIP/trunk-00000001"]
             )
@@ -252,7 +261,12 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
                 await link.retrieve("C", "1002")
 
             await link.retrieve("C", "1001")
-            originate = server.actions[-1]
+            originate, unpause = server.actions[-2:]
+            assert (unpause.name, unpause.get("Interface"), unpause.get("Paused")) == (
+                "QueuePause",
+                "PJSIP/1001",
+                "false",
+            )
             assert originate.name == "Originate"
             assert (originate.get("Channel"), originate.get("Application"), originate.get("Data")) == (
                 "PJSIP/1001",
@@ -264,6 +278,11 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
             with pytest.raises(CommandFailed, match="not on hold"):
                 await link.retrieve("C", "1001")
             assert not _has(events, "call.ended", "C")()
+            server.broadcast("QueueMemberPause", member | {"Paused": "0"})
+            server.broadcast("QueueMemberStatus", member | {"Paused": "0", "Status": "2"})
+            await until(lambda: any(isinstance(e, AgentState) and e.state == "busy" for e in events.events))
+            states = [e.state for e in events.events if isinstance(e, AgentState)]
+            assert states == ["ready", "busy"]  # no not_ready and no ready while the customer was held
         finally:
             await link.close()
 
@@ -280,8 +299,8 @@ def test_consult_then_attended_transfer_bridges_customer_and_target() -> None:
         events = Collector(link)
         try:
             consult = await link.consult("T", "1001", "1002")
-            names = [a.name for a in server.actions[-3:]]
-            assert names == ["Redirect", "Hangup", "Originate"]
+            names = [a.name for a in server.actions[-4:]]
+            assert names == ["Redirect", "QueuePause", "Hangup", "Originate"]
             assert server.actions[-1].get("ChannelId") == consult and server.actions[-1].get("Exten") == "1002"
             await until(_has(events, "call.held", "T"))
             server.new_channel("K2", consult, "PJSIP/1002-00000010", state=6)
