@@ -30,6 +30,8 @@ answered, conferenced or ended. Rules:
 - A member paused with the reason ``on_hold`` (the AMI link's hold, which hangs up the agent's leg)
   changes no state, and neither do its member statuses until it is unpaused.
 - A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
+- An ``OriginateResponse`` ``Failure`` for a call that never had a channel ends it (``cause`` busy /
+  no_answer / failed from its ``Reason``), so a failed ``make_call``/``dial_out`` leaves no call behind.
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
   manager.conf), else the link's clock at the time the event is read.
 - Attached data: channel variables named ``CC_<key>`` (inherited forms ``_CC_``/``__CC_`` too) and
@@ -99,6 +101,9 @@ _DIAL_OUTCOME = {
     "INVALIDARGS": DialOutcome.FAILED,
     "MACHINE": DialOutcome.ANSWERING_MACHINE,
 }
+#: OriginateResponse ``Reason`` (Asterisk's control frame of the failed dial) -> the outcome
+_ORIGINATE_REASON = {"3": DialOutcome.NO_ANSWER, "5": DialOutcome.BUSY, "8": DialOutcome.FAILED}
+_ENDED_MEMORY = 1000
 _UNKNOWN_NUMBERS = frozenset({"", "<unknown>", "unknown", "anonymous"})
 
 
@@ -188,6 +193,7 @@ class AmiMapper:
         self._resync_seen: set[str] | None = None
         self._agent_ids = dict(agent_ids or {})
         self._redirected: set[str] = set()
+        self._ended: dict[str, None] = {}  # the last calls ended (in order), so a late report ends nothing twice
         #: agent id -> the queue member's name as Asterisk has it (for display, and for QueueAdd)
         self.agent_names: dict[str, str] = {}
         #: agent id -> the member's interface (``IAX2/2001``, ``Local/2001@agents/n``)
@@ -345,6 +351,7 @@ class AmiMapper:
             self._flush_offer(call, out)
             del self._calls[leg.call_id]
             self._redirected.discard(leg.call_id)
+            self._remember_ended(leg.call_id)
             if not call.answered and call.outcome:
                 cause = call.outcome
             self._call_event(out, CallEventType.ENDED, leg.call_id, ts, cause=cause)
@@ -437,6 +444,28 @@ class AmiMapper:
             self._alerting(leg, ts, out)
         elif leg.state == 6:
             self._answered(leg, ts, out)
+
+    def _remember_ended(self, call_id: str) -> None:
+        self._ended[call_id] = None
+        while len(self._ended) > _ENDED_MEMORY:
+            del self._ended[next(iter(self._ended))]
+
+    def _on_originate_response(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        """A failed ``Originate`` whose channel never appeared still ends its call (the ``ChannelId``
+        the link gave it, ``Uniqueid`` here): otherwise the dialer's or desktop's call would never end."""
+        if (m.get("Response") or "").lower() != "failure":
+            return
+        call_id = m.get("Uniqueid") or ""
+        if not call_id or call_id.startswith("<") or call_id in self._ended:
+            return
+        outcome = _ORIGINATE_REASON.get(m.get("Reason") or "", DialOutcome.FAILED).value
+        call = self._calls.get(call_id)
+        if call is not None:
+            if call.outcome is None:
+                call.outcome = outcome  # its legs' hang-ups end it, with this cause
+            return
+        self._remember_ended(call_id)
+        out.append(CallEvent(type=CallEventType.ENDED, call_id=call_id, ts=ts, cause=outcome))
 
     def _on_new_callerid(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         leg = self._leg(m, ts, out)
@@ -808,6 +837,7 @@ _HANDLERS: dict[str, Handler] = {
     "newstate": AmiMapper._on_newstate,
     "newcallerid": AmiMapper._on_new_callerid,
     "localbridge": AmiMapper._on_local_bridge,
+    "originateresponse": AmiMapper._on_originate_response,
     "dialbegin": AmiMapper._on_dial_begin,
     "dialend": AmiMapper._on_dial_end,
     "dial": AmiMapper._on_legacy_dial,

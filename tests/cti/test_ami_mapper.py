@@ -210,3 +210,22 @@ def test_a_confbridge_of_two_calls_conferences_both() -> None:
     conferenced = [e for e in events if isinstance(e, CallEvent) and e.type == "call.conferenced"]
     assert sorted(e.call_id for e in conferenced) == ["K", "P"]
     assert all(e.data == {"parties": ["2002", "2003", "pstn"]} for e in conferenced)
+
+
+def test_a_failed_originate_without_a_channel_ends_its_call_once() -> None:
+    mapper = AmiMapper(clock=lambda: 1.0)
+    failed = _ev("OriginateResponse", ActionID="cc3-9", Response="Failure", Channel="IAX2/2009", Reason="5",
+                 Uniqueid="cc-never-up")  # fmt: skip
+    events = run(failed, mapper)
+    assert [(e.type, e.call_id, e.cause) for e in events if isinstance(e, CallEvent)] == [
+        ("call.ended", "cc-never-up", "busy")
+    ]
+    assert run(failed, mapper) == []
+    # As captured: the channels came and went, then the OriginateResponse: the call ended already.
+    ended = run(
+        _ev("Newchannel", Channel="Local/555@from-internal-1;1", Uniqueid="cc-x", Linkedid="cc-x", ChannelState="0")
+        + _ev("Hangup", Channel="Local/555@from-internal-1;1", Uniqueid="cc-x", Linkedid="cc-x", Cause="17")
+        + _ev("OriginateResponse", ActionID="cc3-59", Response="Failure", Reason="0", Uniqueid="cc-x"),
+        mapper,
+    )
+    assert [e.type for e in ended if isinstance(e, CallEvent)] == ["call.offered", "call.ended"]
