@@ -66,6 +66,7 @@ class AgentCall:
     offered_at: float
     answered_at: float | None = None
     consult_of: str | None = None
+    calling_name: str | None = None  # the caller's name from the network (caller id), when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ Effect = ScreenPop | CallChanged | CallEnded | WrapUpStarted | StateChanged
 @dataclass(slots=True)
 class _Known:
     calling: str | None = None
+    calling_name: str | None = None
     called: str | None = None
     queue: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -221,6 +223,7 @@ class AgentSession:
                 self._known.pop(next(iter(self._known)))
             known = self._known[event.call_id] = _Known()
         known.calling = event.calling or known.calling
+        known.calling_name = event.calling_name or known.calling_name
         known.called = event.called or known.called
         known.queue = event.queue or known.queue
         if event.data and event.type == CallEventType.DATA:
@@ -251,7 +254,7 @@ class AgentSession:
             if call is not None:
                 return []
             call = AgentCall(event.call_id, CallPhase.RINGING, known.calling, known.called, False, dict(known.data),
-                             known.queue, now)
+                             known.queue, now, calling_name=known.calling_name)
             return self._added(call)
         if call is None:
             return []

@@ -78,6 +78,7 @@ class Softphone(QWidget):
         else:
             raw = call.called if call.outbound else call.calling
             number = phones.display(raw) if raw else self.tr("unknown number")
+            number = f"{call.calling_name} {number}" if call.calling_name and not call.outbound else number
             since = call.answered_at if call.answered_at is not None else call.offered_at
             parts = [self.tr(call.phase.value.capitalize()), number]
             if call.queue:

@@ -112,6 +112,7 @@ class CallEvent(Message):
     queue: str | None = None
     cause: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    calling_name: str | None = None  # the caller's name as the network gave it (any script), when known
 
     def __post_init__(self) -> None:
         if self.type not in self.TYPES:

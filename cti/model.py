@@ -124,6 +124,7 @@ class Call:
     call_id: str
     state: CallState
     calling: str | None = None
+    calling_name: str | None = None
     called: str | None = None
     queue: str | None = None
     agent_id: str | None = None
@@ -168,7 +169,7 @@ class CallTracker:
         if call is None:
             call = Call(call_id=event.call_id, state=CallState.OFFERED, started=event.ts)
         changes: dict[str, Any] = {}
-        for name in ("calling", "called", "queue", "agent_id", "extension"):
+        for name in ("calling", "calling_name", "called", "queue", "agent_id", "extension"):
             value = getattr(event, name)
             if value is not None and getattr(call, name) is None:
                 changes[name] = value

@@ -17,9 +17,18 @@ mapping its actions to AGI commands:
 - :class:`~ivr.engine.RequestCallback`: the same variables plus ``CCENTER_CALLBACK=1``.
 - :class:`~ivr.engine.Hangup`: ``HANGUP``.
 
+The hand-off (``call.data`` for the bus) names the call by its ``Linkedid``, the ``call_id`` the
+AMI link uses for every leg: ``GET VARIABLE CHANNEL(linkedid)`` asks it (the AGI environment has
+only the channel's own ``Uniqueid``, a different id when the AGI runs on a later leg or a
+``Local/`` channel); the ``Uniqueid`` stays the fallback when Asterisk does not answer it.
+
 A ``HANGUP`` line from Asterisk, a ``511`` reply or a closed connection end the session as
-abandoned. The engine's look-up requests are answered from the ports (:class:`~ivr.ports.Ports`)
-in a worker thread, so a slow database never stalls other calls, and within the request's
+abandoned. A prompt Asterisk cannot play (``result=-1`` with no ``HANGUP``: the sound file is
+missing) is logged and skipped: a menu still waits for its key, a digit collect still collects
+(without the prompt). Were the caller gone after all, the next command says so.
+
+The engine's look-up requests are answered from the ports (:class:`~ivr.ports.Ports`) in a worker
+thread, so a slow database never stalls other calls, and within the request's
 ``timeout_s``: a look-up that takes longer is a timeout for the session (the flow's error exit).
 Replies to sensitive collects are never logged.
 """
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import json
 import logging
@@ -324,7 +334,9 @@ class FastAgiServer:
                     pending_audio = action.audio  # played by the collect, so a key can interrupt it
                     continue
                 if action.audio:
-                    await channel.command("STREAM FILE", action.audio, "")
+                    reply = await channel.command("STREAM FILE", action.audio, "")
+                    if reply.number is not None and reply.number < 0:
+                        self._missing(channel, action.audio)
                 else:
                     logger.debug("FastAGI: prompt %s has no audio; skipped", action.node)
             elif isinstance(action, Collect):
@@ -337,41 +349,68 @@ class FastAgiServer:
                         logger.warning("FastAGI: %s not set: %s", name, exc)
                         continue
                     await channel.send(line)
-                await self._notify(self.on_handoff, session.handoff_event(self.clock()))
+                event = session.handoff_event(self.clock())
+                linkedid = await self._linkedid(channel)
+                if linkedid and linkedid != event.call_id:
+                    event = dataclasses.replace(event, call_id=linkedid)
+                await self._notify(self.on_handoff, event)
             elif isinstance(action, Hangup):
                 await channel.command("HANGUP")
             else:
                 return _LookUp(action)
         return None
 
+    async def _linkedid(self, channel: AgiChannel) -> str | None:
+        """The call's ``Linkedid`` (``CHANNEL(linkedid)``), or None when Asterisk does not say."""
+        reply = await channel.command("GET VARIABLE", "CHANNEL(linkedid)")
+        if reply.ok and reply.number == 1 and reply.data:
+            return reply.data
+        return None
+
+    @staticmethod
+    def _missing(channel: AgiChannel, audio: str) -> None:
+        """``result=-1``: the caller hung up (Asterisk sent ``HANGUP``), else the prompt cannot be played."""
+        if channel.conn.hung_up:
+            raise _Hungup
+        logger.warning("FastAGI: prompt %r could not be played (no such sound file?): skipped", audio)
+
     async def _collect(self, channel: AgiChannel, collect: Collect, audio: str | None) -> _Digits | _Timeout:
         timeout_ms = str(int(collect.timeout_s * 1000))
         if collect.menu:
             if audio:
                 reply = await channel.command("STREAM FILE", audio, MENU_KEYS)
-                key = self._key(reply)
+                key = self._key(channel, reply, audio)
                 if key:
                     return _Digits(key)
             reply = await channel.command("WAIT FOR DIGIT", timeout_ms)
-            key = self._key(reply)
+            key = self._key(channel, reply, None)
             return _Digits(key) if key else _Timeout()
+        prompt = audio or "silence/1"
         reply = await channel.command(
-            "GET DATA", audio or "silence/1", timeout_ms, str(collect.max_length), sensitive=collect.sensitive
+            "GET DATA", prompt, timeout_ms, str(collect.max_length), sensitive=collect.sensitive
         )
+        if reply.ok and reply.number == -1:
+            self._missing(channel, prompt)  # raises when the caller hung up
+            reply = await channel.command(
+                "GET DATA", "silence/1", timeout_ms, str(collect.max_length), sensitive=collect.sensitive
+            )
+            if reply.ok and reply.number == -1:
+                raise _Hungup
         if not reply.ok:
             return _Timeout()
-        if reply.number == -1:
-            raise _Hungup
         digits = reply.result or ""
         return _Digits(digits) if digits else _Timeout()
 
-    @staticmethod
-    def _key(reply: AgiReply) -> str | None:
+    @classmethod
+    def _key(cls, channel: AgiChannel, reply: AgiReply, audio: str | None) -> str | None:
         if not reply.ok:
             return None
         number = reply.number
         if number is None or number == 0:
             return None
         if number < 0:
-            raise _Hungup
+            if audio is None:  # WAIT FOR DIGIT fails only when the channel is gone
+                raise _Hungup
+            cls._missing(channel, audio)
+            return None
         return chr(number)

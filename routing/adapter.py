@@ -19,7 +19,10 @@ demo drive it; replay (:mod:`routing.replay`) reads recordings with the same two
   ``.../agents/<agent>/events`` (its inbox: ``.../agents/<agent>/commands`` is the agent's own, to
   the gateway); ``OfferWithdrawn`` a ``withdraw`` to both; ``AgentStateSet`` a
   ``set_state`` to the agent; ``CallFallback`` a ``fallback`` to CTI. Every command carries
-  ``args.epoch``; an offer's ``command_id`` is call, agent and offer number.
+  ``args.epoch``; an offer's ``command_id`` is call, agent and offer number, its withdraw's the
+  offer's id and ``:withdraw``. A ``queue.left`` ``abandoned`` of an offered call is the PBX reporting
+  the deliver (Asterisk: ``Redirect`` out of ``Queue()``): the agent stays reserved until the answer
+  or the end of the call.
 * **Takeover.** :meth:`AcdAdapter.snapshot` and :meth:`AcdAdapter.restore` carry the state from a
   leader to its successor (see :mod:`routing.server`).
 """
@@ -270,10 +273,11 @@ class AcdAdapter:
             return []
         if kind == CallEventType.ANSWERED and status is CallStatus.OFFERED:
             return [CallAnswered(ts=now, call_id=call_id)]
-        if kind == CallEventType.QUEUE_LEFT and message.cause == "abandoned" and status in (
-            CallStatus.QUEUED, CallStatus.OFFERED
-        ):  # fmt: skip
+        if kind == CallEventType.QUEUE_LEFT and message.cause == "abandoned" and status is CallStatus.QUEUED:
             return [CallAbandoned(ts=now, call_id=call_id)]
+        # Leaving the PBX's queue once the call is offered is the deliver itself (Asterisk reports the
+        # Redirect out of Queue() as QueueCallerAbandon): the agent stays reserved, and the answer or
+        # the end of the call decides (a caller who hangs up while it rings ends as abandoned).
         if kind == CallEventType.ENDED and status in (CallStatus.QUEUED, CallStatus.OFFERED, CallStatus.CONNECTED):
             return [CallEnded(ts=now, call_id=call_id)]
         return []
@@ -363,9 +367,10 @@ class AcdAdapter:
             elif isinstance(d, OfferWithdrawn):
                 agent = self.agents.get(d.agent_id)
                 args = {"call_id": d.call_id, "extension": agent.extension if agent else None, "reason": d.reason}
-                out.append(
-                    self._cti("withdraw", d.call_id, d.agent_id, args, f"{d.call_id}:{d.agent_id}:withdraw", epoch, now)
-                )
+                record = self.calls.get(d.call_id)
+                offer_id = record.command_id if record and record.command_id else f"{d.call_id}:{d.agent_id}"
+                # one id per offer: a second ring-no-answer of the same call at the same agent is a new withdraw
+                out.append(self._cti("withdraw", d.call_id, d.agent_id, args, f"{offer_id}:withdraw", epoch, now))
                 out.append(self._agent_command(d.agent_id, "withdraw", d.call_id, {"reason": d.reason}, epoch, now))
             elif isinstance(d, AgentStateSet):
                 out.append(

@@ -27,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         help="an IVR flow (a file, or a shipped name) whose queues must exist; repeatable "
         "(default: the shipped flows)",
     )
+    parser.add_argument(
+        "--link",
+        metavar="URL",
+        help="also log in to this telephony link (ami://...) and name the permissions its account lacks",
+    )
     parser.set_defaults(func=run)
 
 
@@ -109,6 +114,39 @@ def check_broker(settings: Settings) -> str:
     return f"connected to {safe_url(settings.mqtt_url)}"
 
 
+class LinkBroken(Exception):
+    """The telephony link cannot be reached, or its account lacks permissions."""
+
+
+async def ami_permissions(url: str) -> str:
+    """Log in to the AMI at ``url``; what the account may do, or :class:`LinkBroken` naming what it lacks."""
+    from cti.ami.client import AmiLink
+    from cti.errors import CtiError
+
+    link = AmiLink.from_url(url)
+    try:
+        await link.connect()
+    except CtiError as exc:
+        raise LinkBroken(str(exc)) from None
+    try:
+        gaps = link.missing
+        if gaps:
+            raise LinkBroken(f"AMI account {link.settings.username!r} lacks permissions: " + "; ".join(map(str, gaps)))
+        if link.permitted is None:
+            return f"logged in as {link.settings.username!r}; Asterisk does not list its permitted actions"
+        return f"logged in as {link.settings.username!r}; every command and the call resync are permitted"
+    finally:
+        await link.close()
+
+
+def check_link(url: str) -> str:
+    if not url.startswith("ami://"):
+        return "not an AMI link: nothing more to check"
+    import asyncio
+
+    return asyncio.run(ami_permissions(url))
+
+
 def run(args: argparse.Namespace) -> int:
     from ivr.errors import IvrError
     from routing.errors import RoutingError
@@ -119,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         ("broker", check_broker),
         ("flows", lambda s: check_flows(s, args.flow)),
     ]
+    link_url = getattr(args, "link", None)
+    if link_url:
+        checks.append(("link", lambda _settings: check_link(link_url)))
     broken = 0
     broken_database = False
     for name, check in checks:
@@ -127,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         try:
             detail = check(settings)
-        except (CrmError, BusError, IvrError, RoutingError) as exc:
+        except (CrmError, BusError, IvrError, RoutingError, LinkBroken) as exc:
             broken += 1
             broken_database = broken_database or name == "database"
             print(f"BROKEN  {name:<9} {exc}")

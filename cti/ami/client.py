@@ -6,6 +6,16 @@ backoff when the connection drops or stops answering, and after every login resy
 (``CoreShowChannels``, ``QueueStatus``) so that calls already up reappear with their state and the
 same ``call_id`` (the ``Linkedid``), and calls that ended while the link was down are ended.
 
+Permissions: after every login the link asks ``ListCommands`` which actions its account may run
+(:mod:`cti.ami.permissions`), advertises only the capabilities whose actions are allowed, refuses
+the others before sending them, and skips the call resync (with an error that names the missing
+``write`` class) when ``CoreShowChannels`` is denied, instead of failing to start.
+
+Numbers and devices that end up in a channel string (``Local/<number>@<context>``,
+``<tech>/<device>``) are refused unless they are plain dial strings: an ``@`` or ``/`` in them
+would pick another context or add channel options. Variable values with a comma are refused by
+the codec (Asterisk splits ``Variable:`` headers at commas).
+
 Commands: ``Originate`` (with ``ChannelId``, so the new call's ``call_id`` is known at once),
 ``Hangup``, ``Redirect`` (blind transfer), ``Bridge`` (attended transfer of two calls),
 ``PlayDTMF``, ``QueueAdd``/``QueueRemove``/``QueuePause`` (agent state) and ``Setvar`` (attached
@@ -39,10 +49,11 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -54,9 +65,23 @@ from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, Local
 from ..link import CtiLink
 from ..model import Capability
 from .codec import ActionCompleted, AmiMessage, AmiProtocol, Banner
-from .mapper import AmiMapper, device_of
+from .mapper import HOLD_REASON, WRAP_UP_REASON, AmiMapper, device_of
+from .permissions import ACTION_CLASSES, Missing, missing
+from .permissions import capabilities as permitted_capabilities
 
 logger = logging.getLogger(__name__)
+
+_DIALABLE = re.compile(r"^\+?[0-9A-Za-z*#_.-]{1,64}$")
+
+
+def _dialable(value: str, what: str) -> str:
+    """``value`` if it is a plain number or device name, safe inside a channel string."""
+    if not _DIALABLE.match(value):
+        raise LocalProtocolError(
+            f"refusing {what} {value[:40]!r}: digits, letters, + * # _ . - only (an @ or / would pick "
+            "another dialplan context or add channel options)"
+        )
+    return value
 
 
 class AuthenticationFailed(LinkUnavailable):
@@ -81,6 +106,8 @@ class AmiSettings:
     hold_context: str = "ccenter-hold"  # s,1 plays MusicOnHold() to a held party
     conference_context: str = "ccenter-conference"  # _cc.,1 runs ConfBridge(${EXTEN})
     outbound_context: str = "ccenter-outbound"  # <queue>,1 takes an answered dial_out call into the queue
+    #: queue member name -> agent id (URL ``agent.<member>=<id>``); others get a topic-safe id
+    agent_ids: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_url(cls, url: str) -> AmiSettings:
@@ -89,6 +116,8 @@ class AmiSettings:
         if parts.scheme != "ami" or not parts.hostname:
             raise BadLinkUrl(f"not an AMI link URL: {url!r} (ami://user:secret@host:5038)")
         q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        agent_ids = {k.removeprefix("agent."): v for k, v in q.items() if k.startswith("agent.")}
+        q = {k: v for k, v in q.items() if not k.startswith("agent.")}
         try:
             settings = cls(
                 host=parts.hostname,
@@ -102,6 +131,7 @@ class AmiSettings:
                 hold_context=q.pop("hold_context", "ccenter-hold"),
                 conference_context=q.pop("conference_context", "ccenter-conference"),
                 outbound_context=q.pop("outbound_context", "ccenter-outbound"),
+                agent_ids=agent_ids,
             )
         except ValueError as exc:
             raise BadLinkUrl(f"AMI link URL {url!r}: {exc}") from None
@@ -143,13 +173,18 @@ class AmiLink(CtiLink):
             BackoffPolicy(initial=settings.reconnect_min, cap=settings.reconnect_max)
         )
         self._clock = clock
-        self.mapper = AmiMapper(clock=clock, data_prefix=settings.data_prefix)
+        self.mapper = AmiMapper(clock=clock, data_prefix=settings.data_prefix, agent_ids=settings.agent_ids)
+        self.capabilities = type(self).capabilities
+        #: the actions the account may run (lower case), from ListCommands; None: not known
+        self.permitted: frozenset[str] | None = None
         self.logged_in = asyncio.Event()
         self.sessions = 0
         self.banner: str | None = None
         self._proto = AmiProtocol()
         self._writer: asyncio.StreamWriter | None = None
         self._waiters: dict[str, asyncio.Future[ActionCompleted]] = {}
+        # action id -> run on the answer as it is read, before the events that follow it in the stream
+        self._on_answer: dict[str, Callable[[ActionCompleted], None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._first_login: asyncio.Future[None] | None = None
@@ -158,6 +193,7 @@ class AmiLink(CtiLink):
         self._ids = itertools.count(1)
         # call_id -> (agent's device, the held party's channel) for calls this link put on hold
         self._held: dict[str, tuple[str, str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # unpauses after a held call ended
 
     @classmethod
     def from_url(cls, url: str) -> AmiLink:
@@ -185,6 +221,8 @@ class AmiLink(CtiLink):
 
     async def close(self) -> None:
         self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
         self.reconnector.stop()
         if self._writer is not None:
             with contextlib.suppress(Exception):
@@ -243,11 +281,12 @@ class AmiLink(CtiLink):
             return True
         return False
 
-    def _drop_waiters(self) -> None:
+    def _drop_waiters(self, reason: str | None = None) -> None:
         self._proto.forget_pending()
+        why = f": {reason}" if reason else ""
         for future in self._waiters.values():
             if not future.done():
-                future.set_exception(LinkUnavailable("the AMI connection dropped before the answer came"))
+                future.set_exception(LinkUnavailable(f"the AMI connection dropped before the answer came{why}"))
                 future.exception()
         self._waiters.clear()
 
@@ -262,6 +301,7 @@ class AmiLink(CtiLink):
         try:
             await self._login()
             self.sessions += 1
+            await self._check_permissions()
             await self._resync()
             self.reconnector.established()
             self.logged_in.set()
@@ -293,23 +333,35 @@ class AmiLink(CtiLink):
             self._proto.receive_data(data)
             self._dispatch()
             if not data:
-                raise EOFError(self._dropped_because or "the AMI server closed the connection")
+                reason = self._dropped_because or "the AMI server closed the connection"
+                self._drop_waiters(reason)  # an action in flight (the login too) fails now, not at its timeout
+                raise EOFError(reason)
 
     def _dispatch(self) -> None:
         while not isinstance(event := self._proto.next_event(), NeedData):
             if isinstance(event, ActionCompleted):
+                callback = self._on_answer.pop(event.action_id, None)
+                if callback is not None:
+                    callback(event)
                 future = self._waiters.pop(event.action_id, None)
                 if future is not None and not future.done():
                     future.set_result(event)
             elif isinstance(event, AmiMessage):
                 for normalized in self.mapper.map(event):
                     if isinstance(normalized, CallEvent) and normalized.type == CallEventType.ENDED:
-                        self._held.pop(normalized.call_id, None)
+                        held = self._held.pop(normalized.call_id, None)
+                        if held is not None:  # the customer hung up while held: the agent is free again
+                            self._spawn(self._pause_for_hold(held[0], False))
                     self._emit(normalized)
             elif isinstance(event, Banner):
                 self.banner = event.version
             elif isinstance(event, ProtocolIssue):
                 pass  # logged by the codec
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _write(self, data: bytes) -> None:
         if self._writer is None:
@@ -324,11 +376,19 @@ class AmiLink(CtiLink):
         variables: Mapping[str, str] | None = None,
         is_list: bool = False,
         check: bool = True,
+        on_answer: Callable[[ActionCompleted], None] | None = None,
     ) -> ActionCompleted:
         """Send one action and wait for its answer; raises CommandFailed when Asterisk says Error."""
+        if self.permitted is not None and ACTION_CLASSES.get(name.lower()) and name.lower() not in self.permitted:
+            classes = " or ".join(sorted(ACTION_CLASSES[name.lower()]))
+            raise CommandFailed(
+                f"the AMI account {self.settings.username!r} may not run {name} (manager.conf: write = {classes})"
+            )
         action_id, data = self._proto.send(name, headers, variables=variables, is_list=is_list)
         future: asyncio.Future[ActionCompleted] = asyncio.get_running_loop().create_future()
         self._waiters[action_id] = future
+        if on_answer is not None:
+            self._on_answer[action_id] = on_answer
         try:
             self._write(data)
             result = await asyncio.wait_for(future, self.settings.action_timeout)
@@ -336,6 +396,7 @@ class AmiLink(CtiLink):
             raise LinkUnavailable(f"AMI action {name} got no answer within {self.settings.action_timeout} s") from None
         finally:
             self._waiters.pop(action_id, None)
+            self._on_answer.pop(action_id, None)
         if check and not result.ok:
             raise CommandFailed(f"Asterisk refused {name}: {result.message or result.response.name}")
         return result
@@ -356,20 +417,43 @@ class AmiLink(CtiLink):
                 f"AMI at {s.host}:{s.port} refused user {s.username!r}: {result.message or 'login failed'}"
             )
 
-    async def _resync(self) -> None:
-        self.mapper.begin_resync()
+    @property
+    def missing(self) -> list[Missing]:
+        """What the account cannot do (empty when all is allowed, or before the first login)."""
+        return [] if self.permitted is None else missing(self.permitted)
+
+    async def _check_permissions(self) -> None:
+        """``ListCommands`` lists the actions this account may run: advertise what they allow."""
+        result = await self.action("ListCommands", check=False)
+        if not result.ok:
+            logger.warning("AMI ListCommands refused (%s): cannot check the account's permissions", result.message)
+            self.permitted, self.capabilities = None, type(self).capabilities
+            return
+        self.permitted = frozenset(k.lower() for k, v in result.response.headers if "(Priv:" in v)
+        self.capabilities = permitted_capabilities(self.permitted, type(self).capabilities)
+        for gap in self.missing:
+            logger.error("AMI account %r cannot carry out %s", self.settings.username, gap)
+
+    def _map_list(self, answer: ActionCompleted) -> None:
+        for event in answer.events:
+            for normalized in self.mapper.map(event):
+                self._emit(normalized)
+
+    def _map_channels(self, answer: ActionCompleted) -> None:
         try:
-            channels = await self.action("CoreShowChannels", is_list=True)
-            for event in channels.events:
-                for normalized in self.mapper.map(event):
-                    self._emit(normalized)
+            self._map_list(answer)
         finally:
             for normalized in self.mapper.end_resync():
                 self._emit(normalized)
-        queues = await self.action("QueueStatus", is_list=True, check=False)
-        for event in queues.events:
-            for normalized in self.mapper.map(event):
-                self._emit(normalized)
+
+    async def _resync(self) -> None:
+        """The calls up and the agents' states, mapped as the answers are read: events that follow
+        the lists in the stream are newer and come out after them."""
+        if self.permitted is None or "coreshowchannels" in self.permitted:
+            self.mapper.begin_resync()
+            await self.action("CoreShowChannels", is_list=True, on_answer=self._map_channels)
+        # else: logged by _check_permissions; calls are not resynced after a reconnect
+        await self.action("QueueStatus", is_list=True, check=False, on_answer=self._map_list)
 
     async def _keepalive(self) -> None:
         while True:
@@ -399,6 +483,7 @@ class AmiLink(CtiLink):
         return pick[0]
 
     async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
+        _dialable(from_device, "device")
         call_id = f"cc-{uuid.uuid4().hex[:20]}"
         variables = {f"__{self.settings.data_prefix}{k}": v for k, v in (data or {}).items()}
         await self.action(
@@ -433,6 +518,7 @@ class AmiLink(CtiLink):
             "Redirect", {"Channel": party, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
         )
         self._held[call_id] = (device, party)
+        await self._pause_for_hold(device, True)  # before the hang-up, so the queues never see the agent free
         with contextlib.suppress(CommandFailed):  # the leg may already be gone with the bridge
             await self.action("Hangup", {"Channel": mine, "Cause": "16"})
         self._emit(self._event(CallEventType.HELD, call_id, extension=device))
@@ -457,7 +543,23 @@ class AmiLink(CtiLink):
             },
         )
         self._held.pop(call_id, None)
+        await self._pause_for_hold(device, False)
         self._emit(self._event(CallEventType.RETRIEVED, call_id, extension=device))
+
+    async def _pause_for_hold(self, device: str, on: bool) -> None:
+        """While the agent's leg is hung up for a hold, the agent still has the customer: pause the
+        agent's queue memberships (reason ``on_hold``, which the mapper does not publish as a state)
+        so that Asterisk's queues do not ring the free phone; ``retrieve`` unpauses them."""
+        if self.permitted is not None and "queuepause" not in self.permitted:
+            return
+        for interface in sorted({i for i in self.mapper.agent_interfaces.values() if device_of(i) == device}):
+            headers = {"Interface": interface, "Paused": "true" if on else "false"}
+            if on:
+                headers["Reason"] = HOLD_REASON
+            try:
+                await self.action("QueuePause", headers)
+            except (CommandFailed, LinkUnavailable) as exc:
+                logger.warning("AMI: %s stays %s in the queues: %s", interface, "free" if on else "paused", exc)
 
     async def consult(self, call_id: str, device: str, to_number: str) -> str:
         if call_id not in self._held:
@@ -485,26 +587,35 @@ class AmiLink(CtiLink):
         )
         self._held.pop(held_call_id, None)
 
+    async def _redirect_out(self, call_id: str, exten: str, context: str) -> None:
+        """``Redirect`` the caller that waits (in ``Queue()``, or wherever the call is parked): Asterisk
+        reports the caller's leaving the queue as ``QueueCallerAbandon``, which the mapper then knows
+        for ours (``queue.left`` with ``data.reason`` ``redirected``, not an abandon)."""
+        caller = self.mapper.waiting_channel(call_id)
+        if caller is None:
+            raise CommandFailed(f"no live call {call_id!r} on the AMI link")
+        self.mapper.expect_redirect(call_id)
+        try:
+            await self.action("Redirect", {"Channel": caller, "Exten": exten, "Context": context, "Priority": "1"})
+        except BaseException:
+            self.mapper.redirect_failed(call_id)
+            raise
+
     async def deliver(self, call_id: str, extension: str) -> None:
         """The ACD chose ``extension``: ``Redirect`` the waiting caller to it in ``context``."""
-        caller = self._channel(call_id, None)
-        await self.action(
-            "Redirect", {"Channel": caller, "Exten": extension, "Context": self.settings.context, "Priority": "1"}
-        )
+        await self._redirect_out(call_id, extension, self.settings.context)
 
     async def fallback(self, call_id: str, action: str) -> None:
         """The ACD gives up on the call: ``Redirect`` the caller to ``ccenter-fallback,<action>,1``
         (voicemail, or a goodbye that promises a callback), in the dialplan of docs/cti.md."""
-        caller = self._channel(call_id, None)
-        await self.action(
-            "Redirect", {"Channel": caller, "Exten": action, "Context": "ccenter-fallback", "Priority": "1"}
-        )
+        await self._redirect_out(call_id, action, "ccenter-fallback")
 
     async def dial_out(self, number: str, queue: str, data: Mapping[str, Any] | None = None) -> str:
         """The dialer's call: ``Originate`` a ``Local/<number>@<context>`` channel (the trunk dial of the
         dialplan); when it is answered the call continues at ``<outbound_context>,<queue>,1``, which puts
         it in the queue (docs/cti.md). ``data`` travels as inherited ``__CC_<key>`` channel variables
         (the values of an attached-data ``fields`` object, flattened), plus ``__CC_queue``."""
+        _dialable(number, "number")
         call_id = f"cc-{uuid.uuid4().hex[:20]}"
         variables = {f"__{self.settings.data_prefix}{k}": v for k, v in _flat_data(data or {}).items()}
         variables[f"__{self.settings.data_prefix}queue"] = queue
@@ -526,15 +637,14 @@ class AmiLink(CtiLink):
 
     async def withdraw(self, call_id: str, extension: str) -> None:
         """The ACD took the offer back: ``Redirect`` the caller to the hold context, to wait again."""
-        caller = self._channel(call_id, None)
-        await self.action(
-            "Redirect", {"Channel": caller, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
-        )
+        await self._redirect_out(call_id, "s", self.settings.hold_context)
 
     def _event(self, kind: CallEventType, call_id: str, **kw: Any) -> CallEvent:
         return CallEvent(type=kind, call_id=call_id, ts=self._clock(), **kw)
 
     async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
+        """``Redirect`` the other party to ``to_number``; Asterisk reports no transfer for a Redirect, so
+        the link says ``call.transferred`` itself once Asterisk accepted it."""
         await self.action(
             "Redirect",
             {
@@ -544,12 +654,24 @@ class AmiLink(CtiLink):
                 "Priority": "1",
             },
         )
+        self._held.pop(call_id, None)
+        self._emit(
+            self._event(CallEventType.TRANSFERRED, call_id, called=to_number, data={"kind": "blind", "by": device})
+        )
 
     async def attended_transfer(self, held_call_id: str, consult_call_id: str, device: str) -> None:
         customer = self._channel(held_call_id, device, other=True)
         target = self._channel(consult_call_id, device, other=True)
         await self.action("Bridge", {"Channel1": customer, "Channel2": target, "Tone": "no"})
         self._held.pop(held_call_id, None)
+        self._emit(
+            self._event(
+                CallEventType.TRANSFERRED,
+                held_call_id,
+                extension=device_of(target),
+                data={"kind": "attended", "by": device, "consult_call_id": consult_call_id},
+            )
+        )
         for call_id in (held_call_id, consult_call_id):
             with contextlib.suppress(CommandFailed):
                 await self.action("Hangup", {"Channel": self._channel(call_id, device), "Cause": "16"})
@@ -563,6 +685,10 @@ class AmiLink(CtiLink):
 
     async def mute(self, call_id: str, device: str, on: bool) -> None:
         """``MuteAudio`` on the agent's own channel, direction ``in`` (what the agent says)."""
+        if Capability.MUTE not in self.capabilities:
+            raise CommandFailed(
+                f"the AMI account {self.settings.username!r} may not run MuteAudio (manager.conf: write = system)"
+            )
         channel = self._channel(call_id, device)
         await self.action("MuteAudio", {"Channel": channel, "Direction": "in", "State": "on" if on else "off"})
 
@@ -575,23 +701,33 @@ class AmiLink(CtiLink):
         extension: str | None = None,
         queue: str | None = None,
     ) -> None:
-        interface = f"{self.settings.tech}/{extension or agent_id}"
+        known = self.mapper.agent_interfaces.get(agent_id)
+        if extension:
+            interface = f"{self.settings.tech}/{_dialable(extension, 'extension')}"
+        elif known:
+            interface = known  # the member's interface as the queues have it (IAX2/2001, Local/2001@agents/n)
+        else:
+            interface = f"{self.settings.tech}/{_dialable(agent_id, 'agent id')}"
         if state is AgentStateName.LOGGED_ON:
             if not queue:
                 raise LocalProtocolError("logging an agent on through AMI needs the queue")
+            member = self.mapper.agent_names.get(agent_id, agent_id)
             await self.action(
-                "QueueAdd", {"Queue": queue, "Interface": interface, "MemberName": agent_id, "Paused": "true"}
+                "QueueAdd", {"Queue": queue, "Interface": interface, "MemberName": member, "Paused": "true"}
             )
         elif state is AgentStateName.LOGGED_OFF:
             headers = {"Interface": interface} | ({"Queue": queue} if queue else {})
             if not queue:
                 raise LocalProtocolError("logging an agent off through AMI needs the queue")
             await self.action("QueueRemove", headers)
-        elif state in (AgentStateName.READY, AgentStateName.NOT_READY):
+        elif state in (AgentStateName.READY, AgentStateName.NOT_READY, AgentStateName.WRAP_UP):
+            # wrap-up is a pause with the reason "wrap_up": the queues ring the agent again on ready
             headers = {"Interface": interface, "Paused": "false" if state is AgentStateName.READY else "true"}
             if queue:
                 headers["Queue"] = queue
-            if reason and state is AgentStateName.NOT_READY:
+            if state is AgentStateName.WRAP_UP:
+                headers["Reason"] = WRAP_UP_REASON
+            elif reason and state is AgentStateName.NOT_READY:
                 headers["Reason"] = reason
             await self.action("QueuePause", headers)
         else:

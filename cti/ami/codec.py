@@ -508,6 +508,13 @@ def encode_action(
     for name, value in (variables or {}).items():
         if not _TOKEN.match(name):
             raise LocalProtocolError(f"refusing AMI variable name {name!r}: letters, digits, _ . - only")
+        if "," in str(value):
+            # Asterisk splits a Variable: header at commas: "a=5G,SHELL(id)=x" would set a second
+            # variable, and a name ending in ")" calls a dialplan function.
+            raise LocalProtocolError(
+                f"refusing AMI variable {name}: its value {str(value)[:60]!r} contains a comma, "
+                "which Asterisk reads as the start of another variable"
+            )
         pairs.append(("Variable", f"{name}={value}"))
     out: list[str] = []
     for key, value in pairs:

@@ -8,9 +8,32 @@ answered, conferenced or ended. Rules:
   Asterisk keeps for the life of the call and across AMI reconnects.
 - Every call starts with ``call.offered`` (also when first seen mid-call, e.g. after a resync or in a
   capture that starts late) and ends with one ``call.ended`` when its last leg hangs up.
-- ``call.alerting`` / ``call.answered`` are per leg, for legs other than the first and never for
-  ``Local/`` plumbing channels. ``extension`` is the device part of the channel name
-  (``PJSIP/1001-0000002a`` → ``1001``), ``agent_id`` the queue member's ``MemberName``.
+- ``call.alerting`` / ``call.answered`` are per leg, for legs other than the first. While a call
+  waits in a queue, the queue's events (``AgentCalled``, ``AgentConnect``) are authoritative for the
+  legs the queue dials, whatever the member's technology (``Local/`` members included): channel
+  states and dial events of those legs say nothing, so alerting always carries agent and queue.
+  Otherwise ``Local/`` plumbing channels never alert. ``extension`` is the device part of the
+  channel name (``PJSIP/1001-0000002a`` → ``1001``, ``Local/2001@agents-…;1`` → ``2001``).
+- ``LocalBridge`` pairs the two halves of a ``Local/`` channel: they are one party of one call.
+- ``agent_id`` is the queue member's name (``MemberName``, or ``Name`` in ``QueueStatus`` replies),
+  mapped through ``agent_ids`` (member name → agent id); a name that cannot be a bus topic segment
+  (``Agent 2001``) becomes a topic-safe id (``Agent_2001``). :attr:`AmiMapper.agent_names` keeps
+  the member name for display, :attr:`AmiMapper.agent_interfaces` the member's interface.
+- ``call.offered`` carries ``calling`` and ``calling_name`` (the caller id). A first leg that
+  appears down with no caller id (``Local/`` originations, which get theirs in ``NewCallerid`` next)
+  holds its ``call.offered`` back until the caller id or any other event of the call comes.
+- ``call.data`` is published once per value: the inherited copy of a variable on every leg
+  (``__CC_x``) says nothing new.
+- A ``QueueCallerAbandon`` that follows a ``Redirect`` the link made itself (:meth:`AmiMapper.expect_redirect`:
+  the ACD's deliver takes the call out of ``Queue()``) is a plain ``queue.left`` with
+  ``data.reason`` ``redirected``, not an abandon.
+- A member paused with the reason ``on_hold`` (the AMI link's hold, which hangs up the agent's leg)
+  changes no state, and neither do its member statuses until it is unpaused.
+- A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
+- An ``OriginateResponse`` ``Failure`` for a call that never had a channel ends it (``cause`` busy /
+  no_answer / failed from its ``Reason``), so a failed ``make_call``/``dial_out`` leaves no call behind.
+- ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
+  manager.conf), else the link's clock at the time the event is read.
 - Attached data: channel variables named ``CC_<key>`` (inherited forms ``_CC_``/``__CC_`` too) and
   the custom headers of a ``UserEvent`` become ``call.data`` with ``{key: value}``.
 - An unanswered outbound call ends with ``cause`` busy / no_answer / failed / answering_machine
@@ -19,10 +42,11 @@ answered, conferenced or ended. Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +58,10 @@ from .codec import AmiMessage
 logger = logging.getLogger(__name__)
 
 DATA_PREFIX = "CC_"
+#: The pause reason that stands for the agent's wrap-up (Asterisk's queues know only paused or not).
+WRAP_UP_REASON = "wrap_up"
+#: The pause reason of an agent whose customer the AMI link holds: not a state change, no event.
+HOLD_REASON = "on_hold"
 
 _SNAPSHOT = frozenset(
     h.lower()
@@ -73,6 +101,9 @@ _DIAL_OUTCOME = {
     "INVALIDARGS": DialOutcome.FAILED,
     "MACHINE": DialOutcome.ANSWERING_MACHINE,
 }
+#: OriginateResponse ``Reason`` (Asterisk's control frame of the failed dial) -> the outcome
+_ORIGINATE_REASON = {"3": DialOutcome.NO_ANSWER, "5": DialOutcome.BUSY, "8": DialOutcome.FAILED}
+_ENDED_MEMORY = 1000
 _UNKNOWN_NUMBERS = frozenset({"", "<unknown>", "unknown", "anonymous"})
 
 
@@ -95,6 +126,13 @@ def _number(value: str | None) -> str | None:
     return value.strip()
 
 
+def _name(value: str | None) -> str | None:
+    """A caller id name as given (any script), or None for Asterisk's placeholders."""
+    if value is None or value.strip().lower() in _UNKNOWN_NUMBERS:
+        return None
+    return value.strip()
+
+
 @dataclass(slots=True)
 class _Leg:
     uniqueid: str
@@ -105,6 +143,8 @@ class _Leg:
     answered: bool = False
     agent_id: str | None = None
     queue: str | None = None
+    queue_dialed: bool = False  # created while its call waited in a queue: the queue's events speak for it
+    partner: str | None = None  # the other half of a Local/ channel pair
 
     @property
     def is_plumbing(self) -> bool:
@@ -118,6 +158,12 @@ class _Call:
     answered: bool = False
     outcome: str | None = None
     queues: set[str] = field(default_factory=set)
+    queue_leg: str | None = None  # the leg that waits in the queue (the one to redirect)
+    pending_offer: CallEvent | None = None
+    data: dict[str, str] = field(default_factory=dict)
+
+
+_TOPIC_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]+")
 
 
 Handler = Callable[["AmiMapper", AmiMessage, float, list[LinkEvent]], None]
@@ -126,7 +172,13 @@ Handler = Callable[["AmiMapper", AmiMessage, float, list[LinkEvent]], None]
 class AmiMapper:
     """Turns AMI events into normalized events. ``clock`` gives ``ts`` when events carry no Timestamp."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, data_prefix: str = DATA_PREFIX) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        data_prefix: str = DATA_PREFIX,
+        agent_ids: Mapping[str, str] | None = None,
+    ) -> None:
         self._clock = clock
         self._prefix = data_prefix.upper()
         self._legs: dict[str, _Leg] = {}
@@ -134,7 +186,43 @@ class AmiMapper:
         self._bridges: dict[str, set[str]] = {}
         self._conferenced: set[str] = set()
         self._agents: dict[str, tuple[str, str | None]] = {}
+        self._agent_calls: dict[str, str] = {}  # agent -> the queue call it is reserved for or on
+        # agents paused by the link's hold (True; False once unpaused, until the phone is in use again):
+        # their phones are free, they are not, and their member statuses say nothing meanwhile
+        self._holding: dict[str, bool] = {}
         self._resync_seen: set[str] | None = None
+        self._agent_ids = dict(agent_ids or {})
+        self._redirected: set[str] = set()
+        self._ended: dict[str, None] = {}  # the last calls ended (in order), so a late report ends nothing twice
+        #: agent id -> the queue member's name as Asterisk has it (for display, and for QueueAdd)
+        self.agent_names: dict[str, str] = {}
+        #: agent id -> the member's interface (``IAX2/2001``, ``Local/2001@agents/n``)
+        self.agent_interfaces: dict[str, str] = {}
+
+    def agent_id(self, member: str) -> str:
+        """The topic-safe agent id of a queue member's name."""
+        mapped = self._agent_ids.get(member)
+        if mapped:
+            return mapped
+        safe = _TOPIC_UNSAFE.sub("_", member.strip()).strip("_")[:128]
+        return safe or "member"
+
+    def expect_redirect(self, call_id: str) -> None:
+        """The link is about to ``Redirect`` the call: leaving a queue now is not the caller's abandon."""
+        self._redirected.add(call_id)
+
+    def redirect_failed(self, call_id: str) -> None:
+        self._redirected.discard(call_id)
+
+    def waiting_channel(self, call_id: str) -> str | None:
+        """The channel of the call that waits in a queue (else the first leg's), or None."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        if call.queue_leg and call.queue_leg in self._legs:
+            return self._legs[call.queue_leg].channel
+        channels = self.channels_of(call_id)
+        return channels[0] if channels else None
 
     @property
     def live_calls(self) -> int:
@@ -185,7 +273,15 @@ class AmiMapper:
 
     # -- helpers ---------------------------------------------------------------------------
     def _call_event(self, out: list[LinkEvent], kind: CallEventType, call_id: str, ts: float, **kw: Any) -> None:
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._flush_offer(call, out)
         out.append(CallEvent(type=kind, call_id=call_id, ts=ts, **kw))
+
+    def _flush_offer(self, call: _Call, out: list[LinkEvent]) -> None:
+        if call.pending_offer is not None:
+            out.append(call.pending_offer)
+            call.pending_offer = None
 
     def _leg(self, m: AmiMessage, ts: float, out: list[LinkEvent], prefix: str = "") -> _Leg | None:
         """The leg an event speaks of (``prefix`` ``Dest`` for the other party), created if new."""
@@ -199,7 +295,9 @@ class AmiMapper:
             call_id = linkedid or uniqueid
             leg = _Leg(uniqueid, call_id, channel)
             self._legs[uniqueid] = leg
-            self._ensure_call(m, call_id, ts, out, prefix).legs.add(uniqueid)
+            call = self._ensure_call(m, call_id, ts, out, prefix)
+            call.legs.add(uniqueid)
+            leg.queue_dialed = bool(call.queues) and uniqueid != call.queue_leg and uniqueid != call_id
         elif linkedid and linkedid != leg.call_id:
             self._move_leg(leg, linkedid, m, ts, out, prefix)
         if channel and channel != leg.channel:
@@ -213,15 +311,19 @@ class AmiMapper:
         if call is None:
             call = _Call(call_id)
             self._calls[call_id] = call
-            self._call_event(
-                out,
-                CallEventType.OFFERED,
-                call_id,
-                ts,
+            offer = CallEvent(
+                type=CallEventType.OFFERED,
+                call_id=call_id,
+                ts=ts,
                 calling=_number(m.get(prefix + "CallerIDNum")),
+                calling_name=_name(m.get(prefix + "CallerIDName")),
                 called=_number(m.get(prefix + "Exten")),
                 extension=device_of(m.get(prefix + "Channel")),
             )
+            if offer.calling is None and m.name.lower() == "newchannel" and m.get("ChannelState") == "0":
+                call.pending_offer = offer  # the caller id may follow in NewCallerid
+            else:
+                out.append(offer)
         return call
 
     def _move_leg(self, leg: _Leg, call_id: str, m: AmiMessage, ts: float, out: list[LinkEvent], prefix: str) -> None:
@@ -231,6 +333,7 @@ class AmiMapper:
         leg.call_id = call_id
         self._ensure_call(m, call_id, ts, out, prefix).legs.add(leg.uniqueid)
         if old is not None and not old.legs:
+            self._flush_offer(old, out)
             del self._calls[old.call_id]
             self._call_event(out, CallEventType.ENDED, old.call_id, ts, cause="merged", data={"into": call_id})
 
@@ -245,13 +348,26 @@ class AmiMapper:
             return
         call.legs.discard(uniqueid)
         if not call.legs:
+            self._flush_offer(call, out)
             del self._calls[leg.call_id]
+            self._redirected.discard(leg.call_id)
+            self._remember_ended(leg.call_id)
             if not call.answered and call.outcome:
                 cause = call.outcome
             self._call_event(out, CallEventType.ENDED, leg.call_id, ts, cause=cause)
 
-    def _alerting(self, leg: _Leg, ts: float, out: list[LinkEvent], called: str | None = None) -> None:
-        if leg.alerted or leg.answered or leg.is_plumbing or leg.uniqueid == leg.call_id:
+    def _speaks_for(self, leg: _Leg, by_queue: bool) -> bool:
+        """Whether an event may say that ``leg`` alerts or answers (queue events for queue-dialed legs)."""
+        if leg.uniqueid == leg.call_id:
+            return False
+        if by_queue:
+            return True
+        return not (leg.is_plumbing or leg.queue_dialed)
+
+    def _alerting(
+        self, leg: _Leg, ts: float, out: list[LinkEvent], called: str | None = None, *, by_queue: bool = False
+    ) -> None:
+        if leg.alerted or leg.answered or not self._speaks_for(leg, by_queue):
             return
         leg.alerted = True
         self._call_event(
@@ -265,10 +381,11 @@ class AmiMapper:
             queue=leg.queue,
         )
 
-    def _answered(self, leg: _Leg, ts: float, out: list[LinkEvent]) -> None:
-        if leg.answered or leg.is_plumbing or leg.uniqueid == leg.call_id:
+    def _answered(self, leg: _Leg, ts: float, out: list[LinkEvent], *, by_queue: bool = False) -> None:
+        if leg.answered or not self._speaks_for(leg, by_queue):
             return
         leg.answered = True
+        leg.alerted = True
         call = self._calls.get(leg.call_id)
         if call is not None:
             call.answered = True
@@ -296,9 +413,13 @@ class AmiMapper:
         if not agent_id:
             return
         key = (state.value, reason)
-        if self._agents.get(agent_id) == key and call_id is None:
+        if self._agents.get(agent_id) == key and (call_id is None or self._agent_calls.get(agent_id) == call_id):
             return
         self._agents[agent_id] = key
+        if state in (AgentStateName.RESERVED, AgentStateName.BUSY) and call_id:
+            self._agent_calls[agent_id] = call_id
+        elif state not in (AgentStateName.RESERVED, AgentStateName.BUSY):
+            self._agent_calls.pop(agent_id, None)
         out.append(
             AgentState(agent_id=agent_id, state=state, ts=ts, reason=reason, extension=extension, call_id=call_id)
         )
@@ -323,6 +444,51 @@ class AmiMapper:
             self._alerting(leg, ts, out)
         elif leg.state == 6:
             self._answered(leg, ts, out)
+
+    def _remember_ended(self, call_id: str) -> None:
+        self._ended[call_id] = None
+        while len(self._ended) > _ENDED_MEMORY:
+            del self._ended[next(iter(self._ended))]
+
+    def _on_originate_response(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        """A failed ``Originate`` whose channel never appeared still ends its call (the ``ChannelId``
+        the link gave it, ``Uniqueid`` here): otherwise the dialer's or desktop's call would never end."""
+        if (m.get("Response") or "").lower() != "failure":
+            return
+        call_id = m.get("Uniqueid") or ""
+        if not call_id or call_id.startswith("<") or call_id in self._ended:
+            return
+        outcome = _ORIGINATE_REASON.get(m.get("Reason") or "", DialOutcome.FAILED).value
+        call = self._calls.get(call_id)
+        if call is not None:
+            if call.outcome is None:
+                call.outcome = outcome  # its legs' hang-ups end it, with this cause
+            return
+        self._remember_ended(call_id)
+        out.append(CallEvent(type=CallEventType.ENDED, call_id=call_id, ts=ts, cause=outcome))
+
+    def _on_new_callerid(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        leg = self._leg(m, ts, out)
+        call = self._calls.get(leg.call_id) if leg else None
+        if leg is None or call is None or call.pending_offer is None:
+            return
+        if leg.uniqueid == call.call_id or leg.partner == call.call_id:
+            call.pending_offer = dataclasses.replace(
+                call.pending_offer,
+                calling=_number(m.get("CallerIDNum")),
+                calling_name=_name(m.get("CallerIDName")),
+            )
+        self._flush_offer(call, out)
+
+    def _on_local_bridge(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
+        one = self._legs.get(m.get("LocalOneUniqueid") or "")
+        two = self._legs.get(m.get("LocalTwoUniqueid") or "")
+        if one is None or two is None:
+            return
+        one.partner, two.partner = two.uniqueid, one.uniqueid
+        if two.call_id != one.call_id:
+            self._move_leg(two, one.call_id, m, ts, out, "LocalTwo")
+        two.queue_dialed = two.queue_dialed or one.queue_dialed
 
     def _on_dial_begin(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         self._leg(m, ts, out)
@@ -374,14 +540,17 @@ class AmiMapper:
                 self._answered(self._legs[uniqueid], ts, out)
         if len(real) >= 3 and bridge not in self._conferenced:
             self._conferenced.add(bridge)
-            self._call_event(
-                out,
-                CallEventType.CONFERENCED,
-                leg.call_id,
-                ts,
-                extension=device_of(leg.channel),
-                data={"parties": sorted(d for u in real if (d := device_of(self._legs[u].channel)))},
-            )
+            parties = sorted(d for u in real if (d := device_of(self._legs[u].channel)))
+            # every call with a party in the room is conferenced: the held customer's and the consultation
+            for call_id in sorted({self._legs[u].call_id for u in real}, key=lambda c: c != leg.call_id):
+                self._call_event(
+                    out,
+                    CallEventType.CONFERENCED,
+                    call_id,
+                    ts,
+                    extension=device_of(leg.channel),
+                    data={"parties": parties},
+                )
 
     def _on_bridge_leave(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         bridge = m.get("BridgeUniqueid")
@@ -456,9 +625,14 @@ class AmiMapper:
         if not upper.startswith(self._prefix) or len(name) == len(self._prefix):
             return
         leg = self._leg(m, ts, out)
-        if leg is not None:
+        call = self._calls.get(leg.call_id) if leg else None
+        if leg is not None and call is not None:
             key = name[len(self._prefix) :]
-            self._call_event(out, CallEventType.DATA, leg.call_id, ts, data={key: m.get("Value") or ""})
+            value = m.get("Value") or ""
+            if call.data.get(key.lower()) == value:
+                return  # the inherited copy on another leg, or the same value again
+            call.data[key.lower()] = value
+            self._call_event(out, CallEventType.DATA, leg.call_id, ts, data={key: value})
 
     def _on_user_event(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         leg = self._leg(m, ts, out)
@@ -475,6 +649,7 @@ class AmiMapper:
         if leg is None or call is None or not queue or queue in call.queues:
             return
         call.queues.add(queue)
+        call.queue_leg = leg.uniqueid
         self._call_event(
             out,
             CallEventType.QUEUE_JOINED,
@@ -482,6 +657,7 @@ class AmiMapper:
             ts,
             queue=queue,
             calling=_number(m.get("CallerIDNum")),
+            calling_name=_name(m.get("CallerIDName")),
             data={"position": m.get("Position") or ""},
         )
 
@@ -493,12 +669,32 @@ class AmiMapper:
             return
         call.queues.discard(queue)
         abandoned = m.name.lower() == "queuecallerabandon"
+        data: dict[str, str] = {}
+        if call.call_id in self._redirected:
+            self._redirected.discard(call.call_id)
+            if abandoned:  # our own Redirect took the caller out of Queue(): not an abandon
+                abandoned, data = False, {"reason": "redirected"}
         self._call_event(
-            out, CallEventType.QUEUE_LEFT, leg.call_id, ts, queue=queue, cause="abandoned" if abandoned else None
+            out,
+            CallEventType.QUEUE_LEFT,
+            leg.call_id,
+            ts,
+            queue=queue,
+            cause="abandoned" if abandoned else None,
+            data=data,
         )
 
     def _member(self, m: AmiMessage) -> str | None:
-        return m.get("MemberName") or m.get("Interface") or m.get("Agent")
+        """The agent id of the queue member an event names (``MemberName``; ``Name`` in QueueStatus)."""
+        member = m.get("MemberName") or m.get("Name") or m.get("Interface") or m.get("Agent")
+        if not member:
+            return None
+        agent_id = self.agent_id(member)
+        self.agent_names[agent_id] = member
+        interface = m.get("Interface") or m.get("Location") or m.get("StateInterface")
+        if interface:
+            self.agent_interfaces[agent_id] = interface
+        return agent_id
 
     def _on_agent_called(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         self._leg(m, ts, out)
@@ -506,7 +702,7 @@ class AmiMapper:
         agent = self._member(m)
         if dest is not None:
             dest.agent_id, dest.queue = agent, m.get("Queue")
-            self._alerting(dest, ts, out)
+            self._alerting(dest, ts, out, by_queue=True)
         self._agent(
             out,
             agent,
@@ -522,7 +718,7 @@ class AmiMapper:
         agent = self._member(m)
         if dest is not None:
             dest.agent_id, dest.queue = agent, m.get("Queue")
-            self._answered(dest, ts, out)
+            self._answered(dest, ts, out, by_queue=True)
         self._agent(
             out,
             agent,
@@ -575,8 +771,22 @@ class AmiMapper:
     def _on_member_pause(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         paused = (m.get("Paused") or "0") == "1"
         ext = device_of(m.get("StateInterface") or m.get("Interface"))
+        agent = self._member(m)
+        reason = (m.get("PausedReason") or m.get("Reason") or None) if paused else None
+        if reason == HOLD_REASON and agent:
+            self._holding[agent] = True
+            return
+        if agent in self._holding:
+            if not paused:
+                self._holding[agent] = False  # retrieved (or the held call ended): wait for the phone's state
+                return
+            if not reason:
+                return  # still the hold's pause (member statuses repeat Paused: 1 without the reason)
+            del self._holding[agent]  # paused for another reason: that is the agent's state now
         if paused:
-            reason = m.get("PausedReason") or m.get("Reason") or None
+            if reason == WRAP_UP_REASON:  # the AMI link's own wrap-up pause
+                self._agent(out, self._member(m), AgentStateName.WRAP_UP, ts, extension=ext)
+                return
             self._agent(out, self._member(m), AgentStateName.NOT_READY, ts, reason=reason, extension=ext)
         else:
             self._agent(out, self._member(m), AgentStateName.READY, ts, extension=ext)
@@ -588,6 +798,7 @@ class AmiMapper:
         ext = device_of(m.get("StateInterface") or m.get("Interface") or m.get("Location"))
         status = m.get("Status") or ""
         state = {
+            "0": AgentStateName.READY,  # device state unknown (IAX2 peers): Asterisk rings it
             "1": AgentStateName.READY,
             "2": AgentStateName.BUSY,
             "3": AgentStateName.BUSY,
@@ -595,8 +806,15 @@ class AmiMapper:
             "7": AgentStateName.BUSY,
             "8": AgentStateName.BUSY,
         }.get(status)
+        agent = self._member(m)
+        if agent in self._holding:
+            if self._holding[agent] or state not in (AgentStateName.BUSY, AgentStateName.RESERVED):
+                return  # the agent's leg is hung up for a hold: the phone is free, the agent is not
+            del self._holding[agent]  # unpaused and the phone is in use again
+        if state in (AgentStateName.BUSY, AgentStateName.RESERVED) and agent in self._agent_calls:
+            return  # the queue's own AgentCalled/AgentConnect speak for this call, with its id
         if state is not None:
-            self._agent(out, self._member(m), state, ts, extension=ext)
+            self._agent(out, agent, state, ts, extension=ext)
         elif status in ("4", "5"):
             self._agent(out, self._member(m), AgentStateName.NOT_READY, ts, reason="unavailable", extension=ext)
 
@@ -617,6 +835,9 @@ class AmiMapper:
 _HANDLERS: dict[str, Handler] = {
     "newchannel": AmiMapper._on_newchannel,
     "newstate": AmiMapper._on_newstate,
+    "newcallerid": AmiMapper._on_new_callerid,
+    "localbridge": AmiMapper._on_local_bridge,
+    "originateresponse": AmiMapper._on_originate_response,
     "dialbegin": AmiMapper._on_dial_begin,
     "dialend": AmiMapper._on_dial_end,
     "dial": AmiMapper._on_legacy_dial,

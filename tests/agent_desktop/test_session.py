@@ -130,3 +130,13 @@ def test_outbound_call_pops_once_and_events_of_other_calls_are_ignored() -> None
     assert session.on_event(other, 1) == []
     assert any(isinstance(e, CallChanged) for e in session.on_event(
         CallEvent(type="call.data", call_id=call_id, ts=1, data={"note": "x"}), 1))
+
+
+def test_the_screen_pop_carries_the_callers_name() -> None:
+    session = AgentSession("alice", "1001")
+    session.log_on(0)
+    session.set_ready(0)
+    offered = CallEvent(type="call.offered", call_id="c1", ts=1, calling="+8613800138000", calling_name="王小明")
+    assert session.on_event(offered, 1) == []
+    [pop] = pops(session.on_event(CallEvent(type="call.alerting", call_id="c1", ts=2, extension="1001"), 2))
+    assert (pop.call.calling, pop.call.calling_name) == ("+8613800138000", "王小明")

@@ -120,3 +120,11 @@ def test_the_call_panel_lists_what_was_created_and_opens_the_wrap_up_only_after_
         qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     panel.start_call({})
     assert panel.call_items.count() == 0 and panel.ivr_panel.values == {}
+
+
+def test_the_softphone_names_the_caller_as_the_network_gave_the_name(qtbot) -> None:
+    phone = Softphone()
+    qtbot.addWidget(phone)
+    ringing = AgentCall("c1", CallPhase.RINGING, "+8613800138000", "800", False, {}, None, 10.0, calling_name="王小明")
+    phone.show_call(ringing, 12.0, {Action.ANSWER}, muted=False)
+    assert phone.call_label.text().startswith("Ringing  ·  王小明 +86 ")

@@ -8,11 +8,27 @@ import itertools
 from dataclasses import dataclass, field
 
 from cti.ami.codec import AmiDecoder, AmiMessage
+from cti.ami.permissions import ACTION_CLASSES, allowed
 
 
 def render(first: tuple[str, str], headers: dict[str, str] | list[tuple[str, str]]) -> bytes:
     items = headers.items() if isinstance(headers, dict) else headers
     return ("".join(f"{k}: {v}\r\n" for k, v in [first, *items]) + "\r\n").encode()
+
+
+def list_commands(action_id: str, write: list[str]) -> bytes:
+    """Asterisk's answer to ListCommands: one ``Name: synopsis (Priv: classes)`` header per action the
+    account may run (the actions of :data:`cti.ami.permissions.ACTION_CLASSES`)."""
+    headers = [("ActionID", action_id)]
+    for action, classes in ACTION_CLASSES.items():
+        if allowed(action, write):
+            priv = ",".join(sorted(classes)) + ",all" if classes else "<none>"
+            headers.append((action.capitalize(), f"{action} (Priv: {priv})"))
+    return render(("Response", "Success"), headers)
+
+
+def permission_denied(action_id: str) -> bytes:
+    return render(("Response", "Error"), [("ActionID", action_id), ("Message", "Permission denied")])
 
 
 @dataclass
@@ -46,6 +62,7 @@ class FakeAsterisk:
     logins: int = 0
     pings: int = 0
     answer_pings: bool = True
+    write: list[str] = field(default_factory=lambda: ["all"])  # the account's manager.conf write classes
     port: int = 0
     _clients: list[asyncio.StreamWriter] = field(default_factory=list)
     _server: asyncio.Server | None = None
@@ -130,8 +147,10 @@ class FakeAsterisk:
                             writer.write(render(("Event", "FullyBooted"), {"Status": "Fully Booted"}))
                         else:
                             writer.write(render(("Response", "Error"), [*ok, ("Message", "Authentication failed")]))
-                    elif not logged_in:
-                        writer.write(render(("Response", "Error"), [*ok, ("Message", "Permission denied")]))
+                    elif not logged_in or not allowed(name, self.write):
+                        writer.write(permission_denied(aid))
+                    elif name == "listcommands":
+                        writer.write(list_commands(aid, self.write))
                     elif name == "ping":
                         self.pings += 1
                         if self.answer_pings:
@@ -230,4 +249,190 @@ class FakeAsterisk:
         finally:
             if writer in self._clients:
                 self._clients.remove(writer)
+            writer.close()
+
+
+# -- replaying a real Asterisk's traffic -----------------------------------------------------------
+
+_BANNER = b"Asterisk Call Manager/"
+
+
+def manager_accounts(conf: str) -> dict[str, dict[str, str]]:
+    """The accounts of a manager.conf: ``{name: {"secret": ..., "write": ..., "read": ...}}``."""
+    accounts: dict[str, dict[str, str]] = {}
+    section: dict[str, str] | None = None
+    for raw in conf.splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1]
+            section = None if name == "general" else accounts.setdefault(name, {})
+        elif "=" in line and section is not None:
+            key, _, value = line.partition("=")
+            section[key.strip().lower()] = value.strip()
+    return accounts
+
+
+def _guess_action(response: AmiMessage) -> str:
+    """The action a captured response answers, for captures recorded without the client's side."""
+    if response.get("Challenge"):
+        return "challenge"
+    message = (response.get("Message") or "").lower()
+    if message.startswith("authentication"):
+        return "login"
+    if "channels will follow" in message:
+        return "coreshowchannels"
+    if "queue status will follow" in message:
+        return "queuestatus"
+    if response.get("Ping"):
+        return "ping"
+    return "?"
+
+
+@dataclass
+class ReplayAsterisk:
+    """Plays back a capture of what a real Asterisk sent (``.ami``) as a TCP AMI server.
+
+    The capture is played in order. A captured response waits until the client sends the action it
+    answers (by name; the client's ``ActionID`` replaces the captured one, also on the events of a
+    list), so the client drives the capture forward exactly as the gateway drove Asterisk; events
+    are sent as they come. Actions the capture does not answer next are answered here: ``Ping``,
+    ``ListCommands`` from the account's ``write`` classes in ``manager.conf``, and a ``Permission
+    denied`` for actions the account may not run (also when the capture has Asterisk's answer,
+    which was recorded with an account allowed everything). The MD5 login is checked against the
+    account's secret. A second banner in the capture (Asterisk restarted, or the link cut) drops the
+    connection; the client's reconnection plays the next part.
+    """
+
+    capture: bytes
+    manager_conf: str
+    username: str = "ccenter"
+    client_capture: bytes | None = None  # the ``.client.ami`` that names each captured ActionID's action
+    port: int = 0
+    actions: list[AmiMessage] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    _sessions: list[list[AmiMessage]] = field(default_factory=list)
+    _names: dict[str, str] = field(default_factory=dict)
+    _server: asyncio.Server | None = None
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        parts = [p for p in self.capture.split(_BANNER) if p.strip()]
+        for part in parts:
+            body = part.split(b"\n", 1)[1] if b"\n" in part else b""
+            self._sessions.append([m for m in AmiDecoder().feed(body) if isinstance(m, AmiMessage)])
+        if self.client_capture is not None:
+            for msg in AmiDecoder().feed(self.client_capture):
+                if isinstance(msg, AmiMessage) and msg.action_id:
+                    self._names[msg.action_id] = msg.name.lower()
+        account = manager_accounts(self.manager_conf)[self.username]
+        self.secret = account["secret"]
+        self.write = [c.strip() for c in account.get("write", "").split(",") if c.strip()]
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        for writer in self._writers:
+            writer.transport.abort()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def _action_of(self, response: AmiMessage) -> str:
+        return self._names.get(response.action_id or "") or _guess_action(response)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._sessions:
+            writer.close()
+            return
+        session = self._sessions.pop(0)
+        last = not self._sessions
+        self._writers.append(writer)
+        writer.write(_BANNER + b"13.0.0\r\n")
+        inbox: asyncio.Queue[AmiMessage | None] = asyncio.Queue()
+        state = {"challenge": "", "logged_in": False}
+
+        async def pump() -> None:
+            decoder = AmiDecoder()
+            while data := await reader.read(4096):
+                for msg in decoder.feed(data):
+                    if isinstance(msg, AmiMessage) and msg.kind == "action":
+                        self.actions.append(msg)
+                        await inbox.put(msg)
+            await inbox.put(None)
+
+        def answer_here(msg: AmiMessage) -> None:
+            name, aid = msg.name.lower(), msg.action_id or ""
+            if not state["logged_in"] or not allowed(name, self.write):
+                self.denied.append(msg.name)
+                writer.write(permission_denied(aid))
+            elif name == "ping":
+                writer.write(render(("Response", "Success"), [("ActionID", aid), ("Ping", "Pong")]))
+            elif name == "listcommands":
+                writer.write(list_commands(aid, self.write))
+            elif name == "logoff":
+                writer.write(render(("Response", "Goodbye"), [("ActionID", aid)]))
+            else:
+                writer.write(render(("Response", "Error"), [("ActionID", aid), ("Message", "not in the capture")]))
+
+        async def wait_for(action: str) -> AmiMessage | None:
+            """The client's next action named ``action``; others are answered here meanwhile."""
+            while True:
+                msg = await inbox.get()
+                if msg is None:
+                    return None
+                if msg.name.lower() == action:
+                    return msg
+                answer_here(msg)
+                await writer.drain()
+
+        pumping = asyncio.create_task(pump())
+        ids: dict[str, str] = {}
+        skipped: set[str] = set()
+        try:
+            for msg in session:
+                captured = msg.action_id
+                if msg.kind == "response" and captured:
+                    action = self._action_of(msg)
+                    if action == "ping" or not allowed(action, self.write):
+                        # the client's own pings are answered here; an action this account may not
+                        # run is denied when the client sends it (and a client that checked does not)
+                        skipped.add(captured)
+                        continue
+                    request = await wait_for(action)
+                    if request is None:
+                        return
+                    aid = request.action_id or ""
+                    ids[captured] = aid
+                    if action == "login":
+                        expected = hashlib.md5((state["challenge"] + self.secret).encode()).hexdigest()
+                        good = request.get("Username") == self.username and request.get("Key") == expected
+                        if not good:
+                            writer.write(
+                                render(("Response", "Error"), [("ActionID", aid), ("Message", "Authentication failed")])
+                            )
+                            return
+                        state["logged_in"] = True
+                    if action == "challenge":
+                        state["challenge"] = msg.get("Challenge") or ""
+                if captured in skipped:
+                    continue
+                headers = [(k, ids.get(v, v) if k.lower() == "actionid" else v) for k, v in msg.headers]
+                writer.write(render(headers[0], headers[1:]))
+                await writer.drain()
+            if not last:
+                writer.transport.abort()
+                return
+            self.finished.set()
+            while (msg := await inbox.get()) is not None:  # the capture is over: stay, answer what comes
+                answer_here(msg)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            pumping.cancel()
+            if writer in self._writers:
+                self._writers.remove(writer)
             writer.close()

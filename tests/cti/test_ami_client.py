@@ -13,7 +13,7 @@ from bus.messages import AgentState, AgentStateName, CallEvent
 from bus.reconnect import BackoffPolicy, Reconnector
 from cti.ami.client import AmiLink, AmiSettings, AuthenticationFailed
 from cti.errors import BadLinkUrl, CommandFailed, LinkUnavailable, LocalProtocolError
-from cti.model import LinkEvent
+from cti.model import CallState, CallTracker, LinkEvent
 from tests.helpers import ExpectLog, FakeTime, until
 
 from .ami_server import FakeAsterisk
@@ -78,8 +78,10 @@ def test_url_parsing() -> None:
 
 
 @pytest.mark.expect_log(
-    logging.WARNING, "cti.ami.client", match=r"^AMI link to 127.0.0.1:\d+ lost: the AMI server closed the connection; "
-    r"reconnecting in \d+\.\d s$"
+    logging.WARNING,
+    "cti.ami.client",
+    match=r"^AMI link to 127.0.0.1:\d+ lost: the AMI server closed the connection; "
+    r"reconnecting in \d+\.\d s$",
 )
 def test_md5_login_resync_and_calls_survive_a_disconnect() -> None:
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
@@ -153,8 +155,12 @@ def test_keepalive_pings_and_reconnects_when_pings_go_unanswered(expect_log: Exp
             await until(lambda: server.pings >= 2)
             server.answer_pings = False
             with (
-                expect_log(logging.WARNING, "cti.ami.client", match=r"^AMI keep-alive failed \(AMI action Ping got "
-                           r"no answer within 0.2 s\): dropping the connection$"),
+                expect_log(
+                    logging.WARNING,
+                    "cti.ami.client",
+                    match=r"^AMI keep-alive failed \(AMI action Ping got "
+                    r"no answer within 0.2 s\): dropping the connection$",
+                ),
                 expect_log(logging.WARNING, "cti.ami.client", match=r"lost: keep-alive failed \(.*\); reconnecting in"),
             ):
                 await until(lambda: link.sessions == 1 and not link.logged_in.is_set())
@@ -188,6 +194,16 @@ def test_commands_originate_setvar_and_refusals() -> None:
                 await link.attach_data(call_id, {"note": "x\r\nAction: Originate"})
             with pytest.raises(LocalProtocolError):
                 await link.make_call("1001", "555\n1234")
+            # A comma in a Variable: value starts another variable for Asterisk (a name ending in ")"
+            # runs a dialplan function); an @ or / in a dialled number picks another context or options.
+            with pytest.raises(LocalProtocolError, match="comma"):
+                await link.dial_out("5550100", "sales", {"offer": "5G,SHELL(id)=x"})
+            with pytest.raises(LocalProtocolError, match="comma"):
+                await link.make_call("1001", "5551234", data={"offer": "5G,SHELL(id)=x"})
+            with pytest.raises(LocalProtocolError, match="another dialplan context"):
+                await link.dial_out("5550100@premium-out/n", "sales")
+            with pytest.raises(LocalProtocolError, match="another dialplan context"):
+                await link.make_call("1001&PJSIP/1002", "5551234")
             assert len(server.actions) == sent  # nothing went out
             await link.set_agent_state("agent-7", AgentStateName.NOT_READY, reason="lunch", extension="1001")
             assert server.actions[-1].name == "QueuePause" and server.actions[-1].get("Reason") == "lunch"
@@ -218,6 +234,7 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
         await link.connect()
         events = Collector(link)
         try:
+            await events.wait(1)  # agent-7 (PJSIP/1001) ready, from QueueStatus
             await link.hold("C", "1001")
             redirect = server.redirects[-1]
             assert (redirect.get("Channel"), redirect.get("Context"), redirect.get("Exten")) == (
@@ -225,8 +242,16 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
                 "ccenter-hold",
                 "s",
             )
-            assert server.actions[-1].name == "Hangup" and server.actions[-1].get("Channel") == "PJSIP/1001-00000002"
+            # the agent stays out of the queues while the customer waits (pause before the leg hangs up)
+            assert [(a.name, a.get("Interface"), a.get("Paused"), a.get("Reason")) for a in server.actions[-2:]] == [
+                ("QueuePause", "PJSIP/1001", "true", "on_hold"),
+                ("Hangup", None, None, None),
+            ]
+            assert server.actions[-1].get("Channel") == "PJSIP/1001-00000002"
             await until(_has(events, "call.held", "C"))
+            member = {"Queue": "sales", "MemberName": "agent-7", "Interface": "PJSIP/1001"}
+            server.broadcast("QueueMemberPause", member | {"Paused": "1", "PausedReason": "on_hold"})
+            server.broadcast("QueueMemberStatus", member | {"Paused": "1", "Status": "1"})
             await until(
                 lambda: "C2" not in server.channels and link.mapper.channels_of("C") == ["PJSIP/trunk-00000001"]
             )
@@ -236,7 +261,12 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
                 await link.retrieve("C", "1002")
 
             await link.retrieve("C", "1001")
-            originate = server.actions[-1]
+            originate, unpause = server.actions[-2:]
+            assert (unpause.name, unpause.get("Interface"), unpause.get("Paused")) == (
+                "QueuePause",
+                "PJSIP/1001",
+                "false",
+            )
             assert originate.name == "Originate"
             assert (originate.get("Channel"), originate.get("Application"), originate.get("Data")) == (
                 "PJSIP/1001",
@@ -248,6 +278,11 @@ def test_hold_and_retrieve_park_the_customer_on_music_and_ring_the_agent_back() 
             with pytest.raises(CommandFailed, match="not on hold"):
                 await link.retrieve("C", "1001")
             assert not _has(events, "call.ended", "C")()
+            server.broadcast("QueueMemberPause", member | {"Paused": "0"})
+            server.broadcast("QueueMemberStatus", member | {"Paused": "0", "Status": "2"})
+            await until(lambda: any(isinstance(e, AgentState) and e.state == "busy" for e in events.events))
+            states = [e.state for e in events.events if isinstance(e, AgentState)]
+            assert states == ["ready", "busy"]  # no not_ready and no ready while the customer was held
         finally:
             await link.close()
 
@@ -264,8 +299,8 @@ def test_consult_then_attended_transfer_bridges_customer_and_target() -> None:
         events = Collector(link)
         try:
             consult = await link.consult("T", "1001", "1002")
-            names = [a.name for a in server.actions[-3:]]
-            assert names == ["Redirect", "Hangup", "Originate"]
+            names = [a.name for a in server.actions[-4:]]
+            assert names == ["Redirect", "QueuePause", "Hangup", "Originate"]
             assert server.actions[-1].get("ChannelId") == consult and server.actions[-1].get("Exten") == "1002"
             await until(_has(events, "call.held", "T"))
             server.new_channel("K2", consult, "PJSIP/1002-00000010", state=6)
@@ -278,6 +313,36 @@ def test_consult_then_attended_transfer_bridges_customer_and_target() -> None:
                 "PJSIP/1001-"
             )
             await until(lambda: not any(c.channel.startswith("PJSIP/1001-") for c in server.channels.values()))
+            # Asterisk reports no transfer for a Bridge action: the link says it, and the customer is no longer held
+            await until(_has(events, "call.transferred", "T"))
+            moved = next(e for e in events.events if isinstance(e, CallEvent) and e.type == "call.transferred")
+            assert (moved.extension, moved.data["kind"], moved.data["consult_call_id"]) == ("1002", "attended", consult)
+            tracker = CallTracker()
+            for e in events.events:
+                tracker.apply(e)
+            customer = tracker.get("T")
+            assert customer is not None and customer.state is CallState.CONNECTED
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_blind_transfer_redirects_the_customer_and_says_call_transferred() -> None:
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("B", "B", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        server.new_channel("B2", "B", "PJSIP/1001-00000002")
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            await until(lambda: len(link.mapper.channels_of("B")) == 2)
+            await link.blind_transfer("B", "1001", "2002")
+            redirect = server.redirects[-1]
+            assert (redirect.get("Channel"), redirect.get("Exten")) == ("PJSIP/trunk-00000001", "2002")
+            await until(_has(events, "call.transferred", "B"))
+            moved = next(e for e in events.events if isinstance(e, CallEvent) and e.type == "call.transferred")
+            assert (moved.called, moved.data) == ("2002", {"kind": "blind", "by": "1001"})
         finally:
             await link.close()
 
@@ -340,6 +405,7 @@ def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_sessio
     expect_log: ExpectLog,
 ) -> None:
     lost = expect_log(logging.WARNING, "cti.ami.client", match="lost: the AMI server closed the connection")
+
     async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
         time = FakeTime()
         reconnector = Reconnector(
@@ -365,7 +431,60 @@ def test_reconnect_pauses_grow_while_sessions_flap_and_start_over_after_a_sessio
         finally:
             await link.close()
         assert [r.getMessage().rsplit("; ", 1)[1] for r in lost.records] == [
-            "reconnecting in 1.5 s", "reconnecting in 4.5 s", "reconnecting in 1.5 s", "reconnecting in 4.5 s"
+            "reconnecting in 1.5 s",
+            "reconnecting in 4.5 s",
+            "reconnecting in 1.5 s",
+            "reconnecting in 4.5 s",
         ]
 
     run(scenario)
+
+
+def test_wrap_up_is_a_pause_with_its_own_reason_and_comes_back_as_wrap_up() -> None:
+    """The desktop sets wrap_up after every call; Asterisk's queues know paused or not."""
+
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        link = AmiLink(settings)
+        await link.connect()
+        events = Collector(link)
+        try:
+            await events.wait(1)  # agent-7 ready, from QueueStatus
+            await link.set_agent_state("agent-7", AgentStateName.WRAP_UP, extension="1001")
+            pause = server.actions[-1]
+            assert (pause.name, pause.get("Paused"), pause.get("Reason")) == ("QueuePause", "true", "wrap_up")
+            server.broadcast(
+                "QueueMemberPause",
+                {"Queue": "sales", "MemberName": "agent-7", "Interface": "PJSIP/1001", "Paused": "1",
+                 "PausedReason": "wrap_up"},
+            )  # fmt: skip
+            await events.wait(2)
+            state = events.events[-1]
+            assert isinstance(state, AgentState) and (state.agent_id, state.state) == ("agent-7", "wrap_up")
+        finally:
+            await link.close()
+
+    run(scenario)
+
+
+def test_a_server_that_hangs_up_during_the_login_fails_connect_at_once() -> None:
+    """EOF while the login waits for its answer: no waiting for the action timeout."""
+
+    async def main() -> None:
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"Asterisk Call Manager/13.0.0\r\n")
+            await reader.readuntil(b"\r\n\r\n")  # the Challenge action
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        link = AmiLink(
+            AmiSettings(host="127.0.0.1", port=port, username="cc", secret="x", action_timeout=60, connect_timeout=60)
+        )
+        try:
+            with pytest.raises(LinkUnavailable, match="closed the connection"):
+                await asyncio.wait_for(link.connect(), 5)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())

@@ -52,8 +52,8 @@ def test_inbound_queue_call_recorded_transcript() -> None:
         ("queue.joined", cid, "", ""),
         ("call.alerting", cid, "1001", ""),
         ("agent.state", "agent-7", "reserved", ""),
-        ("call.answered", cid, "1001", ""),
         ("queue.left", cid, "", ""),
+        ("call.answered", cid, "1001", ""),  # AgentConnect speaks for the leg the queue dialed
         ("agent.state", "agent-7", "busy", ""),
         ("call.held", cid, "1001", ""),
         ("call.retrieved", cid, "1001", ""),
@@ -69,7 +69,7 @@ def test_inbound_queue_call_recorded_transcript() -> None:
     assert (offered.calling, offered.called, offered.ts) == ("+14155550100", "8005550199", 1700000010.0001)
     data = [e.data for e in events if isinstance(e, CallEvent) and e.type == "call.data"]
     assert data == [{"account": "12345678"}, {"intent": "billing", "verified": "yes"}]
-    answered = events[8]
+    answered = events[9]
     assert isinstance(answered, CallEvent) and (answered.agent_id, answered.queue) == ("agent-7", "sales")
     transferred = events[13]
     assert isinstance(transferred, CallEvent) and transferred.called == "1002"
@@ -189,3 +189,43 @@ def test_attended_transfer_rehomes_target_and_queue_abandon() -> None:
         ("queue.joined", "Q", "", ""),
         ("queue.left", "Q", "", "abandoned"),
     ]
+
+
+def test_a_confbridge_of_two_calls_conferences_both() -> None:
+    """As captured live: the held customer (Linkedid P) and the consultation (K) keep their own
+    Linkedids in the ConfBridge; both calls are conferenced, the held one no longer looks held."""
+    mapper = AmiMapper(clock=lambda: 1.0)
+    run(
+        _ev("Newchannel", Channel="IAX2/pstn-1", Uniqueid="P", Linkedid="P", ChannelState="6", Exten="500")
+        + _ev("Newchannel", Channel="IAX2/2002-1", Uniqueid="K", Linkedid="K", ChannelState="6")
+        + _ev("Newchannel", Channel="IAX2/2003-1", Uniqueid="K2", Linkedid="K", ChannelState="6"),
+        mapper,
+    )
+    events = run(
+        _ev("BridgeEnter", Channel="IAX2/2002-1", Uniqueid="K", Linkedid="K", BridgeUniqueid="room")
+        + _ev("BridgeEnter", Channel="IAX2/pstn-1", Uniqueid="P", Linkedid="P", BridgeUniqueid="room")
+        + _ev("BridgeEnter", Channel="IAX2/2003-1", Uniqueid="K2", Linkedid="K", BridgeUniqueid="room"),
+        mapper,
+    )
+    conferenced = [e for e in events if isinstance(e, CallEvent) and e.type == "call.conferenced"]
+    assert sorted(e.call_id for e in conferenced) == ["K", "P"]
+    assert all(e.data == {"parties": ["2002", "2003", "pstn"]} for e in conferenced)
+
+
+def test_a_failed_originate_without_a_channel_ends_its_call_once() -> None:
+    mapper = AmiMapper(clock=lambda: 1.0)
+    failed = _ev("OriginateResponse", ActionID="cc3-9", Response="Failure", Channel="IAX2/2009", Reason="5",
+                 Uniqueid="cc-never-up")  # fmt: skip
+    events = run(failed, mapper)
+    assert [(e.type, e.call_id, e.cause) for e in events if isinstance(e, CallEvent)] == [
+        ("call.ended", "cc-never-up", "busy")
+    ]
+    assert run(failed, mapper) == []
+    # As captured: the channels came and went, then the OriginateResponse: the call ended already.
+    ended = run(
+        _ev("Newchannel", Channel="Local/555@from-internal-1;1", Uniqueid="cc-x", Linkedid="cc-x", ChannelState="0")
+        + _ev("Hangup", Channel="Local/555@from-internal-1;1", Uniqueid="cc-x", Linkedid="cc-x", Cause="17")
+        + _ev("OriginateResponse", ActionID="cc3-59", Response="Failure", Reason="0", Uniqueid="cc-x"),
+        mapper,
+    )
+    assert [e.type for e in ended if isinstance(e, CallEvent)] == ["call.offered", "call.ended"]

@@ -29,6 +29,7 @@ def test_decode_ami_file(capsys: pytest.CaptureFixture[str]) -> None:
         "queue": None,
         "cause": None,
         "data": {},
+        "calling_name": "ACME Corp",
     }
     assert [r["type"] for r in rows].count("call.ended") == 1
     assert rows[-1]["type"] == "call.ended"

@@ -77,3 +77,44 @@ def test_snapshot_and_restore_carry_a_waiting_call_and_a_talking_agent() -> None
     assert resend == [] and decisions == []
     assert new.waiting_calls() == ["c2"]
     assert new.engine.agent_status("alice") is AgentStatus.ON_CALL
+
+
+def test_leaving_the_pbx_queue_by_the_deliver_is_no_abandon_and_the_agent_stays_reserved() -> None:
+    """Asterisk reports the deliver's Redirect out of Queue() as QueueCallerAbandon."""
+    acd = AcdAdapter(CONFIG, SITE)
+    acd.receive(AgentState(agent_id="alice", state="ready", ts=0.0), 0.0)
+    [offer] = acd.receive(CallEvent(type="queue.joined", call_id="c1", ts=1.0, queue="sales"), 1.0)
+    assert isinstance(offer, OfferCall) and offer.agent_id == "alice"
+    left = CallEvent(type="queue.left", call_id="c1", ts=1.2, queue="sales", cause="abandoned")
+    assert acd.receive(left, 1.2) == []
+    assert acd.engine.call_status("c1") is CallStatus.OFFERED
+    # a second customer does not reach alice while the first rings at her
+    assert acd.receive(CallEvent(type="queue.joined", call_id="c2", ts=1.5, queue="sales"), 1.5) == []
+    assert acd.receive(CallEvent(type="call.answered", call_id="c1", ts=3.0, extension="1001"), 3.0) == []
+    stats = acd.queue_stats("sales", 4.0)
+    assert (stats.answered, stats.abandoned) == (1, 0)
+    assert acd.engine.call_status("c2") is CallStatus.QUEUED
+
+
+def test_a_caller_who_hangs_up_while_the_delivered_call_rings_is_abandoned() -> None:
+    acd = AcdAdapter(CONFIG, SITE)
+    acd.receive(AgentState(agent_id="alice", state="ready", ts=0.0), 0.0)
+    acd.receive(CallEvent(type="queue.joined", call_id="c1", ts=1.0, queue="sales"), 1.0)
+    acd.receive(CallEvent(type="queue.left", call_id="c1", ts=1.2, queue="sales", cause="abandoned"), 1.2)
+    acd.receive(CallEvent(type="call.ended", call_id="c1", ts=2.0), 2.0)
+    stats = acd.queue_stats("sales", 3.0)
+    assert (stats.answered, stats.abandoned) == (0, 1)
+    assert acd.engine.agent_status("alice") is AgentStatus.READY
+
+
+def test_every_ring_no_answer_withdraw_has_its_own_command_id() -> None:
+    """The gateway drops a repeated command id: a second ring-no-answer must not look like the first."""
+    acd = AcdAdapter(CONFIG, SITE)
+    cti = topics.cti_commands(SITE)
+    acd.receive(AgentState(agent_id="alice", state="ready", ts=0.0), 0.0)
+    acd.receive(CallEvent(type="queue.joined", call_id="c1", ts=0.0, queue="sales"), 0.0)
+    first = [o.command.command_id for o in acd.commands(acd.tick(10.0), epoch=1, now=10.0) if o.topic == cti]
+    acd.receive(AgentState(agent_id="alice", state="ready", ts=11.0), 11.0)  # back: the call is offered again
+    second = [o.command.command_id for o in acd.commands(acd.tick(21.0), epoch=1, now=21.0) if o.topic == cti]
+    assert first == ["c1:alice:1:withdraw"]
+    assert second == ["c1:alice:2:withdraw"]

@@ -1,0 +1,303 @@
+"""A real Asterisk's AMI traffic (tests/fixtures/cti/asterisk, README there) replayed through a TCP
+AMI server to the AMI link: what the gateway publishes for it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from bus import topics
+from bus.messages import AgentState, AgentStateName, CallEvent
+from ccenter.commands.doctor import LinkBroken, ami_permissions
+from cti.ami.client import AmiLink, AmiSettings
+from cti.ami.codec import AmiDecoder, AmiMessage
+from cti.ami.mapper import AmiMapper
+from cti.errors import CommandFailed
+from cti.model import CallTracker, Capability, LinkEvent
+from routing.acd_config import AcdConfig, AgentProfile
+from routing.adapter import AcdAdapter
+from routing.model import QueueConfig
+from tests.helpers import until
+
+from .ami_server import FakeAsterisk, ReplayAsterisk
+from .helpers import FIXTURES
+
+CAPTURES = FIXTURES / "asterisk"
+MANAGER_CONF = (CAPTURES / "manager.conf").read_text()
+
+
+Scenario = Callable[[ReplayAsterisk, AmiLink, list[LinkEvent]], Awaitable[None]]
+
+
+def replay(
+    name: str,
+    scenario: Scenario,
+    *,
+    username: str = "ccenter",
+    client: str | None = None,
+    agent_ids: dict[str, str] | None = None,
+) -> None:
+    client_capture = (CAPTURES / client).read_bytes() if client else None
+    replay_bytes(
+        (CAPTURES / name).read_bytes(), scenario, username=username, client=client_capture, agent_ids=agent_ids
+    )
+
+
+def replay_bytes(
+    capture: bytes,
+    scenario: Scenario,
+    *,
+    username: str = "ccenter",
+    client: bytes | None = None,
+    agent_ids: dict[str, str] | None = None,
+    conf: str = MANAGER_CONF,
+) -> None:
+    async def main() -> None:
+        server = ReplayAsterisk(capture, conf, username=username, client_capture=client)
+        await server.start()
+        link = AmiLink(
+            AmiSettings(
+                host="127.0.0.1",
+                port=server.port,
+                username=username,
+                secret="s3cret",
+                tech="IAX2",
+                ping_interval=3600,
+                reconnect_min=0.01,
+                reconnect_max=0.05,
+                action_timeout=3.0,
+                agent_ids=agent_ids or {},
+            )
+        )
+        events: list[LinkEvent] = []
+
+        async def pull() -> None:
+            async for event in link.events():
+                events.append(event)
+
+        puller = asyncio.create_task(pull())
+        try:
+            await link.connect()
+            await scenario(server, link, events)
+        finally:
+            await link.close()
+            await puller
+            await server.stop()
+
+    asyncio.run(main())
+
+
+def calls(events: list[LinkEvent]) -> list[CallEvent]:
+    return [e for e in events if isinstance(e, CallEvent)]
+
+
+def agents(events: list[LinkEvent]) -> list[AgentState]:
+    return [e for e in events if isinstance(e, AgentState)]
+
+
+async def played(server: ReplayAsterisk, events: list[LinkEvent], last: str) -> None:
+    """Until the capture is played and its last call event (``last``) is out."""
+    await asyncio.wait_for(server.finished.wait(), 5)
+    await until(lambda: any(isinstance(e, CallEvent) and e.type == last for e in events))
+
+
+def test_queue_call_with_real_channels_gives_the_full_sequence() -> None:
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        seq = [(e.type, e.agent_id, e.queue, e.extension) for e in calls(events)]
+        assert seq == [
+            ("call.offered", None, None, "pstn"),
+            ("call.data", None, None, None),
+            ("queue.joined", None, "helpdesk", None),
+            ("call.alerting", "alice", "helpdesk", "2001"),
+            ("queue.left", None, "helpdesk", None),
+            ("call.answered", "alice", "helpdesk", "2001"),
+            ("call.ended", None, None, None),
+        ]
+        offered = calls(events)[0]
+        assert (offered.calling, offered.calling_name, offered.called) == ("+12068301661", "Mia Miller", "500")
+        assert calls(events)[1].data == {"intent": "billing"}  # once, not once per leg
+        alice = [(a.state, a.call_id) for a in agents(events) if a.agent_id == "alice"]
+        call_id = offered.call_id
+        # ready from the QueueStatus resync (members named in Name:), busy once, ready when the queue frees her
+        assert alice == [
+            ("ready", None),
+            ("reserved", call_id),
+            ("busy", call_id),
+            ("wrap_up", call_id),
+            ("ready", None),
+        ]
+        assert {a.agent_id for a in agents(events)} == {"alice", "bob", "Agent_2999"}
+        tracker = CallTracker()
+        for e in calls(events)[:-1]:
+            tracker.apply(e)
+        snapshot = tracker.get(call_id)
+        assert snapshot is not None
+        assert (snapshot.calling, snapshot.calling_name, snapshot.agent_id, snapshot.queue) == (
+            "+12068301661",
+            "Mia Miller",
+            "alice",
+            "helpdesk",
+        )
+
+    replay("queue-call-real-channels.ami", scenario, client="queue-call-real-channels.client.ami")
+
+
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.client", match="lost")
+def test_agent_states_resync_after_a_reconnect() -> None:
+    """Cut after the answer (alice busy), reconnect: QueueStatus's members (Name:) say she is free."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    cut = capture.index(b"Event: AgentComplete")
+    resync_end = capture.index(b"Event: Newchannel")
+    two_sessions = capture[:cut] + capture[:resync_end]
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await asyncio.wait_for(server.finished.wait(), 5)
+        await until(lambda: link.sessions == 2 and link.logged_in.is_set())
+        await until(lambda: [a.state for a in agents(events) if a.agent_id == "alice"][-1] == "ready")
+        alice = [a.state for a in agents(events) if a.agent_id == "alice"]
+        assert alice == ["ready", "reserved", "busy", "ready"]
+        ended = [e for e in calls(events) if e.type == "call.ended"]
+        assert [e.cause for e in ended] == ["ended while the link was down"]
+
+    replay_bytes(two_sessions, scenario)
+
+
+def test_queue_call_with_local_channel_members() -> None:
+    """Members ``Local/2001@agents/n`` named ``Agent 2001``: the queue's events say who alerts and answers."""
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        seq = [(e.type, e.agent_id, e.queue, e.extension) for e in calls(events)]
+        assert seq == [
+            ("call.offered", None, None, "100"),
+            ("call.data", None, None, None),
+            ("call.data", None, None, None),
+            ("queue.joined", None, "support", None),
+            ("call.alerting", "a2001", "support", "2001"),
+            ("queue.left", None, "support", None),
+            ("call.answered", "a2001", "support", "2001"),
+            ("call.ended", None, None, None),
+        ]
+        assert len({e.call_id for e in calls(events)}) == 1  # the Local halves are one call
+        states = [(a.agent_id, a.state) for a in agents(events)]
+        assert ("a2001", "busy") in states and ("a2001", "wrap_up") in states
+        assert link.mapper.agent_names["a2001"] == "Agent 2001"  # the display name is kept
+
+    replay("queue-call-local-members.ami", scenario, agent_ids={"Agent 2001": "a2001"})
+
+
+def test_member_names_with_a_space_get_a_topic_safe_id() -> None:
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        ids = {a.agent_id for a in agents(events)}
+        assert "Agent_2001" in ids and all(" " not in i for i in ids)
+        for agent_id in ids:
+            topics.agent_events("main", agent_id)  # publishable
+        assert link.mapper.agent_names["Agent_2001"] == "Agent 2001"
+
+    replay("queue-call-local-members.ami", scenario)
+
+
+@pytest.mark.expect_log(logging.ERROR, "cti.ami.client", match="cannot carry out mute")
+def test_the_documented_account_starts_and_advertises_only_what_it_may_run() -> None:
+    """The captures' manager.conf [ccgw] (docs/cti.md's account without ``system``): no mute."""
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        assert Capability.MUTE not in link.capabilities
+        assert link.capabilities == type(link).capabilities - {Capability.MUTE}
+        assert [str(m) for m in link.missing] == ["mute: MuteAudio denied (needs write = system)"]
+        with pytest.raises(CommandFailed, match="may not run MuteAudio"):
+            await link.mute("1796073669.8", "2001", True)
+        assert "MuteAudio" not in [a.name for a in server.actions]
+
+    replay("queue-call-real-channels.ami", scenario, username="ccgw")
+
+
+@pytest.mark.expect_log(logging.ERROR, "cti.ami.client", match="cannot carry out")
+def test_an_account_without_reporting_starts_without_the_call_resync() -> None:
+    conf = MANAGER_CONF.replace("write = call,originate,agent,reporting", "write = call,originate,agent")
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        assert "CoreShowChannels" not in [a.name for a in server.actions]
+        assert "resync: CoreShowChannels denied (needs write = reporting or system)" in [str(m) for m in link.missing]
+        assert [e.type for e in calls(events)][-1] == "call.ended"
+
+    replay_bytes((CAPTURES / "queue-call-real-channels.ami").read_bytes(), scenario, username="ccgw", conf=conf)
+
+
+def test_a_deliver_out_of_queue_is_answered_not_abandoned_and_the_agent_gets_one_call() -> None:
+    """Two progressive-dialer calls parked in ``Queue(acdsupport)``; the ACD delivers by Redirect.
+
+    Live, Asterisk reported the first deliver as ``QueueCallerAbandon``; the ACD counted it abandoned,
+    kept carol ready and delivered the second call to her phone too (the capture goes on to show it).
+    Replayed through the mapper and the ACD up to that second Redirect: one deliver, answered.
+    """
+    config = AcdConfig(
+        queues=(QueueConfig("acdsupport", wrap_up_s=0.0, ring_timeout_s=30.0),),
+        agents={"carol": AgentProfile({"acdsupport": 5}, "2003")},
+    )
+    acd = AcdAdapter(config, "main")
+    clock = iter(float(n) for n in range(100_000))
+    mapper = AmiMapper(clock=lambda: next(clock))
+    acd.receive(AgentState(agent_id="carol", state="ready", ts=0.0), 0.0)
+    delivered: list[tuple[str, str]] = []
+    published: list[CallEvent] = []
+    capture = (CAPTURES / "session-outbound-deliver.ami").read_bytes()
+    for message in AmiDecoder().feed(capture):
+        if not isinstance(message, AmiMessage):
+            continue
+        if message.kind == "response" and message.action_id == "cc3-87":
+            break  # the live ACD's second Redirect, to the busy agent: ours does not send it
+        for event in mapper.map(message):
+            if isinstance(event, CallEvent):
+                published.append(event)
+            for out in acd.commands(acd.receive(event, event.ts), epoch=1, now=event.ts):
+                if out.command.name == "deliver":
+                    mapper.expect_redirect(out.command.args["call_id"])  # what AmiLink.deliver does
+                    delivered.append((out.command.args["call_id"], out.command.args["extension"]))
+    first, second = "cc-cbca5a4d81c643b88434", "cc-9de08274e2924650992d"
+    assert delivered == [(first, "2003")]
+    left = [e for e in published if e.type == "queue.left" and e.call_id == first]
+    assert [(e.cause, e.data) for e in left] == [(None, {"reason": "redirected"})]
+    stats = acd.queue_stats("acdsupport", 1e9)
+    assert (stats.answered, stats.abandoned) == (1, 0)
+    assert acd.engine.call_agent(first) == "carol"
+    assert acd.waiting_calls() == [second]  # waits for carol instead of ringing her busy phone
+
+
+def test_agent_state_commands_name_the_member_interface_asterisk_has() -> None:
+    """Live, ``QueuePause Interface: IAX2/alice`` got "Interface not found": the member is IAX2/2001."""
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        with pytest.raises(CommandFailed):  # the capture has no answer for it; what was sent counts
+            await link.set_agent_state("alice", AgentStateName.NOT_READY, reason="lunch")
+        pause = server.actions[-1]
+        assert (pause.name, pause.get("Interface"), pause.get("Reason")) == ("QueuePause", "IAX2/2001", "lunch")
+
+    replay("queue-call-real-channels.ami", scenario)
+
+
+@pytest.mark.expect_log(logging.ERROR, "cti.ami.client", match="cannot carry out")
+def test_doctor_names_the_permissions_an_account_lacks() -> None:
+    async def main() -> None:
+        server = FakeAsterisk(username="ccgw", write=["call", "originate", "agent"])
+        await server.start()
+        try:
+            with pytest.raises(LinkBroken) as broken:
+                await ami_permissions(f"ami://ccgw:s3cret@127.0.0.1:{server.port}")
+            assert "mute: MuteAudio denied (needs write = system)" in str(broken.value)
+            assert "resync: CoreShowChannels denied (needs write = reporting or system)" in str(broken.value)
+            server.write = ["call", "originate", "agent", "reporting", "system"]  # docs/cti.md's account
+            ok = await ami_permissions(f"ami://ccgw:s3cret@127.0.0.1:{server.port}")
+            assert "every command and the call resync are permitted" in ok
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
