@@ -342,8 +342,29 @@ class _DuplicateKey(Exception):
         self.line = line
 
 
+#: How deep mappings and lists may nest in a flow file (a real flow needs about six levels).
+MAX_YAML_DEPTH = 32
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        self.line = line
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """Safe YAML that remembers lines and refuses nesting deeper than :data:`MAX_YAML_DEPTH`."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
@@ -940,7 +961,7 @@ def parse_flow(text: str, file: str = "<flow>") -> Flow:
     """Parse and validate a flow from YAML text; ``file`` names it in errors."""
     try:
         doc = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except _DuplicateKey as exc:
+    except (_DuplicateKey, _TooDeep) as exc:
         raise FlowError(file, exc.line, str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
