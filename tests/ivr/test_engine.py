@@ -204,7 +204,7 @@ def test_lookup_unavailable_follows_error_exit(caplog: pytest.LogCaptureFixture)
     assert isinstance(actions[-1], Transfer)
 
 
-@pytest.mark.expect_log(logging.ERROR, "ivr.engine", match=r"^call call-1: look-up by_phone failed$")
+@pytest.mark.expect_log(logging.ERROR, "ivr.ports", match=r"^call call-1: look-up by_phone failed$")
 def test_lookup_bug_is_logged_and_never_a_dead_end(caplog: pytest.LogCaptureFixture) -> None:
     class Broken(InMemoryLookup):
         def by_phone(self, number: str) -> list[CustomerInfo]:

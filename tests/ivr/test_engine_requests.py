@@ -105,6 +105,7 @@ def test_lookup_by_account_request() -> None:
     assert session.vars["identified_by"] == "account" and session.vars["account"] == "12345678"
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match=r"look-up by_(phone|acct) failed")
 def test_failed_lookup_follows_the_error_exit(caplog: pytest.LogCaptureFixture) -> None:
     session = engine_session()
     session.started(0.0)
@@ -119,6 +120,7 @@ def test_failed_lookup_follows_the_error_exit(caplog: pytest.LogCaptureFixture) 
     assert "customer_id" not in actions[-1].data["fields"]
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match="failed: no answer within")
 def test_lookup_timeout_follows_the_error_exit(caplog: pytest.LogCaptureFixture) -> None:
     session = engine_session()
     session.started(0.0)
@@ -132,6 +134,7 @@ def test_lookup_timeout_follows_the_error_exit(caplog: pytest.LogCaptureFixture)
         session.answer([ALICE_INFO], 5.0)  # too late: the session went on
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match="self-service bill failed")
 def test_failed_self_service_goes_to_its_exit(caplog: pytest.LogCaptureFixture) -> None:
     session = engine_session()
     session.started(0.0)
@@ -146,6 +149,7 @@ def test_failed_self_service_goes_to_its_exit(caplog: pytest.LogCaptureFixture) 
     assert "self-service bill failed: no answer within 3 s" in caplog.text
 
 
+@pytest.mark.expect_log(logging.ERROR, "ivr.engine", match="not an answer to")
 def test_answer_of_the_wrong_type_is_a_failed_lookup(caplog: pytest.LogCaptureFixture) -> None:
     session = engine_session()
     session.started(0.0)
@@ -184,6 +188,7 @@ def test_hangup_while_verifying_drops_the_pin() -> None:
     assert ALICE_PIN not in everything(session, [])
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match="look-up by_phone failed")
 def test_inputs_out_of_state_around_a_lookup(caplog: pytest.LogCaptureFixture) -> None:
     session = engine_session()
     session.started(0.0)
@@ -224,6 +229,7 @@ def test_rest_request_carries_the_rendered_url_and_the_node_timeout() -> None:
     assert session.vars["identified_by"] == "rest" and session.vars["tier"] == "VIP"
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match="flow loop ran")
 def test_a_loop_through_lookups_still_reaches_the_fallback(caplog: pytest.LogCaptureFixture) -> None:
     flow = parse_flow(
         "flow: loop\nstart: find\nfallback: t\nnodes:\n"

@@ -420,6 +420,8 @@ def serve_lookup_calls(lookup: HeldLookup, timeout_s: float, calls: Callable[[in
     return result
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.fastagi", match="took over")
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match="failed: no answer within")
 def test_slow_lookup_times_out_to_the_error_exit(caplog: pytest.LogCaptureFixture) -> None:
     lookup = HeldLookup(ALICE)
 
@@ -433,6 +435,7 @@ def test_slow_lookup_times_out_to_the_error_exit(caplog: pytest.LogCaptureFixtur
     assert "look-up find took over 0.2 s" in caplog.text
 
 
+@pytest.mark.expect_log(logging.WARNING, "ivr.engine", match="look-up find failed")
 def test_failed_lookup_follows_the_error_exit(caplog: pytest.LogCaptureFixture) -> None:
     async def calls(port: int) -> None:
         commands = await asterisk(port, env("lookup"), script({"ANSWER": [["200 result=0"]]}))

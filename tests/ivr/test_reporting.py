@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def test_to_crm_converts_times_and_ids() -> None:
     assert (record.exit, record.customer_id, record.path) == ("callback", 12, ("welcome", "language", "main_menu"))
 
 
+@pytest.mark.expect_log(logging.ERROR, "ivr.reporting", match="not recorded")
 def test_a_database_that_fails_loses_the_record_but_not_the_call(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
