@@ -17,11 +17,11 @@ import logging
 import re
 import struct
 import xml.etree.ElementTree as ET
-from xml.parsers import expat
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Union
+from xml.parsers import expat
 
 from ..codec import NEED_DATA, NeedData, ProtocolIssue
 from ..errors import LocalProtocolError

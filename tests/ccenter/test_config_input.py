@@ -60,7 +60,7 @@ def test_a_site_that_cannot_be_a_topic_level_is_refused(tmp_path, site: str) -> 
         load_settings(environ={"CCENTER_SITE": site})
     config = tmp_path / "site.toml"
     config.write_text(f"site = {site!r}\n".replace("'", '"'))
-    with pytest.raises(ConfigError, match="site.toml: site"):
+    with pytest.raises(ConfigError, match=r"site\.toml: site"):
         load_settings(config_file=config, environ={})
 
 

@@ -11,7 +11,6 @@ import sys
 import uuid
 
 import pytest
-
 from sqlalchemy import func, select
 
 from bus import topics
