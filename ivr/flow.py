@@ -232,6 +232,8 @@ class LookupNode(Node):
     retries: int = 0
     retry: str | None = None
     invalid: Prompt | None = None
+    #: PIN look-ups: said when the account's PIN is locked after too many wrong tries (then ``not_found``).
+    locked: Prompt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,7 +694,7 @@ class _Parser:
             if isinstance(node, InputNode):
                 prompts += [node.prompt, node.invalid, node.no_input]
             if isinstance(node, LookupNode):
-                prompts.append(node.invalid)
+                prompts += [node.invalid, node.locked]
                 if node.url:
                     prompts.append(Prompt({"url": node.url}))
             if isinstance(node, SetNode):
@@ -836,6 +838,9 @@ class _Parser:
         retry = f.ref("retry", required=retries > 0)
         if retry is not None and retries == 0:
             raise f.fail("retry", "'retry' needs 'retries' of at least 1")
+        locked = f.prompt("locked")
+        if locked is not None and by is not LookupKind.PIN:
+            raise f.fail("locked", "'locked' only applies to a pin look-up")
         return LookupNode(
             id=node_id,
             line=f.line(),
@@ -851,6 +856,7 @@ class _Parser:
             retries=retries,
             retry=retry,
             invalid=f.prompt("invalid"),
+            locked=locked,
             refs=tuple(f.refs),
         )
 
