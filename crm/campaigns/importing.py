@@ -104,12 +104,30 @@ def _report(loaded: _Text, kind: str, campaigns: Sequence[str], created: Sequenc
     return report
 
 
+def _refuse_nul(body: object, name: str, where: str = "") -> None:
+    """A plan's own values may hold no NUL byte (its targets are rows: a NUL rejects the row alone)."""
+    if isinstance(body, str):
+        if "\x00" in body:
+            raise CampaignFileError(f"{name}: {where or 'the plan'} holds a NUL byte")
+    elif isinstance(body, dict):
+        for key, value in body.items():
+            if not where and key == "targets":
+                continue
+            _refuse_nul(key, name, where or "a key")
+            _refuse_nul(value, name, f"{where}.{key}" if where else str(key))
+    elif isinstance(body, list):
+        for i, value in enumerate(body):
+            _refuse_nul(value, name, f"{where}[{i}]")
+
+
 def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
                 now: datetime | None = None) -> ImportReport:
     """Create or update the plan's campaign, its channel activities, tasks and work items."""
     now = now or datetime.now(UTC)
     loaded = _load(path_or_file)
-    plan = validate_plan(_parse_json(loaded))
+    body = _parse_json(loaded)
+    _refuse_nul(body, loaded.name)
+    plan = validate_plan(body)
     notes: list[str] = []
     source = loaded
     if isinstance(plan.targets, str):

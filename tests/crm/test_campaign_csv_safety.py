@@ -85,3 +85,23 @@ def test_a_nul_byte_rejects_its_row_with_the_line_and_the_rest_loads(campaign: E
     written = _read(targets.with_name("list.rejects.csv"))
     assert [row[:2] for row in written[1:]] == [["3", "a cell holds a NUL byte"], ["4", "a cell holds a NUL byte"]]
     assert written[1][5] == "Fib\\0re" and "\x00" not in targets.with_name("list.rejects.csv").read_text("utf-8-sig")
+
+
+def test_a_nul_byte_in_a_plan_is_refused_in_one_line_and_in_its_targets_rejects_the_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from crm.campaign_files import CampaignFileError
+
+    plan = tmp_path / "plan.json"
+    body = {"campaign_id": "T1", "name": "Te\u0000st", "channels": ["outbound_call"], "products": ["Fibre"],
+            "targets": []}
+    plan.write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(CampaignFileError, match=r"^plan.json: name holds a NUL byte$"), \
+            db.transaction(db.session_factory(engine)) as session:
+        import_plan(session, plan, region="US")
+    body.update(name="Test", targets=[{"phone": "+14155550100", "name": "A\u0000"}, {"phone": "+14155550101"}])
+    plan.write_text(json.dumps(body), encoding="utf-8")
+    with db.transaction(db.session_factory(engine)) as session:
+        report = import_plan(session, plan, region="US")
+    assert [(r.line, r.reason) for r in report.rejects] == [(1, "a cell holds a NUL byte")]
+    assert report.work_items_created == 1
