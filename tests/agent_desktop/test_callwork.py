@@ -89,6 +89,7 @@ def test_an_ivr_call_names_its_customer_and_what_the_caller_wants() -> None:
     assert work.channel is Channel.VOICE_IN
 
 
+@pytest.mark.expect_log(logging.WARNING, "agent_desktop.callwork", match="customer id that is not a number")
 def test_a_customer_id_that_is_not_a_number_falls_back_to_the_callers_number(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="agent_desktop.callwork"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bus.messages import AcdLeader
@@ -33,6 +35,7 @@ def test_a_live_leader_is_followed_and_its_offline_presence_starts_a_claim_of_th
     assert isinstance(claim, PublishLeader) and claim.record.epoch == 5
 
 
+@pytest.mark.expect_log(logging.WARNING, "routing.leadership", match=r"^ACD acd-b stands down \(epoch 3\): acd-c leads")
 def test_a_leader_reasserts_against_a_lower_claim_and_stands_down_for_a_higher_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -143,8 +143,8 @@ def test_ring_no_answer_withdraws_sets_not_ready_and_offers_the_next_agent() -> 
     asyncio.run(scenario())
 
 
-@pytest.mark.expect_log(logging.WARNING, "routing.server", match=r"^call c2 asks for unknown queue 'nowhere'")
-@pytest.mark.expect_log(logging.WARNING, "routing.server", match=r"^agent mallory has no skills in the ACD")
+@pytest.mark.expect_log(logging.WARNING, "routing.adapter", match=r"^call c2 asks for unknown queue 'nowhere'")
+@pytest.mark.expect_log(logging.WARNING, "routing.adapter", match=r"^agent mallory has no skills in the ACD")
 def test_abandon_and_unknown_input_are_handled(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         async with running() as (bus, server):

@@ -90,7 +90,7 @@ class SimGateway:
 
 
 @pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=r"^MQTT link to mqtt://127.0.0.1:\d+ lost")
-@pytest.mark.expect_log(logging.WARNING, "routing.server", match=r"stands down \(epoch 1\): lost the broker link$")
+@pytest.mark.expect_log(logging.WARNING, "routing.leadership", match=r"stands down \(epoch 1\): lost the broker link$")
 def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, caplog: pytest.LogCaptureFixture) -> None:
     site = f"test-{uuid.uuid4().hex[:8]}"
     parts = urlsplit(mqtt_url)
