@@ -39,8 +39,8 @@ def authenticate_agent(
 
     The answer takes as long whether or not the login exists, is active or is locked: the password
     is always checked against a hash of the same cost. A locked login answers None even to the right
-    password. The counter is written on its own connection and committed at once, so it counts
-    whatever the caller's transaction does.
+    password. The counter is updated in the session's transaction: commit it whatever the answer (the
+    desktop logs in within a write transaction).
     """
     now = now or datetime.now(UTC)
     agent = session.scalar(
