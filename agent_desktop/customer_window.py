@@ -66,7 +66,7 @@ class CustomerDirectory:
             return repository.customer_360(session, customer_id)
 
     def authenticate(self, login: str, password: str) -> repository.AgentView | None:
-        with self._read() as session:
+        with self._write() as session:  # a wrong password counts towards the lockout
             return repository.authenticate_agent(session, login, password)
 
     def find_by_phone(self, number: str) -> list[CustomerSummary]:

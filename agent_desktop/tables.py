@@ -1,7 +1,7 @@
 """Table models over plain Python rows: one ``RecordTableModel`` with column definitions.
 
-Cells are plain text (``DisplayRole`` strings), so caller- or file-supplied text is never
-interpreted as markup. Tests read them through ``data()`` and ``rowCount()`` without a view.
+Cells are plain text (``DisplayRole`` strings) and tooltips escaped plain text, so caller- or
+file-supplied text is never interpreted as markup. Tests read them through ``data()`` and ``rowCount()`` without a view.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from PySide6 import QtGui
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
 R = TypeVar("R")
@@ -58,8 +59,12 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         if not index.isValid():
             return None
         column = self._columns[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return column.text(self._rows[index.row()])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            # A tooltip is shown as rich text when it looks like markup: give Qt escaped text, so a
+            # customer named "<img src=...>" is shown as written, never rendered.
+            return QtGui.Qt.convertFromPlainText(column.text(self._rows[index.row()]))
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

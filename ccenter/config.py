@@ -21,6 +21,7 @@ The embedded defaults are SQLite in the user's data folder and the in-process bu
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -75,14 +76,70 @@ class Settings:
         return self.db_url.startswith("sqlite")
 
 
+#: The keys a configuration file may hold, per table (``None``: the top level). A table named here
+#: with ``None`` as its keys belongs to another component, which checks it (``[acd]``: the ACD's
+#: queues and agents, :mod:`routing.acd_config`).
+KNOWN_KEYS: Mapping[str | None, frozenset[str] | None] = {
+    None: frozenset({"site", "default_region", "database", "mqtt", "desktop", "acd"}),
+    "database": frozenset({"url"}),
+    "mqtt": frozenset({"url"}),
+    "desktop": frozenset({"not_ready_reasons", "dispositions", "wrap_up_seconds"}),
+    "acd": None,
+}
+#: Database URL schemes we run on (``postgres://`` and ``postgresql://`` mean psycopg).
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
 def _read_toml(path: Path) -> Mapping[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"configuration file {path} is not UTF-8 text (line {line})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _check_keys(doc: Mapping[str, Any], path: Path) -> None:
+    """Refuse a key no component reads: a typo would otherwise fall back to a default silently."""
+    top = KNOWN_KEYS[None] or frozenset()
+    for key, value in doc.items():
+        if key not in top:
+            raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(top))})")
+        known = KNOWN_KEYS.get(key)
+        if known is None or not isinstance(value, Mapping):
+            continue
+        for inner in value:
+            if inner not in known:
+                raise ConfigError(f"{path}: unknown key {key}.{inner} (known in [{key}]: {', '.join(sorted(known))})")
+
+
+def check_database_url(url: str, origin: str) -> str:
+    """``url`` when it names a database we run on; a one-line :class:`ConfigError` otherwise."""
+    if "://" not in url:
+        raise ConfigError(f"{origin}: not a database URL: {url[:80]!r} (use sqlite:/// or postgresql://)")
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigError(f"{origin}: database {scheme}:// is not supported (use sqlite:/// or postgresql://)")
+    return url
+
+
+def check_site(site: str, origin: str) -> str:
+    """``site`` when it can be one topic level (letters, digits, ``_ . : @ -``)."""
+    if not _SITE.match(site):
+        raise ConfigError(f"{origin}: site {site!r} must be 1 to 128 letters, digits or _ . : @ -")
+    return site
+
+
+_SITE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 
 
 def _table_value(doc: Mapping[str, Any], table: str, key: str, path: Path) -> str | None:
@@ -119,6 +176,7 @@ def load_settings(
     if config_file:
         path = Path(config_file)
         doc = _read_toml(path)
+        _check_keys(doc, path)
     file_path = path or Path("<none>")
     settings = Settings(
         db_url=(
@@ -135,6 +193,8 @@ def load_settings(
         ),
         config_file=path,
     )
+    db_origin = ("--db" if db else "CCENTER_DB" if env.get("CCENTER_DB") else str(file_path))
+    check_database_url(settings.db_url, db_origin)
     desktop = doc.get("desktop", {})
     if not isinstance(desktop, Mapping):
         raise ConfigError(f"{file_path}: [desktop] must be a table")
@@ -159,7 +219,8 @@ def load_settings(
     site = env.get("CCENTER_SITE") or _top_value(doc, "site", file_path)
     region = env.get("CCENTER_REGION") or _top_value(doc, "default_region", file_path)
     if site:
-        settings = replace(settings, site=site)
+        settings = replace(settings, site=check_site(site, "CCENTER_SITE" if env.get("CCENTER_SITE") else
+                                                     str(file_path)))
     if region:
         settings = replace(settings, default_region=region.upper())
     return settings

@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
+from crm.masking import CardMaskingFilter
+
 _HANDLER_NAME = "ccenter"
 
 
@@ -19,7 +21,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        elif record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
@@ -48,6 +52,8 @@ def setup_logging(*, verbosity: int = 0, as_json: bool = False) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.set_name(_HANDLER_NAME)
+    # Card numbers a caller keyed or an agent typed never reach a log line.
+    handler.addFilter(CardMaskingFilter())
     root = logging.getLogger()
     # Replace our own handler of an earlier call, and only that: handlers others installed (a host
     # application's, pytest's) keep receiving records.

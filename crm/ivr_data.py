@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import db, repository
 from .errors import DatabaseUnavailable, InvalidPhoneNumber, NotFound
+from .lockout import Verdict
 from .models import Account, Communication, Customer, Order, ServiceRequest
 from .repository import IvrSessionRecord
 
@@ -138,8 +139,10 @@ class IvrData:
 
         return self._read(work)
 
-    def verify_pin(self, account_number: str, pin: str) -> bool:
-        return self._read(lambda session: repository.verify_account_pin(session, account_number, pin))
+    def verify_pin(self, account_number: str, pin: str) -> Verdict:
+        """The PIN check with lockout (``crm.lockout``): its counter is committed whatever the verdict."""
+        with self._session() as session, session.begin():
+            return repository.check_account_pin(session, account_number, pin)
 
     def balance(self, account_number: str) -> IvrBalance | None:
         """Balance of an account and the customer's last bill."""

@@ -26,9 +26,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from .masking import mask
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -122,6 +125,9 @@ class Account(Base):
     balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     pin_hash: Mapped[str | None] = mapped_column(String(200))
+    #: Wrong PINs in a row, across calls; at ``crm.lockout.MAX_FAILURES`` the PIN locks until ``pin_locked_until``.
+    pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="accounts")
@@ -177,6 +183,9 @@ class Agent(Base):
     extension: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Wrong passwords in a row; at ``crm.lockout.MAX_FAILURES`` log-in locks until ``login_locked_until``.
+    login_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    login_locked_until: Mapped[datetime | None]
 
     skills: Mapped[list[AgentSkill]] = relationship(back_populates="agent", cascade="all, delete-orphan")
 
@@ -445,3 +454,29 @@ class IvrSession(Base):
     self_service: Mapped[list[Any]] = mapped_column(default=list)
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Card numbers never reach the database: free text is masked as it is assigned (crm.masking).
+
+_FREE_TEXT: dict[type[Base], tuple[str, ...]] = {
+    Customer: ("name", "segment"),
+    DoNotCall: ("reason",),
+    Contact: ("notes", "summary", "ivr_data"),
+    Order: ("product",),
+    ServiceRequest: ("summary", "details"),
+    Communication: ("subject",),
+    Campaign: ("name", "script"),
+    Task: ("name",),
+    WorkItem: ("offer", "reason"),
+    IvrSession: ("path", "menu_path", "self_service", "intent"),
+}
+
+
+def _masked(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+    return mask(value)
+
+
+for _model, _names in _FREE_TEXT.items():
+    for _name in _names:
+        event.listen(getattr(_model, _name), "set", _masked, retval=True)

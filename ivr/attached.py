@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from bus.messages import CallEvent, CallEventType
+from crm.masking import mask
 
 from .errors import AttachedDataError, NotEditable
 from .sensitive import Secret, public
@@ -66,6 +67,7 @@ STANDARD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("account", FieldType.STR, description="account number the caller is calling about"),
     FieldSpec("identified_by", FieldType.STR, description="phone, account or rest"),
     FieldSpec("verified", FieldType.BOOL, description="the caller passed PIN verification"),
+    FieldSpec("pin_locked", FieldType.BOOL, description="the account's PIN is locked after too many wrong tries"),
     FieldSpec("intent", FieldType.STR, editable=True, description="why the caller calls: billing, fault, ..."),
     FieldSpec("menu_path", FieldType.LIST, description="menu choices, in order, as node:label"),
     FieldSpec("self_service", FieldType.LIST, description="what self-service already told the caller"),
@@ -116,7 +118,7 @@ class Schema:
             raise AttachedDataError(f"field {name!r} takes {spec.type.value}, not {type(value).__name__}")
         if spec.type is FieldType.FLOAT:
             value = float(value)
-        return public(value) if isinstance(value, list | tuple | Mapping) else value
+        return mask(public(value) if isinstance(value, list | tuple | Mapping) else value)
 
 
 @dataclass(frozen=True, slots=True)

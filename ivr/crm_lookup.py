@@ -14,7 +14,7 @@ from crm.errors import CrmError
 from crm.ivr_data import IvrCustomer, IvrData, SessionFactory
 
 from .errors import LookupUnavailable
-from .lookup import BalanceInfo, CustomerInfo, OrderInfo, ServiceRequestInfo
+from .lookup import BalanceInfo, CustomerInfo, OrderInfo, PinCheck, ServiceRequestInfo
 
 T = TypeVar("T")
 
@@ -64,8 +64,8 @@ class CrmLookup:
     def by_account(self, account_number: str) -> CustomerInfo | None:
         return _info(self._ask(lambda: self.data.customer_by_account(account_number)))
 
-    def verify_pin(self, account_number: str, pin: str) -> bool:
-        return self._ask(lambda: self.data.verify_pin(account_number, pin))
+    def verify_pin(self, account_number: str, pin: str) -> PinCheck:
+        return PinCheck(self._ask(lambda: self.data.verify_pin(account_number, pin)).value)
 
     def balance(self, account_number: str) -> BalanceInfo | None:
         found = self._ask(lambda: self.data.balance(account_number))

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from bus.messages import CallEvent
+from crm.masking import mask, mask_text
 
 from .attached import AttachedData, AttachedDataError, SourceKind
 from .errors import SessionStateError
@@ -57,7 +58,7 @@ from .flow import (
     TransferNode,
     json_path,
 )
-from .lookup import BalanceInfo, CustomerInfo, OrderInfo, ServiceRequestInfo
+from .lookup import BalanceInfo, CustomerInfo, OrderInfo, PinCheck, ServiceRequestInfo
 from .record import ExitPoint, SessionRecord
 from .sensitive import Secret, public
 
@@ -229,7 +230,8 @@ class FindCustomerByAccount(_Request):
 
 @dataclass(frozen=True, slots=True)
 class VerifyPin(_Request):
-    """Whether ``pin`` (a :class:`~ivr.sensitive.Secret`) is the PIN of ``account``: answer a bool."""
+    """Whether ``pin`` (a :class:`~ivr.sensitive.Secret`) is the PIN of ``account``: answer a
+    :class:`~ivr.lookup.PinCheck` (or a bool: verified or not)."""
 
     QUERY: ClassVar[str] = "verify_pin"
     node: str
@@ -238,7 +240,7 @@ class VerifyPin(_Request):
     timeout_s: float
 
     def fits(self, answer: Any) -> bool:
-        return isinstance(answer, bool)
+        return isinstance(answer, bool | PinCheck)
 
     def _params(self) -> dict[str, Any]:
         return {"account": self.account}
@@ -442,7 +444,9 @@ class IvrSession:
             )
             self._run(self._failed_exit(node))
             return self._flush()
-        if isinstance(node, LookupNode):
+        if isinstance(node, LookupNode) and result is PinCheck.LOCKED:
+            self._run(self._pin_locked(node))
+        elif isinstance(node, LookupNode):
             self._run(self._lookup_outcome(node, self._apply_lookup(node, request, result)))
         else:
             self._run(self._served(node, result))
@@ -491,6 +495,8 @@ class IvrSession:
         style = self.flow.sensitive_vars.get(name)
         if style is not None and not isinstance(value, Secret):
             value = Secret(str(value), style)
+        elif not isinstance(value, Secret):
+            value = mask(value)  # a card number keyed or looked up is never kept in clear
         self.vars[name] = value
         if name in self.flow.schema:
             try:
@@ -613,7 +619,7 @@ class IvrSession:
         if node.terminator and value.endswith(node.terminator):
             value = value[: -len(node.terminator)]
         valid = bool(value) and set(value) <= COLLECTABLE and node.min_length <= len(value) <= node.max_length
-        shown = Secret(value, node.mask).masked() if node.sensitive else value
+        shown = Secret(value, node.mask).masked() if node.sensitive else mask_text(value)
         logger.debug("call %s: collect %s got %r (%s)", self.call.call_id, node.id, shown, "ok" if valid else "invalid")
         if not valid:
             self._retry(node, node.invalid)
@@ -712,9 +718,10 @@ class IvrSession:
             self._identify(result, "account", node.id, account=request.account)
             return True
         if isinstance(request, VerifyPin):
-            self._set("verified", result, node.id)
-            logger.info("call %s: PIN verification %s", self.call.call_id, "passed" if result else "failed")
-            return bool(result)
+            verified = result is True or result is PinCheck.VERIFIED
+            self._set("verified", verified, node.id)
+            logger.info("call %s: PIN verification %s", self.call.call_id, "passed" if verified else "failed")
+            return verified
         if result is None:
             return False
         for name, path in node.map.items():
@@ -724,6 +731,15 @@ class IvrSession:
         if "customer_id" in node.map and self.vars.get("customer_id") is not None:
             self._set("identified_by", "rest", node.id)
         return True
+
+    def _pin_locked(self, node: LookupNode) -> str:
+        """The account's PIN is locked (too many wrong tries, on this call or others): no retry."""
+        self._set("verified", False, node.id)
+        self._set("pin_locked", True, node.id)
+        logger.info("call %s: PIN of account %s is locked", self.call.call_id, self.vars.get(node.account_var))
+        self._play(node, node.locked)
+        self._lookup_failures.pop(node.id, None)
+        return node.not_found
 
     def _lookup_outcome(self, node: LookupNode, found: bool) -> str:
         if found:

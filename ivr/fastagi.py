@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bus.messages import CallEvent
+from crm.masking import mask_text
 
 from .agi import (
     AgiConnection,
@@ -147,7 +148,7 @@ class AgiChannel:
             if isinstance(event, EnvironmentReceived):  # pragma: no cover - the codec sends it once
                 raise AgiError("AGI environment received twice")
             reply = event.reply
-            logger.debug("agi < %s", "(sensitive reply)" if sensitive else reply.text)
+            logger.debug("agi < %s", "(sensitive reply)" if sensitive else mask_text(reply.text))
             if reply.code == 511:
                 raise _Hungup
             return reply

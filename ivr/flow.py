@@ -232,6 +232,8 @@ class LookupNode(Node):
     retries: int = 0
     retry: str | None = None
     invalid: Prompt | None = None
+    #: PIN look-ups: said when the account's PIN is locked after too many wrong tries (then ``not_found``).
+    locked: Prompt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +344,29 @@ class _DuplicateKey(Exception):
         self.line = line
 
 
+#: How deep mappings and lists may nest in a flow file (a real flow needs about six levels).
+MAX_YAML_DEPTH = 32
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        self.line = line
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """Safe YAML that remembers lines and refuses nesting deeper than :data:`MAX_YAML_DEPTH`."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
@@ -671,7 +694,7 @@ class _Parser:
             if isinstance(node, InputNode):
                 prompts += [node.prompt, node.invalid, node.no_input]
             if isinstance(node, LookupNode):
-                prompts.append(node.invalid)
+                prompts += [node.invalid, node.locked]
                 if node.url:
                     prompts.append(Prompt({"url": node.url}))
             if isinstance(node, SetNode):
@@ -815,6 +838,9 @@ class _Parser:
         retry = f.ref("retry", required=retries > 0)
         if retry is not None and retries == 0:
             raise f.fail("retry", "'retry' needs 'retries' of at least 1")
+        locked = f.prompt("locked")
+        if locked is not None and by is not LookupKind.PIN:
+            raise f.fail("locked", "'locked' only applies to a pin look-up")
         return LookupNode(
             id=node_id,
             line=f.line(),
@@ -830,6 +856,7 @@ class _Parser:
             retries=retries,
             retry=retry,
             invalid=f.prompt("invalid"),
+            locked=locked,
             refs=tuple(f.refs),
         )
 
@@ -940,7 +967,7 @@ def parse_flow(text: str, file: str = "<flow>") -> Flow:
     """Parse and validate a flow from YAML text; ``file`` names it in errors."""
     try:
         doc = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except _DuplicateKey as exc:
+    except (_DuplicateKey, _TooDeep) as exc:
         raise FlowError(file, exc.line, str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bus.messages import CallEvent
+from crm.masking import mask_text
 
 from .attached import AttachedData
 from .engine import (
@@ -190,7 +191,7 @@ def run_scripted(
         else:
             waiting = session.waiting_for
             sensitive = waiting is not None and waiting.sensitive
-            yield Step(index, shown_input=Secret(item.digits).masked() if sensitive else item.digits)
+            yield Step(index, shown_input=Secret(item.digits).masked() if sensitive else mask_text(item.digits))
             actions = session.digits(item.digits, now)
         for action in actions:
             yield Step(index, action=action)

@@ -15,13 +15,24 @@ import hmac
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Protocol
 
 import phonenumbers
 
+from crm.lockout import Counter
+
 logger = logging.getLogger(__name__)
+
+
+class PinCheck(StrEnum):
+    """The answer to a PIN check (the values of ``crm.lockout.Verdict``)."""
+
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    LOCKED = "locked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,10 @@ class CustomerLookup(Protocol):
 
     def by_account(self, account_number: str) -> CustomerInfo | None: ...
 
-    def verify_pin(self, account_number: str, pin: str) -> bool: ...
+    def verify_pin(self, account_number: str, pin: str) -> PinCheck:
+        """The PIN check, with lockout across calls: after a few wrong PINs in a row the account's
+        PIN is LOCKED for a while (``crm.lockout``), whatever PIN is given."""
+        ...
 
     def balance(self, account_number: str) -> BalanceInfo | None:
         """Balance, due date and the last bill of an account."""
@@ -115,6 +129,7 @@ class _Account:
     customer_id: str
     pin_hash: str
     balance: BalanceInfo
+    pins: Counter = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
@@ -170,10 +185,15 @@ class InMemoryLookup:
         account = self.accounts.get(account_number)
         return None if account is None else self.customers[account.customer_id]
 
-    def verify_pin(self, account_number: str, pin: str) -> bool:
+    def verify_pin(self, account_number: str, pin: str) -> PinCheck:
         self._check()
         account = self.accounts.get(account_number)
-        return bool(account and account.pin_hash and check_pin(pin, account.pin_hash))
+        if account is None:
+            return PinCheck.WRONG
+        now = datetime.now(UTC)
+        correct = not account.pins.locked(now) and bool(account.pin_hash and check_pin(pin, account.pin_hash))
+        verdict, account.pins = account.pins.after(correct, now)
+        return PinCheck(verdict.value)
 
     def balance(self, account_number: str) -> BalanceInfo | None:
         self._check()

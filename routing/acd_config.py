@@ -81,6 +81,7 @@ def parse_acd_config(body: Any, source: str = "config") -> AcdConfig:
         filled = {"arrivals_per_hour": 1.0, "handle_time": {"mean_s": 1.0}, **raw}
         queues.append(_queue(filled, i).config)
     AcdEngine(queues)  # refuses duplicate and unknown overflow queues with the key
+    check_queue_links(queues)
     agents: dict[str, AgentProfile] = {}
     for i, raw in enumerate(body.get("agents") or []):
         key = f"agents[{i}]"
@@ -106,6 +107,26 @@ def parse_acd_config(body: Any, source: str = "config") -> AcdConfig:
             for n in range(count):
                 agents[f"{name}-{n + 1}"] = replace(profile, extension=None)
     return AcdConfig(tuple(queues), agents)
+
+
+def check_queue_links(queues: tuple[QueueConfig, ...] | list[QueueConfig]) -> None:
+    """Refuse a queue that overflows to itself, or whose fallback queue leads back to it.
+
+    A fallback queue takes the call over (it is offered there again), so a chain of fallbacks that
+    comes back would move a call round for ever and count it as offered at every turn.
+    """
+    fallback = {q.name: q.fallback_queue for q in queues if q.fallback_queue}
+    for q in queues:
+        if q.name in q.overflow_to:
+            raise ScenarioError(f"queues.{q.name}.overflow_to", "a queue cannot overflow to itself")
+        seen = [q.name]
+        target = fallback.get(q.name)
+        while target is not None:
+            if target in seen:
+                loop = " -> ".join([*seen[seen.index(target):], target])
+                raise ScenarioError(f"queues.{q.name}.fallback_queue", f"fallback queues loop: {loop}")
+            seen.append(target)
+            target = fallback.get(target)
 
 
 def _text(value: Any, key: str) -> str | None:

@@ -67,7 +67,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     try_.add_argument(
         "--data",
         choices=["demo", "db"],
-        help="customer data: built-in demo customers, or the database (default: db with --db, else demo)",
+        help="customer data: built-in demo customers, or the database (default: the database when one is "
+        "configured by --db, CCENTER_DB or the config file, else demo)",
     )
     try_.set_defaults(func=run_try)
 
@@ -82,7 +83,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--flow", action="append", metavar="FLOW", help="flow to serve (repeatable; default: every shipped flow)"
     )
-    serve.add_argument("--data", choices=["demo", "db"], help="customer data (default: db with --db, else demo)")
+    serve.add_argument(
+        "--data",
+        choices=["demo", "db"],
+        default="db",
+        help="customer data: the configured database (default), or built-in demo customers (for tests only)",
+    )
     serve.set_defaults(func=run_serve)
 
     report = commands.add_parser(
@@ -147,16 +153,23 @@ def shipped_flows() -> list[Flow]:
 
 
 def make_lookup(args: argparse.Namespace) -> CustomerLookup:
+    """The customers the IVR looks callers up in: the configured database, demo data only when asked.
+
+    ``ivr serve`` (and ``ivr --fastagi``) always reads the database unless ``--data demo`` says
+    otherwise; ``ivr try`` uses the demo customers only when no database is configured anywhere.
+    """
     from ivr.lookup import demo_lookup
 
-    source = args.data or ("db" if args.db else "demo")
+    from ..cli import settings_from
+    from ..config import default_db_url
+
+    settings = settings_from(args)
+    source = args.data or ("db" if args.db or settings.db_url != default_db_url() else "demo")
     if source == "demo":
+        logger.info("IVR callers are looked up in the built-in demo customers")
         return demo_lookup()
     from ivr.crm_lookup import CrmLookup
 
-    from ..cli import settings_from
-
-    settings = settings_from(args)
     return CrmLookup.from_url(settings.db_url, region=settings.default_region)
 
 
@@ -211,7 +224,7 @@ def run_ivr(args: argparse.Namespace) -> int:
         return 2
     args.fastagi = args.ivr_fastagi
     args.flow = args.ivr_flows
-    args.data = None
+    args.data = "db"
     return run_serve(args)
 
 

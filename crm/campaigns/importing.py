@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..masking import mask_text
 from ..models import (
     Activity,
     Campaign,
@@ -20,6 +21,7 @@ from ..models import (
 )
 from .plan import Plan, normalize_key, validate_plan
 from .reading import CampaignFileError, Source, _load, _parse_json, _Text
+from .results import safe_cell
 from .targets import ImportReport, Reject, _chunks, _Loader, _Row, _rows_from_csv, _rows_from_list
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,11 @@ def _rejects_path(loaded: _Text) -> Path | None:
     return loaded.path.with_name(f"{loaded.path.stem}.rejects.csv")
 
 
+def _reject_cell(value: object) -> str:
+    """A cell of the reject file: no formula (OWASP), no card number, a NUL byte shown as ``\\0``."""
+    return safe_cell(mask_text(str(value)).replace("\x00", "\\0"))
+
+
 def _write_rejects(path: Path | None, header: Sequence[str], rejects: Sequence[Reject]) -> Path | None:
     """Write the rejects beside the input (UTF-8 with BOM); remove a stale file when there are none."""
     if path is None:
@@ -71,10 +78,11 @@ def _write_rejects(path: Path | None, header: Sequence[str], rejects: Sequence[R
         columns.extend(k for k in reject.row if k not in columns)
     try:
         with path.open("w", encoding="utf-8-sig", newline="") as out:
+            csv.writer(out).writerow([_reject_cell(name) for name in columns])  # the header came from the file too
             writer = csv.DictWriter(out, fieldnames=columns, restval="")
-            writer.writeheader()
             for reject in sorted(rejects, key=lambda r: r.line):
-                writer.writerow({**reject.row, "line": reject.line, "reason": reject.reason})
+                row = {**reject.row, "line": reject.line, "reason": reject.reason}
+                writer.writerow({name: _reject_cell(value) for name, value in row.items()})
     except OSError as exc:
         raise CampaignFileError(f"cannot write the reject file {path}: {exc.strerror or exc}") from None
     return path
@@ -96,12 +104,30 @@ def _report(loaded: _Text, kind: str, campaigns: Sequence[str], created: Sequenc
     return report
 
 
+def _refuse_nul(body: object, name: str, where: str = "") -> None:
+    """A plan's own values may hold no NUL byte (its targets are rows: a NUL rejects the row alone)."""
+    if isinstance(body, str):
+        if "\x00" in body:
+            raise CampaignFileError(f"{name}: {where or 'the plan'} holds a NUL byte")
+    elif isinstance(body, dict):
+        for key, value in body.items():
+            if not where and key == "targets":
+                continue
+            _refuse_nul(key, name, where or "a key")
+            _refuse_nul(value, name, f"{where}.{key}" if where else str(key))
+    elif isinstance(body, list):
+        for i, value in enumerate(body):
+            _refuse_nul(value, name, f"{where}[{i}]")
+
+
 def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
                 now: datetime | None = None) -> ImportReport:
     """Create or update the plan's campaign, its channel activities, tasks and work items."""
     now = now or datetime.now(UTC)
     loaded = _load(path_or_file)
-    plan = validate_plan(_parse_json(loaded))
+    body = _parse_json(loaded)
+    _refuse_nul(body, loaded.name)
+    plan = validate_plan(body)
     notes: list[str] = []
     source = loaded
     if isinstance(plan.targets, str):

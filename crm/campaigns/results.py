@@ -42,11 +42,19 @@ def _utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _cell(text: str | None) -> str:
-    """Free text as a CSV cell that a spreadsheet will not run as a formula."""
-    if not text:
+#: OWASP's rule against CSV injection: a cell that starts with one of these is read as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A value as a CSV cell that a spreadsheet will not run as a formula (OWASP: prefix a ``'``)."""
+    if value is None:
         return ""
-    return "'" + text if text[0] in "=@\t\r" else text
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+_cell = safe_cell
 
 
 def _campaign(session: Session, campaign_key: str) -> Campaign:
@@ -110,9 +118,10 @@ def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Map
         .execution_options(yield_per=1000)
     ):
         writer.writerow([
+            # The phone is E.164 (a "+" and digits, checked on the way in): BI reads it as written.
             item.id, campaign.campaign_key, item.customer_id, item.phone_e164 or "", channel, item.status.value,
-            item.result or "", _cell(item.reason), item.attempt_count, _utc(item.last_attempt_at),
-            logins.get(item.agent_id, "") if item.agent_id else "", ";".join(orders.get(item.id, ())),
+            _cell(item.result), _cell(item.reason), item.attempt_count, _utc(item.last_attempt_at),
+            _cell(logins.get(item.agent_id)) if item.agent_id else "", ";".join(orders.get(item.id, ())),
             ";".join(requests.get(item.id, ())), _cell(item.offer), item.priority, _cell(task_name),
             _utc(item.next_attempt_at), _utc(item.created_at),
         ])
@@ -144,8 +153,8 @@ def _write_attempts(session: Session, campaign: Campaign, out: IO[str], logins: 
     ):
         writer.writerow([
             attempt.id, attempt.work_item_id, campaign.campaign_key, customer_id, channel, _utc(attempt.started_at),
-            _utc(attempt.ended_at), attempt.result, logins.get(attempt.agent_id, "") if attempt.agent_id else "",
-            attempt.cti_call_id or "", attempt.contact_id or "", ";".join(made[Order].get(attempt.id, ())),
+            _utc(attempt.ended_at), _cell(attempt.result), _cell(logins.get(attempt.agent_id)) if attempt.agent_id
+            else "", _cell(attempt.cti_call_id), attempt.contact_id or "", ";".join(made[Order].get(attempt.id, ())),
             ";".join(made[ServiceRequest].get(attempt.id, ())),
         ])
         count += 1

@@ -222,6 +222,9 @@ class _Loader:
         if values.get("(extra)"):
             self.reject(row, "more fields than the header has columns")
             return None
+        if any("\x00" in value for value in (*values, *values.values()) if isinstance(value, str)):
+            self.reject(row, "a cell holds a NUL byte")
+            return None
         if plan_key is not None and values.get("campaign_id") and normalize_key(values["campaign_id"]) != plan_key:
             self.reject(row, f"campaign_id {values['campaign_id']!r} is not this plan's ({plan_key})")
             return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import phones
 from ..errors import InvalidData, InvalidPhoneNumber, NotFound
+from ..lockout import Counter, Verdict
 from ..models import (
     Account,
     Agent,
@@ -29,6 +31,8 @@ from ..models import (
 from ..secrets import verify_secret
 from .offers import OfferView, _open_offers
 from .orders import OrderView, ServiceRequestView, _order_view, _request_view
+
+logger = logging.getLogger(__name__)
 
 CONTACT_HISTORY = 20
 
@@ -249,10 +253,34 @@ def customer_360(session: Session, customer_id: int, *, now: datetime | None = N
     )
 
 
+def check_account_pin(session: Session, account_number: str, pin: str, *, now: datetime | None = None) -> Verdict:
+    """The IVR's verification step: ``pin`` against the account's PIN, with lockout (``crm.lockout``).
+
+    The account's row is locked while it is checked, so tries on parallel calls count one by one;
+    the counter is written in the session's transaction: commit it (as :class:`crm.ivr_data.IvrData`
+    does). An unknown account is WRONG, and counts nowhere.
+    """
+    now = now or datetime.now(UTC)
+    account = session.scalar(
+        select(Account).where(Account.account_number == account_number.strip()).with_for_update()
+    )
+    if account is None:
+        return Verdict.WRONG
+    counter = Counter(account.pin_failures or 0, account.pin_locked_until)
+    correct = not counter.locked(now) and verify_secret(pin, account.pin_hash)
+    verdict, after = counter.after(correct, now)
+    if after != counter:
+        account.pin_failures, account.pin_locked_until = after.failures, after.locked_until
+        session.flush()
+    if verdict is Verdict.LOCKED and not counter.locked(now):
+        logger.warning("PIN of account %s locked until %s after %d wrong tries", account.account_number,
+                       after.locked_until, after.failures)
+    return verdict
+
+
 def verify_account_pin(session: Session, account_number: str, pin: str) -> bool:
-    """Whether ``pin`` is the account's PIN (the IVR's verification step)."""
-    pin_hash = session.scalar(select(Account.pin_hash).where(Account.account_number == account_number.strip()))
-    return verify_secret(pin, pin_hash)
+    """Whether ``pin`` is the account's PIN now (:func:`check_account_pin`, as a bool)."""
+    return check_account_pin(session, account_number, pin) is Verdict.VERIFIED
 
 
 def create_customer(

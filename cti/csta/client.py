@@ -24,7 +24,7 @@ from bus.messages import AgentStateName
 from bus.reconnect import BackoffPolicy, Reconnector, describe
 
 from ..codec import NeedData
-from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
+from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError, RemoteProtocolError
 from ..link import CtiLink
 from ..model import Capability
 from .codec import NS_ED3, NS_ED4, Body, CstaMessage, CstaProtocol, RequestCompleted
@@ -247,17 +247,32 @@ class CstaLink(CtiLink):
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while True:
             data = await reader.read(65536)
-            self._proto.receive_data(data)
+            try:
+                self._proto.receive_data(data)
+            except Exception as exc:
+                # The codec reports bad frames as issues and goes on; should it ever fail, the stream
+                # position is lost: start a new session (the reconnector logs it) rather than stop.
+                logger.error("CSTA input could not be decoded (%s): reconnecting", describe(exc))
+                raise RemoteProtocolError(f"undecodable CSTA input ({describe(exc)})") from None
             while not isinstance(event := self._proto.next_event(), NeedData):
                 if isinstance(event, RequestCompleted):
                     future = self._waiters.pop(event.invoke_id, None)
                     if future is not None and not future.done():
                         future.set_result(event)
                 elif isinstance(event, CstaMessage):
-                    for normalized in self.mapper.map(event):
-                        self._emit(normalized)
+                    self._map(event)
             if not data:
                 raise EOFError(self._dropped_because or "the CSTA server closed the connection")
+
+    def _map(self, event: CstaMessage) -> None:
+        """Normalize one message; one the mapper cannot take is logged and skipped, the link goes on."""
+        try:
+            normalized = self.mapper.map(event)
+        except Exception as exc:
+            logger.warning("CSTA %s at stream offset %d skipped: %s", event.name, event.offset, describe(exc))
+            return
+        for item in normalized:
+            self._emit(item)
 
     async def request(self, name: str, body: Body) -> RequestCompleted:
         if self._writer is None:

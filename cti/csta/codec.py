@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Union
+from xml.parsers import expat
 
 from ..codec import NEED_DATA, NeedData, ProtocolIssue
 from ..errors import LocalProtocolError
@@ -80,33 +81,98 @@ class CstaMessage:
 DecoderEvent = CstaMessage | ProtocolIssue
 
 
-def _flatten(element: ET.Element, prefix: str, out: list[tuple[str, str]]) -> None:
-    for child in element:
-        if len(out) >= _MAX_FIELDS:
+#: How deep a message's elements may nest (real CSTA messages stay under ten levels).
+MAX_DEPTH: Final = 64
+
+
+class _Refused(Exception):
+    """Why a message's XML is not used (raised from expat's handlers, caught in :func:`parse_xml`)."""
+
+
+class _Flattener:
+    """Expat handlers that flatten a document to ``(path, text)`` pairs, with no tree and no recursion.
+
+    A document type declaration, an entity declaration or a reference to an external entity is
+    refused (whatever the document's encoding: expat decodes UTF-16 before it sees them), and so is
+    nesting deeper than :data:`MAX_DEPTH`.
+    """
+
+    def __init__(self) -> None:
+        self.root: str | None = None
+        self.fields: list[tuple[str, str]] = []
+        # One entry per open element below the root: its path, its text, whether it has children.
+        self._open: list[tuple[str, list[str], list[bool]]] = []
+        self._depth = 0
+
+    def start(self, tag: str, _attributes: object) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(f"XML nested deeper than {MAX_DEPTH} elements refused")
+        if self.root is None:
+            self.root = tag
             return
-        tag = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
-        path = f"{prefix}{tag}"
-        if len(child):
-            _flatten(child, path + "/", out)
+        local = tag.rsplit("}", 1)[-1]
+        if self._open:
+            parent_path, _, parent_has_children = self._open[-1]
+            parent_has_children[0] = True
+            path = f"{parent_path}/{local}"
         else:
-            out.append((path, (child.text or "").strip()))
+            path = local
+        self._open.append((path, [], [False]))
+
+    def end(self, _tag: str) -> None:
+        self._depth -= 1
+        if not self._open or self._depth == 0:
+            return
+        path, text, has_children = self._open.pop()
+        if not has_children[0] and len(self.fields) < _MAX_FIELDS:
+            self.fields.append((path, "".join(text).strip()))
+
+    def text(self, data: str) -> None:
+        if self._open:
+            self._open[-1][1].append(data)
+
+    @staticmethod
+    def doctype(*_args: object) -> None:
+        raise _Refused("XML with a DOCTYPE or ENTITY declaration refused")
+
+    @staticmethod
+    def external(*_args: object) -> int:
+        raise _Refused("XML with a DOCTYPE or ENTITY declaration refused")
 
 
 def parse_xml(invoke_id: str, body: bytes, offset: int = 0) -> CstaMessage | str:
-    """The message in ``body``, or the reason it cannot be used."""
+    """The message in ``body``, or the reason it cannot be used.
+
+    Parsed with expat directly: DTDs, entity declarations and external entities are refused, in any
+    encoding; depth is bounded; nothing is expanded and no tree is built.
+    """
     if _DTD.search(body):
         return "XML with a DOCTYPE or ENTITY declaration refused"
+    flat = _Flattener()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = flat.start
+    parser.EndElementHandler = flat.end
+    parser.CharacterDataHandler = flat.text
+    parser.StartDoctypeDeclHandler = flat.doctype
+    parser.EntityDeclHandler = flat.doctype
+    parser.UnparsedEntityDeclHandler = flat.doctype
+    parser.ExternalEntityRefHandler = flat.external
+    parser.buffer_text = True
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
+        parser.Parse(body, True)
+    except _Refused as exc:
+        return str(exc)
+    except expat.ExpatError as exc:
+        return f"XML does not parse: {expat.ErrorString(exc.code)}: line {exc.lineno}, column {exc.offset}"
+    except (ValueError, LookupError) as exc:  # an encoding expat does not know, and the like
         return f"XML does not parse: {exc}"
-    tag = root.tag if isinstance(root.tag, str) else ""
-    namespace, _, name = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+    tag = flat.root or ""
+    namespace, _, name = tag.rpartition("}")
     if namespace and namespace not in KNOWN_NAMESPACES:
         logger.debug("CSTA message %s in unknown namespace %s", name, namespace)
-    fields: list[tuple[str, str]] = []
-    _flatten(root, "", fields)
-    return CstaMessage(invoke_id, name, namespace, tuple(fields), offset)
+    return CstaMessage(invoke_id, name, namespace, tuple(flat.fields), offset)
 
 
 class CstaDecoder:

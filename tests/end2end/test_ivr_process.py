@@ -11,14 +11,38 @@ import sys
 import uuid
 
 import pytest
+from sqlalchemy import func, select
 
 from bus import topics
 from bus.messages import CallEvent
 from bus.mqtt import MqttBus
-from tests.ivr.helpers import ALICE_PIN
+from crm import db
+from crm.models import Account, Customer, PhoneNumber, Tier
+from crm.seed import DEMO_PIN, seed
 from tests.ivr.test_fastagi import MENU_KEYS, asterisk, env, script
 
 pytestmark = pytest.mark.mqtt
+
+
+def seeded_caller(url: str) -> str:
+    """Seed the database; the number of a standard customer who is alone on one line with one account."""
+    engine = db.connect(url)
+    try:
+        db.upgrade(engine)
+        seed(engine, customers=40, random_seed=11)
+        with db.session_factory(engine)() as session:
+            shared = select(PhoneNumber.e164).group_by(PhoneNumber.e164).having(func.count() > 1)
+            single = select(Account.customer_id).group_by(Account.customer_id).having(func.count() == 1)
+            number = session.scalar(
+                select(PhoneNumber.e164).join(Customer)
+                .where(Customer.tier == Tier.STANDARD, PhoneNumber.is_primary.is_(True),
+                       PhoneNumber.e164.not_in(shared), Customer.id.in_(single))
+                .order_by(PhoneNumber.e164).limit(1)
+            )
+    finally:
+        engine.dispose()
+    assert number is not None
+    return number
 
 
 def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_session(
@@ -26,10 +50,11 @@ def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_sessi
 ) -> None:
     site = f"ivr-{uuid.uuid4().hex[:8]}"
     database = f"sqlite:///{tmp_path / 'ivr.db'}"
-    process_env = {**os.environ, "CCENTER_SITE": site}
+    caller = seeded_caller(database)
+    # The database comes from the environment, as in production: callers are looked up in it.
+    process_env = {**os.environ, "CCENTER_SITE": site, "CCENTER_DB": database}
     server = subprocess.Popen(
-        [sys.executable, "-m", "ccenter", "ivr", "serve", "--fastagi", "127.0.0.1:0", "--data", "demo",
-         "--db", database, "--mqtt", mqtt_url],
+        [sys.executable, "-m", "ccenter", "ivr", "--fastagi", "127.0.0.1:0", "--mqtt", mqtt_url],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=process_env,
     )
     try:
@@ -42,7 +67,7 @@ def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_sessi
             "ANSWER": [["200 result=0"]],
             'STREAM FILE ccenter/telecom/welcome ""': [["200 result=0 endpos=12000"]],
             f"STREAM FILE ccenter/telecom/language {MENU_KEYS}": [["200 result=49 endpos=3100"]],
-            "GET DATA ccenter/telecom/en/ask-pin 8000 6": [[f"200 result={ALICE_PIN}"]],
+            "GET DATA ccenter/telecom/en/ask-pin 8000 6": [[f"200 result={DEMO_PIN}"]],
             f"STREAM FILE ccenter/telecom/en/main-menu {MENU_KEYS}": [["200 result=0 endpos=90000"]],
             "WAIT FOR DIGIT 6000": [["200 result=52"]],  # 4: cancel
         })
@@ -50,7 +75,7 @@ def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_sessi
         async def call_and_listen() -> CallEvent:
             async with MqttBus(mqtt_url, client_id=f"listen-{site}", site=site) as bus:
                 calls = await bus.subscribe(topics.calls(site))
-                commands = await asterisk(port, env(), answer)
+                commands = await asterisk(port, env(caller=caller), answer)
                 assert any(c.startswith("SET VARIABLE CCENTER_QUEUE") for c in commands)
                 message = (await calls.get(timeout=10)).message
                 assert isinstance(message, CallEvent)
@@ -58,7 +83,9 @@ def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_sessi
 
         handoff = asyncio.run(call_and_listen())
         assert handoff.type == "call.data" and handoff.data["routing"] == {"queue": "retention", "priority": 7}
-        assert ALICE_PIN not in json.dumps(handoff.data)
+        fields = handoff.data["fields"]
+        assert fields["verified"]["value"] is True and fields["identified_by"]["value"] == "phone"
+        assert DEMO_PIN not in json.dumps(handoff.data)
     finally:
         server.terminate()
         server.communicate(timeout=10)  # reads and closes its pipes

@@ -19,6 +19,7 @@ from ivr.crm_lookup import CrmLookup
 from ivr.engine import Hangup, Transfer
 from ivr.errors import LookupUnavailable
 from ivr.flow import load_flow
+from ivr.lookup import PinCheck
 from ivr.record import ExitPoint
 
 from .helpers import drive, everything, new_session, texts
@@ -93,7 +94,8 @@ def test_lookups(engine: Engine, lookup: CrmLookup) -> None:
     assert li is not None and li.tier == "vip" and li.name == "李娜"
     assert lookup.by_account("00000000") is None
     assert lookup.by_account("bad account!") is None
-    assert lookup.verify_pin("55556666", ANNA_PIN) and not lookup.verify_pin("55556666", "0000")
+    assert lookup.verify_pin("55556666", ANNA_PIN) is PinCheck.VERIFIED
+    assert lookup.verify_pin("55556666", "0000") is PinCheck.WRONG
     balance = lookup.balance("55556666")
     assert balance is not None and balance.balance == Decimal("17.25") and balance.last_bill_amount == Decimal("31.50")
     assert balance.last_bill_date is not None and balance.last_bill_date.isoformat() == "2026-11-01"
