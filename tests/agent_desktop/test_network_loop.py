@@ -8,27 +8,15 @@ loop on every platform, so they fail here as a Windows workstation would.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
-from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
 
 import pytest
 
 from agent_desktop.telephony import LinkThread, network_loop
 from cti.buslink import BusLink
 from cti.sim import SimLink, SimPbx
-
-
-class ProactorLike(asyncio.SelectorEventLoop):
-    """What Windows' default loop is to aiomqtt: no ``add_reader``, no ``add_writer``."""
-
-    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
-        raise NotImplementedError
-
-    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
-        raise NotImplementedError
+from tests.helpers.loops import ProactorLike, readers_work
 
 
 @pytest.fixture
@@ -51,27 +39,12 @@ def test_network_loop_is_a_selector_loop(proactor_by_default: None) -> None:
         loop.close()
 
 
-async def _readers_work(loop: asyncio.AbstractEventLoop) -> type[asyncio.AbstractEventLoop]:
-    """Register a reader on a socket and see it fire, as aiomqtt does with the broker's socket."""
-    ours, theirs = socket.socketpair()
-    try:
-        readable = asyncio.Event()
-        loop.add_reader(ours.fileno(), readable.set)
-        theirs.send(b"x")
-        await asyncio.wait_for(readable.wait(), 5)
-        loop.remove_reader(ours.fileno())
-    finally:
-        ours.close()
-        theirs.close()
-    return type(loop)
-
-
 def test_the_link_thread_runs_a_selector_loop_with_readers(qtbot, proactor_by_default: None) -> None:
     outcome: Future[type[asyncio.AbstractEventLoop]] = Future()
 
     async def on_loop(loop: asyncio.AbstractEventLoop) -> None:
         try:
-            outcome.set_result(await _readers_work(loop))
+            outcome.set_result(await readers_work(loop))
         except BaseException as exc:
             outcome.set_exception(exc)
             raise

@@ -12,38 +12,21 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from ccenter.loop import run
-
-
-class ProactorLike(asyncio.SelectorEventLoop):
-    """What Windows' default loop is to aiomqtt: no ``add_reader``, no ``add_writer``."""
-
-    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
-        raise NotImplementedError
-
-    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
-        raise NotImplementedError
-
-
-class ProactorByDefault(asyncio.DefaultEventLoopPolicy):
-    def new_event_loop(self) -> asyncio.AbstractEventLoop:
-        return ProactorLike()
-
+from tests.helpers.loops import ProactorByDefault, ProactorLike, readers_work
 
 #: Runs ``ccenter ARGS`` in a process whose default event loop has no readers.
 SCRIPT = """
 import asyncio, sys
-from tests.ccenter.test_server_loop import ProactorByDefault
+from tests.helpers.loops import ProactorByDefault
 asyncio.set_event_loop_policy(ProactorByDefault())
 from ccenter.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -64,18 +47,7 @@ def proactor_by_default() -> Any:
 
 
 async def _readers_work() -> type[asyncio.AbstractEventLoop]:
-    loop = asyncio.get_running_loop()
-    ours, theirs = socket.socketpair()
-    try:
-        readable = asyncio.Event()
-        loop.add_reader(ours.fileno(), readable.set)
-        theirs.send(b"x")
-        await asyncio.wait_for(readable.wait(), 5)
-        loop.remove_reader(ours.fileno())
-    finally:
-        ours.close()
-        theirs.close()
-    return type(loop)
+    return await readers_work(asyncio.get_running_loop())
 
 
 def test_the_server_loop_is_a_selector_loop_with_readers(proactor_by_default: None) -> None:
