@@ -10,6 +10,7 @@ from types import TracebackType
 
 from PySide6.QtCore import (
     QCoreApplication,
+    QDir,
     QEvent,
     QEventLoop,
     QMessageLogContext,
@@ -71,6 +72,7 @@ ICON_COLORS = {"light": "#2b3a48", "dark": "#d7dee6"}
 
 def apply_style(app: QApplication, style: str) -> None:
     path = resources.path("styles", f"{style}.qss")
+    QDir.setSearchPaths("styles", [str(resources.path("styles"))])  # url(styles:…) in the style sheets
     app.setStyleSheet(path.read_text(encoding="utf-8") if path.exists() else "")
     app.setProperty("iconColor", ICON_COLORS.get(style, ICON_COLORS["light"]))
 

@@ -26,6 +26,7 @@ class CallPanel(QWidget):
         self.ivr_panel = IvrDataPanel()
         self.call_items = named(QListWidget(), "callItems")
         self.call_items.setWordWrap(True)
+        self.call_items.setMinimumHeight(56)
         items_box = QGroupBox(self.tr("Created on this call"))
         items_layout = QVBoxLayout(items_box)
         self.offer_pick = named(QComboBox(), "offerPick")
@@ -76,9 +77,9 @@ class CallPanel(QWidget):
     def _on_offer_pick_changed(self, _index: int) -> None:
         self.offer_picked.emit(self.offer_pick.currentData())
 
-    def start_call(self, data: dict[str, object]) -> None:
-        """A new call: its IVR data, no offer picked, and nothing created on it yet."""
-        self.ivr_panel.show_data(data)
+    def start_call(self, data: dict[str, object], *, outbound: bool = False) -> None:
+        """A new call: its IVR (or dial) data, no offer picked, and nothing created on it yet."""
+        self.ivr_panel.show_data(data, outbound=outbound)
         self.call_items.clear()
         self.show_offers((), None, locked=False)
 

@@ -32,21 +32,12 @@ from crm.repository import (
     RequestLine,
 )
 
+from .attached import SCHEMA_ID, attached_values, correction, merge_data
 from .session import AgentCall
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_ID = "ccenter.attached/1"
 DEFAULT_CURRENCY = "USD"
-
-
-def attached_values(data: dict[str, Any]) -> dict[str, Any]:
-    """Field name → value, whichever form the attached data came in (``ccenter.attached/1`` or flat)."""
-    if data.get("schema") == SCHEMA_ID and isinstance(data.get("fields"), dict):
-        return {
-            name: entry.get("value") for name, entry in data["fields"].items() if isinstance(entry, dict)
-        }
-    return {k: v for k, v in data.items() if k != "schema"}
 
 
 def dialled_item(data: dict[str, Any]) -> int | None:
@@ -136,6 +127,7 @@ class CallWork:
     shown_data: dict[str, Any] = field(default_factory=dict)  # what the IVR panel shows for this call
     wanted_customer: int | None = None  # the customer the call names (preview, IVR hand-off), to load
     picked_offer: int | None = None  # the offer the agent works on an inbound call (its work item)
+    corrections: dict[str, Any] = field(default_factory=dict)  # attached fields the agent corrected
 
     @classmethod
     def popped(cls, call: AgentCall, started_at: datetime, dialed: PreviewItem | None = None) -> CallWork:
@@ -167,8 +159,28 @@ class CallWork:
     @property
     def intent(self) -> str | None:
         """Why the customer called, as the IVR understood it."""
-        intent = attached_values(self.call.data).get("intent")
+        intent = attached_values(self.attached).get("intent")
         return str(intent) if intent else None
+
+    @property
+    def attached(self) -> dict[str, Any]:
+        """The call's attached data with the agent's corrections: what is shown and saved."""
+        if not self.corrections:
+            return dict(self.call.data)
+        return merge_data(self.call.data, {"schema": SCHEMA_ID, "fields": self.corrections})
+
+    @property
+    def panel_data(self) -> dict[str, Any]:
+        """What the data panel shows: the dial data of a preview call, else the attached data."""
+        return self.attached if self.call.data else self.shown_data
+
+    def correct(self, name: str, text: str, *, agent: str, at: float) -> dict[str, Any] | None:
+        """The agent corrects attached field ``name``; returns the document to attach to the call (None
+        when nothing changes). Raises :class:`~agent_desktop.attached.CorrectionError`."""
+        document = correction(self.attached, name, text, agent=agent, at=at)
+        if document is not None:
+            self.corrections.update(document["fields"])
+        return document
 
     def call_changed(self, call: AgentCall) -> None:
         """The call changed (state, or data attached late): a dialer's work item may arrive with the data."""
@@ -299,7 +311,7 @@ class CallWork:
             agent_id=agent_id,
             queue=self.call.queue,
             cti_call_id=self.call.call_id,
-            ivr_data=dict(self.call.data),
+            ivr_data=self.attached,
             notes=answers.notes,
             orders=tuple(o if o.work_item_id is not None else replace(o, work_item_id=item) for o in self.orders),
             requests=tuple(r if r.work_item_id is not None else replace(r, work_item_id=item)

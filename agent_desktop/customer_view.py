@@ -34,6 +34,7 @@ from crm.repository import (
     ServiceRequestView,
 )
 
+from .labels import Kind, label
 from .tables import Column, RecordTableModel, money, when
 
 W = TypeVar("W", bound=QWidget)
@@ -69,37 +70,37 @@ def _table(model: RecordTableModel[object]) -> QTableView:
 
 CONTACT_COLUMNS: list[Column[ContactView]] = [
     Column("When", lambda c: when(c.started_at)),
-    Column("Channel", lambda c: c.channel.value.replace("_", " ")),
+    Column("Channel", lambda c: label(Kind.CHANNEL, c.channel)),
     Column("Queue", lambda c: c.queue or ""),
     Column("Agent", lambda c: c.agent or ""),
-    Column("Disposition", lambda c: (c.disposition or "").replace("_", " ")),
+    Column("Disposition", lambda c: label(Kind.DISPOSITION, c.disposition)),
     Column("Summary", lambda c: c.summary or c.notes or ""),
 ]
 ORDER_COLUMNS: list[Column[OrderView]] = [
     Column("Order", lambda o: str(o.id), align_right=True),
     Column("Product", lambda o: o.product),
     Column("Amount", lambda o: money(o.amount, o.currency), align_right=True),
-    Column("Status", lambda o: o.status.replace("_", " ")),
+    Column("Status", lambda o: label(Kind.ORDER_STATUS, o.status)),
     Column("Created", lambda o: when(o.created_at)),
 ]
 REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
     Column("Request", lambda r: str(r.id), align_right=True),
-    Column("Category", lambda r: r.category),
+    Column("Category", lambda r: label(Kind.CATEGORY, r.category)),
     Column("Summary", lambda r: r.summary),
-    Column("Priority", lambda r: r.priority),
-    Column("Status", lambda r: r.status.replace("_", " ")),
+    Column("Priority", lambda r: label(Kind.PRIORITY, r.priority)),
+    Column("Status", lambda r: label(Kind.REQUEST_STATUS, r.status)),
     Column("Opened", lambda r: when(r.created_at)),
 ]
 OFFER_COLUMNS: list[Column[OfferView]] = [
     Column("Campaign", lambda o: o.campaign_name),
     Column("Offer", lambda o: o.offer or ""),
-    Column("Channel", lambda o: o.channel.replace("_", " ")),
+    Column("Channel", lambda o: label(Kind.CHANNEL, o.channel)),
     Column("Attempts", lambda o: str(o.attempts), align_right=True),
 ]
 COMMUNICATION_COLUMNS: list[Column[CommunicationView]] = [
     Column("Sent", lambda m: when(m.sent_at)),
-    Column("Kind", lambda m: m.kind),
-    Column("Channel", lambda m: m.channel),
+    Column("Kind", lambda m: label(Kind.COMMUNICATION, m.kind)),
+    Column("Channel", lambda m: label(Kind.CHANNEL, m.channel)),
     Column("Subject", lambda m: m.subject),
     Column("Amount", lambda m: money(m.amount, m.currency), align_right=True),
 ]
@@ -176,10 +177,10 @@ class Customer360View(QWidget):
         self.tier_badge.setProperty("tier", p.tier.value)
         self.tier_badge.style().unpolish(self.tier_badge)
         self.tier_badge.style().polish(self.tier_badge)
-        self.tier_badge.setText(self.tr(p.tier.value.upper()))
+        self.tier_badge.setText(label(Kind.TIER, p.tier).upper())  # a badge, in capitals
         self.tier_badge.setVisible(p.tier is not Tier.STANDARD)
         numbers = ", ".join(phones.display(n) for n in p.phones) or self.tr("no number on file")
-        details = [f"#{p.id}", numbers, p.language, p.time_zone]
+        details = [f"#{p.id}", numbers, label(Kind.LANGUAGE, p.language), p.time_zone]
         if p.segment:
             details.append(p.segment)
         if p.email:
@@ -190,7 +191,7 @@ class Customer360View(QWidget):
                 self.tr("Account %1: %2 · %3 · balance %4")
                 .replace("%1", a.account_number)
                 .replace("%2", a.plan or "")
-                .replace("%3", a.status)
+                .replace("%3", label(Kind.ACCOUNT_STATUS, a.status))
                 .replace("%4", money(a.balance, a.currency))
                 for a in p.accounts
             )

@@ -31,6 +31,7 @@ from crm.repository import Customer360, CustomerSummary
 
 from .app import remember_layout
 from .customer_view import Customer360View, named, plain_label
+from .labels import Kind, label
 from .tables import Column, RecordTableModel
 from .workers import run_in_background
 
@@ -113,7 +114,7 @@ class CustomerDirectory:
 
 RESULT_COLUMNS: list[Column[CustomerSummary]] = [
     Column("Name", lambda c: c.name),
-    Column("Tier", lambda c: c.tier.value),
+    Column("Tier", lambda c: label(Kind.TIER, c.tier)),
     Column("Phone", lambda c: phones.display(c.phones[0]) if c.phones else ""),
 ]
 

@@ -156,8 +156,14 @@ def run_workstation_demo(
 
             supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
                                           explain=explainer if explain else None)
-            supervisor.move(120, 120)
+            # Beside the workstation, never over it: the agent's window stays in front.
+            first = windows[0] if windows else None
+            if first is not None:
+                supervisor.move(first.frameGeometry().right() + 16, first.frameGeometry().top())
             supervisor.show()
+            if first is not None:
+                first.raise_()
+                first.activateWindow()
             for window in windows:
                 window.supervisor_requested.connect(supervisor.show)
                 window.supervisor_requested.connect(supervisor.raise_)
@@ -213,6 +219,8 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
     w.add_order(OrderLine(offer.offer if offer and offer.offer else "5G upgrade", Decimal("30.00"), 1, currency,
                           offer.work_item_id if offer else None))
     w.add_request(RequestLine("technical", "Check 5G coverage at the customer's home address"))
+    if "intent" in w.ivr_panel.inputs:  # the caller explains it is about a fault, not the bill
+        w.correct_attached("intent", "fault")
     w.customer_view.tabs.setCurrentIndex(3)
     _save(w, folder / "03-on-call-with-order.png", saved)
 
@@ -226,9 +234,13 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
     _save(w, folder / "04-wrap-up.png", saved)
 
     saved_signal = expect(w.contact_saved)
+    refreshed = expect(w.customer_refreshed)
     w.save_contact()
     if not saved_signal.wait(15_000):
         raise RuntimeError("demo: the contact was not saved within 15 s")
+    if not refreshed.wait(15_000):
+        raise RuntimeError("demo: the customer's record was not read again after the save")
+    w.customer_view.tabs.setCurrentIndex(1)
     _save(w, folder / "05-contact-saved.png", saved)
 
     # A preview outbound call of the campaign: the next customer due, the script, then the call.

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from crm.repository import OrderLine, RequestLine
 
 from .customer_view import named, plain_label
+from .labels import Kind, label
 
 SERVICE_CATEGORIES = ("billing", "technical", "move", "device", "cancellation", "complaint", "other")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -97,7 +98,7 @@ class ServiceRequestForm(_Form):
         self.work_item_id = work_item_id
         self.category = named(QComboBox(), "requestCategory")
         for code in SERVICE_CATEGORIES:
-            self.category.addItem(self.tr(code.capitalize()), code)
+            self.category.addItem(label(Kind.CATEGORY, code), code)
         if category in SERVICE_CATEGORIES:
             self.category.setCurrentIndex(self.category.findData(category))
         self.summary = named(QLineEdit(), "requestSummary")
@@ -105,7 +106,7 @@ class ServiceRequestForm(_Form):
         self.details = named(QPlainTextEdit(), "requestDetails")
         self.priority = named(QComboBox(), "requestPriority")
         for code in PRIORITIES:
-            self.priority.addItem(self.tr(code.capitalize()), code)
+            self.priority.addItem(label(Kind.PRIORITY, code), code)
         self.priority.setCurrentIndex(self.priority.findData("normal"))
         self.form.addRow(self.tr("Category"), self.category)
         self.form.addRow(self.tr("Summary"), self.summary)

@@ -60,9 +60,25 @@ def choose_language(language: str | None = None) -> str:
     return normalize(language or os.environ.get(ENV_VAR) or _system_language())
 
 
+def locale_for(language: str) -> QLocale:
+    """The locale dates, times and numbers are shown in for a desktop in ``language``: the system's when
+    it speaks that language, else the language's own (``C``/``POSIX`` systems get US English)."""
+    system = QLocale.system()
+    if language == "zh_CN":
+        if system.language() == QLocale.Language.Chinese and system.script() != QLocale.Script.TraditionalHanScript:
+            return system
+        return QLocale(QLocale.Language.Chinese, QLocale.Country.China)
+    if system.language() in (QLocale.Language.C, QLocale.Language.AnyLanguage):
+        return QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+    if language == SOURCE_LANGUAGE and system.language() == QLocale.Language.Chinese:
+        return QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+    return system
+
+
 def remove_translators(app: QCoreApplication | None = None) -> None:
     """Uninstall the translators :func:`install_translator` installed (back to English)."""
     app = app or QCoreApplication.instance()
+    QLocale.setDefault(locale_for(SOURCE_LANGUAGE))
     while _installed:
         translator = _installed.pop()
         if app is not None:
@@ -77,6 +93,7 @@ def install_translator(app: QCoreApplication, language: str | None = None) -> st
     """
     remove_translators(app)
     wanted = choose_language(language)
+    QLocale.setDefault(locale_for(wanted if wanted in LANGUAGES else SOURCE_LANGUAGE))
     if wanted == SOURCE_LANGUAGE or wanted not in LANGUAGES:
         if wanted != SOURCE_LANGUAGE:
             logger.info("no translation for %s, using English", wanted)
@@ -84,6 +101,7 @@ def install_translator(app: QCoreApplication, language: str | None = None) -> st
     ours = QTranslator(app)
     if not ours.load(f"ccenter_{wanted}", str(translations_dir())):
         logger.warning("could not load the %s translation from %s", wanted, translations_dir())
+        QLocale.setDefault(locale_for(SOURCE_LANGUAGE))
         return SOURCE_LANGUAGE
     qt = QTranslator(app)
     qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)

@@ -1,24 +1,30 @@
-"""What the IVR learned about the call, so the caller never repeats it.
+"""What the IVR learned about the call, so the caller never repeats it, and where each value came from.
 
 Reads the attached data of the call (the IVR's declared schema, ``ccenter.attached/1``, or a flat
 dictionary from another system) and shows the fields agents care about first: verified or not,
 intent, language, account, the menu path, what self-service already told the caller, time in IVR.
+Each value says who set it (the IVR's node, the system, an agent) and when. An editable field is an
+input: the agent corrects it and presses Enter, and :attr:`IvrDataPanel.correction_requested` says so;
+a corrected value also shows what it was before. On an outbound call the panel shows the campaign's
+dial data under its own title. Values are plain text, never markup.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QWidget
+from PySide6.QtCore import QCoreApplication, QSignalBlocker, Signal
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from .callwork import SCHEMA_ID, attached_values
+from .attached import SCHEMA_ID, Source, attached_values, editable, is_document, original, source
 from .customer_view import named, plain_label
+from .labels import Kind, label
+from .tables import when_seconds
 
 __all__ = ["SCHEMA_ID", "IvrDataPanel", "attached_values"]
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, key: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -30,7 +36,10 @@ def _text(value: Any) -> str:
     if isinstance(value, float):
         amount = f"{value:.0f}" if value >= 1 else f"{value:.1f}"
         return QCoreApplication.translate("IvrDataPanel", "%1 s").replace("%1", amount)
-    return str(value)
+    text = str(value)
+    if key in _CODES:
+        return label(_CODES[key], text)
+    return text
 
 
 #: Shown first, in this order, with these labels; other fields follow under their own names.
@@ -45,37 +54,116 @@ FIELDS = (
     ("time_in_ivr_s", "Time in IVR"),
     ("callback_number", "Callback number"),
     ("notes", "Notes"),
+    ("campaign", "Campaign"),
     ("campaign_key", "Campaign"),
     ("offer", "Offer"),
     ("dial_mode", "Dial mode"),
 )
-_HIDDEN = {"caller", "customer_id", "customer_name", "tier", "segment", "work_item_id"}
+#: Fields holding codes, shown through the labels table (an editable one is shown as typed).
+_CODES = {"intent": Kind.INTENT, "dial_mode": Kind.DIAL_MODE, "language": Kind.LANGUAGE,
+          "identified_by": Kind.IDENTIFIED_BY}
+_HIDDEN = {"caller", "customer_id", "customer_name", "tier", "segment", "work_item_id", "direction", "routing"}
+#: Keys that make the data a campaign's dial data rather than what an IVR learnt.
+_DIAL_KEYS = {"campaign", "campaign_key", "dial_mode", "work_item_id"}
 
 
 class IvrDataPanel(QGroupBox):
+    correction_requested = Signal(str, str)  # field, the text the agent typed
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("From the IVR"), parent)
         self.setObjectName("ivrPanel")
         self.form = QFormLayout(self)
         self.values: dict[str, str] = {}
+        self.sources: dict[str, str] = {}  # field -> "IVR · main_menu · 10:42", as shown
+        self.inputs: dict[str, QLineEdit] = {}  # the editable fields' inputs
+        self.outbound = False
         self.empty = plain_label(self.tr("No IVR data for this call."))
         self.form.addRow(self.empty)
 
-    def show_data(self, data: dict[str, Any]) -> None:
-        while self.form.rowCount():
-            self.form.removeRow(0)
+    def _source_text(self, who: Source) -> str:
+        kind = label(Kind.SOURCE, who.kind)
+        parts = [kind] + ([who.name] if who.name else [])
+        if who.at:
+            parts.append(when_seconds(who.at))
+        return " · ".join(parts)
+
+    def show_data(self, data: dict[str, Any], *, outbound: bool = False) -> None:
+        self._clear()
         values = attached_values(data)
-        self.values = {}
-        ordered = [(k, label) for k, label in FIELDS if k in values]
+        dial = outbound or bool(_DIAL_KEYS & set(values))
+        self.outbound = dial
+        self.setTitle(self.tr("Campaign call") if dial else self.tr("From the IVR"))
+        self.values, self.sources, self.inputs = {}, {}, {}
+        shown = dict(FIELDS)
+        if "campaign" in values:
+            shown.pop("campaign_key")
+        ordered = [(k, text) for k, text in FIELDS if k in values and k in shown]
         ordered += [(k, k.replace("_", " ").capitalize()) for k in values if k not in dict(FIELDS) and k not in _HIDDEN]
-        for key, label in ordered:
-            text = _text(values[key])
+        for key, title in ordered:
+            can_edit = editable(data, key)
+            text = str(values[key] or "") if can_edit else _text(values[key], key)
             self.values[key] = text
-            value_label: QLabel = named(plain_label(text), f"ivr_{key}")
-            value_label.setWordWrap(True)
-            if key == "verified":
-                value_label.setProperty("verified", bool(values[key]))
-            self.form.addRow(self.tr(label), value_label)
+            row = QWidget()
+            line = QVBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            line.setSpacing(0)
+            if can_edit:
+                edit = named(QLineEdit(text), f"ivr_{key}")
+                edit.setMaxLength(500)
+                edit.setToolTip(self.tr("Correct the value and press Enter: the correction goes with the call."))
+                edit.returnPressed.connect(lambda k=key, e=edit: self._on_edited(k, e))
+                self.inputs[key] = edit
+                line.addWidget(edit)
+            else:
+                value_label: QLabel = named(plain_label(text), f"ivr_{key}")
+                value_label.setWordWrap(True)
+                if key == "verified":
+                    value_label.setProperty("verified", bool(values[key]))
+                line.addWidget(value_label)
+            who = source(data, key) if is_document(data) else None
+            if who is not None:
+                described = self._source_text(who)
+                before = original(data, key)
+                if before is not None:
+                    described = self.tr("%1 (was %2: %3)").replace("%1", described).replace(
+                        "%2", _text(before[0], key)).replace("%3", self._source_text(before[1]))
+                self.sources[key] = described
+                note = named(plain_label(described), f"ivrSource_{key}")
+                note.setProperty("source", True)
+                note.setProperty("corrected", before is not None)
+                note.setWordWrap(True)
+                row.setToolTip(described)
+                line.addWidget(note)
+            self.form.addRow(self.tr(title), row)
         if not ordered:
             self.empty = plain_label(self.tr("No IVR data for this call."))
             self.form.addRow(self.empty)
+
+    def _clear(self) -> None:
+        """Take the rows out; their widgets go later, as one of them may be the input whose Enter is being
+        handled (deleting it now would pull it from under its own key event)."""
+        while self.form.rowCount():
+            row = self.form.takeRow(0)
+            for item in (row.labelItem, row.fieldItem):
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.hide()
+                    widget.deleteLater()
+
+    def field_title(self, key: str) -> str:
+        """The label a field is shown under, in the desktop's language."""
+        title = dict(FIELDS).get(key)
+        return self.tr(title) if title else key.replace("_", " ").capitalize()
+
+    def _on_edited(self, key: str, edit: QLineEdit) -> None:
+        text = edit.text().strip()
+        if text != self.values.get(key, ""):
+            self.correction_requested.emit(key, text)
+
+    def revert(self, key: str) -> None:
+        """Put back the value shown before (a correction that was refused)."""
+        edit = self.inputs.get(key)
+        if edit is not None:
+            with QSignalBlocker(edit):
+                edit.setText(self.values.get(key, ""))

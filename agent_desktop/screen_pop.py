@@ -13,6 +13,7 @@ from crm.repository import Customer360, CustomerSummary
 
 from .controls import push_button
 from .customer_view import Customer360View, named, plain_label
+from .labels import Kind, label
 
 CUSTOMER, UNKNOWN, CHOOSER = range(3)  # the pages, in order
 
@@ -85,7 +86,8 @@ class ScreenPopView(QStackedWidget):
 
     @staticmethod
     def _add_choice(widget: QListWidget, customer: CustomerSummary) -> None:
-        text = f"{customer.name} · {customer.tier.value} · {', '.join(phones.display(p) for p in customer.phones)}"
+        numbers = ", ".join(phones.display(p) for p in customer.phones)
+        text = f"{customer.name} · {label(Kind.TIER, customer.tier)} · {numbers}"
         widget.addItem(text)
         widget.item(widget.count() - 1).setData(Qt.ItemDataRole.UserRole, customer.id)
 

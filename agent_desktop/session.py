@@ -23,6 +23,8 @@ from typing import Any
 
 from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType
 
+from .attached import merge_data
+
 #: Calls whose data is remembered before they reach this agent (oldest forgotten first).
 KNOWN_CALLS_LIMIT = 2_000
 
@@ -227,7 +229,7 @@ class AgentSession:
         known.called = event.called or known.called
         known.queue = event.queue or known.queue
         if event.data and event.type == CallEventType.DATA:
-            known.data.update(event.data)
+            known.data = merge_data(known.data, event.data)
             routing = event.data.get("routing")
             if isinstance(routing, dict) and isinstance(routing.get("queue"), str):
                 known.queue = routing["queue"]
@@ -259,7 +261,7 @@ class AgentSession:
         if call is None:
             return []
         if kind is CallEventType.DATA:
-            return self._changed(replace(call, data={**call.data, **event.data}, queue=known.queue or call.queue))
+            return self._changed(replace(call, data=merge_data(call.data, event.data), queue=known.queue or call.queue))
         if kind is CallEventType.ANSWERED:
             effects = self._changed(replace(call, phase=CallPhase.CONNECTED, answered_at=call.answered_at or now))
             if self.state not in (AgentStateName.BUSY, AgentStateName.LOGGED_OFF):

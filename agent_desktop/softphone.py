@@ -10,6 +10,7 @@ from crm import phones
 from .controls import clock, push_button
 from .customer_view import named, plain_label
 from .icons import icon
+from .labels import Kind, label
 from .session import Action, AgentCall, CallPhase
 
 
@@ -80,7 +81,7 @@ class Softphone(QWidget):
             number = phones.display(raw) if raw else self.tr("unknown number")
             number = f"{call.calling_name} {number}" if call.calling_name and not call.outbound else number
             since = call.answered_at if call.answered_at is not None else call.offered_at
-            parts = [self.tr(call.phase.value.capitalize()), number]
+            parts = [label(Kind.CALL_PHASE, call.phase), number]
             if call.queue:
                 parts.append(call.queue)
             parts.append(clock(now - since))

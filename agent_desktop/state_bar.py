@@ -13,6 +13,11 @@ from bus.messages import AgentStateName
 from .controls import clock, push_button
 from .customer_view import named, plain_label
 from .icons import icon
+from .labels import Kind
+from .labels import label as code_label
+
+#: Widest the queue summary gets in the state bar (pixels); longer summaries are elided, whole in the tooltip.
+QUEUE_WIDTH = 420
 
 
 class StateBar(QWidget):
@@ -38,7 +43,7 @@ class StateBar(QWidget):
         self.not_ready_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.not_ready_button)
         for reason in not_ready_reasons:
-            menu.addAction(self.tr(reason), partial(self.not_ready_requested.emit, reason))
+            menu.addAction(code_label(Kind.NOT_READY_REASON, reason), partial(self.not_ready_requested.emit, reason))
         self.not_ready_button.setMenu(menu)
         self.wrap_label = named(plain_label(), "wrapUpCountdown")
         self.extend_button = push_button(self.tr("+30 s"), "extendWrapUp")
@@ -70,9 +75,9 @@ class StateBar(QWidget):
     def show_state(self, state: AgentStateName, reason: str | None, seconds: float, *, can_ready: bool,
                    can_not_ready: bool) -> None:
         """The agent's state (with the not-ready reason) and how long they have been in it."""
-        label = self.tr(state.value.replace("_", " ").capitalize())
+        label = code_label(Kind.AGENT_STATE, state)
         if state is AgentStateName.NOT_READY and reason:
-            label = self.tr("%1 — %2").replace("%1", label).replace("%2", self.tr(reason.capitalize()))
+            label = self.tr("%1 — %2").replace("%1", label).replace("%2", code_label(Kind.NOT_READY_REASON, reason))
         self.state_label.setText(f"{label}  ·  {clock(seconds)}")
         if self.state_label.property("state") != state.value:
             self.state_label.setProperty("state", state.value)
@@ -95,7 +100,13 @@ class StateBar(QWidget):
                                    if pending else "")
 
     def show_queues(self, summary: str) -> None:
-        self.queue_label.setText(summary)
+        """The queues' one-line summary, whole (never clipped) up to :data:`QUEUE_WIDTH`, elided beyond."""
+        metrics = self.queue_label.fontMetrics()
+        shown = metrics.elidedText(summary, Qt.TextElideMode.ElideRight, QUEUE_WIDTH)
+        self.queue_label.setText(shown)
+        self.queue_label.setToolTip(summary if shown != summary else "")
+        margins = self.queue_label.contentsMargins()
+        self.queue_label.setMinimumWidth(metrics.horizontalAdvance(shown) + margins.left() + margins.right() + 4)
 
     def show_link(self, problem: str | None) -> None:
         """The telephony link is lost (``problem`` says why) or fine again (None)."""

@@ -13,15 +13,34 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from PySide6 import QtGui
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QDate,
+    QDateTime,
+    QLocale,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTime,
+)
 
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex
 
 
 def when(value: datetime | None) -> str:
-    """A timestamp for people, in the desktop's local time."""
-    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+    """A timestamp for people: the desktop's local time, in the format of its locale (``QLocale()``)."""
+    if value is None:
+        return ""
+    local = value.astimezone()
+    moment = QDateTime(QDate(local.year, local.month, local.day), QTime(local.hour, local.minute, local.second))
+    return QLocale().toString(moment, QLocale.FormatType.ShortFormat)
+
+
+def when_seconds(at: float) -> str:
+    """A Unix time for people, as :func:`when` shows it."""
+    return when(datetime.fromtimestamp(at).astimezone())
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:

@@ -25,7 +25,16 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QInputDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QInputDialog,
+    QMainWindow,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bus.messages import AgentStateName, CallEvent, QueueStats
 from crm import phones
@@ -33,11 +42,13 @@ from crm.errors import CrmError
 from crm.repository import AgentView, Customer360, CustomerSummary, OrderLine, PreviewItem, RequestLine
 
 from .app import remember_layout
+from .attached import CorrectionError, packed
 from .call_panel import CallPanel
 from .callwork import AgentWork, CallWork
 from .customer_view import named, plain_label
 from .customer_window import CustomerDirectory
 from .forms import OrderForm, ServiceRequestForm
+from .labels import Kind, label
 from .outbox import ContactOutbox
 from .preview_bar import PreviewBar
 from .queues import QueueStatsFeed, QueueStatsModel
@@ -74,6 +85,7 @@ class AgentWindow(QMainWindow):
     customers_requested = Signal()  # the agent wants the customer search window
     preview_loaded = Signal(object)  # PreviewItem, or None when no outbound call is due
     supervisor_requested = Signal()  # a supervisor wants the supervisor window
+    customer_refreshed = Signal(int)  # the customer on screen was read again after a save
 
     def __init__(
         self,
@@ -193,6 +205,7 @@ class AgentWindow(QMainWindow):
         panel.request_requested.connect(self.new_request)
         panel.save_requested.connect(self.save_contact)
         panel.offer_picked.connect(self._on_offer_picked)
+        panel.ivr_panel.correction_requested.connect(self.correct_attached)
         self.ivr_panel, self.call_items, self.wrap_box = panel.ivr_panel, panel.call_items, panel.wrap_box
         self.order_button, self.request_button, self.save_button = panel.order_button, panel.request_button, \
             panel.save_button
@@ -210,12 +223,20 @@ class AgentWindow(QMainWindow):
         self.customer_view, self.unknown_panel, self.chooser = pop.customer_view, pop.unknown_panel, pop.chooser
         self.unknown_label, self.new_name, self.new_number = pop.unknown_label, pop.new_name, pop.new_number
 
+        # The left column scrolls rather than stretching the window when the call brings many fields.
+        self.call_scroll = named(QScrollArea(), "callPanelScroll")
+        self.call_scroll.setWidget(panel)
+        self.call_scroll.setWidgetResizable(True)
+        self.call_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.call_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.splitter = named(QSplitter(Qt.Orientation.Horizontal), "workstationSplitter")
-        self.splitter.addWidget(panel)
+        self.splitter.addWidget(self.call_scroll)
         self.splitter.addWidget(pop)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([380, 980])
         self.status = named(plain_label(), "statusMessage")
+        # Messages of any length never widen the window (the whole text is in the tooltip).
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -266,18 +287,19 @@ class AgentWindow(QMainWindow):
             elif isinstance(effect, CallChanged):
                 work = self.calls_work.changed(effect.call)
                 if work is not None and effect.call.data:
-                    self.ivr_panel.show_data(work.shown_data)
+                    self.ivr_panel.show_data(work.panel_data, outbound=work.call.outbound)
                     self._show_offers(work)
             elif isinstance(effect, CallEnded):
                 failed = self.calls_work.ended(effect.call, effect.cause, effect.handled)
                 if failed is not None:
                     self._run(self.directory.dial_attempt, failed.work_item_id, failed.result,
                               self.agent.id, effect.call.call_id, done=lambda _r: None)
-                self._say(self.tr("Call ended: %1").replace("%1", self.tr(effect.cause or "normal")))
+                self._say(self.tr("Call ended: %1").replace("%1", label(Kind.END_CAUSE, effect.cause or "normal")))
             elif isinstance(effect, WrapUpStarted):
                 self.wrap_box.fill_dispositions(self.calls_work.wrap_up_dispositions(effect.call.queue))
                 if self.wrap_up_work is not None:
                     self.wrap_box.show_offers(self.wrap_up_work.offer_choices(), self.wrap_up_work.offer_work_item)
+                self.call_scroll.ensureWidgetVisible(self.wrap_box)
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
@@ -287,7 +309,7 @@ class AgentWindow(QMainWindow):
 
     def _on_screen_pop(self, call: AgentCall) -> None:
         work = self.calls_work.popped(call, datetime.now(UTC))
-        self.call_panel.start_call(work.shown_data)
+        self.call_panel.start_call(work.panel_data, outbound=call.outbound)
         number = work.number
         if work.wanted_customer is not None:
             self._load_customer(call.call_id, work.wanted_customer)
@@ -440,7 +462,7 @@ class AgentWindow(QMainWindow):
 
     def _ask_number(self, title: str) -> str | None:
         """An agent from the directory (searchable as you type), or any extension or phone number."""
-        labels = [label for label, _ext in self.transfer_targets]
+        labels = [name for name, _ext in self.transfer_targets]
         text, ok = QInputDialog.getItem(self, title, self.tr("Agent, extension or phone number"), labels, -1, True)
         text = text.strip()
         if not ok or not text:
@@ -480,7 +502,7 @@ class AgentWindow(QMainWindow):
         self.calls_work.campaign_dispositions = dispositions
 
     def _on_transfer_targets(self, targets: list[tuple[str, str]]) -> None:
-        self.transfer_targets = [(label, ext) for label, ext in targets if ext != self.session.extension]
+        self.transfer_targets = [(name, ext) for name, ext in targets if ext != self.session.extension]
 
     def _held_and_consult(self) -> tuple[AgentCall, AgentCall] | None:
         held = self.session.held_call()
@@ -559,7 +581,7 @@ class AgentWindow(QMainWindow):
         if command == "mute":
             self.muted.clear()  # the PBX did not take it: show the call as it really is
             self._refresh()
-        self._say(self.tr("%1 failed: %2").replace("%1", command.replace("_", " ")).replace("%2", reason))
+        self._say(self.tr("%1 failed: %2").replace("%1", label(Kind.COMMAND, command)).replace("%2", reason))
 
     # --- call work and wrap-up -----------------------------------------------------------------
 
@@ -609,6 +631,7 @@ class AgentWindow(QMainWindow):
         self._run(self.outbox.save, record, done=self._on_saved, failed=self._on_save_failed)
 
     def _on_saved(self, saved: Any) -> None:
+        customer_id = self.wrap_up_work.customer_id if self.wrap_up_work is not None else None
         if saved is None:
             self._say(self.tr("Database unavailable: the contact is kept on this computer and will be sent "
                               "when it is back."))
@@ -620,6 +643,40 @@ class AgentWindow(QMainWindow):
         self.save_button.setEnabled(True)
         self.contact_saved.emit(saved)
         self.end_wrap_up()
+        if saved is not None and customer_id is not None:
+            self._refresh_customer(customer_id)
+
+    def _refresh_customer(self, customer_id: int) -> None:
+        """Show the customer's record as the database has it now (the order just placed, the contact)."""
+        def loaded(view: Customer360) -> None:
+            shown = self.customer_view.customer
+            if shown is not None and shown.profile.id == customer_id and self._current_work() is None:
+                self.pop_stack.show_customer(view)
+                self.customer_refreshed.emit(customer_id)
+
+        self._run(self.directory.load, customer_id, done=loaded)
+
+    # --- corrections of the call's attached data -----------------------------------------------
+
+    def correct_attached(self, name: str, text: str) -> None:
+        """The agent corrects an editable field the IVR attached: shown at once, attached to the call
+        through the telephony link (``attach_data``), and saved with the contact (original kept)."""
+        work = self._current_work()
+        if work is None:
+            return
+        try:
+            document = work.correct(name, text, agent=self.agent.login, at=time.time())
+        except CorrectionError as exc:
+            self.ivr_panel.revert(name)
+            self._say(self.tr("The value cannot be corrected: %1").replace("%1", str(exc)))
+            return
+        if document is None:
+            return
+        self.ivr_panel.show_data(work.panel_data, outbound=work.call.outbound)
+        if work.call.call_id in self.session.calls:
+            self.link.command("attach_data", work.call.call_id, packed(document))
+        self._say(self.tr("%1 corrected; the correction goes with the call.").replace(
+            "%1", self.ivr_panel.field_title(name)))
 
     def _on_save_failed(self, error: Exception) -> None:
         self.save_button.setEnabled(True)
@@ -687,6 +744,7 @@ class AgentWindow(QMainWindow):
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
+        self.status.setToolTip(text)
         self.message_shown.emit(text)
 
     def _refresh(self) -> None:
@@ -704,6 +762,7 @@ class AgentWindow(QMainWindow):
         self.state_bar.show_pending(self.outbox.pending)
         call = session.primary_call()
         self.softphone.show_call(call, now, actions, muted=call is not None and call.call_id in self.muted)
+        self.preview_bar.follow(call)
         self.muted &= set(session.calls)
         idle = not session.calls and not wrapping_up and state is not AgentStateName.LOGGED_OFF
         self.preview_bar.enable(idle=idle, has_preview=self.preview is not None, can_dial=Action.DIAL in actions)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDateTime
+from PySide6.QtCore import QDateTime, QLocale
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 
 from .callwork import OfferAnswer, OfferChoice, WrapUpAnswers, WrapUpProblem
 from .customer_view import named, plain_label
+from .labels import Kind
+from .labels import label as code_label
 
 OFFER_RESULT_CHOICES = (("", "No offer made"), ("accepted", "Accepted"), ("declined", "Declined"),
                         ("callback", "Call back later"), ("not_interested", "Not interested"))
@@ -54,6 +56,7 @@ class WrapUpPanel(QGroupBox):
         self.callback = named(QCheckBox(self.tr("Call the customer back at")), "callbackWanted")
         self.callback_at = named(QDateTimeEdit(QDateTime.currentDateTime().addSecs(3600)), "callbackAt")
         self.callback_at.setCalendarPopup(True)
+        self.callback_at.setDisplayFormat(QLocale().dateTimeFormat(QLocale.FormatType.ShortFormat))
         self.callback_at.setEnabled(False)
         self.callback.toggled.connect(self.callback_at.setEnabled)
         self.do_not_call = named(QCheckBox(self.tr("Do not call me (asked by the customer)")),
@@ -84,7 +87,7 @@ class WrapUpPanel(QGroupBox):
         self.disposition.clear()
         self.disposition.addItem(self.tr("Choose a disposition"), "")
         for number, code in enumerate(codes, start=1):
-            label = self.tr(code.replace("_", " ").capitalize())
+            label = code_label(Kind.DISPOSITION, code)
             if number <= 9:
                 label = self.tr("%1  (Alt+%2)").replace("%1", label).replace("%2", str(number))
             self.disposition.addItem(label, code)

@@ -41,10 +41,13 @@ from .campaigns import (
 )
 from .contacts import (
     ContactRecord,
+    IvrCorrection,
     OrderLine,
     RequestLine,
     SavedContact,
     close_contact,
+    contact_ivr_corrections,
+    ivr_corrections,
     record_contact,
     save_contact,
 )
@@ -135,6 +138,7 @@ __all__ = [
     "CustomerSummary",
     "DialCandidate",
     "DialerCampaign",
+    "IvrCorrection",
     "IvrReport",
     "IvrSessionRecord",
     "NotFound",
@@ -153,6 +157,7 @@ __all__ = [
     "close_contact",
     "close_siblings",
     "close_undisposed",
+    "contact_ivr_corrections",
     "count_customers",
     "create_customer",
     "create_order",
@@ -162,6 +167,7 @@ __all__ = [
     "dialer_campaigns",
     "find_customer_by_account",
     "find_customers_by_phone",
+    "ivr_corrections",
     "ivr_report",
     "list_agents",
     "list_queues",

@@ -228,3 +228,57 @@ def _contact_attempt(session: Session, record: ContactRecord, work_item_id: int,
         found = first()
     assert found is not None
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class IvrCorrection:
+    """An agent's correction of a value the IVR (or the system) attached to a call, as the contact keeps it."""
+
+    field: str
+    value: Any
+    corrected_by: str  # the agent's login
+    corrected_at: float | None  # Unix time
+    original: Any
+    original_by: str  # "ivr:main_menu", "system:agent_vip"
+    original_at: float | None
+
+
+def _when(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _who(by: Any) -> str:
+    if not isinstance(by, dict):
+        return ""
+    kind, name = str(by.get("kind") or ""), str(by.get("name") or "")
+    return f"{kind}:{name}" if name else kind
+
+
+def ivr_corrections(ivr_data: dict[str, Any] | None) -> tuple[IvrCorrection, ...]:
+    """The corrections agents made to a contact's attached data (``ccenter.attached/1``), in field order.
+
+    A corrected field says ``set_by`` the agent and keeps its first value, and who set it, under
+    ``original``; flat data and uncorrected fields have none. Entries that do not have that shape are skipped.
+    """
+    fields = (ivr_data or {}).get("fields") if (ivr_data or {}).get("schema") == "ccenter.attached/1" else None
+    if not isinstance(fields, dict):
+        return ()
+    found = []
+    for name, entry in fields.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("original"), dict):
+            continue
+        by = entry.get("set_by")
+        if not isinstance(by, dict) or by.get("kind") != "agent":
+            continue
+        first = entry["original"]
+        found.append(IvrCorrection(str(name), entry.get("value"), str(by.get("name") or ""), _when(entry.get("at")),
+                                   first.get("value"), _who(first.get("set_by")), _when(first.get("at"))))
+    return tuple(found)
+
+
+def contact_ivr_corrections(session: Session, contact_id: int) -> tuple[IvrCorrection, ...]:
+    """What agents corrected in the attached data of contact ``contact_id`` (NotFound if there is none)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}")
+    return ivr_corrections(contact.ivr_data)

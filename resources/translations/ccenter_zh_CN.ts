@@ -68,8 +68,12 @@
         <translation>联络记录 %1 已保存。</translation>
     </message>
     <message>
-        <source>normal</source>
-        <translation>正常</translation>
+        <source>The value cannot be corrected: %1</source>
+        <translation>无法更正该值：%1</translation>
+    </message>
+    <message>
+        <source>%1 corrected; the correction goes with the call.</source>
+        <translation>已更正%1；更正随通话一起传递。</translation>
     </message>
 </context>
 <context>
@@ -332,18 +336,6 @@
         <translation>余额</translation>
     </message>
     <message>
-        <source>VIP</source>
-        <translation>VIP</translation>
-    </message>
-    <message>
-        <source>GOLD</source>
-        <translation>金卡</translation>
-    </message>
-    <message>
-        <source>PROSPECT</source>
-        <translation>潜在客户</translation>
-    </message>
-    <message>
         <source>Account %1: %2 · %3 · balance %4</source>
         <translation>账户 %1：%2 · %3 · 余额 %4</translation>
     </message>
@@ -393,12 +385,24 @@
     <name>IvrDataPanel</name>
     <message>
         <source>From the IVR</source>
-        <extracomment>Shown first, in this order, with these labels; other fields follow under their own names.</extracomment>
+        <extracomment>Shown first, in this order, with these labels; other fields follow under their own names. Fields holding codes, shown through the labels table (an editable one is shown as typed). Keys that make the data a campaign&apos;s dial data rather than what an IVR learnt.</extracomment>
         <translation>IVR 信息</translation>
     </message>
     <message>
         <source>No IVR data for this call.</source>
         <translation>此通话没有 IVR 数据。</translation>
+    </message>
+    <message>
+        <source>Campaign call</source>
+        <translation>营销活动呼叫</translation>
+    </message>
+    <message>
+        <source>Correct the value and press Enter: the correction goes with the call.</source>
+        <translation>更正该值后按回车：更正随通话一起传递。</translation>
+    </message>
+    <message>
+        <source>%1 (was %2: %3)</source>
+        <translation>%1（原为 %2：%3）</translation>
     </message>
     <message>
         <source>Verified</source>
@@ -463,6 +467,546 @@
     <message>
         <source>%1 s</source>
         <translation>%1 秒</translation>
+    </message>
+</context>
+<context>
+    <name>Labels</name>
+    <message>
+        <source>Inbound call</source>
+        <extracomment>Code -&gt; English text, marked for lupdate (QT_TRANSLATE_NOOP returns its text; typed ``object``).</extracomment>
+        <translation>呼入电话</translation>
+    </message>
+    <message>
+        <source>Outbound call</source>
+        <translation>外呼电话</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>电子邮件</translation>
+    </message>
+    <message>
+        <source>SMS</source>
+        <translation>短信</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>在线聊天</translation>
+    </message>
+    <message>
+        <source>Web</source>
+        <translation>网站</translation>
+    </message>
+    <message>
+        <source>Store</source>
+        <translation>门店</translation>
+    </message>
+    <message>
+        <source>Letter</source>
+        <translation>信件</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>电话</translation>
+    </message>
+    <message>
+        <source>Resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <source>Order placed</source>
+        <translation>已下单</translation>
+    </message>
+    <message>
+        <source>Info given</source>
+        <translation>已告知信息</translation>
+    </message>
+    <message>
+        <source>Escalated</source>
+        <translation>已升级</translation>
+    </message>
+    <message>
+        <source>Callback scheduled</source>
+        <translation>已安排回电</translation>
+    </message>
+    <message>
+        <source>Wrong number</source>
+        <translation>打错电话</translation>
+    </message>
+    <message>
+        <source>Sale</source>
+        <translation>成交</translation>
+    </message>
+    <message>
+        <source>No sale</source>
+        <translation>未成交</translation>
+    </message>
+    <message>
+        <source>Not interested</source>
+        <translation>不感兴趣</translation>
+    </message>
+    <message>
+        <source>Call back later</source>
+        <translation>稍后回电</translation>
+    </message>
+    <message>
+        <source>Answering machine</source>
+        <translation>答录机</translation>
+    </message>
+    <message>
+        <source>Do not call</source>
+        <translation>请勿致电</translation>
+    </message>
+    <message>
+        <source>Complaint</source>
+        <translation>投诉</translation>
+    </message>
+    <message>
+        <source>Transferred</source>
+        <translation>已转接</translation>
+    </message>
+    <message>
+        <source>Technician booked</source>
+        <translation>已预约技术人员</translation>
+    </message>
+    <message>
+        <source>Payment arranged</source>
+        <translation>已安排付款</translation>
+    </message>
+    <message>
+        <source>Customer kept</source>
+        <translation>客户已挽留</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Answered</source>
+        <translation>已接听</translation>
+    </message>
+    <message>
+        <source>Busy line</source>
+        <translation>占线</translation>
+    </message>
+    <message>
+        <source>No answer</source>
+        <translation>无人接听</translation>
+    </message>
+    <message>
+        <source>Call failed</source>
+        <translation>呼叫失败</translation>
+    </message>
+    <message>
+        <source>Abandoned</source>
+        <translation>已放弃</translation>
+    </message>
+    <message>
+        <source>Skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <source>Scheduled</source>
+        <translation>已预约</translation>
+    </message>
+    <message>
+        <source>Offer accepted</source>
+        <translation>接受了优惠</translation>
+    </message>
+    <message>
+        <source>Offer declined</source>
+        <translation>拒绝了优惠</translation>
+    </message>
+    <message>
+        <source>Offer made</source>
+        <translation>已介绍优惠</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>正常结束</translation>
+    </message>
+    <message>
+        <source>hung up</source>
+        <translation>已挂断</translation>
+    </message>
+    <message>
+        <source>line busy</source>
+        <translation>对方占线</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>无人接听</translation>
+    </message>
+    <message>
+        <source>answering machine</source>
+        <translation>答录机接听</translation>
+    </message>
+    <message>
+        <source>the call could not be placed</source>
+        <translation>无法拨出</translation>
+    </message>
+    <message>
+        <source>the caller hung up</source>
+        <translation>来电者已挂断</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>被拒绝</translation>
+    </message>
+    <message>
+        <source>transferred</source>
+        <translation>已转接</translation>
+    </message>
+    <message>
+        <source>joined to a conference</source>
+        <translation>已并入会议</translation>
+    </message>
+    <message>
+        <source>taken back by the queue</source>
+        <translation>已被队列收回</translation>
+    </message>
+    <message>
+        <source>ended while the link was down</source>
+        <translation>在连接中断期间结束</translation>
+    </message>
+    <message>
+        <source>Ringing</source>
+        <translation>振铃中</translation>
+    </message>
+    <message>
+        <source>Calling…</source>
+        <translation>正在呼叫…</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>On hold</source>
+        <translation>保持中</translation>
+    </message>
+    <message>
+        <source>Logged off</source>
+        <translation>已登出</translation>
+    </message>
+    <message>
+        <source>Logged on</source>
+        <translation>已登录</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>Reserved</source>
+        <translation>已预留</translation>
+    </message>
+    <message>
+        <source>On a call</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>休息</translation>
+    </message>
+    <message>
+        <source>Lunch</source>
+        <translation>午餐</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Coaching</source>
+        <translation>辅导</translation>
+    </message>
+    <message>
+        <source>Just logged on</source>
+        <translation>刚登录</translation>
+    </message>
+    <message>
+        <source>After a call</source>
+        <translation>通话之后</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>未结</translation>
+    </message>
+    <message>
+        <source>Submitted</source>
+        <translation>已提交</translation>
+    </message>
+    <message>
+        <source>In progress</source>
+        <translation>处理中</translation>
+    </message>
+    <message>
+        <source>Completed</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>Shipped</source>
+        <translation>已发货</translation>
+    </message>
+    <message>
+        <source>Delivered</source>
+        <translation>已送达</translation>
+    </message>
+    <message>
+        <source>Waiting for the customer</source>
+        <translation>等待客户</translation>
+    </message>
+    <message>
+        <source>Closed</source>
+        <translation>已关闭</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <source>Suspended</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <source>Overdue</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <source>Billing</source>
+        <translation>账单</translation>
+    </message>
+    <message>
+        <source>Technical</source>
+        <translation>技术</translation>
+    </message>
+    <message>
+        <source>Move</source>
+        <translation>搬迁</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Cancellation</source>
+        <translation>取消服务</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <source>Normal</source>
+        <translation>普通</translation>
+    </message>
+    <message>
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <source>Urgent</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <source>VIP</source>
+        <translation>VIP</translation>
+    </message>
+    <message>
+        <source>Gold</source>
+        <translation>金卡</translation>
+    </message>
+    <message>
+        <source>Prospect</source>
+        <translation>潜在客户</translation>
+    </message>
+    <message>
+        <source>Standard</source>
+        <translation>标准</translation>
+    </message>
+    <message>
+        <source>IVR</source>
+        <translation>IVR</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>系统</translation>
+    </message>
+    <message>
+        <source>Agent</source>
+        <translation>坐席</translation>
+    </message>
+    <message>
+        <source>Preview</source>
+        <translation>预览式</translation>
+    </message>
+    <message>
+        <source>Progressive</source>
+        <translation>渐进式</translation>
+    </message>
+    <message>
+        <source>Predictive</source>
+        <translation>预测式</translation>
+    </message>
+    <message>
+        <source>Fault</source>
+        <translation>故障</translation>
+    </message>
+    <message>
+        <source>Sales</source>
+        <translation>购买</translation>
+    </message>
+    <message>
+        <source>Order status</source>
+        <translation>订单状态</translation>
+    </message>
+    <message>
+        <source>Asked for an agent</source>
+        <translation>要求人工服务</translation>
+    </message>
+    <message>
+        <source>Bill</source>
+        <translation>账单</translation>
+    </message>
+    <message>
+        <source>Offer</source>
+        <translation>推荐</translation>
+    </message>
+    <message>
+        <source>Reminder</source>
+        <translation>提醒</translation>
+    </message>
+    <message>
+        <source>Newsletter</source>
+        <translation>简讯</translation>
+    </message>
+    <message>
+        <source>Notice</source>
+        <translation>通知</translation>
+    </message>
+    <message>
+        <source>Pending</source>
+        <translation>待处理</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>Draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>英语</translation>
+    </message>
+    <message>
+        <source>Chinese</source>
+        <translation>中文</translation>
+    </message>
+    <message>
+        <source>Cantonese</source>
+        <translation>粤语</translation>
+    </message>
+    <message>
+        <source>Spanish</source>
+        <translation>西班牙语</translation>
+    </message>
+    <message>
+        <source>French</source>
+        <translation>法语</translation>
+    </message>
+    <message>
+        <source>German</source>
+        <translation>德语</translation>
+    </message>
+    <message>
+        <source>Calling number</source>
+        <translation>来电号码</translation>
+    </message>
+    <message>
+        <source>Account number</source>
+        <translation>账号</translation>
+    </message>
+    <message>
+        <source>Customer system look-up</source>
+        <translation>客户系统查询</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>接听</translation>
+    </message>
+    <message>
+        <source>Hang up</source>
+        <translation>挂断</translation>
+    </message>
+    <message>
+        <source>Hold</source>
+        <translation>保持</translation>
+    </message>
+    <message>
+        <source>Retrieve</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <source>Consult</source>
+        <translation>咨询</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>转接</translation>
+    </message>
+    <message>
+        <source>Complete transfer</source>
+        <translation>完成转接</translation>
+    </message>
+    <message>
+        <source>Conference</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Keypad</source>
+        <translation>拨号盘</translation>
+    </message>
+    <message>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
+        <source>Dial</source>
+        <translation>拨号</translation>
+    </message>
+    <message>
+        <source>Change of state</source>
+        <translation>状态切换</translation>
+    </message>
+    <message>
+        <source>Correction of the call&apos;s data</source>
+        <translation>更正通话数据</translation>
     </message>
 </context>
 <context>
@@ -583,6 +1127,18 @@
         <translation>正在呼叫 %1…</translation>
     </message>
     <message>
+        <source>The call to %1 has ended.</source>
+        <translation>与 %1 的通话已结束。</translation>
+    </message>
+    <message>
+        <source>Connected to %1</source>
+        <translation>已接通 %1</translation>
+    </message>
+    <message>
+        <source>%1 is on hold</source>
+        <translation>%1 保持中</translation>
+    </message>
+    <message>
         <source>Skip</source>
         <translation>跳过</translation>
     </message>
@@ -663,50 +1219,6 @@
         <source>Write a short summary of the request.</source>
         <translation>请简要填写请求摘要。</translation>
     </message>
-    <message>
-        <source>Billing</source>
-        <translation>账单</translation>
-    </message>
-    <message>
-        <source>Technical</source>
-        <translation>技术故障</translation>
-    </message>
-    <message>
-        <source>Move</source>
-        <translation>迁址</translation>
-    </message>
-    <message>
-        <source>Device</source>
-        <translation>终端设备</translation>
-    </message>
-    <message>
-        <source>Cancellation</source>
-        <translation>销户</translation>
-    </message>
-    <message>
-        <source>Complaint</source>
-        <translation>投诉</translation>
-    </message>
-    <message>
-        <source>Other</source>
-        <translation>其他</translation>
-    </message>
-    <message>
-        <source>Low</source>
-        <translation>低</translation>
-    </message>
-    <message>
-        <source>Normal</source>
-        <translation>普通</translation>
-    </message>
-    <message>
-        <source>High</source>
-        <translation>高</translation>
-    </message>
-    <message>
-        <source>Urgent</source>
-        <translation>紧急</translation>
-    </message>
 </context>
 <context>
     <name>Softphone</name>
@@ -770,27 +1282,12 @@
         <source>Unmute</source>
         <translation>取消静音</translation>
     </message>
-    <message>
-        <source>Ringing</source>
-        <translation>振铃中</translation>
-    </message>
-    <message>
-        <source>Dialing</source>
-        <translation>拨号中</translation>
-    </message>
-    <message>
-        <source>Connected</source>
-        <translation>已接通</translation>
-    </message>
-    <message>
-        <source>Held</source>
-        <translation>保持中</translation>
-    </message>
 </context>
 <context>
     <name>StateBar</name>
     <message>
         <source>Ready</source>
+        <extracomment>Widest the queue summary gets in the state bar (pixels); longer summaries are elided, whole in the tooltip.</extracomment>
         <translation>就绪</translation>
     </message>
     <message>
@@ -828,46 +1325,6 @@
     <message>
         <source>Telephony link lost: %1</source>
         <translation>电话链路中断：%1</translation>
-    </message>
-    <message>
-        <source>Break</source>
-        <translation>休息</translation>
-    </message>
-    <message>
-        <source>Lunch</source>
-        <translation>午餐</translation>
-    </message>
-    <message>
-        <source>Training</source>
-        <translation>培训</translation>
-    </message>
-    <message>
-        <source>Meeting</source>
-        <translation>开会</translation>
-    </message>
-    <message>
-        <source>Coaching</source>
-        <translation>辅导</translation>
-    </message>
-    <message>
-        <source>Logged off</source>
-        <translation>已签出</translation>
-    </message>
-    <message>
-        <source>Logged on</source>
-        <translation>已签入</translation>
-    </message>
-    <message>
-        <source>Reserved</source>
-        <translation>已预占</translation>
-    </message>
-    <message>
-        <source>Busy</source>
-        <translation>通话中</translation>
-    </message>
-    <message>
-        <source>Wrap up</source>
-        <translation>话后处理</translation>
     </message>
     <message numerus="yes">
         <source>%n contact(s) waiting for the database</source>
@@ -996,30 +1453,6 @@
     <message>
         <source>Not interested</source>
         <translation>不感兴趣</translation>
-    </message>
-    <message>
-        <source>Resolved</source>
-        <translation>已解决</translation>
-    </message>
-    <message>
-        <source>Order placed</source>
-        <translation>已下单</translation>
-    </message>
-    <message>
-        <source>Info given</source>
-        <translation>已提供信息</translation>
-    </message>
-    <message>
-        <source>Escalated</source>
-        <translation>已升级</translation>
-    </message>
-    <message>
-        <source>Callback scheduled</source>
-        <translation>已预约回电</translation>
-    </message>
-    <message>
-        <source>Wrong number</source>
-        <translation>打错电话</translation>
     </message>
 </context>
 </TS>

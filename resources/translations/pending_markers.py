@@ -43,64 +43,21 @@ IVR_FIELDS = (
     QT_TRANSLATE_NOOP("IvrDataPanel", "%1 s"),
 )
 
-# wrapup.py: OFFER_RESULT_CHOICES and dispositions (self.tr(label) in WrapUpPanel); state_bar.py: the
-# default not-ready reasons and agent states (StateBar); softphone.py: call phases (Softphone);
-# workstation.py: the cause of a call's end (AgentWindow).
+# wrapup.py: OFFER_RESULT_CHOICES (self.tr(label) in WrapUpPanel). Codes (states, phases, dispositions,
+# reasons, categories, tiers…) are labelled in agent_desktop/labels.py, which marks them itself.
 AGENT_WINDOW = (
     QT_TRANSLATE_NOOP("WrapUpPanel", "No offer made"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Accepted"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Declined"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Call back later"),
     QT_TRANSLATE_NOOP("WrapUpPanel", "Not interested"),
-    QT_TRANSLATE_NOOP("StateBar", "Break"),
-    QT_TRANSLATE_NOOP("StateBar", "Lunch"),
-    QT_TRANSLATE_NOOP("StateBar", "Training"),
-    QT_TRANSLATE_NOOP("StateBar", "Meeting"),
-    QT_TRANSLATE_NOOP("StateBar", "Coaching"),
-    QT_TRANSLATE_NOOP("StateBar", "Logged off"),
-    QT_TRANSLATE_NOOP("StateBar", "Logged on"),
-    QT_TRANSLATE_NOOP("StateBar", "Reserved"),
-    QT_TRANSLATE_NOOP("StateBar", "Busy"),
-    QT_TRANSLATE_NOOP("StateBar", "Wrap up"),
-    QT_TRANSLATE_NOOP("StateBar", "Not ready"),
-    QT_TRANSLATE_NOOP("Softphone", "Ringing"),
-    QT_TRANSLATE_NOOP("Softphone", "Dialing"),
-    QT_TRANSLATE_NOOP("Softphone", "Connected"),
-    QT_TRANSLATE_NOOP("Softphone", "Held"),
-    QT_TRANSLATE_NOOP("WrapUpPanel", "Resolved"),
-    QT_TRANSLATE_NOOP("WrapUpPanel", "Order placed"),
-    QT_TRANSLATE_NOOP("WrapUpPanel", "Info given"),
-    QT_TRANSLATE_NOOP("WrapUpPanel", "Escalated"),
-    QT_TRANSLATE_NOOP("WrapUpPanel", "Callback scheduled"),
-    QT_TRANSLATE_NOOP("WrapUpPanel", "Wrong number"),
-    QT_TRANSLATE_NOOP("AgentWindow", "normal"),
-    QT_TRANSLATE_NOOP("StateBar", "%1 — %2"),
-)
-
-# forms.py: SERVICE_CATEGORIES and PRIORITIES, shown as their codes today.
-SERVICE_REQUEST_FORM = (
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Billing"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Technical"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Move"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Device"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Cancellation"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Complaint"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Other"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Low"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Normal"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "High"),
-    QT_TRANSLATE_NOOP("ServiceRequestForm", "Urgent"),
 )
 
 # customer_view.py: tr() calls inside an f-string (lupdate does not look into f-strings; they work
-# at run time through self.tr), the tier badge (p.tier.value.upper() today) and one sentence for the account
-# line (today three fragments: "Account", "balance" and the values glued in between).
+# at run time through self.tr) and one sentence for the account line.
 CUSTOMER_VIEW = (
     QT_TRANSLATE_NOOP("Customer360View", "Account"),
     QT_TRANSLATE_NOOP("Customer360View", "balance"),
-    QT_TRANSLATE_NOOP("Customer360View", "VIP"),
-    QT_TRANSLATE_NOOP("Customer360View", "GOLD"),
-    QT_TRANSLATE_NOOP("Customer360View", "PROSPECT"),
     QT_TRANSLATE_NOOP("Customer360View", "Account %1: %2 · %3 · balance %4"),
 )
 

@@ -219,8 +219,19 @@ def test_ivr_text_is_shown_as_plain_text(qtbot, desk: Desk) -> None:
     w = desk.window
     with qtbot.waitSignal(w.screen_popped, timeout=10_000):
         desk.ring("+14155550100", data=IVR_DATA)
-    label = w.ivr_panel.findChild(type(w.status), "ivr_notes")
-    assert label is not None and label.text() == "<b>x</b>" and label.textFormat() == Qt.TextFormat.PlainText
+    # An editable field is an input (plain text by nature); a read-only one a plain-text label.
+    notes = w.ivr_panel.inputs["notes"]
+    assert notes.objectName() == "ivr_notes" and notes.text() == "<b>x</b>"
+    label = w.ivr_panel.findChild(type(w.status), "ivr_menu_path")
+    assert label is not None and label.textFormat() == Qt.TextFormat.PlainText
+    data = {"schema": "ccenter.attached/1", "fields": {
+        "account": {"value": "<img src=x>", "type": "str", "editable": False,
+                    "set_by": {"kind": "ivr", "name": "<b>node</b>"}, "at": 1764000000.0}}}
+    w.ivr_panel.show_data(data)
+    shown = w.ivr_panel.findChild(type(w.status), "ivr_account")
+    source = w.ivr_panel.findChild(type(w.status), "ivrSource_account")
+    assert shown.text() == "<img src=x>" and shown.textFormat() == Qt.TextFormat.PlainText
+    assert "<b>node</b>" in source.text() and source.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_refused_commands_are_shown_and_dial_validates_numbers(qtbot, desk: Desk) -> None:
@@ -230,7 +241,7 @@ def test_refused_commands_are_shown_and_dial_validates_numbers(qtbot, desk: Desk
     assert w.status.text() == "not a phone number: 'not a number'"
     with qtbot.waitSignal(w.message_shown, timeout=5000) as shown:
         desk.link.command("answer", "sim-404", "1001")
-    assert shown.args[0].startswith("answer failed: no live call 'sim-404'")
+    assert shown.args[0].startswith("Answer failed: no live call 'sim-404'")
 
 
 def test_preview_outbound_call_from_preview_to_saved_attempt(qtbot, desk: Desk) -> None:

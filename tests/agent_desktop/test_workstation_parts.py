@@ -27,7 +27,7 @@ def test_the_softphone_shows_the_call_and_enables_exactly_what_the_session_allow
                                            phone.mute_button, phone.dial_button))
     held = AgentCall("c1", CallPhase.HELD, "+14155550100", "800", False, {}, "billing", 10.0, answered_at=20.0)
     phone.show_call(held, 95.0, {Action.RETRIEVE, Action.HANGUP, Action.MUTE}, muted=True)
-    assert phone.call_label.text() == "Held  ·  +1 415-555-0100  ·  billing  ·  1:15"
+    assert phone.call_label.text() == "On hold  ·  +1 415-555-0100  ·  billing  ·  1:15"
     assert phone.hold_button.text() == "Retrieve" and phone.hold_button.isEnabled()
     assert phone.hangup_button.isEnabled() and not phone.answer_button.isEnabled()
     assert phone.mute_button.isChecked() and phone.mute_button.text() == "Unmute"
@@ -73,7 +73,7 @@ def test_the_screen_pop_offers_the_matches_and_a_new_customer(qtbot) -> None:
     twins = [CustomerSummary(3, "Ada Lovelace", Tier.VIP, "en", ("+14155550100",)),
              CustomerSummary(4, "Ada's brother", Tier.GOLD, "en", ("+14155550100",))]
     pop.show_choices(twins)
-    assert pop.currentIndex() == CHOOSER and pop.chooser.item(1).text() == "Ada's brother · gold · +1 415-555-0100"
+    assert pop.currentIndex() == CHOOSER and pop.chooser.item(1).text() == "Ada's brother · Gold · +1 415-555-0100"
     with qtbot.waitSignal(pop.customer_chosen, timeout=1000) as chosen:
         pop.chooser.itemActivated.emit(pop.chooser.item(1))
     assert chosen.args == [4]
@@ -95,7 +95,7 @@ def test_the_preview_bar_shows_the_call_due_and_what_can_be_done_with_it(qtbot) 
     item = PreviewItem(41, 7, "+14155550100", "OUT-7", "Outbound", "Fibre", "Pitch it",
                        (AttemptView(datetime(2026, 3, 1, tzinfo=UTC), "no_answer", None),))
     bar.show_preview(item)
-    assert bar.preview_label.text() == "Outbound · Fibre · +1 415-555-0100 · no_answer"
+    assert bar.preview_label.text() == "Outbound · Fibre · +1 415-555-0100 · No answer"
     bar.enable(idle=True, has_preview=True, can_dial=False)
     assert bar.next_button.isEnabled() and not bar.dial_button.isEnabled() and bar.skip_button.isEnabled()
     bar.enable(idle=False, has_preview=True, can_dial=True)
