@@ -4,14 +4,15 @@ works, the orders and service requests created on this call, and the wrap-up."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
 
 from crm.repository import OrderLine, RequestLine
 
 from .callwork import OfferChoice
-from .controls import push_button
+from .controls import narrow_combo, push_button
 from .customer_view import named
 from .ivr_panel import IvrDataPanel
+from .labels import Kind, label
 from .wrapup import WrapUpPanel
 
 
@@ -27,9 +28,10 @@ class CallPanel(QWidget):
         self.call_items = named(QListWidget(), "callItems")
         self.call_items.setWordWrap(True)
         self.call_items.setMinimumHeight(56)
+        self.call_items.setMaximumHeight(160)  # the wrap-up below gets the room
         items_box = QGroupBox(self.tr("Created on this call"))
         items_layout = QVBoxLayout(items_box)
-        self.offer_pick = named(QComboBox(), "offerPick")
+        self.offer_pick = narrow_combo("offerPick")
         self.offer_pick.setToolTip(self.tr("The campaign offer this call works: orders and service requests "
                                            "made on the call belong to it"))
         self.offer_pick.currentIndexChanged.connect(self._on_offer_pick_changed)
@@ -51,7 +53,7 @@ class CallPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.ivr_panel)
-        layout.addWidget(items_box, 1)
+        layout.addWidget(items_box)
         layout.addWidget(self.wrap_box, 1)
 
     def show_order(self, line: OrderLine) -> None:
@@ -60,7 +62,7 @@ class CallPanel(QWidget):
 
     def show_request(self, line: RequestLine) -> None:
         self.call_items.addItem(self.tr("Service request: %1 (%2)").replace("%1", line.summary).replace(
-            "%2", line.category))
+            "%2", label(Kind.CATEGORY, line.category)))
 
     def show_offers(self, choices: tuple[OfferChoice, ...], worked: int | None, *, locked: bool) -> None:
         """The offers shown on the call, ``worked`` selected; ``locked`` on a campaign call (it works its own)."""

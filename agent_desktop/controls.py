@@ -1,10 +1,10 @@
 """Small pieces the workstation's widgets share: a named push button with its shortcut in the tooltip,
-and durations shown as a clock."""
+a combo box that does not widen its column, and durations shown as a clock."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QComboBox, QPushButton
 
 from .customer_view import named
 from .icons import icon
@@ -19,6 +19,15 @@ def push_button(text: str, name: str, *, shortcut: str | None = None, glyph: str
     if shortcut:
         button.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
     return button
+
+
+def narrow_combo(name: str) -> QComboBox:
+    """A combo box whose width does not follow its longest item (long offer names would otherwise
+    widen the column it sits in); the current item is elided and the list shows every item whole."""
+    combo = named(QComboBox(), name)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    return combo
 
 
 def clock(seconds: float) -> str:

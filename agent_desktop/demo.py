@@ -56,6 +56,19 @@ class DemoScript:
     place_waiting_calls: Callable[[], None] = lambda: None  # on the center's loop: calls no ready agent can take
 
 
+def open_beside(window: QWidget, anchor: QWidget, gap: int = 16) -> None:
+    """Put ``window`` to the right of ``anchor`` (below it when the screen has no room there), never over
+    it, and keep ``anchor`` in front: the agent's workstation is what the agent works in."""
+    frame = anchor.frameGeometry()
+    screen = anchor.screen().availableGeometry()
+    if frame.right() + gap + window.width() <= screen.right() or frame.bottom() + gap + 200 > screen.bottom():
+        window.move(frame.right() + gap, frame.top())
+    else:
+        window.move(frame.left(), frame.bottom() + gap)
+    anchor.raise_()
+    anchor.activateWindow()
+
+
 def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
     QApplication.processEvents()
     if not widget.grab().save(str(path)):
@@ -156,14 +169,9 @@ def run_workstation_demo(
 
             supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
                                           explain=explainer if explain else None)
-            # Beside the workstation, never over it: the agent's window stays in front.
-            first = windows[0] if windows else None
-            if first is not None:
-                supervisor.move(first.frameGeometry().right() + 16, first.frameGeometry().top())
             supervisor.show()
-            if first is not None:
-                first.raise_()
-                first.activateWindow()
+            if windows:
+                open_beside(supervisor, windows[0])
             for window in windows:
                 window.supervisor_requested.connect(supervisor.show)
                 window.supervisor_requested.connect(supervisor.raise_)

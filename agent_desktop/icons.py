@@ -26,20 +26,25 @@ def _svg(name: str) -> str:
     return resources.path("icons", f"{name}.svg").read_text(encoding="utf-8")
 
 
+#: The colour of every icon on a disabled control, in both styles (a white icon must not look enabled).
+DISABLED = "#8d99a5"
+
+
 @cache
 def _render(name: str, color: str, ratio: float) -> QIcon:
-    text = _svg(name).replace(f'stroke="{_INK}"', f'stroke="{color}"').replace(f'stroke="{_WHITE}"',
-                                                                                  f'stroke="{color}"')
-    renderer = QSvgRenderer(QByteArray(text.encode()))
     result = QIcon()
-    for size in SIZES:
-        pixmap = QPixmap(QSize(round(size * ratio), round(size * ratio)))
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        renderer.render(painter)
-        painter.end()
-        pixmap.setDevicePixelRatio(ratio)
-        result.addPixmap(pixmap)
+    for ink, mode in ((color, QIcon.Mode.Normal), (DISABLED, QIcon.Mode.Disabled)):
+        text = _svg(name).replace(f'stroke="{_INK}"', f'stroke="{ink}"').replace(f'stroke="{_WHITE}"',
+                                                                                f'stroke="{ink}"')
+        renderer = QSvgRenderer(QByteArray(text.encode()))
+        for size in SIZES:
+            pixmap = QPixmap(QSize(round(size * ratio), round(size * ratio)))
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            renderer.render(painter)
+            painter.end()
+            pixmap.setDevicePixelRatio(ratio)
+            result.addPixmap(pixmap, mode)
     return result
 
 

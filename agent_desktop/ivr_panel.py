@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSignalBlocker, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from .attached import SCHEMA_ID, Source, attached_values, editable, is_document, original, source
 from .customer_view import named, plain_label
-from .labels import Kind, label
+from .labels import Kind, codes, label
 from .tables import when_seconds
 
 __all__ = ["SCHEMA_ID", "IvrDataPanel", "attached_values"]
@@ -76,7 +76,8 @@ class IvrDataPanel(QGroupBox):
         self.form = QFormLayout(self)
         self.values: dict[str, str] = {}
         self.sources: dict[str, str] = {}  # field -> "IVR · main_menu · 10:42", as shown
-        self.inputs: dict[str, QLineEdit] = {}  # the editable fields' inputs
+        self.inputs: dict[str, QLineEdit] = {}  # the editable fields' inputs (a chooser's line edit)
+        self.choosers: dict[str, QComboBox] = {}  # editable fields holding codes: their labels to choose from
         self.outbound = False
         self.empty = plain_label(self.tr("No IVR data for this call."))
         self.form.addRow(self.empty)
@@ -94,7 +95,7 @@ class IvrDataPanel(QGroupBox):
         dial = outbound or bool(_DIAL_KEYS & set(values))
         self.outbound = dial
         self.setTitle(self.tr("Campaign call") if dial else self.tr("From the IVR"))
-        self.values, self.sources, self.inputs = {}, {}, {}
+        self.values, self.sources, self.inputs, self.choosers = {}, {}, {}, {}
         shown = dict(FIELDS)
         if "campaign" in values:
             shown.pop("campaign_key")
@@ -108,11 +109,28 @@ class IvrDataPanel(QGroupBox):
             line = QVBoxLayout(row)
             line.setContentsMargins(0, 0, 0, 0)
             line.setSpacing(0)
-            if can_edit:
+            if can_edit and key in _CODES:  # a code: choose its label, or type another value
+                chooser = named(QComboBox(), f"ivrChoice_{key}")
+                edit = named(QLineEdit(), f"ivr_{key}")
+                edit.setMaxLength(500)
+                chooser.setLineEdit(edit)  # editable: another value may be typed in
+                chooser.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+                for code in codes(_CODES[key]):
+                    chooser.addItem(label(_CODES[key], code), code)
+                if text and chooser.findData(text) < 0:
+                    chooser.addItem(label(_CODES[key], text), text)
+                chooser.setCurrentIndex(chooser.findData(text) if text else -1)
+                chooser.setToolTip(self.tr("Correct the value and press Enter: the correction goes with the call."))
+                chooser.activated.connect(lambda _i, k=key: self._on_edited(k))
+                edit.returnPressed.connect(lambda k=key: self._on_edited(k))
+                self.choosers[key] = chooser
+                self.inputs[key] = edit
+                line.addWidget(chooser)
+            elif can_edit:
                 edit = named(QLineEdit(text), f"ivr_{key}")
                 edit.setMaxLength(500)
                 edit.setToolTip(self.tr("Correct the value and press Enter: the correction goes with the call."))
-                edit.returnPressed.connect(lambda k=key, e=edit: self._on_edited(k, e))
+                edit.returnPressed.connect(lambda k=key: self._on_edited(k))
                 self.inputs[key] = edit
                 line.addWidget(edit)
             else:
@@ -156,14 +174,34 @@ class IvrDataPanel(QGroupBox):
         title = dict(FIELDS).get(key)
         return self.tr(title) if title else key.replace("_", " ").capitalize()
 
-    def _on_edited(self, key: str, edit: QLineEdit) -> None:
-        text = edit.text().strip()
+    def typed(self, key: str) -> str:
+        """The value in field ``key``'s input: a code for a label chosen or typed, else the text as typed."""
+        edit = self.inputs.get(key)
+        text = edit.text().strip() if edit is not None else ""
+        chooser = self.choosers.get(key)
+        if chooser is not None:
+            index = chooser.findText(text, Qt.MatchFlag.MatchFixedString)
+            if index >= 0:
+                return str(chooser.itemData(index))
+        return text
+
+    def _on_edited(self, key: str) -> None:
+        text = self.typed(key)
         if text != self.values.get(key, ""):
             self.correction_requested.emit(key, text)
 
     def revert(self, key: str) -> None:
         """Put back the value shown before (a correction that was refused)."""
+        value = self.values.get(key, "")
+        chooser = self.choosers.get(key)
+        if chooser is not None:
+            with QSignalBlocker(chooser):
+                index = chooser.findData(value)
+                chooser.setCurrentIndex(index)
+                if index < 0:
+                    chooser.setEditText(value)
+            return
         edit = self.inputs.get(key)
         if edit is not None:
             with QSignalBlocker(edit):
-                edit.setText(self.values.get(key, ""))
+                edit.setText(value)

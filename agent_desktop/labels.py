@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
-__all__ = ["CONTEXT", "Kind", "known", "label", "readable"]
+__all__ = ["CONTEXT", "Kind", "codes", "known", "label", "readable"]
 
 CONTEXT = "Labels"
 
@@ -58,6 +58,10 @@ _TABLE: dict[Kind, dict[str, object]] = {
         "store": QT_TRANSLATE_NOOP("Labels", "Store"),
         "letter": QT_TRANSLATE_NOOP("Labels", "Letter"),
         "voice": QT_TRANSLATE_NOOP("Labels", "Phone"),
+        "inbound_offer": QT_TRANSLATE_NOOP("Labels", "Offered on inbound calls"),
+        "outbound_call": QT_TRANSLATE_NOOP("Labels", "Outbound call"),
+        "post": QT_TRANSLATE_NOOP("Labels", "Post"),
+        "app": QT_TRANSLATE_NOOP("Labels", "App"),
         "phone": QT_TRANSLATE_NOOP("Labels", "Phone"),
     },
     Kind.DISPOSITION: {
@@ -258,6 +262,17 @@ def readable(code: str) -> str:
     """A code nobody labelled, made readable: ``callback_later`` → "Callback later"."""
     text = code.strip().replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def codes(kind: Kind | str) -> list[str]:
+    """The codes of ``kind`` the table labels, one per label, in the table's order."""
+    seen: set[object] = set()
+    found = []
+    for code, text in _TABLE[Kind(kind)].items():
+        if text not in seen:
+            seen.add(text)
+            found.append(code)
+    return found
 
 
 def known(kind: Kind | str, code: str) -> bool:

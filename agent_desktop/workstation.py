@@ -299,13 +299,18 @@ class AgentWindow(QMainWindow):
                 self.wrap_box.fill_dispositions(self.calls_work.wrap_up_dispositions(effect.call.queue))
                 if self.wrap_up_work is not None:
                     self.wrap_box.show_offers(self.wrap_up_work.offer_choices(), self.wrap_up_work.offer_work_item)
-                self.call_scroll.ensureWidgetVisible(self.wrap_box)
+                QTimer.singleShot(0, self._show_wrap_up_box)  # once the wrap-up's contents are laid out
                 self.disposition.setFocus()
                 self.link.command("set_agent_state", self.agent.login, AgentStateName.WRAP_UP,
                                   extension=self.session.extension)
             elif isinstance(effect, StateChanged):
                 logger.info("agent %s is %s", self.agent.login, effect.state.value)
         self._refresh()
+
+    def _show_wrap_up_box(self) -> None:
+        """Scroll the left column so the wrap-up, down to its save button, is in view."""
+        self.call_scroll.ensureWidgetVisible(self.wrap_box, 0, 8)
+        self.call_scroll.ensureWidgetVisible(self.save_button, 0, 8)
 
     def _on_screen_pop(self, call: AgentCall) -> None:
         work = self.calls_work.popped(call, datetime.now(UTC))

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QDateTime, QLocale
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDateTimeEdit,
     QGroupBox,
     QHBoxLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from .callwork import OfferAnswer, OfferChoice, WrapUpAnswers, WrapUpProblem
+from .controls import narrow_combo
 from .customer_view import named, plain_label
 from .labels import Kind
 from .labels import label as code_label
@@ -42,13 +42,13 @@ class WrapUpPanel(QGroupBox):
     def __init__(self, dispositions: tuple[str, ...], save_button: QPushButton, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Wrap-up"), parent)
         self.setObjectName("wrapUpPanel")
-        self.disposition = named(QComboBox(), "disposition")
+        self.disposition = narrow_combo("disposition")
         self.fill_dispositions(dispositions)
-        self.offer_choice = named(QComboBox(), "offerChoice")
+        self.offer_choice = narrow_combo("offerChoice")
         self.offer_choice.currentIndexChanged.connect(self._on_offer_choice_changed)
         self._results: dict[int, tuple[str | None, str | None]] = {}  # work item -> (result, reason)
         self._choice_item: int | None = None  # the work item whose answers the fields below show
-        self.offer_result = named(QComboBox(), "offerResult")
+        self.offer_result = narrow_combo("offerResult")
         for code, label in OFFER_RESULT_CHOICES:
             self.offer_result.addItem(self.tr(label), code)
         self.offer_reason = named(QLineEdit(), "offerReason")

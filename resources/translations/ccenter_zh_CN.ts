@@ -509,6 +509,18 @@
         <translation>电话</translation>
     </message>
     <message>
+        <source>Offered on inbound calls</source>
+        <translation>呼入时推荐</translation>
+    </message>
+    <message>
+        <source>Post</source>
+        <translation>邮寄</translation>
+    </message>
+    <message>
+        <source>App</source>
+        <translation>应用</translation>
+    </message>
+    <message>
         <source>Resolved</source>
         <translation>已解决</translation>
     </message>

@@ -236,6 +236,19 @@ def test_dark_style_disabled_fields_look_disabled_and_check_boxes_show(qtbot, qa
         # The box's border stands out from the window: some pixel in the indicator area is much lighter.
         lightest = max(image.pixelColor(x, y).lightness() for x in range(0, 24) for y in range(image.height()))
         assert lightest - background.lightness() > 90
+        # A white icon on a coloured button (answer, hang up) is dimmed when the button is disabled.
+        from PySide6.QtGui import QIcon
+
+        from agent_desktop.icons import icon
+
+        white = icon("answer", "#ffffff")
+
+        def brightest(mode: QIcon.Mode) -> int:
+            image = white.pixmap(24, mode).toImage()
+            drawn = [image.pixelColor(x, y) for x in range(24) for y in range(24)]
+            return max(c.lightness() for c in drawn if c.alpha() > 128)
+
+        assert brightest(QIcon.Mode.Disabled) < 200 < brightest(QIcon.Mode.Normal)
     finally:
         apply_style(qapp, "light")
 
@@ -352,3 +365,33 @@ def test_corrections_keep_the_first_original_and_mask_card_numbers() -> None:
 def test_attached_text_that_is_no_json_is_dropped_and_the_rest_kept() -> None:
     merged = merge_data(SOURCED, {ATTACHED_KEY: "{not json", "other": "x"})
     assert merged["fields"] == SOURCED["fields"] and merged["other"] == "x"
+
+
+def test_the_demo_opens_the_supervisor_window_beside_the_workstation(qtbot, qapp: QApplication) -> None:
+    from agent_desktop.demo import open_beside
+
+    workstation, supervisor = QWidget(), QWidget()
+    for window, size in ((workstation, (1360, 860)), (supervisor, (1100, 760))):
+        qtbot.addWidget(window)
+        window.resize(*size)
+    workstation.move(0, 0)
+    workstation.show()
+    supervisor.show()
+    open_beside(supervisor, workstation)
+    qapp.processEvents()
+    assert not supervisor.frameGeometry().intersects(workstation.frameGeometry())
+    qtbot.waitUntil(lambda: qapp.activeWindow() is workstation, timeout=2000)  # the agent's window in front
+
+
+def test_a_coded_field_is_corrected_by_choosing_its_label(qtbot, desk: Desk, chinese: str) -> None:  # noqa: F811
+    w = desk.window
+    call_id = _answered(qtbot, desk, SOURCED)
+    chooser = w.ivr_panel.choosers["intent"]
+    assert chooser.currentText() == "账单", "the IVR's code is shown by its label"
+    fault = chooser.findData("fault")
+    assert chooser.itemText(fault) == "故障"
+    chooser.setCurrentIndex(fault)
+    chooser.activated.emit(fault)  # as when the agent picks it from the list
+    assert w.work[call_id].attached["fields"]["intent"]["value"] == "fault"
+    assert w.ivr_panel.choosers["intent"].currentText() == "故障"
+    assert w.ivr_panel.sources["intent"].startswith("坐席 · alice · ")

@@ -111,7 +111,7 @@ def test_the_call_panel_lists_what_was_created_and_opens_the_wrap_up_only_after_
     panel.show_order(OrderLine("5G upgrade", quantity=2, currency="GBP"))
     panel.show_request(RequestLine("billing", "Explain roaming charges"))
     assert [panel.call_items.item(i).text() for i in range(panel.call_items.count())] == [
-        "Order: 5G upgrade × 2, 0.00 GBP", "Service request: Explain roaming charges (billing)"]
+        "Order: 5G upgrade × 2, 0.00 GBP", "Service request: Explain roaming charges (Billing)"]
     panel.enable(customer_known=False, wrapping_up=False)
     assert not panel.order_button.isEnabled() and not panel.wrap_box.isEnabled()
     panel.enable(customer_known=True, wrapping_up=True)
