@@ -3,8 +3,9 @@ a combo box that does not widen its column, and durations shown as a clock."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QComboBox, QPushButton
+from PySide6.QtWidgets import QComboBox, QFrame, QPushButton, QScrollArea, QWidget
 
 from .customer_view import named
 from .icons import icon
@@ -28,6 +29,33 @@ def narrow_combo(name: str) -> QComboBox:
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(12)
     return combo
+
+
+class ColumnScroll(QScrollArea):
+    """A column that scrolls up and down, never sideways: it is never narrower than its widgets need
+    (a splitter or a style with wider padding cannot cut them off on the right)."""
+
+    def __init__(self, inner: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(inner)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        if inner is not None:
+            needed = inner.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() \
+                + 2 * self.frameWidth()
+            hint.setWidth(max(hint.width(), needed))
+        return hint
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange):
+            self.updateGeometry()  # the column's needs changed: the splitter asks again
+        return super().eventFilter(watched, event)
 
 
 def clock(seconds: float) -> str:

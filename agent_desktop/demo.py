@@ -227,8 +227,6 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
     w.add_order(OrderLine(offer.offer if offer and offer.offer else "5G upgrade", Decimal("30.00"), 1, currency,
                           offer.work_item_id if offer else None))
     w.add_request(RequestLine("technical", "Check 5G coverage at the customer's home address"))
-    if "intent" in w.ivr_panel.inputs:  # the caller explains it is about a fault, not the bill
-        w.correct_attached("intent", "fault")
     w.customer_view.tabs.setCurrentIndex(3)
     _save(w, folder / "03-on-call-with-order.png", saved)
 

@@ -286,7 +286,10 @@ def label(kind: Kind | str, code: object) -> str:
     text = str(getattr(code, "value", code))
     if not text.strip():
         return ""
-    source = _TABLE[Kind(kind)].get(text.strip().lower())
+    table = _TABLE[Kind(kind)]
+    source = table.get(text.strip().lower())
+    if source is None and Kind(kind) is Kind.LANGUAGE:  # zh-HK, en_GB: the language itself
+        source = table.get(text.strip().lower().replace("_", "-").split("-")[0])
     if source is None:
         return readable(text)
     return QCoreApplication.translate(CONTEXT, str(source))

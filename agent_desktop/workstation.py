@@ -26,10 +26,8 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFrame,
     QInputDialog,
     QMainWindow,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -45,6 +43,7 @@ from .app import remember_layout
 from .attached import CorrectionError, packed
 from .call_panel import CallPanel
 from .callwork import AgentWork, CallWork
+from .controls import ColumnScroll
 from .customer_view import named, plain_label
 from .customer_window import CustomerDirectory
 from .forms import OrderForm, ServiceRequestForm
@@ -224,14 +223,11 @@ class AgentWindow(QMainWindow):
         self.unknown_label, self.new_name, self.new_number = pop.unknown_label, pop.new_name, pop.new_number
 
         # The left column scrolls rather than stretching the window when the call brings many fields.
-        self.call_scroll = named(QScrollArea(), "callPanelScroll")
-        self.call_scroll.setWidget(panel)
-        self.call_scroll.setWidgetResizable(True)
-        self.call_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.call_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.call_scroll = named(ColumnScroll(panel), "callPanelScroll")
         self.splitter = named(QSplitter(Qt.Orientation.Horizontal), "workstationSplitter")
         self.splitter.addWidget(self.call_scroll)
         self.splitter.addWidget(pop)
+        self.splitter.setCollapsible(0, False)  # the call's work never disappears behind a dragged splitter
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([380, 980])
         self.status = named(plain_label(), "statusMessage")

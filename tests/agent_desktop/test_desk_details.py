@@ -77,6 +77,7 @@ def test_codes_have_labels_in_english_and_chinese(qapp: QApplication, chinese: s
     # A code nobody labelled (a campaign's own) is made readable, never shown raw.
     assert label(Kind.DISPOSITION, "needs_follow_up") == "Needs follow up"
     assert label(Kind.DISPOSITION, None) == "" and label(Kind.DISPOSITION, "") == ""
+    assert label(Kind.LANGUAGE, "zh-HK") == "Chinese" and label(Kind.LANGUAGE, "en_GB") == "English"
 
 
 def test_the_preview_shows_attempt_results_as_labels(qtbot, chinese: str) -> None:
@@ -395,3 +396,17 @@ def test_a_coded_field_is_corrected_by_choosing_its_label(qtbot, desk: Desk, chi
     assert w.work[call_id].attached["fields"]["intent"]["value"] == "fault"
     assert w.ivr_panel.choosers["intent"].currentText() == "故障"
     assert w.ivr_panel.sources["intent"].startswith("坐席 · alice · ")
+
+
+def test_the_left_column_is_never_cut_off_on_the_right(qtbot, desk: Desk, qapp: QApplication) -> None:  # noqa: F811
+    w = desk.window
+    try:
+        apply_style(qapp, "dark")
+        w.resize(1360, 860)
+        w.splitter.setSizes([200, 1160])  # an agent drags the splitter far to the left
+        qapp.processEvents()
+        panel, viewport = w.call_panel, w.call_scroll.viewport()
+        assert panel.width() <= viewport.width(), "the column fits its scroll area: nothing is cut off"
+        assert w.call_scroll.horizontalScrollBar().value() == 0
+    finally:
+        apply_style(qapp, "light")
