@@ -410,3 +410,29 @@ def test_the_left_column_is_never_cut_off_on_the_right(qtbot, desk: Desk, qapp: 
         assert w.call_scroll.horizontalScrollBar().value() == 0
     finally:
         apply_style(qapp, "light")
+
+
+def test_a_correction_in_wrap_up_is_saved_with_the_contact(qtbot, desk: Desk) -> None:  # noqa: F811
+    """The call is over: nothing to attach it to, but the contact keeps it (and the request form follows it)."""
+    w = desk.window
+    call_id = _answered(qtbot, desk, SOURCED)
+    desk.on_link(lambda: desk.pbx.far_hangup(call_id))
+    qtbot.waitUntil(lambda: w.wrap_up_work is not None, timeout=5000)
+    sent: list[str] = []
+    w.link.command_failed.connect(lambda name, _reason: sent.append(name))
+    w.correct_attached("callback_number", "+1 415 555 0199")
+    assert w.wrap_up_work is not None and w.wrap_up_work.attached["fields"]["callback_number"]["value"] == \
+        "+1 415 555 0199"
+    w.correct_attached("intent", "move")
+    assert w.wrap_up_work.intent == "move", "a new service request starts from the corrected intent"
+    desk.on_link(lambda: None)  # whatever the desktop sent the link has been carried out by now
+    ended = desk.pbx._calls.get(call_id)
+    assert ended is None or ATTACHED_KEY not in ended.data, "an ended call gets nothing attached"
+    assert not sent, "and no command was tried on it"
+    w.disposition.setCurrentIndex(w.disposition.findData("resolved"))
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000) as saved:
+        w.save_contact()
+    with db.session_factory(desk.engine)() as s:
+        fixes = {f.field: f for f in repository.contact_ivr_corrections(s, saved.args[0].contact_id)}
+    assert fixes["callback_number"].original == "+14155550100" and fixes["intent"].original == "billing"
+    assert {f.corrected_by for f in fixes.values()} == {"alice"}
