@@ -182,7 +182,7 @@ class Customer360View(QWidget):
         numbers = ", ".join(phones.display(n) for n in p.phones) or self.tr("no number on file")
         details = [f"#{p.id}", numbers, label(Kind.LANGUAGE, p.language), p.time_zone]
         if p.segment:
-            details.append(p.segment)
+            details.append(label(Kind.SEGMENT, p.segment))
         if p.email:
             details.append(p.email)
         self.details_label.setText("  ·  ".join(details))

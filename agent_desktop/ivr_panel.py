@@ -61,7 +61,7 @@ FIELDS = (
 )
 #: Fields holding codes, shown through the labels table (an editable one is shown as typed).
 _CODES = {"intent": Kind.INTENT, "dial_mode": Kind.DIAL_MODE, "language": Kind.LANGUAGE,
-          "identified_by": Kind.IDENTIFIED_BY}
+          "identified_by": Kind.IDENTIFIED_BY, "segment": Kind.SEGMENT}
 _HIDDEN = {"caller", "customer_id", "customer_name", "tier", "segment", "work_item_id", "direction", "routing"}
 #: Keys that make the data a campaign's dial data rather than what an IVR learnt.
 _DIAL_KEYS = {"campaign", "campaign_key", "dial_mode", "work_item_id"}

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     CAMPAIGN_STATUS = "campaign_status"
     LANGUAGE = "language"  # the caller's language, as the IVR heard it
     IDENTIFIED_BY = "identified_by"  # how the IVR identified the caller
+    SEGMENT = "segment"  # the customer's market segment
     COMMAND = "command"  # a telephony command the desktop gave (in "… failed" messages)
 
 
@@ -239,6 +240,12 @@ _TABLE: dict[Kind, dict[str, object]] = {
         "phone": QT_TRANSLATE_NOOP("Labels", "Calling number"),
         "account": QT_TRANSLATE_NOOP("Labels", "Account number"),
         "rest": QT_TRANSLATE_NOOP("Labels", "Customer system look-up"),
+    },
+    Kind.SEGMENT: {
+        "consumer": QT_TRANSLATE_NOOP("Labels", "Consumer"),
+        "smb": QT_TRANSLATE_NOOP("Labels", "Small business"),
+        "enterprise": QT_TRANSLATE_NOOP("Labels", "Enterprise"),
+        "public": QT_TRANSLATE_NOOP("Labels", "Public sector"),
     },
     Kind.COMMAND: {
         "answer": QT_TRANSLATE_NOOP("Labels", "Answer"),

@@ -969,6 +969,22 @@
         <translation>客户系统查询</translation>
     </message>
     <message>
+        <source>Consumer</source>
+        <translation>个人客户</translation>
+    </message>
+    <message>
+        <source>Small business</source>
+        <translation>小微企业</translation>
+    </message>
+    <message>
+        <source>Enterprise</source>
+        <translation>大企业</translation>
+    </message>
+    <message>
+        <source>Public sector</source>
+        <translation>公共部门</translation>
+    </message>
+    <message>
         <source>Answer</source>
         <translation>接听</translation>
     </message>
