@@ -115,11 +115,16 @@ def original(data: Mapping[str, Any], name: str) -> tuple[Any, Source] | None:
     return first.get("value"), who or Source("system", "", None)
 
 
+#: Field types an agent can type a value of (lists and dictionaries are shown, never typed in).
+TYPED = ("str", "int", "float", "bool")
+
+
 def editable(data: Mapping[str, Any], name: str) -> bool:
+    """Whether an agent may correct field ``name``: the schema says so and its value can be typed in."""
     if not is_document(data):
         return False
     entry = data["fields"].get(name)
-    return isinstance(entry, Mapping) and entry.get("editable") is True
+    return isinstance(entry, Mapping) and entry.get("editable") is True and entry.get("type", "str") in TYPED
 
 
 def _typed(kind: str, text: str) -> Any:

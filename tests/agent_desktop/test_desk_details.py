@@ -78,6 +78,7 @@ def test_codes_have_labels_in_english_and_chinese(qapp: QApplication, chinese: s
     assert label(Kind.DISPOSITION, "needs_follow_up") == "Needs follow up"
     assert label(Kind.DISPOSITION, None) == "" and label(Kind.DISPOSITION, "") == ""
     assert label(Kind.LANGUAGE, "zh-HK") == "Chinese" and label(Kind.LANGUAGE, "en_GB") == "English"
+    assert label(Kind.SEGMENT, "smb") == "Small business"
 
 
 def test_the_preview_shows_attempt_results_as_labels(qtbot, chinese: str) -> None:
@@ -358,6 +359,9 @@ def test_corrections_keep_the_first_original_and_mask_card_numbers() -> None:
         correction(SOURCED, "verified", "no", agent="alice", at=1.0)
     with pytest.raises(CorrectionError):
         correction({"intent": "billing"}, "intent", "fault", agent="alice", at=1.0)
+    listed = {"schema": "ccenter.attached/1", "fields": {"tags": {"value": ["a"], "type": "list", "editable": True}}}
+    with pytest.raises(CorrectionError):
+        correction(listed, "tags", "b", agent="alice", at=1.0)
     card = correction(SOURCED, "callback_number", "4111 1111 1111 1111", agent="alice", at=1.0)
     assert card is not None and "1111 1111 1111" not in json.dumps(card)
 
