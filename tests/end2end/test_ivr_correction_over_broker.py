@@ -4,7 +4,6 @@ the call's data; the saved contact keeps it with the original."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -40,16 +39,6 @@ def backend(mqtt_url: str) -> Iterator[Backend]:
     backend = Backend(mqtt_url, f"fix-{uuid.uuid4().hex[:8]}")
     yield backend
     backend.close()
-
-    async def drain() -> None:  # the tasks the loop was stopped under (the gateway's, being cancelled)
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in left:
-            task.cancel()
-        await asyncio.gather(*left, return_exceptions=True)
-
-    for stopped in (backend.gateway_loop.loop, backend.acd_loop.loop):  # their threads have ended
-        stopped.run_until_complete(drain())
-        stopped.close()
 
 
 def test_a_correction_reaches_the_pbx_and_comes_back_over_the_broker(

@@ -48,8 +48,19 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def stop(self) -> None:
+        """Stop the loop, then finish what was left on it (cancelled) and close it, so that no task or
+        socket of it is destroyed later, in the middle of another test."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+        async def drain() -> None:
+            left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+        self.loop.run_until_complete(drain())
+        self.loop.close()
 
 
 class Backend:
