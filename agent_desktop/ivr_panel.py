@@ -17,6 +17,7 @@ from PySide6.QtCore import QCoreApplication, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from .attached import SCHEMA_ID, Source, attached_values, editable, is_document, original, source
+from .controls import narrow_combo
 from .customer_view import named, plain_label
 from .labels import Kind, codes, label
 from .tables import when_seconds
@@ -110,7 +111,7 @@ class IvrDataPanel(QGroupBox):
             line.setContentsMargins(0, 0, 0, 0)
             line.setSpacing(0)
             if can_edit and key in _CODES:  # a code: choose its label, or type another value
-                chooser = named(QComboBox(), f"ivrChoice_{key}")
+                chooser = narrow_combo(f"ivrChoice_{key}")
                 edit = named(QLineEdit(), f"ivr_{key}")
                 edit.setMaxLength(500)
                 chooser.setLineEdit(edit)  # editable: another value may be typed in
