@@ -1,0 +1,173 @@
+"""Record real baresip ``ctrl_tcp`` sessions into tests/fixtures/cti/baresip/ (run by hand; needs baresip, sipp).
+
+``python -m tests.cti.sip.record_baresip`` starts softphones and SIPp on free loopback ports, plays
+each session below and writes one JSON line per frame: ``{"dir": "in", "frame": "<netstring>"}``
+for what baresip sent (byte for byte) and ``{"dir": "out", "command": {...}}`` for what was sent to
+it. ``tests/cti/sip/test_baresip_link.py`` replays them with a fake ``ctrl_tcp`` peer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import _sipkit as kit
+
+OUT = Path(__file__).resolve().parents[2] / "fixtures" / "cti" / "baresip"
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+class Recorder:
+    def __init__(self, port: int, path: Path) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.lines: list[str] = []
+        self.path = path
+        self.buf = b""
+        self.frames: list[dict] = []
+        self.n = 0
+        self.checked = 0
+
+    def send(self, command: str, params: str | None = None) -> None:
+        self.n += 1
+        message: dict[str, str] = {"command": command, "token": f"rec{self.n}"}
+        if params is not None:
+            message["params"] = params
+        raw = json.dumps(message).encode()
+        self.sock.sendall(str(len(raw)).encode() + b":" + raw + b",")
+        self.lines.append(json.dumps({"dir": "out", "command": message}))
+
+    def _seen(self, until: str) -> bool:
+        for n in range(self.checked, len(self.frames)):
+            if self.frames[n].get("type") == until:
+                self.checked = n + 1
+                return True
+        return False
+
+    def pump(self, seconds: float, until: str | None = None) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if until and self._seen(until):
+                return
+            ready, _, _ = select.select([self.sock], [], [], 0.05)
+            if not ready:
+                continue
+            data = self.sock.recv(65536)
+            if not data:
+                return
+            self.buf += data
+            while True:
+                head, sep, rest = self.buf.partition(b":")
+                if not sep:
+                    break
+                size = int(head)
+                if len(rest) < size + 1:
+                    break
+                frame, self.buf = self.buf[: len(head) + 1 + size + 1], rest[size + 1 :]
+                self.lines.append(json.dumps({"dir": "in", "frame": frame.decode()}, ensure_ascii=False))
+                self.frames.append(json.loads(frame[len(head) + 1 : -1]))
+        if until:
+            raise TimeoutError(f"no {until} within {seconds} s")
+
+    def last_id(self) -> str:
+        return next(f["id"] for f in reversed(self.frames) if f.get("id"))
+
+    def save(self) -> None:
+        self.path.write_text("\n".join(self.lines) + "\n")
+        self.sock.close()
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("SIP_RECORD_TMP") or None) as tmp:
+        root = Path(tmp)
+        a = kit.softphone(root, "1001").start()
+        b = kit.softphone(root, "1002", wav=a.folder / "voice.wav").start()
+        c = kit.softphone(root, "5550100", wav=a.folder / "voice.wav").start()
+        try:
+            # 1. inbound from SIPp, answered, held, resumed, DTMF, mute on/off; the caller hangs up.
+            r = Recorder(a.ctrl_port, OUT / "inbound.jsonl")
+            run = kit.sipp(root / "s1", SCENARIOS / "caller.xml", f"127.0.0.1:{a.sip_port}", service="1001",
+)
+            r.pump(5, until="CALL_INCOMING")
+            call = r.last_id()
+            r.send("callfind", call)
+            r.pump(0.3)
+            r.send("accept")
+            r.pump(3, until="CALL_ESTABLISHED")
+            for cmd, prm in [("callfind", call), ("hold", None), ("callfind", call), ("resume", None),
+                             ("callfind", call), ("sndcode", "12#"), ("callfind", call), ("mute", None),
+                             ("callfind", call), ("mute", None)]:
+                r.send(cmd, prm)
+                r.pump(0.3)
+            r.pump(10, until="CALL_CLOSED")
+            r.send("listcalls")
+            r.pump(0.5)
+            r.save()
+            run.wait(20)
+            # 2. outbound: busy, then no answer (the phone gives up), then answered and hung up by the agent.
+            r = Recorder(a.ctrl_port, OUT / "outbound.jsonl")
+            for scenario in ("far_busy", "far_ring", "far_answer"):
+                far = kit.sipp(root / scenario, SCENARIOS / f"{scenario}.xml", None, name=scenario)
+                r.send("dial", f"sip:5550199@127.0.0.1:{far.port}")
+                if scenario == "far_busy":
+                    r.pump(5, until="CALL_CLOSED")
+                else:
+                    r.pump(5, until="CALL_RINGING")
+                    call = r.last_id()
+                    if scenario == "far_answer":
+                        r.pump(5, until="CALL_ESTABLISHED")
+                    r.send("callfind", call)
+                    r.pump(0.3)
+                    r.send("hangup")
+                    r.pump(3, until="CALL_CLOSED")
+                far.wait(10)
+            r.save()
+            # 3. errors: commands without a call, an unknown command, a call that is not there.
+            r = Recorder(a.ctrl_port, OUT / "errors.jsonl")
+            r.send("hold")
+            r.pump(0.5)
+            r.send("nosuchcommand", "x")
+            r.pump(0.5)
+            r.send("callfind", "nosuchcall@127.0.0.1")
+            r.pump(0.5)
+            r.send("accept")
+            r.pump(0.5)
+            r.save()
+            # 4. blind transfer: baresip caller C calls A, A answers and transfers to B; C calls B.
+            r = Recorder(a.ctrl_port, OUT / "transfer.jsonl")
+            rc = Recorder(c.ctrl_port, root / "c.jsonl")
+            rb = Recorder(b.ctrl_port, OUT / "transfer_target.jsonl")
+            rc.send("dial", a.uri)
+            r.pump(5, until="CALL_INCOMING")
+            call = r.last_id()
+            r.send("callfind", call)
+            r.pump(0.3)
+            r.send("accept")
+            r.pump(3, until="CALL_ESTABLISHED")
+            r.send("callfind", call)
+            r.pump(0.3)
+            r.send("transfer", b.uri)
+            r.pump(0.5)
+            rb.pump(5, until="CALL_INCOMING")
+            rb.send("callfind", rb.last_id())
+            rb.pump(0.3)
+            rb.send("accept")
+            rb.pump(3, until="CALL_ESTABLISHED")
+            r.pump(5, until="CALL_CLOSED")
+            rb.save()
+            r.save()
+            rc.pump(1)
+            rc.save()
+        finally:
+            for p in (a, b, c):
+                p.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
