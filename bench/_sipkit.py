@@ -34,18 +34,36 @@ def missing_programs(*names: str) -> list[str]:
     return [n for n in names if not found[n]]
 
 
-def free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)."""
-    for _ in range(200):
+#: Ports this process handed out: never handed out twice (a program may not have bound them yet).
+_handed_out: set[int] = set()
+
+
+def _bindable(port: int, kinds: tuple[int, ...]) -> bool:
+    for kind in kinds:
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port(*, span: int = 1) -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both), with the ``span - 1`` ports
+    after it free for TCP too (baresip listens for SIP over TLS on the SIP port + 1)."""
+    for _ in range(500):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                    udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(port)
+            port = int(tcp.getsockname()[1])
+        ports = range(port, port + span)
+        if port + span > 65535 or any(p in _handed_out for p in ports):
+            continue
+        if not _bindable(port, (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+            continue
+        if not all(_bindable(p, (socket.SOCK_STREAM,)) for p in ports[1:]):
+            continue
+        _handed_out.update(ports)
+        return port
     raise RuntimeError("no free port on 127.0.0.1")
 
 
@@ -68,6 +86,9 @@ def free_udp_range(size: int = 8) -> tuple[int, int]:
         finally:
             for s in socks:
                 s.close()
+        if any(p in _handed_out for p in range(base, base + size)):
+            continue
+        _handed_out.update(range(base, base + size))
         return base, base + size - 1
     raise RuntimeError("no free UDP port range on 127.0.0.1")
 
@@ -194,7 +215,7 @@ def softphone(
     folder = root / f"baresip-{user}"
     folder.mkdir(parents=True, exist_ok=True)
     wav = wav or write_tone(folder / "voice.wav")
-    sip_port, ctrl_port = free_port(), free_port()
+    sip_port, ctrl_port = free_port(span=2), free_port()
     rtp = free_udp_range(8)
     (folder / "config").write_text(
         "\n".join(
