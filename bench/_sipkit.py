@@ -241,10 +241,7 @@ def softphone(
         )
     )
     if registrar:
-        account = (
-            f"<sip:{user}@{registrar};transport=udp>;auth_pass={user}secret;regint=600;answermode={answermode}"
-            f";outbound=\"sip:{registrar};lr\""
-        )
+        account = f"<sip:{user}@{registrar};transport=udp>;regint=600;answermode={answermode}"
     else:
         account = f"<sip:{user}@127.0.0.1:{sip_port}>;regint=0;answermode={answermode}"
     (folder / "accounts").write_text(account + "\n")
@@ -309,3 +306,116 @@ def running(*programs: Softphone | Program):  # type: ignore[no-untyped-def]
     finally:
         for program in programs:
             program.stop()
+
+
+KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
+
+#: The registrar and proxy: phones REGISTER, calls go to where a user registered (404 for nobody).
+#: INVITEs carrying X-CC-Queue or User-to-User get them as x-cc- parameters of the From URI (with
+#: uac's restore, the caller never sees the change): baresip 1.0 reports the caller's URI, not headers.
+KAMAILIO_CFG = """#!KAMAILIO
+debug=2
+log_stderror=yes
+memdbg=5
+memlog=5
+children=2
+tcp_children=1
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
+mpath="{modules}"
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "uac.so"
+modparam("usrloc", "db_mode", 0)
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "auto")
+modparam("uac", "rr_from_store_param", "ccfrom")
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }}
+    if (has_totag()) {{
+        if (loose_route()) {{
+            t_relay();
+            exit;
+        }}
+        if (is_method("ACK")) {{
+            if (t_check_trans()) {{
+                t_relay();
+            }}
+            exit;
+        }}
+        sl_send_reply("404", "Not here");
+        exit;
+    }}
+    if (is_method("CANCEL")) {{
+        if (t_check_trans()) {{
+            t_relay();
+        }}
+        exit;
+    }}
+    t_check_trans();
+    if (is_method("REGISTER")) {{
+        save("location");
+        exit;
+    }}
+    record_route();
+    if (is_method("INVITE")) {{
+        $var(from) = $fu;
+        if (is_present_hf("X-CC-Queue")) {{
+            $var(from) = $var(from) + ";x-cc-queue=" + $(hdr(X-CC-Queue){{s.escape.param}});
+        }}
+        if (is_present_hf("User-to-User")) {{
+            $var(from) = $var(from) + ";x-cc-uui=" + $(hdr(User-to-User){{s.select,0,;}}{{s.escape.param}});
+        }}
+        if ($var(from) != $fu) {{
+            uac_replace_from("$fn", "$var(from)");
+        }}
+    }}
+    if (!lookup("location")) {{
+        sl_send_reply("404", "Not Found");
+        exit;
+    }}
+    xlog("L_INFO", "ccenter: $rm $fu -> $ru\\n");
+    t_relay();
+}}
+"""
+
+
+def kamailio(root: Path) -> tuple[Program, int]:
+    """Start Kamailio as registrar and proxy on a free port; returns it (stop it by its process id) and the port."""
+    folder = root / "kamailio"
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cfg = folder / "kamailio.cfg"
+    cfg.write_text(KAMAILIO_CFG.format(port=port, modules=KAMAILIO_MODULES))
+    argv = [KAMAILIO or "kamailio", "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "4",
+            "-Y", str(folder), "-P", str(folder / "kamailio.pid")]
+    program = _start("kamailio", argv, folder)
+    _wait_listening(program, port)
+    return program, port
+
+
+def _wait_listening(program: Program, port: int, timeout: float = 15.0) -> None:
+    """Block until ``program`` accepts TCP connections on ``port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        if not program.running():
+            raise RuntimeError(f"{program.name} exited ({program.process.returncode}): {program.log_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{program.name} does not listen on {port}: {program.log_text()[-2000:]}")
+        time.sleep(0.05)
