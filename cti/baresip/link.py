@@ -4,7 +4,8 @@ The link keeps one TCP connection to the phone's ``ctrl_tcp_listen`` address (th
 client at a time: a second one takes the place of the first), sends commands as netstrings with a
 token and waits for the response with that token, and turns the phone's events into normalized
 events (:mod:`.mapper`). baresip's call commands act on the phone's *current* call: each command
-on a call first makes it current with ``callfind <SIP Call-ID>``, under one lock, so two commands
+on a call first makes it current with ``callfind <SIP Call-ID>`` (after ``uafind <account>`` on a
+phone with several accounts, where the call is on another line), under one lock, so two commands
 never interleave.
 
 When the phone goes away (baresip stopped or restarted) the link reconnects with backoff
@@ -243,7 +244,7 @@ class BaresipLink(CtiLink):
                 self._emit_all(self.mapper.gone(call_id, LINK_DOWN_CAUSE))
                 continue
             async with self._lock:
-                response = await self._send("callfind", call.sip_id)
+                response = await self._find(call.sip_id, call.aor)
             if not _found(response):
                 self._emit_all(self.mapper.gone(call_id, LINK_DOWN_CAUSE))
 
@@ -328,12 +329,23 @@ class BaresipLink(CtiLink):
         if call.sip_id is None:
             raise CommandFailed(f"call {call_id} has not reached the far end yet; try again in a moment")
         async with self._lock:
-            found = await self._send("callfind", call.sip_id)
+            found = await self._find(call.sip_id, call.aor)
             if not _found(found):
                 # The phone no longer has it: say so, rather than leave a call on the screen that is not there.
                 self._emit_all(self.mapper.gone(call_id, "ended"))
                 raise CommandFailed(f"call {call_id} is no longer on the softphone")
             return await self._command(command, params)
+
+    async def _find(self, sip_id: str, aor: str | None) -> BaresipResponse:
+        """``callfind`` looks among the calls of the phone's current account (line): on a phone with
+        several accounts, the call's own account is made current first when it is not found."""
+        response = await self._send("callfind", sip_id)
+        if _found(response) or not aor:
+            return response
+        switched = await self._send("uafind", aor)
+        if not switched.ok:
+            return response
+        return await self._send("callfind", sip_id)
 
     def _check_device(self, device: str | None) -> None:
         own = self.mapper.extension

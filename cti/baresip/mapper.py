@@ -64,6 +64,7 @@ class PhoneCall:
     phase: Phase
     peer: str
     sip_id: str | None = None
+    aor: str | None = None  # the phone's account (line) the call is on
     muted: bool = False
     transfer_to: str | None = None
     transfer_kind: str = "blind"
@@ -192,6 +193,8 @@ class BaresipMapper:
             call, events = self._new_call(event, sip_id, incoming)
         else:
             events = []
+        if call.aor is None:
+            call.aor = event.get("accountaor")
         if event.type == "CALL_INCOMING":
             return events  # the new call's events
         if event.type in ("CALL_RINGING", "CALL_PROGRESS"):

@@ -82,92 +82,119 @@ class Recorder:
         self.sock.close()
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Record the sessions named in ``argv`` (inbound, outbound, errors, transfer), or all of them."""
+    wanted = set(argv) or {"inbound", "outbound", "errors", "transfer"}
+
     with tempfile.TemporaryDirectory(dir=os.environ.get("SIP_RECORD_TMP") or None) as tmp:
         root = Path(tmp)
         a = kit.softphone(root, "1001").start()
         b = kit.softphone(root, "1002", wav=a.folder / "voice.wav").start()
         c = kit.softphone(root, "5550100", wav=a.folder / "voice.wav").start()
         try:
-            # 1. inbound from SIPp, answered, held, resumed, DTMF, mute on/off; the caller hangs up.
-            r = Recorder(a.ctrl_port, OUT / "inbound.jsonl")
-            run = kit.sipp(root / "s1", SCENARIOS / "caller.xml", f"127.0.0.1:{a.sip_port}", service="1001",
-)
-            r.pump(5, until="CALL_INCOMING")
-            call = r.last_id()
-            r.send("callfind", call)
-            r.pump(0.3)
-            r.send("accept")
-            r.pump(3, until="CALL_ESTABLISHED")
-            for cmd, prm in [("callfind", call), ("hold", None), ("callfind", call), ("resume", None),
-                             ("callfind", call), ("sndcode", "12#"), ("callfind", call), ("mute", None),
-                             ("callfind", call), ("mute", None)]:
-                r.send(cmd, prm)
-                r.pump(0.3)
-            r.pump(10, until="CALL_CLOSED")
-            r.send("listcalls")
-            r.pump(0.5)
-            r.save()
-            run.wait(20)
-            # 2. outbound: busy, then no answer (the phone gives up), then answered and hung up by the agent.
-            r = Recorder(a.ctrl_port, OUT / "outbound.jsonl")
-            for scenario in ("far_busy", "far_ring", "far_answer"):
-                far = kit.sipp(root / scenario, SCENARIOS / f"{scenario}.xml", None, name=scenario)
-                r.send("dial", f"sip:5550199@127.0.0.1:{far.port}")
-                if scenario == "far_busy":
-                    r.pump(5, until="CALL_CLOSED")
-                else:
-                    r.pump(5, until="CALL_RINGING")
-                    call = r.last_id()
-                    if scenario == "far_answer":
-                        r.pump(5, until="CALL_ESTABLISHED")
-                    r.send("callfind", call)
-                    r.pump(0.3)
-                    r.send("hangup")
-                    r.pump(3, until="CALL_CLOSED")
-                far.wait(10)
-            r.save()
-            # 3. errors: commands without a call, an unknown command, a call that is not there.
-            r = Recorder(a.ctrl_port, OUT / "errors.jsonl")
-            r.send("hold")
-            r.pump(0.5)
-            r.send("nosuchcommand", "x")
-            r.pump(0.5)
-            r.send("callfind", "nosuchcall@127.0.0.1")
-            r.pump(0.5)
-            r.send("accept")
-            r.pump(0.5)
-            r.save()
-            # 4. blind transfer: baresip caller C calls A, A answers and transfers to B; C calls B.
-            r = Recorder(a.ctrl_port, OUT / "transfer.jsonl")
-            rc = Recorder(c.ctrl_port, root / "c.jsonl")
-            rb = Recorder(b.ctrl_port, OUT / "transfer_target.jsonl")
-            rc.send("dial", a.uri)
-            r.pump(5, until="CALL_INCOMING")
-            call = r.last_id()
-            r.send("callfind", call)
-            r.pump(0.3)
-            r.send("accept")
-            r.pump(3, until="CALL_ESTABLISHED")
-            r.send("callfind", call)
-            r.pump(0.3)
-            r.send("transfer", b.uri)
-            r.pump(0.5)
-            rb.pump(5, until="CALL_INCOMING")
-            rb.send("callfind", rb.last_id())
-            rb.pump(0.3)
-            rb.send("accept")
-            rb.pump(3, until="CALL_ESTABLISHED")
-            r.pump(5, until="CALL_CLOSED")
-            rb.save()
-            r.save()
-            rc.pump(1)
-            rc.save()
+            if "inbound" in wanted:
+                inbound(root, a)
+            if "outbound" in wanted:
+                outbound(root, a)
+            if "errors" in wanted:
+                errors(a)
+            if "transfer" in wanted:
+                transfer(root, a, b, c)
         finally:
             for p in (a, b, c):
                 p.stop()
     return 0
 
 
+def inbound(root: Path, a: kit.Softphone) -> None:
+    # 1. inbound from SIPp, answered, held, resumed, DTMF, mute on/off; the caller hangs up.
+    r = Recorder(a.ctrl_port, OUT / "inbound.jsonl")
+    run = kit.sipp(root / "s1", SCENARIOS / "caller.xml", f"127.0.0.1:{a.sip_port}", service="1001",
+)
+    r.pump(5, until="CALL_INCOMING")
+    call = r.last_id()
+    r.send("callfind", call)
+    r.pump(0.3)
+    r.send("accept")
+    r.pump(3, until="CALL_ESTABLISHED")
+    for cmd, prm in [("callfind", call), ("hold", None), ("callfind", call), ("resume", None),
+                     ("callfind", call), ("sndcode", "12#"), ("callfind", call), ("mute", None),
+                     ("callfind", call), ("mute", None)]:
+        r.send(cmd, prm)
+        r.pump(0.3)
+    r.pump(10, until="CALL_CLOSED")
+    r.send("listcalls")
+    r.pump(0.5)
+    r.save()
+    run.wait(20)
+
+
+def outbound(root: Path, a: kit.Softphone) -> None:
+    # 2. outbound: busy, then no answer (the phone gives up), then answered and hung up by the agent.
+    r = Recorder(a.ctrl_port, OUT / "outbound.jsonl")
+    for scenario in ("far_busy", "far_ring", "far_answer"):
+        far = kit.sipp(root / scenario, SCENARIOS / f"{scenario}.xml", None, name=scenario)
+        r.send("dial", f"sip:5550199@127.0.0.1:{far.port}")
+        if scenario == "far_busy":
+            r.pump(5, until="CALL_CLOSED")
+        else:
+            r.pump(5, until="CALL_RINGING")
+            call = r.last_id()
+            if scenario == "far_answer":
+                r.pump(5, until="CALL_ESTABLISHED")
+            r.send("callfind", call)
+            r.pump(0.3)
+            r.send("hangup")
+            r.pump(3, until="CALL_CLOSED")
+        far.wait(10)
+    r.save()
+
+
+def errors(a: kit.Softphone) -> None:
+    # 3. errors: commands without a call, an unknown command, a call that is not there, accounts.
+    r = Recorder(a.ctrl_port, OUT / "errors.jsonl")
+    r.send("hold")
+    r.pump(0.5)
+    r.send("nosuchcommand", "x")
+    r.pump(0.5)
+    r.send("callfind", "nosuchcall@127.0.0.1")
+    r.pump(0.5)
+    r.send("accept")
+    r.pump(0.5)
+    r.send("uafind", f"sip:{a.user}@127.0.0.1:{a.sip_port}")
+    r.pump(0.5)
+    r.send("uafind", "sip:nobody@127.0.0.1")
+    r.pump(0.5)
+    r.save()
+
+
+def transfer(root: Path, a: kit.Softphone, b: kit.Softphone, c: kit.Softphone) -> None:
+    # 4. blind transfer: baresip caller C calls A, A answers and transfers to B; C calls B.
+    r = Recorder(a.ctrl_port, OUT / "transfer.jsonl")
+    rc = Recorder(c.ctrl_port, root / "c.jsonl")
+    rb = Recorder(b.ctrl_port, OUT / "transfer_target.jsonl")
+    rc.send("dial", a.uri)
+    r.pump(5, until="CALL_INCOMING")
+    call = r.last_id()
+    r.send("callfind", call)
+    r.pump(0.3)
+    r.send("accept")
+    r.pump(3, until="CALL_ESTABLISHED")
+    r.send("callfind", call)
+    r.pump(0.3)
+    r.send("transfer", b.uri)
+    r.pump(0.5)
+    rb.pump(5, until="CALL_INCOMING")
+    rb.send("callfind", rb.last_id())
+    rb.pump(0.3)
+    rb.send("accept")
+    rb.pump(3, until="CALL_ESTABLISHED")
+    r.pump(5, until="CALL_CLOSED")
+    rb.save()
+    r.save()
+    rc.pump(1)
+    rc.save()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -42,6 +42,24 @@ def frames_of(name: str) -> list[bytes]:
     return [entry["frame"].encode() for entry in transcript(name) if entry["dir"] == "in"]
 
 
+def _answer_to(command: str, ok: bool) -> dict[str, Any]:
+    entries = transcript("errors.jsonl")
+    at = next(i for i, e in enumerate(entries) if e["dir"] == "out" and e["command"]["command"] == command
+              and json.loads(entries[i + 1]["frame"].split(":", 1)[1][:-1])["ok"] is ok)
+    return entries[at + 1]
+
+
+#: What a phone without the call answers: callfind refused; the call's account found; callfind refused again.
+NOT_FOUND = [
+    {"dir": "out", "command": {"command": "callfind"}},
+    _answer_to("callfind", False),
+    {"dir": "out", "command": {"command": "uafind"}},
+    _answer_to("uafind", True),
+    {"dir": "out", "command": {"command": "callfind"}},
+    _answer_to("callfind", False),
+]
+
+
 def netstring(obj: object) -> bytes:
     body = json.dumps(obj).encode()
     return b"%d:%s," % (len(body), body)
@@ -352,9 +370,7 @@ def test_blind_transfer_leaves_the_agent_when_the_target_answered() -> None:
 
 
 def test_a_call_the_phone_no_longer_has_ends_and_the_command_fails_clearly() -> None:
-    incoming = transcript("inbound.jsonl")[0]
-    refused = next(e for e in transcript("errors.jsonl") if e["dir"] == "in" and "callfind" in e["frame"])
-    script = [incoming, {"dir": "out", "command": {"command": "callfind"}}, refused]
+    script = [transcript("inbound.jsonl")[0], *NOT_FOUND]
 
     async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
         await until(lambda: len(events) >= 3)
@@ -430,8 +446,7 @@ def test_malformed_frames_from_the_phone_are_logged_and_skipped() -> None:
 @pytest.mark.expect_log(logging.WARNING, LOGGER, match=r"lost: the softphone closed the connection; reconnecting")
 def test_the_phone_restarts_its_calls_end_and_the_link_comes_back() -> None:
     incoming = transcript("inbound.jsonl")[0]
-    refused = next(e for e in transcript("errors.jsonl") if e["dir"] == "in" and "callfind" in e["frame"])
-    second = [{"dir": "out", "command": {"command": "callfind"}}, refused]
+    second = NOT_FOUND
 
     async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
         await until(lambda: len(events) >= 3)
@@ -485,4 +500,34 @@ def test_responses_and_events_decode_to_their_types() -> None:
     assert all(isinstance(i, BaresipResponse) for i in items)
     assert [(i.ok, i.data.strip()) for i in items if isinstance(i, BaresipResponse)][:2] == [
         (False, "command not found (hold)"), (False, "command not found (nosuchcommand)")
+    ]
+
+
+def test_a_call_on_another_account_of_the_phone_is_found_on_that_account() -> None:
+    inbound = transcript("inbound.jsonl")
+    call = json.loads(inbound[0]["frame"].split(":", 1)[1][:-1])
+    # menu.c's answer when the current account has no such call: ok, with this text
+    not_here = {"dir": "in", "frame": netstring(
+        {"response": True, "ok": True, "data": f"call not found (id={call['id']})\n"}).decode()}
+    found = next(e for e in inbound if e["dir"] == "in" and "setting current call" in e["frame"])
+    accepted = next(e for e in inbound if e["dir"] == "in" and "Answering incoming call" in e["frame"])
+    script = [
+        inbound[0],
+        {"dir": "out", "command": {"command": "callfind"}}, not_here,  # the phone's current line is another
+        {"dir": "out", "command": {"command": "uafind"}}, _answer_to("uafind", True),
+        {"dir": "out", "command": {"command": "callfind"}}, found,
+        {"dir": "out", "command": {"command": "accept"}}, accepted,
+    ]
+
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        await until(lambda: len(events) >= 3)
+        await link.answer(events[0].call_id, "1001")  # type: ignore[union-attr]
+
+    phone = FakePhone([script])
+    events = asyncio.run(_with_link(phone, body))
+    assert not call_ended(events)
+    assert [(c["command"], c.get("params")) for c in phone.received][:3] == [
+        ("callfind", phone.received[0]["params"]),
+        ("uafind", call["accountaor"]),
+        ("callfind", phone.received[0]["params"]),
     ]
