@@ -206,11 +206,12 @@ def softphone(
     wav: Path | None = None,
     registrar: str | None = None,
     answermode: str = "manual",
+    lines: tuple[str, ...] = (),
 ) -> Softphone:
     """Generate a baresip configuration for ``user`` in ``root/user`` (not started yet).
 
-    With ``registrar`` (``host:port``) the phone registers there as ``sip:user@host:port`` and
-    dials through it; without, it is reached directly at :attr:`Softphone.uri`.
+    With ``registrar`` (``host:port``) the phone registers there as ``sip:user@host:port`` (and as
+    each of ``lines``) and dials through it; without, it is reached directly at :attr:`Softphone.uri`.
     """
     folder = root / f"baresip-{user}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -244,6 +245,8 @@ def softphone(
         account = f"<sip:{user}@{registrar};transport=udp>;regint=600;answermode={answermode}"
     else:
         account = f"<sip:{user}@127.0.0.1:{sip_port}>;regint=0;answermode={answermode}"
+    for line in lines:  # more accounts registered by the same phone (a queue's number that rings all agents)
+        account += f"\n<sip:{line}@{registrar};transport=udp>;regint=600;answermode={answermode}"
     (folder / "accounts").write_text(account + "\n")
     return Softphone(user, folder, sip_port, ctrl_port, registrar=registrar, rtp=rtp)
 

@@ -321,14 +321,22 @@ class BaresipLink(CtiLink):
             raise CommandFailed(f"the softphone refused {command}: {response.data.strip() or 'no reason given'}")
         return response
 
-    async def _on_call(self, call_id: str, command: str, params: str | None = None) -> BaresipResponse:
-        """Make ``call_id`` the phone's current call, then send ``command`` (both under the lock)."""
+    async def _on_call(
+        self, call_id: str, command: str, params: str | None = None, *, after: str | None = None
+    ) -> BaresipResponse:
+        """Make ``call_id`` the phone's current call, then send ``command`` (both under the lock).
+
+        With ``after`` (the SIP Call-ID of another call), that call is made current first, so that it
+        is the phone's previous call when ``command`` runs.
+        """
         call = self.mapper.call(call_id)
         if call is None:
             raise CommandFailed(f"call {call_id} is not on the softphone at {self.settings.where}")
         if call.sip_id is None:
             raise CommandFailed(f"call {call_id} has not reached the far end yet; try again in a moment")
         async with self._lock:
+            if after is not None:
+                await self._find(after, call.aor)
             found = await self._find(call.sip_id, call.aor)
             if not _found(found):
                 # The phone no longer has it: say so, rather than leave a call on the screen that is not there.
@@ -395,7 +403,20 @@ class BaresipLink(CtiLink):
         call = self.mapper.call(call_id)
         if call is None or call.phase is not Phase.RINGING:
             raise CommandFailed(f"call {call_id} is not ringing on this softphone")
-        await self._on_call(call_id, "accept")
+        # baresip's accept first puts the line's previous call on hold: make that a call that can be
+        # held (or is already), and refuse when only a ringing call could be it (baresip would answer nothing).
+        others = [c for c in self.mapper.calls.values() if c is not call and c.aor == call.aor]
+        previous = next((c for c in others if c.phase is Phase.CONNECTED), None) or next(
+            (c for c in others if c.phase is Phase.HELD), None
+        )
+        if previous is None and any(c.phase is Phase.RINGING for c in others):
+            raise CommandFailed(
+                f"call {call_id} cannot be answered while another call rings on the same line of the softphone "
+                "(baresip would first put the ringing call on hold): decline that call first"
+            )
+        await self._on_call(call_id, "accept", after=previous.sip_id if previous is not None else None)
+        if previous is not None and previous.phase is Phase.CONNECTED:
+            self._emit_all(self.mapper.held(previous.call_id, True))  # baresip held it
 
     async def hangup(self, call_id: str, device: str | None = None) -> None:
         self._check_device(device)

@@ -80,3 +80,16 @@ def test_agents_dial_each_other_by_extension_through_the_proxy(proxied) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_the_sip_load_benchmark_accounts_for_every_call() -> None:
+    require_sip("baresip", "sipp", "kamailio")
+    from bench import sip
+
+    load = sip.Load(agents=2, calls=6, rate=4.0, talk_s=0.5, patience_s=2.0)
+    results = sip.measure(load)
+    rows = {figure: value for figure, value, _unit in sip.figures(load, results)}
+    assert rows["calls that rang an agent"] == 6
+    assert rows["answered"] + rows["abandoned"] == 6 and rows["answered"] >= 2
+    assert set(results.ringing) <= set(results.invited)  # every ringing call's INVITE time is known
+    assert 0 < rows["INVITE to ringing p50"] <= rows["INVITE to ringing max"]

@@ -531,3 +531,20 @@ def test_a_call_on_another_account_of_the_phone_is_found_on_that_account() -> No
         ("uafind", call["accountaor"]),
         ("callfind", phone.received[0]["params"]),
     ]
+
+
+def test_a_call_is_not_answered_while_another_rings_on_the_same_line() -> None:
+    """baresip 1.0's accept first holds the line's previous call, which fails for a ringing one: the
+    phone would answer ok and do nothing. The link refuses instead, and sends nothing."""
+    first = transcript("inbound.jsonl")[0]
+    body_ = json.loads(first["frame"].split(":", 1)[1][:-1])
+    second = {"dir": "in", "frame": netstring({**body_, "id": "2-" + body_["id"]}).decode()}
+
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        await until(lambda: sum(isinstance(e, CallEvent) and e.type == "call.alerting" for e in events) == 2)
+        with pytest.raises(CommandFailed, match="another call rings on the same line"):
+            await link.answer(events[0].call_id, "1001")  # type: ignore[union-attr]
+
+    phone = FakePhone([[first, second]])
+    asyncio.run(_with_link(phone, body))
+    assert phone.received == []
