@@ -299,3 +299,71 @@ def test_the_softphone_restarts_during_a_call_and_the_link_tells_the_truth(lab: 
         caller.program.stop()
     finally:
         watch.close()
+
+
+@pytest.mark.parametrize("broker", ["inproc", "mqtt"])
+def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broker: str, request) -> None:
+    """``ccenter cti-gateway --link baresip://…`` and ``ccenter desktop``'s BusLink: log on, ring, answer, end."""
+    import uuid
+
+    from bus import topics
+    from bus.messages import AgentState
+    from bus.mqtt import MqttBus
+    from bus.transport import Bus, InProcessBus
+    from cti.buslink import BusLink
+    from cti.gateway import Gateway
+
+    url = request.getfixturevalue("mqtt_url") if broker == "mqtt" else None
+    alice = lab.phone("1001")
+    site = f"t{uuid.uuid4().hex[:10]}"
+
+    async def scenario() -> list[LinkEvent]:
+        shared = InProcessBus()
+        buses: list[Bus] = [
+            shared if url is None else MqttBus(url, client_id=f"{name}-{site}", site=site) for name in ("gw", "desk")
+        ]
+        for bus in dict.fromkeys(buses):
+            await bus.start()
+        link = BaresipLink.from_url(alice.link_url)
+        gateway = Gateway(link, buses[0], site=site, client_id=f"cti-gateway-{site}")
+        await gateway.start()
+        await link.connect()
+        runner = asyncio.create_task(gateway.run())
+        desk = BusLink(buses[1], site=site, agent_id="alice", command_timeout=10)
+        await desk.connect()
+        seen: list[LinkEvent] = []
+
+        async def pull() -> None:
+            async for event in desk.events():
+                seen.append(event)
+
+        puller = asyncio.create_task(pull())
+        try:
+            assert desk.gateway is not None and desk.gateway.link == "BaresipLink"
+            assert "answer" in {c.value for c in desk.capabilities} and "conference" not in {
+                c.value for c in desk.capabilities}
+            await desk.set_agent_state("alice", AgentStateName.READY, extension="1001")
+            await until(lambda: any(isinstance(e, AgentState) and e.state == "ready" for e in seen))
+            caller = lab.sipp("caller.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+            await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.alerting" for e in seen), 15)
+            rung = next(e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting")
+            assert (rung.calling, rung.extension) == (CALLER, "1001")
+            await desk.answer(rung.call_id, "1001")
+            await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.ended" for e in seen), 20)
+            assert await asyncio.to_thread(caller.wait, 15) == 0, caller.errors
+        finally:
+            await desk.close()
+            await link.close()
+            await asyncio.wait_for(runner, 10)
+            if url is not None:
+                await buses[0].clear_retained(topics.cti_capabilities(site))
+            for bus in dict.fromkeys(buses):
+                await bus.close()
+            await puller
+        return seen
+
+    events = asyncio.run(scenario())
+    kinds = [e.type for e in events if isinstance(e, CallEvent)]
+    assert "call.answered" in kinds and kinds[-1] == "call.ended"
+    data = [e.data for e in events if isinstance(e, CallEvent) and e.type == "call.data"]
+    assert any(d.get("account") == "4711" for d in data), "the attached data reaches the agent's desktop"
