@@ -367,3 +367,38 @@ def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broke
     assert "call.answered" in kinds and kinds[-1] == "call.ended"
     data = [e.data for e in events if isinstance(e, CallEvent) and e.type == "call.data"]
     assert any(d.get("account") == "4711" for d in data), "the attached data reaches the agent's desktop"
+
+
+def test_the_agent_consults_a_second_softphone_then_completes_the_transfer(qtbot, lab: Lab, sip_desk) -> None:
+    desk, alice, bob = sip_desk
+    w = desk.window
+    customer = lab.phone("5550100")
+    to_bob = PhoneWatch(bob)
+    from_customer = PhoneWatch(customer)
+    try:
+        with qtbot.waitSignal(w.screen_popped, timeout=15_000) as popped:
+            from_customer.run(from_customer.link.make_call("5550100", alice.uri))
+        call_id = popped.args[0]
+        w.answer()
+        qtbot.waitUntil(lambda: w.consult_button.isEnabled(), timeout=10_000)
+        w.consult("1002")  # the customer is held (re-INVITE), Bob's phone rings
+        to_bob.wait(lambda: "call.alerting" in to_bob.types())
+        consult = next(e for e in to_bob.events if isinstance(e, CallEvent) and e.type == "call.alerting")
+        assert (consult.calling, consult.extension) == ("1001", "1002")
+        to_bob.run(to_bob.link.answer(consult.call_id, "1002"))
+        qtbot.waitUntil(lambda: len(w.session.calls) == 2 and all(
+            c.phase.value in ("connected", "held") for c in w.session.calls.values()), timeout=10_000)
+        assert w.session.calls[call_id].phase.value == "held"
+        assert w.complete_button.isEnabled()
+        assert not w.conference_button.isEnabled(), "a softphone cannot conference: greyed out"
+        w.complete_transfer()  # the consultation ends; the customer is REFERred to Bob, whose phone rings again
+        to_bob.wait(lambda: to_bob.types().count("call.alerting") == 2)
+        again = [e for e in to_bob.events if isinstance(e, CallEvent) and e.type == "call.alerting"][-1]
+        assert again.calling == "5550100"
+        to_bob.run(to_bob.link.answer(again.call_id, "1002"))
+        qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=15_000)
+        assert w.session.calls == {}
+        from_customer.wait(lambda: from_customer.types().count("call.answered") >= 2)
+    finally:
+        to_bob.close()
+        from_customer.close()
