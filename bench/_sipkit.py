@@ -224,7 +224,7 @@ def softphone(
                 "poll_method epoll",
                 f"sip_listen 127.0.0.1:{sip_port}",
                 "call_local_timeout 120",
-                "call_max_calls 8",
+                "call_max_calls 64",
                 "audio_player aubridge,nil",
                 f"audio_source aufile,{wav}",
                 "audio_alert aubridge,nil",

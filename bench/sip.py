@@ -364,6 +364,7 @@ def figures(load: Load, results: Results) -> list[Row]:
         ("call rate", load.rate, "calls/s"),
         ("calls placed", load.calls, "calls"),
         ("calls that rang an agent", len(results.ringing), "calls"),
+        ("calls that rang nobody (refused)", load.calls - len(results.ringing), "calls"),
         ("answered", len(results.answered), "calls"),
         ("abandoned", len(results.abandoned), "calls"),
         ("INVITE to ringing p50", statistics.median(latencies) if latencies else float("nan"), "ms"),
@@ -381,7 +382,7 @@ def run(quick: bool = False) -> list[Row]:
     load = (
         Load(agents=3, calls=12, rate=3.0, talk_s=1.5, patience_s=2.5)
         if quick
-        else Load(agents=5, calls=60, rate=5.0, talk_s=3.0, patience_s=4.0)
+        else Load(agents=5, calls=60, rate=2.0, talk_s=2.0, patience_s=4.0)
     )
     return figures(load, measure(load))
 
