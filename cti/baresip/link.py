@@ -191,8 +191,8 @@ class BaresipLink(CtiLink):
             if self._first is not None and not self._first.done():
                 self._first.set_exception(
                     LinkUnavailable(
-                        f"cannot reach the baresip softphone at {self.settings.where} ({describe(exc)}): is baresip "
-                        "running, with the ctrl_tcp module listening there (ctrl_tcp_listen)?"
+                        f"cannot reach the baresip softphone at {self.settings.where} ({describe(exc)}): start "
+                        "baresip with its ctrl_tcp module listening there (ctrl_tcp_listen)"
                     )
                 )
                 self._first.exception()
@@ -370,6 +370,10 @@ class BaresipLink(CtiLink):
     async def make_call(self, from_device: str, to_number: str, *, data: Mapping[str, str] | None = None) -> str:
         self._check_device(from_device)
         uri = self._target(to_number)
+        if self._writer is None:  # before the call is offered: there is no call to end
+            raise LinkUnavailable(
+                f"the baresip softphone at {self.settings.where} is not connected (is baresip running?)"
+            )
         number = to_number.split(":", 1)[-1].split("@", 1)[0] if _SIP_URI.match(to_number) else to_number
         call_id, events = self.mapper.dialing(uri, number)
         self._emit_all(events)
@@ -386,6 +390,11 @@ class BaresipLink(CtiLink):
         self._timers.pop(call_id, None)
         call = self.mapper.call(call_id)
         if call is None or call.phase is not Phase.DIALING:
+            return
+        if call.sip_id is None:
+            # The phone never reported the call (no answer at all from the far end): nothing to hang up.
+            logger.info("call %s: the softphone reported nothing of it in %g s", call_id, self.settings.ring_timeout)
+            self._emit_all(self.mapper.gone(call_id, DialOutcome.FAILED))
             return
         call.cause = DialOutcome.NO_ANSWER
         logger.info("call %s not answered within %g s: hanging up", call_id, self.settings.ring_timeout)

@@ -467,7 +467,7 @@ def test_a_phone_that_is_not_running_is_one_clear_error() -> None:
         port = phone.port
         await phone.stop()
         link = BaresipLink(BaresipSettings("127.0.0.1", port, connect_timeout=0.5))
-        with pytest.raises(LinkUnavailable, match=r"cannot reach the baresip softphone at 127\.0\.0\.1:\d+ .*running"):
+        with pytest.raises(LinkUnavailable, match=r"cannot reach the baresip softphone at 127\.0\.0\.1:\d+ .*ctrl_tcp"):
             await link.connect()
         with pytest.raises(LinkUnavailable, match="is not connected"):
             await link.make_call("1001", "1002")
@@ -548,3 +548,16 @@ def test_a_call_is_not_answered_while_another_rings_on_the_same_line() -> None:
     phone = FakePhone([[first, second]])
     asyncio.run(_with_link(phone, body))
     assert phone.received == []
+
+
+def test_a_dial_the_phone_never_reports_ends_as_failed_at_the_ring_timeout() -> None:
+    accepted = next(e for e in transcript("outbound.jsonl") if e["dir"] == "in" and '"response":true' in e["frame"])
+    script = [{"dir": "out", "command": {"command": "dial"}}, accepted]  # ... and not a word of the call after
+
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        call_id = await link.make_call("1001", "sip:5550199@192.0.2.1")
+        await until(lambda: call_ended(events))
+        assert link.mapper.call(call_id) is None
+
+    events = asyncio.run(_with_link(FakePhone([script]), body, ring_timeout=0.3, extension="1001"))
+    assert rows(events) == [("call.offered", "1001", "5550199", "1001", ""), ("call.ended", "", "", "", "failed")]
