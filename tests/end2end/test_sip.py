@@ -181,7 +181,7 @@ def test_an_inbound_call_answered_on_the_desktop_held_and_saved_with_its_disposi
     qtbot.mouseClick(w.hold_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.hold_button.text() == "Hold", timeout=5000)
 
-    # The caller hangs up (4 s after the last news from the phone): wrap-up, then the contact is saved.
+    # The caller hangs up (6 s after the last news from the phone): wrap-up, then the contact is saved.
     qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=20_000)
     assert caller.wait(15) == 0, caller.errors
     codes = [w.disposition.itemData(i) for i in range(w.disposition.count())]
