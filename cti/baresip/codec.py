@@ -6,7 +6,8 @@ and one response per command (``{"response": true, "ok": ..., "data": "<the comm
 "token": ...}``); we send commands (``{"command": "accept", "params": "...", "token": "..."}``).
 
 ``BaresipDecoder.receive_data(data)`` then ``next_event()`` until :data:`~cti.codec.NEED_DATA`
-(h11 style). A length that is not a number, a frame without its closing comma, a frame longer than
+(h11 style). Bytes that are not UTF-8 (a caller's name in Latin-1, passed on by baresip) are read
+as Latin-1. A length that is not a number, a frame without its closing comma, a frame longer than
 :data:`MAX_FRAME` (skipped without being buffered), JSON that does not parse, or an object that is
 neither event nor response comes out as a :class:`~cti.codec.ProtocolIssue` with its stream offset;
 the decoder then looks for the next frame. Nothing raises.
@@ -14,6 +15,7 @@ the decoder then looks for the next frame. Nothing raises.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections import deque
@@ -32,6 +34,15 @@ _PARTIAL_START = re.compile(rb"\d{1,9}:?\Z")
 #: ctrl_tcp copies command and parameters into a 1024-byte buffer: longer ones would be cut short.
 MAX_COMMAND: Final = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LATIN1_FALLBACK: Final = "ccenter-latin1-fallback"
+
+
+def _latin1(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(_LATIN1_FALLBACK, _latin1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +144,10 @@ class BaresipDecoder:
 
     def _decode(self, payload: bytes, offset: int, length: int) -> None:
         try:
-            value = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            # baresip copies what the network sent into its JSON: a caller's name in Latin-1 is not
+            # UTF-8. Such bytes are read as Latin-1 (José stays José) rather than losing the call.
+            value = json.loads(payload.decode("utf-8", _LATIN1_FALLBACK))
+        except ValueError as exc:
             self._out.append(ProtocolIssue(offset, length, f"frame is not JSON ({exc})"))
             return
         if not isinstance(value, dict):

@@ -8,6 +8,7 @@ it. ``tests/cti/sip/test_baresip_link.py`` replays them with a fake ``ctrl_tcp``
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import select
@@ -69,8 +70,12 @@ class Recorder:
                 if len(rest) < size + 1:
                     break
                 frame, self.buf = self.buf[: len(head) + 1 + size + 1], rest[size + 1 :]
-                self.lines.append(json.dumps({"dir": "in", "frame": frame.decode()}, ensure_ascii=False))
-                self.frames.append(json.loads(frame[len(head) + 1 : -1]))
+                try:
+                    entry = {"dir": "in", "frame": frame.decode()}
+                except UnicodeDecodeError:  # baresip passes on what the network sent: not always UTF-8
+                    entry = {"dir": "in", "frame_b64": base64.b64encode(frame).decode()}
+                self.lines.append(json.dumps(entry, ensure_ascii=False))
+                self.frames.append(json.loads(frame[len(head) + 1 : -1].decode("utf-8", "replace")))
         if until:
             raise TimeoutError(f"no {until} within {seconds} s")
 
@@ -83,8 +88,8 @@ class Recorder:
 
 
 def main(argv: list[str]) -> int:
-    """Record the sessions named in ``argv`` (inbound, outbound, errors, transfer), or all of them."""
-    wanted = set(argv) or {"inbound", "outbound", "errors", "transfer"}
+    """Record the sessions named in ``argv`` (inbound, outbound, errors, transfer, names), or all of them."""
+    wanted = set(argv) or {"inbound", "outbound", "errors", "transfer", "names"}
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("SIP_RECORD_TMP") or None) as tmp:
         root = Path(tmp)
@@ -100,6 +105,8 @@ def main(argv: list[str]) -> int:
                 errors(a)
             if "transfer" in wanted:
                 transfer(root, a, b, c)
+            if "names" in wanted:
+                names(root, a)
         finally:
             for p in (a, b, c):
                 p.stop()
@@ -194,6 +201,19 @@ def transfer(root: Path, a: kit.Softphone, b: kit.Softphone, c: kit.Softphone) -
     r.save()
     rc.pump(1)
     rc.save()
+
+
+def names(root: Path, a: kit.Softphone) -> None:
+    # 5. callers' names as the network sends them: UTF-8 (Chinese), and Latin-1 (not UTF-8 at all).
+    r = Recorder(a.ctrl_port, OUT / "names.jsonl")
+    source = (SCENARIOS / "caller_gives_up.xml").read_text(encoding="latin-1")
+    for name, text, encoding in (("utf8", "\u5f20\u4f1f", "utf-8"), ("latin1", "Jos\xe9", "latin-1")):
+        scenario = root / f"{name}.xml"
+        scenario.write_bytes(source.replace("Li Na", text).replace("ISO-8859-1", encoding.upper()).encode(encoding))
+        run = kit.sipp(root / name, scenario, f"127.0.0.1:{a.sip_port}", service="1001")
+        r.pump(8, until="CALL_CLOSED")
+        run.wait(10)
+    r.save()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ response goes back with the link's own token). A link that sends anything else f
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import re
@@ -38,8 +39,13 @@ def transcript(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line.strip()]
 
 
+def raw(entry: dict[str, Any]) -> bytes:
+    """A recorded frame's bytes (frames that are not UTF-8 are recorded in base64)."""
+    return base64.b64decode(entry["frame_b64"]) if "frame_b64" in entry else entry["frame"].encode()
+
+
 def frames_of(name: str) -> list[bytes]:
-    return [entry["frame"].encode() for entry in transcript(name) if entry["dir"] == "in"]
+    return [raw(entry) for entry in transcript(name) if entry["dir"] == "in"]
 
 
 def _answer_to(command: str, ok: bool) -> dict[str, Any]:
@@ -106,10 +112,10 @@ class FakePhone:
 
         def play(token: str | None) -> None:
             while script and script[0]["dir"] == "in":
-                raw = script.pop(0)["frame"].encode()
+                data = raw(script.pop(0))
                 if token is not None:
-                    raw = _retoken(raw, token)
-                writer.write(raw)
+                    data = _retoken(data, token)
+                writer.write(data)
 
         play(None)
         try:
@@ -561,3 +567,12 @@ def test_a_dial_the_phone_never_reports_ends_as_failed_at_the_ring_timeout() -> 
 
     events = asyncio.run(_with_link(FakePhone([script]), body, ring_timeout=0.3, extension="1001"))
     assert rows(events) == [("call.offered", "1001", "5550199", "1001", ""), ("call.ended", "", "", "", "failed")]
+
+
+def test_callers_names_in_utf8_and_in_latin1_both_reach_the_screen_pop() -> None:
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        await until(lambda: sum(isinstance(e, CallEvent) and e.type == "call.ended" for e in events) == 2)
+
+    events = asyncio.run(_with_link(FakePhone([transcript("names.jsonl")]), body))
+    names = [e.calling_name for e in events if isinstance(e, CallEvent) and e.type == "call.offered"]
+    assert names == ["\u5f20\u4f1f", "Jos\xe9"]
