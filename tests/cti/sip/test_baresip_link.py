@@ -66,6 +66,12 @@ NOT_FOUND = [
 ]
 
 
+def sent_params(name: str, command: str) -> list[str]:
+    """The parameters of each ``command`` sent in a recorded session (the far ends' URIs)."""
+    sent = [e["command"] for e in transcript(name) if e["dir"] == "out"]
+    return [c["params"] for c in sent if c["command"] == command]
+
+
 def netstring(obj: object) -> bytes:
     body = json.dumps(obj).encode()
     return b"%d:%s," % (len(body), body)
@@ -322,11 +328,12 @@ def test_inbound_call_answered_held_resumed_dtmf_mute_and_the_caller_hangs_up() 
 
 def test_outbound_busy_no_answer_and_answered() -> None:
     async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
-        busy = await link.make_call("1001", "sip:5550199@127.0.0.1:54073")
+        far_busy, far_ringing, far_answering = sent_params("outbound.jsonl", "dial")
+        busy = await link.make_call("1001", far_busy)
         await until(lambda: call_ended(events))
-        ringing = await link.make_call("1001", "sip:5550199@127.0.0.1:45749")
+        ringing = await link.make_call("1001", far_ringing)
         await until(lambda: sum(isinstance(e, CallEvent) and e.type == "call.ended" for e in events) == 2)
-        answered = await link.make_call("1001", "sip:5550199@127.0.0.1:57493")
+        answered = await link.make_call("1001", far_answering)
         await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.answered" for e in events))
         await link.hangup(answered, "1001")
         await until(lambda: sum(isinstance(e, CallEvent) and e.type == "call.ended" for e in events) == 3)
@@ -356,12 +363,14 @@ def test_outbound_busy_no_answer_and_answered() -> None:
 
 
 def test_blind_transfer_leaves_the_agent_when_the_target_answered() -> None:
+    (BOB,) = sent_params("transfer.jsonl", "transfer")  # the second softphone's URI when it was recorded
+
     async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
         await until(lambda: len(events) >= 2)
         call_id = events[0].call_id  # type: ignore[union-attr]
         await link.answer(call_id, "1001")
         await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.answered" for e in events))
-        await link.blind_transfer(call_id, "1001", "sip:1002@127.0.0.1:36345")
+        await link.blind_transfer(call_id, "1001", BOB)
         await until(lambda: call_ended(events))
 
     events = asyncio.run(_with_link(FakePhone([transcript("transfer.jsonl")]), body))
@@ -370,7 +379,7 @@ def test_blind_transfer_leaves_the_agent_when_the_target_answered() -> None:
     ]
     transferred = events[3]
     assert isinstance(transferred, CallEvent) and transferred.data == {
-        "kind": "blind", "by": "1001", "to": "sip:1002@127.0.0.1:36345"
+        "kind": "blind", "by": "1001", "to": BOB
     }
     assert transferred.called == "1002" and events[4].cause == "transferred"  # type: ignore[union-attr]
 
