@@ -462,6 +462,9 @@ class BaresipLink(CtiLink):
 
     async def _transfer(self, call_id: str, uri: str, kind: str) -> None:
         call = self.mapper.call(call_id)
+        if call is not None and call.phase not in (Phase.CONNECTED, Phase.HELD):
+            # baresip 1.0 says ok to a REFER on a call not answered yet, and nothing comes of it.
+            raise CommandFailed(f"call {call_id} is not connected on this softphone: answer it before transferring")
         if call is not None:
             # Known before the REFER goes out: the phone may report the transfer done right after it.
             call.transfer_to, call.transfer_kind = uri, kind

@@ -402,3 +402,4 @@ def test_the_agent_consults_a_second_softphone_then_completes_the_transfer(qtbot
     finally:
         to_bob.close()
         from_customer.close()
+

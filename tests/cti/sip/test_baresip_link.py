@@ -396,6 +396,8 @@ def test_a_call_the_phone_no_longer_has_ends_and_the_command_fails_clearly() -> 
         assert link.mapper.call(call_id) is None
         with pytest.raises(CommandFailed, match="is not ringing"):
             await link.answer(call_id, "1001")
+        with pytest.raises(CommandFailed, match="is not on the softphone"):
+            await link.blind_transfer(call_id, "1001", "1002")
         with pytest.raises(LocalProtocolError, match="not this softphone"):
             await link.hangup(call_id, "1002")
         with pytest.raises(LocalProtocolError, match="DTMF digits"):
@@ -585,3 +587,16 @@ def test_callers_names_in_utf8_and_in_latin1_both_reach_the_screen_pop() -> None
     events = asyncio.run(_with_link(FakePhone([transcript("names.jsonl")]), body))
     names = [e.calling_name for e in events if isinstance(e, CallEvent) and e.type == "call.offered"]
     assert names == ["\u5f20\u4f1f", "Jos\xe9"]
+
+
+def test_a_call_not_answered_yet_is_not_transferred() -> None:
+    """baresip 1.0 answers ok to a REFER on a ringing call, and nothing comes of it: the link refuses."""
+
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        await until(lambda: len(events) >= 3)
+        with pytest.raises(CommandFailed, match="answer it before transferring"):
+            await link.blind_transfer(events[0].call_id, "1001", "1002")  # type: ignore[union-attr]
+
+    phone = FakePhone([transcript("inbound.jsonl")[:1]])
+    asyncio.run(_with_link(phone, body))
+    assert phone.received == []
