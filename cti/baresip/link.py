@@ -450,9 +450,16 @@ class BaresipLink(CtiLink):
     async def consult(self, call_id: str, device: str, to_number: str) -> str:
         self._target(to_number)  # refuse a bad number before the customer is put on hold
         call = self.mapper.call(call_id)
-        if call is not None and call.phase is Phase.CONNECTED:
+        held_here = call is not None and call.phase is Phase.CONNECTED
+        if held_here:
             await self.hold(call_id, device)
-        return await self.make_call(device, to_number)
+        try:
+            return await self.make_call(device, to_number)
+        except CtiError:
+            if held_here:  # the consultation did not start: back to the customer
+                with contextlib.suppress(CtiError):
+                    await self.retrieve(call_id, device)
+            raise
 
     async def blind_transfer(self, call_id: str, device: str, to_number: str) -> None:
         """SIP REFER to the other party; the call leaves this phone when the target answers."""

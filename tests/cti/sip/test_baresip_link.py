@@ -600,3 +600,26 @@ def test_a_call_not_answered_yet_is_not_transferred() -> None:
     phone = FakePhone([transcript("inbound.jsonl")[:1]])
     asyncio.run(_with_link(phone, body))
     assert phone.received == []
+
+
+def test_a_consultation_that_cannot_be_dialled_brings_the_customer_back() -> None:
+    inbound = transcript("inbound.jsonl")
+    refused = {"response": True, "ok": False, "data": "Invalid argument"}
+    # answered, held, the dial refused, resumed: each step as the phone answered it when recorded
+    script = [*inbound[:12], {"dir": "out", "command": {"command": "dial"}},
+              {"dir": "in", "frame": netstring(refused).decode()}, *inbound[13:17]]
+
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        await until(lambda: len(events) >= 3)
+        call_id = events[0].call_id  # type: ignore[union-attr]
+        await link.answer(call_id, "1001")
+        await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.answered" for e in events))
+        with pytest.raises(CommandFailed, match="the softphone refused dial: Invalid argument"):
+            await link.consult(call_id, "1001", "1002")
+        assert link.mapper.call(call_id).phase.value == "connected"  # type: ignore[union-attr]
+
+    phone = FakePhone([script])
+    events = asyncio.run(_with_link(phone, body, extension="1001"))
+    kinds = [r[0] for r in rows(events)]
+    assert kinds[-4:] == ["call.held", "call.offered", "call.ended", "call.retrieved"]
+    assert [c["command"] for c in phone.received][-5:] == ["callfind", "hold", "dial", "callfind", "resume"]
