@@ -1,5 +1,6 @@
 """Link URLs → links: ``sim://``, ``ami://user:secret@host:5038``, ``csta://host:port?devices=...``,
-``serial:///dev/ttyUSB0?baud=9600`` (and ``serial+loop://``, ``serial+socket://host:port``)."""
+``serial:///dev/ttyUSB0?baud=9600`` (and ``serial+loop://``, ``serial+socket://host:port``),
+``baresip://host:4444?extension=1001`` (an agent's baresip softphone, through its ``ctrl_tcp`` module)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from .errors import BadLinkUrl
 from .link import CtiLink
 
-SCHEMES = ("sim", "ami", "csta", "serial")
+SCHEMES = ("sim", "ami", "csta", "serial", "baresip")
 
 
 def open_link(url: str) -> CtiLink:
@@ -39,7 +40,11 @@ def open_link(url: str) -> CtiLink:
         from .serial.link import SerialLink
 
         return SerialLink.from_url(url)
+    if scheme == "baresip":
+        from .baresip.link import BaresipLink
+
+        return BaresipLink.from_url(url)
     raise BadLinkUrl(
-        f"unknown link URL {url!r}: use sim://, ami://user:secret@host:5038, csta://host:port "
-        "or serial:///dev/ttyUSB0?baud=9600"
+        f"unknown link URL {url!r}: use sim://, ami://user:secret@host:5038, csta://host:port, "
+        "serial:///dev/ttyUSB0?baud=9600 or baresip://127.0.0.1:4444"
     )

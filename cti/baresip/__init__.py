@@ -1,0 +1,1 @@
+"""baresip softphones through their ``ctrl_tcp`` module: the ``baresip://host:port`` link (see docs/sip.md)."""

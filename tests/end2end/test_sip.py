@@ -1,0 +1,405 @@
+"""Real SIP calls on loopback: SIPp callers and far ends, baresip softphones, the agent desktop.
+
+Every program runs on ports chosen free at run time, with its configuration generated in the test's
+temporary folder (baresip plays an 8 kHz WAV and plays what it hears into a sink: no audio
+hardware), and is stopped by its process id when the test ends. The agent's desktop is the real
+``AgentWindow`` on a ``LinkThread`` whose link is the agent's softphone (``baresip://``), with a
+real SQLite database: what the tests assert is what the agent saw and what was stored.
+
+Without baresip or SIPp these tests skip, except with ``CI=true`` (``scripts/bootstrap --dev``
+installs them), where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from agent_desktop.customer_window import CustomerDirectory
+from agent_desktop.outbox import ContactOutbox
+from agent_desktop.telephony import LinkThread
+from agent_desktop.workstation import AgentWindow
+from bench import _sipkit as kit
+from bus.messages import AgentStateName, CallEvent
+from crm import db
+from crm.models import Agent, Contact, Customer, PhoneNumber, Tier
+from crm.repository import AgentView
+from cti.baresip.link import BaresipLink, BaresipSettings
+from cti.model import LinkEvent
+from tests.conftest import IN_CI
+from tests.helpers import until
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "cti" / "sip" / "scenarios"
+CALLER = "+8613800000001"
+
+
+def require_sip(*programs: str) -> None:
+    missing = kit.missing_programs(*programs)
+    if not missing:
+        return
+    message = f"not installed: {', '.join(missing)} (scripts/bootstrap --dev installs them)"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true, so the SIP tests must run", pytrace=False)
+    pytest.skip(message)
+
+
+@dataclass
+class Lab:
+    """What a test started; everything is stopped by process id when the test ends."""
+
+    root: Path
+    wav: Path
+    programs: list[Any] = field(default_factory=list)
+
+    def phone(self, user: str, **options: Any) -> kit.Softphone:
+        phone = kit.softphone(self.root, user, wav=self.wav, **options)
+        self.programs.append(phone)
+        return phone.start()
+
+    def sipp(self, scenario: str, target: str | None, **options: Any) -> kit.SippRun:
+        run = kit.sipp(self.root / f"sipp-{len(self.programs)}", SCENARIOS / scenario, target, **options)
+        self.programs.append(run.program)
+        return run
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    require_sip("baresip", "sipp")
+    lab = Lab(tmp_path, kit.write_tone(tmp_path / "voice.wav", seconds=60))
+    try:
+        yield lab
+    finally:
+        for program in reversed(lab.programs):
+            program.stop()
+
+
+@dataclass
+class SipDesk:
+    window: AgentWindow
+    link: LinkThread
+    engine: Any
+    customer_id: int
+
+
+@pytest.fixture
+def sip_desk(qtbot, lab: Lab, tmp_path: Path) -> Iterator[tuple[SipDesk, kit.Softphone, kit.Softphone]]:
+    """Alice's desktop on her softphone (1001); Bob's softphone (1002) is what she dials and transfers to."""
+    bob = lab.phone("1002")
+    alice = lab.phone("1001")
+    engine = db.connect(f"sqlite:///{tmp_path / 'desk.db'}")
+    db.upgrade(engine)
+    with db.transaction(db.session_factory(engine)) as s:
+        customer = Customer(name="Zhang Wei", tier=Tier.VIP, language="zh", time_zone="Asia/Shanghai")
+        customer.phones = [PhoneNumber(e164=CALLER, is_primary=True)]
+        s.add(customer)
+        s.add(Agent(id=1, login="alice", name="Alice Morgan", extension="1001"))
+        s.add(Agent(id=2, login="bob", name="Bob Chen", extension="1002"))
+        s.flush()
+        customer_id = customer.id
+    # Extensions typed on the desktop are dialled at Bob's phone (with a proxy: the proxy's address).
+    settings = BaresipSettings("127.0.0.1", alice.ctrl_port, extension="1001", agent="alice",
+                               domain=f"127.0.0.1:{bob.sip_port}")
+    link = LinkThread(BaresipLink(settings))
+    link.start()
+    agent = AgentView(id=1, login="alice", name="Alice Morgan", role="agent", extension="1001")
+    window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(db.session_factory(engine)),
+                         outbox=ContactOutbox(db.session_factory(engine), tmp_path / "outbox.jsonl"),
+                         wrap_up_seconds=60)
+    qtbot.addWidget(window)
+    window.show()
+    window.log_on()
+    try:
+        yield SipDesk(window, link, engine, customer_id), alice, bob
+    finally:
+        window.close()
+        link.stop()
+        engine.dispose()
+
+
+class PhoneWatch:
+    """A second softphone's link, on a loop of its own thread: its normalized events, and commands."""
+
+    def __init__(self, phone: kit.Softphone) -> None:
+        from agent_desktop.telephony import NetworkThread
+
+        self.thread = NetworkThread(f"phone-{phone.user}")
+        self.thread.start()
+        self.link = BaresipLink(BaresipSettings("127.0.0.1", phone.ctrl_port, extension=phone.user))
+        self.events: list[LinkEvent] = []
+        self.thread.call_soon(self._start()).result(10)
+
+    async def _start(self) -> None:
+        await self.link.connect()
+
+        async def pull() -> None:
+            async for event in self.link.events():
+                self.events.append(event)
+
+        asyncio.get_running_loop().create_task(pull())
+
+    def run(self, coroutine: Any, timeout: float = 10) -> Any:
+        return self.thread.call_soon(coroutine).result(timeout)
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events if isinstance(e, CallEvent)]
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 15) -> None:
+        self.run(until(condition, timeout), timeout + 5)
+
+    def close(self) -> None:
+        self.run(self.link.close())
+        self.thread.stop()
+
+
+def test_an_inbound_call_answered_on_the_desktop_held_and_saved_with_its_disposition(qtbot, lab: Lab, sip_desk) -> None:
+    desk, alice, _bob = sip_desk
+    w = desk.window
+    w.go_ready()
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.READY, timeout=5000)
+    with qtbot.waitSignal(w.screen_popped, timeout=15_000) as popped:
+        caller = lab.sipp("caller.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+    call_id = popped.args[0]
+    # The screen pop: the customer found by the caller's number, the data the call carried.
+    assert call_id.startswith("sip-1-") and call_id.endswith("@127.0.0.1")
+    assert w.customer_view.name_label.text() == "Zhang Wei"
+    call = w.session.calls[call_id]
+    assert call.calling == CALLER and call.calling_name == "Zhang Wei"
+    assert call.data == {"account": "4711", "intent": "billing"}
+    assert w.answer_button.isEnabled() and not w.hold_button.isEnabled()
+
+    qtbot.mouseClick(w.answer_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.session.calls[call_id].phase.value == "connected", timeout=10_000)
+    qtbot.mouseClick(w.hold_button, Qt.MouseButton.LeftButton)  # a re-INVITE the caller answers
+    qtbot.waitUntil(lambda: w.hold_button.text() == "Retrieve", timeout=5000)
+    qtbot.mouseClick(w.hold_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.hold_button.text() == "Hold", timeout=5000)
+
+    # The caller hangs up (6 s after the last news from the phone): wrap-up, then the contact is saved.
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=20_000)
+    assert caller.wait(15) == 0, caller.errors
+    codes = [w.disposition.itemData(i) for i in range(w.disposition.count())]
+    disposition = next(code for code in codes if code)
+    w.disposition.setCurrentIndex(codes.index(disposition))
+    w.notes.setPlainText("Asked about the bill")
+    with qtbot.waitSignal(w.contact_saved, timeout=10_000) as saved:
+        qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    result = saved.args[0]
+    assert result is not None
+    with db.session_factory(desk.engine)() as s:
+        contact = s.get_one(Contact, result.contact_id)
+        assert (contact.customer_id, contact.cti_call_id, contact.disposition, contact.agent_id) == (
+            desk.customer_id, call_id, disposition, 1)
+        assert contact.notes == "Asked about the bill"
+
+
+def test_a_caller_who_hangs_up_while_it_rings_leaves_the_screen_without_wrap_up(qtbot, lab: Lab, sip_desk) -> None:
+    desk, alice, _bob = sip_desk
+    w = desk.window
+    w.go_ready()
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.READY, timeout=5000)
+    with qtbot.waitSignal(w.screen_popped, timeout=15_000) as popped:
+        caller = lab.sipp("caller_gives_up.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+    call_id = popped.args[0]
+    assert w.session.calls[call_id].calling == "+8613900000002"
+    assert w.session.calls[call_id].calling_name == "Li Na"
+    qtbot.waitUntil(lambda: call_id not in w.session.calls, timeout=15_000)
+    assert w.session.state is AgentStateName.READY, "a call never answered needs no wrap-up"
+    assert caller.wait(15) == 0, caller.errors
+
+
+def test_the_agent_transfers_a_call_to_a_second_softphone(qtbot, lab: Lab, sip_desk) -> None:
+    desk, alice, bob = sip_desk
+    w = desk.window
+    customer = lab.phone("5550100")  # the customer calls from a softphone, which carries out the REFER
+    to_bob = PhoneWatch(bob)
+    from_customer = PhoneWatch(customer)
+    try:
+        with qtbot.waitSignal(w.screen_popped, timeout=15_000) as popped:
+            from_customer.run(from_customer.link.make_call("5550100", alice.uri))
+        call_id = popped.args[0]
+        assert w.session.calls[call_id].calling == "5550100"
+        w.answer()
+        qtbot.waitUntil(lambda: w.transfer_button.isEnabled(), timeout=10_000)
+        w.blind_transfer("1002")  # REFER to sip:1002@<Bob's phone>: the customer's phone calls Bob
+        to_bob.wait(lambda: "call.alerting" in to_bob.types())
+        rung = next(e for e in to_bob.events if isinstance(e, CallEvent) and e.type == "call.alerting")
+        assert rung.calling == "5550100" and rung.extension == "1002"
+        assert call_id in w.session.calls, "the call stays with Alice until Bob answers"
+        to_bob.run(to_bob.link.answer(rung.call_id, "1002"))
+        qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=15_000)
+        assert w.session.calls == {}
+        to_bob.wait(lambda: "call.answered" in to_bob.types())
+        from_customer.wait(lambda: from_customer.types().count("call.answered") >= 2)
+    finally:
+        to_bob.close()
+        from_customer.close()
+
+
+def test_outbound_dials_end_busy_and_no_answer(lab: Lab) -> None:
+    alice = lab.phone("1001")
+    busy = lab.sipp("far_busy.xml", None, name="busy")
+    ringing = lab.sipp("far_ring.xml", None, name="ring")
+
+    async def scenario() -> list[LinkEvent]:
+        link = BaresipLink(BaresipSettings("127.0.0.1", alice.ctrl_port, extension="1001", ring_timeout=2))
+        events: list[LinkEvent] = []
+
+        async def pull() -> None:
+            async for event in link.events():
+                events.append(event)
+
+        await link.connect()
+        puller = asyncio.create_task(pull())
+        try:
+            first = await link.make_call("1001", f"sip:5550199@127.0.0.1:{busy.port}")
+            await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.ended" for e in events), 15)
+            second = await link.make_call("1001", f"sip:5550198@127.0.0.1:{ringing.port}")
+            await until(lambda: sum(isinstance(e, CallEvent) and e.type == "call.ended" for e in events) == 2, 15)
+            assert first != second
+        finally:
+            await link.close()
+            await puller
+        return events
+
+    events = asyncio.run(scenario())
+    rows = [(e.type, e.called, e.cause) for e in events if isinstance(e, CallEvent)]
+    assert rows == [
+        ("call.offered", "5550199", None),
+        ("call.ended", None, "busy"),
+        ("call.offered", "5550198", None),
+        ("call.alerting", "5550198", None),
+        ("call.ended", None, "no_answer"),
+    ]
+    assert busy.wait(10) == 0, busy.errors
+    assert ringing.wait(10) == 0, ringing.errors
+
+
+@pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: the softphone closed the connection")
+def test_the_softphone_restarts_during_a_call_and_the_link_tells_the_truth(lab: Lab) -> None:
+    alice = lab.phone("1001")
+    watch = PhoneWatch(alice)
+    try:
+        caller = lab.sipp("caller_gives_up.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+        watch.wait(lambda: "call.alerting" in watch.types())
+        alice.stop()  # baresip goes away with the call ringing (stopped by its process id) ...
+        watch.wait(lambda: not watch.link.ready.is_set())
+        alice.start()  # ... and comes back on the same ports, without the call
+        watch.wait(lambda: watch.link.sessions == 2 and watch.link.ready.is_set())
+        watch.wait(lambda: "call.ended" in watch.types())
+        ended = [e for e in watch.events if isinstance(e, CallEvent) and e.type == "call.ended"]
+        assert [e.cause for e in ended] == ["ended while the link was down"]
+        assert watch.run(watch.link.live_calls([ended[0].call_id])) == set()
+        caller.program.stop()
+    finally:
+        watch.close()
+
+
+@pytest.mark.parametrize("broker", ["inproc", "mqtt"])
+def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broker: str, request) -> None:
+    """``ccenter cti-gateway --link baresip://…`` and ``ccenter desktop``'s BusLink: log on, ring, answer, end."""
+    import uuid
+
+    from bus import topics
+    from bus.messages import AgentState
+    from bus.mqtt import MqttBus
+    from bus.transport import Bus, InProcessBus
+    from cti.buslink import BusLink
+    from cti.gateway import Gateway
+
+    url = request.getfixturevalue("mqtt_url") if broker == "mqtt" else None
+    alice = lab.phone("1001")
+    site = f"t{uuid.uuid4().hex[:10]}"
+
+    async def scenario() -> list[LinkEvent]:
+        shared = InProcessBus()
+        buses: list[Bus] = [
+            shared if url is None else MqttBus(url, client_id=f"{name}-{site}", site=site) for name in ("gw", "desk")
+        ]
+        for bus in dict.fromkeys(buses):
+            await bus.start()
+        link = BaresipLink.from_url(alice.link_url)
+        gateway = Gateway(link, buses[0], site=site, client_id=f"cti-gateway-{site}")
+        await gateway.start()
+        await link.connect()
+        runner = asyncio.create_task(gateway.run())
+        desk = BusLink(buses[1], site=site, agent_id="alice", command_timeout=10)
+        await desk.connect()
+        seen: list[LinkEvent] = []
+
+        async def pull() -> None:
+            async for event in desk.events():
+                seen.append(event)
+
+        puller = asyncio.create_task(pull())
+        try:
+            assert desk.gateway is not None and desk.gateway.link == "BaresipLink"
+            assert "answer" in {c.value for c in desk.capabilities} and "conference" not in {
+                c.value for c in desk.capabilities}
+            await desk.set_agent_state("alice", AgentStateName.READY, extension="1001")
+            await until(lambda: any(isinstance(e, AgentState) and e.state == "ready" for e in seen))
+            caller = lab.sipp("caller.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+            await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.alerting" for e in seen), 15)
+            rung = next(e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting")
+            assert (rung.calling, rung.extension) == (CALLER, "1001")
+            await desk.answer(rung.call_id, "1001")
+            await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.ended" for e in seen), 20)
+            assert await asyncio.to_thread(caller.wait, 15) == 0, caller.errors
+        finally:
+            await desk.close()
+            await link.close()
+            await asyncio.wait_for(runner, 10)
+            if url is not None:
+                await buses[0].clear_retained(topics.cti_capabilities(site))
+            for bus in dict.fromkeys(buses):
+                await bus.close()
+            await puller
+        return seen
+
+    events = asyncio.run(scenario())
+    kinds = [e.type for e in events if isinstance(e, CallEvent)]
+    assert "call.answered" in kinds and kinds[-1] == "call.ended"
+    data = [e.data for e in events if isinstance(e, CallEvent) and e.type == "call.data"]
+    assert any(d.get("account") == "4711" for d in data), "the attached data reaches the agent's desktop"
+
+
+def test_the_agent_consults_a_second_softphone_then_completes_the_transfer(qtbot, lab: Lab, sip_desk) -> None:
+    desk, alice, bob = sip_desk
+    w = desk.window
+    customer = lab.phone("5550100")
+    to_bob = PhoneWatch(bob)
+    from_customer = PhoneWatch(customer)
+    try:
+        with qtbot.waitSignal(w.screen_popped, timeout=15_000) as popped:
+            from_customer.run(from_customer.link.make_call("5550100", alice.uri))
+        call_id = popped.args[0]
+        w.answer()
+        qtbot.waitUntil(lambda: w.consult_button.isEnabled(), timeout=10_000)
+        w.consult("1002")  # the customer is held (re-INVITE), Bob's phone rings
+        to_bob.wait(lambda: "call.alerting" in to_bob.types())
+        consult = next(e for e in to_bob.events if isinstance(e, CallEvent) and e.type == "call.alerting")
+        assert (consult.calling, consult.extension) == ("1001", "1002")
+        to_bob.run(to_bob.link.answer(consult.call_id, "1002"))
+        qtbot.waitUntil(lambda: len(w.session.calls) == 2 and all(
+            c.phase.value in ("connected", "held") for c in w.session.calls.values()), timeout=10_000)
+        assert w.session.calls[call_id].phase.value == "held"
+        assert w.complete_button.isEnabled()
+        assert not w.conference_button.isEnabled(), "a softphone cannot conference: greyed out"
+        w.complete_transfer()  # the consultation ends; the customer is REFERred to Bob, whose phone rings again
+        to_bob.wait(lambda: to_bob.types().count("call.alerting") == 2)
+        again = [e for e in to_bob.events if isinstance(e, CallEvent) and e.type == "call.alerting"][-1]
+        assert again.calling == "5550100"
+        to_bob.run(to_bob.link.answer(again.call_id, "1002"))
+        qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=15_000)
+        assert w.session.calls == {}
+        from_customer.wait(lambda: from_customer.types().count("call.answered") >= 2)
+    finally:
+        to_bob.close()
+        from_customer.close()
+
