@@ -289,7 +289,9 @@ class CtiCapabilities(Message):
     """What the site's CTI link can do (``cti.capabilities``), retained on ``ccenter/v1/<site>/cti/capabilities``.
 
     ``capabilities`` are command names (``make_call``, ``hold``...); ``online`` is false once the gateway
-    has stopped; ``link`` names the kind of link (``SimLink``, ``AmiLink``...), never its address.
+    has stopped, and while its link to the telephone system is down (``link_up`` false, since
+    ``link_since``, for ``link_reason``): nothing can be carried out then; ``link`` names the kind of
+    link (``SimLink``, ``AmiLink``...), never its address.
     """
 
     TYPES: ClassVar[tuple[str, ...]] = ("cti.capabilities",)
@@ -299,3 +301,6 @@ class CtiCapabilities(Message):
     capabilities: list[str] = field(default_factory=list)
     link: str = ""
     client_id: str = ""
+    link_up: bool = True
+    link_since: float | None = None
+    link_reason: str = ""

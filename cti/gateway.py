@@ -31,7 +31,11 @@ the same result again. Nothing a sender writes stops the command loop.
 The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabilities``
 (:func:`bus.topics.cti_capabilities`) as :class:`bus.messages.CtiCapabilities` while the gateway runs
 (again after every reconnection to the broker, which may have forgotten them), with ``online``
-false once it stopped. :class:`cti.buslink.BusLink` is the client side of all this.
+false once it stopped. While the link has lost the telephone system (:attr:`cti.link.CtiLink.link_up`,
+an AMI session dropped) it is published again with ``online`` and ``link_up`` false, since when and why
+(``link_since``, ``link_reason``), and commands are refused (``LinkUnavailable``): desktops grey their
+buttons out and the ACD offers no call until the link is back and ``online`` again.
+:class:`cti.buslink.BusLink` is the client side of all this.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from dataclasses import replace
 from typing import Any
 
 from bus import topics
+from bus.errors import BusError
 from bus.messages import (
     AcdLeader,
     AgentState,
@@ -78,6 +83,10 @@ AGENT_COMMANDS = frozenset(c.value for c in Capability) | {LIVE_CALLS}
 _DEVICE_ARGS = ("device", "from_device")
 #: Arguments naming a call: for an agent, one of its calls only.
 _CALL_ARGS = ("call_id", "consult_call_id")
+
+
+#: A link's state as published: up, since when, why it is down.
+_LinkState = tuple[bool, float | None, str]
 
 
 class Forbidden(CtiError):
@@ -140,6 +149,8 @@ class Gateway:
         self._parties: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents part of it
         self._own: OrderedDict[bytes, int] = OrderedDict()  # call events published, not yet echoed
         self._online = False
+        self._announce_lock = asyncio.Lock()
+        self._announcing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Subscribe to the command topics (before the link speaks, so no command is missed)."""
@@ -154,7 +165,20 @@ class Gateway:
             self._readers.append(asyncio.create_task(self._read(subscription), name=f"gateway {pattern}"))
         on_reconnect = getattr(self.bus, "on_reconnect", None)
         if on_reconnect is not None:
-            on_reconnect(self._announce_again)
+            on_reconnect(self._on_bus_reconnect)
+        self.link.on_link_state(self._on_link_state)
+
+    def _on_link_state(self, up: bool, reason: str) -> None:
+        if up:
+            logger.info("the CTI link has the telephone system again")
+        else:
+            logger.info("the CTI link lost the telephone system: %s", reason)  # the link warns itself
+        if self._online:
+            # This state, as of now: a drop and a quick reconnection are both published, in order.
+            state = (up, self.link.link_since, reason)
+            task = asyncio.create_task(self._announce_link_state(state), name="gateway link state")
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     async def _read(self, subscription: Subscription) -> None:
         async for envelope in subscription:
@@ -175,7 +199,9 @@ class Gateway:
             commands.cancel()
             for task in self._readers:
                 task.cancel()
-            for task in (commands, *self._readers):
+            for task in self._announcing:
+                task.cancel()
+            for task in (commands, *self._readers, *self._announcing):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._readers.clear()
@@ -186,20 +212,42 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await self._announce(online=False)
 
-    async def _announce_again(self) -> None:
+    async def _announce_link_state(self, state: _LinkState) -> None:
+        try:
+            if self._online:
+                await self._announce(state=state)
+        except BusError as exc:  # the broker is away too: its reconnection publishes the state again
+            logger.info("could not publish the CTI link's state: %s", exc)
+
+    async def _on_bus_reconnect(self) -> None:
         if self._online:
             logger.info("reconnected to the broker: publishing the CTI capabilities again")
-            await self._announce(online=True)
+            await self._announce_again()
 
-    async def _announce(self, *, online: bool) -> None:
-        message = CtiCapabilities(
-            online=online,
-            ts=time.time(),
-            capabilities=sorted(c.value for c in self.link.capabilities),
-            link=type(self.link).__name__,
-            client_id=self.client_id,
-        )
-        await self.bus.publish(topics.cti_capabilities(self.site), message, qos=QOS_COMMAND, retain=True)
+    async def _announce_again(self) -> None:
+        """Publish the capabilities as they are now (after a broker reconnection, a link state change)."""
+        if self._online:
+            await self._announce()
+
+    async def _announce(self, *, online: bool | None = None, state: _LinkState | None = None) -> None:
+        """Publish the capabilities, with the link's state now (or ``state``: up, since, reason).
+
+        One at a time, in the order asked (the lock is fair): the last one retained is the latest."""
+        async with self._announce_lock:
+            online = self._online if online is None else online
+            link = self.link
+            up, since, reason = state if state is not None else (link.link_up, link.link_since, link.link_reason)
+            message = CtiCapabilities(
+                online=online and up,
+                ts=time.time(),
+                capabilities=sorted(c.value for c in link.capabilities),
+                link=type(link).__name__,
+                client_id=self.client_id,
+                link_up=up,
+                link_since=since,
+                link_reason=reason,
+            )
+            await self.bus.publish(topics.cti_capabilities(self.site), message, qos=QOS_COMMAND, retain=True)
 
     # -- events ----------------------------------------------------------------------------
     async def _publish(self, event: LinkEvent) -> None:
