@@ -122,13 +122,13 @@ def test_queue_call_with_real_channels_gives_the_full_sequence() -> None:
         assert calls(events)[1].data == {"intent": "billing"}  # once, not once per leg
         alice = [(a.state, a.call_id) for a in agents(events) if a.agent_id == "alice"]
         call_id = offered.call_id
-        # ready from the QueueStatus resync (members named in Name:), busy once, ready when the queue frees her
+        # ready from the QueueStatus resync (members named in Name:), busy once, then wrapping up: her
+        # phone turning free (QueueMemberStatus) is no "ready" before the desktop's own wrap-up pause
         assert alice == [
             ("ready", None),
             ("reserved", call_id),
             ("busy", call_id),
             ("wrap_up", call_id),
-            ("ready", None),
         ]
         assert {a.agent_id for a in agents(events)} == {"alice", "bob", "Agent_2999"}
         tracker = CallTracker()
@@ -301,3 +301,49 @@ def test_doctor_names_the_permissions_an_account_lacks() -> None:
             await server.stop()
 
     asyncio.run(main())
+
+
+def _pause(paused: bool, reason: str = "") -> bytes:
+    """The QueueMemberPause Asterisk sends for the AMI link's QueuePause of alice (as in the capture's
+    member events)."""
+    return (
+        "Event: QueueMemberPause\r\nPrivilege: agent,all\r\nQueue: helpdesk\r\nMemberName: alice\r\n"
+        "Interface: IAX2/2001\r\nStateInterface: IAX2/2001\r\nMembership: static\r\nPenalty: 0\r\n"
+        f"CallsTaken: 1\r\nLastCall: 1796073680\r\nInCall: 0\r\nStatus: 1\r\nPaused: {int(paused)}\r\n"
+        f"PausedReason: {reason}\r\nReason: {reason}\r\nWrapuptime: 0\r\n\r\n"
+    ).encode()
+
+
+def test_wrap_up_then_ready_arrive_in_the_agents_order() -> None:
+    """The captured call, then what the desktop does after it: wrap_up (a pause with the reason
+    wrap_up), then ready (the unpause). The phone turning free between the two is no ready."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    followed = capture + _pause(True, "wrap_up") + _pause(False)
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await asyncio.wait_for(server.finished.wait(), 5)
+        await until(lambda: [a.state for a in agents(events) if a.agent_id == "alice"][-1] == "ready")
+        after_call = [(a.state, a.reason) for a in agents(events) if a.agent_id == "alice"][3:]
+        assert after_call == [("wrap_up", "agent"), ("wrap_up", None), ("ready", None)]
+        ended = next(i for i, e in enumerate(events) if isinstance(e, CallEvent) and e.type == "call.ended")
+        wrap_up = next(i for i, e in enumerate(events) if isinstance(e, AgentState) and e.state == "wrap_up")
+        assert wrap_up < ended  # AgentComplete comes with the hang-up, before the channel's Hangup
+
+    replay_bytes(followed, scenario)
+
+
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.client", match="lost")
+def test_after_a_reconnect_queue_status_says_ready_even_after_a_wrap_up() -> None:
+    """QueueStatus after a reconnect is the truth: an agent who went ready while the link was down is ready."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    resync_end = capture.index(b"Event: Newchannel")
+    two_sessions = capture + capture[:resync_end]
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await asyncio.wait_for(server.finished.wait(), 5)
+        await until(lambda: link.sessions == 2 and link.logged_in.is_set())
+        await until(lambda: [a.state for a in agents(events) if a.agent_id == "alice"][-1] == "ready")
+        alice = [a.state for a in agents(events) if a.agent_id == "alice"]
+        assert alice == ["ready", "reserved", "busy", "wrap_up", "ready"]
+
+    replay_bytes(two_sessions, scenario)
