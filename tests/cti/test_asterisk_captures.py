@@ -183,6 +183,8 @@ def test_queue_call_with_local_channel_members() -> None:
             ("call.ended", None, None, None),
         ]
         assert len({e.call_id for e in calls(events)}) == 1  # the Local halves are one call
+        offered = calls(events)[0]  # this capture's caller was anonymous: "<unknown>" is no number
+        assert (offered.calling, offered.calling_name, offered.called) == (None, None, "100")
         states = [(a.agent_id, a.state) for a in agents(events)]
         assert ("a2001", "busy") in states and ("a2001", "wrap_up") in states
         assert link.mapper.agent_names["a2001"] == "Agent 2001"  # the display name is kept
