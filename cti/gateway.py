@@ -62,6 +62,7 @@ from bus.messages import (
     encode,
 )
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
+from crm.masking import mask, mask_text
 
 from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
@@ -99,6 +100,23 @@ class BadEpoch(CtiError):
 
 class _StaleLeader(CtiError):
     """A command of a deposed ACD leader."""
+
+
+def _masked(event: LinkEvent) -> LinkEvent:
+    """``event`` with card numbers masked in its free text: the PBX's attached data and the digits
+    callers keyed (``data``), the caller's name, the cause, a state's reason. Numbers and ids stay."""
+    if isinstance(event, CallEvent):
+        data = mask(event.data) if event.data else event.data
+        name = mask_text(event.calling_name) if event.calling_name else event.calling_name
+        cause = mask_text(event.cause) if event.cause else event.cause
+        if data == event.data and name == event.calling_name and cause == event.cause:
+            return event
+        logger.info("masked a card number in %s of call %s", event.type, event.call_id)
+        return replace(event, data=data, calling_name=name, cause=cause)
+    if isinstance(event, AgentState) and event.reason:
+        reason = mask_text(event.reason)
+        return event if reason is event.reason else replace(event, reason=reason)
+    return event
 
 
 def result_topic(site: str, command: Command) -> str:
@@ -261,6 +279,7 @@ class Gateway:
         except ValueError as exc:
             logger.error("cannot publish %s: %s", event.message_type, exc)
             return
+        event = _masked(event)
         self.tracker.apply(event)
         if isinstance(event, AgentState):
             self._on_agent_state(event)
