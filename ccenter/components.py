@@ -74,11 +74,19 @@ def dialer_service(
     return DialerService(bus, sessions, settings.site, no_disposition_after_s=no_disposition_after_s)
 
 
-def cti_gateway(link: CtiLink, bus: Bus, settings: Settings, *, client_id: str) -> Gateway:
-    """``ccenter cti-gateway``: one telephony link bridged to the bus (``await gateway.run()`` after start)."""
+def cti_gateway(
+    link: CtiLink,
+    bus: Bus,
+    settings: Settings,
+    *,
+    client_id: str,
+    extensions: Mapping[str, frozenset[str]] | None = None,
+) -> Gateway:
+    """``ccenter cti-gateway``: one telephony link bridged to the bus (``await gateway.run()`` after start);
+    ``extensions``: each agent's assigned extensions, the only ones it may use (None: any)."""
     from cti.gateway import Gateway
 
-    return Gateway(link, bus, site=settings.site, client_id=client_id)
+    return Gateway(link, bus, site=settings.site, client_id=client_id, extensions=extensions)
 
 
 def ivr_server(

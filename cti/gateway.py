@@ -19,7 +19,8 @@ sent them, since only its owner may write it (the broker's ACL):
 - ``ccenter/v1/<site>/agents/<agent_id>/commands``: that agent's. It acts only for that agent
   (another ``agent_id`` is refused), only on the extension the agent is logged in on (``device``,
   ``from_device``, a login's ``extension`` held by nobody else) and only on the calls the agent is
-  part of; anything else is refused with ``Forbidden``.
+  part of; with ``extensions`` (the agents table's, ``ccenter cti-gateway --pin-extensions``) only on
+  an extension assigned to that agent; anything else is refused with ``Forbidden``.
 
 Every command gets a :class:`bus.messages.CommandResult` (QoS 1), malformed ones too (``kind``
 ``LocalProtocolError``): on the agent's events topic ``ccenter/v1/<site>/agents/<agent_id>/events``
@@ -45,6 +46,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -144,8 +146,19 @@ def _check_shape(command: Command) -> None:
 
 
 class Gateway:
-    def __init__(self, link: CtiLink, bus: Bus, *, site: str = "main", client_id: str = "") -> None:
+    def __init__(
+        self,
+        link: CtiLink,
+        bus: Bus,
+        *,
+        site: str = "main",
+        client_id: str = "",
+        extensions: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        """``extensions``: the extensions each agent may use (``crm.repository.extensions``); an agent
+        not in it may use none. None: any extension no other agent holds."""
         self.link = link
+        self.extensions = extensions
         self.bus = bus
         self.site = site
         # The bus's own client id (unique per instance) is the one its presence and last will name.
@@ -489,12 +502,14 @@ class Gateway:
         if message.name == Capability.SET_AGENT_STATE:
             wanted = message.args.get("extension")
             if wanted is not None:
+                self._check_assigned(what, agent, str(wanted))
                 holder = self._at_extension.get(str(wanted))
                 if holder is not None and holder != agent:
                     raise Forbidden(f"{what}: extension {wanted!r} is in use by another agent")
             return
         if own is None:
             raise Forbidden(f"{what}: the agent is not logged in on an extension")
+        self._check_assigned(what, agent, own)  # logged in on the phone itself, on another's extension
         for name in _DEVICE_ARGS:
             device = message.args.get(name)
             if device is not None and device != own:
@@ -503,6 +518,14 @@ class Gateway:
             call_id = message.call_id if name == "call_id" and message.call_id is not None else message.args.get(name)
             if call_id is not None and agent not in self._parties.get(str(call_id), ()):
                 raise Forbidden(f"{what}: call {call_id!r} is not one of the agent's calls")
+
+    def _check_assigned(self, what: str, agent: str, extension: str) -> None:
+        if self.extensions is None:
+            return
+        assigned = self.extensions.get(agent, frozenset())
+        if extension not in assigned:
+            mine = ", ".join(sorted(assigned)) or "none"
+            raise Forbidden(f"{what}: extension {extension!r} is not assigned to the agent (assigned: {mine})")
 
     def _failure(self, message: Command, agent: str | None, exc: Exception) -> CommandResult:
         if isinstance(exc, _StaleLeader):
