@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bus import topics
-from bus.messages import AgentState, AgentStateName, CallEvent
+from bus.messages import AgentState, AgentStateName, CallEvent, encode
 from ccenter.commands.doctor import LinkBroken, ami_permissions
 from cti.ami.client import AmiLink, AmiSettings
 from cti.ami.codec import AmiDecoder, AmiMessage
@@ -349,3 +349,16 @@ def test_after_a_reconnect_queue_status_says_ready_even_after_a_wrap_up() -> Non
         assert alice == ["ready", "reserved", "busy", "wrap_up", "ready"]
 
     replay_bytes(two_sessions, scenario)
+
+
+def test_a_chinese_caller_name_reaches_the_event_intact() -> None:
+    """The captured call with the caller's name in Chinese (UTF-8 on the AMI wire, as Asterisk sends it)."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes().replace(b"Mia Miller", "王小明".encode())
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        offered = calls(events)[0]
+        assert (offered.type, offered.calling, offered.calling_name) == ("call.offered", "+12068301661", "王小明")
+        assert "王小明".encode() in encode(offered)  # on the bus as written, not escaped or masked
+
+    replay_bytes(capture, scenario)
