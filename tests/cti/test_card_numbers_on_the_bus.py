@@ -130,3 +130,13 @@ def test_the_bus_masks_every_text_of_every_message_but_numbers_and_ids(guard: No
             assert result.error == "could not attach ************1111"
 
     asyncio.run(main())
+
+
+def test_every_ccenter_process_installs_the_bus_guard(no_guard: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from ccenter.cli import main
+
+    assert messages._text_guard is None
+    main([])  # any command: the guard is installed before it runs
+    capsys.readouterr()
+    assert messages._text_guard is mask_text
+    assert CARD.encode() not in messages.encode(CallEvent(type="call.data", call_id="c", ts=0.0, data={"n": CARD}))
