@@ -140,6 +140,9 @@ class LinkThread(QObject):
 
     @property
     def capabilities(self) -> frozenset[str]:
+        """What the link can carry out now: nothing while it has lost the telephone system."""
+        if not self.link.link_up:
+            return frozenset()
         return frozenset(c.value for c in self.link.capabilities)
 
     def start(self) -> None:

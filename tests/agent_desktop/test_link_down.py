@@ -5,6 +5,8 @@ from __future__ import annotations
 from agent_desktop.telephony import LinkThread
 from cti.sim import SimLink, SimPbx
 
+from .test_workstation import Desk, desk  # noqa: F401  (the desktop on a simulated PBX)
+
 
 async def _cut(link: SimLink) -> None:
     link.cut("PBX restarting")
@@ -27,3 +29,19 @@ def test_link_down_and_up_reach_the_gui(qtbot) -> None:
             thread.call_soon(_restore(link)).result(5)
     finally:
         thread.stop()
+
+
+def test_the_telephony_buttons_grey_out_while_the_link_is_down(qtbot, desk: Desk) -> None:  # noqa: F811
+    w = desk.window
+    sim = desk.link.link
+    assert isinstance(sim, SimLink)
+    with qtbot.waitSignal(w.screen_popped, timeout=10_000):
+        desk.ring("+14155550100")
+    qtbot.waitUntil(lambda: w.softphone.answer_button.isEnabled(), timeout=5000)
+    with qtbot.waitSignal(w.link.link_down, timeout=5000):
+        desk.on_link(lambda: sim.cut("PBX restarting"))
+    assert not w.softphone.answer_button.isEnabled() and w.link.capabilities == frozenset()
+    assert w.link_label.text() == "Telephony link lost: PBX restarting"
+    with qtbot.waitSignal(w.link.link_up, timeout=5000):
+        desk.on_link(sim.restore)
+    assert w.softphone.answer_button.isEnabled() and w.link_label.text() == ""
