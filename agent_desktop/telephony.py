@@ -140,6 +140,9 @@ class LinkThread(QObject):
 
     @property
     def capabilities(self) -> frozenset[str]:
+        """What the link can carry out now: nothing while it has lost the telephone system."""
+        if not self.link.link_up:
+            return frozenset()
         return frozenset(c.value for c in self.link.capabilities)
 
     def start(self) -> None:
@@ -151,12 +154,17 @@ class LinkThread(QObject):
         self._main_done.add_done_callback(_log_failure)
 
     async def _main(self) -> None:
+        # The link says when it loses the telephone system (a gateway's PBX link down) and regains it.
+        self.link.on_link_state(self._on_link_state)
         try:
             await self.link.connect()
         except CtiError as exc:
             self._to_gui(self.link_down, str(exc))
             return
-        self._to_gui(self.link_up)
+        if self.link.link_up:
+            self._to_gui(self.link_up)
+        else:
+            self._to_gui(self.link_down, self.link.link_reason)
         extra = asyncio.ensure_future(self._on_loop(asyncio.get_running_loop())) if self._on_loop else None
         try:
             async for event in self.link.events():
@@ -168,6 +176,12 @@ class LinkThread(QObject):
                     await extra
         if not self._stopping:
             self._to_gui(self.link_down, "the telephony link closed")
+
+    def _on_link_state(self, up: bool, reason: str) -> None:
+        if up:
+            self._to_gui(self.link_up)
+        else:
+            self._to_gui(self.link_down, reason)
 
     @property
     def running(self) -> bool:

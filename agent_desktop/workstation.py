@@ -553,9 +553,11 @@ class AgentWindow(QMainWindow):
         # The session stays: calls and state come back when the link does (the link resynchronises).
         self.state_bar.show_link(reason)
         self._say(self.tr("Telephony link lost; reconnecting. Your session is kept."))
+        self._refresh()  # the telephony buttons grey out: the link carries out nothing meanwhile
 
     def _on_link_up(self) -> None:
         self.state_bar.show_link(None)
+        self._refresh()
         self.resync_calls()
 
     def resync_calls(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, NewType, Self, TypeVar
@@ -194,8 +194,43 @@ class Presence(Message):
     role: str = ""
 
 
+#: Fields whose values are identifiers, codes or phone numbers, never free text: the text guard
+#: leaves them as they are (a caller's number must still find the customer).
+IDENTITY_FIELDS = frozenset({
+    "type", "call_id", "consult_call_id", "command_id", "agent_id", "client_id", "calling", "called",
+    "extension", "device", "from_device", "to_number", "number", "queue", "state", "name", "link",
+})
+
+_text_guard: Callable[[str], str] | None = None
+
+
+def install_text_guard(guard: Callable[[str], str] | None) -> None:
+    """Run ``guard`` over every text value of every message :func:`encode` writes, except the
+    :data:`IDENTITY_FIELDS`, at any depth (``None`` removes it).
+
+    The bus imports nothing of ours: ``ccenter`` installs ``crm.masking.mask_text`` here at start, so
+    that no card number reaches the bus in clear, whoever publishes it and wherever in the message it
+    hides (attached data, a caller's name, a cause, a result's error)."""
+    global _text_guard
+    _text_guard = guard
+
+
+def _guarded(value: Any, guard: Callable[[str], str], key: str | None = None) -> Any:
+    if isinstance(value, str):
+        return value if key in IDENTITY_FIELDS else guard(value)
+    if isinstance(value, dict):
+        return {k: _guarded(v, guard, k if isinstance(k, str) else None) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_guarded(v, guard, key) for v in value]
+    return value
+
+
 def encode(message: Message) -> bytes:
-    return json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    body = message.to_dict()
+    guard = _text_guard
+    if guard is not None:
+        body = _guarded(body, guard)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def decode(payload: bytes | str) -> Message:
@@ -289,7 +324,9 @@ class CtiCapabilities(Message):
     """What the site's CTI link can do (``cti.capabilities``), retained on ``ccenter/v1/<site>/cti/capabilities``.
 
     ``capabilities`` are command names (``make_call``, ``hold``...); ``online`` is false once the gateway
-    has stopped; ``link`` names the kind of link (``SimLink``, ``AmiLink``...), never its address.
+    has stopped, and while its link to the telephone system is down (``link_up`` false, since
+    ``link_since``, for ``link_reason``): nothing can be carried out then; ``link`` names the kind of
+    link (``SimLink``, ``AmiLink``...), never its address.
     """
 
     TYPES: ClassVar[tuple[str, ...]] = ("cti.capabilities",)
@@ -299,3 +336,6 @@ class CtiCapabilities(Message):
     capabilities: list[str] = field(default_factory=list)
     link: str = ""
     client_id: str = ""
+    link_up: bool = True
+    link_since: float | None = None
+    link_reason: str = ""

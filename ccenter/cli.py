@@ -90,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .logs import setup_logging
 
     setup_logging(verbosity=args.verbose, as_json=args.log_json)
+    from bus.messages import install_text_guard
+    from crm.masking import mask_text
+
+    install_text_guard(mask_text)  # no card number reaches the bus in clear, whoever publishes it
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

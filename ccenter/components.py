@@ -52,12 +52,22 @@ def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
 
 
 def acd_server(
-    bus: Bus, config: AcdConfig, settings: Settings, *, client_id: str, election: bool, record: IO[str] | None = None
+    bus: Bus,
+    config: AcdConfig,
+    settings: Settings,
+    *,
+    election: bool,
+    record: IO[str] | None = None,
+    client_id: str | None = None,
 ) -> AcdServer:
-    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once."""
+    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once.
+
+    Its presence and leader records name it by the bus's own client id (unless ``client_id`` says
+    otherwise): the broker's ACL lets a client write only the presence of its own client id."""
     from routing.server import AcdServer
 
-    return AcdServer(bus, config, settings.site, client_id=client_id, election=election, record=record)
+    name = client_id or str(getattr(bus, "client_id", "") or "") or None
+    return AcdServer(bus, config, settings.site, client_id=name, election=election, record=record)
 
 
 def dialer_service(
@@ -74,11 +84,19 @@ def dialer_service(
     return DialerService(bus, sessions, settings.site, no_disposition_after_s=no_disposition_after_s)
 
 
-def cti_gateway(link: CtiLink, bus: Bus, settings: Settings, *, client_id: str) -> Gateway:
-    """``ccenter cti-gateway``: one telephony link bridged to the bus (``await gateway.run()`` after start)."""
+def cti_gateway(
+    link: CtiLink,
+    bus: Bus,
+    settings: Settings,
+    *,
+    client_id: str,
+    extensions: Mapping[str, frozenset[str]] | None = None,
+) -> Gateway:
+    """``ccenter cti-gateway``: one telephony link bridged to the bus (``await gateway.run()`` after start);
+    ``extensions``: each agent's assigned extensions, the only ones it may use (None: any)."""
     from cti.gateway import Gateway
 
-    return Gateway(link, bus, site=settings.site, client_id=client_id)
+    return Gateway(link, bus, site=settings.site, client_id=client_id, extensions=extensions)
 
 
 def ivr_server(

@@ -1,9 +1,12 @@
 """Card numbers (PANs) found in any text and masked before it is stored, logged or published.
 
 A card number is 13 to 19 digits, alone or in groups split by single spaces or dashes as people
-type them (``4111 1111 1111 1111``), that pass the Luhn check; a longer unbroken run of digits is
-no card number, and digits written after ``+`` are a phone number (E.164). Masking keeps the last
-four digits and the separators: ``**** **** **** 1111``.
+type them (``4111 1111 1111 1111``), that pass the Luhn check; digits written after ``+`` are a phone
+number (E.164). Masking keeps the last four digits and the separators: ``**** **** **** 1111``.
+A card number keyed together with its security code, in one unbroken run (15, 16 or 19 digits that
+start with 2 to 6 and pass the Luhn check, then 3 or 4 more: ``4111111111111111123``), is masked
+with the code masked whole: ``************1111***``. Other longer unbroken runs of digits are no card
+number.
 
 Pure Python, no imports of ours: the IVR, the data layer, the CTI gateway and the bus may all use it.
 :class:`CardMaskingFilter` masks log records (installed on the handlers ``ccenter`` sets up).
@@ -63,6 +66,8 @@ def _mask_run(run: str) -> str:
         found.append((i, best))
         i = best
     if not found:
+        if len(groups) == 1:
+            return _mask_with_code(run)
         return run
     digits = [list(g) for g in groups]
     for i, j in found:
@@ -73,6 +78,22 @@ def _mask_run(run: str) -> str:
     for sep, group in zip(seps, digits[1:], strict=True):
         out.append(sep + "".join(group))
     return "".join(out)
+
+
+#: Card number lengths a security code typed right after is looked for (Amex 15, most cards 16,
+#: UnionPay up to 19), and the codes' lengths (CVV2/CVC2 3, Amex CID 4).
+_PAN_LENGTHS = (15, 16, 19)
+_CODE_LENGTHS = (3, 4)
+
+
+def _mask_with_code(run: str) -> str:
+    """An unbroken run that is a card number with its security code typed right after it
+    (``4111111111111111`` + ``123``): the card masked but its last four, the code masked whole."""
+    for pan in _PAN_LENGTHS:
+        code = len(run) - pan
+        if code in _CODE_LENGTHS and run[0] in "23456" and luhn_valid(run[:pan]):
+            return MASK * (pan - KEEP) + run[pan - KEEP : pan] + MASK * code
+    return run
 
 
 def card_numbers(text: str) -> list[str]:

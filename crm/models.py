@@ -480,3 +480,14 @@ def _masked(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
 for _model, _names in _FREE_TEXT.items():
     for _name in _names:
         event.listen(getattr(_model, _name), "set", _masked, retval=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The extensions an agent may log in on (besides ``Agent.extension``): the CTI gateway refuses others.
+
+
+class AgentExtension(Base):
+    __tablename__ = "agent_extension"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
+    extension: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -20,7 +20,10 @@ link is in its own process (``SimLink`` in ``ccenter demo``) or behind a gateway
   :class:`~cti.errors.CommandFailed` when no result came within ``command_timeout``;
 - capabilities: read from the gateway's retained :class:`~bus.messages.CtiCapabilities` on
   ``ccenter/v1/<site>/cti/capabilities``, and kept up to date (empty while no gateway is online).
-  ``on_capabilities`` is called on every change, so a desktop can grey out buttons again.
+  ``on_capabilities`` is called on every change, so a desktop can grey out buttons again. The link's
+  up/down state (:attr:`~cti.link.CtiLink.link_up`, told to :meth:`~cti.link.CtiLink.on_link_state`
+  listeners) follows the gateway's: down while no gateway is online or while the gateway's own link
+  has lost the telephone system (with since when and why).
 
 A command the gateway's link cannot carry raises :class:`~cti.errors.UnsupportedCommand` before
 anything is sent; with no gateway online, :class:`~cti.errors.LinkUnavailable`.
@@ -45,7 +48,7 @@ from bus.transport import QOS_COMMAND, Bus, Subscription, open_bus
 from . import errors
 from .errors import CommandFailed, CtiError, LinkUnavailable
 from .gateway import result_topic
-from .link import CtiLink
+from .link import CtiLink, link_down_text
 from .model import Capability
 
 logger = logging.getLogger(__name__)
@@ -210,8 +213,11 @@ class BusLink(CtiLink):
         self.gateway = message
         if message.online:
             self._announced.set()
+            self._set_link_state(True, ts=message.ts)
         else:
             self._announced.clear()
+            self._set_link_state(False, self._offline_text(message),
+                                 ts=message.link_since if not message.link_up and message.link_since else message.ts)
         if capabilities != self.capabilities:
             self.capabilities = capabilities
             logger.info(
@@ -223,6 +229,11 @@ class BusLink(CtiLink):
             )
             if self.on_capabilities is not None:
                 self.on_capabilities(capabilities)
+
+    def _offline_text(self, gateway: CtiCapabilities) -> str:
+        if not gateway.link_up:
+            return link_down_text(gateway.link_reason, gateway.link_since)
+        return f"no CTI gateway is online for site {self.site} (is `ccenter cti-gateway` running?)"
 
     # -- commands --------------------------------------------------------------------------
     async def _command(
@@ -255,6 +266,8 @@ class BusLink(CtiLink):
             except TimeoutError:
                 raise LinkUnavailable("the CTI link over the bus did not finish connecting") from None
         if self.gateway is None or not self.gateway.online:
+            if self.gateway is not None:
+                raise LinkUnavailable(self._offline_text(self.gateway))
             raise LinkUnavailable(f"no CTI gateway is online for site {self.site} (is `ccenter cti-gateway` running?)")
 
     def _command_topic(self) -> str:

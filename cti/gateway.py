@@ -19,7 +19,8 @@ sent them, since only its owner may write it (the broker's ACL):
 - ``ccenter/v1/<site>/agents/<agent_id>/commands``: that agent's. It acts only for that agent
   (another ``agent_id`` is refused), only on the extension the agent is logged in on (``device``,
   ``from_device``, a login's ``extension`` held by nobody else) and only on the calls the agent is
-  part of; anything else is refused with ``Forbidden``.
+  part of; with ``extensions`` (the agents table's, ``ccenter cti-gateway --pin-extensions``) only on
+  an extension assigned to that agent; anything else is refused with ``Forbidden``.
 
 Every command gets a :class:`bus.messages.CommandResult` (QoS 1), malformed ones too (``kind``
 ``LocalProtocolError``): on the agent's events topic ``ccenter/v1/<site>/agents/<agent_id>/events``
@@ -31,7 +32,11 @@ the same result again. Nothing a sender writes stops the command loop.
 The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabilities``
 (:func:`bus.topics.cti_capabilities`) as :class:`bus.messages.CtiCapabilities` while the gateway runs
 (again after every reconnection to the broker, which may have forgotten them), with ``online``
-false once it stopped. :class:`cti.buslink.BusLink` is the client side of all this.
+false once it stopped. While the link has lost the telephone system (:attr:`cti.link.CtiLink.link_up`,
+an AMI session dropped) it is published again with ``online`` and ``link_up`` false, since when and why
+(``link_since``, ``link_reason``), and commands are refused (``LinkUnavailable``): desktops grey their
+buttons out and the ACD offers no call until the link is back and ``online`` again.
+:class:`cti.buslink.BusLink` is the client side of all this.
 """
 
 from __future__ import annotations
@@ -41,10 +46,12 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from bus import topics
+from bus.errors import BusError
 from bus.messages import (
     AcdLeader,
     AgentState,
@@ -57,6 +64,7 @@ from bus.messages import (
     encode,
 )
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
+from crm.masking import mask, mask_text
 
 from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
@@ -80,6 +88,10 @@ _DEVICE_ARGS = ("device", "from_device")
 _CALL_ARGS = ("call_id", "consult_call_id")
 
 
+#: A link's state as published: up, since when, why it is down.
+_LinkState = tuple[bool, float | None, str]
+
+
 class Forbidden(CtiError):
     """A command its sender may not give (another agent, another extension, a call not its own)."""
 
@@ -90,6 +102,23 @@ class BadEpoch(CtiError):
 
 class _StaleLeader(CtiError):
     """A command of a deposed ACD leader."""
+
+
+def _masked(event: LinkEvent) -> LinkEvent:
+    """``event`` with card numbers masked in its free text: the PBX's attached data and the digits
+    callers keyed (``data``), the caller's name, the cause, a state's reason. Numbers and ids stay."""
+    if isinstance(event, CallEvent):
+        data = mask(event.data) if event.data else event.data
+        name = mask_text(event.calling_name) if event.calling_name else event.calling_name
+        cause = mask_text(event.cause) if event.cause else event.cause
+        if data == event.data and name == event.calling_name and cause == event.cause:
+            return event
+        logger.info("masked a card number in %s of call %s", event.type, event.call_id)
+        return replace(event, data=data, calling_name=name, cause=cause)
+    if isinstance(event, AgentState) and event.reason:
+        reason = mask_text(event.reason)
+        return event if reason is event.reason else replace(event, reason=reason)
+    return event
 
 
 def result_topic(site: str, command: Command) -> str:
@@ -117,8 +146,19 @@ def _check_shape(command: Command) -> None:
 
 
 class Gateway:
-    def __init__(self, link: CtiLink, bus: Bus, *, site: str = "main", client_id: str = "") -> None:
+    def __init__(
+        self,
+        link: CtiLink,
+        bus: Bus,
+        *,
+        site: str = "main",
+        client_id: str = "",
+        extensions: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        """``extensions``: the extensions each agent may use (``crm.repository.extensions``); an agent
+        not in it may use none. None: any extension no other agent holds."""
         self.link = link
+        self.extensions = extensions
         self.bus = bus
         self.site = site
         # The bus's own client id (unique per instance) is the one its presence and last will name.
@@ -140,6 +180,8 @@ class Gateway:
         self._parties: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents part of it
         self._own: OrderedDict[bytes, int] = OrderedDict()  # call events published, not yet echoed
         self._online = False
+        self._announce_lock = asyncio.Lock()
+        self._announcing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Subscribe to the command topics (before the link speaks, so no command is missed)."""
@@ -154,7 +196,20 @@ class Gateway:
             self._readers.append(asyncio.create_task(self._read(subscription), name=f"gateway {pattern}"))
         on_reconnect = getattr(self.bus, "on_reconnect", None)
         if on_reconnect is not None:
-            on_reconnect(self._announce_again)
+            on_reconnect(self._on_bus_reconnect)
+        self.link.on_link_state(self._on_link_state)
+
+    def _on_link_state(self, up: bool, reason: str) -> None:
+        if up:
+            logger.info("the CTI link has the telephone system again")
+        else:
+            logger.info("the CTI link lost the telephone system: %s", reason)  # the link warns itself
+        if self._online:
+            # This state, as of now: a drop and a quick reconnection are both published, in order.
+            state = (up, self.link.link_since, reason)
+            task = asyncio.create_task(self._announce_link_state(state), name="gateway link state")
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     async def _read(self, subscription: Subscription) -> None:
         async for envelope in subscription:
@@ -175,7 +230,9 @@ class Gateway:
             commands.cancel()
             for task in self._readers:
                 task.cancel()
-            for task in (commands, *self._readers):
+            for task in self._announcing:
+                task.cancel()
+            for task in (commands, *self._readers, *self._announcing):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._readers.clear()
@@ -186,20 +243,42 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await self._announce(online=False)
 
-    async def _announce_again(self) -> None:
+    async def _announce_link_state(self, state: _LinkState) -> None:
+        try:
+            if self._online:
+                await self._announce(state=state)
+        except BusError as exc:  # the broker is away too: its reconnection publishes the state again
+            logger.info("could not publish the CTI link's state: %s", exc)
+
+    async def _on_bus_reconnect(self) -> None:
         if self._online:
             logger.info("reconnected to the broker: publishing the CTI capabilities again")
-            await self._announce(online=True)
+            await self._announce_again()
 
-    async def _announce(self, *, online: bool) -> None:
-        message = CtiCapabilities(
-            online=online,
-            ts=time.time(),
-            capabilities=sorted(c.value for c in self.link.capabilities),
-            link=type(self.link).__name__,
-            client_id=self.client_id,
-        )
-        await self.bus.publish(topics.cti_capabilities(self.site), message, qos=QOS_COMMAND, retain=True)
+    async def _announce_again(self) -> None:
+        """Publish the capabilities as they are now (after a broker reconnection, a link state change)."""
+        if self._online:
+            await self._announce()
+
+    async def _announce(self, *, online: bool | None = None, state: _LinkState | None = None) -> None:
+        """Publish the capabilities, with the link's state now (or ``state``: up, since, reason).
+
+        One at a time, in the order asked (the lock is fair): the last one retained is the latest."""
+        async with self._announce_lock:
+            online = self._online if online is None else online
+            link = self.link
+            up, since, reason = state if state is not None else (link.link_up, link.link_since, link.link_reason)
+            message = CtiCapabilities(
+                online=online and up,
+                ts=time.time(),
+                capabilities=sorted(c.value for c in link.capabilities),
+                link=type(link).__name__,
+                client_id=self.client_id,
+                link_up=up,
+                link_since=since,
+                link_reason=reason,
+            )
+            await self.bus.publish(topics.cti_capabilities(self.site), message, qos=QOS_COMMAND, retain=True)
 
     # -- events ----------------------------------------------------------------------------
     async def _publish(self, event: LinkEvent) -> None:
@@ -213,6 +292,7 @@ class Gateway:
         except ValueError as exc:
             logger.error("cannot publish %s: %s", event.message_type, exc)
             return
+        event = _masked(event)
         self.tracker.apply(event)
         if isinstance(event, AgentState):
             self._on_agent_state(event)
@@ -422,12 +502,14 @@ class Gateway:
         if message.name == Capability.SET_AGENT_STATE:
             wanted = message.args.get("extension")
             if wanted is not None:
+                self._check_assigned(what, agent, str(wanted))
                 holder = self._at_extension.get(str(wanted))
                 if holder is not None and holder != agent:
                     raise Forbidden(f"{what}: extension {wanted!r} is in use by another agent")
             return
         if own is None:
             raise Forbidden(f"{what}: the agent is not logged in on an extension")
+        self._check_assigned(what, agent, own)  # logged in on the phone itself, on another's extension
         for name in _DEVICE_ARGS:
             device = message.args.get(name)
             if device is not None and device != own:
@@ -436,6 +518,14 @@ class Gateway:
             call_id = message.call_id if name == "call_id" and message.call_id is not None else message.args.get(name)
             if call_id is not None and agent not in self._parties.get(str(call_id), ()):
                 raise Forbidden(f"{what}: call {call_id!r} is not one of the agent's calls")
+
+    def _check_assigned(self, what: str, agent: str, extension: str) -> None:
+        if self.extensions is None:
+            return
+        assigned = self.extensions.get(agent, frozenset())
+        if extension not in assigned:
+            mine = ", ".join(sorted(assigned)) or "none"
+            raise Forbidden(f"{what}: extension {extension!r} is not assigned to the agent (assigned: {mine})")
 
     def _failure(self, message: Command, agent: str | None, exc: Exception) -> CommandResult:
         if isinstance(exc, _StaleLeader):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Self
 
 from bus.messages import AgentState, AgentStateName, CallEvent, Command
 
-from .errors import CtiError, LocalProtocolError, UnsupportedCommand
+from .errors import CtiError, LinkUnavailable, LocalProtocolError, UnsupportedCommand
 from .model import Capability, LinkEvent
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 EVENT_QUEUE_LIMIT = 10_000
 
 _CLOSED = object()
+
+#: Told of every change of a link's up/down state: ``listener(up, reason)``.
+LinkStateListener = Callable[[bool, str], None]
 
 
 class _Mark:
@@ -49,6 +53,33 @@ class CtiLink(ABC):
     def __init__(self) -> None:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._dropped = 0
+        #: Whether the telephone system is reachable now (a link that reconnects by itself says when it
+        #: is not); ``link_since`` is when that last changed (None: never), ``link_reason`` why it is down.
+        self.link_up = True
+        self.link_since: float | None = None
+        self.link_reason = ""
+        self._state_listeners: list[LinkStateListener] = []
+
+    # -- up/down ---------------------------------------------------------------------------
+    def on_link_state(self, listener: LinkStateListener) -> None:
+        """Call ``listener(up, reason)`` on every change of :attr:`link_up` (on the link's loop)."""
+        self._state_listeners.append(listener)
+
+    def _set_link_state(self, up: bool, reason: str = "", *, ts: float | None = None) -> None:
+        """The link lost (``up`` false, with why) or regained the telephone system; listeners are told
+        of changes only."""
+        if up == self.link_up and (up or reason == self.link_reason):
+            return
+        changed = up != self.link_up
+        self.link_up = up
+        self.link_reason = "" if up else reason
+        if changed:
+            self.link_since = time.time() if ts is None else ts
+        for listener in list(self._state_listeners):
+            try:
+                listener(up, self.link_reason)
+            except Exception:  # one listener's bug must not stop the link
+                logger.exception("a link state listener failed")
 
     # -- lifecycle -------------------------------------------------------------------------
     @abstractmethod
@@ -190,6 +221,12 @@ class CtiLink(ABC):
         raise UnsupportedCommand(f"{type(self).__name__} cannot dial out into a queue for the dialer")
 
 
+def link_down_text(reason: str, since: float | None) -> str:
+    """One line for users: the link to the telephone system is down, since when and why."""
+    when = f" since {time.strftime('%H:%M:%S', time.localtime(since))}" if since is not None else ""
+    return f"the link to the telephone system is down{when}: {reason or 'reason unknown'}"
+
+
 #: Commands of the ACD (``routing/server.py``) and of the dialer (``routing/dialer_service.py``) that the
 #: link carries out, besides the capabilities.
 ACD_COMMANDS = frozenset({"deliver", "withdraw", "fallback", "dial_out"})
@@ -217,8 +254,11 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
     ``dial_out`` with ``args.number``, ``args.queue`` and the optional ``args.data`` object, whose
     result is ``{"call_id": <the new call>}``).
 
-    Raises :class:`CtiError` (unknown command, missing argument, unsupported, refused by the PBX).
+    Raises :class:`CtiError` (unknown command, missing argument, unsupported, refused by the PBX), and
+    :class:`LinkUnavailable` without touching the link while it is down (:attr:`CtiLink.link_up`).
     """
+    if not link.link_up:
+        raise LinkUnavailable(link_down_text(link.link_reason, link.link_since))
     if command.name == "fallback":
         action = _arg(command, "action")
         if action not in FALLBACK_ACTIONS:

@@ -549,6 +549,19 @@ class SimLink(CtiLink):
         self._task: asyncio.Task[None] | None = None
         self.connected = False
 
+    def cut(self, reason: str = "simulated outage") -> None:
+        """Lose the (simulated) telephone system, as a link does when its PBX goes away: the PBX's events
+        are lost and commands refused until :meth:`restore`."""
+        self._set_link_state(False, reason)
+
+    def restore(self) -> None:
+        """The telephone system is back (after :meth:`cut`)."""
+        self._set_link_state(True)
+
+    def _emit(self, event: LinkEvent) -> None:
+        if self.link_up:
+            super()._emit(event)
+
     async def connect(self) -> None:
         self.connected = True
         if self._realtime and self._task is None:

@@ -17,10 +17,11 @@ mapping its actions to AGI commands:
 - :class:`~ivr.engine.RequestCallback`: the same variables plus ``CCENTER_CALLBACK=1``.
 - :class:`~ivr.engine.Hangup`: ``HANGUP``.
 
-The hand-off (``call.data`` for the bus) names the call by its ``Linkedid``, the ``call_id`` the
-AMI link uses for every leg: ``GET VARIABLE CHANNEL(linkedid)`` asks it (the AGI environment has
-only the channel's own ``Uniqueid``, a different id when the AGI runs on a later leg or a
-``Local/`` channel); the ``Uniqueid`` stays the fallback when Asterisk does not answer it.
+The session (its record, its look-ups, the hand-off's ``call.data`` for the bus) names the call by
+its ``Linkedid``, the ``call_id`` the AMI link uses for every leg: ``GET VARIABLE CHANNEL(linkedid)``,
+the first command of every session, asks it (the AGI environment has only the channel's own
+``Uniqueid``, a different id when the AGI runs on a later leg or a ``Local/`` channel); the
+``Uniqueid`` stays the fallback when Asterisk does not answer it.
 
 A ``HANGUP`` line from Asterisk, a ``511`` reply or a closed connection end the session as
 abandoned. A prompt Asterisk cannot play (``result=-1`` with no ``HANGUP``: the sound file is
@@ -37,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import inspect
 import json
 import logging
@@ -285,7 +285,11 @@ class FastAgiServer:
                 logger.warning("FastAGI: no flow for script %r; hanging up", env.script)
                 await channel.command("HANGUP")
                 return
-            call = CallInfo(env.uniqueid or env.channel or "agi", env.callerid, env.extension)
+            # The call is named by its Linkedid, the AMI link's call_id, also when the AGI runs on a later
+            # leg or a Local channel: the session record, the look-ups and the hand-off all join the
+            # desktop's screen pop by it.
+            linkedid = await self._linkedid(channel)
+            call = CallInfo(linkedid or env.uniqueid or env.channel or "agi", env.callerid, env.extension)
             session = IvrSession(flow, call)
             logger.info("FastAGI: call %s on %s runs flow %s", call.call_id, env.channel, flow.name)
             await channel.command("ANSWER")
@@ -350,11 +354,7 @@ class FastAgiServer:
                         logger.warning("FastAGI: %s not set: %s", name, exc)
                         continue
                     await channel.send(line)
-                event = session.handoff_event(self.clock())
-                linkedid = await self._linkedid(channel)
-                if linkedid and linkedid != event.call_id:
-                    event = dataclasses.replace(event, call_id=linkedid)
-                await self._notify(self.on_handoff, event)
+                await self._notify(self.on_handoff, session.handoff_event(self.clock()))
             elif isinstance(action, Hangup):
                 await channel.command("HANGUP")
             else:

@@ -37,7 +37,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bus import topics
-from bus.messages import AcdSnapshot, AgentState, AgentStateName, CallEvent, CallEventType, Command, Message, QueueStats
+from bus.messages import (
+    AcdSnapshot,
+    AgentState,
+    AgentStateName,
+    CallEvent,
+    CallEventType,
+    Command,
+    CtiCapabilities,
+    Message,
+    QueueStats,
+)
 
 from .acd_config import AcdConfig
 from .engine import AcdEngine
@@ -176,6 +186,7 @@ class AcdAdapter:
         self.ended_keep_s = ended_keep_s
         self.label = label
         self.changed = False
+        self.link_up = True  # the CTI gateway's last word (cti.capabilities): online or not
         self.engine = self._new_engine()
         self.calls: dict[CallId, CallRecord] = {}
         self.agents: dict[AgentId, AgentRecord] = {}
@@ -193,7 +204,9 @@ class AcdAdapter:
             )
             for q in self.config.queues
         ]
-        return AcdEngine([*self.config.queues, *restore])
+        engine = AcdEngine([*self.config.queues, *restore])
+        engine.link_up = self.link_up
+        return engine
 
     def reset(self) -> None:
         """Forget everything (a leader that stands down)."""
@@ -204,12 +217,30 @@ class AcdAdapter:
     # ------------------------------------------------------------ input
 
     def receive(self, message: Message, now: float) -> list[Decision]:
-        """Apply one bus message (call event or agent state; others mean nothing) at ``now``."""
+        """Apply one bus message (call event, agent state, the CTI gateway's capabilities; others mean
+        nothing) at ``now``. While the gateway is not online (stopped, or its link to the telephone
+        system down) no call is offered."""
+        if isinstance(message, CtiCapabilities):
+            return self.cti_state(message, now)
         decisions: list[Decision] = []
         for event in self._translate(message, now):
             decisions += self.handle(event)
         if isinstance(message, CallEvent) and message.type == CallEventType.ENDED:
             self._finish(CallId(message.call_id), now)
+        return decisions
+
+    def cti_state(self, message: CtiCapabilities, now: float) -> list[Decision]:
+        """The CTI gateway's announcement: offers stop while it is not online and resume after."""
+        up = bool(message.online)
+        if up != self.link_up:
+            logger.info("ACD %s: the CTI link is %s%s", self.label, "up: offering calls again" if up else "down",
+                        "" if up else f" ({message.link_reason or 'gateway offline'}): no call is offered")
+        self.link_up = up
+        decisions = self.engine.set_link_up(up, now)
+        for d in decisions:
+            self._note(d)
+        if decisions:
+            self.changed = True
         return decisions
 
     def tick(self, now: float) -> list[Decision]:

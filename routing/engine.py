@@ -252,6 +252,9 @@ class AcdEngine:
         self._interval_start = 0.0
         self.audit: list[AuditRecord] = []
         self.decision_count = 0
+        #: False while the CTI link cannot reach the telephone system: no call is offered (it could not
+        #: ring anywhere); calls wait in their queues, and their timers (fallbacks) still run.
+        self.link_up = True
 
     # ------------------------------------------------------------ public API
 
@@ -276,6 +279,21 @@ class AcdEngine:
             self._ring_no_answer(event.ts, event.call_id, out)
         else:  # pragma: no cover - exhaustive
             raise EngineError(f"unknown event {event!r}")
+        self.decision_count += len(out)
+        return out
+
+    def set_link_up(self, up: bool, now: float) -> list[Decision]:
+        """The CTI link lost (``up`` false) or regained the telephone system. Back up, the ready agents
+        (longest idle first) take the calls that waited meanwhile."""
+        out: list[Decision] = []
+        if up == self.link_up:
+            return out
+        self.link_up = up
+        if up:
+            ready = {a.agent_id: a for pool in self._ready.values() for a in pool.values()}
+            for agent in sorted(ready.values(), key=lambda a: a.since):
+                if agent.status is AgentStatus.READY:
+                    self._agent_freed(agent, now, out)
         self.decision_count += len(out)
         return out
 
@@ -742,7 +760,7 @@ class AcdEngine:
     def _try_call(self, call: _Call, now: float, out: list[Decision], trigger: str) -> bool:
         """Offer a QUEUED call to the best ready eligible agent, if any."""
         group = self._groups[call.group] if call.group else None
-        if group is None or call.status is not CallStatus.QUEUED:
+        if group is None or call.status is not CallStatus.QUEUED or not self.link_up:
             return False
         rule = self.queues[call.queue].agent_selection
         best: _Agent | None = None
@@ -794,6 +812,8 @@ class AcdEngine:
 
     def _agent_freed(self, agent: _Agent, now: float, out: list[Decision]) -> None:
         """A READY agent takes the best waiting call it is eligible for, if any."""
+        if not self.link_up:
+            return
         best_group: _Group | None = None
         best_rank: tuple[float, float] | None = None
         candidates = 0

@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from .acd_config import check_queue_links
 from .errors import ScenarioError
 from .model import AgentSelection, FallbackAction, QueueConfig
 
@@ -318,6 +319,7 @@ def parse_scenario(body: Any) -> Scenario:
         for target in (*q.config.overflow_to, *((q.config.fallback_queue,) if q.config.fallback_queue else ())):
             if target not in names:
                 raise ScenarioError(f"queues.{q.config.name}", f"names unknown queue {target!r}")
+    check_queue_links([q.config for q in queues])  # a loop would move a call round for ever
     agents = tuple(_agents(a, i) for i, a in enumerate(agents_raw))
     skills = {s for group in agents for s in group.skills}
     for q in queues:

@@ -48,7 +48,7 @@ from typing import IO
 
 from bus import topics
 from bus.errors import BusError
-from bus.messages import AcdLeader, AcdSnapshot, AgentState, CallEvent, Message, Presence
+from bus.messages import AcdLeader, AcdSnapshot, AgentState, CallEvent, CtiCapabilities, Message, Presence
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .acd_config import AcdConfig, AgentProfile, acd_config_from_db, load_acd_config, parse_acd_config
@@ -160,7 +160,7 @@ class AcdServer:
 
     async def start(self) -> None:
         """Subscribe, then lead (``election=False``) or join the election; returns once subscribed."""
-        patterns = [topics.calls(self.site), topics.all_agent_events(self.site)]
+        patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.cti_capabilities(self.site)]
         if self.election:
             patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.all_presence(self.site)]
         for pattern in patterns:
@@ -230,6 +230,12 @@ class AcdServer:
                 horizon = time.monotonic() - self.buffer_s
                 while self._buffer and self._buffer[0][0] < horizon:
                     self._buffer.popleft()
+        elif isinstance(message, CtiCapabilities):
+            async with self._lock:
+                if self.is_leader:
+                    await self._apply([message])
+                else:  # a standby only remembers it: its engine is rebuilt at takeover
+                    self.adapter.link_up = bool(message.online)
         elif isinstance(message, CallEvent | AgentState):
             if self.record is not None:
                 line = {"t": self.clock(), "topic": envelope.topic, "message": message.to_dict()}

@@ -104,13 +104,12 @@ def run_server(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()
-        server = acd_server(
-            bus, config, settings, client_id=client_id, election=not (args.no_standby or in_process), record=record
-        )
+        # Named by the bus's client id (the given one with a random suffix): the ACL lets it write that presence.
+        server = acd_server(bus, config, settings, election=not (args.no_standby or in_process), record=record)
         try:
             await server.start()
             print(
-                f"ccenter acd {client_id}: site {settings.site}, queues "
+                f"ccenter acd {server.client_id}: site {settings.site}, queues "
                 f"{', '.join(q.name for q in config.queues)}, {len(config.agents)} agents configured",
                 flush=True,
             )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from ..cli import settings_from
 from ..config import ConfigError
+
+logger = logging.getLogger(__name__)
 
 #: ``site`` in the ACL: every site of the broker.
 _P = "ccenter/v1/+"
@@ -216,6 +219,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
                    + ", ".join(f"{u}={r}" for u, r in DEFAULT_SERVICES.items()))
     p.add_argument("--no-agents", action="store_true", help="service users only (no database needed)")
     p.set_defaults(func=run_provision)
+    e = commands.add_parser(
+        "extensions",
+        parents=[common],
+        help="the extensions an agent may log in on (`ccenter cti-gateway --pin-extensions` refuses others)",
+        description="Without EXTENSION, prints the extensions agent LOGIN may use (its own extension and the "
+        "assigned ones); with them, assigns exactly those (besides its own extension); --clear removes them.",
+    )
+    e.add_argument("login", metavar="LOGIN", help="the agent's login")
+    e.add_argument("extension", nargs="*", metavar="EXTENSION", help="an extension to assign")
+    e.add_argument("--clear", action="store_true", help="assign none besides the agent's own extension")
+    e.set_defaults(func=run_extensions)
 
 
 def run_provision(args: argparse.Namespace) -> int:
@@ -243,4 +257,28 @@ def run_provision(args: argparse.Namespace) -> int:
         f"{': ' + ', '.join(removed) if removed else ''}); ACL in {args.acl}. Reload Mosquitto (SIGHUP).",
         file=sys.stderr,
     )
+    return 0
+
+
+def run_extensions(args: argparse.Namespace) -> int:
+    from crm import db
+    from crm.errors import NotFound
+    from crm.repository.extensions import agent_extensions, set_agent_extensions
+
+    if args.clear and args.extension:
+        raise SystemExit("ccenter broker extensions: give extensions or --clear, not both")
+    engine = db.connect(settings_from(args).db_url)
+    try:
+        with db.session_factory(engine)() as session, session.begin():
+            if args.extension or args.clear:
+                allowed = set_agent_extensions(session, args.login, args.extension)
+                logger.info("agent %s may now use extensions %s", args.login, ", ".join(sorted(allowed)) or "none")
+            else:
+                found = agent_extensions(session).get(args.login)
+                if found is None:
+                    raise NotFound(f"no active agent with the login {args.login!r}")
+                allowed = found
+    finally:
+        engine.dispose()
+    print(f"{args.login}: {' '.join(sorted(allowed)) or '(none)'}")
     return 0

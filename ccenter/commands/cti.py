@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
+    from cti.gateway import Gateway
+
     from ..config import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "csta://host:port, serial:///dev/ttyUSB0?baud=9600.",
     )
     gateway.add_argument("--link", required=True, metavar="URL", help="the telephony link (see above)")
+    gateway.add_argument(
+        "--pin-extensions",
+        action="store_true",
+        help="let each agent log in only on the extensions the agents table assigns it (its extension and "
+        "those set by `ccenter broker extensions`), read from the database and again every minute",
+    )
     gateway.set_defaults(func=run_gateway)
 
 
@@ -118,7 +126,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     attempt = 0
     while True:
         try:
-            run(_serve_gateway(args.link, settings))
+            run(_serve_gateway(args.link, settings, pin_extensions=args.pin_extensions))
             return 0
         except LinkUnavailable as exc:
             if type(exc).__name__ == "AuthenticationFailed":
@@ -129,7 +137,36 @@ def run_gateway(args: argparse.Namespace) -> int:
             time.sleep(delay)
 
 
-async def _serve_gateway(link_url: str, settings: Settings) -> None:
+#: How often ``--pin-extensions`` reads the agents' extensions again.
+EXTENSIONS_EVERY_S = 60.0
+
+
+def _load_extensions(db_url: str) -> dict[str, frozenset[str]]:
+    from crm import db
+    from crm.repository.extensions import agent_extensions
+
+    engine = db.connect(db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            return agent_extensions(session)
+    finally:
+        engine.dispose()
+
+
+async def _reload_extensions(gateway: Gateway, db_url: str) -> None:
+    import asyncio
+
+    from crm.errors import CrmError
+
+    while True:
+        await asyncio.sleep(EXTENSIONS_EVERY_S)
+        try:
+            gateway.extensions = await asyncio.to_thread(_load_extensions, db_url)
+        except CrmError as exc:  # the database is away: keep the last assignment
+            logger.warning("cti-gateway: could not read the agents' extensions again: %s", exc)
+
+
+async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: bool = False) -> None:
     """Bridge the link at ``link_url`` to the bus until SIGINT/SIGTERM."""
     import asyncio
     import contextlib
@@ -148,8 +185,12 @@ async def _serve_gateway(link_url: str, settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
             loop.add_signal_handler(sig, stop.set)
+    extensions = await asyncio.to_thread(_load_extensions, settings.db_url) if pin_extensions else None
+    if extensions is not None:
+        logger.info("cti-gateway: agents log in only on their assigned extensions (%d agents)", len(extensions))
     async with bus:
-        gateway = cti_gateway(link, bus, settings, client_id=client_id)
+        gateway = cti_gateway(link, bus, settings, client_id=client_id, extensions=extensions)
+        reloader = asyncio.create_task(_reload_extensions(gateway, settings.db_url)) if pin_extensions else None
         await gateway.start()
         await link.connect()
         logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1],
@@ -159,6 +200,8 @@ async def _serve_gateway(link_url: str, settings: Settings) -> None:
         try:
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            if reloader is not None:
+                reloader.cancel()
             await link.close()
             stopper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

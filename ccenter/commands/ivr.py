@@ -91,6 +91,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.set_defaults(func=run_serve)
 
+    prompts = commands.add_parser(
+        "prompts",
+        parents=[common],
+        help="make a flow's prompts as 8 kHz WAV files for Asterisk (espeak-ng and sox)",
+        description="Speaks every prompt of FLOW that names an audio file, from the flow's own English and "
+        "Chinese texts, into DIR/<audio name>.wav (8000 Hz, mono, 16-bit: Asterisk's wav format). DIR is "
+        "Asterisk's sounds directory, e.g. /var/lib/asterisk/sounds. Needs espeak-ng and sox "
+        "(apt-get install espeak-ng sox). With --check, only lists the prompts DIR lacks (status 1 if any).",
+    )
+    prompts.add_argument("flow", metavar="FLOW", help="flow file, or the name of a shipped flow")
+    prompts.add_argument("directory", metavar="DIR", help="where to write (Asterisk's sounds directory)")
+    prompts.add_argument("--check", action="store_true", help="only list the prompts missing in DIR")
+    prompts.set_defaults(func=run_prompts)
+
     report = commands.add_parser(
         "report",
         parents=[common],
@@ -129,6 +143,25 @@ def run_report(args: argparse.Namespace) -> int:
         engine.dispose()
     body = {"since": since.isoformat(), "until": until.isoformat(), "flow": args.flow, **dataclasses.asdict(report)}
     print(json.dumps(body, ensure_ascii=False))
+    return 0
+
+
+def run_prompts(args: argparse.Namespace) -> int:
+    from ivr.prompts import generate, missing_prompts
+
+    flow = resolve_flow(args.flow)
+    if args.check:
+        missing = missing_prompts(flow, args.directory)
+        for audio in missing:
+            print(f"missing: {Path(args.directory) / audio}.wav")
+        if missing:
+            print(f"{len(missing)} prompts of flow {flow.name} are missing: make them with "
+                  f"`ccenter ivr prompts {args.flow} {args.directory}`", file=sys.stderr)
+            return 1
+        print(f"every prompt of flow {flow.name} is in {args.directory}")
+        return 0
+    for prompt, path in generate(flow, args.directory):
+        print(f"{path}  ({prompt.language}, node {prompt.node})")
     return 0
 
 

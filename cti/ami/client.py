@@ -248,11 +248,13 @@ class AmiLink(CtiLink):
         except AuthenticationFailed as exc:
             if not self._fail_first(exc):
                 logger.error("%s", exc)
+            self._lost(str(exc))
             raise
         except (OSError, EOFError, LinkUnavailable, TimeoutError) as exc:
             self._fail_first(
                 LinkUnavailable(f"cannot reach AMI at {self.settings.host}:{self.settings.port}: {describe(exc)}")
             )
+            self._lost(describe(exc))
             raise
         finally:
             self.logged_in.clear()
@@ -260,6 +262,10 @@ class AmiLink(CtiLink):
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+
+    def _lost(self, reason: str) -> None:
+        if not self._stopping:
+            self._set_link_state(False, f"AMI at {self.settings.host}:{self.settings.port}: {reason}")
 
     def _on_retry(self, exc: BaseException | None, delay: float) -> None:
         if self._caller_told or isinstance(exc, AuthenticationFailed):
@@ -305,6 +311,7 @@ class AmiLink(CtiLink):
             await self._resync()
             self.reconnector.established()
             self.logged_in.set()
+            self._set_link_state(True)
             if self._first_login is not None and not self._first_login.done():
                 self._first_login.set_result(None)
             logger.info(

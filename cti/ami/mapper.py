@@ -30,6 +30,8 @@ answered, conferenced or ended. Rules:
 - A member paused with the reason ``on_hold`` (the AMI link's hold, which hangs up the agent's leg)
   changes no state, and neither do its member statuses until it is unpaused.
 - A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
+  After ``AgentComplete`` (``wrap_up``) the member's phone turning free (``QueueMemberStatus``) does
+  not make it ``ready``: the unpause does, so ``wrap_up`` and ``ready`` come in the agent's order.
 - An ``OriginateResponse`` ``Failure`` for a call that never had a channel ends it (``cause`` busy /
   no_answer / failed from its ``Reason``), so a failed ``make_call``/``dial_out`` leaves no call behind.
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
@@ -813,6 +815,13 @@ class AmiMapper:
             del self._holding[agent]  # unpaused and the phone is in use again
         if state in (AgentStateName.BUSY, AgentStateName.RESERVED) and agent in self._agent_calls:
             return  # the queue's own AgentCalled/AgentConnect speak for this call, with its id
+        if (state is AgentStateName.READY and m.name.lower() == "queuememberstatus" and agent
+                and self._agents.get(agent, ("",))[0] == AgentStateName.WRAP_UP):
+            # The phone is free after the call (AgentComplete), but the agent is wrapping up: only an
+            # unpause (the agent's "ready"), another pause or a new call ends that. Published, this
+            # "ready" would come before the desktop's own wrap-up pause and let a call in meanwhile.
+            # (QueueStatus's QueueMember, after a reconnect, is the truth and is taken as it is.)
+            return
         if state is not None:
             self._agent(out, agent, state, ts, extension=ext)
         elif status in ("4", "5"):

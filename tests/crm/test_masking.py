@@ -23,6 +23,10 @@ from crm.models import Channel, Contact
         ("6011000990139424 cvv 737", "************9424 cvv 737"),
         ("two: 4012888888881881 and 3530111333300000", "two: ************1881 and ************0000"),
         ("卡号4111111111111111谢谢", "卡号************1111谢谢"),
+        # keyed together with the security code: the code is masked whole
+        ("4111111111111111123", "************1111***"),
+        ("3782822463100051234", "***********0005****"),
+        ("6212345678901232123", "************1232***"),
     ],
 )
 def test_card_numbers_are_masked_to_the_last_four(text: str, masked: str) -> None:
@@ -40,6 +44,8 @@ def test_card_numbers_are_masked_to_the_last_four(text: str, masked: str) -> Non
         "account 10000042, order 7731, 12 of 24",
         "412345678901",  # 12 digits
         "41111111111111111111111",  # 23 digits in one run: an id, not a card
+        "1111111111111111123",  # 16 Luhn-valid digits and three more, but no card starts with 1
+        "41111111111111121234",  # 16 digits that are no card number, then four
         "2026-11-30 12:00:00",
     ],
 )

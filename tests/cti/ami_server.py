@@ -72,7 +72,8 @@ class FakeAsterisk:
     _originated: itertools.count[int] = field(default_factory=lambda: itertools.count(0x100))
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        """Listen (again, after :meth:`stop`, on the same port: Asterisk back after a restart)."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

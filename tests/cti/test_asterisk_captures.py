@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bus import topics
-from bus.messages import AgentState, AgentStateName, CallEvent
+from bus.messages import AgentState, AgentStateName, CallEvent, encode
 from ccenter.commands.doctor import LinkBroken, ami_permissions
 from cti.ami.client import AmiLink, AmiSettings
 from cti.ami.codec import AmiDecoder, AmiMessage
@@ -122,13 +122,13 @@ def test_queue_call_with_real_channels_gives_the_full_sequence() -> None:
         assert calls(events)[1].data == {"intent": "billing"}  # once, not once per leg
         alice = [(a.state, a.call_id) for a in agents(events) if a.agent_id == "alice"]
         call_id = offered.call_id
-        # ready from the QueueStatus resync (members named in Name:), busy once, ready when the queue frees her
+        # ready from the QueueStatus resync (members named in Name:), busy once, then wrapping up: her
+        # phone turning free (QueueMemberStatus) is no "ready" before the desktop's own wrap-up pause
         assert alice == [
             ("ready", None),
             ("reserved", call_id),
             ("busy", call_id),
             ("wrap_up", call_id),
-            ("ready", None),
         ]
         assert {a.agent_id for a in agents(events)} == {"alice", "bob", "Agent_2999"}
         tracker = CallTracker()
@@ -183,6 +183,8 @@ def test_queue_call_with_local_channel_members() -> None:
             ("call.ended", None, None, None),
         ]
         assert len({e.call_id for e in calls(events)}) == 1  # the Local halves are one call
+        offered = calls(events)[0]  # this capture's caller was anonymous: "<unknown>" is no number
+        assert (offered.calling, offered.calling_name, offered.called) == (None, None, "100")
         states = [(a.agent_id, a.state) for a in agents(events)]
         assert ("a2001", "busy") in states and ("a2001", "wrap_up") in states
         assert link.mapper.agent_names["a2001"] == "Agent 2001"  # the display name is kept
@@ -301,3 +303,62 @@ def test_doctor_names_the_permissions_an_account_lacks() -> None:
             await server.stop()
 
     asyncio.run(main())
+
+
+def _pause(paused: bool, reason: str = "") -> bytes:
+    """The QueueMemberPause Asterisk sends for the AMI link's QueuePause of alice (as in the capture's
+    member events)."""
+    return (
+        "Event: QueueMemberPause\r\nPrivilege: agent,all\r\nQueue: helpdesk\r\nMemberName: alice\r\n"
+        "Interface: IAX2/2001\r\nStateInterface: IAX2/2001\r\nMembership: static\r\nPenalty: 0\r\n"
+        f"CallsTaken: 1\r\nLastCall: 1796073680\r\nInCall: 0\r\nStatus: 1\r\nPaused: {int(paused)}\r\n"
+        f"PausedReason: {reason}\r\nReason: {reason}\r\nWrapuptime: 0\r\n\r\n"
+    ).encode()
+
+
+def test_wrap_up_then_ready_arrive_in_the_agents_order() -> None:
+    """The captured call, then what the desktop does after it: wrap_up (a pause with the reason
+    wrap_up), then ready (the unpause). The phone turning free between the two is no ready."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    followed = capture + _pause(True, "wrap_up") + _pause(False)
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await asyncio.wait_for(server.finished.wait(), 5)
+        await until(lambda: [a.state for a in agents(events) if a.agent_id == "alice"][-1] == "ready")
+        after_call = [(a.state, a.reason) for a in agents(events) if a.agent_id == "alice"][3:]
+        assert after_call == [("wrap_up", "agent"), ("wrap_up", None), ("ready", None)]
+        ended = next(i for i, e in enumerate(events) if isinstance(e, CallEvent) and e.type == "call.ended")
+        wrap_up = next(i for i, e in enumerate(events) if isinstance(e, AgentState) and e.state == "wrap_up")
+        assert wrap_up < ended  # AgentComplete comes with the hang-up, before the channel's Hangup
+
+    replay_bytes(followed, scenario)
+
+
+@pytest.mark.expect_log(logging.WARNING, "cti.ami.client", match="lost")
+def test_after_a_reconnect_queue_status_says_ready_even_after_a_wrap_up() -> None:
+    """QueueStatus after a reconnect is the truth: an agent who went ready while the link was down is ready."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    resync_end = capture.index(b"Event: Newchannel")
+    two_sessions = capture + capture[:resync_end]
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await asyncio.wait_for(server.finished.wait(), 5)
+        await until(lambda: link.sessions == 2 and link.logged_in.is_set())
+        await until(lambda: [a.state for a in agents(events) if a.agent_id == "alice"][-1] == "ready")
+        alice = [a.state for a in agents(events) if a.agent_id == "alice"]
+        assert alice == ["ready", "reserved", "busy", "wrap_up", "ready"]
+
+    replay_bytes(two_sessions, scenario)
+
+
+def test_a_chinese_caller_name_reaches_the_event_intact() -> None:
+    """The captured call with the caller's name in Chinese (UTF-8 on the AMI wire, as Asterisk sends it)."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes().replace(b"Mia Miller", "王小明".encode())
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        offered = calls(events)[0]
+        assert (offered.type, offered.calling, offered.calling_name) == ("call.offered", "+12068301661", "王小明")
+        assert "王小明".encode() in encode(offered)  # on the bus as written, not escaped or masked
+
+    replay_bytes(capture, scenario)

@@ -256,3 +256,38 @@ def test_agents_do_only_their_own_part_and_desktops_see_the_gateway_after_a_brok
             await asyncio.wait_for(runner, TIMEOUT)
 
     asyncio.run(go())
+
+
+def test_two_acds_under_the_shipped_acl_see_each_other_and_one_leads(broker: Broker) -> None:
+    """`ccenter acd`'s wiring names the server by its bus's client id: the ACL lets it write that
+    presence (`presence/%c`), so the standby sees the leader alive and does not take over."""
+    from ccenter.components import acd_server
+    from ccenter.config import Settings
+    from routing.acd_config import AcdConfig, AgentProfile
+    from routing.model import QueueConfig
+
+    site = f"t{uuid.uuid4().hex[:8]}"
+    config = AcdConfig(queues=(QueueConfig("sales"),), agents={"a7": AgentProfile({"sales": 5}, "1001")})
+    settings = Settings(db_url="sqlite://", site=site)
+
+    async def go() -> None:
+        async with (bus_as(broker, "svc-acd-1", site) as one, bus_as(broker, "svc-acd-2", site) as two,
+                    bus_as(broker, "svc-supervisor", site) as watcher):
+            seen = await watcher.subscribe(topics.all_presence(site))
+            first = acd_server(one, config, settings, election=True)
+            await first.start()
+            await until(lambda: first.is_leader, TIMEOUT)
+            second = acd_server(two, config, settings, election=True)
+            await second.start()
+            presences: set[str] = set()
+            async with asyncio.timeout(TIMEOUT):
+                while {first.client_id, second.client_id} - presences:
+                    message = (await seen.get()).message
+                    presences.add(getattr(message, "client_id", ""))
+            assert first.client_id == one.client_id and second.client_id == two.client_id
+            await until(lambda: second.leadership.presence.get(first.client_id) is True, TIMEOUT)
+            assert first.is_leader and not second.is_leader and first.epoch == 1
+            await second.stop()
+            await first.stop()
+
+    asyncio.run(go())

@@ -9,6 +9,7 @@ saves the contact. Nothing is shared in memory between the three but the databas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ class _Loop:
         socket of it is destroyed later, in the middle of another test."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self.loop.close()  # its self-pipe sockets, not left to the garbage collector of a later test
 
         async def drain() -> None:
             left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -122,6 +124,8 @@ class Backend:
         async def stop_gateway() -> None:
             self._gateway_task.cancel()
             await self.link.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gateway_task  # it says it is offline (retained) before the bus goes
             await self.gateway_bus.close()
 
         self.acd_loop.run(stop_acd())

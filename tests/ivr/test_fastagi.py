@@ -161,7 +161,8 @@ def test_verification_and_transfer_with_data(debug_log: pytest.LogCaptureFixture
     )
     result = run(env(), answer)
     commands = result.commands
-    assert commands[:6] == [
+    assert commands[:7] == [
+        "GET VARIABLE CHANNEL(linkedid)",
         "ANSWER",
         'STREAM FILE ccenter/telecom/welcome ""',
         f"STREAM FILE ccenter/telecom/language {MENU_KEYS}",
@@ -247,7 +248,7 @@ def test_commands_after_hangup_get_511() -> None:
     )
     result = run(env(), answer)
     # After the HANGUP line the server stops sending commands.
-    assert result.commands == ["ANSWER", 'STREAM FILE ccenter/telecom/welcome ""']
+    assert result.commands == ["GET VARIABLE CHANNEL(linkedid)", "ANSWER", 'STREAM FILE ccenter/telecom/welcome ""']
     assert result.records[0].exit is ExitPoint.ABANDONED
     answer = script(
         {

@@ -31,7 +31,8 @@ def test_missing_prompts_are_skipped_and_the_menus_still_take_keys() -> None:
         }
     )
     result = run(env(), answer)
-    assert result.commands[:8] == [
+    assert result.commands[:9] == [
+        "GET VARIABLE CHANNEL(linkedid)",
         "ANSWER",
         'STREAM FILE ccenter/telecom/welcome ""',
         f"STREAM FILE ccenter/telecom/language {MENU_KEYS}",
@@ -72,6 +73,52 @@ def test_a_hangup_during_a_prompt_is_still_a_hangup() -> None:
         }
     )
     result = run(env(), answer)
-    assert result.commands == ["ANSWER", 'STREAM FILE ccenter/telecom/welcome ""']
+    assert result.commands == ["GET VARIABLE CHANNEL(linkedid)", "ANSWER", 'STREAM FILE ccenter/telecom/welcome ""']
     (record,) = result.records
     assert record.exit is ExitPoint.ABANDONED
+
+
+def test_the_session_record_and_the_handoff_name_the_call_the_ami_link_knows() -> None:
+    """The captured queue call with Local members: an AGI on the Local channel's ``;2`` half (its own
+    Uniqueid) records its session and hands off under the call_id the AMI link gives the call, so
+    the desktop's screen pop and the session record join."""
+    from tests.cti.test_asterisk_captures import CAPTURES, calls, played, replay
+
+    capture = (CAPTURES / "queue-call-local-members.ami").read_text()
+    fields = dict(line.split(": ", 1) for line in capture.splitlines() if line.startswith("LocalTwo"))
+    channel, uniqueid, linkedid = fields["LocalTwoChannel"], fields["LocalTwoUniqueid"], fields["LocalTwoLinkedid"]
+    assert uniqueid != linkedid
+    link_ids: set[str] = set()
+
+    async def scenario(server, link, events) -> None:  # type: ignore[no-untyped-def]
+        await played(server, events, "call.ended")
+        link_ids.update(e.call_id for e in calls(events))
+
+    replay("queue-call-local-members.ami", scenario, agent_ids={"Agent 2001": "a2001"})
+    environment = env().replace(b"PJSIP/trunk-00000007", channel.encode()).replace(
+        b"1764000000.7", uniqueid.encode())
+    answer = script(
+        {
+            "GET VARIABLE CHANNEL(linkedid)": [[f"200 result=1 ({linkedid})"]],
+            "ANSWER": [["200 result=0"]],
+            'STREAM FILE ccenter/telecom/welcome ""': [["200 result=0"]],
+            f"STREAM FILE ccenter/telecom/language {MENU_KEYS}": [["200 result=49"]],
+            "GET DATA ccenter/telecom/en/ask-pin 8000 6": [[f"200 result={ALICE_PIN}"]],
+            f"STREAM FILE ccenter/telecom/en/main-menu {MENU_KEYS}": [["200 result=0"]],
+            "WAIT FOR DIGIT 6000": [["200 result=52"]],
+        }
+    )
+    result = run(environment, answer)
+    (record,) = result.records
+    (handoff,) = result.handoffs
+    assert link_ids == {linkedid}
+    assert record.call_id == handoff.call_id == linkedid
+    assert result.commands.count("GET VARIABLE CHANNEL(linkedid)") == 1
+
+
+def test_without_a_linkedid_the_channel_uniqueid_names_the_call() -> None:
+    answer = script(
+        {"ANSWER": [["200 result=0"]], 'STREAM FILE ccenter/telecom/welcome ""': [["HANGUP", "200 result=-1 endpos=0"]]}
+    )
+    (record,) = run(env(), answer).records  # GET VARIABLE is "510 Invalid or unknown command" here
+    assert record.call_id == "1764000000.7"
