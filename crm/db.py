@@ -127,6 +127,26 @@ def answering() -> Iterator[None]:
         raise DatabaseUnavailable(f"the database is unavailable ({reason}); try again in a moment") from exc
 
 
+@contextmanager
+def refusing_bad_values() -> Iterator[None]:
+    """Values the database cannot hold (a number out of range, a broken link, a duplicate key) as
+    :class:`InvalidData`, for callers that take values from other systems (``ccenter api``)."""
+    from sqlalchemy.exc import DataError, IntegrityError, StatementError
+
+    from .errors import InvalidData
+
+    try:
+        yield
+    except (DataError, IntegrityError) as exc:
+        text = str(exc.orig or exc).strip()
+        raise InvalidData(f"value refused by the database: {text.splitlines()[0] if text else type(exc).__name__}") \
+            from exc
+    except StatementError as exc:
+        if isinstance(exc.orig, OverflowError | ValueError):
+            raise InvalidData(f"value refused: {exc.orig}") from exc
+        raise
+
+
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
