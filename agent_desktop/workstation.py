@@ -36,7 +36,7 @@ from .app import remember_layout
 from .call_panel import CallPanel
 from .callwork import AgentWork, CallWork
 from .customer_view import named, plain_label
-from .customer_window import CustomerDirectory
+from .customer_window import Directory
 from .forms import OrderForm, ServiceRequestForm
 from .outbox import ContactOutbox
 from .preview_bar import PreviewBar
@@ -80,7 +80,7 @@ class AgentWindow(QMainWindow):
         *,
         agent: AgentView,
         link: LinkThread,
-        directory: CustomerDirectory,
+        directory: Directory,
         outbox: ContactOutbox,
         dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS,
         not_ready_reasons: tuple[str, ...] = DEFAULT_NOT_READY_REASONS,

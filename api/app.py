@@ -21,6 +21,7 @@ makes a 500.
 import io
 import logging
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ID_MAX = 2**31 - 1
 MAX_SEARCH = 50
+TOKEN_TTL_S = 5.0
 
 bearer = HTTPBearer(auto_error=False, description="A system's token, or an agent's from POST /v1/auth/login")
 
@@ -170,12 +172,29 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
         with db.answering(), db.refusing_bad_values(), db.transaction(sessions) as session:
             yield session
 
+    # Known tokens for a few seconds (a screen pop makes two calls): a revoked token stops within TOKEN_TTL_S.
+    known: dict[str, tuple[float, TokenOwner]] = {}
+
+    def owner_of(token: str) -> TokenOwner | None:
+        now = time.monotonic()
+        hit = known.get(token)
+        if hit is not None and now - hit[0] < TOKEN_TTL_S:
+            return hit[1]
+        with read() as session:
+            owner = tokens.resolve_token(session, token)
+        if owner is not None:
+            if len(known) > 10_000:
+                known.clear()
+            known[token] = (now, owner)
+        else:
+            known.pop(token, None)
+        return owner
+
     def scoped(scope: str) -> Callable[..., TokenOwner]:
         def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> TokenOwner:
             if credentials is None or credentials.scheme.lower() != "bearer":
                 raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-            with read() as session:
-                owner = tokens.resolve_token(session, credentials.credentials)
+            owner = owner_of(credentials.credentials)
             if owner is None:
                 raise HTTPException(401, "unknown, revoked or expired token", headers={"WWW-Authenticate": "Bearer"})
             if scope not in owner.scopes:

@@ -1,0 +1,94 @@
+"""The desktop's data through ``ccenter api`` (production): same answers as in process, the agent's own
+token and scope, and contacts kept locally while the server is away, then written once."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from agent_desktop.customer_window import CustomerDirectory
+from agent_desktop.outbox import ContactOutbox
+from connectors.center import ApiUnavailable, CenterDirectory, NotAllowed
+from crm import db, repository
+from crm.models import Channel
+from crm.repository import ContactRecord, OrderLine
+from crm.workflows import Subject
+from tests.api.conftest import seed, serve
+
+
+@pytest.fixture
+def center(engine: Engine) -> Iterator[tuple[str, dict[str, int]]]:
+    _tokens, customers = seed(engine)
+    from api.app import create_app
+
+    for url in serve(create_app(db.session_factory(engine))):
+        yield url, customers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_agent_logs_in_with_their_own_password_and_sees_what_the_database_says(
+        engine: Engine, center: tuple[str, dict[str, int]]) -> None:
+    url, customers = center
+    remote = CenterDirectory(url)
+    assert remote.authenticate("ann", "wrong") is None
+    with pytest.raises(NotAllowed):
+        remote.search("Wei")  # no token yet
+    agent = remote.authenticate("ann", "ann-pass")
+    assert agent is not None and (agent.login, agent.extension) == ("ann", "1001")
+    local = CustomerDirectory(db.session_factory(engine))
+    assert remote.find_by_phone("+14155550101") == local.find_by_phone("+14155550101")
+    assert remote.search("Wei") == local.search("Wei")
+    assert remote.load(customers["standard"]) == local.load(customers["standard"])
+    assert remote.transfer_targets() == local.transfer_targets()
+    assert remote.queue_dispositions() == local.queue_dispositions()
+    assert remote.next_preview(agent.id) is None
+    with pytest.raises(NotAllowed):
+        remote.load(customers["vip"])  # a VIP is not for an agent without the vip skill
+    new_id = remote.create_customer("Walk In", "+14155550177")
+    assert [c.id for c in local.find_by_phone("+14155550177")] == [new_id]
+    remote.close()
+
+
+@pytest.mark.expect_log("WARNING", "agent_desktop.outbox", match="kept locally: the server .* does not answer")
+def test_a_contact_waits_while_the_server_is_away_and_is_written_once_when_it_is_back(
+        engine: Engine, center: tuple[str, dict[str, int]], tmp_path: Path) -> None:
+    url, customers = center
+    remote = CenterDirectory(url)
+    agent = remote.authenticate("ann", "ann-pass")
+    assert agent is not None
+    remote.base_url = f"http://127.0.0.1:{_free_port()}"  # the server is away
+    outbox = ContactOutbox(None, tmp_path / "outbox-ann.jsonl", write=remote.save_contact)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    record = ContactRecord(client_ref="ref-1", channel=Channel.VOICE_IN, started_at=now, ended_at=now,
+                           disposition="order_placed", customer_id=customers["standard"], agent_id=agent.id,
+                           orders=(OrderLine("FIBRE-500", Decimal("39.90")),))
+    with pytest.raises(ApiUnavailable):
+        remote.save_contact(record)
+    assert outbox.save(record) is None
+    assert outbox.pending == 1
+    remote.base_url = url  # back
+    assert outbox.flush() == 1 and outbox.pending == 0
+    assert outbox.flush() == 0
+    view = remote.load(customers["standard"])
+    [order] = view.open_orders
+    assert (order.product, order.state) == ("FIBRE-500", "submitted")
+    status = remote.workflow(Subject.ORDER, order.id)
+    assert [h.actor_name for h in status.history] == ["ann"]
+    assert status.delivery == "pending"
+    assert [s.transition for s in status.next_steps] == ["cancel"]
+    cancelled = remote.move(Subject.ORDER, order.id, "cancel", {"reason": "changed mind"})
+    assert (cancelled.state, cancelled.history[-1].fields) == ("failed", {"reason": "changed mind"})
+    with db.session_factory(engine)() as s:
+        assert len(repository.pending_messages(s)) == 1
+    remote.close()
