@@ -79,7 +79,7 @@ ORDER_COLUMNS: list[Column[OrderView]] = [
     Column("Order", lambda o: str(o.id), align_right=True),
     Column("Product", lambda o: o.product),
     Column("Amount", lambda o: money(o.amount, o.currency), align_right=True),
-    Column("Status", lambda o: o.status.replace("_", " ")),
+    Column("Status", lambda o: o.state.replace("_", " ")),  # where its workflow is (installed, ...)
     Column("Created", lambda o: when(o.created_at)),
 ]
 REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
@@ -87,7 +87,7 @@ REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
     Column("Category", lambda r: r.category),
     Column("Summary", lambda r: r.summary),
     Column("Priority", lambda r: r.priority),
-    Column("Status", lambda r: r.status.replace("_", " ")),
+    Column("Status", lambda r: r.state.replace("_", " ")),
     Column("Opened", lambda r: when(r.created_at)),
 ]
 OFFER_COLUMNS: list[Column[OfferView]] = [
@@ -102,6 +102,9 @@ COMMUNICATION_COLUMNS: list[Column[CommunicationView]] = [
     Column("Channel", lambda m: m.channel),
     Column("Subject", lambda m: m.subject),
     Column("Amount", lambda m: money(m.amount, m.currency), align_right=True),
+    # What was sent: a bill's lines, then the text (posted by billing and messaging through `ccenter api`).
+    Column("Summary", lambda m: "; ".join([*(f"{label} {money(amount, m.currency)}" for label, amount in m.lines),
+                                           *([" ".join(m.body.split())] if m.body else [])])),
 ]
 
 
