@@ -362,6 +362,21 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
         except ConnectorError as exc:
             raise HTTPException(503, f"billing does not answer now: {exc}") from None
 
+    @app.get("/v1/desk/customers/{customer_id}/products", tags=["desk"])
+    def live_products(owner: Desk, customer_id: Id) -> list[dict[str, Any]]:
+        """Every line, plan, device and service the customer's first account holds, from the order system."""
+        with read() as session:
+            _check_customer(session, owner, customer_id)
+            account = repository.customers.first_account(session, customer_id)
+        if orders is None:
+            raise HTTPException(503, "no order system is configured")
+        try:
+            return [dict(_plain(p)) for p in orders.products(account)]
+        except BackendRefused as exc:
+            raise HTTPException(404, f"the order system has nothing for account {account}: {exc}") from None
+        except ConnectorError as exc:
+            raise HTTPException(503, f"the order system does not answer now: {exc}") from None
+
     @app.post("/v1/desk/customers", tags=["desk"], status_code=201)
     def new_customer(owner: Desk, body: NewCustomerIn) -> dict[str, int]:
         with write() as session:

@@ -50,6 +50,17 @@ class LiveBill:
     lines: tuple[BillLine, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Product:
+    """Something the customer holds: a line, a plan, a device, a service, with its contract end."""
+
+    kind: str
+    name: str
+    identifier: str | None
+    status: str | None
+    contract_end: str | None
+
+
 def _decimal(value: Any, what: str) -> Decimal:
     try:
         return Decimal(str(value))
@@ -119,3 +130,25 @@ class OrderSystem:
             due_date=str(mapped["due_date"]) if mapped.get("due_date") else None,
             lines=tuple(lines),
         )
+
+    def products(self, account_number: str) -> tuple[Product, ...]:
+        """Every line, plan, device and service the account holds, from the order system."""
+        path = self.config.paths["products"].format(account_number=quote(account_number, safe=""))
+        answer = self.client.request("GET", path)
+        items = answer.get("items", answer.get("products")) if isinstance(answer, Mapping) else answer
+        if not isinstance(items, list):
+            raise BackendRefused(200, "the products answer is not a list")
+        out = []
+        for item in items:
+            mapped = map_in(item, self._fields("product"))
+            if not mapped.get("name"):
+                continue
+
+            def text(key: str, mapped: dict[str, Any] = mapped) -> str | None:
+                value = mapped.get(key)
+                return str(value)[:200] if value not in (None, "") else None
+
+            out.append(Product(kind=text("kind") or "service", name=str(mapped["name"])[:200],
+                               identifier=text("identifier"), status=text("status"),
+                               contract_end=text("contract_end")))
+        return tuple(out)

@@ -38,6 +38,8 @@ from crm.repository import (
 from crm.repository.workflows import WorkflowStatus
 from crm.workflows import Subject, TransitionRefused
 
+from .boss import LiveBill, Product
+
 T = TypeVar("T")
 
 
@@ -167,8 +169,13 @@ class CenterDirectory:
         found = self._call("GET", f"/v1/desk/customers/by-phone/{quote(number.strip()[:32], safe='')}")
         return [self._as(CustomerSummary, c) for c in found]
 
-    def live_bill(self, customer_id: int) -> dict[str, Any]:
-        return dict(self._call("GET", f"/v1/desk/customers/{customer_id}/bill"))
+    def live_bill(self, customer_id: int) -> LiveBill:
+        """The live bill and balance from billing; :class:`ApiUnavailable` when billing is slow or away."""
+        return self._as(LiveBill, self._call("GET", f"/v1/desk/customers/{customer_id}/bill"))
+
+    def products(self, customer_id: int) -> tuple[Product, ...]:
+        """What the customer holds, from the order system; :class:`ApiUnavailable` when it is slow or away."""
+        return tuple(self._as(Product, p) for p in self._call("GET", f"/v1/desk/customers/{customer_id}/products"))
 
     def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> PreviewItem | None:
         answer = self._call("GET", "/v1/desk/preview", params={"skip": list(skip)})

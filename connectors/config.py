@@ -18,6 +18,7 @@ From the ``[connectors.<name>]`` tables of the configuration file (TOML)::
     create_service_request = "/service-requests"
     service_request_status = "/service-requests/{ref}"
     bill = "/accounts/{account_number}/bill"
+    products = "/accounts/{account_number}/products"
 
     [connectors.boss.fields.order]             # our name = the back end's (dots make nested objects)
     id = "externalId"
@@ -48,8 +49,9 @@ DEFAULT_PATHS = {
     "create_service_request": "/service-requests",
     "service_request_status": "/service-requests/{ref}",
     "bill": "/accounts/{account_number}/bill",
+    "products": "/accounts/{account_number}/products",
 }
-FIELD_KINDS = ("order", "service_request", "order_status", "service_request_status", "bill")
+FIELD_KINDS = ("order", "service_request", "order_status", "service_request_status", "bill", "product")
 _KEYS = {"url", "token", "timeout_s", "retries", "backoff_s", "breaker_threshold", "breaker_cool_down_s", "poll_s",
          "paths", "fields", "states"}
 

@@ -92,3 +92,45 @@ def test_a_contact_waits_while_the_server_is_away_and_is_written_once_when_it_is
     with db.session_factory(engine)() as s:
         assert len(repository.pending_messages(s)) == 1
     remote.close()
+
+
+def test_the_live_bill_and_products_come_from_the_back_end_and_a_dead_one_is_said_at_once(
+        engine: Engine, tmp_path: Path) -> None:
+    from api.app import create_app
+    from connectors.boss import OrderSystem
+    from connectors.config import parse_connector
+    from tests.helpers.boss import TestBoss
+
+    _tokens, customers = seed(engine)
+    boss = TestBoss().start()
+    boss.bills["ACC-1001"] = {"balance": {"value": "-5.00", "currency": "USD"}, "due": {"value": "39.90"},
+                              "items": [{"label": "Fibre 500", "amount": "39.90"}]}
+    boss.assets["ACC-1001"] = [
+        {"type": "line", "label": "Mobile line", "msisdn": "+14155550101", "state": "active",
+         "commitment": {"until": "2027-06-30"}},
+        {"type": "device", "label": "Router AX3000", "state": "shipped"},
+        {"type": "plan"},  # no name: not shown
+    ]
+    orders = OrderSystem(parse_connector("boss", boss.connector_table(retries=0, breaker_threshold=1,
+                                                                      breaker_cool_down_s=60)))
+    try:
+        for url in serve(create_app(db.session_factory(engine), orders=orders)):
+            desk = CenterDirectory(url)
+            assert desk.authenticate("ann", "ann-pass") is not None
+            bill = desk.live_bill(customers["standard"])
+            assert (bill.balance, bill.amount_due, [line.label for line in bill.lines]) == (
+                Decimal("-5.00"), Decimal("39.90"), ["Fibre 500"])
+            products = desk.products(customers["standard"])
+            assert [(p.kind, p.name, p.identifier, p.contract_end) for p in products] == [
+                ("line", "Mobile line", "+14155550101", "2027-06-30"), ("device", "Router AX3000", None, None)]
+            with pytest.raises(NotAllowed):
+                desk.products(customers["vip"])
+            boss.stop()
+            with pytest.raises(ApiUnavailable):
+                desk.live_bill(customers["standard"])
+            with pytest.raises(ApiUnavailable):  # the breaker is open: refused without waiting
+                desk.products(customers["standard"])
+            desk.close()
+    finally:
+        orders.close()
+        boss.stop()

@@ -25,7 +25,8 @@ REQUEST_STATES = ("NEW", "DIAGNOSED", "FIXED", "CLOSED")
 DIALECT: dict[str, Any] = {
     "paths": {"create_order": "/v2/orders", "order_status": "/v2/orders/{ref}",
               "create_service_request": "/v2/tickets", "service_request_status": "/v2/tickets/{ref}",
-              "bill": "/v2/accounts/{account_number}/bill"},
+              "bill": "/v2/accounts/{account_number}/bill",
+              "products": "/v2/accounts/{account_number}/assets"},
     "fields": {
         "order": {"id": "externalId", "product": "offer.code", "quantity": "offer.quantity",
                   "account_number": "customer.account", "customer_name": "customer.name"},
@@ -35,6 +36,8 @@ DIALECT: dict[str, Any] = {
         "service_request_status": {"reference": "ticketId", "state": "status"},
         "bill": {"balance": "balance.value", "amount_due": "due.value", "currency": "balance.currency",
                  "due_date": "due.date", "lines": "items"},
+        "product": {"kind": "type", "name": "label", "identifier": "msisdn", "status": "state",
+                    "contract_end": "commitment.until"},
     },
     "states": {"SUBMITTED": "submitted", "CREDIT_CHECK": "credit_check", "PROVISIONING": "provisioning",
                "INSTALLED": "installed", "DONE": "completed", "NEW": "opened", "DIAGNOSED": "diagnosed",
@@ -68,10 +71,12 @@ class TestBoss:
     fail_next: int = 0
     lose_answers: int = 0
     bills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     diagnosis_fields: dict[str, Any] = field(default_factory=lambda: {"diagnosis": "line noise", "resolution": "fixed"})
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _connections: set[socket.socket] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -82,6 +87,16 @@ class TestBoss:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with boss._lock:
+                    boss._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with boss._lock:
+                    boss._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -153,6 +168,9 @@ class TestBoss:
                     if len(parts) == 4 and parts[1] == "accounts" and parts[3] == "bill" and parts[2] in boss.bills:
                         self._answer(200, boss.bills[parts[2]])
                         return
+                    if len(parts) == 4 and parts[1] == "accounts" and parts[3] == "assets" and parts[2] in boss.assets:
+                        self._answer(200, {"items": boss.assets[parts[2]]})
+                        return
                 self._answer(404, {"error": "not found"})
 
         ThreadingHTTPServer.allow_reuse_address = True
@@ -164,11 +182,18 @@ class TestBoss:
         return self
 
     def stop(self) -> None:
-        """Down: the port refuses connections until :meth:`start`."""
+        """Down: open connections are cut and the port refuses new ones until :meth:`start`."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the client
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
