@@ -4,6 +4,8 @@ and the agent desktop's data in production.
 Every route needs a bearer token (``Authorization: Bearer ...``) with the route's scope:
 
 * ``status:write`` — the order system reports where an order or a service request is;
+* ``backoffice:write`` — back-office tools move workflows as the back office (named staff), and
+  list what is overdue;
 * ``campaigns:write`` / ``campaigns:read`` — BI drops plans and target lists, lists campaigns and
   fetches results (the same CSV as ``ccenter campaign export``, streamed);
 * ``communications:write`` — billing and messaging systems post bills, statements, SMS, e-mails and
@@ -83,6 +85,10 @@ class StatusIn(BaseModel):
 class MoveIn(BaseModel):
     transition: str = Field(min_length=1, max_length=32)
     fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class BackOfficeMoveIn(MoveIn):
+    by: str = Field(min_length=1, max_length=40, description="the back-office person taking the step")
 
 
 class BillLineIn(BaseModel):
@@ -203,6 +209,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
         return check
 
     Status = Annotated[TokenOwner, Depends(scoped("status:write"))]
+    BackOffice = Annotated[TokenOwner, Depends(scoped("backoffice:write"))]
     CampaignsIn = Annotated[TokenOwner, Depends(scoped("campaigns:write"))]
     CampaignsOut = Annotated[TokenOwner, Depends(scoped("campaigns:read"))]
     Comms = Annotated[TokenOwner, Depends(scoped("communications:write"))]
@@ -239,6 +246,25 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
             status = repository.report_state(session, body.subject, item_id, body.state, actor_name=owner.name,
                                              fields=repository.workflows.check_fields(body.fields))
         return {"subject": status.subject.value, "id": status.id, "state": status.state, "status": status.status}
+
+    # --- the back office -------------------------------------------------------------------------
+
+    @app.post("/v1/backoffice/{subject}/{item_id}/moves", tags=["back office"])
+    def back_office_move(owner: BackOffice, subject: Subject, item_id: Id, body: BackOfficeMoveIn) -> dict[str, Any]:
+        """A back-office person (``by``) takes a transition the workflow gives the back office."""
+        with write() as session:
+            status = repository.move(session, subject, item_id, body.transition, actor=Actor.BACK_OFFICE,
+                                     actor_name=f"{owner.name}:{body.by}"[:64],
+                                     fields=repository.workflows.check_fields(body.fields))
+        return _plain(status)
+
+    @app.get("/v1/backoffice/overdue", tags=["back office"])
+    def overdue(owner: BackOffice, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+        """Orders and service requests whose state outlived its time limit, with whom to escalate to."""
+        with read() as session:
+            found = repository.overdue_items(session, limit=limit)
+        return [{"subject": subject.value, "id": item_id, "state": e.state, "escalate_to": e.escalate_to,
+                 "due_at": e.due_at.isoformat()} for subject, item_id, e in found]
 
     # --- BI --------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from ..config import Settings
 if TYPE_CHECKING:
     from connectors.boss import OrderSystem
 
-SCOPES = ("status:write", "campaigns:write", "campaigns:read", "communications:write")
+SCOPES = ("status:write", "backoffice:write", "campaigns:write", "campaigns:read", "communications:write")
 
 
 def _listen(text: str) -> tuple[str, int]:

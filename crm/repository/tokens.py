@@ -19,7 +19,8 @@ from ..errors import InvalidData
 from ..models import Agent, ApiToken
 
 #: What a token may be given. ``desk`` is the agent desktop's (issued at log-in, never by hand).
-SCOPES = frozenset({"status:write", "campaigns:write", "campaigns:read", "communications:write", "desk"})
+SCOPES = frozenset({"status:write", "backoffice:write", "campaigns:write", "campaigns:read", "communications:write",
+                    "desk"})
 SYSTEM_SCOPES = SCOPES - {"desk"}
 
 

@@ -23,6 +23,7 @@ from crm.secrets import hash_secret
 
 SYSTEMS = {
     "boss": ["status:write"],
+    "backoffice": ["backoffice:write"],
     "bi": ["campaigns:write", "campaigns:read"],
     "billing": ["communications:write"],
     "sms": ["communications:write"],

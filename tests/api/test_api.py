@@ -175,3 +175,19 @@ def test_status_by_the_back_ends_reference(api: Api, subject: Subject) -> None:
     assert answer.json()["id"] == order_id
     assert api.post("/v1/status", "boss", json={"subject": "order", "reference": "ORD-0",
                                                 "state": "credit_check"}).status_code == 404
+
+
+def test_the_back_office_moves_as_itself_and_lists_what_is_overdue(api: Api) -> None:
+    saved = _contact(api)
+    [request_id] = saved["request_ids"]  # a billing dispute: only the back office reviews it
+    moved = api.post(f"/v1/backoffice/service_request/{request_id}/moves", "backoffice",
+                     json={"transition": "review", "by": "li.wei"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["history"][-1]["actor"] == "back_office"
+    assert moved.json()["history"][-1]["actor_name"] == "backoffice:li.wei"
+    refused = api.post(f"/v1/backoffice/service_request/{request_id}/moves", "backoffice",
+                       json={"transition": "credit", "by": "li.wei"})
+    assert refused.status_code == 409 and "needs credit_amount" in refused.json()["detail"]
+    assert api.post(f"/v1/backoffice/service_request/{request_id}/moves", "ann",
+                    json={"transition": "credit", "by": "x", "fields": {"credit_amount": 5}}).status_code == 403
+    assert api.get("/v1/backoffice/overdue", "backoffice").json() == []  # nothing late yet

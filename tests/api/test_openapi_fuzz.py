@@ -47,7 +47,8 @@ def api_schema(fuzz_api: Api) -> schemathesis.schemas.BaseSchema:
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
-WHO = (("/v1/desk", "vera"), ("/v1/campaigns", "bi"), ("/v1/communications", "billing"), ("/v1/status", "boss"))
+WHO = (("/v1/desk", "vera"), ("/v1/backoffice", "backoffice"),
+        ("/v1/campaigns", "bi"), ("/v1/communications", "billing"), ("/v1/status", "boss"))
 
 
 def _token_for(path: str) -> str | None:

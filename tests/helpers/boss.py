@@ -11,6 +11,7 @@ then :meth:`start` again on the same port).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -190,10 +191,8 @@ class TestBoss:
         with self._lock:
             open_connections = list(self._connections)
         for connection in open_connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the client
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
