@@ -125,4 +125,6 @@ class Relay:
                 self.follow()
             except CrmError as exc:  # the database is away: the next round tries again
                 logger.warning("outbox round skipped: %s", str(exc).splitlines()[0])
+            except Exception:  # a defect: said loudly, and the relay goes on with the next round
+                logger.exception("outbox round failed")
             stop.wait(interval)

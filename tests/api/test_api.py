@@ -191,3 +191,17 @@ def test_the_back_office_moves_as_itself_and_lists_what_is_overdue(api: Api) -> 
     assert api.post(f"/v1/backoffice/service_request/{request_id}/moves", "ann",
                     json={"transition": "credit", "by": "x", "fields": {"credit_amount": 5}}).status_code == 403
     assert api.get("/v1/backoffice/overdue", "backoffice").json() == []  # nothing late yet
+
+
+def test_bi_drops_a_target_list_for_a_planned_campaign_and_bad_rows_are_reported(api: Api) -> None:
+    plan = {**PLAN, "targets": [{"phone": "+14155550101", "offer": "FIBRE-500"}]}
+    key = api.post("/v1/campaigns/plans", "bi", json=plan).json()["campaigns"][0]
+    body = (f"campaign_id,phone,offer\n{key},+14155550123,FIBRE-500\n{key},not a phone,FIBRE-500\n"
+            f"NOPE,+14155550124,FIBRE-500\n").encode()
+    answer = api.session.post(f"{api.url}/v1/campaigns/targets", data=body, timeout=10,
+                              headers={**api.headers("bi"), "Content-Type": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["work_items_created"] == len(PLAN["channels"])
+    assert sorted(r["line"] for r in report["rejects"]) == [3, 4]
+    assert api.post("/v1/campaigns/targets", "billing", data=body).status_code == 403
