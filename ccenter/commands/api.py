@@ -113,8 +113,9 @@ def run_api(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from connectors.outbox import Relay
-    from crm import db
+    from crm import db, workflows
 
+    workflows.shipped()  # a broken workflow file is one clear error now, not a failed order later
     engine = db.open_current(settings.db_url)
     factory = db.session_factory(engine)
     system = order_system(settings)
