@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from crm import db, phones, repository
 from crm.errors import CrmError
 from crm.repository import Customer360, CustomerSummary
+from crm.workflows import Actor, Subject
 
 from .app import remember_layout
 from .customer_view import Customer360View, named, plain_label
@@ -111,6 +112,17 @@ class CustomerDirectory:
         with self._write() as session:
             return repository.create_customer(session, name=name, phone=number or None, region=self.region)
 
+    def workflow(self, subject: Subject, item_id: int) -> repository.WorkflowStatus:
+        """An order's or request's state, history and the steps an agent may take next."""
+        with self._read() as session:
+            return repository.workflow_status(session, subject, item_id, Actor.AGENT)
+
+    def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None, *,
+             agent_login: str = "desktop") -> repository.WorkflowStatus:
+        with self._write() as session:
+            return repository.move(session, subject, item_id, transition, actor=Actor.AGENT, actor_name=agent_login,
+                                   fields=fields)
+
 
 class Directory(Protocol):
     """What the desktop asks of customer data: :class:`CustomerDirectory` over the database (the embedded
@@ -131,6 +143,9 @@ class Directory(Protocol):
     def campaign_dispositions(self) -> dict[str, tuple[str, ...]]: ...
     def transfer_targets(self) -> list[tuple[str, str]]: ...
     def create_customer(self, name: str, number: str | None) -> int: ...
+    def workflow(self, subject: Subject, item_id: int) -> repository.WorkflowStatus: ...
+    def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None, *,
+             agent_login: str = "desktop") -> repository.WorkflowStatus: ...
 
 
 RESULT_COLUMNS: list[Column[CustomerSummary]] = [

@@ -214,8 +214,9 @@ class CenterDirectory:
     def workflow(self, subject: Subject, item_id: int) -> WorkflowStatus:
         return self._as(WorkflowStatus, self._call("GET", f"/v1/desk/{subject.value}/{item_id}/workflow"))
 
-    def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None
-             ) -> WorkflowStatus:
+    def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None, *,
+             agent_login: str = "desktop") -> WorkflowStatus:
+        """Take a step as the logged-in agent (the server names the mover from the token, not ``agent_login``)."""
         answer = self._call("POST", f"/v1/desk/{subject.value}/{item_id}/moves",
                             json={"transition": transition, "fields": fields or {}})
         return self._as(WorkflowStatus, answer)

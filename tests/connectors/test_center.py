@@ -87,8 +87,12 @@ def test_a_contact_waits_while_the_server_is_away_and_is_written_once_when_it_is
     assert [h.actor_name for h in status.history] == ["ann"]
     assert status.delivery == "pending"
     assert [s.transition for s in status.next_steps] == ["cancel"]
+    local = CustomerDirectory(db.session_factory(engine))
+    assert local.workflow(Subject.ORDER, order.id) == status
     cancelled = remote.move(Subject.ORDER, order.id, "cancel", {"reason": "changed mind"})
     assert (cancelled.state, cancelled.history[-1].fields) == ("failed", {"reason": "changed mind"})
+    assert cancelled.history[-1].actor_name == "ann"
+    assert local.workflow(Subject.ORDER, order.id).history == cancelled.history
     with db.session_factory(engine)() as s:
         assert len(repository.pending_messages(s)) == 1
     remote.close()
