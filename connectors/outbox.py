@@ -65,8 +65,8 @@ class Relay:
                         stopped = True
                         break
                     except BackendRefused as exc:
-                        logger.error("%s %s %d refused by %s: %s", entry.subject.value, "message", entry.id,
-                                     self.system.config.name, exc)
+                        logger.error("outbox message %d (%s %d) refused by %s, set aside: %s", entry.id,
+                                     entry.subject.value, entry.subject_id, self.system.config.name, exc)
                         with db.transaction(self.sessions) as session:
                             mark_failed(session, entry.id, str(exc), refused=True)
                         refused += 1

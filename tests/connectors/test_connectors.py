@@ -190,3 +190,21 @@ def test_field_mapping_nests_and_reads_back() -> None:
 def test_bad_connector_configuration_names_the_key(table: dict, message: str) -> None:
     with pytest.raises(ConnectorConfigError, match=message.replace(".", r"\.")):
         parse_connector("boss", table, "ccenter.toml")
+
+
+@pytest.mark.expect_log("ERROR", "connectors.outbox", match=r"outbox message \d+ \(order \d+\) refused by boss")
+def test_a_refused_message_is_set_aside_and_the_rest_still_go(engine: Engine, boss: TestBoss) -> None:
+    customer_id = _customer(engine)
+    first, second = _orders(engine, customer_id, "A", "B")
+    paths = {**boss.connector_table()["paths"], "create_order": "/v2/nowhere"}  # the back end answers 404
+    refused = _relay(engine, boss, paths=paths).deliver()
+    assert (refused.delivered, refused.refused, refused.pending) == (0, 2, 0)
+    with db.session_factory(engine)() as s:
+        assert repository.workflow_status(s, Subject.ORDER, first).delivery == "refused"
+    with db.transaction(db.session_factory(engine)) as s:
+        request_id = repository.create_service_request(s, customer_id=customer_id, category="line_fault",
+                                                       summary="No dial tone").id
+    assert _relay(engine, boss, paths=paths).deliver().delivered == 1  # later messages are not blocked
+    assert [b["externalId"] for b in boss.created] == [request_id]
+    with db.session_factory(engine)() as s:
+        assert repository.workflow_status(s, Subject.ORDER, second).delivery == "refused"
