@@ -109,9 +109,14 @@ def run_api(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     import threading
 
-    import uvicorn
+    try:
+        import uvicorn
 
-    from api.app import create_app
+        from api.app import create_app
+    except ModuleNotFoundError as exc:
+        print(f"ccenter: error: `ccenter api` needs the api extra ({exc.name} is missing): "
+              "pip install 'ccenter[api]'", file=sys.stderr)
+        return 1
     from connectors.outbox import Relay
     from crm import db, workflows
 
