@@ -6,7 +6,8 @@ back end is away (:class:`~connectors.errors.BackendUnavailable`) it stops there
 overtakes an older message, and tries again on the next round. A message the back end refuses for
 good is set aside (``refused``, visible as such) and no longer blocks the rest. :meth:`Relay.follow`
 asks the back end where each delivered, unfinished item is, and moves its workflow there as the
-``system`` actor. :meth:`Relay.run` does both every ``poll_s`` until told to stop.
+``system`` actor. :meth:`Relay.run` does both every ``poll_s`` until told to stop. Several ``ccenter api``
+processes may run relays: on PostgreSQL one at a time delivers (an advisory lock), so order holds.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ class Relay:
         """Send what is pending, oldest first, until done or the back end is away."""
         delivered = refused = 0
         error = None
-        with self._lock:
+        with self._lock, db.exclusive(self.sessions, f"outbox:{self.destination}") as mine:
+            if not mine:  # another `ccenter api` delivers this outbox now: one deliverer keeps the order
+                with self.sessions() as session:
+                    return Round(0, 0, repository.count_pending(session, self.destination),
+                                 "another process is delivering")
             while True:
                 with self.sessions() as session:
                     pending = repository.pending_messages(session, self.destination, limit=self.batch)

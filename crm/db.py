@@ -147,6 +147,30 @@ def refusing_bad_values() -> Iterator[None]:
         raise
 
 
+@contextmanager
+def exclusive(factory: sessionmaker[Session], name: str) -> Iterator[bool]:
+    """Whether this process holds the cluster-wide lock ``name`` for the block (PostgreSQL advisory lock;
+    one SQLite file has one writer anyway, so there it is always held). Never waits: False when another
+    process holds it."""
+    import zlib
+
+    from sqlalchemy import text
+
+    with factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            yield True
+            return
+        key = zlib.crc32(name.encode("utf-8"))
+        held = bool(session.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+        session.commit()  # the lock is the session's, not the transaction's
+        try:
+            yield held
+        finally:
+            if held:
+                session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                session.commit()
+
+
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

@@ -208,3 +208,22 @@ def test_a_refused_message_is_set_aside_and_the_rest_still_go(engine: Engine, bo
     assert [b["externalId"] for b in boss.created] == [request_id]
     with db.session_factory(engine)() as s:
         assert repository.workflow_status(s, Subject.ORDER, second).delivery == "refused"
+
+
+def test_only_one_process_delivers_an_outbox_at_a_time(pg_db_url: str, boss: TestBoss) -> None:
+    engine = db.connect(pg_db_url)
+    try:
+        customer_id = _customer(engine)
+        _orders(engine, customer_id, "A")
+        other = db.connect(pg_db_url)  # another process's connection pool
+        try:
+            with db.exclusive(db.session_factory(other), "outbox:system_of_record") as held:
+                assert held
+                busy = _relay(engine, boss).deliver()
+                assert (busy.delivered, busy.pending, busy.error) == (0, 1, "another process is delivering")
+        finally:
+            other.dispose()
+        assert _relay(engine, boss).deliver().delivered == 1
+        assert len(boss.created) == 1
+    finally:
+        engine.dispose()
