@@ -80,7 +80,7 @@ ORDER_COLUMNS: list[Column[OrderView]] = [
     Column("Order", lambda o: str(o.id), align_right=True),
     Column("Product", lambda o: o.product),
     Column("Amount", lambda o: money(o.amount, o.currency), align_right=True),
-    Column("Status", lambda o: label(Kind.ORDER_STATUS, o.status)),
+    Column("Status", lambda o: label(Kind.ORDER_STATUS, o.state)),  # where its workflow is (installed, ...)
     Column("Created", lambda o: when(o.created_at)),
 ]
 REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
@@ -88,7 +88,7 @@ REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
     Column("Category", lambda r: label(Kind.CATEGORY, r.category)),
     Column("Summary", lambda r: r.summary),
     Column("Priority", lambda r: label(Kind.PRIORITY, r.priority)),
-    Column("Status", lambda r: label(Kind.REQUEST_STATUS, r.status)),
+    Column("Status", lambda r: label(Kind.REQUEST_STATUS, r.state)),
     Column("Opened", lambda r: when(r.created_at)),
 ]
 OFFER_COLUMNS: list[Column[OfferView]] = [
@@ -103,6 +103,9 @@ COMMUNICATION_COLUMNS: list[Column[CommunicationView]] = [
     Column("Channel", lambda m: label(Kind.CHANNEL, m.channel)),
     Column("Subject", lambda m: m.subject),
     Column("Amount", lambda m: money(m.amount, m.currency), align_right=True),
+    # What was sent: a bill's lines, then the text (posted by billing and messaging through `ccenter api`).
+    Column("Summary", lambda m: "; ".join([*(f"{name} {money(amount, m.currency)}" for name, amount in m.lines),
+                                           *([" ".join(m.body.split())] if m.body else [])])),
 ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from crm import db, phones, repository
 from crm.errors import CrmError
 from crm.repository import Customer360, CustomerSummary
+from crm.workflows import Actor, Subject
 
 from .app import remember_layout
 from .customer_view import Customer360View, named, plain_label
@@ -111,6 +113,41 @@ class CustomerDirectory:
         with self._write() as session:
             return repository.create_customer(session, name=name, phone=number or None, region=self.region)
 
+    def workflow(self, subject: Subject, item_id: int) -> repository.WorkflowStatus:
+        """An order's or request's state, history and the steps an agent may take next."""
+        with self._read() as session:
+            return repository.workflow_status(session, subject, item_id, Actor.AGENT)
+
+    def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None, *,
+             agent_login: str = "desktop") -> repository.WorkflowStatus:
+        with self._write() as session:
+            return repository.move(session, subject, item_id, transition, actor=Actor.AGENT, actor_name=agent_login,
+                                   fields=fields)
+
+
+class Directory(Protocol):
+    """What the desktop asks of customer data: :class:`CustomerDirectory` over the database (the embedded
+    demo), or ``connectors.center.CenterDirectory`` through ``ccenter api`` (production)."""
+
+    @property
+    def region(self) -> str: ...
+
+    def search(self, text: str) -> list[CustomerSummary]: ...
+    def load(self, customer_id: int) -> Customer360: ...
+    def authenticate(self, login: str, password: str) -> repository.AgentView | None: ...
+    def find_by_phone(self, number: str) -> list[CustomerSummary]: ...
+    def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> repository.PreviewItem | None: ...
+    def skip_preview(self, work_item_id: int, reason: str, agent_id: int) -> None: ...
+    def schedule_preview(self, work_item_id: int, at: datetime, agent_id: int) -> None: ...
+    def dial_attempt(self, work_item_id: int, result: str, agent_id: int, call_id: str) -> None: ...
+    def queue_dispositions(self) -> dict[str, tuple[str, ...]]: ...
+    def campaign_dispositions(self) -> dict[str, tuple[str, ...]]: ...
+    def transfer_targets(self) -> list[tuple[str, str]]: ...
+    def create_customer(self, name: str, number: str | None) -> int: ...
+    def workflow(self, subject: Subject, item_id: int) -> repository.WorkflowStatus: ...
+    def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None, *,
+             agent_login: str = "desktop") -> repository.WorkflowStatus: ...
+
 
 RESULT_COLUMNS: list[Column[CustomerSummary]] = [
     Column("Name", lambda c: c.name),
@@ -125,7 +162,7 @@ class CustomerWindow(QMainWindow):
     lookup_failed = Signal(str)
     customer_chosen = Signal(int)  # "use this customer for the current call"
 
-    def __init__(self, directory: CustomerDirectory, parent: QWidget | None = None) -> None:
+    def __init__(self, directory: Directory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.directory = directory
         self.setWindowTitle(self.tr("ccenter — Customers"))

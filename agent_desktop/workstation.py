@@ -45,7 +45,7 @@ from .call_panel import CallPanel
 from .callwork import AgentWork, CallWork
 from .controls import ColumnScroll
 from .customer_view import named, plain_label
-from .customer_window import CustomerDirectory
+from .customer_window import Directory
 from .forms import OrderForm, ServiceRequestForm
 from .labels import Kind, label
 from .outbox import ContactOutbox
@@ -91,7 +91,7 @@ class AgentWindow(QMainWindow):
         *,
         agent: AgentView,
         link: LinkThread,
-        directory: CustomerDirectory,
+        directory: Directory,
         outbox: ContactOutbox,
         dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS,
         not_ready_reasons: tuple[str, ...] = DEFAULT_NOT_READY_REASONS,

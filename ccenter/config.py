@@ -70,6 +70,11 @@ class Settings:
         "resolved", "order_placed", "info_given", "escalated", "callback_scheduled", "wrong_number",
     )
     wrap_up_seconds: float = 30.0
+    #: Where desktops reach ``ccenter api`` (``[api] url`` or CCENTER_API); None: the database directly.
+    api_url: str | None = None
+    #: ``[connectors.<name>]`` tables, checked by :mod:`connectors.config`; ``[api] system_of_record``.
+    connectors: Mapping[str, Any] | None = None
+    system_of_record: str | None = None
 
     @property
     def uses_embedded_db(self) -> bool:
@@ -80,11 +85,13 @@ class Settings:
 #: with ``None`` as its keys belongs to another component, which checks it (``[acd]``: the ACD's
 #: queues and agents, :mod:`routing.acd_config`).
 KNOWN_KEYS: Mapping[str | None, frozenset[str] | None] = {
-    None: frozenset({"site", "default_region", "database", "mqtt", "desktop", "acd"}),
+    None: frozenset({"site", "default_region", "database", "mqtt", "desktop", "acd", "api", "connectors"}),
     "database": frozenset({"url"}),
     "mqtt": frozenset({"url"}),
     "desktop": frozenset({"not_ready_reasons", "dispositions", "wrap_up_seconds"}),
     "acd": None,
+    "api": frozenset({"url", "system_of_record"}),
+    "connectors": None,
 }
 #: Database URL schemes we run on (``postgres://`` and ``postgresql://`` mean psycopg).
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
@@ -223,4 +230,12 @@ def load_settings(
                                                      str(file_path)))
     if region:
         settings = replace(settings, default_region=region.upper())
-    return settings
+    api_url = env.get("CCENTER_API") or _table_value(doc, "api", "url", file_path)
+    if api_url and not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{'CCENTER_API' if env.get('CCENTER_API') else file_path}: the API URL must start with "
+                          "http:// or https://")
+    connectors = doc.get("connectors")
+    if connectors is not None and not isinstance(connectors, Mapping):
+        raise ConfigError(f"{file_path}: [connectors] must be a table of connector tables")
+    return replace(settings, api_url=api_url or None, connectors=connectors,
+                   system_of_record=_table_value(doc, "api", "system_of_record", file_path))

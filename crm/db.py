@@ -127,6 +127,50 @@ def answering() -> Iterator[None]:
         raise DatabaseUnavailable(f"the database is unavailable ({reason}); try again in a moment") from exc
 
 
+@contextmanager
+def refusing_bad_values() -> Iterator[None]:
+    """Values the database cannot hold (a number out of range, a broken link, a duplicate key) as
+    :class:`InvalidData`, for callers that take values from other systems (``ccenter api``)."""
+    from sqlalchemy.exc import DataError, IntegrityError, StatementError
+
+    from .errors import InvalidData
+
+    try:
+        yield
+    except (DataError, IntegrityError) as exc:
+        text = str(exc.orig or exc).strip()
+        raise InvalidData(f"value refused by the database: {text.splitlines()[0] if text else type(exc).__name__}") \
+            from exc
+    except StatementError as exc:
+        if isinstance(exc.orig, OverflowError | ValueError):
+            raise InvalidData(f"value refused: {exc.orig}") from exc
+        raise
+
+
+@contextmanager
+def exclusive(factory: sessionmaker[Session], name: str) -> Iterator[bool]:
+    """Whether this process holds the cluster-wide lock ``name`` for the block (PostgreSQL advisory lock;
+    one SQLite file has one writer anyway, so there it is always held). Never waits: False when another
+    process holds it."""
+    import zlib
+
+    from sqlalchemy import text
+
+    with factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            yield True
+            return
+        key = zlib.crc32(name.encode("utf-8"))
+        held = bool(session.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+        session.commit()  # the lock is the session's, not the transaction's
+        try:
+            yield held
+        finally:
+            if held:
+                session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                session.commit()
+
+
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

@@ -257,6 +257,9 @@ class Contact(Base):
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="SET NULL"), index=True)
     #: The writer's own key for this contact (a desktop's draft id): a retried write never duplicates it.
     client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The communication the customer called about ("this bill is wrong"), when there is one.
+    communication_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communication.id", ondelete="SET NULL"), index=True)
 
     agent: Mapped[Agent | None] = relationship()
 
@@ -278,6 +281,10 @@ class Order(Base):
     external_ref: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: The workflow it follows (``resources/workflows``), its state there, and since when.
+    workflow: Mapped[str] = mapped_column(String(64), default="broadband_order")
+    state: Mapped[str] = mapped_column(String(32), default="submitted")
+    state_since: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ServiceRequest(Base):
@@ -297,6 +304,10 @@ class ServiceRequest(Base):
     external_ref: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    #: The workflow it follows (``resources/workflows``), its state there, and since when.
+    workflow: Mapped[str] = mapped_column(String(64), default="fault_report")
+    state: Mapped[str] = mapped_column(String(32), default="opened")
+    state_since: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Communication(Base):
@@ -313,6 +324,12 @@ class Communication(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What was sent (plain text), and for a bill its lines (``[{"label", "amount"}]``).
+    body: Mapped[str | None] = mapped_column(Text)
+    lines: Mapped[list[Any]] = mapped_column(default=list)
+    #: The system that posted it (an API client) and that system's own key (a retried post is one row).
+    source: Mapped[str | None] = mapped_column(String(64))
+    external_ref: Mapped[str | None] = mapped_column(String(128))
 
 
 # --- campaigns ---------------------------------------------------------------------------------
@@ -491,3 +508,61 @@ class AgentExtension(Base):
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
     extension: Mapped[str] = mapped_column(String(32), primary_key=True)
+# --- workflows, connectors and the API -------------------------------------------------------
+
+
+class WorkflowEvent(Base):
+    """One move of an order's or a service request's workflow: who, when, from where to where."""
+
+    __tablename__ = "workflow_event"
+    __table_args__ = (Index("ix_workflow_event_subject", "subject", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(32))  # order | service_request
+    subject_id: Mapped[int]
+    workflow: Mapped[str] = mapped_column(String(64))
+    transition: Mapped[str | None] = mapped_column(String(32))  # None: created in its initial state
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(16))  # agent | back_office | system
+    actor_name: Mapped[str] = mapped_column(String(64))  # the agent's login or the system's name
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """A message for an external system, written with the change it reports, delivered in order later."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_pending", "connector", "delivered_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector: Mapped[str] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(32))  # create_order | create_service_request
+    subject: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int]
+    #: Sent as the Idempotency-Key header: the back end makes one order of every retry.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None]
+    #: True when the back end refused it for good (a 4xx): kept for a person, no longer blocking the rest.
+    refused: Mapped[bool] = mapped_column(default=False)
+
+
+class ApiToken(Base):
+    """A bearer token of ``ccenter api``: one per external system, or one per agent log-in. Only its hash is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))  # the system's name, or the agent's login
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(default=False)

@@ -51,6 +51,7 @@ from .models import (
     WorkItemStatus,
 )
 from .secrets import hash_secret
+from .workflows import Workflow, shipped
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,12 @@ _PRODUCTS = (
     ("Smartphone X", "799.00"),
     ("TV sports add-on", "12.50"),
 )
+def _in_state(workflow: Workflow, status: str) -> dict[str, Any]:
+    """Columns of an order or request in the first state of ``workflow`` with this coarse status."""
+    state = next((s.name for s in workflow.states.values() if s.status == status), workflow.initial)
+    return {"workflow": workflow.name, "state": state, "status": workflow.state(state).status}
+
+
 _REQUESTS = (
     ("billing", "Disputed charge on last bill"),
     ("technical", "No signal at home"),
@@ -546,7 +553,8 @@ def seed(
                         "quantity": 1,
                         "amount": Decimal(price),
                         "currency": currency,
-                        "status": rng.choice(("open", "in_progress", "completed", "completed")),
+                        **_in_state(shipped().for_order(),
+                                    rng.choice(("submitted", "in_progress", "completed", "completed"))),
                         "external_ref": None,
                         "created_at": now - timedelta(days=rng.randrange(1, 90)),
                         "updated_at": now,
@@ -564,7 +572,7 @@ def seed(
                         "summary": summary,
                         "details": None,
                         "priority": rng.choice(("normal", "normal", "high")),
-                        "status": rng.choice(("open", "in_progress", "closed")),
+                        **_in_state(shipped().for_request(category), rng.choice(("open", "in_progress", "closed"))),
                         "external_ref": None,
                         "created_at": now - timedelta(days=rng.randrange(1, 60)),
                         "closed_at": None,

@@ -1,8 +1,10 @@
 """``ccenter desktop`` and ``ccenter supervisor``: the production GUI processes, joined by the broker.
 
 The desktop logs the agent in (agent id, password, extension), then speaks to the telephony
-through ``ccenter cti-gateway`` over MQTT (:class:`cti.buslink.BusLink`), reads customers from the
-database, and shows the queue statistics the ACD publishes. The supervisor window shows every
+through ``ccenter cti-gateway`` over MQTT (:class:`cti.buslink.BusLink`), reads customers through
+``ccenter api`` with the agent's own token when ``[api] url`` (or CCENTER_API) is configured — no
+database credentials on the workstation — or else from the database, and shows the queue
+statistics the ACD publishes. The supervisor window shows every
 queue's statistics and every agent's state from the bus.
 """
 
@@ -111,12 +113,6 @@ def run_desktop(args: argparse.Namespace) -> int:
     check_broker(settings)  # an unreachable broker is one clear error, before the login dialog
     import socket
 
-    from bus.transport import open_bus
-    from crm import db, repository
-
-    engine = db.connect(settings.db_url)
-    factory = db.session_factory(engine)
-
     from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
     from agent_desktop.customer_window import CustomerDirectory, CustomerWindow
     from agent_desktop.login import LoginDialog
@@ -124,19 +120,43 @@ def run_desktop(args: argparse.Namespace) -> int:
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.telephony import LinkThread
     from agent_desktop.workstation import AgentWindow
+    from bus.transport import open_bus
+    from crm import db, repository
     from cti.buslink import BusLink
 
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
-    directory = CustomerDirectory(factory, settings.default_region)
+    from connectors.center import CenterDirectory
+
+    engine = None
+    directory: CustomerDirectory | CenterDirectory
+    if settings.api_url:  # production: through `ccenter api`, with the agent's own token
+        directory = CenterDirectory(settings.api_url, settings.default_region)
+    else:
+        engine = db.connect(settings.db_url)
+        factory = db.session_factory(engine)
+        directory = CustomerDirectory(factory, settings.default_region)
+
+    def release() -> None:
+        if isinstance(directory, CenterDirectory):
+            directory.close()
+        if engine is not None:
+            engine.dispose()
+
     login = LoginDialog(directory.authenticate, login=args.agent, extension=args.extension)
     if not login.exec() or login.agent is None:
-        engine.dispose()
+        release()
         return 1
     agent = login.agent
-    with factory() as session:
-        queues = [q for q in repository.list_queues(session) if q.skill in agent.skills]
+    if isinstance(directory, CenterDirectory):
+        all_queues = directory.queues()
+        outbox = ContactOutbox(None, data_dir() / f"outbox-{agent.login}.jsonl", write=directory.save_contact)
+    else:
+        with factory() as session:
+            all_queues = repository.list_queues(session)
+        outbox = ContactOutbox(factory, data_dir() / f"outbox-{agent.login}.jsonl")
+    queues = [q for q in all_queues if q.skill in agent.skills]
     feed = QueueStatsFeed()
     host = socket.gethostname()
     link = BusLink.from_url(settings.mqtt_url, site=settings.site, agent_id=agent.login,
@@ -151,7 +171,7 @@ def run_desktop(args: argparse.Namespace) -> int:
         stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None))
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
-                         outbox=ContactOutbox(factory, data_dir() / f"outbox-{agent.login}.jsonl"),
+                         outbox=outbox,
                          queue_stats=feed, visible_queues={q.name for q in queues} or None,
                          dispositions=settings.dispositions, not_ready_reasons=settings.not_ready_reasons,
                          wrap_up_seconds=settings.wrap_up_seconds)
@@ -170,7 +190,7 @@ def run_desktop(args: argparse.Namespace) -> int:
         window.close()
         customers.close()
         thread.stop()
-        engine.dispose()
+        release()
 
 
 def run_supervisor(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from .reading import CampaignFileError
 #: Work item columns of the results file (the contract names the first ones; more may be added at the end).
 RESULT_COLUMNS = ("work_item_id", "campaign_id", "customer_id", "phone", "channel", "status", "result", "reason",
                   "attempts", "last_attempt_at", "agent_id", "order_ids", "service_request_ids", "offer",
-                  "priority", "task", "next_attempt_at", "created_at")
+                  "priority", "task", "next_attempt_at", "created_at", "order_states")
 
 
 ATTEMPT_COLUMNS = ("attempt_id", "work_item_id", "campaign_id", "customer_id", "channel", "started_at", "ended_at",
@@ -94,13 +94,15 @@ def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Map
     writer = csv.writer(out)
     writer.writerow(RESULT_COLUMNS)
     orders: dict[int, list[str]] = {}
+    order_states: dict[int, list[str]] = {}
     requests: dict[int, list[str]] = {}
-    for item_id, order_id in session.execute(
-        select(Order.work_item_id, Order.id).join(WorkItem, WorkItem.id == Order.work_item_id)
+    for item_id, order_id, order_state in session.execute(
+        select(Order.work_item_id, Order.id, Order.state).join(WorkItem, WorkItem.id == Order.work_item_id)
         .join(Activity, Activity.id == WorkItem.activity_id).where(Activity.campaign_id == campaign.id)
         .order_by(Order.id)
     ):
         orders.setdefault(item_id or 0, []).append(str(order_id))
+        order_states.setdefault(item_id or 0, []).append(order_state)
     for item_id, request_id in session.execute(
         select(ServiceRequest.work_item_id, ServiceRequest.id)
         .join(WorkItem, WorkItem.id == ServiceRequest.work_item_id)
@@ -123,7 +125,7 @@ def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Map
             _cell(item.result), _cell(item.reason), item.attempt_count, _utc(item.last_attempt_at),
             _cell(logins.get(item.agent_id)) if item.agent_id else "", ";".join(orders.get(item.id, ())),
             ";".join(requests.get(item.id, ())), _cell(item.offer), item.priority, _cell(task_name),
-            _utc(item.next_attempt_at), _utc(item.created_at),
+            _utc(item.next_attempt_at), _utc(item.created_at), ";".join(order_states.get(item.id, ())),
         ])
         count += 1
     return count

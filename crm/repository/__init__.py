@@ -17,7 +17,9 @@ as well as from its module:
 * :mod:`.campaigns`: campaign settings the desktop reads (disposition codes), dialer calls never
   wrapped up;
 * :mod:`.agents`: agents and queues;
-* :mod:`.ivr_sessions`: IVR session records and the containment report.
+* :mod:`.ivr_sessions`: IVR session records and the containment report;
+* :mod:`.workflows`: order and service-request workflow states, history and moves, and the outbox
+  to the system of record.
 """
 
 from __future__ import annotations
@@ -111,6 +113,19 @@ from .preview import (
     skip_work_item,
     within_calling_hours,
 )
+from .workflows import (
+    SYSTEM_OF_RECORD,
+    HistoryEntry,
+    NextStep,
+    OutboxEntry,
+    WorkflowStatus,
+    count_pending,
+    move,
+    overdue_items,
+    pending_messages,
+    report_state,
+    workflow_status,
+)
 
 __all__ = [
     "CALLBACKS_CAMPAIGN",
@@ -126,6 +141,7 @@ __all__ = [
     "RECENT_COMMUNICATIONS",
     "SIBLING_CLOSED",
     "SKIP_RETRY",
+    "SYSTEM_OF_RECORD",
     "AccountView",
     "AgentView",
     "AttemptView",
@@ -138,19 +154,23 @@ __all__ = [
     "CustomerSummary",
     "DialCandidate",
     "DialerCampaign",
+    "HistoryEntry",
     "IvrCorrection",
     "IvrReport",
     "IvrSessionRecord",
+    "NextStep",
     "NotFound",
     "OfferResult",
     "OfferView",
     "OrderLine",
     "OrderView",
+    "OutboxEntry",
     "PreviewItem",
     "QueueView",
     "RequestLine",
     "SavedContact",
     "ServiceRequestView",
+    "WorkflowStatus",
     "authenticate_agent",
     "campaign_dispositions",
     "check_account_pin",
@@ -159,6 +179,7 @@ __all__ = [
     "close_undisposed",
     "contact_ivr_corrections",
     "count_customers",
+    "count_pending",
     "create_customer",
     "create_order",
     "create_service_request",
@@ -171,12 +192,16 @@ __all__ = [
     "ivr_report",
     "list_agents",
     "list_queues",
+    "move",
     "next_preview_item",
+    "overdue_items",
+    "pending_messages",
     "record_contact",
     "record_dial_attempt",
     "record_ivr_session",
     "record_offer_result",
     "record_outbound_attempt",
+    "report_state",
     "save_contact",
     "schedule_callback",
     "schedule_work_item",
@@ -184,4 +209,5 @@ __all__ = [
     "skip_work_item",
     "verify_account_pin",
     "within_calling_hours",
+    "workflow_status",
 ]

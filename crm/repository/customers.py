@@ -105,6 +105,9 @@ class CommunicationView:
     amount: Decimal | None
     currency: str | None
     sent_at: datetime
+    body: str | None = None
+    lines: tuple[tuple[str, Decimal], ...] = ()
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,13 @@ class Customer360:
     open_service_requests: tuple[ServiceRequestView, ...]
     offers: tuple[OfferView, ...]
     communications: tuple[CommunicationView, ...]
+
+
+def _lines(lines: object) -> tuple[tuple[str, Decimal], ...]:
+    if not isinstance(lines, list):
+        return ()
+    return tuple((str(line.get("label", "")), Decimal(str(line.get("amount", "0")))) for line in lines
+                 if isinstance(line, dict))
 
 
 def _summary(customer: Customer) -> CustomerSummary:
@@ -247,7 +257,8 @@ def customer_360(session: Session, customer_id: int, *, now: datetime | None = N
         open_service_requests=tuple(_request_view(r) for r in requests),
         offers=tuple(_open_offers(session, customer_id, now)),
         communications=tuple(
-            CommunicationView(m.id, m.kind, m.channel, m.subject, m.amount, m.currency, m.sent_at)
+            CommunicationView(m.id, m.kind, m.channel, m.subject, m.amount, m.currency, m.sent_at, m.body,
+                              _lines(m.lines), m.source)
             for m in communications
         ),
     )
@@ -309,3 +320,20 @@ def create_customer(
 
 def count_customers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Customer)) or 0
+
+
+def customer_tier(session: Session, customer_id: int) -> Tier:
+    """The customer's tier (what decides who may see them); NotFound for an unknown customer."""
+    tier = session.scalar(select(Customer.tier).where(Customer.id == customer_id))
+    if tier is None:
+        raise NotFound(f"no customer {customer_id}")
+    return tier
+
+
+def first_account(session: Session, customer_id: int) -> str:
+    """The customer's first account number (by number): the one a live bill is asked for."""
+    account = session.scalar(select(Account.account_number).where(Account.customer_id == customer_id)
+                             .order_by(Account.account_number).limit(1))
+    if account is None:
+        raise NotFound(f"customer {customer_id} has no account")
+    return account

@@ -15,6 +15,7 @@ from ..models import (
     ServiceRequest,
 )
 from ._common import _check_links
+from .workflows import start_order_workflow, start_request_workflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,9 @@ class OrderView:
     contact_id: int | None
     work_item_id: int | None
     attempt_id: int | None = None
+    workflow: str = "broadband_order"
+    state: str = "submitted"
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +46,19 @@ class ServiceRequestView:
     contact_id: int | None
     work_item_id: int | None
     attempt_id: int | None = None
+    workflow: str = "fault_report"
+    state: str = "opened"
+    external_ref: str | None = None
 
 
 def _order_view(o: Order) -> OrderView:
     return OrderView(o.id, o.product, o.quantity, o.amount, o.currency, o.status, o.created_at, o.contact_id,
-                     o.work_item_id, o.attempt_id)
+                     o.work_item_id, o.attempt_id, o.workflow, o.state, o.external_ref)
 
 
 def _request_view(r: ServiceRequest) -> ServiceRequestView:
     return ServiceRequestView(r.id, r.category, r.summary, r.priority, r.status, r.created_at, r.contact_id,
-                              r.work_item_id, r.attempt_id)
+                              r.work_item_id, r.attempt_id, r.workflow, r.state, r.external_ref)
 
 
 def _check_attempt(session: Session, attempt_id: int | None, work_item_id: int | None) -> None:
@@ -75,9 +82,11 @@ def create_order(
     contact_id: int | None = None,
     work_item_id: int | None = None,
     attempt_id: int | None = None,
+    actor_name: str = "desktop",
 ) -> OrderView:
     """Create an order linked to the contact and, for a campaign sale, to its work item and that item's
-    attempt on the contact."""
+    attempt on the contact. It starts in its workflow's initial state, and a message for the order
+    system of record is queued in the same transaction (:mod:`.workflows`)."""
     if not product.strip():
         raise InvalidData("an order needs a product")
     if quantity < 1:
@@ -92,6 +101,7 @@ def create_order(
     )
     session.add(order)
     session.flush()
+    start_order_workflow(session, order, actor_name)
     return _order_view(order)
 
 
@@ -106,9 +116,11 @@ def create_service_request(
     contact_id: int | None = None,
     work_item_id: int | None = None,
     attempt_id: int | None = None,
+    actor_name: str = "desktop",
 ) -> ServiceRequestView:
     """Create a service request linked to the contact and, when it came from a campaign, its work item and
-    that item's attempt on the contact."""
+    that item's attempt on the contact. It starts in the initial state of the workflow of its category,
+    and a message for the system of record is queued in the same transaction (:mod:`.workflows`)."""
     if not category.strip() or not summary.strip():
         raise InvalidData("a service request needs a category and a summary")
     if priority not in ("low", "normal", "high", "urgent"):
@@ -121,4 +133,5 @@ def create_service_request(
     )
     session.add(request)
     session.flush()
+    start_request_workflow(session, request, actor_name)
     return _request_view(request)
