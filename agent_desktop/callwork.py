@@ -197,7 +197,10 @@ class CallWork:
                 label = " · ".join(str(part) for part in (name, product) if part) or f"#{self.work_item_id}"
                 choices.append(OfferChoice(self.work_item_id, self.campaign_key, label,
                                            str(product) if product else None))
-        choices.extend(_choice(o) for o in offers if o.work_item_id != self.work_item_id)
+        # One row per campaign: the call's own work item stands for its campaign.
+        own_campaign: str | None = self.campaign_key if self.work_item_id is not None else None
+        choices.extend(_choice(o) for o in offers if o.work_item_id != self.work_item_id
+                       and (own_campaign is None or o.campaign_key != own_campaign))
         return tuple(choices)
 
     def pick_offer(self, work_item_id: int | None) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -257,6 +258,8 @@ class Contact(Base):
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="SET NULL"), index=True)
     #: The writer's own key for this contact (a desktop's draft id): a retried write never duplicates it.
     client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Seconds the agent spent in wrap-up after the call (talk time is the rest of the contact).
+    wrap_up_s: Mapped[float | None] = mapped_column(Float)
 
     agent: Mapped[Agent | None] = relationship()
 
@@ -408,6 +411,8 @@ class WorkItem(Base):
     last_attempt_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What came with the work item: a requested callback's promise and the IVR's attached data.
+    attached: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     activity: Mapped[Activity] = relationship()
     task: Mapped[Task] = relationship()
@@ -480,3 +485,25 @@ def _masked(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
 for _model, _names in _FREE_TEXT.items():
     for _name in _names:
         event.listen(getattr(_model, _name), "set", _masked, retval=True)
+
+
+class DialDecision(Base):
+    """Why a work item was (not) worked at a moment: the dialer's decisions, kept for
+    ``ccenter campaign why`` and purged after their retention period."""
+
+    __tablename__ = "dial_decision"
+    __table_args__ = (
+        Index("ix_dial_decision_item_at", "work_item_id", "decided_at"),
+        Index("ix_dial_decision_phone_at", "phone_e164", "decided_at"),
+        Index("ix_dial_decision_campaign_at", "campaign_key", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    campaign_key: Mapped[str] = mapped_column(String(64))
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    dialled: Mapped[bool]
+    rule: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(200))
+    retry_at: Mapped[datetime | None]

@@ -149,7 +149,8 @@ def record_outbound_attempt(
 ) -> None:
     """One dial of the dialer: ``result`` is answered, busy, no_answer, answering_machine, abandoned,
     hung_up or failed. The item waits until ``next_attempt_at``; ``final`` closes it as failed (no
-    more attempts); an answered call leaves it in progress for the agent's offer result."""
+    more attempts); an answered call leaves it in progress for the agent's offer result. An item closed
+    while it was dialled (cancelled as a sibling, completed) keeps its status and result."""
     item = session.get(WorkItem, work_item_id)
     if item is None:
         raise NotFound(f"no work item {work_item_id}")
@@ -157,6 +158,10 @@ def record_outbound_attempt(
                         cti_call_id=cti_call_id))
     item.attempt_count += 1
     item.last_attempt_at = started_at
+    if item.status not in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS):
+        # Closed while the call was being dialled (a sibling's result, an agent's): the dial is
+        # counted, the item stays closed with its own result.
+        return
     item.result = result
     item.next_attempt_at = next_attempt_at
     if final:

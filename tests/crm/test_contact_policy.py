@@ -93,7 +93,7 @@ def test_a_refusal_after_import_stops_the_dialer_the_preview_and_the_offers_at_o
     with factory() as session:
         assert repository.next_preview_item(session, agent_id=None, now=NOW) is not None
         assert [o.channel for o in repository.customer_360(session, customer, now=NOW).offers] == [
-            "outbound_call", "inbound_offer", "sms"]
+            "inbound_offer"], "one row per campaign: its inbound offer"
         campaign = repository.dialer_campaigns(session, now=NOW)[0]
         rules = read_rules(campaign.rules, campaign.calling_hours)
         [candidate] = repository.dial_candidates(session, campaign.campaign_id, now=NOW)
@@ -127,7 +127,7 @@ def test_a_number_listed_after_import_is_refused_by_the_dialer_and_the_preview(
                       do_not_call=candidate.do_not_call).rule is Rule.DO_NOT_CALL
         # the customer may still hear the offer when they call in
         assert [o.channel for o in repository.customer_360(session, customers[0], now=NOW).offers] == [
-            "outbound_call", "inbound_offer", "sms"]
+            "inbound_offer"]
 
 
 def test_a_do_not_call_request_is_saved_with_its_contact_as_far_as_it_can_be(
