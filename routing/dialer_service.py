@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -54,6 +55,7 @@ from bus.transport import QOS_COMMAND, Bus, Subscription
 from crm import db, repository
 from crm.campaigns.eligibility import decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
+from crm.errors import CrmError
 from crm.repository import DialCandidate, DialerCampaign
 
 from .dialer import DialMode, Pacer
@@ -121,6 +123,9 @@ def attached_data(plan: CampaignPlan, item: DialCandidate, now: float) -> dict[s
                "at": now}
         for name, (value, kind) in values.items()
     }
+    earlier = item.data.get("fields") if isinstance(item.data, Mapping) else None
+    if isinstance(earlier, Mapping):  # a callback: what the IVR collected on the call it was promised on
+        fields = {**{str(k): dict(v) for k, v in earlier.items() if isinstance(v, Mapping)}, **fields}
     return {"schema": ATTACHED_SCHEMA, "fields": fields, "routing": {"queue": plan.queue, "priority": plan.priority}}
 
 
@@ -160,7 +165,53 @@ class HangUp:
     campaign: str
 
 
-Decision = DialOut | RecordAttempt | HangUp
+@dataclass(frozen=True, slots=True)
+class RecordCallback:
+    """A callback promised to a caller: the IVR's "press 8" (``source`` ``ivr``) or a queue's ``callback``
+    fallback (``queue``). It becomes a work item of the standing callbacks campaign
+    (:func:`crm.repository.request_callback`), tied to ``call_id``, with the call's attached data."""
+
+    call_id: str
+    number: str
+    source: str
+    queue: str | None
+    requested_at: datetime
+    customer_id: int | None
+    data: dict[str, Any]
+
+
+Decision = DialOut | RecordAttempt | HangUp | RecordCallback
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the dialer knows of a call it did not place, for a callback promised on it."""
+
+    first_at: float
+    calling: str | None = None
+    queue: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    ended_at: float | None = None
+    promised: bool = False
+
+
+#: How long a call is remembered after it ended (a fallback's result may come after the hang-up).
+SEEN_AFTER_END_S = 300.0
+#: How long a call with no end seen is remembered at most (its end was lost).
+SEEN_AT_MOST_S = 12 * 3600.0
+
+
+def _field(data: Mapping[str, Any], name: str) -> Any:
+    fields = data.get("fields")
+    entry = fields.get(name) if isinstance(fields, Mapping) else None
+    return entry.get("value") if isinstance(entry, Mapping) else None
+
+
+def _customer_of(data: Mapping[str, Any]) -> int | None:
+    value = _field(data, "customer_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 @dataclass(slots=True)
@@ -206,6 +257,8 @@ class DialerCore:
         self._by_call: dict[str, _Dial] = {}
         self._orphans: dict[str, list[tuple[CallEvent, float]]] = {}  # events before the call id was known
         self._not_before: dict[int, float] = {}  # work item -> when it may be looked at again
+        self._seen: dict[str, _Seen] = {}  # calls the dialer did not place, for callbacks promised on them
+        self.callbacks_promised = 0
 
     # -- campaigns and statistics ------------------------------------------------------------
     def set_campaigns(self, plans: Iterable[CampaignPlan]) -> None:
@@ -276,7 +329,10 @@ class DialerCore:
                        attached_data(plan, item, now))
 
     def on_result(self, result: CommandResult, now: float) -> list[Decision]:
-        """The gateway's answer to a ``dial_out``: the call's id, or why it could not be dialled."""
+        """The gateway's answer to a ``dial_out``: the call's id, or why it could not be dialled; or to
+        the ACD's ``fallback`` of a waiting call: a ``callback`` fallback is a promise to keep."""
+        if result.name == "fallback":
+            return self._fallback_done(result, now)
         dial = self._by_command.get(result.command_id)
         if dial is None or dial.done or dial.call_id is not None:
             return []
@@ -292,11 +348,63 @@ class DialerCore:
         return out
 
     def on_call_event(self, event: CallEvent, now: float) -> list[Decision]:
+        promised = self._watch(event, now)
         dial = self._by_call.get(event.call_id)
         if dial is None:
             if any(d.call_id is None and not d.done for d in self._by_command.values()):
                 self._orphans.setdefault(event.call_id, []).append((event, now))
+            return promised
+        if promised:
+            return promised + self._dial_event(dial, event, now)
+        return self._dial_event(dial, event, now)
+
+    # -- callbacks promised to callers -------------------------------------------------------
+    def _watch(self, event: CallEvent, now: float) -> list[Decision]:
+        """Remember who called and what the IVR attached; the IVR's callback hand-off is a promise."""
+        seen = self._seen.get(event.call_id)
+        kind = event.type
+        if seen is None:
+            if kind not in (CallEventType.OFFERED, CallEventType.DATA, CallEventType.QUEUE_JOINED):
+                return []
+            seen = self._seen[event.call_id] = _Seen(now)
+        if event.calling and not seen.calling:
+            seen.calling = event.calling
+        if kind == CallEventType.QUEUE_JOINED and event.queue:
+            seen.queue = event.queue
+        elif kind == CallEventType.ENDED:
+            seen.ended_at = now
+        elif kind == CallEventType.DATA and event.data:
+            seen.data = dict(event.data)
+            routing = event.data.get("routing")
+            if isinstance(routing, Mapping) and isinstance(routing.get("queue"), str):
+                seen.queue = routing["queue"]
+            number = _field(event.data, "callback_number")
+            if isinstance(number, str) and number and not seen.promised:
+                seen.promised = True
+                return [self._callback(event.call_id, seen, number, "ivr", now)]
+        return []
+
+    def _fallback_done(self, result: CommandResult, now: float) -> list[Decision]:
+        if not result.ok or result.result.get("action") != "callback":
             return []
+        call_id = result.command_id.rpartition(":")[0]
+        seen = self._seen.get(call_id)
+        if seen is not None and seen.promised:
+            return []  # promised once already (the IVR's)
+        if seen is None or not seen.calling:
+            logger.warning("call %s: a callback was promised but the caller's number is unknown to the dialer",
+                           call_id)
+            return []
+        seen.promised = True
+        return [self._callback(call_id, seen, seen.calling, "queue", now)]
+
+    def _callback(self, call_id: str, seen: _Seen, number: str, source: str, now: float) -> RecordCallback:
+        self.callbacks_promised += 1
+        logger.info("call %s: callback promised (%s) to %s", call_id, source, number)
+        return RecordCallback(call_id, number, source, seen.queue, _utc(now), _customer_of(seen.data),
+                              dict(seen.data))
+
+    def _dial_event(self, dial: _Dial, event: CallEvent, now: float) -> list[Decision]:
         if dial.done:
             if event.type == CallEventType.ENDED:
                 self._forget(dial)
@@ -349,6 +457,10 @@ class DialerCore:
             elif dial.joined_at is None and now - dial.started > self.dial_timeout_s:
                 self._finish(dial, "failed", now, pacer="no_connect", record=False)
                 self._forget(dial)
+        for call_id, seen in list(self._seen.items()):
+            if (seen.ended_at is not None and now - seen.ended_at > SEEN_AFTER_END_S) \
+                    or now - seen.first_at > SEEN_AT_MOST_S:
+                del self._seen[call_id]
         horizon = now - self.result_timeout_s
         for call_id, events in list(self._orphans.items()):
             if events[-1][1] < horizon:
@@ -419,6 +531,7 @@ class DialerService:
         refresh_s: float = 10.0,
         core: DialerCore | None = None,
         no_disposition_after_s: float = NO_DISPOSITION_AFTER_S,
+        region: str = "US",
     ) -> None:
         if no_disposition_after_s <= 0:
             raise ValueError("no_disposition_after_s must be a positive number of seconds")
@@ -430,6 +543,7 @@ class DialerService:
         self.refresh_s = refresh_s
         self.core = core or DialerCore()
         self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
+        self.region = region  # of caller numbers written without a country code
         self.undisposed_closed = 0
         self.commands_sent = 0
         self.attempts_recorded = 0
@@ -439,6 +553,8 @@ class DialerService:
         self._db = asyncio.Lock()
         self._last_refresh = -math.inf
         self._stopped = False
+        self._callbacks: list[RecordCallback] = []  # promised callbacks not written yet
+        self._promises = asyncio.Lock()
 
     async def start(self) -> None:
         """Subscribe (calls, command results, queue statistics), load the campaigns, start pacing."""
@@ -514,7 +630,8 @@ class DialerService:
         return decisions
 
     def _on_result(self, message: Any) -> list[Decision]:
-        if not isinstance(message, CommandResult) or not message.command_id.startswith("dial:"):
+        if not isinstance(message, CommandResult) or not (
+                message.command_id.startswith("dial:") or message.name == "fallback"):
             return []
         return self.core.on_result(message, self.clock())
 
@@ -544,7 +661,7 @@ class DialerService:
 
     async def step(self) -> None:
         """One pacing step: abandonment timers, then the calls the pacers want."""
-        await self._carry_out(self.core.tick(self.clock()))
+        await self._carry_out(self.core.tick(self.clock()))  # also writes promised callbacks still waiting
         if time.monotonic() - self._last_refresh >= self.refresh_s:
             await self.refresh()
         for campaign, n in self.core.wanted(self.clock()).items():
@@ -562,6 +679,7 @@ class DialerService:
             await self._carry_out(started)
 
     async def _carry_out(self, decisions: list[Decision]) -> None:
+        self._callbacks += [d for d in decisions if isinstance(d, RecordCallback)]
         records = [d for d in decisions if isinstance(d, RecordAttempt)]
         for d in decisions:
             if isinstance(d, DialOut):
@@ -574,12 +692,39 @@ class DialerService:
         if records:
             await self._in_db(lambda s: self._write(s, records))
             self.attempts_recorded += len(records)
+        await self.keep_promises()
+
+    async def keep_promises(self) -> None:
+        """Write the callbacks promised to callers, each in its own transaction; one that cannot be
+        written now (the database busy or away) is kept and tried again at the next step."""
+        async with self._promises:
+            while self._callbacks:
+                promise = self._callbacks[0]
+                try:
+                    await self._in_db(functools.partial(self._write_callback, promise=promise))
+                except Exception as exc:  # kept, never lost: the next step tries again
+                    logger.info("call %s: the callback to %s is not written yet (%s); trying again",
+                                promise.call_id, promise.number, type(exc).__name__)
+                    return
+                self._callbacks.pop(0)
 
     @staticmethod
     def _candidates(
         campaign_id: int, now: datetime, limit: int, skip: tuple[int, ...]
     ) -> Callable[[db.Session], list[DialCandidate]]:
         return lambda s: repository.dial_candidates(s, campaign_id, now=now, limit=limit, skip=skip)
+
+    def _write_callback(self, session: db.Session, *, promise: RecordCallback) -> None:
+        r = promise
+        try:
+            with session.begin_nested():
+                item = repository.request_callback(
+                    session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at,
+                    queue=r.queue, customer_id=r.customer_id, data=r.data, region=self.region)
+        except CrmError as exc:  # a number that is no number: nobody can call it back
+            logger.error("call %s: the callback promised to %s cannot be recorded: %s", r.call_id, r.number, exc)
+        else:
+            logger.info("call %s: the callback to %s is work item %d", r.call_id, r.number, item)
 
     @staticmethod
     def _write(session: db.Session, records: list[RecordAttempt]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ class DialCandidate:
     do_not_call: bool
     next_attempt_at: datetime | None = None
     consent: ConsentState = ConsentState.UNKNOWN  # the customer's consent to marketing calls
+    data: dict[str, Any] = field(default_factory=dict)  # attached data it came with (a callback's IVR data)
 
     def state(self) -> WorkItemState:
         """What the eligibility rules need of this candidate."""
@@ -138,6 +139,7 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
             contacts=tuple(sorted(contacts.get(item.customer_id, ()))), do_not_call=item.phone_e164 in blocked,
             next_attempt_at=item.next_attempt_at,
             consent=consents.get(item.customer_id, ConsentState.UNKNOWN),
+            data=dict((item.attached or {}).get("data") or {}),
         )
         for item, time_zone in rows
     ]
