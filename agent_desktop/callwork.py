@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -136,6 +136,7 @@ class CallWork:
     shown_data: dict[str, Any] = field(default_factory=dict)  # what the IVR panel shows for this call
     wanted_customer: int | None = None  # the customer the call names (preview, IVR hand-off), to load
     picked_offer: int | None = None  # the offer the agent works on an inbound call (its work item)
+    talk_ended_at: datetime | None = None  # when the call ended and wrap-up began
 
     @classmethod
     def popped(cls, call: AgentCall, started_at: datetime, dialed: PreviewItem | None = None) -> CallWork:
@@ -314,6 +315,7 @@ class CallWork:
             callback_at=answers.callback_at,
             callback_phone=self.number or None,
             do_not_call=answers.do_not_call,
+            wrap_up_s=max(0.0, (ended_at - self.talk_ended_at).total_seconds()) if self.talk_ended_at else None,
         )
 
 
@@ -357,6 +359,7 @@ class AgentWork:
             return None
         if handled:
             work.call = call
+            work.talk_ended_at = datetime.now(UTC)
             self.wrap_up = work
         elif work.work_item_id is not None:
             return FailedDial(work.work_item_id, cause or "failed")

@@ -10,7 +10,7 @@ for what it builds.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from .config import Settings
 
@@ -61,17 +61,25 @@ def acd_server(
 
 
 def dialer_service(
-    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None
+    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None,
+    keep_decisions_days: float | None = None,
 ) -> DialerService:
-    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents.
+    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents,
+    and the callbacks promised to callers.
 
     ``no_disposition_after_s``: how long an answered call may wait for its contact before its work item
-    counts as "answered, no disposition" (the service's default when None)."""
+    counts as "answered, no disposition"; ``keep_decisions_days``: how long dial decisions are kept (the
+    service's defaults when None)."""
+    from datetime import timedelta
+
     from routing.dialer_service import DialerService
 
-    if no_disposition_after_s is None:
-        return DialerService(bus, sessions, settings.site)
-    return DialerService(bus, sessions, settings.site, no_disposition_after_s=no_disposition_after_s)
+    options: dict[str, Any] = {"region": settings.default_region}
+    if no_disposition_after_s is not None:
+        options["no_disposition_after_s"] = no_disposition_after_s
+    if keep_decisions_days is not None:
+        options["keep_decisions_for"] = timedelta(days=keep_decisions_days)
+    return DialerService(bus, sessions, settings.site, **options)
 
 
 def cti_gateway(link: CtiLink, bus: Bus, settings: Settings, *, client_id: str) -> Gateway:

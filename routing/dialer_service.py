@@ -56,7 +56,7 @@ from crm import db, repository
 from crm.campaigns.eligibility import decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
 from crm.errors import CrmError
-from crm.repository import DialCandidate, DialerCampaign
+from crm.repository import DialCandidate, DialDecisionRecord, DialerCampaign
 
 from .dialer import DialMode, Pacer
 
@@ -68,6 +68,8 @@ RESULTS = ("answered", "busy", "no_answer", "answering_machine", "failed", "hung
 #: How long an answered dialer call may stay without a saved contact (a disposition) before its work item
 #: is closed as ``no_disposition`` instead of being redialled (``ccenter dialer --no-disposition-after``).
 NO_DISPOSITION_AFTER_S = 2 * 3600.0
+#: How often the dialer purges dial decisions past their retention.
+PURGE_EVERY_S = 3600.0
 _CAUSES = {"busy": "busy", "no_answer": "no_answer", "answering_machine": "answering_machine"}
 
 
@@ -243,7 +245,7 @@ class DialerCore:
     """The dialer's decisions, sans-I/O; ``now`` is seconds since the epoch (the service's clock)."""
 
     def __init__(self, *, max_batch: int = 20, stats_stale_s: float = 10.0, result_timeout_s: float = 30.0,
-                 dial_timeout_s: float = 180.0) -> None:
+                 dial_timeout_s: float = 180.0, max_decisions: int = 100_000) -> None:
         self.max_batch = max_batch
         self.stats_stale_s = stats_stale_s
         self.result_timeout_s = result_timeout_s
@@ -258,6 +260,8 @@ class DialerCore:
         self._orphans: dict[str, list[tuple[CallEvent, float]]] = {}  # events before the call id was known
         self._not_before: dict[int, float] = {}  # work item -> when it may be looked at again
         self._seen: dict[str, _Seen] = {}  # calls the dialer did not place, for callbacks promised on them
+        self.decided: deque[DialDecisionRecord] = deque(maxlen=max_decisions)  # not written yet
+        self.decisions_dropped = 0
         self.callbacks_promised = 0
 
     # -- campaigns and statistics ------------------------------------------------------------
@@ -316,6 +320,8 @@ class DialerCore:
         if plan is None:
             return None
         verdict = decide(item.state(), item.time_zone, plan.rules, _utc(now), do_not_call=item.do_not_call)
+        self._decided(DialDecisionRecord(_utc(now), campaign, item.work_item_id, item.phone or None,
+                                         verdict.eligible, verdict.rule.value, verdict.reason, verdict.retry_at))
         if not verdict.eligible:
             logger.debug("work item %d not dialled (%s): %s", item.work_item_id, verdict.rule, verdict.reason)
             later = verdict.retry_at.timestamp() if verdict.retry_at is not None else now + 3600.0
@@ -327,6 +333,17 @@ class DialerCore:
         self.counts[campaign].attempts += 1
         return DialOut(command_id, campaign, item.work_item_id, item.phone, plan.queue,
                        attached_data(plan, item, now))
+
+    def _decided(self, record: DialDecisionRecord) -> None:
+        if len(self.decided) == self.decided.maxlen:
+            self.decisions_dropped += 1  # the database has been away long: the oldest goes unwritten
+        self.decided.append(record)
+
+    def take_decisions(self) -> list[DialDecisionRecord]:
+        """The decisions made since the last call, to keep (``ccenter campaign why``)."""
+        out = list(self.decided)
+        self.decided.clear()
+        return out
 
     def on_result(self, result: CommandResult, now: float) -> list[Decision]:
         """The gateway's answer to a ``dial_out``: the call's id, or why it could not be dialled; or to
@@ -532,6 +549,7 @@ class DialerService:
         core: DialerCore | None = None,
         no_disposition_after_s: float = NO_DISPOSITION_AFTER_S,
         region: str = "US",
+        keep_decisions_for: timedelta = repository.DECISION_RETENTION,
     ) -> None:
         if no_disposition_after_s <= 0:
             raise ValueError("no_disposition_after_s must be a positive number of seconds")
@@ -544,6 +562,8 @@ class DialerService:
         self.core = core or DialerCore()
         self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
         self.region = region  # of caller numbers written without a country code
+        self.keep_decisions_for = keep_decisions_for
+        self._last_purge = -math.inf
         self.undisposed_closed = 0
         self.commands_sent = 0
         self.attempts_recorded = 0
@@ -595,6 +615,17 @@ class DialerService:
         plans = [p for p in (campaign_plan(c) for c in campaigns) if p is not None]
         self.core.set_campaigns(plans)
         await self.close_undisposed()
+        if time.monotonic() - self._last_purge >= PURGE_EVERY_S:
+            await self.purge_decisions()
+
+    async def purge_decisions(self) -> int:
+        """Delete the dial decisions older than the retention period; returns how many."""
+        before = _utc(self.clock()) - self.keep_decisions_for
+        purged: int = await self._in_db(lambda s: repository.purge_decisions(s, before=before))
+        self._last_purge = time.monotonic()
+        if purged:
+            logger.info("purged %d dial decisions made before %s", purged, before.isoformat())
+        return purged
         self._last_refresh = time.monotonic()
 
     async def close_undisposed(self) -> int:
@@ -677,6 +708,18 @@ class DialerService:
                 if dial is not None:
                     started.append(dial)
             await self._carry_out(started)
+        await self.keep_decisions()
+
+    async def keep_decisions(self) -> None:
+        """Write the dial decisions made since the last step (kept in memory while the database is away)."""
+        records = self.core.take_decisions()
+        if not records:
+            return
+        try:
+            await self._in_db(lambda s: repository.record_dial_decisions(s, records))
+        except Exception as exc:
+            logger.info("%d dial decisions not written yet (%s); trying again", len(records), type(exc).__name__)
+            self.core.decided.extendleft(reversed(records))
 
     async def _carry_out(self, decisions: list[Decision]) -> None:
         self._callbacks += [d for d in decisions if isinstance(d, RecordCallback)]

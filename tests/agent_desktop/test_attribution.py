@@ -160,6 +160,7 @@ def test_a_dialer_calls_order_request_and_results_land_on_the_right_work_items(q
         contact = s.get_one(Contact, result.contact_id)
         dial = s.scalars(select(Attempt).where(Attempt.work_item_id == a, Attempt.result == "answered")).one()
         assert (contact.work_item_id, dial.contact_id) == (a, contact.id)
+        assert contact.wrap_up_s is not None and contact.wrap_up_s >= 0, "wrap-up time is kept for BI"
         order, request = s.get_one(Order, result.order_ids[0]), s.get_one(ServiceRequest, result.request_ids[0])
         for made in (order, request):
             assert (made.work_item_id, made.attempt_id, made.contact_id) == (a, dial.id, contact.id)

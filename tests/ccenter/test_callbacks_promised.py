@@ -6,6 +6,7 @@ simulated PBX and the dialer) on the in-process bus, as ``ccenter demo`` runs th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -27,8 +28,8 @@ def _config(*queues: QueueConfig) -> AcdConfig:
     return AcdConfig((*queues, *rest), {"erin": AgentProfile({"retention": 5}, "1002")})
 
 
-def _items(database: str) -> list[tuple[WorkItem, str, list[Attempt]]]:
-    engine = db.connect(database)
+def _items(url: str) -> list[tuple[WorkItem, str, list[Attempt]]]:
+    engine = db.connect(url)
     try:
         with db.session_factory(engine)() as s:
             rows = s.execute(
@@ -109,7 +110,7 @@ def test_a_queues_callback_fallback_is_a_promise_kept(database: str) -> None:  #
     assert item.status is WorkItemStatus.PENDING and item.phone_e164 == STANDARD
 
 
-async def r_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def r_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
