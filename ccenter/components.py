@@ -62,14 +62,15 @@ def acd_server(
 
 def dialer_service(
     bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None,
-    keep_decisions_days: float | None = None,
+    keep_decisions_days: float | None = None, messages_url: str | None = None, messages_token: str | None = None,
 ) -> DialerService:
     """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents,
     and the callbacks promised to callers.
 
     ``no_disposition_after_s``: how long an answered call may wait for its contact before its work item
     counts as "answered, no disposition"; ``keep_decisions_days``: how long dial decisions are kept (the
-    service's defaults when None)."""
+    service's defaults when None); ``messages_url``: the REST gateway that sends the ``sms`` and ``email``
+    channels' messages (none: they wait)."""
     from datetime import timedelta
 
     from routing.dialer_service import DialerService
@@ -79,6 +80,10 @@ def dialer_service(
         options["no_disposition_after_s"] = no_disposition_after_s
     if keep_decisions_days is not None:
         options["keep_decisions_for"] = timedelta(days=keep_decisions_days)
+    if messages_url:
+        from routing.messaging import MessageConnector, MessageSender
+
+        options["messages"] = MessageSender(MessageConnector(messages_url, token=messages_token), sessions)
     return DialerService(bus, sessions, settings.site, **options)
 
 

@@ -24,7 +24,7 @@ from .models import Consent, Customer, utcnow
 logger = logging.getLogger(__name__)
 
 ALL = "all"
-CHANNELS = (*CAMPAIGN_CHANNELS, "email", ALL)
+CHANNELS = (*CAMPAIGN_CHANNELS, ALL)
 MARKETING = "marketing"
 _CHUNK = 500
 

@@ -59,6 +59,7 @@ from crm.errors import CrmError
 from crm.repository import DialCandidate, DialDecisionRecord, DialerCampaign
 
 from .dialer import DialMode, Pacer
+from .messaging import MessageSender
 
 logger = logging.getLogger(__name__)
 
@@ -550,6 +551,8 @@ class DialerService:
         no_disposition_after_s: float = NO_DISPOSITION_AFTER_S,
         region: str = "US",
         keep_decisions_for: timedelta = repository.DECISION_RETENTION,
+        messages: MessageSender | None = None,
+        messages_every_s: float = 5.0,
     ) -> None:
         if no_disposition_after_s <= 0:
             raise ValueError("no_disposition_after_s must be a positive number of seconds")
@@ -563,6 +566,9 @@ class DialerService:
         self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
         self.region = region  # of caller numbers written without a country code
         self.keep_decisions_for = keep_decisions_for
+        self.messages = messages  # the sms and e-mail channels' connector, when one is configured
+        self.messages_every_s = messages_every_s
+        self._last_messages = -math.inf
         self._last_purge = -math.inf
         self.undisposed_closed = 0
         self.commands_sent = 0
@@ -709,6 +715,12 @@ class DialerService:
                     started.append(dial)
             await self._carry_out(started)
         await self.keep_decisions()
+        if self.messages is not None and time.monotonic() - self._last_messages >= self.messages_every_s:
+            self._last_messages = time.monotonic()
+            try:
+                await self.messages.step()
+            except Exception as exc:  # the database or the gateway away: the next round tries again
+                logger.warning("dialer: campaign messages not sent this round: %s", exc)
 
     async def keep_decisions(self) -> None:
         """Write the dial decisions made since the last step (kept in memory while the database is away)."""

@@ -30,6 +30,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     dialer.add_argument("--keep-decisions", metavar="DAYS", type=_days, default=None,
                         help="how long every dial decision is kept for `ccenter campaign why` (default 90 days); "
                              "older ones are purged hourly")
+    dialer.add_argument("--messages-url", metavar="URL", default=None,
+                        help="the REST gateway that sends campaigns' sms and email messages (default: "
+                             "CCENTER_MESSAGES_URL; none: those channels wait); its bearer token is read from "
+                             "CCENTER_MESSAGES_TOKEN")
     dialer.set_defaults(func=run_dialer)
 
 
@@ -95,7 +99,9 @@ def run_dialer(args: argparse.Namespace) -> int:
         await bus.start()  # an unreachable broker is one clear error (BusError)
         service = dialer_service(bus, db.session_factory(engine), settings,
                                  no_disposition_after_s=args.no_disposition_after,
-                                 keep_decisions_days=args.keep_decisions)
+                                 keep_decisions_days=args.keep_decisions,
+                                 messages_url=args.messages_url or os.environ.get("CCENTER_MESSAGES_URL"),
+                                 messages_token=os.environ.get("CCENTER_MESSAGES_TOKEN"))
         try:
             await service.start()
             campaigns = ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in service.core.plans.values())

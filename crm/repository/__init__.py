@@ -94,6 +94,13 @@ from .ivr_sessions import (
     ivr_report,
     record_ivr_session,
 )
+from .messaging import (
+    MESSAGE_CHANNELS,
+    MESSAGE_RESULTS,
+    OutboundMessage,
+    due_messages,
+    record_message,
+)
 from .offers import (
     CLOSING_RESULTS,
     OFFER_RESULTS,
@@ -137,6 +144,8 @@ __all__ = [
     "CONTACT_HISTORY",
     "DECISION_RETENTION",
     "IVR_EXITS",
+    "MESSAGE_CHANNELS",
+    "MESSAGE_RESULTS",
     "NO_DISPOSITION",
     "OFFER_MADE",
     "OFFER_RESULTS",
@@ -168,6 +177,7 @@ __all__ = [
     "OfferView",
     "OrderLine",
     "OrderView",
+    "OutboundMessage",
     "PreviewItem",
     "QueueView",
     "RequestLine",
@@ -189,6 +199,7 @@ __all__ = [
     "decisions",
     "dial_candidates",
     "dialer_campaigns",
+    "due_messages",
     "find_customer_by_account",
     "find_customers_by_phone",
     "ivr_report",
@@ -200,6 +211,7 @@ __all__ = [
     "record_dial_attempt",
     "record_dial_decisions",
     "record_ivr_session",
+    "record_message",
     "record_offer_result",
     "record_outbound_attempt",
     "refusals_by_rule",
