@@ -208,6 +208,7 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
     )
     delivered: list[Command] = []
     attached: dict[str, dict[str, object]] = {}
+    answered: set[str | None] = set()
 
     async def scenario() -> None:
         buses = [MqttBus(mqtt_url, client_id=f"{role}-{site}", site=site) for role in ("gw", "acd", "dialer", "desk")]
@@ -226,6 +227,8 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
                 m = envelope.message
                 if isinstance(m, CallEvent) and m.type == "call.alerting" and m.extension:
                     pbx.answer(m.call_id, m.extension)
+                elif isinstance(m, CallEvent) and m.type == "call.answered" and m.extension:
+                    answered.add(m.call_id)
                 elif isinstance(m, CallEvent) and m.type == "call.data":
                     attached[m.call_id] = m.data
 
@@ -247,7 +250,8 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
             assert [p.key for p in dialer.core.plans.values()] == ["SPRING"]
 
             # Both customers who answer reach an agent; the busy one is tried again after its 1 s retry.
-            await until(lambda: len(delivered) == 2, 15)
+            # (the deliver commands are seen before the gateway carries them out: wait for the answers)
+            await until(lambda: len(delivered) == 2 and {c.call_id for c in delivered} <= answered, 15)
             for command in delivered:
                 pbx.hangup(command.call_id or "")  # the agents finish: they are ready for the retry
             await until(lambda: dialer.core.counts["SPRING"].by_result.get("busy", 0) == 2, 15)
