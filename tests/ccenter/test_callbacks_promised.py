@@ -6,6 +6,7 @@ simulated PBX and the dialer) on the in-process bus, as ``ccenter demo`` runs th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,17 @@ def _items(url: str) -> list[tuple[WorkItem, str, list[Attempt]]]:
         engine.dispose()
 
 
+def _ivr_exits(url: str) -> dict[str, int]:
+    """The IVR sessions of the last hour by exit (``ccenter ivr report``)."""
+    engine = db.connect(url)
+    try:
+        with db.session_factory(engine)() as s:
+            now = datetime.now(UTC)
+            return repository.ivr_report(s, since=now - timedelta(hours=1), until=now + timedelta(hours=1)).by_exit
+    finally:
+        engine.dispose()
+
+
 def test_press_8_in_the_ivr_is_a_callback_the_dialer_makes_with_the_ivr_data(database: str) -> None:  # noqa: F811
     seats = [AgentSeat("erin", "1002", {"retention": 5}, simulated=True)]
 
@@ -50,10 +62,13 @@ def test_press_8_in_the_ivr_is_a_callback_the_dialer_makes_with_the_ivr_data(dat
         async with running(database, seats, _config()) as r:
             r.center.inbound(STANDARD, script=("1", "1234#", "8"))
             await r_until(lambda: r.parts.dialer.core.callbacks_promised == 1 and bool(r.calls("call.ended")))
-            await r_until(lambda: bool(_items(database)))
-            return r.calls("call.ended")[0].call_id
+            await r_until(lambda: bool(_items(database)) and sum(_ivr_exits(database).values()) == 1)
+            ended = r.calls("call.ended")[0]
+            assert abs(ended.ts - time.time()) < 60, "the PBX keeps the wall clock"
+            return ended.call_id
 
     call_id = asyncio.run(scenario())
+    assert _ivr_exits(database) == {"callback": 1}, "the demo's IVR sessions are dated today, not 1970"
     [(item, task, attempts)] = _items(database)
     assert (task, item.status, item.phone_e164, item.agent_id) == (
         "Requested callbacks", WorkItemStatus.PENDING, STANDARD, None)
