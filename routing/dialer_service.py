@@ -611,6 +611,12 @@ class DialerService:
             with contextlib.suppress(BusError):
                 await subscription.close()
         self._subscriptions.clear()
+        with contextlib.suppress(Exception):  # what is left to write: promised callbacks, decisions
+            await self.keep_promises()
+            await self.keep_decisions()
+        if self._callbacks:
+            logger.error("dialer stopped with %d promised callbacks not written: %s", len(self._callbacks),
+                         ", ".join(f"{c.number} (call {c.call_id})" for c in self._callbacks))
         logger.info("dialer stopped (%d calls in progress left to the PBX)", self.core.in_progress)
 
     async def refresh(self) -> None:
@@ -729,6 +735,9 @@ class DialerService:
             return
         try:
             await self._in_db(lambda s: repository.record_dial_decisions(s, records))
+        except asyncio.CancelledError:
+            self.core.decided.extendleft(reversed(records))  # written by stop()
+            raise
         except Exception as exc:
             logger.info("%d dial decisions not written yet (%s); trying again", len(records), type(exc).__name__)
             self.core.decided.extendleft(reversed(records))
