@@ -292,6 +292,13 @@ class DialerCore:
             return 0
         return max(0, stats.agents_ready - len(self._delivered.get(queue, ())))
 
+    def busy_agents(self, queue: str, now: float) -> int:
+        """Agents of ``queue`` on a call per the ACD (those the predictive pacer expects to free up)."""
+        stats = self._stats.get(queue)
+        if stats is None or now - stats.ts > self.stats_stale_s:
+            return 0
+        return stats.agents_busy + len(self._delivered.get(queue, ()))
+
     def wanted(self, now: float) -> dict[str, int]:
         """How many calls each campaign should start now."""
         out: dict[str, int] = {}
@@ -301,7 +308,7 @@ class DialerCore:
                 self.pacers[k].in_progress for k, p in self.plans.items() if k != key and p.queue == plan.queue
             )
             ready = max(0, self.ready_agents(plan.queue, now) - others)
-            n = min(self.max_batch, pacer.calls_to_dial(ready))
+            n = min(self.max_batch, pacer.calls_to_dial(ready, self.busy_agents(plan.queue, now)))
             if n > 0:
                 out[key] = n
         return out

@@ -82,6 +82,15 @@ def test_predictive_dials_more_than_the_ready_agents() -> None:
     assert core.wanted(T0)["C1"] > 10
 
 
+def test_predictive_dials_ahead_for_busy_agents_about_to_be_free() -> None:
+    idle = core_with(2, plan(DialMode.PREDICTIVE))
+    busy = DialerCore()
+    busy.set_campaigns((plan(DialMode.PREDICTIVE),))
+    busy.on_stats(QueueStats(queue="sales", ts=T0, agents_ready=2, agents_busy=18))
+    assert busy.wanted(T0)["C1"] > idle.wanted(T0)["C1"] >= 2
+    assert core_with(2).wanted(T0)["C1"] == 2, "progressive: one call per ready agent, whatever the busy ones"
+
+
 def test_rules_refuse_do_not_call_and_night_hours_and_remember_until_when() -> None:
     core = core_with(5, plan(calling_hours=(datetime.min.time().replace(hour=9), datetime.min.time().replace(hour=20))))
     assert core.dial("C1", item(1, dnc=True), T0) is None
