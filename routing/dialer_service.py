@@ -588,6 +588,7 @@ class DialerService:
         self._stopped = False
         self._callbacks: list[RecordCallback] = []  # promised callbacks not written yet
         self._promises = asyncio.Lock()
+        self._writes: set[asyncio.Future[Any]] = set()  # writes a stop interrupted the wait for
 
     async def start(self) -> None:
         """Subscribe (calls, command results, queue statistics), load the campaigns, start pacing."""
@@ -618,6 +619,10 @@ class DialerService:
             with contextlib.suppress(BusError):
                 await subscription.close()
         self._subscriptions.clear()
+        for write in list(self._writes):
+            with contextlib.suppress(Exception):
+                await write
+        self._writes.clear()
         with contextlib.suppress(Exception):  # what is left to write: promised callbacks, decisions
             await self.keep_promises()
             await self.keep_decisions()
@@ -740,10 +745,11 @@ class DialerService:
         records = self.core.take_decisions()
         if not records:
             return
+        write = asyncio.ensure_future(self._in_db(lambda s: repository.record_dial_decisions(s, records)))
         try:
-            await self._in_db(lambda s: repository.record_dial_decisions(s, records))
+            await asyncio.shield(write)  # a stop while writing lets the write finish (stop() waits for it)
         except asyncio.CancelledError:
-            self.core.decided.extendleft(reversed(records))  # written by stop()
+            self._writes.add(write)
             raise
         except Exception as exc:
             logger.info("%d dial decisions not written yet (%s); trying again", len(records), type(exc).__name__)

@@ -129,9 +129,9 @@ class MessageSender:
         skip = tuple(sorted(self._not_before))
         due, refused = await asyncio.to_thread(self._in_db, lambda s: repository.due_messages(
             s, now=now, limit=self.batch, skip=skip))
-        records = [DialDecisionRecord(now, key, item_id, None, False, d.rule.value, d.reason, d.retry_at)
-                   for item_id, key, d in refused]
-        for item_id, _key, d in refused:
+        records = [DialDecisionRecord(now, key, item_id, phone, False, d.rule.value, d.reason, d.retry_at)
+                   for item_id, key, phone, d in refused]
+        for item_id, _key, _phone, d in refused:
             self._not_before[item_id] = d.retry_at.timestamp() if d.retry_at else now_s + 3600.0
         for message in due:
             result = await asyncio.to_thread(self.connector.send, message)
@@ -139,7 +139,8 @@ class MessageSender:
             logger.info("%s for work item %d of %s: %s%s", message.channel, message.work_item_id,
                         message.campaign_key, result.result, f" ({result.reason})" if result.reason else "")
             await asyncio.to_thread(self._in_db, functools.partial(self._record, message=message, result=result, at=at))
-            records.append(DialDecisionRecord(now, message.campaign_key, message.work_item_id, None, True,
+            phone = message.to if message.channel == "sms" else None
+            records.append(DialDecisionRecord(now, message.campaign_key, message.work_item_id, phone, True,
                                               "eligible", f"{message.channel} {result.result}"))
             setattr(self, result.result, getattr(self, result.result) + 1)
         if records:

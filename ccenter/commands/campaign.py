@@ -117,13 +117,17 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crm import campaign_files, db
+    from datetime import UTC, datetime, timedelta
+
+    from crm import campaign_files, db, repository
 
     settings = settings_from(args)
     engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
             campaigns = campaign_files.list_campaigns(session)
+            now = datetime.now(UTC)
+            callbacks = repository.callback_service_level(session, since=now - timedelta(days=1), until=now, now=now)
     finally:
         engine.dispose()
     if not campaigns:
@@ -136,6 +140,11 @@ def run_list(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    if callbacks.requested:
+        level = f"{callbacks.service_level:.0%}" if callbacks.service_level is not None else "-"
+        print(f"callbacks promised to callers in the last 24 h: {callbacks.requested}; made in time "
+              f"{callbacks.made_in_time}, late {callbacks.made_late}, waiting {callbacks.waiting}, overdue "
+              f"{callbacks.overdue}; service level {level}")
     return 0
 
 

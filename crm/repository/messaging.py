@@ -52,9 +52,9 @@ class OutboundMessage:
 
 
 def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tuple[int, ...] = ()
-                 ) -> tuple[list[OutboundMessage], list[tuple[int, str, Decision]]]:
+                 ) -> tuple[list[OutboundMessage], list[tuple[int, str, str | None, Decision]]]:
     """Messages to send now, best first; and the work items looked at but refused now (work item,
-    campaign key, the decision), so the caller can keep why."""
+    campaign key, its phone, the decision), so the caller can keep why."""
     rows = session.execute(
         select(WorkItem, Activity.channel, Campaign, Customer)
         .join(Activity, WorkItem.activity_id == Activity.id)
@@ -83,7 +83,7 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
     consents = {channel: consent_states(session, {item.customer_id for item, ch, *_ in rows if ch == channel},
                                         channel) for channel in MESSAGE_CHANNELS}
     out: list[OutboundMessage] = []
-    refused: list[tuple[int, str, Decision]] = []
+    refused: list[tuple[int, str, str | None, Decision]] = []
     for item, channel, campaign, customer in rows:
         rules = rules_of(campaign, cache)
         if rules is None:
@@ -94,7 +94,7 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
         # an e-mail has no phone: the no_phone rule reads the address instead
         verdict = decide(state if channel == "sms" else _with_phone(state, to), customer.time_zone, rules, now)
         if not verdict.eligible:
-            refused.append((item.id, campaign.campaign_key, verdict))
+            refused.append((item.id, campaign.campaign_key, item.phone_e164, verdict))
             continue
         contacts.setdefault(item.customer_id, []).append(now)  # the next message in this batch counts it
         text = " - ".join(part for part in (campaign.name, item.offer) if part)

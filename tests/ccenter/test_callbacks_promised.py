@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from ccenter.cli import main
 from ccenter.democenter import AgentSeat
 from crm import db, repository
 from crm.models import Activity, Attempt, Campaign, Customer, PhoneNumber, Task, WorkItem, WorkItemStatus
@@ -55,7 +57,8 @@ def _ivr_exits(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def test_press_8_in_the_ivr_is_a_callback_the_dialer_makes_with_the_ivr_data(database: str) -> None:  # noqa: F811
+def test_press_8_in_the_ivr_is_a_callback_the_dialer_makes_with_the_ivr_data(
+        database: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     seats = [AgentSeat("erin", "1002", {"retention": 5}, simulated=True)]
 
     async def scenario() -> str:
@@ -105,6 +108,9 @@ def test_press_8_in_the_ivr_is_a_callback_the_dialer_makes_with_the_ivr_data(dat
         level = repository.callback_service_level(s, since=now - timedelta(hours=1), until=now + timedelta(hours=1))
     engine.dispose()
     assert (level.requested, level.made_in_time, level.service_level) == (1, 1, 1.0)
+    assert main(["campaign", "list", "--db", database]) == 0
+    assert ("callbacks promised to callers in the last 24 h: 1; made in time 1, late 0, waiting 0, overdue 0; "
+            "service level 100%") in capsys.readouterr().out
 
 
 def test_a_queues_callback_fallback_is_a_promise_kept(database: str) -> None:  # noqa: F811
