@@ -512,8 +512,9 @@ class DialerCore:
         if p is not None:
             if pacer == "no_connect":
                 p.no_connect()
-            else:
-                p.connected(abandoned=pacer == "abandoned")
+            else:  # how long the customer took to answer teaches the predictive pacer its ring time
+                answered_after = (dial.joined_at if dial.joined_at is not None else now) - dial.started
+                p.connected(abandoned=pacer == "abandoned", after_s=answered_after)
             p.in_progress = max(0, p.in_progress)
         counts = self.counts.setdefault(dial.campaign, CampaignCounts())
         counts.by_result[result] = counts.by_result.get(result, 0) + 1

@@ -138,6 +138,7 @@ def test_answered_call_given_to_an_agent_is_a_connect() -> None:
     assert [(r.result, r.call_id) for r in out if isinstance(r, RecordAttempt)] == [("answered", "k1")]
     assert core.tick(T0 + 10) == [] and core.counts["C1"].connects == 1
     assert core.pacers["C1"].abandon_rate() == 0.0
+    assert core.pacers["C1"].ring_s == pytest.approx(15 + (5 - 15) * 0.05), "answered after 5 s: learned"
     assert core.ready_agents("sales", T0 + 6) == 0  # the agent the ACD just reserved is not ready any more
     assert core.on_call_event(ev("call.ended", "k1", cause="normal"), T0 + 60) == []
 
