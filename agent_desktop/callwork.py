@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -128,6 +128,7 @@ class CallWork:
     wanted_customer: int | None = None  # the customer the call names (preview, IVR hand-off), to load
     picked_offer: int | None = None  # the offer the agent works on an inbound call (its work item)
     corrections: dict[str, Any] = field(default_factory=dict)  # attached fields the agent corrected
+    talk_ended_at: datetime | None = None  # when the call ended and wrap-up began
 
     @classmethod
     def popped(cls, call: AgentCall, started_at: datetime, dialed: PreviewItem | None = None) -> CallWork:
@@ -209,7 +210,10 @@ class CallWork:
                 label = " · ".join(str(part) for part in (name, product) if part) or f"#{self.work_item_id}"
                 choices.append(OfferChoice(self.work_item_id, self.campaign_key, label,
                                            str(product) if product else None))
-        choices.extend(_choice(o) for o in offers if o.work_item_id != self.work_item_id)
+        # One row per campaign: the call's own work item stands for its campaign.
+        own_campaign: str | None = self.campaign_key if self.work_item_id is not None else None
+        choices.extend(_choice(o) for o in offers if o.work_item_id != self.work_item_id
+                       and (own_campaign is None or o.campaign_key != own_campaign))
         return tuple(choices)
 
     def pick_offer(self, work_item_id: int | None) -> None:
@@ -323,6 +327,7 @@ class CallWork:
             callback_at=answers.callback_at,
             callback_phone=self.number or None,
             do_not_call=answers.do_not_call,
+            wrap_up_s=max(0.0, (ended_at - self.talk_ended_at).total_seconds()) if self.talk_ended_at else None,
         )
 
 
@@ -366,6 +371,7 @@ class AgentWork:
             return None
         if handled:
             work.call = call
+            work.talk_ended_at = datetime.now(UTC)
             self.wrap_up = work
         elif work.work_item_id is not None:
             return FailedDial(work.work_item_id, cause or "failed")

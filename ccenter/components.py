@@ -10,7 +10,7 @@ for what it builds.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from .config import Settings
 
@@ -71,17 +71,30 @@ def acd_server(
 
 
 def dialer_service(
-    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None
+    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None,
+    keep_decisions_days: float | None = None, messages_url: str | None = None, messages_token: str | None = None,
 ) -> DialerService:
-    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents.
+    """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents,
+    and the callbacks promised to callers.
 
     ``no_disposition_after_s``: how long an answered call may wait for its contact before its work item
-    counts as "answered, no disposition" (the service's default when None)."""
+    counts as "answered, no disposition"; ``keep_decisions_days``: how long dial decisions are kept (the
+    service's defaults when None); ``messages_url``: the REST gateway that sends the ``sms`` and ``email``
+    channels' messages (none: they wait)."""
+    from datetime import timedelta
+
     from routing.dialer_service import DialerService
 
-    if no_disposition_after_s is None:
-        return DialerService(bus, sessions, settings.site)
-    return DialerService(bus, sessions, settings.site, no_disposition_after_s=no_disposition_after_s)
+    options: dict[str, Any] = {"region": settings.default_region}
+    if no_disposition_after_s is not None:
+        options["no_disposition_after_s"] = no_disposition_after_s
+    if keep_decisions_days is not None:
+        options["keep_decisions_for"] = timedelta(days=keep_decisions_days)
+    if messages_url:
+        from routing.messaging import MessageConnector, MessageSender
+
+        options["messages"] = MessageSender(MessageConnector(messages_url, token=messages_token), sessions)
+    return DialerService(bus, sessions, settings.site, **options)
 
 
 def cti_gateway(

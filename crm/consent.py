@@ -24,7 +24,7 @@ from .models import Consent, Customer, utcnow
 logger = logging.getLogger(__name__)
 
 ALL = "all"
-CHANNELS = (*CAMPAIGN_CHANNELS, "email", ALL)
+CHANNELS = (*CAMPAIGN_CHANNELS, ALL)
 MARKETING = "marketing"
 _CHUNK = 500
 
@@ -61,3 +61,28 @@ def consent_states(session: Session, customer_ids: Iterable[int], channel: str, 
 
 def consent_state(session: Session, customer_id: int, channel: str, *, purpose: str = MARKETING) -> ConsentState:
     return consent_states(session, [customer_id], channel, purpose=purpose).get(customer_id, ConsentState.UNKNOWN)
+
+
+def consent_overview(session: Session, customer_id: int, *, purpose: str = MARKETING
+                     ) -> list[tuple[str, ConsentState, datetime | None, str | None]]:
+    """Per channel (``all`` included), what decides for the customer now: (channel, state, when it was
+    said, its source). Raises NotFound."""
+    if session.get(Customer, customer_id) is None:
+        raise NotFound(f"no customer {customer_id}")
+    newest: dict[str, Consent] = {}
+    for record in session.scalars(select(Consent).where(Consent.customer_id == customer_id,
+                                                        Consent.purpose == purpose)
+                                  .order_by(Consent.recorded_at, Consent.id)):
+        newest[record.channel] = record
+    out: list[tuple[str, ConsentState, datetime | None, str | None]] = []
+    every = newest.get(ALL)
+    for channel in CHANNELS:
+        own = newest.get(channel)
+        deciding = own if channel == ALL else max(
+            (r for r in (own, every) if r is not None), key=lambda r: (r.recorded_at, r.id), default=None)
+        if deciding is None:
+            out.append((channel, ConsentState.UNKNOWN, None, None))
+        else:
+            out.append((channel, ConsentState.GRANTED if deciding.granted else ConsentState.REFUSED,
+                        deciding.recorded_at, deciding.source))
+    return out

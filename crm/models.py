@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -260,6 +261,8 @@ class Contact(Base):
     #: The communication the customer called about ("this bill is wrong"), when there is one.
     communication_id: Mapped[int | None] = mapped_column(
         ForeignKey("communication.id", ondelete="SET NULL"), index=True)
+    #: Seconds the agent spent in wrap-up after the call (talk time is the rest of the contact).
+    wrap_up_s: Mapped[float | None] = mapped_column(Float)
 
     agent: Mapped[Agent | None] = relationship()
 
@@ -425,6 +428,8 @@ class WorkItem(Base):
     last_attempt_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What came with the work item: a requested callback's promise and the IVR's attached data.
+    attached: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     activity: Mapped[Activity] = relationship()
     task: Mapped[Task] = relationship()
@@ -508,6 +513,8 @@ class AgentExtension(Base):
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True)
     extension: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 # --- workflows, connectors and the API -------------------------------------------------------
 
 
@@ -566,3 +573,25 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class DialDecision(Base):
+    """Why a work item was (not) worked at a moment: the dialer's decisions, kept for
+    ``ccenter campaign why`` and purged after their retention period."""
+
+    __tablename__ = "dial_decision"
+    __table_args__ = (
+        Index("ix_dial_decision_item_at", "work_item_id", "decided_at"),
+        Index("ix_dial_decision_phone_at", "phone_e164", "decided_at"),
+        Index("ix_dial_decision_campaign_at", "campaign_key", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    campaign_key: Mapped[str] = mapped_column(String(64))
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    dialled: Mapped[bool]
+    rule: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(200))
+    retry_at: Mapped[datetime | None]

@@ -266,7 +266,7 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
                 f"unknown fallback {action!r} ({command.command_id}): voicemail, callback or abandoned"
             )
         await link.fallback(_arg(command, "call_id"), action)
-        return {}
+        return {"action": action}  # the dialer keeps a promised callback from this result
     if command.name == "dial_out":
         data = command.args.get("data") or {}
         if not isinstance(data, dict):

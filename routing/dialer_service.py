@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -54,9 +55,11 @@ from bus.transport import QOS_COMMAND, Bus, Subscription
 from crm import db, repository
 from crm.campaigns.eligibility import decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
-from crm.repository import DialCandidate, DialerCampaign
+from crm.errors import CrmError
+from crm.repository import DialCandidate, DialDecisionRecord, DialerCampaign
 
 from .dialer import DialMode, Pacer
+from .messaging import MessageSender
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,8 @@ RESULTS = ("answered", "busy", "no_answer", "answering_machine", "failed", "hung
 #: How long an answered dialer call may stay without a saved contact (a disposition) before its work item
 #: is closed as ``no_disposition`` instead of being redialled (``ccenter dialer --no-disposition-after``).
 NO_DISPOSITION_AFTER_S = 2 * 3600.0
+#: How often the dialer purges dial decisions past their retention.
+PURGE_EVERY_S = 3600.0
 _CAUSES = {"busy": "busy", "no_answer": "no_answer", "answering_machine": "answering_machine"}
 
 
@@ -121,6 +126,9 @@ def attached_data(plan: CampaignPlan, item: DialCandidate, now: float) -> dict[s
                "at": now}
         for name, (value, kind) in values.items()
     }
+    earlier = item.data.get("fields") if isinstance(item.data, Mapping) else None
+    if isinstance(earlier, Mapping):  # a callback: what the IVR collected on the call it was promised on
+        fields = {**{str(k): dict(v) for k, v in earlier.items() if isinstance(v, Mapping)}, **fields}
     return {"schema": ATTACHED_SCHEMA, "fields": fields, "routing": {"queue": plan.queue, "priority": plan.priority}}
 
 
@@ -160,7 +168,53 @@ class HangUp:
     campaign: str
 
 
-Decision = DialOut | RecordAttempt | HangUp
+@dataclass(frozen=True, slots=True)
+class RecordCallback:
+    """A callback promised to a caller: the IVR's "press 8" (``source`` ``ivr``) or a queue's ``callback``
+    fallback (``queue``). It becomes a work item of the standing callbacks campaign
+    (:func:`crm.repository.request_callback`), tied to ``call_id``, with the call's attached data."""
+
+    call_id: str
+    number: str
+    source: str
+    queue: str | None
+    requested_at: datetime
+    customer_id: int | None
+    data: dict[str, Any]
+
+
+Decision = DialOut | RecordAttempt | HangUp | RecordCallback
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the dialer knows of a call it did not place, for a callback promised on it."""
+
+    first_at: float
+    calling: str | None = None
+    queue: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    ended_at: float | None = None
+    promised: bool = False
+
+
+#: How long a call is remembered after it ended (a fallback's result may come after the hang-up).
+SEEN_AFTER_END_S = 300.0
+#: How long a call with no end seen is remembered at most (its end was lost).
+SEEN_AT_MOST_S = 12 * 3600.0
+
+
+def _field(data: Mapping[str, Any], name: str) -> Any:
+    fields = data.get("fields")
+    entry = fields.get(name) if isinstance(fields, Mapping) else None
+    return entry.get("value") if isinstance(entry, Mapping) else None
+
+
+def _customer_of(data: Mapping[str, Any]) -> int | None:
+    value = _field(data, "customer_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 @dataclass(slots=True)
@@ -192,7 +246,7 @@ class DialerCore:
     """The dialer's decisions, sans-I/O; ``now`` is seconds since the epoch (the service's clock)."""
 
     def __init__(self, *, max_batch: int = 20, stats_stale_s: float = 10.0, result_timeout_s: float = 30.0,
-                 dial_timeout_s: float = 180.0) -> None:
+                 dial_timeout_s: float = 180.0, max_decisions: int = 100_000) -> None:
         self.max_batch = max_batch
         self.stats_stale_s = stats_stale_s
         self.result_timeout_s = result_timeout_s
@@ -206,6 +260,10 @@ class DialerCore:
         self._by_call: dict[str, _Dial] = {}
         self._orphans: dict[str, list[tuple[CallEvent, float]]] = {}  # events before the call id was known
         self._not_before: dict[int, float] = {}  # work item -> when it may be looked at again
+        self._seen: dict[str, _Seen] = {}  # calls the dialer did not place, for callbacks promised on them
+        self.decided: deque[DialDecisionRecord] = deque(maxlen=max_decisions)  # not written yet
+        self.decisions_dropped = 0
+        self.callbacks_promised = 0
 
     # -- campaigns and statistics ------------------------------------------------------------
     def set_campaigns(self, plans: Iterable[CampaignPlan]) -> None:
@@ -234,6 +292,13 @@ class DialerCore:
             return 0
         return max(0, stats.agents_ready - len(self._delivered.get(queue, ())))
 
+    def busy_agents(self, queue: str, now: float) -> int:
+        """Agents of ``queue`` on a call per the ACD (those the predictive pacer expects to free up)."""
+        stats = self._stats.get(queue)
+        if stats is None or now - stats.ts > self.stats_stale_s:
+            return 0
+        return stats.agents_busy + len(self._delivered.get(queue, ()))
+
     def wanted(self, now: float) -> dict[str, int]:
         """How many calls each campaign should start now."""
         out: dict[str, int] = {}
@@ -243,7 +308,7 @@ class DialerCore:
                 self.pacers[k].in_progress for k, p in self.plans.items() if k != key and p.queue == plan.queue
             )
             ready = max(0, self.ready_agents(plan.queue, now) - others)
-            n = min(self.max_batch, pacer.calls_to_dial(ready))
+            n = min(self.max_batch, pacer.calls_to_dial(ready, self.busy_agents(plan.queue, now)))
             if n > 0:
                 out[key] = n
         return out
@@ -263,6 +328,8 @@ class DialerCore:
         if plan is None:
             return None
         verdict = decide(item.state(), item.time_zone, plan.rules, _utc(now), do_not_call=item.do_not_call)
+        self._decided(DialDecisionRecord(_utc(now), campaign, item.work_item_id, item.phone or None,
+                                         verdict.eligible, verdict.rule.value, verdict.reason, verdict.retry_at))
         if not verdict.eligible:
             logger.debug("work item %d not dialled (%s): %s", item.work_item_id, verdict.rule, verdict.reason)
             later = verdict.retry_at.timestamp() if verdict.retry_at is not None else now + 3600.0
@@ -275,8 +342,22 @@ class DialerCore:
         return DialOut(command_id, campaign, item.work_item_id, item.phone, plan.queue,
                        attached_data(plan, item, now))
 
+    def _decided(self, record: DialDecisionRecord) -> None:
+        if len(self.decided) == self.decided.maxlen:
+            self.decisions_dropped += 1  # the database has been away long: the oldest goes unwritten
+        self.decided.append(record)
+
+    def take_decisions(self) -> list[DialDecisionRecord]:
+        """The decisions made since the last call, to keep (``ccenter campaign why``)."""
+        out = list(self.decided)
+        self.decided.clear()
+        return out
+
     def on_result(self, result: CommandResult, now: float) -> list[Decision]:
-        """The gateway's answer to a ``dial_out``: the call's id, or why it could not be dialled."""
+        """The gateway's answer to a ``dial_out``: the call's id, or why it could not be dialled; or to
+        the ACD's ``fallback`` of a waiting call: a ``callback`` fallback is a promise to keep."""
+        if result.name == "fallback":
+            return self._fallback_done(result, now)
         dial = self._by_command.get(result.command_id)
         if dial is None or dial.done or dial.call_id is not None:
             return []
@@ -292,11 +373,63 @@ class DialerCore:
         return out
 
     def on_call_event(self, event: CallEvent, now: float) -> list[Decision]:
+        promised = self._watch(event, now)
         dial = self._by_call.get(event.call_id)
         if dial is None:
             if any(d.call_id is None and not d.done for d in self._by_command.values()):
                 self._orphans.setdefault(event.call_id, []).append((event, now))
+            return promised
+        if promised:
+            return promised + self._dial_event(dial, event, now)
+        return self._dial_event(dial, event, now)
+
+    # -- callbacks promised to callers -------------------------------------------------------
+    def _watch(self, event: CallEvent, now: float) -> list[Decision]:
+        """Remember who called and what the IVR attached; the IVR's callback hand-off is a promise."""
+        seen = self._seen.get(event.call_id)
+        kind = event.type
+        if seen is None:
+            if kind not in (CallEventType.OFFERED, CallEventType.DATA, CallEventType.QUEUE_JOINED):
+                return []
+            seen = self._seen[event.call_id] = _Seen(now)
+        if event.calling and not seen.calling:
+            seen.calling = event.calling
+        if kind == CallEventType.QUEUE_JOINED and event.queue:
+            seen.queue = event.queue
+        elif kind == CallEventType.ENDED:
+            seen.ended_at = now
+        elif kind == CallEventType.DATA and event.data:
+            seen.data = dict(event.data)
+            routing = event.data.get("routing")
+            if isinstance(routing, Mapping) and isinstance(routing.get("queue"), str):
+                seen.queue = routing["queue"]
+            number = _field(event.data, "callback_number")
+            if isinstance(number, str) and number and not seen.promised:
+                seen.promised = True
+                return [self._callback(event.call_id, seen, number, "ivr", now)]
+        return []
+
+    def _fallback_done(self, result: CommandResult, now: float) -> list[Decision]:
+        if not result.ok or result.result.get("action") != "callback":
             return []
+        call_id = result.command_id.rpartition(":")[0]
+        seen = self._seen.get(call_id)
+        if seen is not None and seen.promised:
+            return []  # promised once already (the IVR's)
+        if seen is None or not seen.calling:
+            logger.warning("call %s: a callback was promised but the caller's number is unknown to the dialer",
+                           call_id)
+            return []
+        seen.promised = True
+        return [self._callback(call_id, seen, seen.calling, "queue", now)]
+
+    def _callback(self, call_id: str, seen: _Seen, number: str, source: str, now: float) -> RecordCallback:
+        self.callbacks_promised += 1
+        logger.info("call %s: callback promised (%s) to %s", call_id, source, number)
+        return RecordCallback(call_id, number, source, seen.queue, _utc(now), _customer_of(seen.data),
+                              dict(seen.data))
+
+    def _dial_event(self, dial: _Dial, event: CallEvent, now: float) -> list[Decision]:
         if dial.done:
             if event.type == CallEventType.ENDED:
                 self._forget(dial)
@@ -349,6 +482,10 @@ class DialerCore:
             elif dial.joined_at is None and now - dial.started > self.dial_timeout_s:
                 self._finish(dial, "failed", now, pacer="no_connect", record=False)
                 self._forget(dial)
+        for call_id, seen in list(self._seen.items()):
+            if (seen.ended_at is not None and now - seen.ended_at > SEEN_AFTER_END_S) \
+                    or now - seen.first_at > SEEN_AT_MOST_S:
+                del self._seen[call_id]
         horizon = now - self.result_timeout_s
         for call_id, events in list(self._orphans.items()):
             if events[-1][1] < horizon:
@@ -375,8 +512,9 @@ class DialerCore:
         if p is not None:
             if pacer == "no_connect":
                 p.no_connect()
-            else:
-                p.connected(abandoned=pacer == "abandoned")
+            else:  # how long the customer took to answer teaches the predictive pacer its ring time
+                answered_after = (dial.joined_at if dial.joined_at is not None else now) - dial.started
+                p.connected(abandoned=pacer == "abandoned", after_s=answered_after)
             p.in_progress = max(0, p.in_progress)
         counts = self.counts.setdefault(dial.campaign, CampaignCounts())
         counts.by_result[result] = counts.by_result.get(result, 0) + 1
@@ -419,6 +557,10 @@ class DialerService:
         refresh_s: float = 10.0,
         core: DialerCore | None = None,
         no_disposition_after_s: float = NO_DISPOSITION_AFTER_S,
+        region: str = "US",
+        keep_decisions_for: timedelta = repository.DECISION_RETENTION,
+        messages: MessageSender | None = None,
+        messages_every_s: float = 5.0,
     ) -> None:
         if no_disposition_after_s <= 0:
             raise ValueError("no_disposition_after_s must be a positive number of seconds")
@@ -430,6 +572,12 @@ class DialerService:
         self.refresh_s = refresh_s
         self.core = core or DialerCore()
         self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
+        self.region = region  # of caller numbers written without a country code
+        self.keep_decisions_for = keep_decisions_for
+        self.messages = messages  # the sms and e-mail channels' connector, when one is configured
+        self.messages_every_s = messages_every_s
+        self._last_messages = -math.inf
+        self._last_purge = -math.inf
         self.undisposed_closed = 0
         self.commands_sent = 0
         self.attempts_recorded = 0
@@ -439,6 +587,9 @@ class DialerService:
         self._db = asyncio.Lock()
         self._last_refresh = -math.inf
         self._stopped = False
+        self._callbacks: list[RecordCallback] = []  # promised callbacks not written yet
+        self._promises = asyncio.Lock()
+        self._writes: set[asyncio.Future[Any]] = set()  # writes a stop interrupted the wait for
 
     async def start(self) -> None:
         """Subscribe (calls, command results, queue statistics), load the campaigns, start pacing."""
@@ -469,6 +620,16 @@ class DialerService:
             with contextlib.suppress(BusError):
                 await subscription.close()
         self._subscriptions.clear()
+        for write in list(self._writes):
+            with contextlib.suppress(Exception):
+                await write
+        self._writes.clear()
+        with contextlib.suppress(Exception):  # what is left to write: promised callbacks, decisions
+            await self.keep_promises()
+            await self.keep_decisions()
+        if self._callbacks:
+            logger.error("dialer stopped with %d promised callbacks not written: %s", len(self._callbacks),
+                         ", ".join(f"{c.number} (call {c.call_id})" for c in self._callbacks))
         logger.info("dialer stopped (%d calls in progress left to the PBX)", self.core.in_progress)
 
     async def refresh(self) -> None:
@@ -479,6 +640,17 @@ class DialerService:
         plans = [p for p in (campaign_plan(c) for c in campaigns) if p is not None]
         self.core.set_campaigns(plans)
         await self.close_undisposed()
+        if time.monotonic() - self._last_purge >= PURGE_EVERY_S:
+            await self.purge_decisions()
+
+    async def purge_decisions(self) -> int:
+        """Delete the dial decisions older than the retention period; returns how many."""
+        before = _utc(self.clock()) - self.keep_decisions_for
+        purged: int = await self._in_db(lambda s: repository.purge_decisions(s, before=before))
+        self._last_purge = time.monotonic()
+        if purged:
+            logger.info("purged %d dial decisions made before %s", purged, before.isoformat())
+        return purged
         self._last_refresh = time.monotonic()
 
     async def close_undisposed(self) -> int:
@@ -514,7 +686,8 @@ class DialerService:
         return decisions
 
     def _on_result(self, message: Any) -> list[Decision]:
-        if not isinstance(message, CommandResult) or not message.command_id.startswith("dial:"):
+        if not isinstance(message, CommandResult) or not (
+                message.command_id.startswith("dial:") or message.name == "fallback"):
             return []
         return self.core.on_result(message, self.clock())
 
@@ -544,7 +717,7 @@ class DialerService:
 
     async def step(self) -> None:
         """One pacing step: abandonment timers, then the calls the pacers want."""
-        await self._carry_out(self.core.tick(self.clock()))
+        await self._carry_out(self.core.tick(self.clock()))  # also writes promised callbacks still waiting
         if time.monotonic() - self._last_refresh >= self.refresh_s:
             await self.refresh()
         for campaign, n in self.core.wanted(self.clock()).items():
@@ -560,8 +733,31 @@ class DialerService:
                 if dial is not None:
                     started.append(dial)
             await self._carry_out(started)
+        await self.keep_decisions()
+        if self.messages is not None and time.monotonic() - self._last_messages >= self.messages_every_s:
+            self._last_messages = time.monotonic()
+            try:
+                await self.messages.step()
+            except Exception as exc:  # the database or the gateway away: the next round tries again
+                logger.warning("dialer: campaign messages not sent this round: %s", exc)
+
+    async def keep_decisions(self) -> None:
+        """Write the dial decisions made since the last step (kept in memory while the database is away)."""
+        records = self.core.take_decisions()
+        if not records:
+            return
+        write = asyncio.ensure_future(self._in_db(lambda s: repository.record_dial_decisions(s, records)))
+        try:
+            await asyncio.shield(write)  # a stop while writing lets the write finish (stop() waits for it)
+        except asyncio.CancelledError:
+            self._writes.add(write)
+            raise
+        except Exception as exc:
+            logger.info("%d dial decisions not written yet (%s); trying again", len(records), type(exc).__name__)
+            self.core.decided.extendleft(reversed(records))
 
     async def _carry_out(self, decisions: list[Decision]) -> None:
+        self._callbacks += [d for d in decisions if isinstance(d, RecordCallback)]
         records = [d for d in decisions if isinstance(d, RecordAttempt)]
         for d in decisions:
             if isinstance(d, DialOut):
@@ -574,12 +770,39 @@ class DialerService:
         if records:
             await self._in_db(lambda s: self._write(s, records))
             self.attempts_recorded += len(records)
+        await self.keep_promises()
+
+    async def keep_promises(self) -> None:
+        """Write the callbacks promised to callers, each in its own transaction; one that cannot be
+        written now (the database busy or away) is kept and tried again at the next step."""
+        async with self._promises:
+            while self._callbacks:
+                promise = self._callbacks[0]
+                try:
+                    await self._in_db(functools.partial(self._write_callback, promise=promise))
+                except Exception as exc:  # kept, never lost: the next step tries again
+                    logger.info("call %s: the callback to %s is not written yet (%s); trying again",
+                                promise.call_id, promise.number, type(exc).__name__)
+                    return
+                self._callbacks.pop(0)
 
     @staticmethod
     def _candidates(
         campaign_id: int, now: datetime, limit: int, skip: tuple[int, ...]
     ) -> Callable[[db.Session], list[DialCandidate]]:
         return lambda s: repository.dial_candidates(s, campaign_id, now=now, limit=limit, skip=skip)
+
+    def _write_callback(self, session: db.Session, *, promise: RecordCallback) -> None:
+        r = promise
+        try:
+            with session.begin_nested():
+                item = repository.request_callback(
+                    session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at,
+                    queue=r.queue, customer_id=r.customer_id, data=r.data, region=self.region)
+        except CrmError as exc:  # a number that is no number: nobody can call it back
+            logger.error("call %s: the callback promised to %s cannot be recorded: %s", r.call_id, r.number, exc)
+        else:
+            logger.info("call %s: the callback to %s is work item %d", r.call_id, r.number, item)
 
     @staticmethod
     def _write(session: db.Session, records: list[RecordAttempt]) -> None:

@@ -53,6 +53,7 @@ class CampaignResult:
     answering_machine: int = 0
     no_answer: int = 0
     list_remaining: int = 0
+    abandon_target: float | None = None  # the campaign's cap, printed beside its abandonment
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.connects + self.abandoned
@@ -67,6 +68,7 @@ class CampaignResult:
             "no_answer": self.no_answer,
             "contacts_per_agent_hour": self.connects / agent_hours if agent_hours else 0.0,
             "list_remaining": self.list_remaining,
+            "abandon_target": self.abandon_target,
         }
 
 
@@ -186,7 +188,12 @@ def simulate(
 
     # Outbound campaigns: the real Pacer, fed with the ready agents of the campaign's queue.
     configs = {q.config.name: q.config for q in scenario.queues}
-    pacers = {c.name: Pacer(DialMode(c.dial_mode), c.abandon_target) for c in scenario.campaigns}
+    queue_handle = {q.config.name: q.handle_time for q in scenario.queues}
+    pacers = {
+        c.name: Pacer(DialMode(c.dial_mode), c.abandon_target, ring_s=c.ring_time_s,
+                      handle_s=(c.handle_time or queue_handle[c.queue]).mean_s)
+        for c in scenario.campaigns
+    }
     campaign_agents: dict[str, list[AgentId]] = {}
     for c in scenario.campaigns:
         config = configs[c.queue]
@@ -198,7 +205,8 @@ def simulate(
         ]
     measured_hours = (horizon - warmup) / 3600.0
     outbound = {
-        c.name: CampaignResult(c.dial_mode, len(campaign_agents[c.name]), measured_hours, list_remaining=c.list_size)
+        c.name: CampaignResult(c.dial_mode, len(campaign_agents[c.name]), measured_hours, list_remaining=c.list_size,
+                               abandon_target=c.abandon_target)
         for c in scenario.campaigns
     }
     out_handle = {
@@ -213,8 +221,10 @@ def simulate(
             result = outbound[c.name]
             if result.list_remaining <= 0:
                 continue
-            ready = sum(1 for a in campaign_agents[c.name] if engine.agent_status(a) is AgentStatus.READY)
-            n = min(result.list_remaining, pacers[c.name].calls_to_dial(ready))
+            statuses = [engine.agent_status(a) for a in campaign_agents[c.name]]
+            ready = sum(1 for s in statuses if s is AgentStatus.READY)
+            busy = sum(1 for s in statuses if s in (AgentStatus.ON_CALL, AgentStatus.WRAP_UP))
+            n = min(result.list_remaining, pacers[c.name].calls_to_dial(ready, busy))
             for _ in range(n):
                 result.list_remaining -= 1
                 pacers[c.name].dialled()

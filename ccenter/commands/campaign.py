@@ -1,4 +1,5 @@
-"""``ccenter campaign import|export|list``: the BI campaign files from a terminal (docs/campaigns.md)."""
+"""``ccenter campaign import|export|list|why|purge-decisions``: the BI campaign files from a terminal, and
+every dial decision explained (docs/campaigns.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..cli import settings_from
 
 if TYPE_CHECKING:
     from crm.campaign_files import ImportReport
+    from crm.repository import DialDecisionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     export.set_defaults(func=run_export)
     listing = commands.add_parser("list", parents=[common], help="campaigns with their work items by status")
     listing.set_defaults(func=run_list)
+    why = commands.add_parser(
+        "why", parents=[common],
+        help="why a number or work item was (not) dialled, or why a campaign's dialer is idle now",
+        description="WHAT is a campaign_id (why its dialer is idle now, and its last hour's decisions), a work "
+                    "item id (its decisions), or a phone number (the decisions about it in every campaign). "
+                    "A campaign_id of digits only wins over a work item id of the same digits.",
+    )
+    why.add_argument("what", metavar="PHONE|WORK_ITEM|CAMPAIGN")
+    why.add_argument("--limit", type=int, default=50, metavar="N", help="decisions shown, newest first (50)")
+    why.add_argument("--region", help="country of a phone number written without +prefix (default: configured)")
+    why.set_defaults(func=run_why)
+    purge = commands.add_parser(
+        "purge-decisions", parents=[common],
+        help="delete dial decisions older than the retention period (the dialer does it hourly itself)",
+    )
+    purge.add_argument("--older-than", type=float, default=90.0, metavar="DAYS",
+                       help="delete decisions older than this many days (90)")
+    purge.set_defaults(func=run_purge)
 
 
 def format_report(report: ImportReport) -> list[str]:
@@ -97,13 +117,17 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crm import campaign_files, db
+    from datetime import UTC, datetime, timedelta
+
+    from crm import campaign_files, db, repository
 
     settings = settings_from(args)
     engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
             campaigns = campaign_files.list_campaigns(session)
+            now = datetime.now(UTC)
+            callbacks = repository.callback_service_level(session, since=now - timedelta(days=1), until=now, now=now)
     finally:
         engine.dispose()
     if not campaigns:
@@ -116,4 +140,93 @@ def run_list(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    if callbacks.requested:
+        level = f"{callbacks.service_level:.0%}" if callbacks.service_level is not None else "-"
+        print(f"callbacks promised to callers in the last 24 h: {callbacks.requested}; made in time "
+              f"{callbacks.made_in_time}, late {callbacks.made_late}, waiting {callbacks.waiting}, overdue "
+              f"{callbacks.overdue}; service level {level}")
+    return 0
+
+
+def _when(moment: object) -> str:
+    from datetime import UTC, datetime
+
+    if not isinstance(moment, datetime):
+        return "-"
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _decision_lines(records: list[DialDecisionRecord]) -> list[str]:
+    lines = []
+    for r in records:
+        verdict = "dialled" if r.dialled else f"skipped ({r.rule})"
+        retry = f"; may be eligible from {_when(r.retry_at)}" if r.retry_at is not None and not r.dialled else ""
+        item = f"work item {r.work_item_id}" if r.work_item_id is not None else "work item (deleted)"
+        lines.append(f"{_when(r.decided_at)}  {r.campaign_key}  {item}  {r.phone or '-'}  {verdict}: "
+                     f"{r.reason}{retry}")
+    return lines
+
+
+def run_why(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from crm import db, repository
+
+    settings = settings_from(args)
+    region = (args.region or settings.default_region).upper()
+    now = datetime.now(UTC)
+    engine = db.open_current(settings.db_url)
+    try:
+        with db.session_factory(engine)() as session:
+            kind, what = repository.why_target(session, args.what, region=region)
+            if kind == "campaign":
+                assert isinstance(what, str)
+                state = repository.campaign_now(session, what, now=now)
+                print(f"campaign {what} ({state.dial_mode}): {state.open_items} open work items to dial, "
+                      f"{state.due_items} due now" + (f", next due {_when(state.next_due_at)}"
+                                                     if state.next_due_at else ""))
+                if state.blockers:
+                    print("the dialer calls nobody now:")
+                    for blocker in state.blockers:
+                        print(f"  - {blocker}")
+                else:
+                    print("the dialer has work: it dials when agents of the campaign's queue are ready "
+                          "(the ACD's statistics); see `ccenter acd explain`")
+                if state.recent:
+                    print("last hour: " + ", ".join(f"{rule} {n}" for rule, n in sorted(state.recent.items())))
+                records = repository.decisions(session, campaign_key=what, limit=args.limit)
+            elif kind == "work_item":
+                assert isinstance(what, int)
+                records = repository.decisions(session, work_item_id=what, limit=args.limit)
+                if not records:
+                    print(f"no dial decision kept about work item {what}")
+            else:
+                assert isinstance(what, str)
+                records = repository.decisions(session, phone=what, limit=args.limit)
+                if not records:
+                    print(f"no dial decision kept about {what}")
+    finally:
+        engine.dispose()
+    for line in _decision_lines(records):
+        print(line)
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from crm import db, repository
+
+    if not args.older_than > 0:
+        print("ccenter: error: --older-than must be a number of days > 0", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    before = datetime.now(UTC) - timedelta(days=args.older_than)
+    engine = db.open_current(settings.db_url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            purged = repository.purge_decisions(session, before=before)
+    finally:
+        engine.dispose()
+    print(f"purged {purged} dial decisions made before {_when(before)}")
     return 0

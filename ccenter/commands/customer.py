@@ -1,4 +1,5 @@
-"""``ccenter customer find`` and ``ccenter customer show``: the customer look-ups from a terminal."""
+"""``ccenter customer find|show|consent``: the customer look-ups from a terminal, and their consent to
+marketing per channel."""
 
 from __future__ import annotations
 
@@ -31,6 +32,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     who.add_argument("--phone", help="a phone number of the customer (the first match is shown)")
     who.add_argument("--account", help="an account number of the customer")
     show.set_defaults(func=run_show)
+    consent = commands.add_parser(
+        "consent", parents=[common],
+        help="record a customer's consent to marketing per channel, or show it",
+        description="With --grant or --refuse, record what the customer said (the newest record for a channel, "
+                    "or for 'all', decides; campaigns leave out a refused channel at once). Without, print "
+                    "what decides per channel now.",
+    )
+    consent.add_argument("customer_id", type=int, metavar="CUSTOMER_ID")
+    consent.add_argument("--grant", action="append", default=[], metavar="CHANNEL",
+                         help="outbound_call, inbound_offer, sms, email or all (may be repeated)")
+    consent.add_argument("--refuse", action="append", default=[], metavar="CHANNEL",
+                         help="outbound_call, inbound_offer, sms, email or all (may be repeated)")
+    consent.add_argument("--source", default="cli", help="where the customer said it (default: cli)")
+    consent.set_defaults(func=run_consent)
 
 
 def _plain(value: Any) -> Any:
@@ -87,4 +102,30 @@ def run_show(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(json.dumps(_plain(view), ensure_ascii=False, indent=2))
+    return 0
+
+
+def run_consent(args: argparse.Namespace) -> int:
+    from crm import consent, db
+
+    overlap = set(args.grant) & set(args.refuse)
+    if overlap:
+        print(f"ccenter: error: {', '.join(sorted(overlap))} both granted and refused", file=sys.stderr)
+        return 2
+    settings = settings_from(args)
+    engine = db.open_current(settings.db_url)
+    try:
+        if args.grant or args.refuse:
+            with db.transaction(db.session_factory(engine)) as session:
+                for channel in args.grant:
+                    consent.record_consent(session, args.customer_id, channel, granted=True, source=args.source)
+                for channel in args.refuse:
+                    consent.record_consent(session, args.customer_id, channel, granted=False, source=args.source)
+        with db.session_factory(engine)() as session:
+            overview = consent.consent_overview(session, args.customer_id)
+    finally:
+        engine.dispose()
+    for channel, state, when, source in overview:
+        said = f"\t{when.isoformat(timespec='seconds')}\t{source or ''}" if when is not None else ""
+        print(f"{channel}\t{state.value}{said}")
     return 0

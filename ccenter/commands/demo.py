@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     desks = agents[: args.agents]
     seats = [AgentSeat(a.login, a.extension or "", dict(a.skills), simulated=a not in desks) for a in agents]
-    pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60)
+    # The PBX keeps the wall clock: its events, the ACD's statistics and the IVR's sessions are dated today.
+    pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60, now=time.time())
     link = SimLink(pbx, realtime=True)
     bus = InProcessBus()  # bound to the loop of the network thread that runs the demo
     scripted = args.screenshots is not None

@@ -27,7 +27,24 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     dialer.add_argument("--no-disposition-after", metavar="DURATION", type=_duration, default=None,
                         help="an answered call whose agent saved no contact within this time closes its work "
                              "item as no_disposition, never redialled: seconds or \"30m\", \"2h\" (default 2h)")
+    dialer.add_argument("--keep-decisions", metavar="DAYS", type=_days, default=None,
+                        help="how long every dial decision is kept for `ccenter campaign why` (default 90 days); "
+                             "older ones are purged hourly")
+    dialer.add_argument("--messages-url", metavar="URL", default=None,
+                        help="the REST gateway that sends campaigns' sms and email messages (default: "
+                             "CCENTER_MESSAGES_URL; none: those channels wait); its bearer token is read from "
+                             "CCENTER_MESSAGES_TOKEN")
     dialer.set_defaults(func=run_dialer)
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days > 0")
+    return value
 
 
 def _duration(text: str) -> float:
@@ -81,7 +98,10 @@ def run_dialer(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()  # an unreachable broker is one clear error (BusError)
         service = dialer_service(bus, db.session_factory(engine), settings,
-                                 no_disposition_after_s=args.no_disposition_after)
+                                 no_disposition_after_s=args.no_disposition_after,
+                                 keep_decisions_days=args.keep_decisions,
+                                 messages_url=args.messages_url or os.environ.get("CCENTER_MESSAGES_URL"),
+                                 messages_token=os.environ.get("CCENTER_MESSAGES_TOKEN"))
         try:
             await service.start()
             campaigns = ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in service.core.plans.values())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import IO
 
 from sqlalchemy import func, select
@@ -18,18 +19,23 @@ from ..models import (
     Agent,
     Attempt,
     Campaign,
+    Contact,
     Order,
     ServiceRequest,
     Task,
     WorkItem,
     WorkItemStatus,
 )
+from ..repository.decisions import COMPLIANCE_RULES, refusals_by_rule
 from .reading import CampaignFileError
 
 #: Work item columns of the results file (the contract names the first ones; more may be added at the end).
 RESULT_COLUMNS = ("work_item_id", "campaign_id", "customer_id", "phone", "channel", "status", "result", "reason",
                   "attempts", "last_attempt_at", "agent_id", "order_ids", "service_request_ids", "offer",
-                  "priority", "task", "next_attempt_at", "created_at", "order_states")
+                  "priority", "task", "next_attempt_at", "created_at", "order_states",
+                  # what BI measures effect and cost with (added at the end: read columns by name)
+                  "disposition", "offer_result", "order_count", "order_value", "order_currency", "contacts",
+                  "talk_s", "wrap_up_s", *(f"refused_{rule}" for rule in COMPLIANCE_RULES))
 
 
 ATTEMPT_COLUMNS = ("attempt_id", "work_item_id", "campaign_id", "customer_id", "channel", "started_at", "ended_at",
@@ -110,6 +116,32 @@ def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Map
         .order_by(ServiceRequest.id)
     ):
         requests.setdefault(item_id or 0, []).append(str(request_id))
+    values: dict[int, list[tuple[Decimal, str]]] = {}
+    for item_id, amount, currency in session.execute(
+        select(Order.work_item_id, Order.amount, Order.currency).join(WorkItem, WorkItem.id == Order.work_item_id)
+        .join(Activity, Activity.id == WorkItem.activity_id).where(Activity.campaign_id == campaign.id)
+    ):
+        values.setdefault(item_id or 0, []).append((Decimal(amount or 0), currency or ""))
+    offer_results: dict[int, str] = {}
+    for item_id, result in session.execute(
+        select(Attempt.work_item_id, Attempt.result).join(WorkItem, WorkItem.id == Attempt.work_item_id)
+        .join(Activity, Activity.id == WorkItem.activity_id)
+        .where(Activity.campaign_id == campaign.id, Attempt.result.like("offer\\_%", escape="\\"))
+        .order_by(Attempt.started_at, Attempt.id)
+    ):
+        offer_results[item_id] = result.removeprefix("offer_")  # the last one stands
+    contacts: dict[int, list[tuple[str | None, float, float | None]]] = {}
+    for item_id, disposition, started, ended, wrap_up in session.execute(
+        select(Contact.work_item_id, Contact.disposition, Contact.started_at, Contact.ended_at, Contact.wrap_up_s)
+        .join(WorkItem, WorkItem.id == Contact.work_item_id)
+        .join(Activity, Activity.id == WorkItem.activity_id).where(Activity.campaign_id == campaign.id)
+        .order_by(Contact.started_at, Contact.id)
+    ):
+        seconds = max(0.0, (ended - started).total_seconds()) if ended is not None and started is not None else 0.0
+        contacts.setdefault(item_id or 0, []).append((disposition, seconds, wrap_up))
+    item_ids = list(session.scalars(select(WorkItem.id).join(Activity, Activity.id == WorkItem.activity_id)
+                                    .where(Activity.campaign_id == campaign.id)))
+    refused = refusals_by_rule(session, item_ids)
     count = 0
     for item, channel, task_name in session.execute(
         select(WorkItem, Activity.channel, Task.name)
@@ -126,9 +158,27 @@ def _write_items(session: Session, campaign: Campaign, out: IO[str], logins: Map
             _cell(logins.get(item.agent_id)) if item.agent_id else "", ";".join(orders.get(item.id, ())),
             ";".join(requests.get(item.id, ())), _cell(item.offer), item.priority, _cell(task_name),
             _utc(item.next_attempt_at), _utc(item.created_at), ";".join(order_states.get(item.id, ())),
+            *_measures(contacts.get(item.id, ()), values.get(item.id, ()), offer_results.get(item.id)),
+            *(refused.get(item.id, {}).get(rule, 0) for rule in COMPLIANCE_RULES),
         ])
         count += 1
     return count
+
+
+def _measures(contacts: Sequence[tuple[str | None, float, float | None]], orders: Sequence[tuple[Decimal, str]],
+              offer_result: str | None) -> list[object]:
+    """disposition (the last contact's), offer_result, order_count, order_value, order_currency (``;``
+    between several), contacts, talk_s and wrap_up_s (summed over the item's contacts)."""
+    disposition = next((d for d, _s, _w in reversed(contacts) if d), None)
+    wrap_up = sum(w for _d, _s, w in contacts if w is not None)
+    talk = sum(max(0.0, s - (w or 0.0)) for _d, s, w in contacts)
+    currencies = sorted({c for _a, c in orders if c})
+    return [
+        _cell(disposition), _cell(offer_result), len(orders),
+        f"{sum((a for a, _c in orders), Decimal('0')):.2f}" if orders else "", ";".join(currencies),
+        len(contacts), round(talk) if contacts else "", round(wrap_up) if any(w is not None for *_x, w in contacts)
+        else "",
+    ]
 
 
 def _write_attempts(session: Session, campaign: Campaign, out: IO[str], logins: Mapping[int, str]) -> int:

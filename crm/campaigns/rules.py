@@ -32,7 +32,7 @@ DEFAULT_RETRY_S: Mapping[str, float] = {
 RULE_KEYS = ("max_attempts", "retry", "frequency_cap", "abandon_target", "queue", "abandon_after_s", "priority",
              "default_retry_s", "dispositions", "consent_required")
 #: The channels a campaign works on (a plan's ``channels``).
-CAMPAIGN_CHANNELS = ("outbound_call", "inbound_offer", "sms")
+CAMPAIGN_CHANNELS = ("outbound_call", "inbound_offer", "sms", "email")
 ALL_DAYS = frozenset(range(7))
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_TEXT = re.compile(r"^\s*(\d{1,2}:\d{2})\s*(?:-|~|to|至)\s*(\d{1,2}:\d{2})\s*$")

@@ -28,7 +28,7 @@ CALLBACKS_CAMPAIGN = "CALLBACKS"
 OFFER_MADE = "offer_made"
 #: Attempt results that mean the customer was reached (for frequency caps).
 REACHED_RESULTS = ("answered", "dial_answered", "offer_accepted", "offer_declined", "offer_callback",
-                   "offer_not_interested", OFFER_MADE)
+                   "offer_not_interested", OFFER_MADE, "message_sent")
 #: How far back the customers' contacts are read for frequency caps (longer caps count this far).
 CONTACT_DAYS = 30
 

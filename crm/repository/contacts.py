@@ -129,6 +129,8 @@ class ContactRecord:
     #: "Do not call me": the customer's numbers (and ``callback_phone``, the call's) go on the
     #: do-not-call list and the customer refuses marketing calls (``crm.dnc.customer_asked``).
     do_not_call: bool = False
+    #: Seconds the agent spent in wrap-up after the call (the rest of the contact is talk).
+    wrap_up_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +167,10 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
         queue=record.queue, cti_call_id=record.cti_call_id, ivr_data=record.ivr_data,
         work_item_id=record.work_item_id, started_at=record.started_at,
     )
-    session.get_one(Contact, contact_id).client_ref = record.client_ref
+    contact = session.get_one(Contact, contact_id)
+    contact.client_ref = record.client_ref
+    if record.wrap_up_s is not None and record.wrap_up_s >= 0:
+        contact.wrap_up_s = float(record.wrap_up_s)
     if record.work_item_id is not None and record.dial_result:
         _attempt(session, record.work_item_id, f"dial_{record.dial_result}", agent_id=record.agent_id,
                  at=record.started_at, cti_call_id=record.cti_call_id, contact_id=contact_id)

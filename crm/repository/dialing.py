@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ class DialCandidate:
     do_not_call: bool
     next_attempt_at: datetime | None = None
     consent: ConsentState = ConsentState.UNKNOWN  # the customer's consent to marketing calls
+    data: dict[str, Any] = field(default_factory=dict)  # attached data it came with (a callback's IVR data)
 
     def state(self) -> WorkItemState:
         """What the eligibility rules need of this candidate."""
@@ -138,6 +139,7 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
             contacts=tuple(sorted(contacts.get(item.customer_id, ()))), do_not_call=item.phone_e164 in blocked,
             next_attempt_at=item.next_attempt_at,
             consent=consents.get(item.customer_id, ConsentState.UNKNOWN),
+            data=dict((item.attached or {}).get("data") or {}),
         )
         for item, time_zone in rows
     ]
@@ -149,7 +151,8 @@ def record_outbound_attempt(
 ) -> None:
     """One dial of the dialer: ``result`` is answered, busy, no_answer, answering_machine, abandoned,
     hung_up or failed. The item waits until ``next_attempt_at``; ``final`` closes it as failed (no
-    more attempts); an answered call leaves it in progress for the agent's offer result."""
+    more attempts); an answered call leaves it in progress for the agent's offer result. An item closed
+    while it was dialled (cancelled as a sibling, completed) keeps its status and result."""
     item = session.get(WorkItem, work_item_id)
     if item is None:
         raise NotFound(f"no work item {work_item_id}")
@@ -157,6 +160,10 @@ def record_outbound_attempt(
                         cti_call_id=cti_call_id))
     item.attempt_count += 1
     item.last_attempt_at = started_at
+    if item.status not in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS):
+        # Closed while the call was being dialled (a sibling's result, an agent's): the dial is
+        # counted, the item stays closed with its own result.
+        return
     item.result = result
     item.next_attempt_at = next_attempt_at
     if final:

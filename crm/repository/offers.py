@@ -38,7 +38,8 @@ class OfferView:
 
 
 def _open_offers(session: Session, customer_id: int, now: datetime) -> list[OfferView]:
-    """The customer's open work items of live campaigns that the rules allow offering on their call."""
+    """The customer's open work items of live campaigns that the rules allow offering on their call, one
+    per campaign (best first)."""
     rows = session.execute(
         select(WorkItem, Campaign, Activity)
         .join(Activity, WorkItem.activity_id == Activity.id)
@@ -58,6 +59,14 @@ def _open_offers(session: Session, customer_id: int, now: datetime) -> list[Offe
         state = item_state(item, campaign, channel="inbound_offer", consent=consent)
         if rules is not None and decide(state, "UTC", rules, now, inbound=True).eligible:
             eligible.append((item, campaign, activity))
+    # One row per campaign: its inbound-offer item when it has one (the channel of the customer's own
+    # call), else its best item; a result on it closes the others (``close_siblings``).
+    chosen: dict[int, tuple[WorkItem, Campaign, Activity]] = {}
+    for row in eligible:
+        held = chosen.get(row[1].id)
+        if held is None or (row[2].channel == "inbound_offer" and held[2].channel != "inbound_offer"):
+            chosen[row[1].id] = row
+    eligible = [row for row in eligible if chosen[row[1].id] is row]
     return [
         OfferView(
             work_item_id=item.id,

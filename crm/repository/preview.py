@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from .. import dnc
+from .. import dnc, phones
 from ..campaigns.eligibility import ConsentState, UnknownTimeZone, calling_hours_open, decide
 from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
 from ..consent import consent_states
@@ -21,7 +21,9 @@ from ..models import (
     Campaign,
     CampaignStatus,
     Customer,
+    PhoneNumber,
     Task,
+    Tier,
     WorkItem,
     WorkItemStatus,
     utcnow,
@@ -170,26 +172,44 @@ def record_dial_attempt(
 
 
 
-def _callbacks_task(session: Session) -> tuple[int, int]:
-    """The standing campaign that holds agents' promised callbacks: (activity id, task id)."""
-    row = session.execute(
-        select(Activity.id, Task.id)
+#: The task of the standing callbacks campaign that holds agents' own promises.
+PERSONAL_CALLBACKS = "Personal callbacks"
+#: Its task for callbacks promised to callers by the IVR ("press 8") or a queue's ``callback`` fallback.
+REQUESTED_CALLBACKS = "Requested callbacks"
+#: The queue the dialer puts a requested callback in (a new callbacks campaign's ``rules.queue``).
+CALLBACKS_QUEUE = "callbacks"
+
+
+def _callbacks_task(session: Session, task_name: str = PERSONAL_CALLBACKS) -> tuple[int, int]:
+    """The standing campaign that holds promised callbacks: (activity id, task id) of ``task_name``.
+
+    Made on first use: progressive into the ``callbacks`` queue, so the dialer calls back those anyone
+    may call (a personal callback belongs to its agent and waits in their preview)."""
+    activity_id = session.scalar(
+        select(Activity.id)
         .join(Campaign, Activity.campaign_id == Campaign.id)
-        .join(Task, Task.activity_id == Activity.id)
         .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, Activity.channel == "outbound_call")
+        .order_by(Activity.id)
         .limit(1)
-    ).first()
-    if row is not None:
-        return row[0], row[1]
-    campaign = Campaign(campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised by agents",
-                        status=CampaignStatus.ACTIVE, script="You promised to call this customer back.")
-    activity = Activity(channel="outbound_call")
-    task = Task(name="Personal callbacks")
-    activity.tasks = [task]
-    campaign.activities = [activity]
-    session.add(campaign)
-    session.flush()
-    return activity.id, task.id
+    )
+    if activity_id is None:
+        campaign = Campaign(campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised to customers",
+                            status=CampaignStatus.ACTIVE, dial_mode="progressive",
+                            rules={"queue": CALLBACKS_QUEUE},
+                            script="The customer was promised this call: say who you are and why you call.")
+        activity = Activity(channel="outbound_call")
+        campaign.activities = [activity]
+        session.add(campaign)
+        session.flush()
+        activity_id = activity.id
+    task_id = session.scalar(select(Task.id).where(Task.activity_id == activity_id, Task.name == task_name)
+                             .order_by(Task.id).limit(1))
+    if task_id is None:
+        task = Task(activity_id=activity_id, name=task_name)
+        session.add(task)
+        session.flush()
+        task_id = task.id
+    return activity_id, task_id
 
 
 def schedule_callback(
@@ -229,3 +249,133 @@ def schedule_callback(
         session.add(item)
     session.flush()
     return item.id
+
+
+#: The attempt that records a callback promised to a caller (its ``cti_call_id`` is the caller's call).
+CALLBACK_REQUESTED = "callback_requested"
+#: How long a requested callback may wait before it counts as late (its service level).
+CALLBACK_WITHIN = timedelta(hours=1)
+
+
+def request_callback(
+    session: Session,
+    *,
+    call_id: str,
+    number: str,
+    source: str,
+    requested_at: datetime,
+    due_at: datetime | None = None,
+    within: timedelta = CALLBACK_WITHIN,
+    customer_id: int | None = None,
+    queue: str | None = None,
+    data: dict[str, Any] | None = None,
+    region: str = "US",
+) -> int:
+    """A callback promised to a caller (``source``: ``ivr`` for "press 8", ``queue`` for a queue's
+    ``callback`` fallback): a work item of the standing callbacks campaign that anyone may work, due at
+    ``due_at`` (default: at once) and promised within ``within``, tied to the caller's call by a
+    ``callback_requested`` attempt. ``data``: the call's attached data (the IVR's), kept on the item
+    and attached to the call back. One promise per call: asking again for the same call returns the
+    same work item. Returns the work item id."""
+    if requested_at.tzinfo is None or (due_at is not None and due_at.tzinfo is None):
+        raise InvalidData("a callback time needs a time zone")
+    done = session.scalar(select(Attempt.work_item_id)
+                          .where(Attempt.cti_call_id == call_id, Attempt.result == CALLBACK_REQUESTED).limit(1))
+    if done is not None:
+        return done
+    e164 = phones.to_e164(number, region)
+    customer = session.get(Customer, customer_id) if customer_id is not None else None
+    if customer is None:
+        customer = session.scalar(select(Customer).join(PhoneNumber, PhoneNumber.customer_id == Customer.id)
+                                  .where(PhoneNumber.e164 == e164).order_by(Customer.id).limit(1))
+    if customer is None:  # a caller we do not know yet: a prospect, so the promise has someone to keep it for
+        zone = phones.time_zone_of(e164)
+        customer = Customer(name=phones.display(e164)[:200], tier=Tier.PROSPECT,
+                            time_zone=str(zone) if zone else "UTC",
+                            phones=[PhoneNumber(e164=e164, is_primary=True)])
+        session.add(customer)
+        session.flush()
+    activity_id, task_id = _callbacks_task(session, REQUESTED_CALLBACKS)
+    due = due_at or requested_at
+    promise = {"call_id": call_id, "source": source, "queue": queue, "requested_at": requested_at.isoformat(),
+               "due_at": due.isoformat(), "due_by": (due + within).isoformat()}
+    item = session.scalar(select(WorkItem).where(WorkItem.activity_id == activity_id,
+                                                 WorkItem.customer_id == customer.id))
+    label = "Callback requested in the IVR" if source == "ivr" else f"Callback promised by queue {queue or '?'}"
+    if item is None:
+        item = WorkItem(activity_id=activity_id, task_id=task_id, customer_id=customer.id, priority=20)
+        session.add(item)
+    if item.status in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS) and item.next_attempt_at is not None:
+        item.next_attempt_at = min(item.next_attempt_at, due)  # an earlier promise stands
+    else:
+        if item.status not in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS):
+            item.attempt_count = 0  # a new promise gets its own attempts
+            item.result = item.reason = None
+            item.agent_id = None
+        item.next_attempt_at = due
+        item.status = WorkItemStatus.PENDING
+    if item.agent_id is None:
+        item.task_id = task_id
+    item.phone_e164 = e164
+    item.offer = label[:200]
+    item.attached = {"callback": promise, "data": dict(data or {})}
+    session.flush()
+    session.add(Attempt(work_item_id=item.id, started_at=requested_at, ended_at=requested_at,
+                        result=CALLBACK_REQUESTED, cti_call_id=call_id))
+    session.flush()
+    return item.id
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackLevel:
+    """Callbacks promised to callers in a period, and how many were made within their promised time."""
+
+    requested: int
+    made_in_time: int
+    made_late: int
+    waiting: int  # not dialled yet, still within their time
+    overdue: int  # not dialled yet, past their time
+
+    @property
+    def service_level(self) -> float | None:
+        """Callbacks made within their promised time, of those made or due."""
+        due = self.made_in_time + self.made_late + self.overdue
+        return self.made_in_time / due if due else None
+
+
+def callback_service_level(session: Session, *, since: datetime, until: datetime, now: datetime | None = None
+                           ) -> CallbackLevel:
+    """The service level of callbacks promised to callers (requested in ``[since, until)``): each
+    request's first dial after it, against its promised time (``due_by``)."""
+    now = now or utcnow()
+    requests = session.execute(
+        select(Attempt.work_item_id, Attempt.started_at, Attempt.cti_call_id, WorkItem.attached)
+        .join(WorkItem, WorkItem.id == Attempt.work_item_id)
+        .where(Attempt.result == CALLBACK_REQUESTED, Attempt.started_at >= since, Attempt.started_at < until)
+        .order_by(Attempt.started_at)
+    ).all()
+    dials: dict[int, list[datetime]] = {}
+    for work_item_id, at in session.execute(
+        select(Attempt.work_item_id, Attempt.started_at)
+        .where(Attempt.work_item_id.in_({r[0] for r in requests}), Attempt.result != CALLBACK_REQUESTED,
+               Attempt.result != "skipped")
+    ) if requests else ():
+        dials.setdefault(work_item_id, []).append(at)
+    in_time = late = waiting = overdue = 0
+    for work_item_id, asked_at, _call_id, attached in requests:
+        promise = (attached or {}).get("callback") or {}
+        try:
+            due_by = datetime.fromisoformat(promise["due_by"])
+        except (KeyError, TypeError, ValueError):
+            due_by = asked_at + CALLBACK_WITHIN
+        first = min((at for at in dials.get(work_item_id, ()) if at >= asked_at), default=None)
+        if first is None:
+            if now > due_by:
+                overdue += 1
+            else:
+                waiting += 1
+        elif first <= due_by:
+            in_time += 1
+        else:
+            late += 1
+    return CallbackLevel(len(requests), in_time, late, waiting, overdue)

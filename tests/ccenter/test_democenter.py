@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ async def _read(subscription: Subscription, seen: list[LinkEvent], kind: type[Ca
 @asynccontextmanager
 async def running(database: str, seats: list[AgentSeat], config: AcdConfig) -> AsyncIterator[Running]:
     engine = db.connect(database)
-    pbx = SimPbx(extensions=[s.extension for s in seats])
+    pbx = SimPbx(extensions=[s.extension for s in seats], now=time.time())  # as `ccenter demo`: the wall clock
     link = SimLink(pbx, realtime=True, tick=0.01)
     center = DemoCenter(pbx, seats=seats, caller_numbers=[], press_after_s=0.0, answer_after_s=(0.05, 0.1),
                         talk_s=(0.3, 0.4))

@@ -93,7 +93,7 @@ def test_a_refusal_after_import_stops_the_dialer_the_preview_and_the_offers_at_o
     with factory() as session:
         assert repository.next_preview_item(session, agent_id=None, now=NOW) is not None
         assert [o.channel for o in repository.customer_360(session, customer, now=NOW).offers] == [
-            "outbound_call", "inbound_offer", "sms"]
+            "inbound_offer"], "one row per campaign: its inbound offer"
         campaign = repository.dialer_campaigns(session, now=NOW)[0]
         rules = read_rules(campaign.rules, campaign.calling_hours)
         [candidate] = repository.dial_candidates(session, campaign.campaign_id, now=NOW)
@@ -127,7 +127,7 @@ def test_a_number_listed_after_import_is_refused_by_the_dialer_and_the_preview(
                       do_not_call=candidate.do_not_call).rule is Rule.DO_NOT_CALL
         # the customer may still hear the offer when they call in
         assert [o.channel for o in repository.customer_360(session, customers[0], now=NOW).offers] == [
-            "outbound_call", "inbound_offer", "sms"]
+            "inbound_offer"]
 
 
 def test_a_do_not_call_request_is_saved_with_its_contact_as_far_as_it_can_be(
@@ -150,3 +150,28 @@ def test_a_do_not_call_request_is_saved_with_its_contact_as_far_as_it_can_be(
             ("+14155550102", "wrap-up", "asked on a call"), ("+8613800138000", "wrap-up", "asked on a call")]
         assert consent_state(session, customers[1], "outbound_call") is ConsentState.REFUSED
         assert consent_state(session, customers[1], "inbound_offer") is ConsentState.UNKNOWN
+
+
+def test_consent_recorded_from_the_command_line_stops_the_offers_at_once(
+    engine: Engine, customers: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ccenter.cli import main
+
+    customer = customers[0]
+    factory = db.session_factory(engine)
+    with db.transaction(factory) as session:
+        import_plan(session, _plan(tmp_path, [customer]), now=NOW)
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["customer", "consent", str(customer), "--db", url]) == 0
+    assert "sms\tunknown" in capsys.readouterr().out.splitlines()
+    assert main(["customer", "consent", str(customer), "--refuse", "inbound_offer", "--grant", "sms",
+                 "--source", "letter", "--db", url]) == 0
+    lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["inbound_offer"].startswith("refused\t") and lines["inbound_offer"].endswith("\tletter")
+    assert lines["sms"].startswith("granted\t") and lines["outbound_call"] == "unknown"
+    with factory() as session:
+        assert repository.customer_360(session, customer).offers == (), "refused on their own calls"
+        assert consent_state(session, customer, "sms") is ConsentState.GRANTED
+    assert main(["customer", "consent", str(customer), "--refuse", "fax", "--db", url]) == 1
+    assert "unknown consent channel 'fax'" in capsys.readouterr().err
+    assert main(["customer", "consent", "999999", "--db", url]) == 1

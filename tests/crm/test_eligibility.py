@@ -255,6 +255,6 @@ def test_consent_required_names_channels() -> None:
     check_rules({"consent_required": ["fax"], "frequency_cap": {"contacts": 2, "days": 30, "per": "x"}}, problems)
     assert problems.items == [
         "rules.frequency_cap.per: unknown key; expected contacts, days",
-        "rules.consent_required: must be a list of channels (outbound_call, inbound_offer, sms) offered only with "
-        "consent",
+        "rules.consent_required: must be a list of channels (outbound_call, inbound_offer, sms, email) offered "
+        "only with consent",
     ]

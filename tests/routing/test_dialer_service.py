@@ -82,6 +82,15 @@ def test_predictive_dials_more_than_the_ready_agents() -> None:
     assert core.wanted(T0)["C1"] > 10
 
 
+def test_predictive_dials_ahead_for_busy_agents_about_to_be_free() -> None:
+    idle = core_with(2, plan(DialMode.PREDICTIVE))
+    busy = DialerCore()
+    busy.set_campaigns((plan(DialMode.PREDICTIVE),))
+    busy.on_stats(QueueStats(queue="sales", ts=T0, agents_ready=2, agents_busy=18))
+    assert busy.wanted(T0)["C1"] > idle.wanted(T0)["C1"] >= 2
+    assert core_with(2).wanted(T0)["C1"] == 2, "progressive: one call per ready agent, whatever the busy ones"
+
+
 def test_rules_refuse_do_not_call_and_night_hours_and_remember_until_when() -> None:
     core = core_with(5, plan(calling_hours=(datetime.min.time().replace(hour=9), datetime.min.time().replace(hour=20))))
     assert core.dial("C1", item(1, dnc=True), T0) is None
@@ -129,6 +138,7 @@ def test_answered_call_given_to_an_agent_is_a_connect() -> None:
     assert [(r.result, r.call_id) for r in out if isinstance(r, RecordAttempt)] == [("answered", "k1")]
     assert core.tick(T0 + 10) == [] and core.counts["C1"].connects == 1
     assert core.pacers["C1"].abandon_rate() == 0.0
+    assert core.pacers["C1"].ring_s == pytest.approx(15 + (5 - 15) * 0.05), "answered after 5 s: learned"
     assert core.ready_agents("sales", T0 + 6) == 0  # the agent the ACD just reserved is not ready any more
     assert core.on_call_event(ev("call.ended", "k1", cause="normal"), T0 + 60) == []
 
@@ -208,7 +218,7 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
     )
     delivered: list[Command] = []
     attached: dict[str, dict[str, object]] = {}
-    answered: set[str] = set()
+    answered: set[str | None] = set()
 
     async def scenario() -> None:
         buses = [MqttBus(mqtt_url, client_id=f"{role}-{site}", site=site) for role in ("gw", "acd", "dialer", "desk")]
@@ -250,9 +260,8 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
             assert [p.key for p in dialer.core.plans.values()] == ["SPRING"]
 
             # Both customers who answer reach an agent; the busy one is tried again after its 1 s retry.
-            await until(lambda: len(delivered) == 2, 15)
-            # The agents answer (their desktops do, on the alerting) before they finish the calls.
-            await until(lambda: {c.call_id for c in delivered} <= answered, 15)
+            # (the deliver commands are seen before the gateway carries them out: wait for the answers)
+            await until(lambda: len(delivered) == 2 and {c.call_id for c in delivered} <= answered, 15)
             for command in delivered:
                 pbx.hangup(command.call_id or "")  # the agents finish: they are ready for the retry
             await until(lambda: dialer.core.counts["SPRING"].by_result.get("busy", 0) == 2, 15)
