@@ -27,7 +27,7 @@ from typing import Any
 from PySide6.QtCore import QEventLoop, QSignalBlocker, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from bus.messages import AgentStateName
+from bus.messages import AgentStateName, ExplainAnswer
 from crm.repository import AgentView, RequestLine
 from cti.link import CtiLink
 
@@ -65,10 +65,6 @@ def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
 
 async def _call(fn: Callable[[], None]) -> None:
     fn()
-
-
-async def _answer(fn: Callable[[], str]) -> str:
-    return fn()
 
 
 def _wait_until(predicate: Callable[[], bool], what: str, timeout_ms: int = 20_000) -> None:
@@ -114,7 +110,7 @@ def run_workstation_demo(
     queue_stats: QueueStatsFeed | None = None,
     queues_for: Callable[[AgentView], set[str] | None] = lambda _agent: None,
     agent_states: AgentStateFeed | None = None,
-    explain: Callable[[str, str], str] | None = None,
+    explain: Callable[[str, str], Coroutine[Any, Any, ExplainAnswer]] | None = None,
 ) -> int:
     """Open the demo's windows on the contact center ``center`` runs, and run them.
 
@@ -150,9 +146,9 @@ def run_workstation_demo(
         if queue_stats is not None and agent_states is not None:
             ask = explain
 
-            def explainer(kind: str, name: str) -> Future[str]:
+            def explainer(kind: str, name: str) -> Future[ExplainAnswer]:
                 assert ask is not None
-                return network.call_soon(_answer(lambda: ask(kind, name)))
+                return network.call_soon(ask(kind, name))
 
             supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
                                           explain=explainer if explain else None)

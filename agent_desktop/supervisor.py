@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bus.messages import AgentState, QueueStats
+from bus.messages import AgentState, ExplainAnswer, QueueStats
 
 from .app import remember_layout
 from .customer_view import named, plain_label
@@ -44,8 +44,8 @@ from .workers import mailbox, post
 
 _Index = QModelIndex | QPersistentModelIndex
 
-#: ``explain(kind, name)`` with kind "agent" or "queue": a future of the ACD's sentence.
-Explainer = Callable[[str, str], Future[str]]
+#: ``explain(kind, name)`` with kind "agent" or "queue": a future of the ACD's answer.
+Explainer = Callable[[str, str], Future[ExplainAnswer]]
 
 
 class AgentStateFeed(QObject):
@@ -239,11 +239,18 @@ class SupervisorWindow(QMainWindow):
         future = self.explain(kind, name)
         box = mailbox()
 
-        def show(f: Future[str]) -> None:  # on the thread that answered: hand the text to the GUI thread
-            box.post(self, self._show_explanation, f.result() if f.exception() is None else str(f.exception()))
+        def show(f: Future[ExplainAnswer]) -> None:  # on the thread that answered: hand it to the GUI thread
+            error = f.exception()
+            box.post(self, self._show_explanation, f.result() if error is None else error)
 
         future.add_done_callback(show)
 
-    def _show_explanation(self, text: str) -> None:
+    def _show_explanation(self, answer: ExplainAnswer | BaseException) -> None:
+        if isinstance(answer, TimeoutError):
+            text = self.tr("No ACD answered: is `ccenter acd` running for this site?")
+        elif isinstance(answer, BaseException):
+            text = self.tr("The ACD could not explain: %1").replace("%1", str(answer))
+        else:
+            text = answer.text
         self.explanation.setPlainText(text)
         self.explained.emit(text)

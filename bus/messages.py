@@ -258,6 +258,45 @@ class AcdSnapshot(Message):
     ended: list[str] = field(default_factory=list)
 
 
+# ---------------------------------------------------------------- ACD explanations (routing/server.py)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainRequest(Message):
+    """A supervisor asks the leading ACD why an agent or a queue is as it is (``acd.explain``), on
+    ``ccenter/v1/<site>/acd/explain``. ``kind`` is ``agent`` or ``queue``; ``name`` the agent id or queue."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.explain",)
+
+    request_id: str
+    kind: str
+    name: str
+    ts: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("agent", "queue"):
+            raise MessageError(f"an explanation is of an agent or a queue, not {self.kind!r}")
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainAnswer(Message):
+    """The leading ACD's answer to an :class:`ExplainRequest` (``acd.explanation``), on
+    ``ccenter/v1/<site>/acd/explanations``: ``text`` for people (English), ``reasons`` the structured
+    data of each explanation (one per waiting call of a queue, one for an agent), for translation."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.explanation",)
+
+    request_id: str
+    kind: str
+    name: str
+    ts: float
+    text: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    client_id: str = ""
+
+
 # ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)
 
 

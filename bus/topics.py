@@ -10,7 +10,9 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
   :func:`cti_results`, :func:`cti_capabilities`;
 - ``.../presence/<client_id>``: :func:`presence` (:class:`PresenceTopic`);
-- ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`.
+- ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`;
+- ``.../acd/explain``, ``.../acd/explanations``: :func:`acd_explain`, :func:`acd_explanations`
+  (supervisors' questions to the leading ACD and its answers).
 
 Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :func:`all_queue_stats`,
 :func:`all_presence` (``+`` for the variable level) and :func:`everything` (``ccenter/v1/<site>/#``).
@@ -88,6 +90,16 @@ def acd_leader(site: str) -> str:
 def acd_state(site: str) -> str:
     """The leading ACD's routing state (retained)."""
     return f"{_site(site)}/acd/state"
+
+
+def acd_explain(site: str) -> str:
+    """Supervisors' requests for the ACD's explanation of an agent or a queue."""
+    return f"{_site(site)}/acd/explain"
+
+
+def acd_explanations(site: str) -> str:
+    """The leading ACD's answers to explanation requests."""
+    return f"{_site(site)}/acd/explanations"
 
 
 # -- subscription filters -------------------------------------------------------------------------
@@ -203,6 +215,22 @@ class AcdStateTopic:
         return acd_state(self.site)
 
 
+@dataclass(frozen=True, slots=True)
+class AcdExplainTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return acd_explain(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class AcdExplanationsTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return acd_explanations(self.site)
+
+
 Topic = (
     CallTopic
     | AgentEventsTopic
@@ -214,6 +242,8 @@ Topic = (
     | PresenceTopic
     | AcdLeaderTopic
     | AcdStateTopic
+    | AcdExplainTopic
+    | AcdExplanationsTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -222,6 +252,8 @@ _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
     ("cti", "capabilities"): CtiCapabilitiesTopic,
     ("acd", "leader"): AcdLeaderTopic,
     ("acd", "state"): AcdStateTopic,
+    ("acd", "explain"): AcdExplainTopic,
+    ("acd", "explanations"): AcdExplanationsTopic,
 }
 
 

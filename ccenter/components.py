@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ivr.lookup import CustomerLookup
     from routing.acd_config import AcdConfig
     from routing.dialer_service import DialerService
-    from routing.server import AcdServer
+    from routing.server import AcdServer, ExplainClient
 
 
 def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
@@ -58,6 +58,13 @@ def acd_server(
     from routing.server import AcdServer
 
     return AcdServer(bus, config, settings.site, client_id=client_id, election=election, record=record)
+
+
+def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> ExplainClient:
+    """The supervisor window's questions to the site's leading ACD (``await client.start()`` first)."""
+    from routing.server import ExplainClient
+
+    return ExplainClient(bus, settings.site, timeout_s=timeout_s)
 
 
 def dialer_service(

@@ -293,23 +293,6 @@ class DemoCenter:
 # ---------------------------------------------------------------- the production components, in one process
 
 
-def explain(acd: Any, kind: str, name: str) -> str:
-    """The ACD's own explanation, for the supervisor: an agent, or the queue's longest-waiting calls."""
-    from routing.engine import explain_agent, explain_call, waiting_call_ids
-    from routing.model import AgentId
-
-    engine = acd.engine
-    now = acd.clock()
-    if kind == "agent":
-        return explain_agent(engine, AgentId(name), now).text
-    explanations = [explain_call(engine, call, now) for call in waiting_call_ids(engine)]
-    waiting = [e.text for e in explanations if e.data.get("queue") == name]
-    if not waiting:
-        s = engine.queue_statistics(name, now)
-        return f"No call is waiting in {name}: {s.offered} offered, {s.answered} answered, {s.abandoned} abandoned."
-    return "\n\n".join(waiting[:3])
-
-
 @dataclass(slots=True)
 class Components:
     """What :func:`run_components` started (for explanations and tests)."""

@@ -44,19 +44,28 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import IO
+from typing import IO, Any
 
 from bus import topics
 from bus.errors import BusError
-from bus.messages import AcdLeader, AcdSnapshot, AgentState, CallEvent, Message, Presence
+from bus.messages import (
+    AcdLeader,
+    AcdSnapshot,
+    AgentState,
+    CallEvent,
+    ExplainAnswer,
+    ExplainRequest,
+    Message,
+    Presence,
+)
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .acd_config import AcdConfig, AgentProfile, acd_config_from_db, load_acd_config, parse_acd_config
 from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing
-from .engine import AcdEngine
+from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
 from .leadership import Election, PublishLeader, Role, StepDown, TakeOver
-from .model import CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn
+from .model import AgentId, CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn
 
 __all__ = [
     "RESTORE_PREFIX",
@@ -64,6 +73,7 @@ __all__ = [
     "AcdConfig",
     "AcdServer",
     "AgentProfile",
+    "ExplainClient",
     "Role",
     "acd_config_from_db",
     "load_acd_config",
@@ -153,6 +163,27 @@ class AcdServer:
     def waiting_calls(self) -> list[CallId]:
         return self.adapter.waiting_calls()
 
+    def explain(self, kind: str, name: str, *, limit: int = 3) -> tuple[str, list[dict[str, Any]]]:
+        """The ACD's own explanation of an agent, or of the queue's longest-waiting calls (at most
+        ``limit``): the sentence for people and the structured reasons (``subject``, ``data``)."""
+        engine, now = self.engine, self.clock()
+        if kind == "agent":
+            if AgentId(name) not in engine.agent_ids():
+                reason = {"subject": f"agent {name}", "data": {"agent_id": name, "status": "logged_off"}}
+                return f"Agent {name} is not logged on.", [reason]
+            e = explain_agent(engine, AgentId(name), now)
+            return e.text, [{"subject": e.subject, "data": dict(e.data)}]
+        waiting = [explain_call(engine, call, now) for call in waiting_call_ids(engine)]
+        mine = [e for e in waiting if e.data.get("queue") == name][:limit]
+        if not mine:
+            st = engine.queue_statistics(name, now)
+            data = {"queue": name, "waiting": 0, "offered": st.offered, "answered": st.answered,
+                    "abandoned": st.abandoned}
+            text = (f"No call is waiting in {name}: {st.offered} offered, {st.answered} answered, "
+                    f"{st.abandoned} abandoned.")
+            return text, [{"subject": f"queue {name}", "data": data}]
+        return "\n\n".join(e.text for e in mine), [{"subject": e.subject, "data": dict(e.data)} for e in mine]
+
     def snapshot(self) -> AcdSnapshot:
         return self.adapter.snapshot(client_id=self.client_id, epoch=self.epoch, seq=next(self._seq), now=self.clock())
 
@@ -160,7 +191,7 @@ class AcdServer:
 
     async def start(self) -> None:
         """Subscribe, then lead (``election=False``) or join the election; returns once subscribed."""
-        patterns = [topics.calls(self.site), topics.all_agent_events(self.site)]
+        patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.acd_explain(self.site)]
         if self.election:
             patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.all_presence(self.site)]
         for pattern in patterns:
@@ -230,6 +261,13 @@ class AcdServer:
                 horizon = time.monotonic() - self.buffer_s
                 while self._buffer and self._buffer[0][0] < horizon:
                     self._buffer.popleft()
+        elif isinstance(message, ExplainRequest):
+            if self.is_leader:  # only the leader knows; a standby's engine is empty
+                async with self._lock:
+                    text, reasons = self.explain(message.kind, message.name)
+                answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
+                                       ts=self.clock(), text=text, reasons=reasons, client_id=self.client_id)
+                await self.bus.publish(topics.acd_explanations(self.site), answer, qos=QOS_COMMAND)
         elif isinstance(message, CallEvent | AgentState):
             if self.record is not None:
                 line = {"t": self.clock(), "topic": envelope.topic, "message": message.to_dict()}
@@ -379,3 +417,54 @@ class AcdServer:
                 await self._send_all(self.adapter.deliver(call_id, agent_id, queue, epoch=self.epoch, now=self.clock()))
         await self._carry_out(decisions)
         await self._publish_stats(all_queues=True)
+
+
+class ExplainClient:
+    """Asks the site's leading ACD for explanations over the bus (the supervisor window's Why pane).
+
+    ``await client.start()`` subscribes to the answers; ``await client.ask(kind, name)`` publishes an
+    :class:`~bus.messages.ExplainRequest` and returns the :class:`~bus.messages.ExplainAnswer` with its
+    request id, or raises :class:`TimeoutError` after ``timeout_s`` (no ACD leads the site)."""
+
+    def __init__(self, bus: Bus, site: str, *, clock: Callable[[], float] = time.time, timeout_s: float = 5.0) -> None:
+        self.bus = bus
+        self.site = site
+        self.clock = clock
+        self.timeout_s = timeout_s
+        self._pending: dict[str, asyncio.Future[ExplainAnswer]] = {}
+        self._subscription: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self.bus.subscribe(topics.acd_explanations(self.site), qos=QOS_COMMAND)
+        self._task = asyncio.create_task(self._read(self._subscription), name="explain-answers")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._subscription is not None:
+            with contextlib.suppress(BusError):
+                await self._subscription.close()
+
+    async def _read(self, subscription: Subscription) -> None:
+        async for envelope in subscription:
+            answer = envelope.message
+            if isinstance(answer, ExplainAnswer):
+                future = self._pending.pop(answer.request_id, None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+
+    async def ask(self, kind: str, name: str) -> ExplainAnswer:
+        if self._task is None:
+            raise RoutingError("start() the explanation client first")
+        request = ExplainRequest(request_id=uuid.uuid4().hex, kind=kind, name=name, ts=self.clock())
+        future: asyncio.Future[ExplainAnswer] = asyncio.get_running_loop().create_future()
+        self._pending[request.request_id] = future
+        try:
+            await self.bus.publish(topics.acd_explain(self.site), request, qos=QOS_COMMAND)
+            async with asyncio.timeout(self.timeout_s):
+                return await future
+        finally:
+            self._pending.pop(request.request_id, None)

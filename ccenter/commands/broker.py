@@ -60,6 +60,8 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("readwrite", f"{_P}/acd/leader"),
         ("readwrite", f"{_P}/acd/state"),
         ("write", f"{_P}/queues/+/stats"),
+        ("read", f"{_P}/acd/explain"),
+        ("write", f"{_P}/acd/explanations"),
     ),
     "dialer": (
         ("read", f"{_P}/calls/+"),
@@ -67,7 +69,7 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("read", f"{_P}/cti/results"),
     ),
     "ivr": (("write", f"{_P}/calls/+"),),
-    "supervisor": (("read", "ccenter/v1/#"),),
+    "supervisor": (("read", "ccenter/v1/#"), ("write", f"{_P}/acd/explain")),
 }
 
 #: What an agent whose role is supervisor or admin may read beyond its own topics (its desktop's
@@ -75,6 +77,8 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
 SUPERVISOR_RULES: tuple[tuple[str, str], ...] = (
     ("read", f"{_P}/agents/+/events"),
     ("read", f"{_P}/calls/+"),
+    ("write", f"{_P}/acd/explain"),
+    ("read", f"{_P}/acd/explanations"),
 )
 
 #: The service users of a site, one per process (two ACDs: a leader and its standby).

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from ivr.flow import load_flow
     from routing.acd_config import acd_config_from_db
 
-    from ..democenter import AgentSeat, Components, DemoCenter, explain, run_components
+    from ..components import explain_client
+    from ..democenter import AgentSeat, Components, DemoCenter, run_components
 
     with factory() as session:
         agents = [a for a in repository.list_agents(session) if a.role == "agent" and a.extension]
@@ -126,18 +127,13 @@ def run(args: argparse.Namespace) -> int:
         calls_per_hour=0.0 if scripted else args.calls_per_hour,
     )
     lookup = CrmLookup(factory, region=settings.default_region)
-    running: list[Components] = []
-
-    def ask_acd(kind: str, name: str) -> str:
-        if not running:
-            return "The ACD is starting."
-        return explain(running[0].acd, kind, name)
+    explainer = explain_client(bus, settings)  # as `ccenter supervisor`: the ACD answers over the bus
 
     async def components(ready: Callable[[], None]) -> None:
-        def started(parts: Components) -> None:
-            running.append(parts)
+        def started(_parts: Components) -> None:
             ready()
 
+        await explainer.start()
         try:
             await run_components(
                 bus=bus,
@@ -153,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 started=started,
             )
         finally:
+            await explainer.close()
             await bus.close()
 
     def desktop_link(agent: AgentView) -> BusLink:
@@ -179,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
             queue_stats=feed,
             queues_for=lambda agent: {q.name for q in acd_config.queues if q.skill in agent.skills},
             agent_states=agent_feed,
-            explain=ask_acd,
+            explain=explainer.ask,
         )
     finally:
         lookup.close()

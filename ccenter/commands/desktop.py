@@ -17,7 +17,9 @@ from ..cli import settings_from
 from ..config import IN_PROCESS_BUS, Settings, data_dir, has_display
 
 if TYPE_CHECKING:
-    from bus.messages import AgentState, QueueStats
+    from concurrent.futures import Future
+
+    from bus.messages import AgentState, ExplainAnswer, QueueStats
     from bus.transport import Bus, Subscription
 
 
@@ -186,10 +188,14 @@ def run_supervisor(args: argparse.Namespace) -> int:
     from agent_desktop.telephony import network_loop
     from bus.transport import open_bus
 
+    from ..components import explain_client
+
     bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
                    role="supervisor")
     loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
     loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
+    explainer = explain_client(bus, settings)
+    loop.run_until_complete(explainer.start())
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
@@ -202,7 +208,12 @@ def run_supervisor(args: argparse.Namespace) -> int:
         daemon=True,
     )
     worker.start()
-    window = SupervisorWindow(queue_stats=queues, agent_states=agents)
+    import asyncio
+
+    def explain(kind: str, name: str) -> Future[ExplainAnswer]:
+        return asyncio.run_coroutine_threadsafe(explainer.ask(kind, name), loop)
+
+    window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain)
     window.show()
     try:
         return app.exec()

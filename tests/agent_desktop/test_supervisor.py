@@ -6,16 +6,17 @@ from concurrent.futures import Future
 
 from agent_desktop.queues import QueueStatsFeed
 from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
-from bus.messages import AgentState, QueueStats
+from bus.messages import AgentState, ExplainAnswer, QueueStats
 
 
 def test_queues_agents_summary_and_explanations(qtbot) -> None:
     asked: list[tuple[str, str]] = []
 
-    def explain(kind: str, name: str) -> Future[str]:
+    def explain(kind: str, name: str) -> Future[ExplainAnswer]:
         asked.append((kind, name))
-        future: Future[str] = Future()
-        future.set_result(f"{kind} {name}: <b>because</b>")
+        future: Future[ExplainAnswer] = Future()
+        text = f"{kind} {name}: <b>because</b>"
+        future.set_result(ExplainAnswer(request_id="r", kind=kind, name=name, ts=1, text=text))
         return future
 
     queues, agents = QueueStatsFeed(), AgentStateFeed()
