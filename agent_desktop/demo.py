@@ -261,13 +261,13 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
     if supervisor is not None:
         network.call_soon(_call(script.place_waiting_calls))
         _wait_until(lambda: any(s.waiting for s in supervisor.queues.stats()), "calls waiting in a queue", 30_000)
-        waiting_row = next(i for i, s in enumerate(supervisor.queues.stats()) if s.waiting)
+        waiting = next(s.queue for s in supervisor.queues.stats() if s.waiting)
         supervisor.raise_()
-        supervisor.queue_view.clearSelection()  # a fresh selection, so the explanation is asked for
-        explained = expect(supervisor.explained)  # the answer may come back before selectRow returns
-        supervisor.queue_view.selectRow(waiting_row)
+        explained = expect(supervisor.explained)  # the answer may come back before select_queue returns
+        supervisor.select_queue(waiting)
         if not explained.wait(15_000):
             raise RuntimeError("demo: the ACD did not explain the waiting calls")
+        supervisor.flush()
         _save(supervisor, folder / "09-supervisor.png", saved)
     for path in saved:
         print(path)

@@ -9,24 +9,23 @@ thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
+    QAbstractItemModel,
     QCoreApplication,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
 )
 from PySide6.QtWidgets import (
+    QComboBox,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
+    QLabel,
     QMainWindow,
     QPlainTextEdit,
     QSplitter,
@@ -35,115 +34,60 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bus.messages import AgentState, ExplainAnswer, QueueStats
+from bus.messages import AgentState, Command, ExplainAnswer, QueueStats
 
 from .app import remember_layout
 from .customer_view import named, plain_label
 from .queues import QueueStatsFeed, QueueStatsModel
+from .supervisor_agents import AgentFilterModel, AgentTableModel
+from .supervisor_labels import explanation_text, state_label
+from .supervisor_tiles import Thresholds, TileBoard
 from .workers import mailbox, post
 
-_Index = QModelIndex | QPersistentModelIndex
-
-#: ``explain(kind, name)`` with kind "agent" or "queue": a future of the ACD's answer.
+# ``explain(kind, name)`` with kind "agent" or "queue": a future of the ACD's answer.
 Explainer = Callable[[str, str], Future[ExplainAnswer]]
 
 
 class AgentStateFeed(QObject):
-    updated = Signal(object)  # AgentState
+    """Agent states and the ACD's offers (which name a call's queue), from any thread to the GUI thread."""
+
+    updated = Signal(object)  # AgentState or Command (offer)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         if QCoreApplication.instance() is not None:
             mailbox()  # made here, on the GUI thread, before any other thread publishes
 
-    def publish(self, state: AgentState) -> None:
+    def publish(self, state: AgentState | Command) -> None:
         """From any thread: ``updated`` is emitted on the GUI thread (at once when called there)."""
         post(self, self.updated.emit, state)
 
 
-def _since(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-class AgentStatesModel(QAbstractTableModel):
-    HEADERS = (
-        QT_TRANSLATE_NOOP("Columns", "Agent"),
-        QT_TRANSLATE_NOOP("Columns", "Extension"),
-        QT_TRANSLATE_NOOP("Columns", "State"),
-        QT_TRANSLATE_NOOP("Columns", "Reason"),
-        QT_TRANSLATE_NOOP("Columns", "In state"),
-        QT_TRANSLATE_NOOP("Columns", "Call"),
-    )
-
-    def __init__(self, clock: Callable[[], float] = time.time, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.clock = clock
-        self._rows: list[AgentState] = []
-        self._since: list[float] = []
-        self._index: dict[str, int] = {}
-
-    def update(self, state: AgentState) -> None:
-        row = self._index.get(state.agent_id)
-        if row is None:
-            row = len(self._rows)
-            self.beginInsertRows(QModelIndex(), row, row)
-            self._rows.append(state)
-            self._since.append(self.clock())
-            self._index[state.agent_id] = row
-            self.endInsertRows()
-            return
-        if (self._rows[row].state, self._rows[row].reason) != (state.state, state.reason):
-            self._since[row] = self.clock()
-        self._rows[row] = state
-        self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
-
-    def agent_id(self, row: int) -> str:
-        return self._rows[row].agent_id
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for state in self._rows:
-            counts[state.state] = counts.get(state.state, 0) + 1
-        return counts
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        s = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            values = (s.agent_id, s.extension or "", s.state.replace("_", " "), s.reason or "",
-                      _since(self.clock() - self._since[index.row()]), s.call_id or "")
-            return values[index.column()]
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return QCoreApplication.translate("Columns", str(self.HEADERS[section]))
-        return None
-
-
-def _table(model: QAbstractTableModel, name: str) -> QTableView:
+def _table(model: QAbstractItemModel, name: str) -> QTableView:
     view = named(QTableView(), name)
     view.setModel(model)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
     view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setResizeContentsPrecision(200)  # columns sized to the content of the rows in sight, not all 2,000
+    header.setStretchLastSection(True)
     view.setAlternatingRowColors(True)
     return view
 
 
+# The states the agents table filters on (ringing counts as on a call).
+FILTER_STATES = ("ready", "busy", "wrap_up", "not_ready")
+
+
 class SupervisorWindow(QMainWindow):
+    """Tiles per queue, the agents table (filtered by team and state), and the ACD's explanations.
+
+    ``teams`` maps agent ids to their team; ``thresholds`` colour the tiles. Updates are applied at most
+    every ``flush_ms``, however fast the feeds publish."""
+
     explained = Signal(str)  # the explanation shown
 
     def __init__(
@@ -152,27 +96,52 @@ class SupervisorWindow(QMainWindow):
         queue_stats: QueueStatsFeed,
         agent_states: AgentStateFeed,
         explain: Explainer | None = None,
+        teams: Mapping[str, str] | None = None,
+        thresholds: Thresholds | None = None,
+        clock: Callable[[], float] = time.time,
+        flush_ms: int = 200,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("ccenter — Supervisor"))
         self.explain = explain
         self.queues = QueueStatsModel(parent=self)
-        self.agents = AgentStatesModel(parent=self)
+        self.agents = AgentTableModel(clock, teams=teams, flush_ms=flush_ms, parent=self)
+        self.agents_shown = AgentFilterModel(self.agents, parent=self)
+        self.tiles = TileBoard(thresholds, flush_ms=flush_ms)
         queue_stats.updated.connect(self._on_queue_stats)
         agent_states.updated.connect(self._on_agent_state)
+        self.agents.modelReset.connect(self._on_agents_changed)
 
         self.summary = named(plain_label(), "supervisorSummary")
-        self.queue_view = _table(self.queues, "queueTable")
-        self.agent_view = _table(self.agents, "agentTable")
+        self.agent_view = _table(self.agents_shown, "agentTable")
+        self.agent_view.setSortingEnabled(True)
+        self.agent_view.horizontalHeader().setStretchLastSection(False)
+        self.agent_view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.team_filter = named(QComboBox(), "teamFilter")
+        self.state_filter = named(QComboBox(), "stateFilter")
+        self.state_filter.addItem(self.tr("All states"), "")
+        for state in FILTER_STATES:
+            self.state_filter.addItem(state_label(state), state)
+        self._fill_teams()
+        self.team_filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.state_filter.currentIndexChanged.connect(self._on_filter_changed)
         self.explanation = named(QPlainTextEdit(), "explanation")
         self.explanation.setReadOnly(True)
         self.explanation.setPlaceholderText(self.tr("Select a queue or an agent: the ACD says why things are as "
                                                     "they are."))
         queue_box = QGroupBox(self.tr("Queues"))
-        QVBoxLayout(queue_box).addWidget(self.queue_view)
+        QVBoxLayout(queue_box).addWidget(self.tiles)
         agent_box = QGroupBox(self.tr("Agents"))
-        QVBoxLayout(agent_box).addWidget(self.agent_view)
+        agent_layout = QVBoxLayout(agent_box)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel(self.tr("Team")))
+        filters.addWidget(self.team_filter)
+        filters.addWidget(QLabel(self.tr("State")))
+        filters.addWidget(self.state_filter)
+        filters.addStretch(1)
+        agent_layout.addLayout(filters)
+        agent_layout.addWidget(self.agent_view)
         explain_box = QGroupBox(self.tr("Why"))
         QVBoxLayout(explain_box).addWidget(self.explanation)
         self.splitter = named(QSplitter(Qt.Orientation.Vertical), "supervisorSplitter")
@@ -187,31 +156,82 @@ class SupervisorWindow(QMainWindow):
         self.resize(1100, 760)
         remember_layout(self, "supervisor", self.splitter)
 
-        self.queue_view.selectionModel().selectionChanged.connect(self._on_queue_selected)
+        self.tiles.queue_clicked.connect(self._on_queue_selected)
         self.agent_view.selectionModel().selectionChanged.connect(self._on_agent_selected)
+        self.agents.rowsInserted.connect(self._on_agents_changed)
         self._ticker = QTimer(self, interval=1000)
         self._ticker.timeout.connect(self._refresh)
         self._ticker.start()
+        self._summary_due = QTimer(self, interval=flush_ms, singleShot=True)
+        self._summary_due.timeout.connect(self._refresh_summary)
 
-    def _on_queue_selected(self, *_args: object) -> None:
-        rows = self.queue_view.selectionModel().selectedRows()
-        if rows:
-            self._explain("queue", self.queues.stats()[rows[0].row()].queue)
+    # ------------------------------------------------------------ input
+
+    def _on_agent_state(self, message: AgentState | Command) -> None:
+        self.agents.stage(message)
+        self._later()
+
+    def _on_queue_stats(self, stats: QueueStats) -> None:
+        self.queues.update(stats)
+        self.tiles.stage(stats)
+        self._later()
+
+    def _later(self) -> None:
+        if not self._summary_due.isActive():
+            self._summary_due.start()
+
+    def set_teams(self, teams: Mapping[str, str]) -> None:
+        self.agents.set_teams(teams)
+        self._fill_teams()
+
+    def _fill_teams(self) -> None:
+        chosen = self.team_filter.currentData()
+        self.team_filter.blockSignals(True)
+        self.team_filter.clear()
+        self.team_filter.addItem(self.tr("All teams"), "")
+        for team in sorted(set(self.agents.teams.values()) - {""}):
+            self.team_filter.addItem(team, team)
+        self.team_filter.setCurrentIndex(max(0, self.team_filter.findData(chosen or "")))
+        self.team_filter.blockSignals(False)
+
+    def _on_filter_changed(self, *_args: object) -> None:
+        team, state = self.team_filter.currentData(), self.state_filter.currentData()
+        self.agents_shown.set_teams([team] if team else [])
+        self.agents_shown.set_states([state] if state else [])
+
+    def _on_agents_changed(self, *_args: object) -> None:
+        if self.agents_shown.filtering:
+            self.agents_shown.refilter()
+
+    # ------------------------------------------------------------ selection and explanations
+
+    def select_queue(self, queue: str) -> None:
+        self.tiles.select(queue)
+
+    def _on_queue_selected(self, queue: str) -> None:
+        self._explain("queue", queue)
 
     def _on_agent_selected(self, *_args: object) -> None:
         rows = self.agent_view.selectionModel().selectedRows()
         if rows:
-            self._explain("agent", self.agents.agent_id(rows[0].row()))
+            source = self.agents_shown.mapToSource(rows[0])
+            self._explain("agent", self.agents.agent_id(source.row()))
 
-    def _on_agent_state(self, state: AgentState) -> None:
-        self.agents.update(state)
-        self._refresh()
+    # ------------------------------------------------------------ refresh
 
-    def _on_queue_stats(self, stats: QueueStats) -> None:
-        self.queues.update(stats)
+    def flush(self) -> None:
+        """Show what the feeds brought at once (the screen otherwise catches up within ``flush_ms``)."""
+        self.tiles.flush()
         self._refresh()
 
     def _refresh(self) -> None:
+        """Every second: the times in state, the filter and sort order, the summary."""
+        self.agents.flush()
+        self.agents.tick()
+        self.agents_shown.refresh()
+        self._refresh_summary()
+
+    def _refresh_summary(self) -> None:
         stats = self.queues.stats()
         waiting = sum(s.waiting for s in stats)
         offered = sum(s.offered for s in stats)
@@ -227,11 +247,10 @@ class SupervisorWindow(QMainWindow):
             total = sum(s.offered for s in answered_in)
             if total:
                 parts.append(self.tr("service level %1%").replace("%1", f"{weighted / total * 100:.0f}"))
-        parts += [f"{name.replace('_', ' ')} {count}" for name, count in sorted(counts.items())]
-        self.summary.setText("  ·  ".join(parts))
-        top = self.agents.index(0, 4)
-        if self.agents.rowCount():
-            self.agents.dataChanged.emit(top, self.agents.index(self.agents.rowCount() - 1, 4))
+        parts += [f"{state_label(name)} {count}" for name, count in sorted(counts.items())]
+        text = "  ·  ".join(parts)
+        if self.summary.text() != text:
+            self.summary.setText(text)
 
     def _explain(self, kind: str, name: str) -> None:
         if self.explain is None:
@@ -251,6 +270,6 @@ class SupervisorWindow(QMainWindow):
         elif isinstance(answer, BaseException):
             text = self.tr("The ACD could not explain: %1").replace("%1", str(answer))
         else:
-            text = answer.text
+            text = explanation_text(answer.kind, answer.reasons, answer.text)
         self.explanation.setPlainText(text)
         self.explained.emit(text)

@@ -159,7 +159,14 @@ class QueueStats(Message):
     service_level: float | None = None
     asa_s: float | None = None
     agents_ready: int = 0
-    agents_busy: int = 0
+    agents_busy: int = 0  # reserved, on a call or in wrap-up
+    # Since schema 1 too (readers that do not know them ignore them):
+    service_level_15m: float | None = None  # over the last 15 minutes
+    sl_target: float | None = None  # the queue's service-level target (fraction answered within sl_seconds)
+    sl_seconds: float | None = None
+    agents_on_call: int = 0  # reserved or on a call
+    agents_wrap_up: int = 0
+    agents_not_ready: int = 0
 
 
 @register

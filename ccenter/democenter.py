@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bus import topics
-from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, QueueStats
+from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, Command, QueueStats
 from bus.transport import Bus, Subscription
 from cti.errors import CtiError
 from cti.link import CtiLink
@@ -317,7 +317,9 @@ async def _forward(subscription: Subscription, sink: Callable[[Any], None], kind
             _hand(sink, envelope.message)
 
 
-async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState], None], every_s: float) -> None:
+async def _forward_agents(
+    subscription: Subscription, sink: Callable[[AgentState | Command], None], every_s: float
+) -> None:
     """Agent states as they come, and every agent's latest again every ``every_s`` (agent states are not
     retained: a window opened later learns of the agents that logged on before it)."""
     latest: dict[str, AgentState] = {}
@@ -334,6 +336,8 @@ async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState
             message = envelope.message
             if isinstance(message, AgentState):
                 latest[message.agent_id] = message
+                _hand(sink, message)
+            elif isinstance(message, Command) and message.name == "offer":  # names the call's queue
                 _hand(sink, message)
     finally:
         repeater.cancel()
@@ -352,7 +356,7 @@ async def run_components(
     flows: Sequence[Any],
     lookup: Any,
     queue_sink: Callable[[QueueStats], None] | None = None,
-    agent_sink: Callable[[AgentState], None] | None = None,
+    agent_sink: Callable[[AgentState | Command], None] | None = None,
     started: Callable[[Components], None] | None = None,
 ) -> None:
     """Run the gateway on ``link`` (the link of ``center``'s PBX), the IVR, the ACD and the dialer on

@@ -19,7 +19,8 @@ from ..config import IN_PROCESS_BUS, Settings, data_dir, has_display
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from bus.messages import AgentState, ExplainAnswer, QueueStats
+    from agent_desktop.supervisor_tiles import Thresholds
+    from bus.messages import AgentState, Command, ExplainAnswer, QueueStats
     from bus.transport import Bus, Subscription
 
 
@@ -65,13 +66,14 @@ async def pump_bus(
     site: str,
     *,
     queue_sink: Callable[[QueueStats], None] | None = None,
-    agent_sink: Callable[[AgentState], None] | None = None,
+    agent_sink: Callable[[AgentState | Command], None] | None = None,
 ) -> None:
-    """Forward retained queue statistics and agent states from a started bus to the windows' feeds."""
+    """Forward retained queue statistics, agent states and the ACD's offers (which name a call's queue)
+    from a started bus to the windows' feeds."""
     import asyncio
 
     from bus import topics
-    from bus.messages import AgentState, QueueStats
+    from bus.messages import AgentState, Command, QueueStats
 
     patterns = []
     if queue_sink is not None:
@@ -85,7 +87,9 @@ async def pump_bus(
             message = envelope.message
             if isinstance(message, QueueStats) and queue_sink is not None:
                 queue_sink(message)
-            elif isinstance(message, AgentState) and agent_sink is not None:
+            elif agent_sink is not None and (
+                isinstance(message, AgentState) or (isinstance(message, Command) and message.name == "offer")
+            ):
                 agent_sink(message)
 
     try:
@@ -98,7 +102,7 @@ async def _start_and_pump(
     bus: Bus,
     site: str,
     queue_sink: Callable[[QueueStats], None],
-    agent_sink: Callable[[AgentState], None] | None = None,
+    agent_sink: Callable[[AgentState | Command], None] | None = None,
 ) -> None:
     await bus.start()
     await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink)
@@ -175,10 +179,31 @@ def run_desktop(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def supervisor_thresholds(settings: Settings) -> Thresholds:
+    """The tiles' thresholds: ``[supervisor.thresholds]`` of the configuration file, else the defaults."""
+    from agent_desktop.supervisor_tiles import ThresholdError, Thresholds
+
+    from ..config import ConfigError
+
+    if settings.config_file is None:
+        return Thresholds()
+    import tomllib
+
+    with open(settings.config_file, "rb") as fh:
+        table = tomllib.load(fh).get("supervisor", {})
+    if not isinstance(table, dict) or set(table) - {"thresholds"}:
+        raise ConfigError(f"{settings.config_file}: [supervisor] holds only a thresholds table")
+    try:
+        return Thresholds.from_config(table.get("thresholds", {}))
+    except ThresholdError as exc:
+        raise ConfigError(f"{settings.config_file}: {exc}") from None
+
+
 def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
         return 1
+    thresholds = supervisor_thresholds(settings)  # a bad threshold is one clear error, before any window
     import socket
     import threading
 
@@ -213,7 +238,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     def explain(kind: str, name: str) -> Future[ExplainAnswer]:
         return asyncio.run_coroutine_threadsafe(explainer.ask(kind, name), loop)
 
-    window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain)
+    window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain, thresholds=thresholds)
     window.show()
     try:
         return app.exec()

@@ -167,12 +167,11 @@
     </message>
     <message>
         <source>Agent</source>
-        <extracomment>``explain(kind, name)`` with kind &quot;agent&quot; or &quot;queue&quot;: a future of the ACD&apos;s sentence.</extracomment>
         <translation>坐席</translation>
     </message>
     <message>
-        <source>Extension</source>
-        <translation>分机</translation>
+        <source>Team</source>
+        <translation>班组</translation>
     </message>
     <message>
         <source>State</source>
@@ -189,6 +188,14 @@
     <message>
         <source>Call</source>
         <translation>通话</translation>
+    </message>
+    <message>
+        <source>Handled</source>
+        <translation>已处理</translation>
+    </message>
+    <message>
+        <source>Occupancy</source>
+        <translation>占用率</translation>
     </message>
     <message>
         <source>Disposition</source>
@@ -607,6 +614,53 @@
     </message>
 </context>
 <context>
+    <name>QueueTiles</name>
+    <message>
+        <source>Waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>Longest wait</source>
+        <translation>最长等待</translation>
+    </message>
+    <message>
+        <source>Service level today</source>
+        <translation>今日服务水平</translation>
+    </message>
+    <message>
+        <source>Last 15 min</source>
+        <translation>最近15分钟</translation>
+    </message>
+    <message>
+        <source>ASA</source>
+        <translation>平均应答速度</translation>
+    </message>
+    <message>
+        <source>Abandoned</source>
+        <translation>放弃率</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>On a call</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>Target %1% in %2 s</source>
+        <translation>目标：%2 秒内 %1%</translation>
+    </message>
+</context>
+<context>
     <name>ScreenPopView</name>
     <message>
         <source>Unknown caller</source>
@@ -877,10 +931,153 @@
     </message>
 </context>
 <context>
+    <name>SupervisorLabels</name>
+    <message>
+        <source>Logged off</source>
+        <translation>已登出</translation>
+    </message>
+    <message>
+        <source>Logged on</source>
+        <translation>已登录</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>Ringing</source>
+        <translation>振铃中</translation>
+    </message>
+    <message>
+        <source>On a call</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>休息</translation>
+    </message>
+    <message>
+        <source>Lunch</source>
+        <translation>午餐</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Coaching</source>
+        <translation>辅导</translation>
+    </message>
+    <message>
+        <source>Just logged on</source>
+        <translation>刚登录</translation>
+    </message>
+    <message>
+        <source>Did not answer an offered call</source>
+        <translation>未接听分配的来电</translation>
+    </message>
+    <message>
+        <source>Rejected an offered call</source>
+        <translation>拒接了分配的来电</translation>
+    </message>
+    <message>
+        <source>Set by a supervisor</source>
+        <translation>由班长设置</translation>
+    </message>
+    <message>
+        <source>Agent %1 is not logged on.</source>
+        <translation>坐席 %1 未登录。</translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>未说明原因</translation>
+    </message>
+    <message>
+        <source>Agent %1 is not ready (%2) for %3 s.</source>
+        <translation>坐席 %1 未就绪（%2）已 %3 秒。</translation>
+    </message>
+    <message>
+        <source>Agent %1 is idle because no call is waiting.</source>
+        <translation>坐席 %1 空闲，因为没有来电在等待。</translation>
+    </message>
+    <message>
+        <source>Agent %1 is ready and eligible for waiting calls; the next event will offer one.</source>
+        <translation>坐席 %1 已就绪，可接等待中的来电；下一事件将为其分配一通。</translation>
+    </message>
+    <message>
+        <source>%1 (%2 waiting) needs %3</source>
+        <translation>%1（%2 通等待）需要 %3</translation>
+    </message>
+    <message>
+        <source>Agent %1 is idle while calls wait because it lacks the skills: %2.</source>
+        <translation>有来电等待而坐席 %1 空闲，因为缺少技能：%2。</translation>
+    </message>
+    <message>
+        <source>Agent %1: %2 for %3 s.</source>
+        <translation>坐席 %1：%2 已 %3 秒。</translation>
+    </message>
+    <message>
+        <source> or </source>
+        <translation> 或 </translation>
+    </message>
+    <message>
+        <source>skills relaxed</source>
+        <translation>放宽技能</translation>
+    </message>
+    <message>
+        <source>overflow</source>
+        <translation>溢出</translation>
+    </message>
+    <message>
+        <source>fallback</source>
+        <translation>兜底处理</translation>
+    </message>
+    <message>
+        <source>Call %1 waits: no logged-on agent has %2.</source>
+        <translation>来电 %1 在等待：没有已登录的坐席具备 %2。</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message>
+        <source>Call %1 waits in %2 for %3 s: it needs %4; the %5 eligible agents are: %6; %7 eligible calls are ahead of it (effective priority %8).</source>
+        <translation>来电 %1 已在 %2 等待 %3 秒：需要 %4；%5 名符合条件的坐席状态为：%6；前面还有 %7 通符合条件的来电（有效优先级 %8）。</translation>
+    </message>
+    <message>
+        <source>%1 in %2 s</source>
+        <translation>%2 秒后%1</translation>
+    </message>
+    <message>
+        <source>Next: %1.</source>
+        <translation>下一步：%1。</translation>
+    </message>
+    <message>
+        <source>No call is waiting in %1: %2 offered, %3 answered, %4 abandoned.</source>
+        <translation>%1 没有来电在等待：进线 %2，接通 %3，放弃 %4。</translation>
+    </message>
+</context>
+<context>
     <name>SupervisorWindow</name>
     <message>
         <source>ccenter — Supervisor</source>
         <translation>ccenter — 班长席</translation>
+    </message>
+    <message>
+        <source>All states</source>
+        <translation>全部状态</translation>
     </message>
     <message>
         <source>Select a queue or an agent: the ACD says why things are as they are.</source>
@@ -895,8 +1092,20 @@
         <translation>坐席</translation>
     </message>
     <message>
+        <source>Team</source>
+        <translation>班组</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
         <source>Why</source>
         <translation>原因说明</translation>
+    </message>
+    <message>
+        <source>All teams</source>
+        <translation>全部班组</translation>
     </message>
     <message>
         <source>%1 waiting</source>
@@ -909,6 +1118,14 @@
     <message>
         <source>service level %1%</source>
         <translation>服务水平 %1%</translation>
+    </message>
+    <message>
+        <source>No ACD answered: is `ccenter acd` running for this site?</source>
+        <translation>没有 ACD 应答：本站点的 `ccenter acd` 是否在运行？</translation>
+    </message>
+    <message>
+        <source>The ACD could not explain: %1</source>
+        <translation>ACD 无法说明：%1</translation>
     </message>
 </context>
 <context>
