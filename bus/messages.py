@@ -304,6 +304,60 @@ class ExplainAnswer(Message):
     client_id: str = ""
 
 
+# ---------------------------------------------------------------- supervisor actions (routing/supervision.py)
+
+#: What a supervisor may do, and the target each action names.
+SUPERVISOR_ACTIONS: dict[str, str] = {
+    "force_not_ready": "agent",
+    "log_out": "agent",
+    "set_skills": "agent",
+    "message_agent": "agent",
+    "message_team": "team",
+    "set_queue": "queue",
+    "pause_campaign": "campaign",
+    "resume_campaign": "campaign",
+    "set_campaign": "campaign",
+    "listen": "agent",
+}
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorAction(Message):
+    """A supervisor's action (``supervisor.action``) on ``ccenter/v1/<site>/supervisors/<login>/actions``,
+    a topic only that supervisor's broker identity may write: the topic says who acts."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("supervisor.action",)
+
+    action_id: str
+    action: str
+    target: str
+    ts: float
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in SUPERVISOR_ACTIONS:
+            raise MessageError(f"unknown supervisor action {self.action!r}")
+        if not isinstance(self.target, str) or not self.target or len(self.target) > 200:
+            raise MessageError("a supervisor action names its target (1 to 200 characters)")
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorResult(Message):
+    """What became of a :class:`SupervisorAction` (``supervisor.result``), on
+    ``ccenter/v1/<site>/supervisors/<login>/results``: ``result`` is ``ok``, ``refused`` or ``failed``."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("supervisor.result",)
+
+    action_id: str
+    action: str
+    target: str
+    result: str
+    ts: float
+    detail: str = ""
+
+
 # ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)
 
 

@@ -12,7 +12,9 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../presence/<client_id>``: :func:`presence` (:class:`PresenceTopic`);
 - ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`;
 - ``.../acd/explain``, ``.../acd/explanations``: :func:`acd_explain`, :func:`acd_explanations`
-  (supervisors' questions to the leading ACD and its answers).
+  (supervisors' questions to the leading ACD and its answers);
+- ``.../supervisors/<login>/actions`` and ``.../results``: :func:`supervisor_actions`,
+  :func:`supervisor_results` (:class:`SupervisorActionsTopic`, :class:`SupervisorResultsTopic`).
 
 Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :func:`all_queue_stats`,
 :func:`all_presence` (``+`` for the variable level) and :func:`everything` (``ccenter/v1/<site>/#``).
@@ -102,6 +104,16 @@ def acd_explanations(site: str) -> str:
     return f"{_site(site)}/acd/explanations"
 
 
+def supervisor_actions(site: str, login: str) -> str:
+    """A supervisor's actions: only that supervisor's broker identity may write here."""
+    return f"{_site(site)}/supervisors/{_check(login, 'login')}/actions"
+
+
+def supervisor_results(site: str, login: str) -> str:
+    """What became of a supervisor's actions (written by the ACD, read by that supervisor)."""
+    return f"{_site(site)}/supervisors/{_check(login, 'login')}/results"
+
+
 # -- subscription filters -------------------------------------------------------------------------
 def calls(site: str) -> str:
     """Every call's events."""
@@ -118,6 +130,10 @@ def all_agent_commands(site: str) -> str:
 
 def all_queue_stats(site: str) -> str:
     return f"{_site(site)}/queues/+/stats"
+
+
+def all_supervisor_actions(site: str) -> str:
+    return f"{_site(site)}/supervisors/+/actions"
 
 
 def all_presence(site: str) -> str:
@@ -231,6 +247,24 @@ class AcdExplanationsTopic:
         return acd_explanations(self.site)
 
 
+@dataclass(frozen=True, slots=True)
+class SupervisorActionsTopic:
+    site: str
+    login: str
+
+    def __str__(self) -> str:
+        return supervisor_actions(self.site, self.login)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorResultsTopic:
+    site: str
+    login: str
+
+    def __str__(self) -> str:
+        return supervisor_results(self.site, self.login)
+
+
 Topic = (
     CallTopic
     | AgentEventsTopic
@@ -244,6 +278,8 @@ Topic = (
     | AcdStateTopic
     | AcdExplainTopic
     | AcdExplanationsTopic
+    | SupervisorActionsTopic
+    | SupervisorResultsTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -280,6 +316,10 @@ def parse(topic: str) -> Topic:
                 return AgentCommandsTopic(site, _check(agent_id, "agent id"))
             case ["queues", queue, "stats"]:
                 return QueueStatsTopic(site, _check(queue, "queue"))
+            case ["supervisors", login, "actions"]:
+                return SupervisorActionsTopic(site, _check(login, "login"))
+            case ["supervisors", login, "results"]:
+                return SupervisorResultsTopic(site, _check(login, "login"))
             case ["presence", client_id]:
                 return PresenceTopic(site, _check(client_id, "client id"))
             case [area, leaf] if (area, leaf) in _FIXED:

@@ -52,12 +52,17 @@ def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
 
 
 def acd_server(
-    bus: Bus, config: AcdConfig, settings: Settings, *, client_id: str, election: bool, record: IO[str] | None = None
+    bus: Bus, config: AcdConfig, settings: Settings, *, client_id: str, election: bool, record: IO[str] | None = None,
+    sessions: SessionFactory | None = None,
 ) -> AcdServer:
-    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once."""
+    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once. With
+    ``sessions`` it also carries out supervisors' actions (routing.supervision), audited in the database."""
     from routing.server import AcdServer
+    from routing.supervision import SupervisorDesk
 
-    return AcdServer(bus, config, settings.site, client_id=client_id, election=election, record=record)
+    desk = SupervisorDesk(sessions) if sessions is not None else None
+    return AcdServer(bus, config, settings.site, client_id=client_id, election=election, record=record,
+                     supervision=desk)
 
 
 def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> ExplainClient:

@@ -372,7 +372,7 @@ async def run_components(
             pbx.attach_data(event.call_id, event.data)
 
     gateway = cti_gateway(link, bus, settings, client_id=f"cti-gateway-{settings.site}")
-    acd = acd_server(bus, acd_config, settings, client_id=f"acd-{settings.site}", election=False)
+    acd = acd_server(bus, acd_config, settings, client_id=f"acd-{settings.site}", election=False, sessions=sessions)
     dialer = dialer_service(bus, sessions, settings)
     ivr = ivr_server(bus, settings, sessions, flows, lookup, default_flow=SERVICE_FLOW, also_on_handoff=attach)
     center.watch()

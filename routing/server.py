@@ -44,6 +44,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import IO, Any
 
 from bus import topics
@@ -53,10 +54,12 @@ from bus.messages import (
     AcdSnapshot,
     AgentState,
     CallEvent,
+    Command,
     ExplainAnswer,
     ExplainRequest,
     Message,
     Presence,
+    SupervisorAction,
 )
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
@@ -65,7 +68,8 @@ from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing
 from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
 from .leadership import Election, PublishLeader, Role, StepDown, TakeOver
-from .model import AgentId, CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn
+from .model import AgentId, CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn, QueueConfig
+from .supervision import SupervisorDesk
 
 __all__ = [
     "RESTORE_PREFIX",
@@ -107,8 +111,10 @@ class AcdServer:
         buffer_s: float = 30.0,
         ended_keep_s: float = 600.0,
         record: IO[str] | None = None,
+        supervision: SupervisorDesk | None = None,
     ) -> None:
         self.bus = bus
+        self.supervision = supervision
         self.config = config
         self.site = site
         self.clock = clock
@@ -184,6 +190,42 @@ class AcdServer:
             return text, [{"subject": f"queue {name}", "data": data}]
         return "\n\n".join(e.text for e in mine), [{"subject": e.subject, "data": dict(e.data)} for e in mine]
 
+    # ------------------------------------------------------------ a supervisor's live changes
+
+    async def publish_command(self, topic: str, command: Command) -> None:
+        """Send a command for a supervisor's action (with this leader's epoch, as every ACD command)."""
+        if not self.is_leader:
+            raise RoutingError("this ACD no longer leads the site")
+        command = replace(command, args={**command.args, "epoch": self.epoch})
+        await self.bus.publish(topic, command, qos=QOS_COMMAND)
+        self.commands_sent += 1
+
+    async def apply_skills(self, agent_id: str, skills: dict[str, int]) -> None:
+        """An agent's new skills, at once: a ready agent is offered the calls it can now take."""
+        async with self._lock:
+            profile = self.config.agents.get(agent_id)
+            agents = dict(self.config.agents)
+            agents[agent_id] = AgentProfile(dict(skills), profile.extension if profile else None)
+            self.config = replace(self.config, agents=agents)
+            self.adapter.config = self.config
+            record = self.adapter.agents.get(AgentId(agent_id))
+            if record is not None:
+                record.skills = dict(skills)
+            decisions = self.engine.update_agent_skills(AgentId(agent_id), skills, self.clock())
+            self.adapter.changed = True
+            await self._carry_out(decisions)
+        self._wake.set()
+
+    async def apply_queue(self, queue: QueueConfig) -> None:
+        """A queue's new rules, at once (see :meth:`routing.engine.AcdEngine.reconfigure_queue`)."""
+        async with self._lock:
+            self.engine.reconfigure_queue(queue)
+            queues = tuple(queue if q.name == queue.name else q for q in self.config.queues)
+            self.config = replace(self.config, queues=queues)
+            self.adapter.config = self.config
+            self.adapter.changed = True
+        self._wake.set()
+
     def snapshot(self) -> AcdSnapshot:
         return self.adapter.snapshot(client_id=self.client_id, epoch=self.epoch, seq=next(self._seq), now=self.clock())
 
@@ -192,6 +234,8 @@ class AcdServer:
     async def start(self) -> None:
         """Subscribe, then lead (``election=False``) or join the election; returns once subscribed."""
         patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.acd_explain(self.site)]
+        if self.supervision is not None:
+            patterns.append(topics.all_supervisor_actions(self.site))
         if self.election:
             patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.all_presence(self.site)]
         for pattern in patterns:
@@ -268,6 +312,11 @@ class AcdServer:
                 answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
                                        ts=self.clock(), text=text, reasons=reasons, client_id=self.client_id)
                 await self.bus.publish(topics.acd_explanations(self.site), answer, qos=QOS_COMMAND)
+        elif isinstance(message, SupervisorAction):
+            where = topics.parse(envelope.topic)
+            if self.supervision is not None and self.is_leader and isinstance(where, topics.SupervisorActionsTopic):
+                result = await self.supervision.handle(where.login, message, self)
+                await self.bus.publish(topics.supervisor_results(self.site, where.login), result, qos=QOS_COMMAND)
         elif isinstance(message, CallEvent | AgentState):
             if self.record is not None:
                 line = {"t": self.clock(), "topic": envelope.topic, "message": message.to_dict()}

@@ -104,8 +104,12 @@ def run_server(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()
+        from crm import db
+
+        engine = db.connect(settings.db_url)  # supervisors' actions: teams, skills, queues, campaigns, audit
         server = acd_server(
-            bus, config, settings, client_id=client_id, election=not (args.no_standby or in_process), record=record
+            bus, config, settings, client_id=client_id, election=not (args.no_standby or in_process), record=record,
+            sessions=db.session_factory(engine),
         )
         try:
             await server.start()
@@ -118,6 +122,7 @@ def run_server(args: argparse.Namespace) -> int:
         finally:
             await server.stop()
             await bus.close()
+            engine.dispose()
             if record is not None:
                 record.close()
 

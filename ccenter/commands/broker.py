@@ -62,6 +62,8 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("write", f"{_P}/queues/+/stats"),
         ("read", f"{_P}/acd/explain"),
         ("write", f"{_P}/acd/explanations"),
+        ("read", f"{_P}/supervisors/+/actions"),
+        ("write", f"{_P}/supervisors/+/results"),
     ),
     "dialer": (
         ("read", f"{_P}/calls/+"),
@@ -125,6 +127,8 @@ def acl_text(services: Mapping[str, str], supervisors: Iterable[str] = ()) -> st
     for login in supervisors:
         lines += ["", "# supervising agent", f"user {login}"]
         lines += [f"topic {access} {topic}" for access, topic in SUPERVISOR_RULES]
+        # Its own actions, which only it may write (the topic says who acts), and their results.
+        lines += [f"topic write {_P}/supervisors/{login}/actions", f"topic read {_P}/supervisors/{login}/results"]
     return "\n".join(lines) + "\n"
 
 
