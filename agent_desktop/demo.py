@@ -17,7 +17,7 @@ hanging up) are played at the PBX.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +27,7 @@ from typing import Any
 from PySide6.QtCore import QEventLoop, QSignalBlocker, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from bus.messages import AgentStateName, ExplainAnswer
+from bus.messages import AgentStateName, ExplainAnswer, SupervisorResult
 from crm.repository import AgentView, RequestLine
 from cti.link import CtiLink
 
@@ -111,6 +111,8 @@ def run_workstation_demo(
     queues_for: Callable[[AgentView], set[str] | None] = lambda _agent: None,
     agent_states: AgentStateFeed | None = None,
     explain: Callable[[str, str], Coroutine[Any, Any, ExplainAnswer]] | None = None,
+    act: Callable[[str, str, dict[str, Any]], Coroutine[Any, Any, SupervisorResult]] | None = None,
+    teams: Mapping[str, str] | None = None,
 ) -> int:
     """Open the demo's windows on the contact center ``center`` runs, and run them.
 
@@ -150,8 +152,15 @@ def run_workstation_demo(
                 assert ask is not None
                 return network.call_soon(ask(kind, name))
 
+            do = act
+
+            def actor(action: str, target: str, action_args: dict[str, Any]) -> Future[SupervisorResult]:
+                assert do is not None
+                return network.call_soon(do(action, target, action_args))
+
             supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
-                                          explain=explainer if explain else None)
+                                          explain=explainer if explain else None, act=actor if act else None,
+                                          teams=teams)
             supervisor.move(120, 120)
             supervisor.show()
             for window in windows:

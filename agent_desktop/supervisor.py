@@ -9,13 +9,15 @@ thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QCoreApplication,
     QObject,
+    QPoint,
     Qt,
     QTimer,
     Signal,
@@ -25,27 +27,32 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QPlainTextEdit,
+    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from bus.messages import AgentState, Command, ExplainAnswer, QueueStats
+from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
 
 from .app import remember_layout
 from .customer_view import named, plain_label
 from .queues import QueueStatsFeed, QueueStatsModel
 from .supervisor_agents import AgentFilterModel, AgentTableModel
-from .supervisor_labels import explanation_text, state_label
+from .supervisor_labels import action_label, explanation_text, state_label
 from .supervisor_tiles import Thresholds, TileBoard
 from .workers import mailbox, post
 
 # ``explain(kind, name)`` with kind "agent" or "queue": a future of the ACD's answer.
 Explainer = Callable[[str, str], Future[ExplainAnswer]]
+# ``act(action, target, args)``: a future of the ACD's result (routing.supervision.SupervisorClient.act).
+Actor = Callable[[str, str, dict[str, Any]], Future[SupervisorResult]]
 
 
 class AgentStateFeed(QObject):
@@ -89,6 +96,7 @@ class SupervisorWindow(QMainWindow):
     every ``flush_ms``, however fast the feeds publish."""
 
     explained = Signal(str)  # the explanation shown
+    acted = Signal(object)  # SupervisorResult, or the exception the action raised
 
     def __init__(
         self,
@@ -96,6 +104,7 @@ class SupervisorWindow(QMainWindow):
         queue_stats: QueueStatsFeed,
         agent_states: AgentStateFeed,
         explain: Explainer | None = None,
+        act: Actor | None = None,
         teams: Mapping[str, str] | None = None,
         thresholds: Thresholds | None = None,
         clock: Callable[[], float] = time.time,
@@ -105,6 +114,8 @@ class SupervisorWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(self.tr("ccenter — Supervisor"))
         self.explain = explain
+        self.act = act
+        self.capabilities: frozenset[str] = frozenset()
         self.queues = QueueStatsModel(parent=self)
         self.agents = AgentTableModel(clock, teams=teams, flush_ms=flush_ms, parent=self)
         self.agents_shown = AgentFilterModel(self.agents, parent=self)
@@ -139,6 +150,10 @@ class SupervisorWindow(QMainWindow):
         filters.addWidget(self.team_filter)
         filters.addWidget(QLabel(self.tr("State")))
         filters.addWidget(self.state_filter)
+        self.message_team_button = named(QPushButton(self.tr("Message team…")), "messageTeam")
+        self.message_team_button.setEnabled(False)
+        self.message_team_button.clicked.connect(self._on_message_team)
+        filters.addWidget(self.message_team_button)
         filters.addStretch(1)
         agent_layout.addLayout(filters)
         agent_layout.addWidget(self.agent_view)
@@ -156,6 +171,8 @@ class SupervisorWindow(QMainWindow):
         self.resize(1100, 760)
         remember_layout(self, "supervisor", self.splitter)
 
+        self.agent_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.agent_view.customContextMenuRequested.connect(self._on_agent_menu)
         self.tiles.queue_clicked.connect(self._on_queue_selected)
         self.agent_view.selectionModel().selectionChanged.connect(self._on_agent_selected)
         self.agents.rowsInserted.connect(self._on_agents_changed)
@@ -196,12 +213,91 @@ class SupervisorWindow(QMainWindow):
 
     def _on_filter_changed(self, *_args: object) -> None:
         team, state = self.team_filter.currentData(), self.state_filter.currentData()
+        self.message_team_button.setEnabled(bool(team) and self.act is not None)
         self.agents_shown.set_teams([team] if team else [])
         self.agents_shown.set_states([state] if state else [])
 
     def _on_agents_changed(self, *_args: object) -> None:
         if self.agents_shown.filtering:
             self.agents_shown.refilter()
+
+    # ------------------------------------------------------------ actions
+
+    def set_capabilities(self, capabilities: Iterable[str]) -> None:
+        """What the site's telephony can do: listening in needs ``listen``."""
+        self.capabilities = frozenset(capabilities)
+
+    def agent_menu(self, agent_id: str) -> QMenu:
+        """The actions on one agent (the table's context menu)."""
+        menu = QMenu(self)
+        enabled = self.act is not None
+        for action, text in (("force_not_ready", self.tr("Set not ready")), ("log_out", self.tr("Log out"))):
+            item = menu.addAction(text)
+            item.setObjectName(action)
+            item.setEnabled(enabled)
+            item.triggered.connect(lambda _=False, a=action: self.act_on(a, agent_id))
+        item = menu.addAction(self.tr("Send a message…"))
+        item.setObjectName("message_agent")
+        item.setEnabled(enabled)
+        item.triggered.connect(lambda _=False: self._ask_and_send("message_agent", agent_id))
+        menu.addSeparator()
+        listen = enabled and "listen" in self.capabilities and bool(self.extension)
+        for mode, text in (("monitor", self.tr("Listen in silently")), ("whisper", self.tr("Whisper to the agent")),
+                           ("barge", self.tr("Join the call"))):
+            item = menu.addAction(text)
+            item.setObjectName(f"listen_{mode}")
+            item.setEnabled(listen)  # greyed out where the telephony cannot
+            item.triggered.connect(lambda _=False, m=mode: self.act_on("listen", agent_id, mode=m,
+                                                                        extension=self.extension))
+        return menu
+
+    extension = ""  # the supervisor's own phone, for listening in
+
+    def _on_agent_menu(self, point: QPoint) -> None:
+        index = self.agent_view.indexAt(point)
+        if not index.isValid():
+            return
+        agent_id = self.agents.agent_id(self.agents_shown.mapToSource(index).row())
+        self.agent_menu(agent_id).popup(self.agent_view.viewport().mapToGlobal(point))
+
+    def _on_message_team(self) -> None:
+        team = self.team_filter.currentData()
+        if team:
+            self._ask_and_send("message_team", str(team))
+
+    def _ask_and_send(self, action: str, target: str) -> None:
+        text, ok = QInputDialog.getText(self, self.tr("Message"), self.tr("Message to %1:").replace("%1", target))
+        if ok and text.strip():
+            self.act_on(action, target, text=text.strip())
+
+    def act_on(self, action: str, target: str, **args: Any) -> None:
+        """Ask the ACD to carry ``action`` out on ``target``; ``acted`` tells what became of it."""
+        if self.act is None:
+            return
+        future = self.act(action, target, args)
+        box = mailbox()
+
+        def done(f: Future[SupervisorResult]) -> None:
+            error = f.exception()
+            box.post(self, self._show_result, f.result() if error is None else error)
+
+        future.add_done_callback(done)
+
+    def _show_result(self, result: SupervisorResult | BaseException) -> None:
+        if isinstance(result, TimeoutError):
+            text = self.tr("No ACD answered: is `ccenter acd` running for this site?")
+        elif isinstance(result, BaseException):
+            text = self.tr("The action failed: %1").replace("%1", str(result))
+        elif result.result == "ok":
+            text = self.tr("Done: %1 %2").replace("%1", action_label(result.action)).replace("%2", result.target)
+        elif result.result == "refused":
+            text = self.tr("Refused: %1 %2 (%3)").replace("%1", action_label(result.action)).replace(
+                "%2", result.target).replace("%3", result.detail)
+        else:
+            text = self.tr("Failed: %1 %2 (%3)").replace("%1", action_label(result.action)).replace(
+                "%2", result.target).replace("%3", result.detail)
+        self.statusBar().showMessage(text, 15_000)
+        self.acted.emit(result)
 
     # ------------------------------------------------------------ selection and explanations
 

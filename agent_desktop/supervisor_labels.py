@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
-__all__ = ["CONTEXT", "explanation_text", "reason_label", "state_label", "tr"]
+__all__ = ["CONTEXT", "action_label", "explanation_text", "reason_label", "state_label", "tr"]
 
 CONTEXT = "SupervisorLabels"
 
@@ -43,6 +43,25 @@ _REASONS: dict[str, object] = {
     "dump": QT_TRANSLATE_NOOP("SupervisorLabels", "Rejected an offered call"),
     "supervisor": QT_TRANSLATE_NOOP("SupervisorLabels", "Set by a supervisor"),
 }
+
+
+_ACTIONS: dict[str, object] = {
+    "force_not_ready": QT_TRANSLATE_NOOP("SupervisorLabels", "set not ready"),
+    "log_out": QT_TRANSLATE_NOOP("SupervisorLabels", "log out"),
+    "set_skills": QT_TRANSLATE_NOOP("SupervisorLabels", "change skills"),
+    "message_agent": QT_TRANSLATE_NOOP("SupervisorLabels", "message"),
+    "message_team": QT_TRANSLATE_NOOP("SupervisorLabels", "message the team"),
+    "set_queue": QT_TRANSLATE_NOOP("SupervisorLabels", "change the queue"),
+    "pause_campaign": QT_TRANSLATE_NOOP("SupervisorLabels", "pause the campaign"),
+    "resume_campaign": QT_TRANSLATE_NOOP("SupervisorLabels", "resume the campaign"),
+    "set_campaign": QT_TRANSLATE_NOOP("SupervisorLabels", "change the campaign's pacing"),
+    "listen": QT_TRANSLATE_NOOP("SupervisorLabels", "listen in"),
+}
+
+
+def action_label(action: str) -> str:
+    known = _ACTIONS.get(action)
+    return tr(known) if known is not None else action.replace("_", " ")
 
 
 def tr(text: object) -> str:

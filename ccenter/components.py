@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from routing.acd_config import AcdConfig
     from routing.dialer_service import DialerService
     from routing.server import AcdServer, ExplainClient
+    from routing.supervision import SupervisorClient
 
 
 def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
@@ -70,6 +71,13 @@ def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> E
     from routing.server import ExplainClient
 
     return ExplainClient(bus, settings.site, timeout_s=timeout_s)
+
+
+def supervisor_client(bus: Bus, settings: Settings, login: str) -> SupervisorClient:
+    """The supervisor window's actions, on the topic only ``login``'s identity may write (``await client.start()``)."""
+    from routing.supervision import SupervisorClient
+
+    return SupervisorClient(bus, settings.site, login)
 
 
 def dialer_service(

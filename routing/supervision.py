@@ -20,14 +20,18 @@ A supervisor publishes a :class:`~bus.messages.SupervisorAction` on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bus import topics
+from bus.errors import BusError
 from bus.messages import SUPERVISOR_ACTIONS, Command, SupervisorAction, SupervisorResult
+from bus.transport import QOS_COMMAND, Bus
 
 from .acd_config import queue_config_from_row
 from .errors import RoutingError, ScenarioError
@@ -188,3 +192,58 @@ class SupervisorDesk:
                  args: dict[str, Any]) -> Command:
         return Command(command_id=f"sup:{action.action_id}:{agent_id or ''}", name=name, ts=self.clock(),
                        agent_id=agent_id, args={k: v for k, v in args.items() if v is not None})
+
+
+class SupervisorClient:
+    """A supervisor's side: publishes actions on its own topic and awaits their results.
+
+    ``await client.start()`` subscribes to the results; ``await client.act(action, target, **args)``
+    returns the :class:`~bus.messages.SupervisorResult`, or raises :class:`TimeoutError` after
+    ``timeout_s`` (no ACD leads the site)."""
+
+    def __init__(self, bus: Bus, site: str, login: str, *, clock: Callable[[], float] = time.time,
+                 timeout_s: float = 10.0) -> None:
+        self.bus = bus
+        self.site = site
+        self.login = login
+        self.clock = clock
+        self.timeout_s = timeout_s
+        self._pending: dict[str, asyncio.Future[SupervisorResult]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._subscription: Any = None
+
+    async def start(self) -> None:
+        self._subscription = await self.bus.subscribe(topics.supervisor_results(self.site, self.login),
+                                                      qos=QOS_COMMAND)
+        self._task = asyncio.create_task(self._read(), name="supervisor-results")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._subscription is not None:
+            with contextlib.suppress(BusError):
+                await self._subscription.close()
+
+    async def _read(self) -> None:
+        async for envelope in self._subscription:
+            result = envelope.message
+            if isinstance(result, SupervisorResult):
+                future = self._pending.pop(result.action_id, None)
+                if future is not None and not future.done():
+                    future.set_result(result)
+
+    async def act(self, action: str, target: str, **args: Any) -> SupervisorResult:
+        if self._task is None:
+            raise RoutingError("start() the supervisor client first")
+        message = SupervisorAction(action_id=uuid.uuid4().hex, action=action, target=target, ts=self.clock(),
+                                   args=args)
+        future: asyncio.Future[SupervisorResult] = asyncio.get_running_loop().create_future()
+        self._pending[message.action_id] = future
+        try:
+            await self.bus.publish(topics.supervisor_actions(self.site, self.login), message, qos=QOS_COMMAND)
+            async with asyncio.timeout(self.timeout_s):
+                return await future
+        finally:
+            self._pending.pop(message.action_id, None)

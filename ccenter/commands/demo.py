@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed
     from bus.transport import InProcessBus
+    from crm import supervision as crm_supervision
     from crm.repository import AgentView
     from cti.buslink import BusLink
     from cti.sim import SimLink, SimPbx
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from ivr.flow import load_flow
     from routing.acd_config import acd_config_from_db
 
-    from ..components import explain_client
+    from ..components import explain_client, supervisor_client
     from ..democenter import AgentSeat, Components, DemoCenter, run_components
 
     with factory() as session:
@@ -128,12 +129,17 @@ def run(args: argparse.Namespace) -> int:
     )
     lookup = CrmLookup(factory, region=settings.default_region)
     explainer = explain_client(bus, settings)  # as `ccenter supervisor`: the ACD answers over the bus
+    with factory() as session:
+        supervisor_login = next((a.login for a in repository.list_agents(session) if a.role == "supervisor"), "sam")
+        teams = crm_supervision.teams(session)
+    actions = supervisor_client(bus, settings, supervisor_login)  # its actions, audited by the ACD
 
     async def components(ready: Callable[[], None]) -> None:
         def started(_parts: Components) -> None:
             ready()
 
         await explainer.start()
+        await actions.start()
         try:
             await run_components(
                 bus=bus,
@@ -150,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             await explainer.close()
+            await actions.close()
             await bus.close()
 
     def desktop_link(agent: AgentView) -> BusLink:
@@ -177,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
             queues_for=lambda agent: {q.name for q in acd_config.queues if q.skill in agent.skills},
             agent_states=agent_feed,
             explain=explainer.ask,
+            act=lambda action, target, action_args: actions.act(action, target, **action_args),
+            teams=teams,
         )
     finally:
         lookup.close()

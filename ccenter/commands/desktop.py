@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..cli import settings_from
 from ..config import IN_PROCESS_BUS, Settings, data_dir, has_display
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from agent_desktop.supervisor_tiles import Thresholds
-    from bus.messages import AgentState, Command, ExplainAnswer, QueueStats
+    from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
     from bus.transport import Bus, Subscription
 
 
@@ -39,8 +39,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     supervisor = subparsers.add_parser(
         "supervisor",
         parents=[common],
-        help="the supervisor window (production): live queues and agents from the bus",
+        help="the supervisor window (production): live queues and agents from the bus, and actions on them",
+        description="Log in as a supervisor or administrator (the agents table's credentials). Needs a broker "
+                    "(--mqtt) with `ccenter acd` on it, and the database. Tiles turn amber and red at the "
+                    "[supervisor.thresholds] of the configuration file (docs/supervisor.md).",
     )
+    supervisor.add_argument("--agent", metavar="LOGIN", default="", help="login to fill in the login dialog")
     supervisor.add_argument("--style", choices=("light", "dark"), default="light")
     supervisor.add_argument("--lang", metavar="LANG", help="en or zh_CN")
     supervisor.set_defaults(func=run_supervisor)
@@ -204,26 +208,51 @@ def run_supervisor(args: argparse.Namespace) -> int:
     if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
         return 1
     thresholds = supervisor_thresholds(settings)  # a bad threshold is one clear error, before any window
+    import asyncio
     import socket
     import threading
 
     from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
+    from agent_desktop.customer_window import CustomerDirectory
+    from agent_desktop.login import LoginDialog
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
     from agent_desktop.telephony import network_loop
     from bus.transport import open_bus
+    from crm import db, supervision
 
-    from ..components import explain_client
+    from ..components import explain_client, supervisor_client
 
-    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
-                   role="supervisor")
-    loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
-    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
-    explainer = explain_client(bus, settings)
-    loop.run_until_complete(explainer.start())
+    engine = db.connect(settings.db_url)
+    factory = db.session_factory(engine)
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
+    directory = CustomerDirectory(factory, settings.default_region)
+    login = LoginDialog(directory.authenticate, login=args.agent)
+    if not login.exec() or login.agent is None:
+        engine.dispose()
+        return 1
+    person = login.agent
+    if person.role not in ("supervisor", "admin"):
+        print(f"ccenter: error: {person.login} is an agent: the supervisor window is for supervisors and "
+              "administrators", file=sys.stderr)
+        engine.dispose()
+        return 1
+    with factory() as session:
+        teams = supervision.teams(session)
+        me = supervision.person(session, person.login)
+    if person.role == "supervisor":  # a supervisor sees their own team; the ACD refuses them the others
+        teams = {agent: team for agent, team in teams.items() if me is not None and team == me.team}
+
+    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{person.login}-{socket.gethostname()}",
+                   site=settings.site, role="supervisor")
+    loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
+    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
+    explainer = explain_client(bus, settings)
+    actions = supervisor_client(bus, settings, person.login)
+    loop.run_until_complete(explainer.start())
+    loop.run_until_complete(actions.start())
     queues, agents = QueueStatsFeed(), AgentStateFeed()
     worker = threading.Thread(
         target=lambda: loop.run_until_complete(
@@ -233,14 +262,21 @@ def run_supervisor(args: argparse.Namespace) -> int:
         daemon=True,
     )
     worker.start()
-    import asyncio
 
     def explain(kind: str, name: str) -> Future[ExplainAnswer]:
         return asyncio.run_coroutine_threadsafe(explainer.ask(kind, name), loop)
 
-    window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain, thresholds=thresholds)
+    def act(action: str, target: str, action_args: dict[str, Any]) -> Future[SupervisorResult]:
+        return asyncio.run_coroutine_threadsafe(actions.act(action, target, **action_args), loop)
+
+    window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain, act=act, teams=teams,
+                              thresholds=thresholds)
+    window.extension = person.extension or ""
+    if person.role == "supervisor" and me is not None and me.team:
+        window.agents_shown.set_teams([me.team])
     window.show()
     try:
         return app.exec()
     finally:
         window.close()
+        engine.dispose()

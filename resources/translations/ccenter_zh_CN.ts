@@ -997,6 +997,46 @@
         <translation>由班长设置</translation>
     </message>
     <message>
+        <source>set not ready</source>
+        <translation>设为未就绪</translation>
+    </message>
+    <message>
+        <source>log out</source>
+        <translation>登出</translation>
+    </message>
+    <message>
+        <source>change skills</source>
+        <translation>修改技能</translation>
+    </message>
+    <message>
+        <source>message</source>
+        <translation>发送消息</translation>
+    </message>
+    <message>
+        <source>message the team</source>
+        <translation>向班组发送消息</translation>
+    </message>
+    <message>
+        <source>change the queue</source>
+        <translation>修改队列</translation>
+    </message>
+    <message>
+        <source>pause the campaign</source>
+        <translation>暂停活动</translation>
+    </message>
+    <message>
+        <source>resume the campaign</source>
+        <translation>恢复活动</translation>
+    </message>
+    <message>
+        <source>change the campaign&apos;s pacing</source>
+        <translation>修改活动外呼节奏</translation>
+    </message>
+    <message>
+        <source>listen in</source>
+        <translation>监听</translation>
+    </message>
+    <message>
         <source>Agent %1 is not logged on.</source>
         <translation>坐席 %1 未登录。</translation>
     </message>
@@ -1100,12 +1140,64 @@
         <translation>状态</translation>
     </message>
     <message>
+        <source>Message team…</source>
+        <translation>向班组发送消息…</translation>
+    </message>
+    <message>
         <source>Why</source>
         <translation>原因说明</translation>
     </message>
     <message>
         <source>All teams</source>
         <translation>全部班组</translation>
+    </message>
+    <message>
+        <source>Set not ready</source>
+        <translation>设为未就绪</translation>
+    </message>
+    <message>
+        <source>Log out</source>
+        <translation>登出</translation>
+    </message>
+    <message>
+        <source>Send a message…</source>
+        <translation>发送消息…</translation>
+    </message>
+    <message>
+        <source>Listen in silently</source>
+        <translation>静默监听</translation>
+    </message>
+    <message>
+        <source>Whisper to the agent</source>
+        <translation>对坐席耳语</translation>
+    </message>
+    <message>
+        <source>Join the call</source>
+        <translation>强插通话</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <source>Message to %1:</source>
+        <translation>发给 %1 的消息：</translation>
+    </message>
+    <message>
+        <source>The action failed: %1</source>
+        <translation>操作失败：%1</translation>
+    </message>
+    <message>
+        <source>Done: %1 %2</source>
+        <translation>已完成：%1 %2</translation>
+    </message>
+    <message>
+        <source>Refused: %1 %2 (%3)</source>
+        <translation>已拒绝：%1 %2（%3）</translation>
+    </message>
+    <message>
+        <source>Failed: %1 %2 (%3)</source>
+        <translation>失败：%1 %2（%3）</translation>
     </message>
     <message>
         <source>%1 waiting</source>

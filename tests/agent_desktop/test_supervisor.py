@@ -212,3 +212,81 @@ def test_states_reasons_tiles_and_explanations_read_in_chinese(qtbot, qapp) -> N
         assert window.tiles.tiles["sales"].target.text() == "目标：20 秒内 80%"
     finally:
         i18n.remove_translators(qapp)
+
+
+def test_an_action_from_the_agents_menu_reaches_the_acd_and_is_audited(qtbot, engine) -> None:
+    """The window's menu, a real SupervisorClient and AcdServer on the bus, the audit in the database."""
+    import asyncio
+
+    from agent_desktop.telephony import NetworkThread
+    from bus import topics
+    from bus.transport import InProcessBus
+    from crm import db, supervision
+    from crm.models import Agent, Role
+    from routing.acd_config import AcdConfig, AgentProfile
+    from routing.model import QueueConfig
+    from routing.server import AcdServer
+    from routing.supervision import SupervisorClient, SupervisorDesk
+
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with factory() as s:
+        s.add_all([Agent(login="sam", name="Sam", role=Role.SUPERVISOR, team="north"),
+                   Agent(login="alice", name="Alice", team="north"), Agent(login="frank", name="Frank", team="south")])
+        s.commit()
+    network = NetworkThread("supervisor-test")
+    network.start()
+    bus = InProcessBus()
+    config = AcdConfig((QueueConfig("sales"),),
+                       {"alice": AgentProfile({"sales": 5}), "frank": AgentProfile({"sales": 5})})
+    server = AcdServer(bus, config, "t", election=False, supervision=SupervisorDesk(factory))
+    client = SupervisorClient(bus, "t", "sam")
+    commands: list[Command] = []
+
+    async def start() -> None:
+        await server.start()
+        await client.start()
+        cti = await bus.subscribe(topics.cti_commands("t"))
+
+        async def read() -> None:
+            async for envelope in cti:
+                if isinstance(envelope.message, Command):
+                    commands.append(envelope.message)
+
+        asyncio.get_running_loop().create_task(read())
+
+    network.call_soon(start()).result(10)
+    feed = AgentStateFeed()
+    window = SupervisorWindow(queue_stats=QueueStatsFeed(), agent_states=feed, teams={"alice": "north"},
+                              act=lambda a, t, args: network.call_soon(client.act(a, t, **args)))
+    qtbot.addWidget(window)
+    try:
+        feed.publish(AgentState(agent_id="alice", state="ready", ts=1))
+        window.agents.flush()
+        menu = window.agent_menu("alice")
+        items = {a.objectName(): a for a in menu.actions() if a.objectName()}
+        assert not items["listen_monitor"].isEnabled()  # the telephony has not said it can
+        with qtbot.waitSignal(window.acted, timeout=10_000) as acted:
+            items["force_not_ready"].trigger()
+        assert acted.args[0].result == "ok"
+        assert "Done: set not ready alice" in window.statusBar().currentMessage()
+        qtbot.waitUntil(lambda: any(c.name == "set_agent_state" and c.args["agent_id"] == "alice" for c in commands),
+                        timeout=5000)
+        with qtbot.waitSignal(window.acted, timeout=10_000) as acted:
+            window.agent_menu("frank").actions()[1].trigger()  # log out someone of another team
+        assert acted.args[0].result == "refused"
+        assert window.statusBar().currentMessage().startswith("Refused: log out frank")
+        with factory() as s:
+            assert [(e.action, e.target, e.result) for e in reversed(supervision.audit_entries(s))] == [
+                ("force_not_ready", "alice", "ok"), ("log_out", "frank", "refused")]
+        window.set_capabilities({"listen"})
+        window.extension = "1100"
+        assert {a.objectName(): a.isEnabled() for a in window.agent_menu("alice").actions()}["listen_barge"]
+    finally:
+        async def stop() -> None:
+            await client.close()
+            await server.stop()
+            await bus.close()
+
+        network.call_soon(stop()).result(10)
+        network.stop()
