@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from bus.messages import AgentStateName, ExplainAnswer, SupervisorResult
 from crm.repository import AgentView, RequestLine
+from crm.supervision import CampaignOverview
 from cti.link import CtiLink
 
 from .app import application, expect, install_excepthook, route_qt_messages_to_logging
@@ -113,6 +114,7 @@ def run_workstation_demo(
     explain: Callable[[str, str], Coroutine[Any, Any, ExplainAnswer]] | None = None,
     act: Callable[[str, str, dict[str, Any]], Coroutine[Any, Any, SupervisorResult]] | None = None,
     teams: Mapping[str, str] | None = None,
+    campaigns: Callable[[], Future[list[CampaignOverview]]] | None = None,
 ) -> int:
     """Open the demo's windows on the contact center ``center`` runs, and run them.
 
@@ -160,7 +162,8 @@ def run_workstation_demo(
 
             supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
                                           explain=explainer if explain else None, act=actor if act else None,
-                                          teams=teams)
+                                          teams=teams, campaigns=campaigns,
+                                          sample_s=2.0)  # a short session: a point every 2 s
             supervisor.move(120, 120)
             supervisor.show()
             for window in windows:
@@ -278,6 +281,13 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
             raise RuntimeError("demo: the ACD did not explain the waiting calls")
         supervisor.flush()
         _save(supervisor, folder / "09-supervisor.png", saved)
+        _wait_until(lambda: len(supervisor.history.agents) >= 3, "three samples of the day", 30_000)
+        supervisor.pages.setCurrentWidget(supervisor.charts)
+        _save(supervisor, folder / "10-supervisor-today.png", saved)
+        supervisor.refresh_campaigns()
+        _wait_until(lambda: supervisor.campaigns.rowCount() > 0, "the campaigns", 15_000)
+        supervisor.pages.setCurrentIndex(2)
+        _save(supervisor, folder / "11-supervisor-campaigns.png", saved)
     for path in saved:
         print(path)
     return 0

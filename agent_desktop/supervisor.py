@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -35,16 +36,20 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
+from crm.supervision import CampaignOverview
 
 from .app import remember_layout
 from .customer_view import named, plain_label
 from .queues import QueueStatsFeed, QueueStatsModel
 from .supervisor_agents import AgentFilterModel, AgentTableModel
+from .supervisor_campaigns import CampaignTableModel
+from .supervisor_charts import INTERVAL_MINUTES, ChartsPanel, DayHistory, staffing, write_intervals
 from .supervisor_labels import action_label, explanation_text, state_label
 from .supervisor_tiles import Thresholds, TileBoard
 from .workers import mailbox, post
@@ -109,6 +114,8 @@ class SupervisorWindow(QMainWindow):
         thresholds: Thresholds | None = None,
         clock: Callable[[], float] = time.time,
         flush_ms: int = 200,
+        campaigns: Callable[[], Future[list[CampaignOverview]]] | None = None,
+        sample_s: float = 60.0,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -141,8 +148,37 @@ class SupervisorWindow(QMainWindow):
         self.explanation.setReadOnly(True)
         self.explanation.setPlaceholderText(self.tr("Select a queue or an agent: the ACD says why things are as "
                                                     "they are."))
-        queue_box = QGroupBox(self.tr("Queues"))
-        QVBoxLayout(queue_box).addWidget(self.tiles)
+        self.clock = clock
+        self.history = DayHistory(sample_s)
+        self.charts = ChartsPanel()
+        self.campaign_source = campaigns
+        self.campaigns = CampaignTableModel(self)
+        self.campaign_view = _table(self.campaigns, "campaignTable")
+        campaign_page = QWidget()
+        campaign_layout = QVBoxLayout(campaign_page)
+        campaign_buttons = QHBoxLayout()
+        for action, text in (("pause_campaign", self.tr("Pause")), ("resume_campaign", self.tr("Resume"))):
+            button = named(QPushButton(text), action)
+            button.clicked.connect(lambda _=False, a=action: self._on_campaign_action(a))
+            campaign_buttons.addWidget(button)
+        campaign_buttons.addStretch(1)
+        campaign_layout.addLayout(campaign_buttons)
+        campaign_layout.addWidget(self.campaign_view)
+        self.interval_choice = named(QComboBox(), "intervalMinutes")
+        for minutes in INTERVAL_MINUTES:
+            self.interval_choice.addItem(self.tr("%1 minutes").replace("%1", str(minutes)), minutes)
+        export = named(QPushButton(self.tr("Export intervals to CSV…")), "exportIntervals")
+        export.clicked.connect(self._on_export)
+        self.charts.layout().itemAt(0).layout().addWidget(self.interval_choice)  # type: ignore[union-attr]
+        self.charts.layout().itemAt(0).layout().addWidget(export)  # type: ignore[union-attr]
+        self.charts.queue_choice.currentIndexChanged.connect(self._show_charts)
+        self.pages = named(QTabWidget(), "supervisorPages")
+        self.pages.addTab(self.tiles, self.tr("Queues"))
+        self.pages.addTab(self.charts, self.tr("Today"))
+        self.pages.addTab(campaign_page, self.tr("Campaigns"))
+        self.pages.currentChanged.connect(self._on_page)
+        queue_box = QWidget()
+        QVBoxLayout(queue_box).addWidget(self.pages)
         agent_box = QGroupBox(self.tr("Agents"))
         agent_layout = QVBoxLayout(agent_box)
         filters = QHBoxLayout()
@@ -181,6 +217,11 @@ class SupervisorWindow(QMainWindow):
         self._ticker.start()
         self._summary_due = QTimer(self, interval=flush_ms, singleShot=True)
         self._summary_due.timeout.connect(self._refresh_summary)
+        self._campaign_timer = QTimer(self, interval=10_000)
+        self._campaign_timer.timeout.connect(self.refresh_campaigns)
+        if campaigns is not None:
+            self._campaign_timer.start()
+            self.refresh_campaigns()
 
     # ------------------------------------------------------------ input
 
@@ -305,6 +346,7 @@ class SupervisorWindow(QMainWindow):
         self.tiles.select(queue)
 
     def _on_queue_selected(self, queue: str) -> None:
+        self.charts.choose(queue)
         self._explain("queue", queue)
 
     def _on_agent_selected(self, *_args: object) -> None:
@@ -321,11 +363,64 @@ class SupervisorWindow(QMainWindow):
         self._refresh()
 
     def _refresh(self) -> None:
-        """Every second: the times in state, the filter and sort order, the summary."""
+        """Every second: the times in state, the filter and sort order, the summary; a sample of the day."""
         self.agents.flush()
         self.agents.tick()
         self.agents_shown.refresh()
         self._refresh_summary()
+        if self.history.record(self.clock(), self.tiles.latest.values(), self.agents.counts()) \
+                and self.pages.currentWidget() is self.charts:
+            self._show_charts()
+
+    # ------------------------------------------------------------ the day, campaigns
+
+    def handle_time_s(self) -> float:
+        """The agents' average handle time (talk and wrap-up per call handled) as seen so far; 180 s before."""
+        now = self.clock()
+        rows = self.agents.rows()
+        handled = sum(r.handled for r in rows)
+        busy = sum(r.occupied_s + (now - r.since if r.state in ("busy", "wrap_up") else 0.0) for r in rows)
+        return busy / handled if handled and busy > 0 else 180.0
+
+    def _show_charts(self, *_args: object) -> None:
+        self.charts.show_history(self.history, staffing(self.history, self.tiles.latest, self.handle_time_s()))
+
+    def _on_page(self, _index: int) -> None:
+        if self.pages.currentWidget() is self.charts:
+            self._show_charts()
+
+    def export_intervals(self, path: str, minutes: int) -> int:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            return write_intervals(self.history.intervals(minutes), out)
+
+    def _on_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export intervals"), "intervals.csv", "CSV (*.csv)")
+        if path:
+            try:
+                rows = self.export_intervals(path, int(self.interval_choice.currentData()))
+            except OSError as exc:
+                self.statusBar().showMessage(self.tr("Could not write %1: %2").replace("%1", path).replace(
+                    "%2", exc.strerror or str(exc)), 15_000)
+                return
+            self.statusBar().showMessage(self.tr("%1 intervals written to %2").replace("%1", str(rows)).replace(
+                "%2", path), 15_000)
+
+    def refresh_campaigns(self) -> None:
+        if self.campaign_source is None:
+            return
+        future = self.campaign_source()
+        box = mailbox()
+
+        def done(f: Future[list[CampaignOverview]]) -> None:
+            if f.exception() is None:
+                box.post(self, self.campaigns.set_campaigns, f.result())
+
+        future.add_done_callback(done)
+
+    def _on_campaign_action(self, action: str) -> None:
+        rows = self.campaign_view.selectionModel().selectedRows()
+        if rows:
+            self.act_on(action, self.campaigns.campaign(rows[0].row()).campaign_key)
 
     def _refresh_summary(self) -> None:
         stats = self.queues.stats()

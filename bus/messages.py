@@ -167,6 +167,7 @@ class QueueStats(Message):
     agents_on_call: int = 0  # reserved or on a call
     agents_wrap_up: int = 0
     agents_not_ready: int = 0
+    answered_in_sl: int = 0  # answered within sl_seconds, since the day began (for interval reports)
 
 
 @register

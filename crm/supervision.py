@@ -144,3 +144,89 @@ def audit_entries(session: Session, *, limit: int = 200, actor: str | None = Non
         query = query.where(SupervisorAudit.actor == actor)
     return [AuditEntry(a.at, a.actor, a.action, a.target, dict(a.args or {}), a.result, a.detail)
             for a in session.scalars(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOverview:
+    """One campaign as the supervisor's panel shows it. ``idle_reason``: why the dialer places no call
+    (a code: ``paused``, ``finished``, ``draft``, ``not_started``, ``ended``, ``no_work_left``,
+    ``preview``), or None when it may dial."""
+
+    campaign_key: str
+    name: str
+    status: str
+    dial_mode: str
+    work_items: int
+    done: int  # completed, failed or cancelled
+    attempts: int
+    connects: int  # answered attempts
+    conversions: int  # offers accepted or orders placed
+    abandoned: int
+    abandon_target: float | None
+    idle_reason: str | None
+
+    @property
+    def progress(self) -> float | None:
+        return self.done / self.work_items if self.work_items else None
+
+    @property
+    def conversion(self) -> float | None:
+        return self.conversions / self.connects if self.connects else None
+
+    @property
+    def abandon_rate(self) -> float | None:
+        return self.abandoned / (self.connects + self.abandoned) if self.connects + self.abandoned else None
+
+
+#: Attempt results that reached a person, and those that made a sale.
+_CONNECTED = ("answered", "dial_answered", "offer_accepted", "offer_declined", "offer_callback",
+              "offer_not_interested", "offer_made", "sale", "no_sale")
+_CONVERTED = ("offer_accepted", "sale")
+
+
+def campaign_overview(session: Session, *, now: datetime | None = None) -> list[CampaignOverview]:
+    from sqlalchemy import func
+
+    from .models import Activity, Attempt, WorkItem, WorkItemStatus
+
+    now = now or datetime.now(UTC)
+    items: dict[int, dict[str, int]] = {}
+    for campaign_id, status, n in session.execute(
+        select(Activity.campaign_id, WorkItem.status, func.count())
+        .join(WorkItem, WorkItem.activity_id == Activity.id)
+        .group_by(Activity.campaign_id, WorkItem.status)
+    ):
+        items.setdefault(campaign_id, {})[WorkItemStatus(status).value] = n
+    attempts: dict[int, dict[str, int]] = {}
+    for campaign_id, result, n in session.execute(
+        select(Activity.campaign_id, Attempt.result, func.count())
+        .join(WorkItem, WorkItem.activity_id == Activity.id)
+        .join(Attempt, Attempt.work_item_id == WorkItem.id)
+        .group_by(Activity.campaign_id, Attempt.result)
+    ):
+        attempts.setdefault(campaign_id, {})[result] = n
+    found = []
+    for c in session.scalars(select(Campaign).order_by(Campaign.campaign_key)):
+        counts, results = items.get(c.id, {}), attempts.get(c.id, {})
+        total = sum(counts.values())
+        open_items = counts.get("pending", 0) + counts.get("in_progress", 0)
+        target = (c.rules or {}).get("abandon_target")
+        starts, ends = c.starts_at, c.ends_at
+        if c.status is not CampaignStatus.ACTIVE:
+            idle: str | None = c.status.value
+        elif starts is not None and starts > now:
+            idle = "not_started"
+        elif ends is not None and ends <= now:
+            idle = "ended"
+        elif not open_items:
+            idle = "no_work_left"
+        elif c.dial_mode == "preview":
+            idle = "preview"
+        else:
+            idle = None
+        found.append(CampaignOverview(
+            c.campaign_key, c.name, c.status.value, c.dial_mode, total, total - open_items,
+            sum(results.values()), sum(n for r, n in results.items() if r in _CONNECTED),
+            sum(n for r, n in results.items() if r in _CONVERTED), results.get("abandoned", 0),
+            float(target) if isinstance(target, int | float) and not isinstance(target, bool) else None, idle))
+    return found

@@ -488,6 +488,7 @@ class AcdAdapter:
             agents_on_call=on_call,
             agents_wrap_up=counts[AgentStatus.WRAP_UP],
             agents_not_ready=counts[AgentStatus.NOT_READY],
+            answered_in_sl=s.answered_in_sl,
         )
 
     def agent_statuses(self) -> dict[AgentId, AgentStatus]:

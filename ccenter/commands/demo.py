@@ -133,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
         supervisor_login = next((a.login for a in repository.list_agents(session) if a.role == "supervisor"), "sam")
         teams = crm_supervision.teams(session)
     actions = supervisor_client(bus, settings, supervisor_login)  # its actions, audited by the ACD
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="supervisor-campaigns")
+
+    def overview() -> list[crm_supervision.CampaignOverview]:
+        with factory() as session:
+            return crm_supervision.campaign_overview(session)
 
     async def components(ready: Callable[[], None]) -> None:
         def started(_parts: Components) -> None:
@@ -186,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
             explain=explainer.ask,
             act=lambda action, target, action_args: actions.act(action, target, **action_args),
             teams=teams,
+            campaigns=lambda: pool.submit(overview),
         )
     finally:
+        pool.shutdown(wait=True)
         lookup.close()
         engine.dispose()

@@ -269,8 +269,19 @@ def run_supervisor(args: argparse.Namespace) -> int:
     def act(action: str, target: str, action_args: dict[str, Any]) -> Future[SupervisorResult]:
         return asyncio.run_coroutine_threadsafe(actions.act(action, target, **action_args), loop)
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="supervisor-campaigns")
+
+    def campaigns() -> Future[list[supervision.CampaignOverview]]:
+        def read() -> list[supervision.CampaignOverview]:
+            with factory() as session:
+                return supervision.campaign_overview(session)
+
+        return pool.submit(read)
+
     window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain, act=act, teams=teams,
-                              thresholds=thresholds)
+                              thresholds=thresholds, campaigns=campaigns)
     window.extension = person.extension or ""
     if person.role == "supervisor" and me is not None and me.team:
         window.agents_shown.set_teams([me.team])
@@ -279,4 +290,5 @@ def run_supervisor(args: argparse.Namespace) -> int:
         return app.exec()
     finally:
         window.close()
+        pool.shutdown(wait=True)
         engine.dispose()

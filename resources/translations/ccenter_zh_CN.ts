@@ -246,6 +246,34 @@
         <translation>营销活动</translation>
     </message>
     <message>
+        <source>Dial mode</source>
+        <translation>外呼模式</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <source>Connects</source>
+        <translation>接通</translation>
+    </message>
+    <message>
+        <source>Conversion</source>
+        <translation>转化率</translation>
+    </message>
+    <message>
+        <source>Abandon rate</source>
+        <translation>放弃率</translation>
+    </message>
+    <message>
+        <source>Cap</source>
+        <translation>上限</translation>
+    </message>
+    <message>
+        <source>Dialer</source>
+        <translation>外呼器</translation>
+    </message>
+    <message>
         <source>Offer</source>
         <translation>推荐</translation>
     </message>
@@ -1108,6 +1136,74 @@
         <source>No call is waiting in %1: %2 offered, %3 answered, %4 abandoned.</source>
         <translation>%1 没有来电在等待：进线 %2，接通 %3，放弃 %4。</translation>
     </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <source>not yet active</source>
+        <translation>尚未启用</translation>
+    </message>
+    <message>
+        <source>its start date is ahead</source>
+        <translation>尚未到开始日期</translation>
+    </message>
+    <message>
+        <source>its end date is past</source>
+        <translation>已过结束日期</translation>
+    </message>
+    <message>
+        <source>no work item left to call</source>
+        <translation>没有待拨打的工作项</translation>
+    </message>
+    <message>
+        <source>preview: agents place the calls</source>
+        <translation>预览式：由坐席拨打</translation>
+    </message>
+    <message>
+        <source>Preview</source>
+        <translation>预览式</translation>
+    </message>
+    <message>
+        <source>Progressive</source>
+        <translation>渐进式</translation>
+    </message>
+    <message>
+        <source>Predictive</source>
+        <translation>预测式</translation>
+    </message>
+    <message>
+        <source>dialing</source>
+        <translation>正在拨打</translation>
+    </message>
+    <message>
+        <source>Service level and calls waiting</source>
+        <translation>服务水平与等待来电</translation>
+    </message>
+    <message>
+        <source>Service level %</source>
+        <translation>服务水平 %</translation>
+    </message>
+    <message>
+        <source>Calls waiting</source>
+        <translation>等待来电</translation>
+    </message>
+    <message>
+        <source>Agents by state</source>
+        <translation>各状态坐席数</translation>
+    </message>
+    <message>
+        <source>Queue</source>
+        <translation>队列</translation>
+    </message>
+    <message>
+        <source>Erlang C: %1 agents needed for the target at %2 calls/h (handle time %3 s); %4 logged on</source>
+        <translation>Erlang C：按每小时 %2 通来电（处理时长 %3 秒）达到目标需要 %1 名坐席；已登录 %4 名</translation>
+    </message>
 </context>
 <context>
     <name>SupervisorWindow</name>
@@ -1124,8 +1220,32 @@
         <translation>选择一个队列或坐席：ACD 会说明原因。</translation>
     </message>
     <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <source>%1 minutes</source>
+        <translation>%1 分钟</translation>
+    </message>
+    <message>
+        <source>Export intervals to CSV…</source>
+        <translation>导出时段报表为 CSV…</translation>
+    </message>
+    <message>
         <source>Queues</source>
         <translation>队列</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <source>Campaigns</source>
+        <translation>营销活动</translation>
     </message>
     <message>
         <source>Agents</source>
@@ -1198,6 +1318,18 @@
     <message>
         <source>Failed: %1 %2 (%3)</source>
         <translation>失败：%1 %2（%3）</translation>
+    </message>
+    <message>
+        <source>Export intervals</source>
+        <translation>导出时段报表</translation>
+    </message>
+    <message>
+        <source>Could not write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>%1 intervals written to %2</source>
+        <translation>已将 %1 个时段写入 %2</translation>
     </message>
     <message>
         <source>%1 waiting</source>
