@@ -90,7 +90,7 @@ class AgentTableModel(QAbstractTableModel):
     NUMERIC = frozenset({IN_STATE, HANDLED, OCCUPANCY})
 
     def __init__(self, clock: Callable[[], float] = time.time, *, teams: Mapping[str, str] | None = None,
-                 flush_ms: int = 200, parent: QObject | None = None) -> None:
+                 flush_ms: int = 150, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.clock = clock
         self.teams = dict(teams or {})

@@ -232,7 +232,7 @@ class TileBoard(QScrollArea):
 
     TILE_WIDTH = 270
 
-    def __init__(self, thresholds: Thresholds | None = None, *, flush_ms: int = 200,
+    def __init__(self, thresholds: Thresholds | None = None, *, flush_ms: int = 150,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("queueTiles")
