@@ -216,6 +216,14 @@ class AcdServer:
             await self._carry_out(decisions)
         self._wake.set()
 
+    def extension_of(self, agent_id: str) -> str | None:
+        """The extension the agent is on (as its states said), else the configured one."""
+        record = self.adapter.agents.get(AgentId(agent_id))
+        if record is not None and record.extension:
+            return record.extension
+        profile = self.config.agents.get(agent_id)
+        return profile.extension if profile else None
+
     async def apply_queue(self, queue: QueueConfig) -> None:
         """A queue's new rules, at once (see :meth:`routing.engine.AcdEngine.reconfigure_queue`)."""
         async with self._lock:

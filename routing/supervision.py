@@ -182,9 +182,12 @@ class SupervisorDesk:
                 raise RoutingError(f"listen mode is one of {', '.join(LISTEN_MODES)}, not {mode!r}")
             if not isinstance(extension, str) or not extension:
                 raise RoutingError("listen needs the supervisor's extension")
+            agent_extension = acd.extension_of(target)
+            if not agent_extension:
+                raise RoutingError(f"agent {target} is on no known extension")
             await publish(topics.cti_commands(acd.site), self._command(
                 action, "listen", agent_id=None,
-                args={"agent_id": target, "mode": mode, "extension": extension}))
+                args={"extension": agent_extension, "supervisor": extension, "mode": mode}))
             return Outcome("ok", f"{mode} asked of the telephony")
         raise RoutingError(f"unknown action {action.action!r}")  # pragma: no cover - the codec refuses it
 

@@ -71,19 +71,22 @@ async def pump_bus(
     *,
     queue_sink: Callable[[QueueStats], None] | None = None,
     agent_sink: Callable[[AgentState | Command], None] | None = None,
+    capability_sink: Callable[[list[str]], None] | None = None,
 ) -> None:
     """Forward retained queue statistics, agent states and the ACD's offers (which name a call's queue)
-    from a started bus to the windows' feeds."""
+    from a started bus to the windows' feeds; and what the CTI link can do (retained)."""
     import asyncio
 
     from bus import topics
-    from bus.messages import AgentState, Command, QueueStats
+    from bus.messages import AgentState, Command, CtiCapabilities, QueueStats
 
     patterns = []
     if queue_sink is not None:
         patterns.append(topics.all_queue_stats(site))
     if agent_sink is not None:
         patterns.append(topics.all_agent_events(site))
+    if capability_sink is not None:
+        patterns.append(topics.cti_capabilities(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
 
     async def forward(subscription: Subscription) -> None:
@@ -95,6 +98,8 @@ async def pump_bus(
                 isinstance(message, AgentState) or (isinstance(message, Command) and message.name == "offer")
             ):
                 agent_sink(message)
+            elif isinstance(message, CtiCapabilities) and capability_sink is not None:
+                capability_sink(message.capabilities if message.online else [])
 
     try:
         await asyncio.gather(*(forward(s) for s in subscriptions))
@@ -218,6 +223,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
     from agent_desktop.telephony import network_loop
+    from agent_desktop.workers import post
     from bus.transport import open_bus
     from crm import db, supervision
 
@@ -256,12 +262,12 @@ def run_supervisor(args: argparse.Namespace) -> int:
     queues, agents = QueueStatsFeed(), AgentStateFeed()
     worker = threading.Thread(
         target=lambda: loop.run_until_complete(
-            pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish)
+            pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish,
+                     capability_sink=lambda names: post(window, window.set_capabilities, names))
         ),
         name="supervisor-bus",
         daemon=True,
     )
-    worker.start()
 
     def explain(kind: str, name: str) -> Future[ExplainAnswer]:
         return asyncio.run_coroutine_threadsafe(explainer.ask(kind, name), loop)
@@ -285,6 +291,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     window.extension = person.extension or ""
     if person.role == "supervisor" and me is not None and me.team:
         window.agents_shown.set_teams([me.team])
+    worker.start()  # after the window exists: the feeds hand it what the bus brings
     window.show()
     try:
         return app.exec()

@@ -180,3 +180,20 @@ def test_a_supervisor_is_refused_another_teams_agents_and_an_agent_everything(en
                 assert s.scalar(select(Campaign.status)) is CampaignStatus.ACTIVE
 
     asyncio.run(scenario())
+
+
+def test_listen_in_asks_the_telephony_to_join_the_agents_extension(engine) -> None:
+    async def scenario() -> None:
+        async with center(engine) as (bus, _server, _factory):
+            cti = await bus.subscribe(topics.cti_commands(SITE))
+            ready = AgentState(agent_id="alice", state="ready", ts=time.time(), extension="2001")
+            await bus.publish(topics.agent_events(SITE, "alice"), ready)
+            result = await act(bus, "sam", "listen", "alice", mode="whisper", extension="1100")
+            assert result.result == "ok"
+            command = await next_command(cti, "listen")
+            assert command.args == {"extension": "2001", "supervisor": "1100", "mode": "whisper", "epoch": 1}
+            bad = await act(bus, "sam", "listen", "alice", mode="shout", extension="1100")
+            assert bad.result == "failed" and "monitor, whisper, barge" in bad.detail
+            assert (await act(bus, "sam", "listen", "frank", mode="barge", extension="1100")).result == "refused"
+
+    asyncio.run(scenario())
