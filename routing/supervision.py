@@ -93,11 +93,19 @@ class SupervisorDesk:
             outcome = Outcome("refused", str(exc))
         except (RoutingError, ScenarioError, ValueError) as exc:
             outcome = Outcome("failed", str(exc))
+        except Exception:  # the database or the bus failed: the supervisor hears of it, the ACD routes on
+            logger.exception("supervisor %s: %s %s failed", login, action.action, action.target)
+            outcome = Outcome("failed", "the ACD could not carry it out (see its log)")
         from crm import supervision
 
-        await self._db(lambda s: supervision.record_audit(
-            s, actor=login, action=action.action, target=action.target, args=action.args, result=outcome.result,
-            detail=outcome.detail, action_id=action.action_id))
+        try:
+            await self._db(lambda s: supervision.record_audit(
+                s, actor=login, action=action.action, target=action.target, args=action.args,
+                result=outcome.result, detail=outcome.detail, action_id=action.action_id))
+        except Exception:
+            logger.exception("supervisor %s: %s %s (%s) could not be audited", login, action.action,
+                             action.target, outcome.result)
+            outcome = Outcome(outcome.result, f"{outcome.detail} (not audited: the database failed)".strip())
         logger.info("supervisor %s: %s %s: %s %s", login, action.action, action.target, outcome.result,
                     outcome.detail)
         return SupervisorResult(action_id=action.action_id, action=action.action, target=action.target,

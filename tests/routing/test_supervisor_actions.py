@@ -16,8 +16,8 @@ from bus.messages import AgentState, CallEvent, Command, SupervisorAction, Super
 from bus.transport import QOS_COMMAND, InProcessBus, Subscription
 from crm import db, supervision
 from crm.models import Agent, AgentSkill, Campaign, CampaignStatus, Queue, Role, Skill
-from routing.acd_config import acd_config_from_db
-from routing.model import AgentSelection
+from routing.acd_config import AcdConfig, AgentProfile, acd_config_from_db
+from routing.model import AgentSelection, QueueConfig
 from routing.server import AcdServer
 from routing.supervision import SupervisorDesk
 from tests.helpers import until
@@ -195,5 +195,30 @@ def test_listen_in_asks_the_telephony_to_join_the_agents_extension(engine) -> No
             bad = await act(bus, "sam", "listen", "alice", mode="shout", extension="1100")
             assert bad.result == "failed" and "monitor, whisper, barge" in bad.detail
             assert (await act(bus, "sam", "listen", "frank", mode="barge", extension="1100")).result == "refused"
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.expect_log("ERROR", "routing.supervision", match="failed|could not be audited")
+def test_a_database_that_fails_makes_the_action_fail_and_the_acd_routes_on(tmp_path) -> None:
+    async def scenario() -> None:
+        engine = db.connect(f"sqlite:///{tmp_path / 'no-schema.db'}")  # never upgraded: every query fails
+        bus = InProcessBus()
+        config = AcdConfig((QueueConfig("sales"),), {"alice": AgentProfile({"sales": 5})})
+        server = AcdServer(bus, config, SITE, election=False, supervision=SupervisorDesk(db.session_factory(engine)))
+        await server.start()
+        try:
+            result = await act(bus, "sam", "log_out", "alice")
+            assert result.result == "failed" and "could not carry it out" in result.detail
+            cti = await bus.subscribe(topics.cti_commands(SITE))
+            await bus.publish(topics.agent_events(SITE, "alice"), AgentState(agent_id="alice", state="ready",
+                                                                             ts=time.time()))
+            await bus.publish(topics.call(SITE, "c9"), CallEvent(type="queue.joined", call_id="c9", ts=time.time(),
+                                                                 queue="sales"))
+            assert (await next_command(cti, "deliver")).call_id == "c9"  # routing went on
+        finally:
+            await server.stop()
+            await bus.close()
+            engine.dispose()
 
     asyncio.run(scenario())
