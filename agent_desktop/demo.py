@@ -37,8 +37,9 @@ from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
 from .supervisor import AgentStateFeed, SupervisorWindow
+from .supervisor_messages import show_supervisor_message
 from .telephony import LinkThread, NetworkThread
-from .workers import mailbox
+from .workers import mailbox, post
 from .workstation import AgentWindow
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,12 @@ def run_workstation_demo(
             outbox = ContactOutbox(directory.sessions, outbox_dir / f"outbox-{agent.login}.jsonl")
             window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox,
                                  queue_stats=queue_stats, visible_queues=queues_for(agent))
+            if hasattr(thread.link, "on_supervisor_message"):  # a BusLink, as in production
+
+                def said(sender: str, text: str, w: AgentWindow = window) -> None:
+                    post(w, show_supervisor_message, w, sender, text)
+
+                thread.link.on_supervisor_message = said
             window.move(40 * offset, 40 * offset)
             window.show()
             window.log_on()

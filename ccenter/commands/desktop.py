@@ -137,7 +137,9 @@ def run_desktop(args: argparse.Namespace) -> int:
     from agent_desktop.login import LoginDialog
     from agent_desktop.outbox import ContactOutbox
     from agent_desktop.queues import QueueStatsFeed
+    from agent_desktop.supervisor_messages import show_supervisor_message
     from agent_desktop.telephony import LinkThread
+    from agent_desktop.workers import post
     from agent_desktop.workstation import AgentWindow
     from cti.buslink import BusLink
 
@@ -154,8 +156,14 @@ def run_desktop(args: argparse.Namespace) -> int:
         queues = [q for q in repository.list_queues(session) if q.skill in agent.skills]
     feed = QueueStatsFeed()
     host = socket.gethostname()
+    shown_on: list[AgentWindow] = []  # the window, once it exists
+
+    def supervisor_said(sender: str, text: str) -> None:  # on the link's thread
+        if shown_on:
+            post(shown_on[0], show_supervisor_message, shown_on[0], sender, text)
+
     link = BusLink.from_url(settings.mqtt_url, site=settings.site, agent_id=agent.login,
-                            client_id=f"desktop-{agent.login}-{host}")
+                            client_id=f"desktop-{agent.login}-{host}", on_supervisor_message=supervisor_said)
     stats_bus = open_bus(settings.mqtt_url, client_id=f"desktop-{agent.login}-{host}-stats", site=settings.site,
                          role="desktop")
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
@@ -170,6 +178,7 @@ def run_desktop(args: argparse.Namespace) -> int:
                          queue_stats=feed, visible_queues={q.name for q in queues} or None,
                          dispositions=settings.dispositions, not_ready_reasons=settings.not_ready_reasons,
                          wrap_up_seconds=settings.wrap_up_seconds)
+    shown_on.append(window)
     customers = CustomerWindow(directory)
     window.customers_requested.connect(customers.show)
     customers.customer_chosen.connect(window.relink)

@@ -1204,6 +1204,11 @@
         <source>Erlang C: %1 agents needed for the target at %2 calls/h (handle time %3 s); %4 logged on</source>
         <translation>Erlang C：按每小时 %2 通来电（处理时长 %3 秒）达到目标需要 %1 名坐席；已登录 %4 名</translation>
     </message>
+    <message>
+        <source>Message from %1: %2</source>
+        <extracomment>How long a message stays in the status bar (ms); the next one replaces it.</extracomment>
+        <translation>来自 %1 的消息：%2</translation>
+    </message>
 </context>
 <context>
     <name>SupervisorWindow</name>

@@ -290,3 +290,39 @@ def test_an_action_from_the_agents_menu_reaches_the_acd_and_is_audited(qtbot, en
 
         network.call_soon(stop()).result(10)
         network.stop()
+
+
+def test_a_supervisors_message_reaches_the_agents_link_and_shows_as_plain_text(qtbot) -> None:
+    import asyncio
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from agent_desktop.supervisor_messages import show_supervisor_message
+    from bus import topics
+    from bus.transport import InProcessBus
+    from cti.buslink import BusLink
+    from tests.helpers import until
+
+    said: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        bus = InProcessBus()
+        link = BusLink(bus, site="t", agent_id="alice", capabilities_timeout=0.01,
+                       on_supervisor_message=lambda sender, text: said.append((sender, text)))
+        await link.connect()
+        try:
+            message = Command(command_id="sup:1:alice", name="supervisor_message", ts=0.0, agent_id="alice",
+                              args={"text": "Storm <b>south</b>\r\nexpect calls", "from": "sam", "epoch": 1})
+            await bus.publish(topics.agent_events("t", "alice"), message, qos=1)
+            await until(lambda: bool(said))
+        finally:
+            await link.close()
+            await bus.close()
+
+    asyncio.run(scenario())
+    assert said == [("sam", "Storm <b>south</b>\r\nexpect calls")]
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    shown = show_supervisor_message(window, *said[0])
+    assert shown == "Message from sam: Storm <b>south</b> expect calls"  # one line, the markup as text
+    assert window.statusBar().currentMessage() == shown
