@@ -90,6 +90,18 @@ def _table(model: QAbstractItemModel, name: str) -> QTableView:
     return view
 
 
+def parse_skills(text: str) -> dict[str, int] | None:
+    """``"sales=5, billing=3"`` as ``{"sales": 5, "billing": 3}``; None when it cannot be read."""
+    skills: dict[str, int] = {}
+    for part in text.split(","):
+        name, sep, level = part.partition("=")
+        name, level = name.strip(), level.strip()
+        if not sep or not name or not level.isdigit() or not 1 <= int(level) <= 10:
+            return None
+        skills[name] = int(level)
+    return skills or None
+
+
 # The states the agents table filters on (ringing counts as on a call).
 FILTER_STATES = ("ready", "busy", "wrap_up", "not_ready")
 
@@ -166,6 +178,9 @@ class SupervisorWindow(QMainWindow):
             button = named(QPushButton(text), action)
             button.clicked.connect(lambda _=False, a=action: self._on_campaign_action(a))
             campaign_buttons.addWidget(button)
+        pacing = named(QPushButton(self.tr("Pacing…")), "set_campaign")
+        pacing.clicked.connect(self._ask_pacing)
+        campaign_buttons.addWidget(pacing)
         campaign_buttons.addStretch(1)
         campaign_layout.addLayout(campaign_buttons)
         campaign_layout.addWidget(self.campaign_view)
@@ -215,6 +230,7 @@ class SupervisorWindow(QMainWindow):
         self.agent_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.agent_view.customContextMenuRequested.connect(self._on_agent_menu)
         self.tiles.queue_clicked.connect(self._on_queue_selected)
+        self.tiles.queue_menu_requested.connect(lambda queue, where: self.queue_menu(queue).popup(where))
         self.agent_view.selectionModel().selectionChanged.connect(self._on_agent_selected)
         self.agents.rowsInserted.connect(self._on_agents_changed)
         self._ticker = QTimer(self, interval=1000)
@@ -284,6 +300,10 @@ class SupervisorWindow(QMainWindow):
             item.setObjectName(action)
             item.setEnabled(enabled)
             item.triggered.connect(lambda _=False, a=action: self.act_on(a, agent_id))
+        item = menu.addAction(self.tr("Change skills…"))
+        item.setObjectName("set_skills")
+        item.setEnabled(enabled)
+        item.triggered.connect(lambda _=False: self._ask_skills(agent_id))
         item = menu.addAction(self.tr("Send a message…"))
         item.setObjectName("message_agent")
         item.setEnabled(enabled)
@@ -300,6 +320,72 @@ class SupervisorWindow(QMainWindow):
         return menu
 
     extension = ""  # the supervisor's own phone, for listening in
+
+    def queue_menu(self, queue: str) -> QMenu:
+        """The actions on one queue (the tile's context menu): selection rule, priority, overflow."""
+        menu = QMenu(self)
+        enabled = self.act is not None
+        for rule, text in (("most_skilled", self.tr("Offer calls to the most skilled agent")),
+                           ("longest_idle", self.tr("Offer calls to the longest-idle agent")),
+                           ("least_occupied", self.tr("Offer calls to the least occupied agent"))):
+            item = menu.addAction(text)
+            item.setObjectName(f"select_{rule}")
+            item.setEnabled(enabled)
+            item.triggered.connect(lambda _=False, r=rule: self.act_on("set_queue", queue,
+                                                                        changes={"agent_selection": r}))
+        item = menu.addAction(self.tr("Priority…"))
+        item.setObjectName("priority")
+        item.setEnabled(enabled)
+        item.triggered.connect(lambda _=False: self._ask_priority(queue))
+        item = menu.addAction(self.tr("Overflow…"))
+        item.setObjectName("overflow")
+        item.setEnabled(enabled and len(self.tiles.tiles) > 1)
+        item.triggered.connect(lambda _=False: self._ask_overflow(queue))
+        return menu
+
+    def _ask_priority(self, queue: str) -> None:
+        value, ok = QInputDialog.getInt(self, self.tr("Priority"), self.tr("Priority of %1's calls (added to each "
+                                        "call's own):").replace("%1", queue), 0, -100, 100)
+        if ok:
+            self.act_on("set_queue", queue, changes={"priority": value})
+
+    def _ask_overflow(self, queue: str) -> None:
+        others = [q for q in self.tiles.tiles if q != queue]
+        target, ok = QInputDialog.getItem(self, self.tr("Overflow"), self.tr("Overflow %1 to:").replace("%1", queue),
+                                          others, 0, False)
+        if not ok:
+            return
+        seconds, ok = QInputDialog.getInt(self, self.tr("Overflow"), self.tr("After how many seconds of waiting:"),
+                                          60, 1, 3600)
+        if ok:
+            self.act_on("set_queue", queue, changes={"overflow_to": [target], "overflow_after_seconds": float(seconds)})
+
+    def _ask_pacing(self) -> None:
+        rows = self.campaign_view.selectionModel().selectedRows()
+        if not rows:
+            return
+        campaign = self.campaigns.campaign(rows[0].row())
+        modes = ["preview", "progressive", "predictive"]
+        mode, ok = QInputDialog.getItem(self, self.tr("Pacing"), self.tr("Dial mode of %1:").replace(
+            "%1", campaign.name), modes, modes.index(campaign.dial_mode) if campaign.dial_mode in modes else 0, False)
+        if not ok:
+            return
+        target, ok = QInputDialog.getDouble(self, self.tr("Pacing"), self.tr("Abandon target (%):"),
+                                            (campaign.abandon_target or 0.03) * 100, 0.1, 20.0, 1)
+        if ok:
+            self.act_on("set_campaign", campaign.campaign_key, dial_mode=mode, abandon_target=round(target / 100, 4))
+
+    def _ask_skills(self, agent_id: str) -> None:
+        text, ok = QInputDialog.getText(self, self.tr("Skills"), self.tr("Skills of %1 (skill=level 1-10, comma "
+                                        "separated):").replace("%1", agent_id), text="sales=5")
+        if not ok:
+            return
+        skills = parse_skills(text)
+        if skills is None:
+            self.statusBar().showMessage(self.tr("Skills are written skill=level, levels 1 to 10: %1").replace(
+                "%1", text), 15_000)
+            return
+        self.act_on("set_skills", agent_id, skills=skills)
 
     def _on_agent_menu(self, point: QPoint) -> None:
         index = self.agent_view.indexAt(point)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QWidget
 
@@ -133,10 +133,14 @@ class QueueTile(QFrame):
     """One queue's numbers; ``level`` (property ``level``: normal, amber, red) is its worst number's."""
 
     clicked = Signal(str)  # the queue
+    menu_requested = Signal(str, QPoint)  # the queue, where (global)
 
     def __init__(self, queue: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue = queue
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(lambda point: self.menu_requested.emit(self.queue,
+                                                                                       self.mapToGlobal(point)))
         self.setObjectName("queueTile")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setProperty("level", Level.NORMAL.css)
@@ -229,6 +233,7 @@ class TileBoard(QScrollArea):
     """The tiles of every queue, in the order first seen, ``columns`` to a row."""
 
     queue_clicked = Signal(str)
+    queue_menu_requested = Signal(str, QPoint)
 
     TILE_WIDTH = 270
 
@@ -267,6 +272,7 @@ class TileBoard(QScrollArea):
                 tile = self.tiles[queue] = QueueTile(queue)
                 tile.setFixedWidth(self.TILE_WIDTH)
                 tile.clicked.connect(self.select)
+                tile.menu_requested.connect(self.queue_menu_requested)
                 n = len(self.tiles) - 1
                 self._grid.addWidget(tile, n // self.columns, n % self.columns)
             tile.show_stats(stats, self.thresholds)

@@ -1233,6 +1233,10 @@
         <translation>恢复</translation>
     </message>
     <message>
+        <source>Pacing…</source>
+        <translation>外呼节奏…</translation>
+    </message>
+    <message>
         <source>%1 minutes</source>
         <translation>%1 分钟</translation>
     </message>
@@ -1285,6 +1289,10 @@
         <translation>登出</translation>
     </message>
     <message>
+        <source>Change skills…</source>
+        <translation>修改技能…</translation>
+    </message>
+    <message>
         <source>Send a message…</source>
         <translation>发送消息…</translation>
     </message>
@@ -1299,6 +1307,70 @@
     <message>
         <source>Join the call</source>
         <translation>强插通话</translation>
+    </message>
+    <message>
+        <source>Offer calls to the most skilled agent</source>
+        <translation>来电分配给技能最高的坐席</translation>
+    </message>
+    <message>
+        <source>Offer calls to the longest-idle agent</source>
+        <translation>来电分配给空闲最久的坐席</translation>
+    </message>
+    <message>
+        <source>Offer calls to the least occupied agent</source>
+        <translation>来电分配给占用率最低的坐席</translation>
+    </message>
+    <message>
+        <source>Priority…</source>
+        <translation>优先级…</translation>
+    </message>
+    <message>
+        <source>Overflow…</source>
+        <translation>溢出…</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <source>Priority of %1&apos;s calls (added to each call&apos;s own):</source>
+        <translation>%1 来电的优先级（加到每通来电自身的优先级上）：</translation>
+    </message>
+    <message>
+        <source>Overflow</source>
+        <translation>溢出</translation>
+    </message>
+    <message>
+        <source>Overflow %1 to:</source>
+        <translation>将 %1 溢出到：</translation>
+    </message>
+    <message>
+        <source>After how many seconds of waiting:</source>
+        <translation>等待多少秒后：</translation>
+    </message>
+    <message>
+        <source>Pacing</source>
+        <translation>外呼节奏</translation>
+    </message>
+    <message>
+        <source>Dial mode of %1:</source>
+        <translation>%1 的外呼模式：</translation>
+    </message>
+    <message>
+        <source>Abandon target (%):</source>
+        <translation>放弃率目标（%）：</translation>
+    </message>
+    <message>
+        <source>Skills</source>
+        <translation>技能</translation>
+    </message>
+    <message>
+        <source>Skills of %1 (skill=level 1-10, comma separated):</source>
+        <translation>%1 的技能（技能=等级 1-10，用逗号分隔）：</translation>
+    </message>
+    <message>
+        <source>Skills are written skill=level, levels 1 to 10: %1</source>
+        <translation>技能写作 技能=等级，等级 1 到 10：%1</translation>
     </message>
     <message>
         <source>Message</source>

@@ -11,7 +11,7 @@ from agent_desktop.queues import QueueStatsFeed
 from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
 from agent_desktop.supervisor_agents import AgentTableModel
 from agent_desktop.supervisor_tiles import Level, Limit, ThresholdError, Thresholds
-from bus.messages import AgentState, Command, ExplainAnswer, QueueStats
+from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
 
 
 class Clock:
@@ -326,3 +326,29 @@ def test_a_supervisors_message_reaches_the_agents_link_and_shows_as_plain_text(q
     shown = show_supervisor_message(window, *said[0])
     assert shown == "Message from sam: Storm <b>south</b> expect calls"  # one line, the markup as text
     assert window.statusBar().currentMessage() == shown
+
+
+def test_queue_and_agent_menus_ask_for_the_right_actions(qtbot) -> None:
+    from agent_desktop.supervisor import parse_skills
+
+    asked: list[tuple[str, str, dict[str, object]]] = []
+
+    def act(action: str, target: str, args: dict[str, object]) -> Future[SupervisorResult]:
+        asked.append((action, target, args))
+        future: Future[SupervisorResult] = Future()
+        future.set_result(SupervisorResult(action_id="x", action=action, target=target, result="ok", ts=0.0))
+        return future
+
+    queues = QueueStatsFeed()
+    window = SupervisorWindow(queue_stats=queues, agent_states=AgentStateFeed(), act=act)
+    qtbot.addWidget(window)
+    for name in ("vip", "sales"):
+        queues.publish(QueueStats(queue=name, ts=1))
+    window.flush()
+    items = {a.objectName(): a for a in window.queue_menu("vip").actions() if a.objectName()}
+    assert items["overflow"].isEnabled()
+    with qtbot.waitSignal(window.acted, timeout=5000):
+        items["select_most_skilled"].trigger()
+    assert asked == [("set_queue", "vip", {"changes": {"agent_selection": "most_skilled"}})]
+    assert parse_skills("sales=5, billing = 3") == {"sales": 5, "billing": 3}
+    assert parse_skills("sales=11") is None and parse_skills("sales") is None and parse_skills("") is None
