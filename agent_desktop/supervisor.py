@@ -453,6 +453,7 @@ class SupervisorWindow(QMainWindow):
     def flush(self) -> None:
         """Show what the feeds brought at once (the screen otherwise catches up within ``flush_ms``)."""
         self.tiles.flush()
+        self.tiles.lay_out_now()
         self._refresh()
 
     def _refresh(self) -> None:

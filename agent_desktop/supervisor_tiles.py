@@ -256,6 +256,9 @@ class TileBoard(QScrollArea):
         self.selected: str | None = None
         self._timer = QTimer(self, interval=flush_ms, singleShot=True)
         self._timer.timeout.connect(self.flush)
+        self._shown: list[str] = []
+        self._relayout = QTimer(self, interval=2000, singleShot=True)
+        self._relayout.timeout.connect(self._lay_out)
 
     def stage(self, stats: QueueStats) -> None:
         self._pending[stats.queue] = stats
@@ -266,6 +269,7 @@ class TileBoard(QScrollArea):
     def flush(self) -> None:
         self._timer.stop()
         pending, self._pending = self._pending, {}
+        moved = False
         for queue, stats in pending.items():
             tile = self.tiles.get(queue)
             if tile is None:
@@ -273,9 +277,32 @@ class TileBoard(QScrollArea):
                 tile.setFixedWidth(self.TILE_WIDTH)
                 tile.clicked.connect(self.select)
                 tile.menu_requested.connect(self.queue_menu_requested)
-                n = len(self.tiles) - 1
-                self._grid.addWidget(tile, n // self.columns, n % self.columns)
+                moved = True
+            before = tile.level
             tile.show_stats(stats, self.thresholds)
+            moved = moved or tile.level is not before
+        if moved and not self._relayout.isActive():
+            self._relayout.start()  # at most every 2 s: moving 100 tiles costs a frame
+
+    def order(self) -> list[str]:
+        """The queues as the tiles show them: red first, then amber, then the rest, each in the order first seen."""
+        ranked = sorted((-tile.level, n, name) for n, (name, tile) in enumerate(self.tiles.items()))
+        return [name for _, _, name in ranked]
+
+    def _lay_out(self, *, force: bool = False) -> None:
+        """Trouble first: the tiles in :meth:`order`, ``columns`` to a row (nothing moves when the order holds)."""
+        order = self.order()
+        if order == self._shown and not force:
+            return
+        for tile in self.tiles.values():
+            self._grid.removeWidget(tile)
+        for n, name in enumerate(order):
+            self._grid.addWidget(self.tiles[name], n // self.columns, n % self.columns)
+        self._shown = order
+
+    def lay_out_now(self) -> None:
+        self._relayout.stop()
+        self._lay_out()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -283,16 +310,14 @@ class TileBoard(QScrollArea):
         columns = max(1, (self.viewport().width() - 20) // (self.TILE_WIDTH + spacing))
         if columns != self.columns:
             self.columns = columns
-            for tile in self.tiles.values():
-                self._grid.removeWidget(tile)
-            for n, tile in enumerate(self.tiles.values()):
-                self._grid.addWidget(tile, n // columns, n % columns)
+            self._lay_out(force=True)
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
         for queue, stats in self.latest.items():
             if queue in self.tiles:
                 self.tiles[queue].show_stats(stats, thresholds)
+        self._lay_out()
 
     def select(self, queue: str) -> None:
         for name, tile in self.tiles.items():

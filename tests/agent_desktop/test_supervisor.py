@@ -352,3 +352,22 @@ def test_queue_and_agent_menus_ask_for_the_right_actions(qtbot) -> None:
     assert asked == [("set_queue", "vip", {"changes": {"agent_selection": "most_skilled"}})]
     assert parse_skills("sales=5, billing = 3") == {"sales": 5, "billing": 3}
     assert parse_skills("sales=11") is None and parse_skills("sales") is None and parse_skills("") is None
+
+
+def test_tiles_in_trouble_come_first(qtbot) -> None:
+    queues = QueueStatsFeed()
+    window = SupervisorWindow(queue_stats=queues, agent_states=AgentStateFeed())
+    qtbot.addWidget(window)
+    for name in ("billing", "sales", "vip"):
+        queues.publish(QueueStats(queue=name, ts=1))
+    window.flush()
+    assert window.tiles.order() == ["billing", "sales", "vip"]
+    queues.publish(QueueStats(queue="vip", ts=2, waiting=12))  # red
+    queues.publish(QueueStats(queue="sales", ts=2, waiting=6))  # amber
+    window.flush()
+    assert window.tiles.order() == ["vip", "sales", "billing"]
+    grid = window.tiles._grid
+    assert grid.itemAtPosition(0, 0).widget() is window.tiles.tiles["vip"]
+    queues.publish(QueueStats(queue="vip", ts=3))
+    window.flush()
+    assert window.tiles.order() == ["sales", "billing", "vip"]
