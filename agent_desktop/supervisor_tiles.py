@@ -235,7 +235,7 @@ class TileBoard(QScrollArea):
     queue_clicked = Signal(str)
     queue_menu_requested = Signal(str, QPoint)
 
-    TILE_WIDTH = 270
+    TILE_WIDTH = 300
 
     def __init__(self, thresholds: Thresholds | None = None, *, flush_ms: int = 150,
                  parent: QWidget | None = None) -> None:
