@@ -17,7 +17,7 @@ hanging up) are played at the PBX.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,8 +27,9 @@ from typing import Any
 from PySide6.QtCore import QEventLoop, QSignalBlocker, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from bus.messages import AgentStateName
+from bus.messages import AgentStateName, ExplainAnswer, SupervisorResult
 from crm.repository import AgentView, RequestLine
+from crm.supervision import CampaignOverview
 from cti.link import CtiLink
 
 from .app import application, expect, install_excepthook, route_qt_messages_to_logging
@@ -36,8 +37,9 @@ from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
 from .supervisor import AgentStateFeed, SupervisorWindow
+from .supervisor_messages import show_supervisor_message
 from .telephony import LinkThread, NetworkThread
-from .workers import mailbox
+from .workers import mailbox, post
 from .workstation import AgentWindow
 
 logger = logging.getLogger(__name__)
@@ -78,10 +80,6 @@ def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
 
 async def _call(fn: Callable[[], None]) -> None:
     fn()
-
-
-async def _answer(fn: Callable[[], str]) -> str:
-    return fn()
 
 
 def _wait_until(predicate: Callable[[], bool], what: str, timeout_ms: int = 20_000) -> None:
@@ -127,7 +125,10 @@ def run_workstation_demo(
     queue_stats: QueueStatsFeed | None = None,
     queues_for: Callable[[AgentView], set[str] | None] = lambda _agent: None,
     agent_states: AgentStateFeed | None = None,
-    explain: Callable[[str, str], str] | None = None,
+    explain: Callable[[str, str], Coroutine[Any, Any, ExplainAnswer]] | None = None,
+    act: Callable[[str, str, dict[str, Any]], Coroutine[Any, Any, SupervisorResult]] | None = None,
+    teams: Mapping[str, str] | None = None,
+    campaigns: Callable[[], Future[list[CampaignOverview]]] | None = None,
 ) -> int:
     """Open the demo's windows on the contact center ``center`` runs, and run them.
 
@@ -154,6 +155,12 @@ def run_workstation_demo(
             outbox = ContactOutbox(directory.sessions, outbox_dir / f"outbox-{agent.login}.jsonl")
             window = AgentWindow(agent=agent, link=thread, directory=directory, outbox=outbox,
                                  queue_stats=queue_stats, visible_queues=queues_for(agent))
+            if hasattr(thread.link, "on_supervisor_message"):  # a BusLink, as in production
+
+                def said(sender: str, text: str, w: AgentWindow = window) -> None:
+                    post(w, show_supervisor_message, w, sender, text)
+
+                thread.link.on_supervisor_message = said
             window.move(40 * offset, 40 * offset)
             window.show()
             window.log_on()
@@ -163,12 +170,20 @@ def run_workstation_demo(
         if queue_stats is not None and agent_states is not None:
             ask = explain
 
-            def explainer(kind: str, name: str) -> Future[str]:
+            def explainer(kind: str, name: str) -> Future[ExplainAnswer]:
                 assert ask is not None
-                return network.call_soon(_answer(lambda: ask(kind, name)))
+                return network.call_soon(ask(kind, name))
+
+            do = act
+
+            def actor(action: str, target: str, action_args: dict[str, Any]) -> Future[SupervisorResult]:
+                assert do is not None
+                return network.call_soon(do(action, target, action_args))
 
             supervisor = SupervisorWindow(queue_stats=queue_stats, agent_states=agent_states,
-                                          explain=explainer if explain else None)
+                                          explain=explainer if explain else None, act=actor if act else None,
+                                          teams=teams, campaigns=campaigns,
+                                          sample_s=2.0)  # a short session: a point every 2 s
             supervisor.show()
             if windows:
                 open_beside(supervisor, windows[0])
@@ -283,14 +298,21 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
     if supervisor is not None:
         network.call_soon(_call(script.place_waiting_calls))
         _wait_until(lambda: any(s.waiting for s in supervisor.queues.stats()), "calls waiting in a queue", 30_000)
-        waiting_row = next(i for i, s in enumerate(supervisor.queues.stats()) if s.waiting)
+        waiting = next(s.queue for s in supervisor.queues.stats() if s.waiting)
         supervisor.raise_()
-        supervisor.queue_view.clearSelection()  # a fresh selection, so the explanation is asked for
-        explained = expect(supervisor.explained)  # the answer may come back before selectRow returns
-        supervisor.queue_view.selectRow(waiting_row)
+        explained = expect(supervisor.explained)  # the answer may come back before select_queue returns
+        supervisor.select_queue(waiting)
         if not explained.wait(15_000):
             raise RuntimeError("demo: the ACD did not explain the waiting calls")
+        supervisor.flush()
         _save(supervisor, folder / "09-supervisor.png", saved)
+        _wait_until(lambda: len(supervisor.history.agents) >= 3, "three samples of the day", 30_000)
+        supervisor.pages.setCurrentWidget(supervisor.charts)
+        _save(supervisor, folder / "10-supervisor-today.png", saved)
+        supervisor.refresh_campaigns()
+        _wait_until(lambda: supervisor.campaigns.rowCount() > 0, "the campaigns", 15_000)
+        supervisor.pages.setCurrentIndex(2)
+        _save(supervisor, folder / "11-supervisor-campaigns.png", saved)
     for path in saved:
         print(path)
     return 0

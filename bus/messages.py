@@ -159,7 +159,15 @@ class QueueStats(Message):
     service_level: float | None = None
     asa_s: float | None = None
     agents_ready: int = 0
-    agents_busy: int = 0
+    agents_busy: int = 0  # reserved, on a call or in wrap-up
+    # Since schema 1 too (readers that do not know them ignore them):
+    service_level_15m: float | None = None  # over the last 15 minutes
+    sl_target: float | None = None  # the queue's service-level target (fraction answered within sl_seconds)
+    sl_seconds: float | None = None
+    agents_on_call: int = 0  # reserved or on a call
+    agents_wrap_up: int = 0
+    agents_not_ready: int = 0
+    answered_in_sl: int = 0  # answered within sl_seconds, since the day began (for interval reports)
 
 
 @register
@@ -291,6 +299,99 @@ class AcdSnapshot(Message):
     calls: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- ACD explanations (routing/server.py)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainRequest(Message):
+    """A supervisor asks the leading ACD why an agent or a queue is as it is (``acd.explain``), on
+    ``ccenter/v1/<site>/acd/explain``. ``kind`` is ``agent`` or ``queue``; ``name`` the agent id or queue."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.explain",)
+
+    request_id: str
+    kind: str
+    name: str
+    ts: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("agent", "queue"):
+            raise MessageError(f"an explanation is of an agent or a queue, not {self.kind!r}")
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplainAnswer(Message):
+    """The leading ACD's answer to an :class:`ExplainRequest` (``acd.explanation``), on
+    ``ccenter/v1/<site>/acd/explanations``: ``text`` for people (English), ``reasons`` the structured
+    data of each explanation (one per waiting call of a queue, one for an agent), for translation."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.explanation",)
+
+    request_id: str
+    kind: str
+    name: str
+    ts: float
+    text: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    client_id: str = ""
+
+
+# ---------------------------------------------------------------- supervisor actions (routing/supervision.py)
+
+#: What a supervisor may do, and the target each action names.
+SUPERVISOR_ACTIONS: dict[str, str] = {
+    "force_not_ready": "agent",
+    "log_out": "agent",
+    "set_skills": "agent",
+    "message_agent": "agent",
+    "message_team": "team",
+    "set_queue": "queue",
+    "pause_campaign": "campaign",
+    "resume_campaign": "campaign",
+    "set_campaign": "campaign",
+    "listen": "agent",
+}
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorAction(Message):
+    """A supervisor's action (``supervisor.action``) on ``ccenter/v1/<site>/supervisors/<login>/actions``,
+    a topic only that supervisor's broker identity may write: the topic says who acts."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("supervisor.action",)
+
+    action_id: str
+    action: str
+    target: str
+    ts: float
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in SUPERVISOR_ACTIONS:
+            raise MessageError(f"unknown supervisor action {self.action!r}")
+        if not isinstance(self.target, str) or not self.target or len(self.target) > 200:
+            raise MessageError("a supervisor action names its target (1 to 200 characters)")
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisorResult(Message):
+    """What became of a :class:`SupervisorAction` (``supervisor.result``), on
+    ``ccenter/v1/<site>/supervisors/<login>/results``: ``result`` is ``ok``, ``refused`` or ``failed``."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("supervisor.result",)
+
+    action_id: str
+    action: str
+    target: str
+    result: str
+    ts: float
+    detail: str = ""
 
 
 # ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)

@@ -10,7 +10,11 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
   :func:`cti_results`, :func:`cti_capabilities`;
 - ``.../presence/<client_id>``: :func:`presence` (:class:`PresenceTopic`);
-- ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`.
+- ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`;
+- ``.../acd/explain``, ``.../acd/explanations``: :func:`acd_explain`, :func:`acd_explanations`
+  (supervisors' questions to the leading ACD and its answers);
+- ``.../supervisors/<login>/actions`` and ``.../results``: :func:`supervisor_actions`,
+  :func:`supervisor_results` (:class:`SupervisorActionsTopic`, :class:`SupervisorResultsTopic`).
 
 Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :func:`all_queue_stats`,
 :func:`all_presence` (``+`` for the variable level) and :func:`everything` (``ccenter/v1/<site>/#``).
@@ -90,6 +94,26 @@ def acd_state(site: str) -> str:
     return f"{_site(site)}/acd/state"
 
 
+def acd_explain(site: str) -> str:
+    """Supervisors' requests for the ACD's explanation of an agent or a queue."""
+    return f"{_site(site)}/acd/explain"
+
+
+def acd_explanations(site: str) -> str:
+    """The leading ACD's answers to explanation requests."""
+    return f"{_site(site)}/acd/explanations"
+
+
+def supervisor_actions(site: str, login: str) -> str:
+    """A supervisor's actions: only that supervisor's broker identity may write here."""
+    return f"{_site(site)}/supervisors/{_check(login, 'login')}/actions"
+
+
+def supervisor_results(site: str, login: str) -> str:
+    """What became of a supervisor's actions (written by the ACD, read by that supervisor)."""
+    return f"{_site(site)}/supervisors/{_check(login, 'login')}/results"
+
+
 # -- subscription filters -------------------------------------------------------------------------
 def calls(site: str) -> str:
     """Every call's events."""
@@ -106,6 +130,10 @@ def all_agent_commands(site: str) -> str:
 
 def all_queue_stats(site: str) -> str:
     return f"{_site(site)}/queues/+/stats"
+
+
+def all_supervisor_actions(site: str) -> str:
+    return f"{_site(site)}/supervisors/+/actions"
 
 
 def all_presence(site: str) -> str:
@@ -203,6 +231,40 @@ class AcdStateTopic:
         return acd_state(self.site)
 
 
+@dataclass(frozen=True, slots=True)
+class AcdExplainTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return acd_explain(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class AcdExplanationsTopic:
+    site: str
+
+    def __str__(self) -> str:
+        return acd_explanations(self.site)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorActionsTopic:
+    site: str
+    login: str
+
+    def __str__(self) -> str:
+        return supervisor_actions(self.site, self.login)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorResultsTopic:
+    site: str
+    login: str
+
+    def __str__(self) -> str:
+        return supervisor_results(self.site, self.login)
+
+
 Topic = (
     CallTopic
     | AgentEventsTopic
@@ -214,6 +276,10 @@ Topic = (
     | PresenceTopic
     | AcdLeaderTopic
     | AcdStateTopic
+    | AcdExplainTopic
+    | AcdExplanationsTopic
+    | SupervisorActionsTopic
+    | SupervisorResultsTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -222,6 +288,8 @@ _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
     ("cti", "capabilities"): CtiCapabilitiesTopic,
     ("acd", "leader"): AcdLeaderTopic,
     ("acd", "state"): AcdStateTopic,
+    ("acd", "explain"): AcdExplainTopic,
+    ("acd", "explanations"): AcdExplanationsTopic,
 }
 
 
@@ -248,6 +316,10 @@ def parse(topic: str) -> Topic:
                 return AgentCommandsTopic(site, _check(agent_id, "agent id"))
             case ["queues", queue, "stats"]:
                 return QueueStatsTopic(site, _check(queue, "queue"))
+            case ["supervisors", login, "actions"]:
+                return SupervisorActionsTopic(site, _check(login, "login"))
+            case ["supervisors", login, "results"]:
+                return SupervisorResultsTopic(site, _check(login, "login"))
             case ["presence", client_id]:
                 return PresenceTopic(site, _check(client_id, "client id"))
             case [area, leaf] if (area, leaf) in _FIXED:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from ivr.lookup import CustomerLookup
     from routing.acd_config import AcdConfig
     from routing.dialer_service import DialerService
-    from routing.server import AcdServer
+    from routing.server import AcdServer, ExplainClient
+    from routing.supervision import SupervisorClient
 
 
 def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
@@ -59,15 +60,34 @@ def acd_server(
     election: bool,
     record: IO[str] | None = None,
     client_id: str | None = None,
+    sessions: SessionFactory | None = None,
 ) -> AcdServer:
-    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once.
+    """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once. With
+    ``sessions`` it also carries out supervisors' actions (routing.supervision), audited in the database.
 
     Its presence and leader records name it by the bus's own client id (unless ``client_id`` says
     otherwise): the broker's ACL lets a client write only the presence of its own client id."""
     from routing.server import AcdServer
+    from routing.supervision import SupervisorDesk
 
     name = client_id or str(getattr(bus, "client_id", "") or "") or None
-    return AcdServer(bus, config, settings.site, client_id=name, election=election, record=record)
+    desk = SupervisorDesk(sessions) if sessions is not None else None
+    return AcdServer(bus, config, settings.site, client_id=name, election=election, record=record,
+                     supervision=desk)
+
+
+def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> ExplainClient:
+    """The supervisor window's questions to the site's leading ACD (``await client.start()`` first)."""
+    from routing.server import ExplainClient
+
+    return ExplainClient(bus, settings.site, timeout_s=timeout_s)
+
+
+def supervisor_client(bus: Bus, settings: Settings, login: str) -> SupervisorClient:
+    """The supervisor window's actions, on the topic only ``login``'s identity may write (``await client.start()``)."""
+    from routing.supervision import SupervisorClient
+
+    return SupervisorClient(bus, settings.site, login)
 
 
 def dialer_service(

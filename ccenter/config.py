@@ -85,13 +85,16 @@ class Settings:
 #: with ``None`` as its keys belongs to another component, which checks it (``[acd]``: the ACD's
 #: queues and agents, :mod:`routing.acd_config`).
 KNOWN_KEYS: Mapping[str | None, frozenset[str] | None] = {
-    None: frozenset({"site", "default_region", "database", "mqtt", "desktop", "acd", "api", "connectors"}),
+    None: frozenset(
+        {"site", "default_region", "database", "mqtt", "desktop", "acd", "api", "connectors", "supervisor"}
+    ),
     "database": frozenset({"url"}),
     "mqtt": frozenset({"url"}),
     "desktop": frozenset({"not_ready_reasons", "dispositions", "wrap_up_seconds"}),
     "acd": None,
     "api": frozenset({"url", "system_of_record"}),
     "connectors": None,
+    "supervisor": None,  # the supervisor window's thresholds: agent_desktop.supervisor_tiles.Thresholds
 }
 #: Database URL schemes we run on (``postgres://`` and ``postgresql://`` mean psycopg).
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")

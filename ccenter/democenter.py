@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bus import topics
-from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, QueueStats
+from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType, Command, QueueStats
 from bus.transport import Bus, Subscription
 from cti.errors import CtiError
 from cti.link import CtiLink
@@ -293,23 +293,6 @@ class DemoCenter:
 # ---------------------------------------------------------------- the production components, in one process
 
 
-def explain(acd: Any, kind: str, name: str) -> str:
-    """The ACD's own explanation, for the supervisor: an agent, or the queue's longest-waiting calls."""
-    from routing.engine import explain_agent, explain_call, waiting_call_ids
-    from routing.model import AgentId
-
-    engine = acd.engine
-    now = acd.clock()
-    if kind == "agent":
-        return explain_agent(engine, AgentId(name), now).text
-    explanations = [explain_call(engine, call, now) for call in waiting_call_ids(engine)]
-    waiting = [e.text for e in explanations if e.data.get("queue") == name]
-    if not waiting:
-        s = engine.queue_statistics(name, now)
-        return f"No call is waiting in {name}: {s.offered} offered, {s.answered} answered, {s.abandoned} abandoned."
-    return "\n\n".join(waiting[:3])
-
-
 @dataclass(slots=True)
 class Components:
     """What :func:`run_components` started (for explanations and tests)."""
@@ -334,7 +317,9 @@ async def _forward(subscription: Subscription, sink: Callable[[Any], None], kind
             _hand(sink, envelope.message)
 
 
-async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState], None], every_s: float) -> None:
+async def _forward_agents(
+    subscription: Subscription, sink: Callable[[AgentState | Command], None], every_s: float
+) -> None:
     """Agent states as they come, and every agent's latest again every ``every_s`` (agent states are not
     retained: a window opened later learns of the agents that logged on before it)."""
     latest: dict[str, AgentState] = {}
@@ -351,6 +336,8 @@ async def _forward_agents(subscription: Subscription, sink: Callable[[AgentState
             message = envelope.message
             if isinstance(message, AgentState):
                 latest[message.agent_id] = message
+                _hand(sink, message)
+            elif isinstance(message, Command) and message.name == "offer":  # names the call's queue
                 _hand(sink, message)
     finally:
         repeater.cancel()
@@ -369,7 +356,7 @@ async def run_components(
     flows: Sequence[Any],
     lookup: Any,
     queue_sink: Callable[[QueueStats], None] | None = None,
-    agent_sink: Callable[[AgentState], None] | None = None,
+    agent_sink: Callable[[AgentState | Command], None] | None = None,
     started: Callable[[Components], None] | None = None,
 ) -> None:
     """Run the gateway on ``link`` (the link of ``center``'s PBX), the IVR, the ACD and the dialer on
@@ -385,7 +372,7 @@ async def run_components(
             pbx.attach_data(event.call_id, event.data)
 
     gateway = cti_gateway(link, bus, settings, client_id=f"cti-gateway-{settings.site}")
-    acd = acd_server(bus, acd_config, settings, client_id=f"acd-{settings.site}", election=False)
+    acd = acd_server(bus, acd_config, settings, client_id=f"acd-{settings.site}", election=False, sessions=sessions)
     dialer = dialer_service(bus, sessions, settings)
     ivr = ivr_server(bus, settings, sessions, flows, lookup, default_flow=SERVICE_FLOW, also_on_handoff=attach)
     center.watch()

@@ -22,6 +22,14 @@ class RoutingQueue:
     service_level_seconds: float
     service_level_target: float
     wrap_up_seconds: float
+    agent_selection: str | None = None
+    priority: int = 0
+    aging_per_minute: float = 0.0
+    overflow_after_seconds: float | None = None
+    overflow_to: tuple[str, ...] = ()
+    max_wait_seconds: float | None = None
+    fallback: str | None = None
+    fallback_queue: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,14 @@ def routing_queues(session: Session) -> list[RoutingQueue]:
             service_level_seconds=float(q.service_level_seconds),
             service_level_target=float(q.service_level_target),
             wrap_up_seconds=float(q.wrap_up_seconds),
+            agent_selection=q.agent_selection,
+            priority=q.priority or 0,
+            aging_per_minute=float(q.aging_per_minute or 0.0),
+            overflow_after_seconds=q.overflow_after_seconds,
+            overflow_to=tuple(str(n) for n in q.overflow_to or ()),
+            max_wait_seconds=q.max_wait_seconds,
+            fallback=q.fallback,
+            fallback_queue=q.fallback_queue,
         )
         for q in session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.name))
     ]

@@ -187,6 +187,8 @@ class Agent(Base):
     #: Wrong passwords in a row; at ``crm.lockout.MAX_FAILURES`` log-in locks until ``login_locked_until``.
     login_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     login_locked_until: Mapped[datetime | None]
+    #: The team the agent works in; a supervisor supervises the agents of their own team.
+    team: Mapped[str | None] = mapped_column(String(64))
 
     skills: Mapped[list[AgentSkill]] = relationship(back_populates="agent", cascade="all, delete-orphan")
 
@@ -220,6 +222,15 @@ class Queue(Base):
     service_level_target: Mapped[float] = mapped_column(default=0.8)
     wrap_up_seconds: Mapped[int] = mapped_column(default=30)
     dispositions: Mapped[list[Any]] = mapped_column(default=list)
+    # Routing rules (routing.model.QueueConfig); None: the ACD's default.
+    agent_selection: Mapped[str | None] = mapped_column(String(32))  # longest_idle, most_skilled...
+    priority: Mapped[int] = mapped_column(default=0, server_default="0")  # added to each call's priority
+    aging_per_minute: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    overflow_after_seconds: Mapped[float | None]
+    overflow_to: Mapped[list[Any]] = mapped_column(default=list)
+    max_wait_seconds: Mapped[float | None]
+    fallback: Mapped[str | None] = mapped_column(String(32))  # voicemail, callback, disconnect, queue
+    fallback_queue: Mapped[str | None] = mapped_column(String(64))
 
     skill: Mapped[Skill | None] = relationship()
 
@@ -478,6 +489,22 @@ class IvrSession(Base):
     priority: Mapped[int | None]
 
 
+class SupervisorAudit(Base):
+    """One supervisor action: who, what, on what, when, and its result (``ok``, ``refused``, ``failed``)."""
+
+    __tablename__ = "supervisor_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    action_id: Mapped[str] = mapped_column(String(64), default="")
+
+
 # ---------------------------------------------------------------------------------------------
 # Card numbers never reach the database: free text is masked as it is assigned (crm.masking).
 
@@ -491,6 +518,7 @@ _FREE_TEXT: dict[type[Base], tuple[str, ...]] = {
     Campaign: ("name", "script"),
     Task: ("name",),
     WorkItem: ("offer", "reason"),
+    SupervisorAudit: ("detail",),
     IvrSession: ("path", "menu_path", "self_service", "intent"),
 }
 

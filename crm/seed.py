@@ -338,6 +338,7 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
             "extension": ext,
             "password_hash": hash_secret(DEMO_PASSWORD),
             "active": True,
+            "team": "north" if i <= len(_AGENTS) // 2 else "south",
         }
         for i, (login, name, ext, _skills) in enumerate(_AGENTS, start=1)
     ]
@@ -350,6 +351,7 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
             "extension": "1100",
             "password_hash": hash_secret(DEMO_PASSWORD),
             "active": True,
+            "team": "north",
         }
     )
     connection.execute(insert(_table(Agent)), agents)
@@ -372,6 +374,11 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
                 "service_level_target": target,
                 "wrap_up_seconds": 30,
                 "dispositions": ["resolved", "order_placed", "info_given", "escalated", "callback_scheduled"],
+                # VIP callers reach the most skilled agent, ahead of the other queues' callers.
+                "agent_selection": "most_skilled" if name == "vip" else None,
+                "priority": 5 if name == "vip" else 0,
+                "aging_per_minute": 0.0,
+                "overflow_to": [],
             }
             for i, (name, skill, sl, target) in enumerate(_QUEUES, start=1)
         ],

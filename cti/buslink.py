@@ -86,6 +86,7 @@ class BusLink(CtiLink):
         command_timeout: float = 10.0,
         capabilities_timeout: float = 5.0,
         on_capabilities: Callable[[frozenset[Capability]], None] | None = None,
+        on_supervisor_message: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__()
         topics.cti_commands(site)  # a site that cannot be a topic segment fails here
@@ -97,6 +98,8 @@ class BusLink(CtiLink):
         self.command_timeout = command_timeout
         self.capabilities_timeout = capabilities_timeout
         self.on_capabilities = on_capabilities
+        #: ``(sender, text)`` of each message a supervisor sends this agent (``supervisor_message`` on its events).
+        self.on_supervisor_message = on_supervisor_message
         self.capabilities: frozenset[Capability] = frozenset()
         self.gateway: CtiCapabilities | None = None
         self.connected = False
@@ -202,6 +205,11 @@ class BusLink(CtiLink):
                     self._on_announce(replace(gateway, online=False, ts=message.ts))
             elif events and isinstance(message, CallEvent | AgentState):
                 self._emit(message)
+            elif (events and isinstance(message, Command) and message.name == "supervisor_message"
+                  and self.on_supervisor_message is not None):
+                text, sender = message.args.get("text"), message.args.get("from")
+                if isinstance(text, str) and isinstance(sender, str):
+                    self.on_supervisor_message(sender, text)
             else:
                 logger.debug("ignored a %s message on %s", message.message_type, envelope.topic)
 

@@ -18,7 +18,7 @@ from typing import Any, Self
 from bus.messages import AgentState, AgentStateName, CallEvent, Command
 
 from .errors import CtiError, LinkUnavailable, LocalProtocolError, UnsupportedCommand
-from .model import Capability, LinkEvent
+from .model import Capability, LinkEvent, ListenMode
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,10 @@ class CtiLink(ABC):
         """Stop (or restart) sending ``device``'s voice to the other parties; they still hear nothing else."""
         raise self._unsupported(Capability.MUTE)
 
+    async def listen(self, extension: str, supervisor: str, mode: ListenMode) -> None:
+        """Ring the ``supervisor``'s phone into the call of the agent at ``extension``, listening in as ``mode``."""
+        raise self._unsupported(Capability.LISTEN)
+
     # -- for the ACD (``ccenter acd`` sends these; they are not the desktop's capabilities) ------
     async def deliver(self, call_id: str, extension: str) -> None:
         """Ring ``extension`` with a call waiting in a queue (the ACD chose that agent)."""
@@ -288,6 +292,14 @@ async def dispatch(link: CtiLink, command: Command) -> dict[str, Any]:
         data = command.args.get("data") or {}
         call_id = await link.make_call(a(command, "from_device"), a(command, "to_number"), data=data)
         return {"call_id": call_id}
+    if name is Capability.LISTEN:
+        try:
+            mode = ListenMode(a(command, "mode"))
+        except ValueError:
+            raise LocalProtocolError(f"command listen ({command.command_id}): mode is monitor, whisper or "
+                                     f"barge, not {command.args.get('mode')!r}") from None
+        await link.listen(a(command, "extension"), a(command, "supervisor"), mode)
+        return {}
     if name is Capability.ANSWER:
         await link.answer(a(command, "call_id"), a(command, "device"))
     elif name is Capability.HANGUP:

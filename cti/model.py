@@ -62,10 +62,20 @@ class Capability(StrEnum):
     MUTE = "mute"
     SET_AGENT_STATE = "set_agent_state"
     ATTACH_DATA = "attach_data"
+    LISTEN = "listen"  # a supervisor listens in on an agent's call: monitor, whisper or barge
 
 
 #: Commands carried by ``bus.messages.Command.name`` have the same names as the capabilities.
 CommandName = Capability
+
+
+class ListenMode(StrEnum):
+    """How a supervisor joins an agent's call: hears both (monitor), speaks to the agent only
+    (whisper), or speaks to both (barge)."""
+
+    MONITOR = "monitor"
+    WHISPER = "whisper"
+    BARGE = "barge"
 
 
 class CallState(StrEnum):

@@ -38,7 +38,7 @@ from bus.messages import AgentState, AgentStateName, CallEvent, CallEventType
 
 from .errors import CommandFailed, LocalProtocolError
 from .link import CtiLink
-from .model import Capability, ConnectionState, DialOutcome, LinkEvent
+from .model import Capability, ConnectionState, DialOutcome, LinkEvent, ListenMode
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class _Call:
     data: dict[str, Any] = field(default_factory=dict)
     dtmf: list[str] = field(default_factory=list)
     muted: set[str] = field(default_factory=set)
+    listeners: dict[str, ListenMode] = field(default_factory=dict)  # supervisor's extension -> mode
     answered: bool = False
     ended: bool = False
 
@@ -511,6 +512,37 @@ class SimPbx:
         self._party(call, device, ConnectionState.CONNECTED, ConnectionState.HOLD)
         (call.muted.add if on else call.muted.discard)(device)
 
+    def listen(self, extension: str, supervisor: str, mode: ListenMode) -> str:
+        """The ``supervisor``'s phone joins the connected call of ``extension`` as ``mode``; returns the call id.
+
+        Monitor: the supervisor hears both and nobody hears the supervisor; whisper: the agent hears the
+        supervisor too, the customer does not; barge: everybody hears everybody (:meth:`hears`)."""
+        self._check_extension(extension)
+        self._check_extension(supervisor)
+        if supervisor == extension:
+            raise CommandFailed("a supervisor cannot listen in on their own extension")
+        call = next((c for c in self._calls.values()
+                     if not c.ended and c.parties.get(extension) is ConnectionState.CONNECTED), None)
+        if call is None:
+            raise CommandFailed(f"extension {extension} is on no connected call")
+        if self._busy(supervisor) and supervisor not in call.listeners:
+            raise CommandFailed(f"extension {supervisor} is busy")
+        call.listeners[supervisor] = ListenMode(mode)
+        return call.call_id
+
+    def listeners(self, call_id: str) -> dict[str, ListenMode]:
+        return dict(self._calls[call_id].listeners)
+
+    def hears(self, call_id: str, device: str) -> set[str]:
+        """Whose voice ``device`` hears on the call (its parties and the supervisors listening in)."""
+        call = self._calls[call_id]
+        parties = {p for p in call.live_parties() if p not in call.muted}
+        spoken = {sup for sup, mode in call.listeners.items()
+                  if mode is ListenMode.BARGE or (mode is ListenMode.WHISPER and device in self.extensions)}
+        if device in call.listeners:
+            return parties - {device}
+        return (parties | spoken) - {device}
+
     def muted(self, call_id: str) -> set[str]:
         """The parties of a call whose voice is not sent (for tests and the simulator)."""
         return set(self._calls[call_id].muted)
@@ -616,6 +648,9 @@ class SimLink(CtiLink):
 
     async def mute(self, call_id: str, device: str, on: bool) -> None:
         self.pbx.mute(call_id, device, on)
+
+    async def listen(self, extension: str, supervisor: str, mode: ListenMode) -> None:
+        self.pbx.listen(extension, supervisor, mode)
 
     async def live_calls(self, call_ids: Sequence[str]) -> set[str]:
         return set(call_ids) & set(self.pbx.live_calls)

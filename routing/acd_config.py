@@ -18,7 +18,7 @@ import yaml
 
 from .engine import AcdEngine
 from .errors import ScenarioError
-from .model import QueueConfig
+from .model import AgentSelection, FallbackAction, QueueConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,21 +160,46 @@ def load_acd_config(path: str | Path) -> AcdConfig:
     return parse_acd_config(body, str(path))
 
 
+def queue_config_from_row(q: Any) -> QueueConfig:
+    """A queue of the database (``crm.acd_data.RoutingQueue``) as the engine's configuration; a queue
+    named ``vip`` without a selection rule picks the most skilled agent."""
+    key = f"queues.{q.name}"
+    selection = q.agent_selection or ("most_skilled" if q.name == "vip" else "longest_idle")
+    try:
+        agent_selection = AgentSelection(selection)
+    except ValueError:
+        choices = ", ".join(s.value for s in AgentSelection)
+        raise ScenarioError(f"{key}.agent_selection", f"must be one of {choices}") from None
+    try:
+        fallback = FallbackAction(q.fallback) if q.fallback else None
+    except ValueError:
+        choices = ", ".join(s.value for s in FallbackAction)
+        raise ScenarioError(f"{key}.fallback", f"must be one of {choices}") from None
+    return QueueConfig(
+        name=q.name,
+        skill=q.skill,
+        sl_seconds=q.service_level_seconds,
+        sl_target=q.service_level_target,
+        wrap_up_s=q.wrap_up_seconds,
+        agent_selection=agent_selection,
+        priority=q.priority,
+        aging_per_minute=q.aging_per_minute,
+        overflow_after_s=q.overflow_after_seconds,
+        overflow_to=tuple(q.overflow_to),
+        max_wait_s=q.max_wait_seconds,
+        fallback=fallback,
+        fallback_queue=q.fallback_queue,
+    )
+
+
 def acd_config_from_db(session: Any) -> AcdConfig:
     """Queues (with their skill, service level and wrap-up) and active agents from the data model."""
     from crm.acd_data import routing_agents, routing_queues
 
-    queues = tuple(
-        QueueConfig(
-            name=q.name,
-            skill=q.skill,
-            sl_seconds=q.service_level_seconds,
-            sl_target=q.service_level_target,
-            wrap_up_s=q.wrap_up_seconds,
-        )
-        for q in routing_queues(session)
-    )
+    queues = tuple(queue_config_from_row(q) for q in routing_queues(session))
     if not queues:
         raise ScenarioError("queues", "the database holds no queue: nothing to route")
+    AcdEngine(list(queues))  # refuses overflow to an unknown queue with its key
+    check_queue_links(queues)
     agents = {a.login: AgentProfile(dict(a.skills), a.extension) for a in routing_agents(session)}
     return AcdConfig(queues, agents)

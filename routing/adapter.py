@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,6 +77,10 @@ from .model import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: The recent service level of a queue is over this window, sampled this often.
+_SL_WINDOW_S = 15 * 60.0
+_SL_SAMPLE_S = 10.0
 
 #: Queues named ``__restore__.<queue>`` carry the calls a takeover puts back with their agents.
 RESTORE_PREFIX = "__restore__."
@@ -192,6 +197,9 @@ class AcdAdapter:
         self.agents: dict[AgentId, AgentRecord] = {}
         self.ended: dict[str, float] = {}  # calls over, kept ``ended_keep_s`` so duplicates mean nothing
         self._published_stats: dict[str, QueueStats] = {}
+        #: Per queue, (time, answered within the service level, handled) sampled every ``_SL_SAMPLE_S``,
+        #: for the service level of the last ``_SL_WINDOW_S``.
+        self._sl_samples: dict[str, deque[tuple[float, int, int]]] = {}
 
     def _new_engine(self) -> AcdEngine:
         restore = [
@@ -468,18 +476,31 @@ class AcdAdapter:
 
     # ------------------------------------------------------------ statistics
 
-    def queue_stats(self, queue: str, now: float) -> QueueStats:
+    def _service_level_window(self, queue: str, in_sl: int, handled: int, now: float) -> float | None:
+        samples = self._sl_samples.setdefault(queue, deque())
+        if not samples or now - samples[-1][0] >= _SL_SAMPLE_S:
+            samples.append((now, in_sl, handled))
+        while len(samples) > 1 and now - samples[1][0] >= _SL_WINDOW_S:
+            samples.popleft()
+        _, in_sl_then, handled_then = samples[0]
+        handled_since = handled - handled_then
+        return (in_sl - in_sl_then) / handled_since if handled_since > 0 else None
+
+    def queue_stats(self, queue: str, now: float, *, states: dict[AgentId, AgentStatus] | None = None) -> QueueStats:
+        """``states``: every logged-on agent's status, when the caller already has them (one pass for all queues)."""
         s = self.engine.queue_statistics(queue, now)
         q = self.engine.queues[queue]
-        ready = busy = 0
+        if states is None:
+            states = self.agent_statuses()
+        counts = dict.fromkeys(AgentStatus, 0)
         for agent_id, record in self.agents.items():
             if record.skills.get(q.skill, 0) < q.min_proficiency:
                 continue
-            status = self.engine.agent_status(agent_id) if agent_id in self.engine.agent_ids() else None
-            if status is AgentStatus.READY:
-                ready += 1
-            elif status in (AgentStatus.RESERVED, AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
-                busy += 1
+            status = states.get(agent_id)
+            if status is not None:
+                counts[status] += 1
+        on_call = counts[AgentStatus.RESERVED] + counts[AgentStatus.ON_CALL]
+        handled = s.answered + s.abandoned - s.short_abandoned
         return QueueStats(
             queue=queue,
             ts=now,
@@ -490,20 +511,32 @@ class AcdAdapter:
             abandoned=s.abandoned,
             service_level=s.service_level,
             asa_s=s.asa_s,
-            agents_ready=ready,
-            agents_busy=busy,
+            agents_ready=counts[AgentStatus.READY],
+            agents_busy=on_call + counts[AgentStatus.WRAP_UP],
+            service_level_15m=self._service_level_window(queue, s.answered_in_sl, handled, now),
+            sl_target=q.sl_target,
+            sl_seconds=q.sl_seconds,
+            agents_on_call=on_call,
+            agents_wrap_up=counts[AgentStatus.WRAP_UP],
+            agents_not_ready=counts[AgentStatus.NOT_READY],
+            answered_in_sl=s.answered_in_sl,
         )
+
+    def agent_statuses(self) -> dict[AgentId, AgentStatus]:
+        return {agent_id: self.engine.agent_status(agent_id) for agent_id in self.engine.agent_ids()}
 
     def stats_to_publish(self, now: float, *, all_queues: bool) -> list[tuple[str, QueueStats]]:
         """Each configured queue's statistics and topic: all of them, or those that changed since last time."""
         out = []
+        states = self.agent_statuses()
         for queue in self.config.queues:
-            stats = self.queue_stats(queue.name, now)
+            stats = self.queue_stats(queue.name, now, states=states)
             last = self._published_stats.get(queue.name)
             if (
                 not all_queues
                 and last is not None
-                and replace(last, ts=now, longest_wait_s=0.0) == replace(stats, longest_wait_s=0.0)
+                and replace(last, ts=now, longest_wait_s=0.0, service_level_15m=None)
+                == replace(stats, longest_wait_s=0.0, service_level_15m=None)
             ):
                 continue
             self._published_stats[queue.name] = stats

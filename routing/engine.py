@@ -385,6 +385,50 @@ class AcdEngine:
     def agent_ids(self) -> list[AgentId]:
         return list(self._agents)
 
+    # ------------------------------------------------------------ live changes (a supervisor's)
+
+    def reconfigure_queue(self, queue: QueueConfig) -> None:
+        """Replace a queue's rules at once: its selection rule, overflow and fallback apply to the next
+        decision; its service-level target to the statistics; aging to the calls that queue from now on."""
+        if queue.name not in self.queues:
+            raise EngineError(f"unknown queue {queue.name!r}")
+        for name in queue.overflow_to:
+            if name not in self.queues:
+                raise EngineError(f"queue {queue.name!r} overflows to unknown queue {name!r}")
+        self.queues[queue.name] = queue
+        self._routable_cache.clear()
+
+    def update_agent_skills(self, agent_id: AgentId, skills: Mapping[str, int], now: float) -> list[Decision]:
+        """Change an agent's skills at once (logged on or not); a ready agent is offered what it now can take."""
+        for skill, level in skills.items():
+            if not 1 <= level <= 10:
+                raise EngineError(f"agent {agent_id}: skill {skill!r} proficiency must be 1..10, got {level}")
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return []
+        logged_on = agent.status is not AgentStatus.LOGGED_OFF
+        ready = agent.status is AgentStatus.READY
+        if logged_on:
+            for skill, level in agent.skills.items():
+                self._logged_skill_count[(skill, level)] -= 1
+        if ready:
+            for skill in agent.skills:
+                self._ready[skill].pop(agent.agent_id, None)
+        agent.skills = dict(skills)
+        agent.eligible.clear()
+        agent.version += 1
+        if logged_on:
+            for skill, level in agent.skills.items():
+                self._logged_skill_count[(skill, level)] = self._logged_skill_count.get((skill, level), 0) + 1
+        if ready:
+            for skill in agent.skills:
+                self._ready.setdefault(skill, {})[agent.agent_id] = agent
+        self._routable_cache.clear()
+        out: list[Decision] = []
+        if ready:
+            self._agent_freed(agent, now, out)
+        return out
+
     # ------------------------------------------------------------ events
 
     def _call_queued(self, ev: CallQueued, out: list[Decision]) -> None:
@@ -402,7 +446,7 @@ class AcdEngine:
         call = _Call(
             call_id=ev.call_id,
             queue=ev.queue,
-            priority=ev.priority,
+            priority=ev.priority + self.queues[ev.queue].priority,
             extra=tuple(sorted(ev.skills.items())),
             arrived=ev.ts,
             queued_at=ev.ts,

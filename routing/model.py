@@ -77,7 +77,8 @@ class QueueConfig:
     skills). After ``relax_after_s`` waiting, the call's extra skills are dropped and the minimum
     proficiency falls to ``relaxed_min_proficiency``. After ``overflow_after_s``, agents of the
     ``overflow_to`` queues' skills may take it too. After ``max_wait_s`` the ``fallback`` applies.
-    A call's effective priority is ``priority + aging_per_minute * minutes waited``.
+    A call's effective priority is ``priority + aging_per_minute * minutes waited``, where ``priority`` is
+    the call's own plus the queue's ``priority``.
     """
 
     name: str
@@ -97,6 +98,7 @@ class QueueConfig:
     max_wait_s: float | None = None
     fallback: FallbackAction | None = None
     fallback_queue: str | None = None
+    priority: int = 0
 
     def __post_init__(self) -> None:
         key = f"queues.{self.name}"

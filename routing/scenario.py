@@ -97,7 +97,7 @@ _QUEUE_KEYS = {
     "name", "arrivals_per_hour", "handle_time", "patience", "service_level_s", "priority_mix", "skill",
     "min_proficiency", "sl_target", "wrap_up_s", "ring_timeout_s", "short_abandon_s", "agent_selection",
     "aging_per_minute", "relax_after_s", "relaxed_min_proficiency", "overflow_after_s", "overflow_to",
-    "max_wait_s", "fallback", "fallback_queue",
+    "max_wait_s", "fallback", "fallback_queue", "priority",
 }  # fmt: skip
 
 
@@ -226,6 +226,10 @@ def _queue(value: Any, index: int) -> QueueScenario:
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise ScenarioError(f"{key}.overflow_to", "must be a queue name or a list of them")
         routing["overflow_to"] = tuple(targets)
+    if "priority" in body:
+        if isinstance(body["priority"], bool) or not isinstance(body["priority"], int):
+            raise ScenarioError(f"{key}.priority", f"must be an integer, got {body['priority']!r}")
+        routing["priority"] = body["priority"]
     if "skill" in routing and not isinstance(routing["skill"], str):
         raise ScenarioError(f"{key}.skill", "must be a skill name")
     config = QueueConfig(name=name, **routing)

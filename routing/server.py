@@ -44,19 +44,33 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import IO
+from dataclasses import replace
+from typing import IO, Any
 
 from bus import topics
 from bus.errors import BusError
-from bus.messages import AcdLeader, AcdSnapshot, AgentState, CallEvent, CtiCapabilities, Message, Presence
+from bus.messages import (
+    AcdLeader,
+    AcdSnapshot,
+    AgentState,
+    CallEvent,
+    Command,
+    CtiCapabilities,
+    ExplainAnswer,
+    ExplainRequest,
+    Message,
+    Presence,
+    SupervisorAction,
+)
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .acd_config import AcdConfig, AgentProfile, acd_config_from_db, load_acd_config, parse_acd_config
 from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing
-from .engine import AcdEngine
+from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
 from .leadership import Election, PublishLeader, Role, StepDown, TakeOver
-from .model import CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn
+from .model import AgentId, CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn, QueueConfig
+from .supervision import SupervisorDesk
 
 __all__ = [
     "RESTORE_PREFIX",
@@ -64,6 +78,7 @@ __all__ = [
     "AcdConfig",
     "AcdServer",
     "AgentProfile",
+    "ExplainClient",
     "Role",
     "acd_config_from_db",
     "load_acd_config",
@@ -97,8 +112,10 @@ class AcdServer:
         buffer_s: float = 30.0,
         ended_keep_s: float = 600.0,
         record: IO[str] | None = None,
+        supervision: SupervisorDesk | None = None,
     ) -> None:
         self.bus = bus
+        self.supervision = supervision
         self.config = config
         self.site = site
         self.clock = clock
@@ -153,6 +170,71 @@ class AcdServer:
     def waiting_calls(self) -> list[CallId]:
         return self.adapter.waiting_calls()
 
+    def explain(self, kind: str, name: str, *, limit: int = 3) -> tuple[str, list[dict[str, Any]]]:
+        """The ACD's own explanation of an agent, or of the queue's longest-waiting calls (at most
+        ``limit``): the sentence for people and the structured reasons (``subject``, ``data``)."""
+        engine, now = self.engine, self.clock()
+        if kind == "agent":
+            if AgentId(name) not in engine.agent_ids():
+                reason = {"subject": f"agent {name}", "data": {"agent_id": name, "status": "logged_off"}}
+                return f"Agent {name} is not logged on.", [reason]
+            e = explain_agent(engine, AgentId(name), now)
+            return e.text, [{"subject": e.subject, "data": dict(e.data)}]
+        waiting = [explain_call(engine, call, now) for call in waiting_call_ids(engine)]
+        mine = [e for e in waiting if e.data.get("queue") == name][:limit]
+        if not mine:
+            st = engine.queue_statistics(name, now)
+            data = {"queue": name, "waiting": 0, "offered": st.offered, "answered": st.answered,
+                    "abandoned": st.abandoned}
+            text = (f"No call is waiting in {name}: {st.offered} offered, {st.answered} answered, "
+                    f"{st.abandoned} abandoned.")
+            return text, [{"subject": f"queue {name}", "data": data}]
+        return "\n\n".join(e.text for e in mine), [{"subject": e.subject, "data": dict(e.data)} for e in mine]
+
+    # ------------------------------------------------------------ a supervisor's live changes
+
+    async def publish_command(self, topic: str, command: Command) -> None:
+        """Send a command for a supervisor's action (with this leader's epoch, as every ACD command)."""
+        if not self.is_leader:
+            raise RoutingError("this ACD no longer leads the site")
+        command = replace(command, args={**command.args, "epoch": self.epoch})
+        await self.bus.publish(topic, command, qos=QOS_COMMAND)
+        self.commands_sent += 1
+
+    async def apply_skills(self, agent_id: str, skills: dict[str, int]) -> None:
+        """An agent's new skills, at once: a ready agent is offered the calls it can now take."""
+        async with self._lock:
+            profile = self.config.agents.get(agent_id)
+            agents = dict(self.config.agents)
+            agents[agent_id] = AgentProfile(dict(skills), profile.extension if profile else None)
+            self.config = replace(self.config, agents=agents)
+            self.adapter.config = self.config
+            record = self.adapter.agents.get(AgentId(agent_id))
+            if record is not None:
+                record.skills = dict(skills)
+            decisions = self.engine.update_agent_skills(AgentId(agent_id), skills, self.clock())
+            self.adapter.changed = True
+            await self._carry_out(decisions)
+        self._wake.set()
+
+    def extension_of(self, agent_id: str) -> str | None:
+        """The extension the agent is on (as its states said), else the configured one."""
+        record = self.adapter.agents.get(AgentId(agent_id))
+        if record is not None and record.extension:
+            return record.extension
+        profile = self.config.agents.get(agent_id)
+        return profile.extension if profile else None
+
+    async def apply_queue(self, queue: QueueConfig) -> None:
+        """A queue's new rules, at once (see :meth:`routing.engine.AcdEngine.reconfigure_queue`)."""
+        async with self._lock:
+            self.engine.reconfigure_queue(queue)
+            queues = tuple(queue if q.name == queue.name else q for q in self.config.queues)
+            self.config = replace(self.config, queues=queues)
+            self.adapter.config = self.config
+            self.adapter.changed = True
+        self._wake.set()
+
     def snapshot(self) -> AcdSnapshot:
         return self.adapter.snapshot(client_id=self.client_id, epoch=self.epoch, seq=next(self._seq), now=self.clock())
 
@@ -160,7 +242,10 @@ class AcdServer:
 
     async def start(self) -> None:
         """Subscribe, then lead (``election=False``) or join the election; returns once subscribed."""
-        patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.cti_capabilities(self.site)]
+        patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.cti_capabilities(self.site),
+                    topics.acd_explain(self.site)]
+        if self.supervision is not None:
+            patterns.append(topics.all_supervisor_actions(self.site))
         if self.election:
             patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.all_presence(self.site)]
         for pattern in patterns:
@@ -236,6 +321,18 @@ class AcdServer:
                     await self._apply([message])
                 else:  # a standby only remembers it: its engine is rebuilt at takeover
                     self.adapter.link_up = bool(message.online)
+        elif isinstance(message, ExplainRequest):
+            if self.is_leader:  # only the leader knows; a standby's engine is empty
+                async with self._lock:
+                    text, reasons = self.explain(message.kind, message.name)
+                answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
+                                       ts=self.clock(), text=text, reasons=reasons, client_id=self.client_id)
+                await self.bus.publish(topics.acd_explanations(self.site), answer, qos=QOS_COMMAND)
+        elif isinstance(message, SupervisorAction):
+            where = topics.parse(envelope.topic)
+            if self.supervision is not None and self.is_leader and isinstance(where, topics.SupervisorActionsTopic):
+                result = await self.supervision.handle(where.login, message, self)
+                await self.bus.publish(topics.supervisor_results(self.site, where.login), result, qos=QOS_COMMAND)
         elif isinstance(message, CallEvent | AgentState):
             if self.record is not None:
                 line = {"t": self.clock(), "topic": envelope.topic, "message": message.to_dict()}
@@ -385,3 +482,54 @@ class AcdServer:
                 await self._send_all(self.adapter.deliver(call_id, agent_id, queue, epoch=self.epoch, now=self.clock()))
         await self._carry_out(decisions)
         await self._publish_stats(all_queues=True)
+
+
+class ExplainClient:
+    """Asks the site's leading ACD for explanations over the bus (the supervisor window's Why pane).
+
+    ``await client.start()`` subscribes to the answers; ``await client.ask(kind, name)`` publishes an
+    :class:`~bus.messages.ExplainRequest` and returns the :class:`~bus.messages.ExplainAnswer` with its
+    request id, or raises :class:`TimeoutError` after ``timeout_s`` (no ACD leads the site)."""
+
+    def __init__(self, bus: Bus, site: str, *, clock: Callable[[], float] = time.time, timeout_s: float = 5.0) -> None:
+        self.bus = bus
+        self.site = site
+        self.clock = clock
+        self.timeout_s = timeout_s
+        self._pending: dict[str, asyncio.Future[ExplainAnswer]] = {}
+        self._subscription: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self.bus.subscribe(topics.acd_explanations(self.site), qos=QOS_COMMAND)
+        self._task = asyncio.create_task(self._read(self._subscription), name="explain-answers")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._subscription is not None:
+            with contextlib.suppress(BusError):
+                await self._subscription.close()
+
+    async def _read(self, subscription: Subscription) -> None:
+        async for envelope in subscription:
+            answer = envelope.message
+            if isinstance(answer, ExplainAnswer):
+                future = self._pending.pop(answer.request_id, None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+
+    async def ask(self, kind: str, name: str) -> ExplainAnswer:
+        if self._task is None:
+            raise RoutingError("start() the explanation client first")
+        request = ExplainRequest(request_id=uuid.uuid4().hex, kind=kind, name=name, ts=self.clock())
+        future: asyncio.Future[ExplainAnswer] = asyncio.get_running_loop().create_future()
+        self._pending[request.request_id] = future
+        try:
+            await self.bus.publish(topics.acd_explain(self.site), request, qos=QOS_COMMAND)
+            async with asyncio.timeout(self.timeout_s):
+                return await future
+        finally:
+            self._pending.pop(request.request_id, None)

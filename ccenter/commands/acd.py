@@ -105,7 +105,13 @@ def run_server(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()
         # Named by the bus's client id (the given one with a random suffix): the ACL lets it write that presence.
-        server = acd_server(bus, config, settings, election=not (args.no_standby or in_process), record=record)
+        from crm import db
+
+        engine = db.connect(settings.db_url)  # supervisors' actions: teams, skills, queues, campaigns, audit
+        server = acd_server(
+            bus, config, settings, election=not (args.no_standby or in_process), record=record,
+            sessions=db.session_factory(engine),
+        )
         try:
             await server.start()
             print(
@@ -117,6 +123,7 @@ def run_server(args: argparse.Namespace) -> int:
         finally:
             await server.stop()
             await bus.close()
+            engine.dispose()
             if record is not None:
                 record.close()
 

@@ -63,6 +63,10 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("readwrite", f"{_P}/acd/leader"),
         ("readwrite", f"{_P}/acd/state"),
         ("write", f"{_P}/queues/+/stats"),
+        ("read", f"{_P}/acd/explain"),
+        ("write", f"{_P}/acd/explanations"),
+        ("read", f"{_P}/supervisors/+/actions"),
+        ("write", f"{_P}/supervisors/+/results"),
     ),
     "dialer": (
         ("read", f"{_P}/calls/+"),
@@ -70,7 +74,7 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("read", f"{_P}/cti/results"),
     ),
     "ivr": (("write", f"{_P}/calls/+"),),
-    "supervisor": (("read", "ccenter/v1/#"),),
+    "supervisor": (("read", "ccenter/v1/#"), ("write", f"{_P}/acd/explain")),
 }
 
 #: What an agent whose role is supervisor or admin may read beyond its own topics (its desktop's
@@ -78,6 +82,8 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
 SUPERVISOR_RULES: tuple[tuple[str, str], ...] = (
     ("read", f"{_P}/agents/+/events"),
     ("read", f"{_P}/calls/+"),
+    ("write", f"{_P}/acd/explain"),
+    ("read", f"{_P}/acd/explanations"),
 )
 
 #: The service users of a site, one per process (two ACDs: a leader and its standby).
@@ -124,6 +130,8 @@ def acl_text(services: Mapping[str, str], supervisors: Iterable[str] = ()) -> st
     for login in supervisors:
         lines += ["", "# supervising agent", f"user {login}"]
         lines += [f"topic {access} {topic}" for access, topic in SUPERVISOR_RULES]
+        # Its own actions, which only it may write (the topic says who acts), and their results.
+        lines += [f"topic write {_P}/supervisors/{login}/actions", f"topic read {_P}/supervisors/{login}/results"]
     return "\n".join(lines) + "\n"
 
 

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed
     from bus.transport import InProcessBus
+    from crm import supervision as crm_supervision
     from crm.repository import AgentView
     from cti.buslink import BusLink
     from cti.sim import SimLink, SimPbx
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     from ivr.flow import load_flow
     from routing.acd_config import acd_config_from_db
 
-    from ..democenter import AgentSeat, Components, DemoCenter, explain, run_components
+    from ..components import explain_client, supervisor_client
+    from ..democenter import AgentSeat, Components, DemoCenter, run_components
 
     with factory() as session:
         agents = [a for a in repository.list_agents(session) if a.role == "agent" and a.extension]
@@ -128,18 +130,25 @@ def run(args: argparse.Namespace) -> int:
         calls_per_hour=0.0 if scripted else args.calls_per_hour,
     )
     lookup = CrmLookup(factory, region=settings.default_region)
-    running: list[Components] = []
+    explainer = explain_client(bus, settings)  # as `ccenter supervisor`: the ACD answers over the bus
+    with factory() as session:
+        supervisor_login = next((a.login for a in repository.list_agents(session) if a.role == "supervisor"), "sam")
+        teams = crm_supervision.teams(session)
+    actions = supervisor_client(bus, settings, supervisor_login)  # its actions, audited by the ACD
+    from concurrent.futures import ThreadPoolExecutor
 
-    def ask_acd(kind: str, name: str) -> str:
-        if not running:
-            return "The ACD is starting."
-        return explain(running[0].acd, kind, name)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="supervisor-campaigns")
+
+    def overview() -> list[crm_supervision.CampaignOverview]:
+        with factory() as session:
+            return crm_supervision.campaign_overview(session)
 
     async def components(ready: Callable[[], None]) -> None:
-        def started(parts: Components) -> None:
-            running.append(parts)
+        def started(_parts: Components) -> None:
             ready()
 
+        await explainer.start()
+        await actions.start()
         try:
             await run_components(
                 bus=bus,
@@ -155,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
                 started=started,
             )
         finally:
+            await explainer.close()
+            await actions.close()
             await bus.close()
 
     def desktop_link(agent: AgentView) -> BusLink:
@@ -181,8 +192,12 @@ def run(args: argparse.Namespace) -> int:
             queue_stats=feed,
             queues_for=lambda agent: {q.name for q in acd_config.queues if q.skill in agent.skills},
             agent_states=agent_feed,
-            explain=ask_acd,
+            explain=explainer.ask,
+            act=lambda action, target, action_args: actions.act(action, target, **action_args),
+            teams=teams,
+            campaigns=lambda: pool.submit(overview),
         )
     finally:
+        pool.shutdown(wait=True)
         lookup.close()
         engine.dispose()

@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..cli import settings_from
 from ..config import IN_PROCESS_BUS, Settings, data_dir, has_display
 
 if TYPE_CHECKING:
-    from bus.messages import AgentState, QueueStats
+    from concurrent.futures import Future
+
+    from agent_desktop.supervisor_tiles import Thresholds
+    from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
     from bus.transport import Bus, Subscription
 
 
@@ -38,8 +41,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     supervisor = subparsers.add_parser(
         "supervisor",
         parents=[common],
-        help="the supervisor window (production): live queues and agents from the bus",
+        help="the supervisor window (production): live queues and agents from the bus, and actions on them",
+        description="Log in as a supervisor or administrator (the agents table's credentials). Needs a broker "
+                    "(--mqtt) with `ccenter acd` on it, and the database. Tiles turn amber and red at the "
+                    "[supervisor.thresholds] of the configuration file (docs/supervisor.md).",
     )
+    supervisor.add_argument("--agent", metavar="LOGIN", default="", help="login to fill in the login dialog")
     supervisor.add_argument("--style", choices=("light", "dark"), default="light")
     supervisor.add_argument("--lang", metavar="LANG", help="en or zh_CN")
     supervisor.set_defaults(func=run_supervisor)
@@ -65,19 +72,23 @@ async def pump_bus(
     site: str,
     *,
     queue_sink: Callable[[QueueStats], None] | None = None,
-    agent_sink: Callable[[AgentState], None] | None = None,
+    agent_sink: Callable[[AgentState | Command], None] | None = None,
+    capability_sink: Callable[[list[str]], None] | None = None,
 ) -> None:
-    """Forward retained queue statistics and agent states from a started bus to the windows' feeds."""
+    """Forward retained queue statistics, agent states and the ACD's offers (which name a call's queue)
+    from a started bus to the windows' feeds; and what the CTI link can do (retained)."""
     import asyncio
 
     from bus import topics
-    from bus.messages import AgentState, QueueStats
+    from bus.messages import AgentState, Command, CtiCapabilities, QueueStats
 
     patterns = []
     if queue_sink is not None:
         patterns.append(topics.all_queue_stats(site))
     if agent_sink is not None:
         patterns.append(topics.all_agent_events(site))
+    if capability_sink is not None:
+        patterns.append(topics.cti_capabilities(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
 
     async def forward(subscription: Subscription) -> None:
@@ -85,8 +96,12 @@ async def pump_bus(
             message = envelope.message
             if isinstance(message, QueueStats) and queue_sink is not None:
                 queue_sink(message)
-            elif isinstance(message, AgentState) and agent_sink is not None:
+            elif agent_sink is not None and (
+                isinstance(message, AgentState) or (isinstance(message, Command) and message.name == "offer")
+            ):
                 agent_sink(message)
+            elif isinstance(message, CtiCapabilities) and capability_sink is not None:
+                capability_sink(message.capabilities if message.online else [])
 
     try:
         await asyncio.gather(*(forward(s) for s in subscriptions))
@@ -98,7 +113,7 @@ async def _start_and_pump(
     bus: Bus,
     site: str,
     queue_sink: Callable[[QueueStats], None],
-    agent_sink: Callable[[AgentState], None] | None = None,
+    agent_sink: Callable[[AgentState | Command], None] | None = None,
 ) -> None:
     await bus.start()
     await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink)
@@ -118,7 +133,9 @@ def run_desktop(args: argparse.Namespace) -> int:
     from agent_desktop.login import LoginDialog
     from agent_desktop.outbox import ContactOutbox
     from agent_desktop.queues import QueueStatsFeed
+    from agent_desktop.supervisor_messages import show_supervisor_message
     from agent_desktop.telephony import LinkThread
+    from agent_desktop.workers import post
     from agent_desktop.workstation import AgentWindow
     from bus.transport import open_bus
     from crm import db, repository
@@ -159,8 +176,14 @@ def run_desktop(args: argparse.Namespace) -> int:
     queues = [q for q in all_queues if q.skill in agent.skills]
     feed = QueueStatsFeed()
     host = socket.gethostname()
+    shown_on: list[AgentWindow] = []  # the window, once it exists
+
+    def supervisor_said(sender: str, text: str) -> None:  # on the link's thread
+        if shown_on:
+            post(shown_on[0], show_supervisor_message, shown_on[0], sender, text)
+
     link = BusLink.from_url(settings.mqtt_url, site=settings.site, agent_id=agent.login,
-                            client_id=f"desktop-{agent.login}-{host}")
+                            client_id=f"desktop-{agent.login}-{host}", on_supervisor_message=supervisor_said)
     stats_bus = open_bus(settings.mqtt_url, client_id=f"desktop-{agent.login}-{host}-stats", site=settings.site,
                          role="desktop")
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
@@ -175,6 +198,7 @@ def run_desktop(args: argparse.Namespace) -> int:
                          queue_stats=feed, visible_queues={q.name for q in queues} or None,
                          dispositions=settings.dispositions, not_ready_reasons=settings.not_ready_reasons,
                          wrap_up_seconds=settings.wrap_up_seconds)
+    shown_on.append(window)
     customers = CustomerWindow(directory)
     window.customers_requested.connect(customers.show)
     customers.customer_chosen.connect(window.relink)
@@ -193,38 +217,114 @@ def run_desktop(args: argparse.Namespace) -> int:
         release()
 
 
+def supervisor_thresholds(settings: Settings) -> Thresholds:
+    """The tiles' thresholds: ``[supervisor.thresholds]`` of the configuration file, else the defaults."""
+    from agent_desktop.supervisor_tiles import ThresholdError, Thresholds
+
+    from ..config import ConfigError
+
+    if settings.config_file is None:
+        return Thresholds()
+    import tomllib
+
+    with open(settings.config_file, "rb") as fh:
+        table = tomllib.load(fh).get("supervisor", {})
+    if not isinstance(table, dict) or set(table) - {"thresholds"}:
+        raise ConfigError(f"{settings.config_file}: [supervisor] holds only a thresholds table")
+    try:
+        return Thresholds.from_config(table.get("thresholds", {}))
+    except ThresholdError as exc:
+        raise ConfigError(f"{settings.config_file}: {exc}") from None
+
+
 def run_supervisor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not _require_broker(settings, "supervisor") or not _require_display("supervisor"):
         return 1
+    thresholds = supervisor_thresholds(settings)  # a bad threshold is one clear error, before any window
+    import asyncio
     import socket
     import threading
 
     from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
+    from agent_desktop.customer_window import CustomerDirectory
+    from agent_desktop.login import LoginDialog
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
     from agent_desktop.telephony import network_loop
+    from agent_desktop.workers import post
     from bus.transport import open_bus
+    from crm import db, supervision
 
-    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{socket.gethostname()}", site=settings.site,
-                   role="supervisor")
-    loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
-    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
+    from ..components import explain_client, supervisor_client
+
+    engine = db.connect(settings.db_url)
+    factory = db.session_factory(engine)
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
+    directory = CustomerDirectory(factory, settings.default_region)
+    login = LoginDialog(directory.authenticate, login=args.agent)
+    if not login.exec() or login.agent is None:
+        engine.dispose()
+        return 1
+    person = login.agent
+    if person.role not in ("supervisor", "admin"):
+        print(f"ccenter: error: {person.login} is an agent: the supervisor window is for supervisors and "
+              "administrators", file=sys.stderr)
+        engine.dispose()
+        return 1
+    with factory() as session:
+        teams = supervision.teams(session)
+        me = supervision.person(session, person.login)
+    if person.role == "supervisor":  # a supervisor sees their own team; the ACD refuses them the others
+        teams = {agent: team for agent, team in teams.items() if me is not None and team == me.team}
+
+    bus = open_bus(settings.mqtt_url, client_id=f"supervisor-{person.login}-{socket.gethostname()}",
+                   site=settings.site, role="supervisor")
+    loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
+    loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
+    explainer = explain_client(bus, settings)
+    actions = supervisor_client(bus, settings, person.login)
+    loop.run_until_complete(explainer.start())
+    loop.run_until_complete(actions.start())
     queues, agents = QueueStatsFeed(), AgentStateFeed()
     worker = threading.Thread(
         target=lambda: loop.run_until_complete(
-            pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish)
+            pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish,
+                     capability_sink=lambda names: post(window, window.set_capabilities, names))
         ),
         name="supervisor-bus",
         daemon=True,
     )
-    worker.start()
-    window = SupervisorWindow(queue_stats=queues, agent_states=agents)
+
+    def explain(kind: str, name: str) -> Future[ExplainAnswer]:
+        return asyncio.run_coroutine_threadsafe(explainer.ask(kind, name), loop)
+
+    def act(action: str, target: str, action_args: dict[str, Any]) -> Future[SupervisorResult]:
+        return asyncio.run_coroutine_threadsafe(actions.act(action, target, **action_args), loop)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="supervisor-campaigns")
+
+    def campaigns() -> Future[list[supervision.CampaignOverview]]:
+        def read() -> list[supervision.CampaignOverview]:
+            with factory() as session:
+                return supervision.campaign_overview(session)
+
+        return pool.submit(read)
+
+    window = SupervisorWindow(queue_stats=queues, agent_states=agents, explain=explain, act=act, teams=teams,
+                              thresholds=thresholds, campaigns=campaigns)
+    window.extension = person.extension or ""
+    if person.role == "supervisor" and me is not None and me.team:
+        window.agents_shown.set_teams([me.team])
+    worker.start()  # after the window exists: the feeds hand it what the bus brings
     window.show()
     try:
         return app.exec()
     finally:
         window.close()
+        pool.shutdown(wait=True)
+        engine.dispose()

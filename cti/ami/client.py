@@ -63,7 +63,7 @@ from bus.reconnect import BackoffPolicy, Reconnector, describe
 from ..codec import NeedData, ProtocolIssue
 from ..errors import BadLinkUrl, CommandFailed, CtiError, LinkUnavailable, LocalProtocolError
 from ..link import CtiLink
-from ..model import Capability
+from ..model import Capability, ListenMode
 from .codec import ActionCompleted, AmiMessage, AmiProtocol, Banner
 from .mapper import HOLD_REASON, WRAP_UP_REASON, AmiMapper, device_of
 from .permissions import ACTION_CLASSES, Missing, missing
@@ -157,6 +157,7 @@ class AmiLink(CtiLink):
             Capability.MUTE,
             Capability.SET_AGENT_STATE,
             Capability.ATTACH_DATA,
+            Capability.LISTEN,
         }
     )
 
@@ -508,6 +509,23 @@ class AmiLink(CtiLink):
             variables=variables,
         )
         return call_id
+
+    async def listen(self, extension: str, supervisor: str, mode: ListenMode) -> None:
+        """Ring the supervisor's phone into ChanSpy on the agent's channel: ``q`` (quiet) to monitor,
+        ``qw`` to whisper to the agent, ``qB`` to barge in (speak to both)."""
+        _dialable(extension, "device")
+        _dialable(supervisor, "device")
+        options = {ListenMode.MONITOR: "q", ListenMode.WHISPER: "qw", ListenMode.BARGE: "qB"}[ListenMode(mode)]
+        await self.action(
+            "Originate",
+            {
+                "Channel": f"{self.settings.tech}/{supervisor}",
+                "Application": "ChanSpy",
+                "Data": f"{self.settings.tech}/{extension},{options}",
+                "CallerID": f"listen {extension}",
+                "Async": "true",
+            },
+        )
 
     async def hangup(self, call_id: str, device: str | None = None) -> None:
         if device is None:

@@ -41,6 +41,7 @@ ACTION_CLASSES: Mapping[str, frozenset[str]] = {
 #: What each capability (and each ACD/dialer function) sends.
 CAPABILITY_ACTIONS: Mapping[str, tuple[str, ...]] = {
     Capability.MAKE_CALL: ("Originate",),
+    Capability.LISTEN: ("Originate",),  # into ChanSpy
     Capability.HANGUP: ("Hangup",),
     Capability.HOLD: ("Redirect", "Hangup"),
     Capability.RETRIEVE: ("Originate",),

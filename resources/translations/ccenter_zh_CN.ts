@@ -171,12 +171,11 @@
     </message>
     <message>
         <source>Agent</source>
-        <extracomment>``explain(kind, name)`` with kind &quot;agent&quot; or &quot;queue&quot;: a future of the ACD&apos;s sentence.</extracomment>
         <translation>坐席</translation>
     </message>
     <message>
-        <source>Extension</source>
-        <translation>分机</translation>
+        <source>Team</source>
+        <translation>班组</translation>
     </message>
     <message>
         <source>State</source>
@@ -193,6 +192,14 @@
     <message>
         <source>Call</source>
         <translation>通话</translation>
+    </message>
+    <message>
+        <source>Handled</source>
+        <translation>已处理</translation>
+    </message>
+    <message>
+        <source>Occupancy</source>
+        <translation>占用率</translation>
     </message>
     <message>
         <source>Disposition</source>
@@ -241,6 +248,34 @@
     <message>
         <source>Campaign</source>
         <translation>营销活动</translation>
+    </message>
+    <message>
+        <source>Dial mode</source>
+        <translation>外呼模式</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <source>Connects</source>
+        <translation>接通</translation>
+    </message>
+    <message>
+        <source>Conversion</source>
+        <translation>转化率</translation>
+    </message>
+    <message>
+        <source>Abandon rate</source>
+        <translation>放弃率</translation>
+    </message>
+    <message>
+        <source>Cap</source>
+        <translation>上限</translation>
+    </message>
+    <message>
+        <source>Dialer</source>
+        <translation>外呼器</translation>
     </message>
     <message>
         <source>Offer</source>
@@ -1191,6 +1226,53 @@
     </message>
 </context>
 <context>
+    <name>QueueTiles</name>
+    <message>
+        <source>Waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>Longest wait</source>
+        <translation>最长等待</translation>
+    </message>
+    <message>
+        <source>Service level today</source>
+        <translation>今日服务水平</translation>
+    </message>
+    <message>
+        <source>Last 15 min</source>
+        <translation>最近15分钟</translation>
+    </message>
+    <message>
+        <source>ASA</source>
+        <translation>平均应答速度</translation>
+    </message>
+    <message>
+        <source>Abandoned</source>
+        <translation>放弃率</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>On a call</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>Target %1% in %2 s</source>
+        <translation>目标：%2 秒内 %1%</translation>
+    </message>
+</context>
+<context>
     <name>ScreenPopView</name>
     <message>
         <source>Unknown caller</source>
@@ -1362,26 +1444,454 @@
     </message>
 </context>
 <context>
+    <name>SupervisorLabels</name>
+    <message>
+        <source>Logged off</source>
+        <translation>已登出</translation>
+    </message>
+    <message>
+        <source>Logged on</source>
+        <translation>已登录</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Not ready</source>
+        <translation>未就绪</translation>
+    </message>
+    <message>
+        <source>Ringing</source>
+        <translation>振铃中</translation>
+    </message>
+    <message>
+        <source>On a call</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>休息</translation>
+    </message>
+    <message>
+        <source>Lunch</source>
+        <translation>午餐</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Coaching</source>
+        <translation>辅导</translation>
+    </message>
+    <message>
+        <source>Just logged on</source>
+        <translation>刚登录</translation>
+    </message>
+    <message>
+        <source>Did not answer an offered call</source>
+        <translation>未接听分配的来电</translation>
+    </message>
+    <message>
+        <source>Rejected an offered call</source>
+        <translation>拒接了分配的来电</translation>
+    </message>
+    <message>
+        <source>Set by a supervisor</source>
+        <translation>由班长设置</translation>
+    </message>
+    <message>
+        <source>set not ready</source>
+        <translation>设为未就绪</translation>
+    </message>
+    <message>
+        <source>log out</source>
+        <translation>登出</translation>
+    </message>
+    <message>
+        <source>change skills</source>
+        <translation>修改技能</translation>
+    </message>
+    <message>
+        <source>message</source>
+        <translation>发送消息</translation>
+    </message>
+    <message>
+        <source>message the team</source>
+        <translation>向班组发送消息</translation>
+    </message>
+    <message>
+        <source>change the queue</source>
+        <translation>修改队列</translation>
+    </message>
+    <message>
+        <source>pause the campaign</source>
+        <translation>暂停活动</translation>
+    </message>
+    <message>
+        <source>resume the campaign</source>
+        <translation>恢复活动</translation>
+    </message>
+    <message>
+        <source>change the campaign&apos;s pacing</source>
+        <translation>修改活动外呼节奏</translation>
+    </message>
+    <message>
+        <source>listen in</source>
+        <translation>监听</translation>
+    </message>
+    <message>
+        <source>Agent %1 is not logged on.</source>
+        <translation>坐席 %1 未登录。</translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>未说明原因</translation>
+    </message>
+    <message>
+        <source>Agent %1 is not ready (%2) for %3 s.</source>
+        <translation>坐席 %1 未就绪（%2）已 %3 秒。</translation>
+    </message>
+    <message>
+        <source>Agent %1 is idle because no call is waiting.</source>
+        <translation>坐席 %1 空闲，因为没有来电在等待。</translation>
+    </message>
+    <message>
+        <source>Agent %1 is ready and eligible for waiting calls; the next event will offer one.</source>
+        <translation>坐席 %1 已就绪，可接等待中的来电；下一事件将为其分配一通。</translation>
+    </message>
+    <message>
+        <source>%1 (%2 waiting) needs %3</source>
+        <translation>%1（%2 通等待）需要 %3</translation>
+    </message>
+    <message>
+        <source>Agent %1 is idle while calls wait because it lacks the skills: %2.</source>
+        <translation>有来电等待而坐席 %1 空闲，因为缺少技能：%2。</translation>
+    </message>
+    <message>
+        <source>Agent %1: %2 for %3 s.</source>
+        <translation>坐席 %1：%2 已 %3 秒。</translation>
+    </message>
+    <message>
+        <source> or </source>
+        <translation> 或 </translation>
+    </message>
+    <message>
+        <source>skills relaxed</source>
+        <translation>放宽技能</translation>
+    </message>
+    <message>
+        <source>overflow</source>
+        <translation>溢出</translation>
+    </message>
+    <message>
+        <source>fallback</source>
+        <translation>兜底处理</translation>
+    </message>
+    <message>
+        <source>Call %1 waits: no logged-on agent has %2.</source>
+        <translation>来电 %1 在等待：没有已登录的坐席具备 %2。</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message>
+        <source>Call %1 waits in %2 for %3 s: it needs %4; the %5 eligible agents are: %6; %7 eligible calls are ahead of it (effective priority %8).</source>
+        <translation>来电 %1 已在 %2 等待 %3 秒：需要 %4；%5 名符合条件的坐席状态为：%6；前面还有 %7 通符合条件的来电（有效优先级 %8）。</translation>
+    </message>
+    <message>
+        <source>%1 in %2 s</source>
+        <translation>%2 秒后%1</translation>
+    </message>
+    <message>
+        <source>Next: %1.</source>
+        <translation>下一步：%1。</translation>
+    </message>
+    <message>
+        <source>No call is waiting in %1: %2 offered, %3 answered, %4 abandoned.</source>
+        <translation>%1 没有来电在等待：进线 %2，接通 %3，放弃 %4。</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <source>not yet active</source>
+        <translation>尚未启用</translation>
+    </message>
+    <message>
+        <source>its start date is ahead</source>
+        <translation>尚未到开始日期</translation>
+    </message>
+    <message>
+        <source>its end date is past</source>
+        <translation>已过结束日期</translation>
+    </message>
+    <message>
+        <source>no work item left to call</source>
+        <translation>没有待拨打的工作项</translation>
+    </message>
+    <message>
+        <source>preview: agents place the calls</source>
+        <translation>预览式：由坐席拨打</translation>
+    </message>
+    <message>
+        <source>Preview</source>
+        <translation>预览式</translation>
+    </message>
+    <message>
+        <source>Progressive</source>
+        <translation>渐进式</translation>
+    </message>
+    <message>
+        <source>Predictive</source>
+        <translation>预测式</translation>
+    </message>
+    <message>
+        <source>dialing</source>
+        <translation>正在拨打</translation>
+    </message>
+    <message>
+        <source>Service level and calls waiting</source>
+        <translation>服务水平与等待来电</translation>
+    </message>
+    <message>
+        <source>Service level %</source>
+        <translation>服务水平 %</translation>
+    </message>
+    <message>
+        <source>Calls waiting</source>
+        <translation>等待来电</translation>
+    </message>
+    <message>
+        <source>Agents by state</source>
+        <translation>各状态坐席数</translation>
+    </message>
+    <message>
+        <source>Queue</source>
+        <translation>队列</translation>
+    </message>
+    <message>
+        <source>Erlang C: %1 agents needed for the target at %2 calls/h (handle time %3 s); %4 logged on</source>
+        <translation>Erlang C：按每小时 %2 通来电（处理时长 %3 秒）达到目标需要 %1 名坐席；已登录 %4 名</translation>
+    </message>
+    <message>
+        <source>Message from %1: %2</source>
+        <extracomment>How long a message stays in the status bar (ms); the next one replaces it.</extracomment>
+        <translation>来自 %1 的消息：%2</translation>
+    </message>
+</context>
+<context>
     <name>SupervisorWindow</name>
     <message>
         <source>ccenter — Supervisor</source>
         <translation>ccenter — 班长席</translation>
     </message>
     <message>
+        <source>All states</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
         <source>Select a queue or an agent: the ACD says why things are as they are.</source>
         <translation>选择一个队列或坐席：ACD 会说明原因。</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <source>Pacing…</source>
+        <translation>外呼节奏…</translation>
+    </message>
+    <message>
+        <source>%1 minutes</source>
+        <translation>%1 分钟</translation>
+    </message>
+    <message>
+        <source>Export intervals to CSV…</source>
+        <translation>导出时段报表为 CSV…</translation>
     </message>
     <message>
         <source>Queues</source>
         <translation>队列</translation>
     </message>
     <message>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <source>Campaigns</source>
+        <translation>营销活动</translation>
+    </message>
+    <message>
         <source>Agents</source>
         <translation>坐席</translation>
     </message>
     <message>
+        <source>Team</source>
+        <translation>班组</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Message team…</source>
+        <translation>向班组发送消息…</translation>
+    </message>
+    <message>
         <source>Why</source>
         <translation>原因说明</translation>
+    </message>
+    <message>
+        <source>All teams</source>
+        <translation>全部班组</translation>
+    </message>
+    <message>
+        <source>Set not ready</source>
+        <translation>设为未就绪</translation>
+    </message>
+    <message>
+        <source>Log out</source>
+        <translation>登出</translation>
+    </message>
+    <message>
+        <source>Change skills…</source>
+        <translation>修改技能…</translation>
+    </message>
+    <message>
+        <source>Send a message…</source>
+        <translation>发送消息…</translation>
+    </message>
+    <message>
+        <source>Listen in silently</source>
+        <translation>静默监听</translation>
+    </message>
+    <message>
+        <source>Whisper to the agent</source>
+        <translation>对坐席耳语</translation>
+    </message>
+    <message>
+        <source>Join the call</source>
+        <translation>强插通话</translation>
+    </message>
+    <message>
+        <source>Offer calls to the most skilled agent</source>
+        <translation>来电分配给技能最高的坐席</translation>
+    </message>
+    <message>
+        <source>Offer calls to the longest-idle agent</source>
+        <translation>来电分配给空闲最久的坐席</translation>
+    </message>
+    <message>
+        <source>Offer calls to the least occupied agent</source>
+        <translation>来电分配给占用率最低的坐席</translation>
+    </message>
+    <message>
+        <source>Priority…</source>
+        <translation>优先级…</translation>
+    </message>
+    <message>
+        <source>Overflow…</source>
+        <translation>溢出…</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <source>Priority of %1&apos;s calls (added to each call&apos;s own):</source>
+        <translation>%1 来电的优先级（加到每通来电自身的优先级上）：</translation>
+    </message>
+    <message>
+        <source>Overflow</source>
+        <translation>溢出</translation>
+    </message>
+    <message>
+        <source>Overflow %1 to:</source>
+        <translation>将 %1 溢出到：</translation>
+    </message>
+    <message>
+        <source>After how many seconds of waiting:</source>
+        <translation>等待多少秒后：</translation>
+    </message>
+    <message>
+        <source>Pacing</source>
+        <translation>外呼节奏</translation>
+    </message>
+    <message>
+        <source>Dial mode of %1:</source>
+        <translation>%1 的外呼模式：</translation>
+    </message>
+    <message>
+        <source>Abandon target (%):</source>
+        <translation>放弃率目标（%）：</translation>
+    </message>
+    <message>
+        <source>Skills</source>
+        <translation>技能</translation>
+    </message>
+    <message>
+        <source>Skills of %1 (skill=level 1-10, comma separated):</source>
+        <translation>%1 的技能（技能=等级 1-10，用逗号分隔）：</translation>
+    </message>
+    <message>
+        <source>Skills are written skill=level, levels 1 to 10: %1</source>
+        <translation>技能写作 技能=等级，等级 1 到 10：%1</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <source>Message to %1:</source>
+        <translation>发给 %1 的消息：</translation>
+    </message>
+    <message>
+        <source>The action failed: %1</source>
+        <translation>操作失败：%1</translation>
+    </message>
+    <message>
+        <source>Done: %1 %2</source>
+        <translation>已完成：%1 %2</translation>
+    </message>
+    <message>
+        <source>Refused: %1 %2 (%3)</source>
+        <translation>已拒绝：%1 %2（%3）</translation>
+    </message>
+    <message>
+        <source>Failed: %1 %2 (%3)</source>
+        <translation>失败：%1 %2（%3）</translation>
+    </message>
+    <message>
+        <source>Export intervals</source>
+        <translation>导出时段报表</translation>
+    </message>
+    <message>
+        <source>Could not write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>%1 intervals written to %2</source>
+        <translation>已将 %1 个时段写入 %2</translation>
     </message>
     <message>
         <source>%1 waiting</source>
@@ -1394,6 +1904,14 @@
     <message>
         <source>service level %1%</source>
         <translation>服务水平 %1%</translation>
+    </message>
+    <message>
+        <source>No ACD answered: is `ccenter acd` running for this site?</source>
+        <translation>没有 ACD 应答：本站点的 `ccenter acd` 是否在运行？</translation>
+    </message>
+    <message>
+        <source>The ACD could not explain: %1</source>
+        <translation>ACD 无法说明：%1</translation>
     </message>
 </context>
 <context>

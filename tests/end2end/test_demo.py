@@ -34,6 +34,8 @@ def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
         "07-outbound-call.png",
         "08-customer-history-after-call.png",
         "09-supervisor.png",
+        "10-supervisor-today.png",
+        "11-supervisor-campaigns.png",
     ]
     assert result.stdout.split() == [str(shots / n) for n in names]
     for name in names:

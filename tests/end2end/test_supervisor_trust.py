@@ -1,0 +1,104 @@
+"""Supervisor actions on a real Mosquitto with the ACL `ccenter broker provision` writes: only a supervisor
+writes its own actions topic, the ACD carries them out and answers, an agent's forgery never arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bus import topics
+from bus.messages import SupervisorAction, SupervisorResult
+from ccenter.commands.broker import DEFAULT_SERVICES, provision
+from crm import db, supervision
+from crm.models import Agent, Role
+from routing.acd_config import AcdConfig, AgentProfile
+from routing.model import QueueConfig
+from routing.server import AcdServer
+from routing.supervision import SupervisorClient, SupervisorDesk
+
+from .test_broker_trust import MOSQUITTO, PACKAGING, TIMEOUT, Broker, _certificates, bus_as, free_port
+
+pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed for the test certificates")
+    passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
+    passwords, _ = provision(passwd, acl, [("sup1", True), ("sup2", True), ("a7", False)], DEFAULT_SERVICES)
+    assert "topic write ccenter/v1/+/supervisors/sup1/actions" in acl.read_text()
+    ca, crt, key = _certificates(tmp_path)
+    port, tls_port = free_port(), free_port()
+    conf = (PACKAGING / "ccenter.conf").read_text()
+    for shipped, ours in (
+        ("/etc/mosquitto/ccenter.passwd", str(passwd)),
+        ("/etc/mosquitto/ccenter.acl", str(acl)),
+        ("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1"),
+        ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
+        ("/etc/mosquitto/certs/server.crt", str(crt)),
+        ("/etc/mosquitto/certs/server.key", str(key)),
+    ):
+        conf = conf.replace(shipped, ours)
+    if os.geteuid() == 0:
+        conf += "user root\n"
+    (tmp_path / "mosquitto.conf").write_text(conf)
+    b = Broker(port, tls_port, tmp_path / "mosquitto.conf", passwords, ca)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def test_only_a_supervisor_writes_its_actions_and_the_acd_answers_it_alone(broker: Broker, tmp_path: Path) -> None:
+    site = f"s{uuid.uuid4().hex[:8]}"
+    engine = db.connect(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with factory() as s:
+        s.add_all([Agent(login="sup1", name="Sup", role=Role.SUPERVISOR, team="north"),
+                   Agent(login="sup2", name="Sup 2", role=Role.SUPERVISOR, team="south"),
+                   Agent(login="a7", name="A7", team="north")])
+        s.commit()
+
+    async def go() -> None:
+        config = AcdConfig((QueueConfig("sales"),), {"a7": AgentProfile({"sales": 5})})
+        async with (bus_as(broker, "svc-acd-1", site) as acd_bus, bus_as(broker, "sup1", site) as sup_bus,
+                    bus_as(broker, "a7", site) as agent_bus, bus_as(broker, "sup2", site) as sup2_bus):
+            server = AcdServer(acd_bus, config, site, election=False, supervision=SupervisorDesk(factory))
+            await server.start()
+            client = SupervisorClient(sup_bus, site, "sup1", timeout_s=TIMEOUT)
+            await client.start()
+            peek = await sup2_bus.subscribe(topics.supervisor_results(site, "sup1"))  # not sup2's to read
+            try:
+                # a7 forges an action on its own and on sup1's topic: the broker drops both.
+                for login in ("a7", "sup1"):
+                    forged = SupervisorAction(action_id=f"forged-{login}", action="log_out", target="a7", ts=0.0)
+                    await agent_bus.publish(topics.supervisor_actions(site, login), forged, qos=1)
+                # sup2 writes on sup1's topic to borrow its rights: dropped too.
+                borrowed = SupervisorAction(action_id="borrowed", action="log_out", target="a7", ts=0.0)
+                await sup2_bus.publish(topics.supervisor_actions(site, "sup1"), borrowed, qos=1)
+                result = await client.act("force_not_ready", "a7")  # a round trip after the forgeries
+                assert isinstance(result, SupervisorResult) and result.result == "ok"
+                with factory() as s:  # audited before it was answered; the forgeries never reached the ACD
+                    assert [(e.actor, e.action, e.result) for e in supervision.audit_entries(s)] == [
+                        ("sup1", "force_not_ready", "ok")]
+                with contextlib.suppress(TimeoutError):
+                    leaked = await peek.get(timeout=0.3)
+                    raise AssertionError(f"sup2 read sup1's result: {leaked}")
+            finally:
+                await client.close()
+                await server.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        engine.dispose()

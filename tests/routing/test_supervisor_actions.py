@@ -1,0 +1,224 @@
+"""Supervisor actions reach their targets through the leading ACD, each audited; other teams are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bus import topics
+from bus.messages import AgentState, CallEvent, Command, SupervisorAction, SupervisorResult
+from bus.transport import QOS_COMMAND, InProcessBus, Subscription
+from crm import db, supervision
+from crm.models import Agent, AgentSkill, Campaign, CampaignStatus, Queue, Role, Skill
+from routing.acd_config import AcdConfig, AgentProfile, acd_config_from_db
+from routing.model import AgentSelection, QueueConfig
+from routing.server import AcdServer
+from routing.supervision import SupervisorDesk
+from tests.helpers import until
+
+SITE = "sup"
+
+
+def seed(factory: Any) -> None:
+    with factory() as s:
+        sales, vip, billing = Skill(name="sales"), Skill(name="vip"), Skill(name="billing")
+        s.add_all([sales, vip, billing])
+        s.flush()
+        s.add_all([Queue(name="sales", skill_id=sales.id), Queue(name="vip", skill_id=vip.id),
+                   Queue(name="billing", skill_id=billing.id)])
+        people = [("alice", Role.AGENT, "north", {sales.id: 5}), ("bob", Role.AGENT, "north", {sales.id: 3}),
+                  ("frank", Role.AGENT, "south", {sales.id: 4}), ("sam", Role.SUPERVISOR, "north", {}),
+                  ("ada", Role.ADMIN, None, {})]
+        for login, role, team, skills in people:
+            agent = Agent(login=login, name=login.title(), role=role, team=team, extension=f"10{len(login)}{login[0]}")
+            s.add(agent)
+            s.flush()
+            s.add_all([AgentSkill(agent_id=agent.id, skill_id=k, proficiency=v) for k, v in skills.items()])
+        s.add(Campaign(campaign_key="WINTER", name="Winter offer", status=CampaignStatus.ACTIVE,
+                       dial_mode="progressive", rules={"abandon_target": 0.03}))
+        s.commit()
+
+
+@asynccontextmanager
+async def center(engine: Any) -> AsyncIterator[tuple[InProcessBus, AcdServer, Any]]:
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    seed(factory)
+    with factory() as s:
+        config = acd_config_from_db(s)
+    bus = InProcessBus()
+    server = AcdServer(bus, config, SITE, election=False, supervision=SupervisorDesk(factory))
+    await server.start()
+    try:
+        yield bus, server, factory
+    finally:
+        await server.stop()
+        await bus.close()
+
+
+async def act(bus: InProcessBus, login: str, action: str, target: str, **args: Any) -> SupervisorResult:
+    results = await bus.subscribe(topics.supervisor_results(SITE, login))
+    try:
+        message = SupervisorAction(action_id=f"{action}-{target}-{time.monotonic_ns()}", action=action,
+                                   target=target, ts=time.time(), args=args)
+        await bus.publish(topics.supervisor_actions(SITE, login), message, qos=QOS_COMMAND)
+        async with asyncio.timeout(10):
+            while True:
+                answer = (await results.get()).message
+                if isinstance(answer, SupervisorResult) and answer.action_id == message.action_id:
+                    return answer
+    finally:
+        await results.close()
+
+
+async def next_command(sub: Subscription, name: str) -> Command:
+    async with asyncio.timeout(10):
+        while True:
+            message = (await sub.get()).message
+            if isinstance(message, Command) and message.name == name:
+                return message
+
+
+def audit(factory: Any) -> list[tuple[str, str, str, str]]:
+    with factory() as s:
+        return [(e.actor, e.action, e.target, e.result) for e in reversed(supervision.audit_entries(s))]
+
+
+def test_each_action_reaches_its_target_with_an_audit_record(engine) -> None:
+    async def scenario() -> None:
+        async with center(engine) as (bus, server, factory):
+            cti = await bus.subscribe(topics.cti_commands(SITE))
+            alice_inbox = await bus.subscribe(topics.agent_events(SITE, "alice"))
+            bob_inbox = await bus.subscribe(topics.agent_events(SITE, "bob"))
+
+            # Force not ready / log out: a command to the telephony, with the leader's epoch.
+            result = await act(bus, "sam", "force_not_ready", "alice")
+            assert result.result == "ok"
+            command = await next_command(cti, "set_agent_state")
+            assert command.args == {"agent_id": "alice", "state": "not_ready", "reason": "supervisor", "epoch": 1}
+            assert (await act(bus, "sam", "log_out", "bob")).result == "ok"
+            assert (await next_command(cti, "set_agent_state")).args["state"] == "logged_off"
+
+            # Skills: in the database, and at once in the running engine: a waiting billing call goes to bob.
+            ready = AgentState(agent_id="bob", state="ready", ts=time.time())
+            await bus.publish(topics.agent_events(SITE, "bob"), ready)
+            await bus.publish(topics.call(SITE, "c1"), CallEvent(type="queue.joined", call_id="c1", ts=time.time(),
+                                                                 queue="billing"))
+            await until(lambda: server.waiting_calls() == ["c1"])
+            assert (await act(bus, "sam", "set_skills", "bob", skills={"sales": 3, "billing": 6})).result == "ok"
+            deliver = await next_command(cti, "deliver")
+            assert (deliver.call_id, deliver.agent_id) == ("c1", "bob")
+            with factory() as s:
+                assert acd_config_from_db(s).agents["bob"].skills == {"sales": 3, "billing": 6}
+
+            # Queue rules: selection, priority and overflow, in the database and the engine at once.
+            changes = {"agent_selection": "most_skilled", "priority": 7, "overflow_after_seconds": 30.0,
+                       "overflow_to": ["sales"]}
+            assert (await act(bus, "sam", "set_queue", "vip", changes=changes)).result == "ok"
+            live = server.engine.queues["vip"]
+            assert (live.agent_selection, live.priority, live.overflow_after_s, live.overflow_to) == (
+                AgentSelection.MOST_SKILLED, 7, 30.0, ("sales",))
+            with factory() as s:
+                stored = next(q for q in acd_config_from_db(s).queues if q.name == "vip")
+            assert stored == live
+            bad = await act(bus, "sam", "set_queue", "vip", changes={"overflow_to": ["nowhere"]})
+            assert bad.result == "failed" and "nowhere" in bad.detail
+
+            # Campaigns: paused, resumed, paced, in the database the dialer reads.
+            assert (await act(bus, "sam", "pause_campaign", "WINTER")).result == "ok"
+            with factory() as s:
+                assert s.scalar(select(Campaign.status)) is CampaignStatus.PAUSED
+            assert (await act(bus, "sam", "resume_campaign", "WINTER")).result == "ok"
+            result = await act(bus, "sam", "set_campaign", "WINTER", dial_mode="predictive", abandon_target=0.02)
+            assert result.result == "ok"
+            with factory() as s:
+                campaign = s.scalars(select(Campaign)).one()
+                assert (campaign.status, campaign.dial_mode, campaign.rules["abandon_target"]) == (
+                    CampaignStatus.ACTIVE, "predictive", 0.02)
+
+            # Messages: on each agent's events, for its desktop.
+            assert (await act(bus, "sam", "message_team", "north", text="Storm in the south: expect calls")).result \
+                == "ok"
+            for inbox in (alice_inbox, bob_inbox):
+                message = await next_command(inbox, "supervisor_message")
+                assert message.args == {"text": "Storm in the south: expect calls", "from": "sam", "epoch": 1}
+
+            assert audit(factory) == [
+                ("sam", "force_not_ready", "alice", "ok"), ("sam", "log_out", "bob", "ok"),
+                ("sam", "set_skills", "bob", "ok"), ("sam", "set_queue", "vip", "ok"),
+                ("sam", "set_queue", "vip", "failed"), ("sam", "pause_campaign", "WINTER", "ok"),
+                ("sam", "resume_campaign", "WINTER", "ok"), ("sam", "set_campaign", "WINTER", "ok"),
+                ("sam", "message_team", "north", "ok"),
+            ]
+
+    asyncio.run(scenario())
+
+
+def test_a_supervisor_is_refused_another_teams_agents_and_an_agent_everything(engine) -> None:
+    async def scenario() -> None:
+        async with center(engine) as (bus, _server, factory):
+            cti = await bus.subscribe(topics.cti_commands(SITE))
+            refused = await act(bus, "sam", "force_not_ready", "frank")
+            assert refused.result == "refused" and "team north" in refused.detail
+            assert (await act(bus, "sam", "message_team", "south", text="hello")).result == "refused"
+            assert (await act(bus, "alice", "log_out", "bob")).result == "refused"
+            assert (await act(bus, "alice", "pause_campaign", "WINTER")).result == "refused"
+            assert (await act(bus, "nobody", "log_out", "bob")).result == "refused"
+            with pytest.raises(TimeoutError):  # nothing reached the telephony
+                async with asyncio.timeout(0.3):
+                    await cti.get()
+            assert (await act(bus, "ada", "force_not_ready", "frank")).result == "ok"  # an administrator may
+            assert (await next_command(cti, "set_agent_state")).args["agent_id"] == "frank"
+            assert [row[3] for row in audit(factory)] == ["refused"] * 5 + ["ok"]
+            with factory() as s:
+                assert s.scalar(select(Campaign.status)) is CampaignStatus.ACTIVE
+
+    asyncio.run(scenario())
+
+
+def test_listen_in_asks_the_telephony_to_join_the_agents_extension(engine) -> None:
+    async def scenario() -> None:
+        async with center(engine) as (bus, _server, _factory):
+            cti = await bus.subscribe(topics.cti_commands(SITE))
+            ready = AgentState(agent_id="alice", state="ready", ts=time.time(), extension="2001")
+            await bus.publish(topics.agent_events(SITE, "alice"), ready)
+            result = await act(bus, "sam", "listen", "alice", mode="whisper", extension="1100")
+            assert result.result == "ok"
+            command = await next_command(cti, "listen")
+            assert command.args == {"extension": "2001", "supervisor": "1100", "mode": "whisper", "epoch": 1}
+            bad = await act(bus, "sam", "listen", "alice", mode="shout", extension="1100")
+            assert bad.result == "failed" and "monitor, whisper, barge" in bad.detail
+            assert (await act(bus, "sam", "listen", "frank", mode="barge", extension="1100")).result == "refused"
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.expect_log("ERROR", "routing.supervision", match="failed|could not be audited")
+def test_a_database_that_fails_makes_the_action_fail_and_the_acd_routes_on(tmp_path) -> None:
+    async def scenario() -> None:
+        engine = db.connect(f"sqlite:///{tmp_path / 'no-schema.db'}")  # never upgraded: every query fails
+        bus = InProcessBus()
+        config = AcdConfig((QueueConfig("sales"),), {"alice": AgentProfile({"sales": 5})})
+        server = AcdServer(bus, config, SITE, election=False, supervision=SupervisorDesk(db.session_factory(engine)))
+        await server.start()
+        try:
+            result = await act(bus, "sam", "log_out", "alice")
+            assert result.result == "failed" and "could not carry it out" in result.detail
+            cti = await bus.subscribe(topics.cti_commands(SITE))
+            await bus.publish(topics.agent_events(SITE, "alice"), AgentState(agent_id="alice", state="ready",
+                                                                             ts=time.time()))
+            await bus.publish(topics.call(SITE, "c9"), CallEvent(type="queue.joined", call_id="c9", ts=time.time(),
+                                                                 queue="sales"))
+            assert (await next_command(cti, "deliver")).call_id == "c9"  # routing went on
+        finally:
+            await server.stop()
+            await bus.close()
+            engine.dispose()
+
+    asyncio.run(scenario())
