@@ -8,13 +8,15 @@ It only looks: a database that does not exist is reported, not created. The chec
   message published on its own presence topic comes back (not retained: nothing is left behind);
 - **flows**: every queue the configured IVR flows name is routed;
 - **prompts**: every audio prompt of those flows is a file in the PBX's sounds directory;
-- **link** (``--link``): the telephony link answers; for AMI, its account has the permissions.
+- **link** (``--link``, or ``CCENTER_LINK``): the telephony link answers; for AMI, its account has the
+  permissions; a CSTA server accepts a connection; a serial device is there and may be opened.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser.add_argument(
         "--link",
         metavar="URL",
-        help="also log in to this telephony link (ami://...) and name the permissions its account lacks",
+        help="also check this telephony link (default: CCENTER_LINK, as the gateway's environment file sets it): "
+        "log in to AMI and name the permissions its account lacks, reach a CSTA server, find a serial device",
     )
     parser.add_argument(
         "--sounds",
@@ -336,11 +339,37 @@ async def ami_permissions(url: str) -> str:
 
 
 def check_link(url: str) -> str:
-    if not url.startswith("ami://"):
-        return "not an AMI link: nothing more to check"
-    import asyncio
+    """AMI: log in and read the account's permissions; CSTA: the PBX accepts a connection; serial:
+    the device is there; sim: nothing to reach."""
+    from urllib.parse import urlsplit
 
-    return asyncio.run(ami_permissions(url))
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "ami":
+        import asyncio
+
+        return asyncio.run(ami_permissions(url))
+    if scheme == "csta":
+        import socket
+
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.port:
+            raise LinkBroken(f"a CSTA link URL names a host and a port (csta://pbx:2555), not {url!r}")
+        try:
+            with socket.create_connection((parts.hostname, parts.port), timeout=5):
+                pass
+        except OSError as exc:
+            raise LinkBroken(f"the CSTA server {parts.hostname}:{parts.port} cannot be reached: {exc}") from None
+        return f"the CSTA server {parts.hostname}:{parts.port} accepts connections"
+    if scheme == "serial":
+        device = Path(urlsplit(url).path)
+        if not device.exists():
+            raise LinkBroken(f"no serial device {device} (is it plugged in, and is the user in group dialout?)")
+        if not os.access(device, os.R_OK | os.W_OK):
+            raise LinkBroken(f"the serial device {device} cannot be opened by this user (group dialout?)")
+        return f"the serial device {device} is there and may be opened"
+    if scheme == "sim":
+        return "the simulated PBX: nothing to reach"
+    return f"a {scheme}:// link: nothing more to check"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -355,7 +384,7 @@ def run(args: argparse.Namespace) -> int:
         ("flows", lambda s: check_flows(s, flows)),
         ("prompts", lambda s: check_prompts(s, flows, args.sounds)),
     ]
-    link_url = getattr(args, "link", None)
+    link_url = getattr(args, "link", None) or os.environ.get("CCENTER_LINK")
     if link_url:
         checks.append(("link", lambda _settings: check_link(link_url)))
     broken = 0

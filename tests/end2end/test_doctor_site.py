@@ -139,3 +139,31 @@ def test_doctor_checks_a_site_configuration(broker, tmp_path: Path, capsys) -> N
     assert main(["doctor", "--config", str(config), "--mqtt", _url(port, passwords, "svc-dialer"),
                  "--role", "acd"]) == 1
     assert "BROKEN  broker    svc-dialer (role acd) may not both write and read" in capsys.readouterr().out
+
+
+def test_the_link_check_reaches_csta_and_finds_serial_devices(tmp_path: Path) -> None:
+    from ccenter.commands.doctor import LinkBroken, check_link
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert check_link(f"csta://127.0.0.1:{port}") == f"the CSTA server 127.0.0.1:{port} accepts connections"
+    with pytest.raises(LinkBroken, match=f"127.0.0.1:{port} cannot be reached"):
+        check_link(f"csta://127.0.0.1:{port}")
+    device = tmp_path / "ttyUSB0"
+    with pytest.raises(LinkBroken, match=f"no serial device {device}"):
+        check_link(f"serial://{device}?baud=9600")
+    device.write_bytes(b"")
+    assert check_link(f"serial://{device}?baud=9600") == f"the serial device {device} is there and may be opened"
+    assert check_link("sim://") == "the simulated PBX: nothing to reach"
+
+
+def test_doctor_takes_the_link_from_the_gateways_environment(tmp_path: Path, capsys,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    db_url = f"sqlite:///{tmp_path / 'site.db'}"
+    assert main(["db", "upgrade", "--db", db_url]) == 0
+    monkeypatch.setenv("CCENTER_LINK", f"serial://{tmp_path / 'ttyS9'}")
+    capsys.readouterr()
+    assert main(["doctor", "--db", db_url]) == 1
+    assert f"BROKEN  link      no serial device {tmp_path / 'ttyS9'}" in capsys.readouterr().out
