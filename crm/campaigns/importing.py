@@ -165,6 +165,7 @@ def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
     loader = _Loader(session, region=region, now=now)
     loader.progress = _progress_of(source, progress)
     loader.load(campaign, rows, plan.campaign_key, plan.channels)
+    loader.seen.drop()
     count = rows.count if isinstance(rows, _CsvRows) else len(rows)
     report = _report(source, "plan", [plan.campaign_key], [plan.campaign_key] if created else [], count,
                      loader, header, [*campaign_notes, *notes])
@@ -204,6 +205,7 @@ def import_targets(session: Session, path_or_file: Source, *, region: str = "US"
             loader.load(campaign, campaign_rows, None)
         if report_progress is not None:
             report_progress(batch[-1].line)
+    loader.seen.drop()
     found = sorted(key for key, campaign in campaigns.items() if campaign is not None)
     return _report(loaded, "targets", found, [], rows.count, loader, header, notes)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .. import dnc, phones
@@ -96,6 +96,63 @@ class _Counts:
     notes: list[str] = field(default_factory=list)
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings, one at a time (a ``StringIO`` would copy the whole
+    text, at four bytes a character)."""
+    if "\n" not in text and "\r" in text:  # old Mac line ends: few files, read as StringIO would
+        yield from io.StringIO(text, newline="")
+        return
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop + 1
+        yield text[start:stop]
+        start = stop
+
+
+class _SeenLines:
+    """The first line of each customer this import loaded, per campaign: a temporary table of the
+    session's connection (set queries per batch), so that memory does not grow with the file."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.created = False
+
+    def _create(self) -> None:
+        if not self.created:
+            self.session.execute(text(
+                "CREATE TEMPORARY TABLE ccenter_import_seen (campaign_id INTEGER NOT NULL, customer_id INTEGER NOT "
+                "NULL, line INTEGER NOT NULL, PRIMARY KEY (campaign_id, customer_id))"
+            ))
+            self.created = True
+
+    def first_lines(self, campaign_id: int, customer_ids: Iterable[int]) -> dict[int, int]:
+        if not self.created:
+            return {}
+        found: dict[int, int] = {}
+        for chunk in _chunks(set(customer_ids)):
+            found.update((customer_id, line) for customer_id, line in self.session.execute(
+                text("SELECT customer_id, line FROM ccenter_import_seen WHERE campaign_id = :campaign "
+                     "AND customer_id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                {"campaign": campaign_id, "ids": chunk},
+            ))
+        return found
+
+    def add(self, campaign_id: int, lines: Mapping[int, int]) -> None:
+        if not lines:
+            return
+        self._create()
+        _bulk_insert_table(self.session, "ccenter_import_seen", [
+            {"campaign_id": campaign_id, "customer_id": customer_id, "line": line}
+            for customer_id, line in lines.items()
+        ])
+
+    def drop(self) -> None:
+        if self.created:
+            self.session.execute(text("DROP TABLE ccenter_import_seen"))
+            self.created = False
+
+
 class _CsvRows:
     """The data rows of a target CSV, read as they are iterated (once); ``count`` rows so far."""
 
@@ -126,7 +183,7 @@ class _CsvRows:
 
 def _rows_from_csv(loaded: _Text, *, need_campaign: bool) -> tuple[list[str], _CsvRows, list[str]]:
     """The header (checked now) and the data rows (read as they are iterated)."""
-    reader = csv.reader(io.StringIO(loaded.text, newline=""))
+    reader = csv.reader(_lines(loaded.text))
     header: list[str] | None = None
     last_line = 0
     try:
@@ -177,17 +234,23 @@ def _rows_from_list(targets: list[Any]) -> tuple[list[str], list[_Row], list[str
 def _bulk_insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts of the same columns, with every value given): on PostgreSQL with COPY
     (in the session's transaction), elsewhere with one multi-row INSERT per chunk."""
-    if not rows:
-        return
+    if rows and session.get_bind().dialect.name == "postgresql":
+        _bulk_insert_table(session, model.__table__.name, rows)
+    elif rows:
+        session.execute(insert(model.__table__), list(rows))
+
+
+def _bulk_insert_table(session: Session, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``rows`` into ``table`` (one of ours: its name is not user input): COPY on PostgreSQL."""
     columns = list(rows[0])
     if session.get_bind().dialect.name == "postgresql":
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-        table = model.__table__.name
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[name] for name in columns])
         return
-    session.execute(insert(model.__table__), list(rows))
+    session.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                         f"({', '.join(':' + name for name in columns)})"), list(rows))
 
 
 def _batched(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
@@ -218,7 +281,7 @@ class _Loader:
         self.agents = {login: agent_id for login, agent_id in session.execute(select(Agent.login, Agent.id))}
         self.skills = set(session.scalars(select(Skill.name)))
         self.tasks: dict[tuple[int, int | None, str | None], Task] = {}
-        self.seen: dict[int, dict[int, int]] = {}  # campaign id -> customer id -> first line
+        self.seen = _SeenLines(session)  # campaign id, customer id -> the first line that loaded it
         #: Called with the line reached after each batch (a progress bar).
         self.progress: Callable[[int], None] | None = None
         self.consents: dict[str, dict[int, ConsentState]] = {}  # channel -> customer -> consent
@@ -242,14 +305,13 @@ class _Loader:
             self.consent_required = read_rules(campaign.rules, campaign.calling_hours).consent_required
         except InvalidRules:
             self.consent_required = frozenset()
-        seen = self.seen.setdefault(campaign.id, {})
         for batch in _batched(rows, BATCH):
-            self._load_batch(campaign, activities, batch, plan_key, seen)
+            self._load_batch(campaign, activities, batch, plan_key)
             if self.progress is not None:
                 self.progress(batch[-1].line)
 
     def _load_batch(self, campaign: Campaign, activities: Sequence[Activity], rows: Sequence[_Row],
-                    plan_key: str | None, seen: dict[int, int]) -> None:
+                    plan_key: str | None) -> None:
         session = self.session
         good = [(row, parsed) for row in rows if (parsed := self._check(row, campaign, plan_key)) is not None]
         customer_ids = {p["customer_id"] for _, p in good if p["customer_id"] is not None}
@@ -286,6 +348,8 @@ class _Loader:
             ).mappings():
                 existing[(found["activity_id"], found["customer_id"])] = dict(found)
 
+        earlier = self.seen.first_lines(campaign.id, owned)
+        seen: dict[int, int] = {}  # customer id -> first line, of this batch
         # Decide each row in file order; new prospects are keyed by their phone until they have an id.
         decided: list[tuple[_Row, dict[str, Any], int | str, str | None, list[Activity]]] = []
         prospects: dict[str, dict[str, Any]] = {}  # phone -> the prospect's values (first row wins)
@@ -299,7 +363,10 @@ class _Loader:
                 continue
             if customer_id is None and phone is not None and phone in owners:
                 customer_id = owners[phone]
-            first = seen.get(customer_id) if customer_id is not None else pending_seen.get(phone or "")
+            if customer_id is not None:
+                first = earlier.get(customer_id) or seen.get(customer_id)
+            else:
+                first = pending_seen.get(phone or "")
             if first is not None:
                 self.reject(row, f"duplicate of line {first} (same customer)")
                 continue
@@ -334,6 +401,7 @@ class _Loader:
         new_ids = self._insert_prospects(prospects)
         for phone, line in pending_seen.items():
             seen[new_ids[phone]] = line
+        self.seen.add(campaign.id, seen)
         if segments:
             current: dict[int, str | None] = {}
             for chunk in _chunks(segments):
