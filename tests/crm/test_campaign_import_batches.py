@@ -87,3 +87,14 @@ def test_the_progress_bar_draws_one_line_and_ends_it() -> None:
     text = out.getvalue()
     assert text.count("\r") == 2 and text.endswith("\n") and "100%  line 1,000 of 1,000" in text
     assert "[###############...............]  50%" in text
+
+
+def test_worker_processes_check_phones_as_this_process_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(targets, "PARALLEL_FROM", 1)
+    monkeypatch.setenv("CCENTER_IMPORT_WORKERS", "2")
+    raws = ["+1 415 555 0102", "(415) 555-0103", "12345", "+86 138 0013 8000", "not a number", "+44 20 7946 0958"]
+    parallel = targets.check_phones(raws, "US")
+    monkeypatch.setenv("CCENTER_IMPORT_WORKERS", "1")
+    assert parallel == targets.check_phones(raws, "US")
+    assert parallel["(415) 555-0103"] == targets.CheckedPhone("+14155550103", "America/Los_Angeles")
+    assert parallel["+86 138 0013 8000"].e164 == "+8613800138000" and parallel["12345"].error
