@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: Seconds the agents have to connect and log on before the first call.
-WARMUP_S = 8.0
+#: Seconds the agents have to connect and log on; the first call comes when all are ready.
+LOGON_TIMEOUT_S = 180.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ class LoadResult:
     lost: int
     double_offers: int
     command_failures: int
+    logon_s: float  # from the desktops' start until every agent was ready
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def _wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes], timeo
 
 def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, handle_s: float = 8.0,
              occupancy: float = 0.85, arrivals_per_s: float | None = None) -> LoadResult:
-    """Run the load for ``duration_s`` seconds of arrivals (plus warm-up and drain) and measure it."""
+    """Run the load for ``duration_s`` seconds of arrivals (after every agent logged on, and a drain)."""
     rate = arrivals_per_s if arrivals_per_s is not None else occupancy * agents / handle_s
     site = f"load-{uuid.uuid4().hex[:8]}"
     drain = max(5.0, handle_s * 4)
@@ -98,9 +99,10 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
         folder = Path(tmp)
         env = {**os.environ, "CCENTER_MQTT": mqtt_url, "CCENTER_SITE": site, "CCENTER_CONFIG": "",
                "CCENTER_DB": f"sqlite:///{folder / 'unused.db'}"}
-        start = time.time() + WARMUP_S
-        common = {"mqtt": mqtt_url, "site": site, "agents": agents, "start": start, "duration": duration_s,
-                  "drain": drain, "rate": rate, "handle_s": handle_s}
+        ready_file = folder / "ready"
+        common = {"mqtt": mqtt_url, "site": site, "agents": agents, "duration": duration_s, "drain": drain,
+                  "rate": rate, "handle_s": handle_s, "ready_file": str(ready_file),
+                  "logon_timeout": LOGON_TIMEOUT_S}
         (folder / "gateway.json").write_text(json.dumps({**common, "out": str(folder / "gateway.out.json")}))
         (folder / "agents.json").write_text(json.dumps({**common, "out": str(folder / "agents.out.json")}))
         acd = _spawn(["-m", "ccenter", "acd", "--queues", str(_queues_file(folder, agents)), "--no-standby"],
@@ -110,9 +112,16 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
             _wait_for_line(folder / "acd.log", "agents configured", acd, 60)
             processes["cti-gateway"] = _spawn(["-m", "ccenter.loadtest.gateway", str(folder / "gateway.json")],
                                               env, folder / "gateway.log")
+            spawned = time.time()
             processes["desktops"] = _spawn(["-m", "ccenter.loadtest.agents", str(folder / "agents.json")],
                                            env, folder / "agents.log")
-            time.sleep(max(0.0, start - time.time()))
+            deadline = time.monotonic() + LOGON_TIMEOUT_S
+            while not ready_file.exists() or not ready_file.read_text():
+                if processes["desktops"].poll() is not None or time.monotonic() > deadline:
+                    text = (folder / "agents.log").read_text(errors="replace")
+                    raise RuntimeError(f"the agents did not log on: {text[:3000]}")
+                time.sleep(0.1)
+            start = float(ready_file.read_text())
             began = {name: _ticks(p.pid) for name, p in processes.items()}
             measured_from = time.monotonic()
             time.sleep(max(0.0, start + duration_s + drain - 2.0 - time.time()))
@@ -125,7 +134,8 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
             }
             for name, log in (("desktops", "agents.log"), ("cti-gateway", "gateway.log")):
                 if processes[name].wait(60) != 0:
-                    raise RuntimeError(f"{name} failed: {(folder / log).read_text(errors='replace')[-3000:]}")
+                    text = (folder / log).read_text(errors="replace")
+                    raise RuntimeError(f"{name} failed: {text[:3000]} ... {text[-3000:]}")
         finally:
             for process in processes.values():
                 if process.poll() is None:
@@ -136,7 +146,9 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
                         process.kill()
         sent = json.loads((folder / "gateway.out.json").read_text())
         got = json.loads((folder / "agents.out.json").read_text())
-    published: dict[str, float] = sent["sent"]
+    # Agents stop reading at ``until``: what the gateway published in the last half second before
+    # cannot be asked of them.
+    published = {key: at for key, at in sent["sent"].items() if at < got["until"] - 0.5}
     received: dict[str, float] = got["received"]
     latencies = [(received[key] - at) * 1000 for key, at in published.items() if key in received]
     lost = sum(1 for key in published if key not in received)
@@ -151,5 +163,6 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
         agents=agents, duration_s=duration_s, arrivals_per_s=rate, offered=int(sent["offered"]),
         routed=len(agents_of_call), answered=int(got["answered"]), events_to_desktops=len(published),
         events_per_s=len(published) / (duration_s + drain), latency_p50_ms=quantiles[49], latency_p99_ms=quantiles[98],
-        lost=lost, double_offers=doubles, command_failures=int(got["failed"]), processes=usage,
+        lost=lost, double_offers=doubles, command_failures=int(got["failed"]),
+        logon_s=float(got["started"]) - spawned, processes=usage,
     )

@@ -39,19 +39,22 @@ class Agent:
         self.answered = 0
         self.failed = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        self.reader: asyncio.Task[None]
 
-    async def run(self, until: float) -> None:
+    async def log_on(self) -> None:
         await self.link.connect()
         await self.link.set_agent_state(self.agent_id, AgentStateName.NOT_READY, reason="logged on",
                                         extension=self.extension)
+        self.reader = asyncio.create_task(self._read())
         await self.link.set_agent_state(self.agent_id, AgentStateName.READY, extension=self.extension)
-        reader = asyncio.create_task(self._read())
+
+    async def run(self, until: float) -> None:
         await asyncio.sleep(max(0.0, until - time.time()))
-        reader.cancel()
+        self.reader.cancel()
         for task in list(self.tasks):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await reader
+            await self.reader
         await self.link.close()
 
     async def _read(self) -> None:
@@ -93,7 +96,12 @@ class Agent:
 
 async def main(config: dict[str, Any]) -> None:
     agents = [Agent(config, n) for n in range(int(config["agents"]))]
-    until = config["start"] + config["duration"] + config["drain"] - 1.0
+    await asyncio.gather(*(agent.log_on() for agent in agents))
+    start = time.time()  # every agent ready: the calls may come
+    ready = Path(config["ready_file"])
+    ready.with_suffix(".tmp").write_text(repr(start))
+    ready.with_suffix(".tmp").replace(ready)  # whole or not there: others poll for it
+    until = start + config["duration"] + config["drain"] - 1.0
     await asyncio.gather(*(agent.run(until) for agent in agents))
     Path(config["out"]).write_text(json.dumps({
         "received": {k: v for a in agents for k, v in a.received.items()},
@@ -101,6 +109,8 @@ async def main(config: dict[str, Any]) -> None:
         "doubles": sum(len(a.doubles) for a in agents),
         "answered": sum(a.answered for a in agents),
         "failed": sum(a.failed for a in agents),
+        "started": start,
+        "until": until,
     }))
 
 

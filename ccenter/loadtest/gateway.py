@@ -2,10 +2,10 @@
 
 ``python -m ccenter.loadtest.gateway CONFIG.json``. The gateway is the production one (``ccenter/components``
 builds the same :class:`~cti.gateway.Gateway`), bridging a real-time :class:`~cti.sim.SimPbx` to
-Mosquitto; calls arrive in the queue at a Poisson rate from ``start`` (wall clock) for ``duration``
-seconds. Every call event published on an agent's events topic is noted with the wall-clock time its
-publish began; at the end they are written to ``out`` as JSON for the driver to match with what the
-desktops received.
+Mosquitto; once every agent is ready (``ready_file`` holds the time), calls arrive in the queue at
+a Poisson rate for ``duration`` seconds. Every call event published on an agent's events topic is
+noted with the wall-clock time its publish began; at the end they are written to ``out`` as JSON for
+the driver to match with what the desktops received.
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ async def main(config: dict[str, Any]) -> None:
     await gateway.start()
     await link.connect()
     runner = asyncio.create_task(gateway.run())
-    await asyncio.sleep(max(0.0, config["start"] - time.time()))
+    ready = Path(config["ready_file"])
+    deadline = time.monotonic() + config["logon_timeout"]
+    while not ready.exists() or not ready.read_text():  # the agents log on, then calls come
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the agents were not all ready within {config['logon_timeout']:.0f} s")
+        await asyncio.sleep(0.1)
+    start = float(ready.read_text())
     rng = random.Random(7)
     at, offered = pbx.now, 0
     end = pbx.now + config["duration"]
@@ -56,7 +62,7 @@ async def main(config: dict[str, Any]) -> None:
             break
         pbx.schedule_inbound(at, f"+1415555{offered % 10_000:04d}", "800", queue="sales")
         offered += 1
-    await asyncio.sleep(max(0.0, config["start"] + config["duration"] + config["drain"] - time.time()))
+    await asyncio.sleep(max(0.0, start + config["duration"] + config["drain"] - time.time()))
     runner.cancel()
     await link.close()
     await bus.close()
