@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import time
 import uuid
@@ -98,6 +99,16 @@ def parse_address(url: str) -> BrokerAddress:
         tls=tls,
         **options,
     )
+
+
+def _no_delay(client: aiomqtt.Client) -> None:
+    """Send small packets at once (TCP_NODELAY): paho leaves Nagle's algorithm on, which holds a publish
+    back until the broker acknowledges the previous one at TCP level (tens of milliseconds with delayed
+    ACKs) and made every command round trip and event under load that much later."""
+    sock = client._client.socket()
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def unique_client_id(client_id: str) -> str:
@@ -188,6 +199,7 @@ class MqttBus(Bus):
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
         self._client = client
+        _no_delay(client)
         # Subscriptions may be added or dropped while these go out (each subscribe awaits the broker):
         # go round until every pattern wanted now is subscribed at its QoS.
         subscribed: dict[str, int] = {}

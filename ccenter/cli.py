@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ccenter {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("--log-json", action="store_true", help="log one JSON object per line on stderr")
+    parser.add_argument(
+        "--log-file", metavar="FILE",
+        help="also log to FILE, rotated by size (env CCENTER_LOG_FILE; [log] of the configuration file)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_options()
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -87,9 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from pathlib import Path
+
+    from .config import load_log_settings
     from .logs import setup_logging
 
-    setup_logging(verbosity=args.verbose, as_json=args.log_json)
+    try:
+        log = load_log_settings(getattr(args, "config", None))
+        setup_logging(
+            verbosity=args.verbose, as_json=args.log_json or log.json, level=log.level,
+            file=Path(args.log_file) if args.log_file else log.file, max_bytes=log.max_bytes,
+            backups=log.backups, levels=log.levels,
+        )
+    except ConfigError as exc:
+        print(f"ccenter: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"ccenter: error: cannot open the log file: {exc}", file=sys.stderr)
+        return 1
     from bus.messages import install_text_guard
     from crm.masking import mask_text
 

@@ -12,6 +12,18 @@ The embedded defaults are SQLite in the user's data folder and the in-process bu
     [mqtt]
     url = "mqtt://desktop-17:secret@broker.example.com:1883"
 
+    [log]
+    level = "info"                       # debug, info, warning (the default), error
+    file = "/var/log/ccenter/acd.log"    # besides stderr; rotated by size
+    max_mb = 50                          # rotate when the file reaches this size
+    backups = 10                         # rotated files kept (acd.log.1 ... acd.log.10)
+    json = true                          # one JSON object per line
+    levels = { "cti.ami" = "debug" }     # per logger
+
+    [ivr]
+    sounds_dir = "/var/lib/asterisk/sounds"   # where ``ccenter doctor`` looks for the flows' prompts
+    flows = ["telecom"]                       # the flows this site serves (files or shipped names)
+
     [desktop]
     not_ready_reasons = ["Break", "Lunch", "Training", "Meeting", "Coaching"]
     dispositions = ["resolved", "order_placed", "info_given", "escalated", "callback_scheduled"]
@@ -25,7 +37,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +87,8 @@ class Settings:
     #: ``[connectors.<name>]`` tables, checked by :mod:`connectors.config`; ``[api] system_of_record``.
     connectors: Mapping[str, Any] | None = None
     system_of_record: str | None = None
+    sounds_dir: Path | None = None
+    flows: tuple[str, ...] = ()
 
     @property
     def uses_embedded_db(self) -> bool:
@@ -86,7 +100,8 @@ class Settings:
 #: queues and agents, :mod:`routing.acd_config`).
 KNOWN_KEYS: Mapping[str | None, frozenset[str] | None] = {
     None: frozenset(
-        {"site", "default_region", "database", "mqtt", "desktop", "acd", "api", "connectors", "supervisor"}
+        {"site", "default_region", "database", "mqtt", "desktop", "acd", "api", "connectors", "supervisor", "log",
+         "ivr"}
     ),
     "database": frozenset({"url"}),
     "mqtt": frozenset({"url"}),
@@ -95,6 +110,8 @@ KNOWN_KEYS: Mapping[str | None, frozenset[str] | None] = {
     "api": frozenset({"url", "system_of_record"}),
     "connectors": None,
     "supervisor": None,  # the supervisor window's thresholds: agent_desktop.supervisor_tiles.Thresholds
+    "log": frozenset({"level", "file", "max_mb", "backups", "json", "levels"}),
+    "ivr": frozenset({"sounds_dir", "flows"}),
 }
 #: Database URL schemes we run on (``postgres://`` and ``postgresql://`` mean psycopg).
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
@@ -226,6 +243,14 @@ def load_settings(
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 3600:
             raise ConfigError(f"{file_path}: desktop.wrap_up_seconds must be a number of seconds, 0 to 3600")
         settings = replace(settings, wrap_up_seconds=float(seconds))
+    sounds = _table_value(doc, "ivr", "sounds_dir", file_path)
+    if sounds:
+        settings = replace(settings, sounds_dir=Path(sounds))
+    flows = doc.get("ivr", {}).get("flows") if isinstance(doc.get("ivr"), Mapping) else None
+    if flows is not None:
+        if not isinstance(flows, list) or not all(isinstance(f, str) and f.strip() for f in flows):
+            raise ConfigError(f"{file_path}: ivr.flows must be a list of flow files or shipped flow names")
+        settings = replace(settings, flows=tuple(f.strip() for f in flows))
     site = env.get("CCENTER_SITE") or _top_value(doc, "site", file_path)
     region = env.get("CCENTER_REGION") or _top_value(doc, "default_region", file_path)
     if site:
@@ -242,3 +267,75 @@ def load_settings(
         raise ConfigError(f"{file_path}: [connectors] must be a table of connector tables")
     return replace(settings, api_url=api_url or None, connectors=connectors,
                    system_of_record=_table_value(doc, "api", "system_of_record", file_path))
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """How a process logs: ``[log]`` of the configuration file, ``CCENTER_LOG_*`` over it."""
+
+    level: str | None = None  # None: from -v (warning without it)
+    file: Path | None = None
+    max_bytes: int = 50 * 1024 * 1024
+    backups: int = 10
+    json: bool = False
+    levels: Mapping[str, str] = field(default_factory=dict)
+
+
+def _log_level(value: object, origin: str) -> str:
+    if not isinstance(value, str) or value.lower() not in LOG_LEVELS:
+        raise ConfigError(f"{origin}: log level {value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return value.lower()
+
+
+def load_log_settings(
+    config_file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> LogSettings:
+    """The logging settings, read before a command runs (so that its first lines are logged as wanted)."""
+    env = os.environ if environ is None else environ
+    config_file = config_file or env.get("CCENTER_CONFIG") or None
+    section: Mapping[str, Any] = {}
+    origin = "<none>"
+    if config_file:
+        path = Path(config_file)
+        doc = _read_toml(path)
+        _check_keys(doc, path)
+        origin = str(path)
+        raw = doc.get("log", {})
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: [log] must be a table")
+        section = raw
+    settings = LogSettings()
+    if "level" in section:
+        settings = replace(settings, level=_log_level(section["level"], f"{origin}: log.level"))
+    if env.get("CCENTER_LOG_LEVEL"):
+        settings = replace(settings, level=_log_level(env["CCENTER_LOG_LEVEL"], "CCENTER_LOG_LEVEL"))
+    file = env.get("CCENTER_LOG_FILE") or section.get("file")
+    if file is not None:
+        if not isinstance(file, str) or not file:
+            raise ConfigError(f"{origin}: log.file must be a file name")
+        settings = replace(settings, file=Path(file))
+    if "max_mb" in section:
+        size = section["max_mb"]
+        if isinstance(size, bool) or not isinstance(size, int | float) or not 0 < size <= 100_000:
+            raise ConfigError(f"{origin}: log.max_mb must be a size in megabytes, above 0")
+        settings = replace(settings, max_bytes=int(size * 1024 * 1024))
+    if "backups" in section:
+        backups = section["backups"]
+        if isinstance(backups, bool) or not isinstance(backups, int) or not 0 <= backups <= 1000:
+            raise ConfigError(f"{origin}: log.backups must be a whole number from 0 to 1000")
+        settings = replace(settings, backups=backups)
+    if "json" in section:
+        if not isinstance(section["json"], bool):
+            raise ConfigError(f"{origin}: log.json must be true or false")
+        settings = replace(settings, json=section["json"])
+    if "levels" in section:
+        levels = section["levels"]
+        if not isinstance(levels, Mapping):
+            raise ConfigError(f"{origin}: log.levels must be a table of logger = level")
+        settings = replace(settings, levels={
+            str(name): _log_level(value, f"{origin}: log.levels.{name}") for name, value in levels.items()
+        })
+    return settings

@@ -76,9 +76,14 @@ def display(e164: str) -> str:
 def time_zone_of(e164: str) -> ZoneInfo | None:
     """The number's time zone when its prefix has exactly one (for local calling hours)."""
     try:
-        zones = pn_timezone.time_zones_for_number(phonenumbers.parse(e164, None))
+        return zone_of_number(phonenumbers.parse(e164, None))
     except NumberParseException:
         return None
+
+
+def zone_of_number(number: phonenumbers.PhoneNumber) -> ZoneInfo | None:
+    """:func:`time_zone_of` for a number already parsed (a bulk import parses each number once)."""
+    zones = pn_timezone.time_zones_for_number(number)
     if len(zones) != 1 or zones[0] == "Etc/Unknown":
         return None
     return ZoneInfo(zones[0])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, TextIO
 
 from ..cli import settings_from
 
@@ -78,17 +79,46 @@ def format_report(report: ImportReport) -> list[str]:
     return lines
 
 
+class ProgressBar:
+    """One line on the terminal, redrawn: how far into the file an import is, and its rate."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def update(self, line: int, lines: int) -> None:
+        share = line / lines if lines else 1.0
+        done = int(share * self.WIDTH)
+        rate = line / max(time.monotonic() - self.started, 1e-6)
+        self.out.write(f"\r[{'#' * done}{'.' * (self.WIDTH - done)}] {share:4.0%}  line {line:,} of {lines:,}  "
+                       f"{rate:,.0f} lines/s ")
+        self.out.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.out.write("\n")
+            self.out.flush()
+
+
 def run_import(args: argparse.Namespace) -> int:
     from crm import campaign_files, db
 
     settings = settings_from(args)
     region = (args.region or settings.default_region).upper()
     engine = db.open_current(settings.db_url)
+    bar = ProgressBar(sys.stdout) if sys.stdout.isatty() else None
     try:
         with db.transaction(db.session_factory(engine)) as session:
-            report = campaign_files.import_file(session, args.file, region=region)
+            report = campaign_files.import_file(session, args.file, region=region,
+                                                progress=bar.update if bar else None)
     finally:
         engine.dispose()
+        if bar is not None:
+            bar.close()
     for line in format_report(report):
         print(line)
     if report.rows and report.rows_loaded == 0:

@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +22,23 @@ from ..models import (
 from .plan import Plan, normalize_key, validate_plan
 from .reading import CampaignFileError, Source, _load, _parse_json, _Text
 from .results import safe_cell
-from .targets import ImportReport, Reject, _chunks, _Loader, _Row, _rows_from_csv, _rows_from_list
+from .targets import (
+    BATCH,
+    ImportReport,
+    Reject,
+    _batched,
+    _chunks,
+    _CsvRows,
+    _Loader,
+    _Row,
+    _rows_from_csv,
+    _rows_from_list,
+)
 
 logger = logging.getLogger(__name__)
+
+#: ``progress(line, lines)``: the import has reached ``line`` of the file's ``lines``.
+Progress = Callable[[int, int], None]
 
 
 def _upsert_campaign(session: Session, plan: Plan) -> tuple[Campaign, bool, list[str]]:
@@ -120,8 +134,16 @@ def _refuse_nul(body: object, name: str, where: str = "") -> None:
             _refuse_nul(value, name, f"{where}[{i}]")
 
 
+def _progress_of(source: _Text, progress: Progress | None) -> Callable[[int], None] | None:
+    """``progress(line, lines)`` as a loader calls it (with the line reached)."""
+    if progress is None:
+        return None
+    total = source.text.count("\n") + 1
+    return lambda line: progress(min(line, total), total)
+
+
 def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
-                now: datetime | None = None) -> ImportReport:
+                now: datetime | None = None, progress: Progress | None = None) -> ImportReport:
     """Create or update the plan's campaign, its channel activities, tasks and work items."""
     now = now or datetime.now(UTC)
     loaded = _load(path_or_file)
@@ -130,17 +152,22 @@ def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
     plan = validate_plan(body)
     notes: list[str] = []
     source = loaded
+    rows: Iterable[_Row]
     if isinstance(plan.targets, str):
         base = loaded.path.parent if loaded.path is not None else Path.cwd()
         source = _load(base / plan.targets)
-        header, rows, notes = _rows_from_csv(source, need_campaign=False)
+        header, csv_rows, notes = _rows_from_csv(source, need_campaign=False)
+        rows = csv_rows
         notes = [f"targets read from {source.path} ({source.encoding})", *notes]
     else:
         header, rows, notes = _rows_from_list(plan.targets or [])
     campaign, created, campaign_notes = _upsert_campaign(session, plan)
     loader = _Loader(session, region=region, now=now)
+    loader.progress = _progress_of(source, progress)
     loader.load(campaign, rows, plan.campaign_key, plan.channels)
-    report = _report(source, "plan", [plan.campaign_key], [plan.campaign_key] if created else [], len(rows),
+    loader.seen.drop()
+    count = rows.count if isinstance(rows, _CsvRows) else len(rows)
+    report = _report(source, "plan", [plan.campaign_key], [plan.campaign_key] if created else [], count,
                      loader, header, [*campaign_notes, *notes])
     if source is not loaded:  # the plan is the source; its targets' encoding is in the notes
         return dataclasses.replace(report, source=str(loaded.path or loaded.name), encoding=loaded.encoding)
@@ -148,41 +175,54 @@ def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
 
 
 def import_targets(session: Session, path_or_file: Source, *, region: str = "US",
-                   now: datetime | None = None) -> ImportReport:
+                   now: datetime | None = None, progress: Progress | None = None) -> ImportReport:
     """Add or update work items of existing campaigns from a target CSV whose rows carry ``campaign_id``."""
     now = now or datetime.now(UTC)
     loaded = _load(path_or_file)
     header, rows, notes = _rows_from_csv(loaded, need_campaign=True)
     loader = _Loader(session, region=region, now=now)
-    by_campaign: dict[str, list[_Row]] = {}
-    for row in rows:
-        key = normalize_key(row.values.get("campaign_id", ""))
-        if not key:
-            loader.reject(row, "campaign_id is missing")
-        else:
-            by_campaign.setdefault(key, []).append(row)
-    campaigns = {c.campaign_key: c for chunk in _chunks(by_campaign) for c in
-                 session.scalars(select(Campaign).where(Campaign.campaign_key.in_(chunk)))}
-    for key, campaign_rows in by_campaign.items():
-        campaign = campaigns.get(key)
-        if campaign is None:
-            for row in campaign_rows:
-                loader.reject(row, f"unknown campaign_id {key!r}")
-            continue
-        loader.load(campaign, campaign_rows, None)
-    return _report(loaded, "targets", sorted(campaigns), [], len(rows), loader, header, notes)
+    report_progress = _progress_of(loaded, progress)
+    campaigns: dict[str, Campaign | None] = {}
+    for batch in _batched(rows, BATCH):
+        by_campaign: dict[str, list[_Row]] = {}
+        for row in batch:
+            key = normalize_key(row.values.get("campaign_id", ""))
+            if not key:
+                loader.reject(row, "campaign_id is missing")
+            else:
+                by_campaign.setdefault(key, []).append(row)
+        wanted = [key for key in by_campaign if key not in campaigns]
+        for chunk in _chunks(wanted):
+            campaigns.update({key: None for key in chunk})
+            campaigns.update((c.campaign_key, c) for c in
+                             session.scalars(select(Campaign).where(Campaign.campaign_key.in_(chunk))))
+        for key, campaign_rows in by_campaign.items():
+            campaign = campaigns.get(key)
+            if campaign is None:
+                for row in campaign_rows:
+                    loader.reject(row, f"unknown campaign_id {key!r}")
+                continue
+            loader.load(campaign, campaign_rows, None)
+        if report_progress is not None:
+            report_progress(batch[-1].line)
+    loader.seen.drop()
+    found = sorted(key for key, campaign in campaigns.items() if campaign is not None)
+    return _report(loaded, "targets", found, [], rows.count, loader, header, notes)
 
 
 def import_file(session: Session, path_or_file: Source, *, region: str = "US",
-                now: datetime | None = None) -> ImportReport:
-    """A plan (``.json``, or content starting with ``{``) or a target list (``.csv``)."""
+                now: datetime | None = None, progress: Progress | None = None) -> ImportReport:
+    """A plan (``.json``, or content starting with ``{``) or a target list (``.csv``).
+
+    ``progress(line, lines)`` is called as target rows are loaded (a progress bar).
+    """
     if isinstance(path_or_file, str | os.PathLike):
         suffix = Path(path_or_file).suffix.lower()
         if suffix == ".json":
-            return import_plan(session, path_or_file, region=region, now=now)
+            return import_plan(session, path_or_file, region=region, now=now, progress=progress)
         if suffix == ".csv":
-            return import_targets(session, path_or_file, region=region, now=now)
+            return import_targets(session, path_or_file, region=region, now=now, progress=progress)
         if _load(path_or_file).text.lstrip().startswith("{"):
-            return import_plan(session, path_or_file, region=region, now=now)
-        return import_targets(session, path_or_file, region=region, now=now)
-    return import_plan(session, path_or_file, region=region, now=now)
+            return import_plan(session, path_or_file, region=region, now=now, progress=progress)
+        return import_targets(session, path_or_file, region=region, now=now, progress=progress)
+    return import_plan(session, path_or_file, region=region, now=now, progress=progress)

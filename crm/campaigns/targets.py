@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import phonenumbers
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .. import dnc, phones
@@ -39,6 +41,8 @@ TARGET_COLUMNS = ("campaign_id", "customer_id", "phone", "offer", "priority", "s
 
 
 _CHUNK = 500
+#: Target rows resolved and written together (memory holds about one batch).
+BATCH = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,26 +97,161 @@ class _Counts:
     notes: list[str] = field(default_factory=list)
 
 
-def _rows_from_csv(loaded: _Text, *, need_campaign: bool) -> tuple[list[str], list[_Row], list[str]]:
-    reader = csv.reader(io.StringIO(loaded.text, newline=""))
+@dataclass(frozen=True, slots=True)
+class CheckedPhone:
+    """A phone cell read as a valid number (E.164 and its time zone, when it has one), or why not."""
+
+    e164: str | None
+    zone: str | None = None
+    error: str | None = None
+
+
+def check_phone(raw: str, region: str) -> CheckedPhone:
+    try:
+        number = phones.parse(raw, region, valid_only=True)
+    except InvalidPhoneNumber as exc:
+        return CheckedPhone(None, error=str(exc))
+    zone = phones.zone_of_number(number)
+    return CheckedPhone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                        str(zone) if zone else None)
+
+
+def _check_many(raws: list[str], region: str) -> list[CheckedPhone]:
+    return [check_phone(raw, region) for raw in raws]
+
+
+#: A batch with at least this many phone cells is checked by worker processes (phonenumbers is
+#: pure Python: about 0.1 ms a number on one core). ``CCENTER_IMPORT_WORKERS`` sets how many
+#: (default: every core; 1 checks them in this process).
+PARALLEL_FROM = 4_000
+_pool: Any = None
+
+
+def _workers() -> int:
+    try:
+        return max(1, int(os.environ.get("CCENTER_IMPORT_WORKERS", "") or (os.cpu_count() or 1)))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def check_phones(raws: Iterable[str], region: str) -> dict[str, CheckedPhone]:
+    """Each phone cell checked (:func:`check_phone`); by worker processes for a large batch."""
+    todo = sorted(raws)
+    workers = _workers()
+    if workers == 1 or len(todo) < PARALLEL_FROM:
+        return dict(zip(todo, _check_many(todo, region), strict=True))
+    global _pool
+    if _pool is None:
+        import concurrent.futures
+        import multiprocessing
+
+        # spawn, not fork: the importing process holds database connections and threads.
+        _pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        import atexit
+
+        atexit.register(_pool.shutdown)
+    size = -(-len(todo) // (workers * 4))
+    parts = [todo[i:i + size] for i in range(0, len(todo), size)]
+    checked = [c for part in _pool.map(_check_many, parts, [region] * len(parts)) for c in part]
+    return dict(zip(todo, checked, strict=True))
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings, one at a time (a ``StringIO`` would copy the whole
+    text, at four bytes a character)."""
+    if "\n" not in text and "\r" in text:  # old Mac line ends: few files, read as StringIO would
+        yield from io.StringIO(text, newline="")
+        return
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop + 1
+        yield text[start:stop]
+        start = stop
+
+
+class _SeenLines:
+    """The first line of each customer this import loaded, per campaign: a temporary table of the
+    session's connection (set queries per batch), so that memory does not grow with the file."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.created = False
+
+    def _create(self) -> None:
+        if not self.created:
+            self.session.execute(text(
+                "CREATE TEMPORARY TABLE ccenter_import_seen (campaign_id INTEGER NOT NULL, customer_id INTEGER NOT "
+                "NULL, line INTEGER NOT NULL, PRIMARY KEY (campaign_id, customer_id))"
+            ))
+            self.created = True
+
+    def first_lines(self, campaign_id: int, customer_ids: Iterable[int]) -> dict[int, int]:
+        if not self.created:
+            return {}
+        found: dict[int, int] = {}
+        for chunk in _chunks(set(customer_ids)):
+            found.update((customer_id, line) for customer_id, line in self.session.execute(
+                text("SELECT customer_id, line FROM ccenter_import_seen WHERE campaign_id = :campaign "
+                     "AND customer_id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                {"campaign": campaign_id, "ids": chunk},
+            ))
+        return found
+
+    def add(self, campaign_id: int, lines: Mapping[int, int]) -> None:
+        if not lines:
+            return
+        self._create()
+        _bulk_insert_table(self.session, "ccenter_import_seen", [
+            {"campaign_id": campaign_id, "customer_id": customer_id, "line": line}
+            for customer_id, line in lines.items()
+        ])
+
+    def drop(self) -> None:
+        if self.created:
+            self.session.execute(text("DROP TABLE ccenter_import_seen"))
+            self.created = False
+
+
+class _CsvRows:
+    """The data rows of a target CSV, read as they are iterated (once); ``count`` rows so far."""
+
+    def __init__(self, loaded: _Text, reader: Any, header: list[str], last_line: int) -> None:
+        self.loaded = loaded
+        self.reader = reader
+        self.header = header
+        self.last_line = last_line
+        self.count = 0
+
+    def __iter__(self) -> Iterator[_Row]:
+        reader, header = self.reader, self.header
+        width = len(header)
+        try:
+            for record in reader:
+                line = self.last_line + 1
+                self.last_line = reader.line_num
+                if not any(cell.strip() for cell in record):
+                    continue
+                original = {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)}
+                if len(record) > width:
+                    original["(extra)"] = ",".join(record[width:])
+                self.count += 1
+                yield _Row(line, {k: v.strip() for k, v in original.items()}, original)
+        except csv.Error as exc:
+            raise CampaignFileError(f"{self.loaded.name}: line {reader.line_num}: {exc}") from None
+
+
+def _rows_from_csv(loaded: _Text, *, need_campaign: bool) -> tuple[list[str], _CsvRows, list[str]]:
+    """The header (checked now) and the data rows (read as they are iterated)."""
+    reader = csv.reader(_lines(loaded.text))
     header: list[str] | None = None
-    rows: list[_Row] = []
     last_line = 0
     try:
         for record in reader:
-            line = last_line + 1
             last_line = reader.line_num
-            if header is None:
-                if not any(cell.strip() for cell in record):
-                    continue
+            if any(cell.strip() for cell in record):
                 header = [cell.strip().lower() for cell in record]
-                continue
-            if not any(cell.strip() for cell in record):
-                continue
-            original = {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)}
-            if len(record) > len(header):
-                original["(extra)"] = ",".join(record[len(header):])
-            rows.append(_Row(line, {k: v.strip() for k, v in original.items()}, original))
+                break
     except csv.Error as exc:
         raise CampaignFileError(f"{loaded.name}: line {reader.line_num}: {exc}") from None
     if header is None:
@@ -132,7 +271,7 @@ def _rows_from_csv(loaded: _Text, *, need_campaign: bool) -> tuple[list[str], li
         raise CampaignFileError(f"{loaded.name}: column {', '.join(duplicates)} appears twice in the header")
     unknown = [name for name in header if name not in TARGET_COLUMNS]
     notes = [f"columns ignored: {', '.join(unknown)}"] if unknown else []
-    return header, rows, notes
+    return header, _CsvRows(loaded, reader, header, last_line), notes
 
 
 def _rows_from_list(targets: list[Any]) -> tuple[list[str], list[_Row], list[str]]:
@@ -152,6 +291,39 @@ def _rows_from_list(targets: list[Any]) -> tuple[list[str], list[_Row], list[str
     return names, rows, notes
 
 
+def _bulk_insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts of the same columns, with every value given): on PostgreSQL with COPY
+    (in the session's transaction), elsewhere with one multi-row INSERT per chunk."""
+    if rows and session.get_bind().dialect.name == "postgresql":
+        _bulk_insert_table(session, model.__table__.name, rows)
+    elif rows:
+        session.execute(insert(model.__table__), list(rows))
+
+
+def _bulk_insert_table(session: Session, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``rows`` into ``table`` (one of ours: its name is not user input): COPY on PostgreSQL."""
+    columns = list(rows[0])
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+        return
+    session.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                         f"({', '.join(':' + name for name in columns)})"), list(rows))
+
+
+def _batched(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
+    batch: list[_Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
     items = list(values)
     for start in range(0, len(items), _CHUNK):
@@ -169,46 +341,192 @@ class _Loader:
         self.agents = {login: agent_id for login, agent_id in session.execute(select(Agent.login, Agent.id))}
         self.skills = set(session.scalars(select(Skill.name)))
         self.tasks: dict[tuple[int, int | None, str | None], Task] = {}
-        self.items: dict[tuple[int, int], WorkItem] = {}
-        self.seen: dict[tuple[int, int], int] = {}  # (campaign id, customer id) -> first line
+        self.seen = _SeenLines(session)  # campaign id, customer id -> the first line that loaded it
+        self.phones: dict[str, CheckedPhone] = {}  # the batch's phone cells, checked
+        #: Called with the line reached after each batch (a progress bar).
+        self.progress: Callable[[int], None] | None = None
         self.consents: dict[str, dict[int, ConsentState]] = {}  # channel -> customer -> consent
         self.consent_required: frozenset[str] = frozenset()
 
-    def load(self, campaign: Campaign, rows: Sequence[_Row], plan_key: str | None,
+    def load(self, campaign: Campaign, rows: Iterable[_Row], plan_key: str | None,
              channels: Sequence[str] | None = None) -> None:
-        """Load ``rows`` into the campaign's activities (those of ``channels`` only, when given)."""
+        """Load ``rows`` into the campaign's activities (those of ``channels`` only, when given).
+
+        Rows go in batches of :data:`BATCH`: each batch's customers, phone owners, do-not-call entries,
+        consents and existing work items are read with a few set queries, and its prospects and work
+        items written with bulk statements, so that memory holds one batch (and the first line of
+        each customer seen, for the duplicate check) whatever the file's size.
+        """
         activities = sorted((a for a in campaign.activities if channels is None or a.channel in channels),
                             key=lambda a: a.id)
         for activity in activities:
             for task in activity.tasks:
                 self.tasks.setdefault((activity.id, task.agent_id, task.skill), task)
-        prepared = [(row, self._check(row, campaign, plan_key)) for row in rows]
-        good = [(row, parsed) for row, parsed in prepared if parsed is not None]
-        customer_ids = {p["customer_id"] for _, p in good if p["customer_id"] is not None}
-        known: set[int] = set()
-        for chunk in _chunks(customer_ids):
-            known.update(self.session.scalars(select(Customer.id).where(Customer.id.in_(chunk))))
-        numbers = {p["phone"] for _, p in good if p["phone"]}
-        owners: dict[str, int] = {}
-        blocked: set[str] = set()
-        for chunk in _chunks(numbers):
-            for e164, customer_id in self.session.execute(
-                select(PhoneNumber.e164, PhoneNumber.customer_id).where(PhoneNumber.e164.in_(chunk))
-                .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.customer_id)
-            ):
-                owners.setdefault(e164, customer_id)
-            blocked.update(dnc.blocked(self.session, chunk, now=self.now))
         try:
             self.consent_required = read_rules(campaign.rules, campaign.calling_hours).consent_required
         except InvalidRules:
             self.consent_required = frozenset()
+        for batch in _batched(rows, BATCH):
+            self._load_batch(campaign, activities, batch, plan_key)
+            if self.progress is not None:
+                self.progress(batch[-1].line)
+
+    def _load_batch(self, campaign: Campaign, activities: Sequence[Activity], rows: Sequence[_Row],
+                    plan_key: str | None) -> None:
+        session = self.session
+        self.phones = check_phones({row.values.get("phone", "") for row in rows} - {""}, self.region)
+        good = [(row, parsed) for row in rows if (parsed := self._check(row, campaign, plan_key)) is not None]
+        customer_ids = {p["customer_id"] for _, p in good if p["customer_id"] is not None}
+        known: set[int] = set()
+        for chunk in _chunks(customer_ids):
+            known.update(session.scalars(select(Customer.id).where(Customer.id.in_(chunk))))
+        numbers = {p["phone"] for _, p in good if p["phone"]}
+        owners: dict[str, int] = {}
+        for chunk in _chunks(numbers):
+            for e164, owner in session.execute(
+                select(PhoneNumber.e164, PhoneNumber.customer_id).where(PhoneNumber.e164.in_(chunk))
+                .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.customer_id)
+            ):
+                owners.setdefault(e164, owner)
+        # Rows naming a customer but no phone dial the customer's own (primary) number.
+        primary: dict[int, str] = {}
+        wanting = {p["customer_id"] for _, p in good if p["phone"] is None and p["customer_id"] in known}
+        for chunk in _chunks(wanting):
+            for owner, e164 in session.execute(
+                select(PhoneNumber.customer_id, PhoneNumber.e164).where(PhoneNumber.customer_id.in_(chunk))
+                .order_by(PhoneNumber.customer_id, PhoneNumber.is_primary.desc(), PhoneNumber.id)
+            ):
+                primary.setdefault(owner, e164)
+        blocked = dnc.blocked(session, numbers | set(primary.values()), now=self.now)
         owned = known | set(owners.values())
-        self.consents = {a.channel: consent_states(self.session, owned, a.channel) for a in activities}
+        self.consents = {a.channel: consent_states(session, owned, a.channel) for a in activities}
+        existing: dict[tuple[int, int], dict[str, Any]] = {}
         activity_ids = [a.id for a in activities]
-        for item in self.session.scalars(select(WorkItem).where(WorkItem.activity_id.in_(activity_ids))):
-            self.items[(item.activity_id, item.customer_id)] = item
+        for chunk in _chunks(owned):
+            for found in session.execute(
+                select(WorkItem.id, WorkItem.activity_id, WorkItem.customer_id, WorkItem.task_id,
+                       WorkItem.phone_e164, WorkItem.offer, WorkItem.priority, WorkItem.agent_id)
+                .where(WorkItem.activity_id.in_(activity_ids), WorkItem.customer_id.in_(chunk))
+            ).mappings():
+                existing[(found["activity_id"], found["customer_id"])] = dict(found)
+
+        earlier = self.seen.first_lines(campaign.id, owned)
+        seen: dict[int, int] = {}  # customer id -> first line, of this batch
+        # Decide each row in file order; new prospects are keyed by their phone until they have an id.
+        decided: list[tuple[_Row, dict[str, Any], int | str, str | None, list[Activity]]] = []
+        prospects: dict[str, dict[str, Any]] = {}  # phone -> the prospect's values (first row wins)
+        pending_seen: dict[str, int] = {}  # new prospect's phone -> first line
+        segments: dict[int, str] = {}
         for row, parsed in good:
-            self._load_row(campaign, activities, row, parsed, known, owners, blocked)
+            phone: str | None = parsed["phone"]
+            customer_id: int | None = parsed["customer_id"]
+            if customer_id is not None and customer_id not in known:
+                self.reject(row, f"unknown customer_id {customer_id}")
+                continue
+            if customer_id is None and phone is not None and phone in owners:
+                customer_id = owners[phone]
+            if customer_id is not None:
+                first = earlier.get(customer_id) or seen.get(customer_id)
+            else:
+                first = pending_seen.get(phone or "")
+            if first is not None:
+                self.reject(row, f"duplicate of line {first} (same customer)")
+                continue
+            if phone is None and customer_id is not None:
+                phone = primary.get(customer_id)
+            skips: dict[str, list[str]] = {}  # why -> the channels left out for it
+            for activity in activities:
+                why = self._refusal(activity.channel, phone, customer_id, blocked)
+                if why:
+                    skips.setdefault(why, []).append(activity.channel)
+            skipped = {channel for left_out in skips.values() for channel in left_out}
+            channels = [a for a in activities if a.channel not in skipped]
+            if skips:
+                if not channels:
+                    self.reject(row, "; ".join(skips))
+                    continue
+                for why, left_out in skips.items():
+                    self.reject(row, f"{why}: no {', '.join(left_out)} work item {_PARTIAL}")
+            key: int | str
+            if customer_id is None:
+                assert phone is not None
+                prospects.setdefault(phone, parsed)
+                pending_seen[phone] = row.line
+                key = phone
+            else:
+                key = customer_id
+                seen[customer_id] = row.line
+                if parsed["segment"]:
+                    segments[customer_id] = parsed["segment"]
+            decided.append((row, parsed, key, phone, channels))
+
+        new_ids = self._insert_prospects(prospects)
+        for phone, line in pending_seen.items():
+            seen[new_ids[phone]] = line
+        self.seen.add(campaign.id, seen)
+        if segments:
+            current: dict[int, str | None] = {}
+            for chunk in _chunks(segments):
+                query = select(Customer.id, Customer.segment).where(Customer.id.in_(chunk))
+                current.update((cid, segment) for cid, segment in session.execute(query))
+            changed = [{"id": cid, "segment": seg} for cid, seg in segments.items() if current.get(cid) != seg]
+            if changed:
+                session.execute(update(Customer), changed)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        created_at = datetime.now(UTC)
+        for _row, parsed, key, phone, channels in decided:
+            target = new_ids[key] if isinstance(key, str) else key
+            for activity in channels:
+                task = self._task(activity, parsed["agent_id"], parsed["skill"])
+                wanted = {"task_id": task.id, "phone_e164": phone, "offer": parsed["offer"],
+                          "priority": parsed["priority"], "agent_id": parsed["agent_id"]}
+                item = existing.get((activity.id, target))
+                if item is None:
+                    inserts.append({"activity_id": activity.id, "customer_id": target,
+                                    "status": WorkItemStatus.PENDING.value, "attempt_count": 0,
+                                    "created_at": created_at, **wanted})
+                    self.counts.created += 1
+                elif any(item[name] != value for name, value in wanted.items()):
+                    updates.append({"id": item["id"], **wanted})
+                    self.counts.updated += 1
+                else:
+                    self.counts.unchanged += 1
+        if inserts:
+            _bulk_insert(session, WorkItem, inserts)
+        if updates:
+            session.execute(update(WorkItem), updates)
+
+    def _insert_prospects(self, prospects: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+        """Create a prospect customer for each phone (with that number, primary); phone -> new id."""
+        if not prospects:
+            return {}
+        numbers = list(prospects)
+        now = datetime.now(UTC)
+        rows = []
+        for phone in numbers:
+            parsed = prospects[phone]
+            zone = parsed["zone"]
+            rows.append({"name": (parsed["name"] or phones.display(phone))[:200], "tier": Tier.PROSPECT.value,
+                         "segment": parsed["segment"], "language": "en",
+                         "time_zone": zone or "UTC", "created_at": now})
+        if self.session.get_bind().dialect.name == "postgresql":
+            ids = list(self.session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('customer', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(rows)},
+            ))
+            for row, customer_id in zip(rows, ids, strict=True):
+                row["id"] = customer_id
+            _bulk_insert(self.session, Customer, rows)
+        else:
+            ids = list(self.session.scalars(
+                insert(Customer).returning(Customer.id, sort_by_parameter_order=True), rows))
+        _bulk_insert(self.session, PhoneNumber, [
+            {"customer_id": customer_id, "e164": phone, "kind": "mobile", "is_primary": True}
+            for phone, customer_id in zip(numbers, ids, strict=True)
+        ])
+        self.counts.prospects += len(ids)
+        return dict(zip(numbers, ids, strict=True))
 
     def reject(self, row: _Row, reason: str) -> None:
         self.counts.rejects.append(Reject(row.line, reason, row.original))
@@ -238,13 +556,13 @@ class _Loader:
                 self.reject(row, f"customer_id {raw_id!r} is not a customer number")
                 return None
             customer_id = int(raw_id)
-        phone = None
+        phone = zone = None
         if raw_phone:
-            try:
-                phone = phones.to_e164(raw_phone, self.region, valid_only=True)
-            except InvalidPhoneNumber as exc:
-                self.reject(row, f"phone: {exc}")
+            checked = self.phones.get(raw_phone) or check_phone(raw_phone, self.region)
+            if checked.error is not None:
+                self.reject(row, f"phone: {checked.error}")
                 return None
+            phone, zone = checked.e164, checked.zone
         priority = 0
         if values.get("priority"):
             try:
@@ -271,57 +589,10 @@ class _Loader:
             self.reject(row, f"unknown skill {skill!r}")
             return None
         return {
-            "customer_id": customer_id, "phone": phone, "priority": priority, "offer": str(offer),
+            "customer_id": customer_id, "phone": phone, "zone": zone, "priority": priority, "offer": str(offer),
             "agent_id": self.agents[login] if login else None, "skill": skill,
             "name": values.get("name") or None, "segment": values.get("segment") or None,
         }
-
-    def _load_row(self, campaign: Campaign, activities: Sequence[Activity], row: _Row, parsed: dict[str, Any],
-                  known: set[int], owners: dict[str, int], blocked: set[str]) -> None:
-        phone: str | None = parsed["phone"]
-        customer_id: int | None = parsed["customer_id"]
-        if customer_id is not None and customer_id not in known:
-            self.reject(row, f"unknown customer_id {customer_id}")
-            return
-        if customer_id is None and phone is not None and phone in owners:
-            customer_id = owners[phone]
-        if customer_id is not None:
-            first = self.seen.get((campaign.id, customer_id))
-            if first is not None:
-                self.reject(row, f"duplicate of line {first} (same customer)")
-                return
-        channels = list(activities)
-        if phone is None and customer_id is not None:
-            phone = self.session.scalar(
-                select(PhoneNumber.e164).where(PhoneNumber.customer_id == customer_id)
-                .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.id).limit(1)
-            )
-            if phone is not None and dnc.is_blocked(self.session, phone, now=self.now):
-                blocked.add(phone)  # the customer's own number, not in the file: looked up here
-        skips: dict[str, list[str]] = {}  # why -> the channels left out for it
-        for activity in channels:
-            why = self._refusal(activity.channel, phone, customer_id, blocked)
-            if why:
-                skips.setdefault(why, []).append(activity.channel)
-        skipped = {channel for left_out in skips.values() for channel in left_out}
-        channels = [a for a in channels if a.channel not in skipped]
-        if skips:
-            if not channels:
-                self.reject(row, "; ".join(skips))
-                return
-            for why, left_out in skips.items():
-                self.reject(row, f"{why}: no {', '.join(left_out)} work item {_PARTIAL}")
-        if customer_id is None:
-            assert phone is not None
-            customer_id = self._prospect(phone, parsed)
-            owners[phone] = customer_id
-        elif parsed["segment"]:
-            customer = self.session.get(Customer, customer_id)
-            if customer is not None and customer.segment != parsed["segment"]:
-                customer.segment = parsed["segment"]
-        self.seen[(campaign.id, customer_id)] = row.line
-        for activity in channels:
-            self._upsert(activity, customer_id, phone, parsed)
 
     def _refusal(self, channel: str, phone: str | None, customer_id: int | None, blocked: set[str]) -> str | None:
         """Why the row gets no work item on ``channel`` (None: it gets one)."""
@@ -335,18 +606,6 @@ class _Loader:
         if state is ConsentState.UNKNOWN and channel in self.consent_required:
             return f"no consent on record for {channel.replace('_', ' ')} (the campaign requires it)"
         return None
-
-    def _prospect(self, phone: str, parsed: dict[str, Any]) -> int:
-        zone = phones.time_zone_of(phone)
-        customer = Customer(
-            name=(parsed["name"] or phones.display(phone))[:200], tier=Tier.PROSPECT, segment=parsed["segment"],
-            time_zone=str(zone) if zone else "UTC",
-            phones=[PhoneNumber(e164=phone, is_primary=True)],
-        )
-        self.session.add(customer)
-        self.session.flush()
-        self.counts.prospects += 1
-        return customer.id
 
     def _task(self, activity: Activity, agent_id: int | None, skill: str | None) -> Task:
         key = (activity.id, agent_id, skill)
@@ -363,25 +622,3 @@ class _Loader:
             self.session.flush()
             self.tasks[key] = task
         return task
-
-    def _upsert(self, activity: Activity, customer_id: int, phone: str | None, parsed: dict[str, Any]) -> None:
-        task = self._task(activity, parsed["agent_id"], parsed["skill"])
-        wanted = {"task_id": task.id, "phone_e164": phone, "offer": parsed["offer"], "priority": parsed["priority"],
-                  "agent_id": parsed["agent_id"]}
-        item = self.items.get((activity.id, customer_id))
-        if item is None:
-            item = WorkItem(activity_id=activity.id, customer_id=customer_id, status=WorkItemStatus.PENDING,
-                            **wanted)
-            self.session.add(item)
-            self.items[(activity.id, customer_id)] = item
-            self.counts.created += 1
-            return
-        changed = False
-        for name, value in wanted.items():
-            if getattr(item, name) != value:
-                setattr(item, name, value)
-                changed = True
-        if changed:
-            self.counts.updated += 1
-        else:
-            self.counts.unchanged += 1
