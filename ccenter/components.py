@@ -15,6 +15,8 @@ from typing import IO, TYPE_CHECKING
 from .config import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bus.messages import CallEvent
     from bus.transport import Bus
     from crm.db import SessionFactory
@@ -61,17 +63,19 @@ def acd_server(
 
 
 def dialer_service(
-    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None
+    bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None,
+    outbox: Path | None = None,
 ) -> DialerService:
     """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents.
 
     ``no_disposition_after_s``: how long an answered call may wait for its contact before its work item
-    counts as "answered, no disposition" (the service's default when None)."""
-    from routing.dialer_service import DialerService
+    counts as "answered, no disposition" (the service's default when None). ``outbox``: the file where
+    attempts wait while the database is away (a temporary one when None)."""
+    from routing.dialer_service import NO_DISPOSITION_AFTER_S, DialerService
 
-    if no_disposition_after_s is None:
-        return DialerService(bus, sessions, settings.site)
-    return DialerService(bus, sessions, settings.site, no_disposition_after_s=no_disposition_after_s)
+    return DialerService(bus, sessions, settings.site, outbox=outbox,
+                         no_disposition_after_s=NO_DISPOSITION_AFTER_S if no_disposition_after_s is None
+                         else no_disposition_after_s)
 
 
 def cti_gateway(link: CtiLink, bus: Bus, settings: Settings, *, client_id: str) -> Gateway:

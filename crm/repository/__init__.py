@@ -71,6 +71,7 @@ from .customers import (
 from .dialing import (
     DialCandidate,
     DialerCampaign,
+    claim_for_dialing,
     dial_candidates,
     dialer_campaigns,
     record_outbound_attempt,
@@ -150,6 +151,7 @@ __all__ = [
     "authenticate_agent",
     "campaign_dispositions",
     "check_account_pin",
+    "claim_for_dialing",
     "close_contact",
     "close_siblings",
     "close_undisposed",
