@@ -290,14 +290,18 @@ class MqttBus(Bus):
         self._subscriptions.clear()
 
     async def _wait_connected(self) -> aiomqtt.Client:
-        try:
-            await asyncio.wait_for(self._connected.wait(), self.publish_timeout)
-        except TimeoutError:
-            raise BrokerUnavailable(
-                f"the MQTT broker {safe_url(self.url)} has been unreachable for {self.publish_timeout:.0f} s"
-            ) from None
-        assert self._client is not None
-        return self._client
+        deadline = time.monotonic() + self.publish_timeout
+        while True:
+            try:
+                await asyncio.wait_for(self._connected.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise BrokerUnavailable(
+                    f"the MQTT broker {safe_url(self.url)} has been unreachable for {self.publish_timeout:.0f} s"
+                ) from None
+            client = self._client
+            if client is not None and self._connected.is_set():
+                return client
+            # The link came up and broke again before this task ran: wait for the next one.
 
     async def publish(self, topic: str, message: Message, *, qos: int = QOS_EVENT, retain: bool = False) -> None:
         payload = encode(message)
@@ -308,7 +312,10 @@ class MqttBus(Bus):
                 return
             except aiomqtt.MqttError as exc:
                 logger.warning("publish on %s failed (%s); waiting for the link", topic, exc)
-                self._connected.clear()
+                if self._client is client:
+                    self._connected.clear()
+                # else it failed on a link already replaced (a publish that waited for its
+                # acknowledgement while the link broke): the new link is up, send it there.
 
     async def clear_retained(self, topic: str) -> None:
         client = await self._wait_connected()

@@ -323,6 +323,8 @@ class AcdServer:
                     await self._maintain()
             except BusError as exc:
                 await self._step_down(f"the bus failed: {exc}")
+            except Exception:  # a bug must not stop the ACD: log it with its traceback and go on
+                logger.exception("ACD %s: a routing step failed", self.client_id)
 
     async def _maintain(self) -> None:
         if self.role in (Role.STANDBY, Role.CANDIDATE):
@@ -385,6 +387,8 @@ class AcdServer:
         )
         await self._publish_snapshot()
         for call_id, agent_id in resend:
+            if call_id not in self.adapter.calls:
+                continue  # the buffered events already ended it
             if self.engine.call_status(call_id) is CallStatus.OFFERED and self.engine.call_agent(call_id) == agent_id:
                 queue = self.adapter.calls[call_id].queue
                 await self._send_all(self.adapter.deliver(call_id, agent_id, queue, epoch=self.epoch, now=self.clock()))

@@ -104,13 +104,16 @@ def run_server(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()
+        # The election names this server by its bus's own client id: the broker's last will for that
+        # id (presence offline) is what tells a standby that a killed leader is gone.
         server = acd_server(
-            bus, config, settings, client_id=client_id, election=not (args.no_standby or in_process), record=record
+            bus, config, settings, client_id=str(getattr(bus, "client_id", "") or client_id),
+            election=not (args.no_standby or in_process), record=record,
         )
         try:
             await server.start()
             print(
-                f"ccenter acd {client_id}: site {settings.site}, queues "
+                f"ccenter acd {server.client_id}: site {settings.site}, queues "
                 f"{', '.join(q.name for q in config.queues)}, {len(config.agents)} agents configured",
                 flush=True,
             )

@@ -17,6 +17,7 @@ from ..models import (
     Activity,
     Attempt,
     Campaign,
+    Contact,
     Customer,
     Queue,
     Task,
@@ -159,8 +160,11 @@ def record_outbound_attempt(
     item = session.get(WorkItem, work_item_id)
     if item is None:
         raise NotFound(f"no work item {work_item_id}")
+    # The agent's contact of this call may be in already (both waited out a database outage): tie them.
+    contact_id = session.scalar(select(Contact.id).where(
+        Contact.work_item_id == item.id, Contact.cti_call_id == cti_call_id).limit(1)) if cti_call_id else None
     session.add(Attempt(work_item_id=item.id, started_at=started_at, ended_at=ended_at, result=result,
-                        cti_call_id=cti_call_id, client_ref=client_ref))
+                        cti_call_id=cti_call_id, client_ref=client_ref, contact_id=contact_id))
     item.attempt_count += 1
     item.last_attempt_at = started_at
     item.result = result
