@@ -36,10 +36,11 @@ from crm.models import Attempt, Channel, Contact, WorkItem
 from crm.repository import ContactRecord
 from cti.buslink import BusLink
 from tests.end2end.private import Mosquitto, Postgres, private_mosquitto, private_postgres
-from tests.end2end.test_faults_database import migrated, seed
+from tests.end2end.test_faults_database import _dispose_engines, migrated, request_dispose, seed
 from tests.helpers import until
 
 pytestmark = pytest.mark.faults
+__all__ = ["_dispose_engines"]  # the fixture that disposes of the engines, used here too
 TIMEOUT = 60.0
 ITEMS = 8
 AGENTS = {"alice": "1001", "bob": "1002", "carol": "1003", "dave": "1004"}
@@ -166,6 +167,7 @@ def test_a_campaign_survives(fault: str, cluster: Postgres, tmp_path: Path) -> N
         cluster.start()
     url = migrated(cluster)
     engine = db.connect(url)
+    request_dispose(engine)
     factory = db.session_factory(engine)
     numbers = [f"+1555002{n:04d}" for n in range(ITEMS)]
     ids = seed(factory, numbers, max_attempts=1)
@@ -272,4 +274,3 @@ def test_a_campaign_survives(fault: str, cluster: Postgres, tmp_path: Path) -> N
     with factory() as s:
         linked = {a.cti_call_id: a.contact_id for a in s.scalars(select(Attempt))}
     assert linked == {c.cti_call_id: c.id for c in contacts}, "each dial is tied to its call's contact"
-    engine.dispose()
