@@ -10,10 +10,7 @@ the desktop is closed meanwhile: the file is read again at start.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -22,14 +19,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from crm import db, repository
-from crm.errors import CrmError, DatabaseUnavailable
 from crm.models import Channel
+from crm.outbox import TRANSIENT, Outbox
 from crm.repository import ContactRecord, OfferResult, OrderLine, RequestLine, SavedContact
 
 logger = logging.getLogger(__name__)
 
-#: Errors that mean "the database is away, try later" rather than "this record is wrong".
-TRANSIENT = (DatabaseUnavailable,)
+__all__ = ["TRANSIENT", "ContactOutbox", "record_from_json", "record_to_json"]
 
 
 def record_to_json(record: ContactRecord) -> dict[str, Any]:
@@ -61,12 +57,13 @@ def record_from_json(body: dict[str, Any]) -> ContactRecord:
     return ContactRecord(**{k: v for k, v in body.items() if k in known})
 
 
-class ContactOutbox:
+class ContactOutbox(Outbox[ContactRecord]):
     """Write contacts now, or keep them until the database answers again. Thread-safe.
 
-    :meth:`save` and :meth:`flush` talk to the database, so they run on worker threads; they take
-    turns on one lock that nothing else takes. :attr:`pending` is read by the GUI on a timer and
-    never waits: the list of pending contacts has a lock of its own, never held across database I/O.
+    The durable, ordered, idempotent core is :class:`crm.outbox.Outbox` (the server processes use it
+    too); this names the desktop's record and its write. :meth:`save` and :meth:`flush` talk to the
+    database, so they run on worker threads; :attr:`pending` is read by the GUI on a timer and never
+    waits.
     """
 
     def __init__(self, sessions: Callable[[], db.SessionFactory] | db.SessionFactory | None, path: Path, *,
@@ -74,12 +71,8 @@ class ContactOutbox:
         """``write`` replaces the database write (production writes through ``ccenter api``)."""
         self._sessions = sessions
         self._writer = write
-        self.path = path
-        self.rejected = path.with_suffix(".rejected.jsonl")
-        self._writing = threading.Lock()  # one writer to the database at a time
-        self._lock = threading.Lock()  # the pending list and its file
-        self._pending: list[ContactRecord] = self._load()
-        self._count = len(self._pending)
+        super().__init__(path, self._write, encode=record_to_json, decode=record_from_json,
+                         key=lambda r: r.client_ref, what="contact", log=logger)
 
     def _factory(self) -> db.SessionFactory:
         sessions = self._sessions
@@ -89,38 +82,6 @@ class ContactOutbox:
             return sessions
         return cast(Callable[[], db.SessionFactory], sessions)()
 
-    def _load(self) -> list[ContactRecord]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        records = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(record_from_json(json.loads(line)))
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.error("%s line %d: unreadable pending contact skipped (%s)", self.path, number, exc)
-        return records
-
-    def _store(self) -> None:
-        """Write the pending list to its file (under ``_lock``), and publish its length."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        with temporary.open("w", encoding="utf-8") as fh:
-            for record in self._pending:
-                fh.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        temporary.replace(self.path)
-        self._count = len(self._pending)
-
-    @property
-    def pending(self) -> int:
-        """How many contacts wait for the database. Never blocks (one attribute read)."""
-        return self._count
-
     def _write(self, record: ContactRecord) -> SavedContact:
         if self._writer is not None:
             return self._writer(record)
@@ -129,47 +90,5 @@ class ContactOutbox:
 
     def save(self, record: ContactRecord) -> SavedContact | None:
         """Write ``record`` (after any older pending ones); None means it is kept for later. Blocking."""
-        with self._writing:
-            with self._lock:
-                queued = bool(self._pending)
-            if not queued:
-                try:
-                    return self._write(record)
-                except TRANSIENT as exc:
-                    logger.warning("database unavailable, contact %s kept locally: %s", record.client_ref,
-                                   str(exc).splitlines()[0])
-            with self._lock:
-                self._pending.append(record)
-                self._store()
-        self.flush()
-        return None
-
-    def flush(self) -> int:
-        """Write what is pending, oldest first; returns how many were written. Blocking."""
-        written = 0
-        with self._writing:
-            while True:
-                # Only a holder of ``_writing`` removes records, and others only append: the
-                # record at the head stays the head while it is written without ``_lock``.
-                with self._lock:
-                    if not self._pending:
-                        break
-                    record = self._pending[0]
-                try:
-                    self._write(record)
-                except TRANSIENT:
-                    break
-                except CrmError as exc:
-                    # The record itself is wrong (its customer was deleted meanwhile, say): set it aside
-                    # for a supervisor rather than block every later contact behind it.
-                    logger.error("pending contact %s refused: %s; kept in %s", record.client_ref, exc, self.rejected)
-                    with self.rejected.open("a", encoding="utf-8") as fh:
-                        fh.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
-                else:
-                    written += 1
-                with self._lock:
-                    self._pending.pop(0)
-                    self._store()
-        if written:
-            logger.info("wrote %d pending contact(s)", written)
-        return written
+        saved: SavedContact | None = super().save(record)
+        return saved

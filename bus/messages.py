@@ -287,7 +287,12 @@ class AcdSnapshot(Message):
 
     A standby rebuilds its engine from it when it takes over. ``calls`` are the live calls (queued,
     offered or connected), ``agents`` the logged-on agents, ``ended`` the ids of recently finished calls
-    (so that a late duplicate event cannot bring one back).
+    (so that a late duplicate event cannot bring one back), ``stats`` the queues' statistics counters
+    of the day (a successor carries them on).
+
+    A snapshot larger than one message travels in ``parts`` messages (``part`` 0 on ``.../acd/state``,
+    part *k* on ``.../acd/state/<k>``, each retained), all with the same ``epoch`` and ``seq``; each
+    holds a slice of the lists, part 0 also the statistics (:mod:`routing.leadership`).
     """
 
     TYPES: ClassVar[tuple[str, ...]] = ("acd.snapshot",)
@@ -299,6 +304,9 @@ class AcdSnapshot(Message):
     calls: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    part: int = 0
+    parts: int = 1
 
 
 # ---------------------------------------------------------------- ACD explanations (routing/server.py)

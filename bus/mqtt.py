@@ -18,6 +18,16 @@ certificate. Any other query parameter is an error.
 **Reconnecting.** After a reconnection the bus subscribes again, re-publishes its presence, then
 runs the callbacks given to :meth:`MqttBus.on_reconnect` (a process re-publishes its retained state
 there: a broker that restarted without persistence has forgotten it).
+
+**Persistent sessions.** By default the bus connects with ``clean_session`` false (MQTT 3.1.1, which
+clustered brokers such as NATS speak too) under its one client id for the life of the process: QoS 1
+messages published while this process was reconnecting are kept by the broker and delivered when it
+is back (also over a broker restart, if the broker persists its sessions). Client ids are unique per
+process instance, so the sessions of processes that stopped are never taken up again: the broker drops
+them after its ``persistent_client_expiration`` (set in ``packaging/mosquitto/ccenter.conf``; NATS
+and EMQX have their own session expiry). ``persistent=False`` connects with clean sessions.
+A broker restarted without persistence forgets sessions: commands that wait for a ``command.result``
+are sent again until it comes (:class:`cti.buslink.BusLink`; the gateway does each command id once).
 """
 
 from __future__ import annotations
@@ -139,6 +149,7 @@ class MqttBus(Bus):
         publish_timeout: float = 10.0,
         max_backoff: float = 30.0,
         reconnector: Reconnector | None = None,
+        persistent: bool = True,
     ) -> None:
         super().__init__()
         self.url = url
@@ -149,6 +160,7 @@ class MqttBus(Bus):
         self.keepalive = keepalive
         self.publish_timeout = publish_timeout
         self.max_backoff = max_backoff
+        self.persistent = persistent
         self.reconnector = reconnector or Reconnector(BackoffPolicy(initial=min(0.5, max_backoff), cap=max_backoff))
         self._tls_context = self._address.tls_context()
         self._reconnect_hooks: list[Callable[[], Awaitable[object]]] = []
@@ -166,7 +178,7 @@ class MqttBus(Bus):
     def _presence_topic(self) -> str:
         return topics.presence(self.site, self.client_id)
 
-    def _make_client(self) -> aiomqtt.Client:
+    def _make_client(self, *, clean: bool | None = None) -> aiomqtt.Client:
         will = aiomqtt.Will(
             self._presence_topic(),
             encode(Presence(client_id=self.client_id, online=False, ts=time.time(), role=self.role)),
@@ -184,6 +196,7 @@ class MqttBus(Bus):
             keepalive=self.keepalive,
             timeout=10,
             tls_context=self._tls_context,
+            clean_session=not self.persistent if clean is None else clean,
         )
 
     async def start(self) -> None:
@@ -289,14 +302,18 @@ class MqttBus(Bus):
         self._subscriptions.clear()
 
     async def _wait_connected(self) -> aiomqtt.Client:
-        try:
-            await asyncio.wait_for(self._connected.wait(), self.publish_timeout)
-        except TimeoutError:
-            raise BrokerUnavailable(
-                f"the MQTT broker {safe_url(self.url)} has been unreachable for {self.publish_timeout:.0f} s"
-            ) from None
-        assert self._client is not None
-        return self._client
+        deadline = time.monotonic() + self.publish_timeout
+        while True:
+            try:
+                await asyncio.wait_for(self._connected.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise BrokerUnavailable(
+                    f"the MQTT broker {safe_url(self.url)} has been unreachable for {self.publish_timeout:.0f} s"
+                ) from None
+            client = self._client
+            if client is not None and self._connected.is_set():
+                return client
+            # The link came up and broke again before this task ran: wait for the next one.
 
     async def publish(self, topic: str, message: Message, *, qos: int = QOS_EVENT, retain: bool = False) -> None:
         payload = encode(message)
@@ -307,7 +324,10 @@ class MqttBus(Bus):
                 return
             except aiomqtt.MqttError as exc:
                 logger.warning("publish on %s failed (%s); waiting for the link", topic, exc)
-                self._connected.clear()
+                if self._client is client:
+                    self._connected.clear()
+                # else it failed on a link already replaced (a publish that waited for its
+                # acknowledgement while the link broke): the new link is up, send it there.
 
     async def clear_retained(self, topic: str) -> None:
         client = await self._wait_connected()

@@ -90,7 +90,7 @@ def acd_leader(site: str) -> str:
 
 
 def acd_state(site: str) -> str:
-    """The leading ACD's routing state (retained)."""
+    """The leading ACD's routing state (retained); part 0 of a snapshot sent in several parts."""
     return f"{_site(site)}/acd/state"
 
 
@@ -112,6 +112,16 @@ def supervisor_actions(site: str, login: str) -> str:
 def supervisor_results(site: str, login: str) -> str:
     """What became of a supervisor's actions (written by the ACD, read by that supervisor)."""
     return f"{_site(site)}/supervisors/{_check(login, 'login')}/results"
+
+
+def acd_state_part(site: str, part: int) -> str:
+    """Part ``part`` (1, 2, ...) of the leading ACD's routing state (retained)."""
+    return f"{_site(site)}/acd/state/{int(part)}"
+
+
+def acd_state_parts(site: str) -> str:
+    """Every part after the first of the leading ACD's routing state."""
+    return f"{_site(site)}/acd/state/+"
 
 
 # -- subscription filters -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bus.messages import CallEvent
     from bus.transport import Bus
     from crm.db import SessionFactory
@@ -93,6 +95,7 @@ def supervisor_client(bus: Bus, settings: Settings, login: str) -> SupervisorCli
 def dialer_service(
     bus: Bus, sessions: SessionFactory, settings: Settings, *, no_disposition_after_s: float | None = None,
     keep_decisions_days: float | None = None, messages_url: str | None = None, messages_token: str | None = None,
+    outbox: Path | None = None,
 ) -> DialerService:
     """``ccenter dialer``: progressive and predictive campaigns of the database, paced on the ACD's agents,
     and the callbacks promised to callers.
@@ -100,12 +103,13 @@ def dialer_service(
     ``no_disposition_after_s``: how long an answered call may wait for its contact before its work item
     counts as "answered, no disposition"; ``keep_decisions_days``: how long dial decisions are kept (the
     service's defaults when None); ``messages_url``: the REST gateway that sends the ``sms`` and ``email``
-    channels' messages (none: they wait)."""
+    channels' messages (none: they wait); ``outbox``: the file where attempts wait while the database is
+    away (a temporary one when None)."""
     from datetime import timedelta
 
     from routing.dialer_service import DialerService
 
-    options: dict[str, Any] = {"region": settings.default_region}
+    options: dict[str, Any] = {"region": settings.default_region, "outbox": outbox}
     if no_disposition_after_s is not None:
         options["no_disposition_after_s"] = no_disposition_after_s
     if keep_decisions_days is not None:

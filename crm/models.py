@@ -460,6 +460,8 @@ class Attempt(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     cti_call_id: Mapped[str | None] = mapped_column(String(128))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    # The writer's own id of this attempt (the dialer's dial): a retried write never adds a second row.
+    client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     work_item: Mapped[WorkItem] = relationship(back_populates="attempts")
 

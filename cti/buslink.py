@@ -17,7 +17,9 @@ link is in its own process (``SimLink`` in ``ccenter demo``) or behind a gateway
   ``ccenter/v1/<site>/cti/results`` for a command that names no agent), and raises the gateway's
   error (:class:`~cti.errors.CommandFailed`, :class:`~cti.errors.UnsupportedCommand`,
   :class:`~cti.errors.LocalProtocolError`...) with the gateway's reason when it failed, or
-  :class:`~cti.errors.CommandFailed` when no result came within ``command_timeout``;
+  :class:`~cti.errors.CommandFailed` when no result came within ``command_timeout``. A command whose
+  result is late is sent again (same ``command_id``) every ``resend_after`` seconds meanwhile: one
+  lost in a broker restart without persistence still arrives, and the gateway does each id once;
 - capabilities: read from the gateway's retained :class:`~bus.messages.CtiCapabilities` on
   ``ccenter/v1/<site>/cti/capabilities``, and kept up to date (empty while no gateway is online).
   ``on_capabilities`` is called on every change, so a desktop can grey out buttons again. The link's
@@ -84,6 +86,7 @@ class BusLink(CtiLink):
         site: str = "main",
         agent_id: str | None = None,
         command_timeout: float = 10.0,
+        resend_after: float = 2.0,
         capabilities_timeout: float = 5.0,
         on_capabilities: Callable[[frozenset[Capability]], None] | None = None,
         on_supervisor_message: Callable[[str, str], None] | None = None,
@@ -96,6 +99,8 @@ class BusLink(CtiLink):
         self.site = site
         self.agent_id = agent_id
         self.command_timeout = command_timeout
+        self.resend_after = resend_after
+        self.resent = 0
         self.capabilities_timeout = capabilities_timeout
         self.on_capabilities = on_capabilities
         #: ``(sender, text)`` of each message a supervisor sends this agent (``supervisor_message`` on its events).
@@ -291,8 +296,7 @@ class BusLink(CtiLink):
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._pending[command.command_id] = future
         try:
-            await self.bus.publish(self._command_topic(), command, qos=QOS_COMMAND)
-            reply = await asyncio.wait_for(future, self.command_timeout)
+            reply = await asyncio.wait_for(self._send_until_answered(command, future), self.command_timeout)
         except TimeoutError:
             raise CommandFailed(
                 f"the CTI gateway did not answer {command.name} ({command.command_id}) within "
@@ -307,6 +311,15 @@ class BusLink(CtiLink):
             return reply.result
         kind = _ERRORS.get(str(reply.result.get("kind")), CommandFailed)
         raise kind(reply.error or f"{command.name} failed")
+
+    async def _send_until_answered(self, command: Command, future: asyncio.Future[CommandResult]) -> CommandResult:
+        while True:
+            await self.bus.publish(self._command_topic(), command, qos=QOS_COMMAND)
+            done, _ = await asyncio.wait({future}, timeout=self.resend_after)
+            if done:
+                return future.result()
+            self.resent += 1
+            logger.info("no result for %s (%s) yet: sent again", command.command_id, command.name)
 
     async def _new_call(self, capability: Capability, **kw: Any) -> str:
         result = await self._command(capability, **kw)

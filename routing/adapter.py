@@ -589,7 +589,8 @@ class AcdAdapter:
                 }
             )
         return AcdSnapshot(
-            client_id=client_id, epoch=epoch, seq=seq, ts=now, calls=calls, agents=agents, ended=list(self.ended)
+            client_id=client_id, epoch=epoch, seq=seq, ts=now, calls=calls, agents=agents, ended=list(self.ended),
+            stats=self.engine.counters(),
         )
 
     def restore(self, snapshot: AcdSnapshot, now: float) -> tuple[list[tuple[CallId, AgentId]], list[Decision]]:
@@ -673,6 +674,8 @@ class AcdAdapter:
                 pending += self.engine.handle(AgentStateRequested(ts=now, agent_id=agent_id, state=AgentStatus.READY))
         for d in pending:
             self._note(d)
+        # The day's statistics go on from the predecessor's (what rebuilding counted again is dropped).
+        self.engine.carry_counters(snapshot.stats)
         return resend, pending
 
 

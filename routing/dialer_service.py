@@ -31,6 +31,14 @@ the CTI gateway (``.../cti/commands``, QoS 1) and writes attempts
 (:func:`crm.repository.record_outbound_attempt`). An answered call whose agent saved no contact
 within ``no_disposition_after_s`` (2 h by default) closes its work item as ``no_disposition``
 (:func:`crm.repository.close_undisposed`): counted, never redialled.
+
+**Database outages and several dialers.** Before a dial, the work item is claimed in the database
+(:func:`crm.repository.claim_for_dialing`: rows locked ``FOR UPDATE SKIP LOCKED`` and held for
+:attr:`DialerCore.claim_s`), so two dialers never dial one item, and a dialer that cannot reach the
+database dials nobody. Attempts go through a durable outbox (:class:`crm.outbox.Outbox`, a local
+JSON-lines file): an attempt the database cannot take now is kept on disk and written, once (keyed on
+the dial's own id, ``attempt.client_ref``), when it answers again, before any new dial; a work item
+whose attempt is still pending is never offered for dialling, even after a restart.
 """
 
 from __future__ import annotations
@@ -40,12 +48,14 @@ import contextlib
 import functools
 import logging
 import math
+import tempfile
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bus import topics
@@ -55,7 +65,8 @@ from bus.transport import QOS_COMMAND, Bus, Subscription
 from crm import db, repository
 from crm.campaigns.eligibility import decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
-from crm.errors import CrmError
+from crm.errors import CrmError, DatabaseUnavailable
+from crm.outbox import Outbox
 from crm.repository import DialCandidate, DialDecisionRecord, DialerCampaign
 
 from .dialer import DialMode, Pacer
@@ -158,6 +169,20 @@ class RecordAttempt:
     ended_at: datetime
     next_attempt_at: datetime | None
     final: bool = False
+    ref: str | None = None  # the dial's own id: the attempt is written once however often it is retried
+
+    def to_json(self) -> dict[str, Any]:
+        return {"work_item_id": self.work_item_id, "result": self.result, "call_id": self.call_id,
+                "started_at": self.started_at.isoformat(), "ended_at": self.ended_at.isoformat(),
+                "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+                "final": self.final, "ref": self.ref}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> RecordAttempt:
+        when = body.get("next_attempt_at")
+        return cls(int(body["work_item_id"]), str(body["result"]), body.get("call_id"),
+                   datetime.fromisoformat(body["started_at"]), datetime.fromisoformat(body["ended_at"]),
+                   datetime.fromisoformat(when) if when else None, bool(body.get("final")), body.get("ref"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +249,7 @@ class _Dial:
     work_item_id: int
     attempts: int
     started: float
+    ref: str = ""
     call_id: str | None = None
     joined_at: float | None = None
     delivered: bool = False
@@ -322,11 +348,11 @@ class DialerCore:
         return tuple(sorted(busy | set(self._not_before)))
 
     # -- dialling ----------------------------------------------------------------------------
-    def dial(self, campaign: str, item: DialCandidate, now: float) -> DialOut | None:
-        """Dial ``item`` now if the rules allow it (then the pacer counts it in progress)."""
+    def allowed(self, campaign: str, item: DialCandidate, now: float) -> bool:
+        """Whether the rules allow dialling ``item`` now (if not, it is not offered again until they may)."""
         plan = self.plans.get(campaign)
         if plan is None:
-            return None
+            return False
         verdict = decide(item.state(), item.time_zone, plan.rules, _utc(now), do_not_call=item.do_not_call)
         self._decided(DialDecisionRecord(_utc(now), campaign, item.work_item_id, item.phone or None,
                                          verdict.eligible, verdict.rule.value, verdict.reason, verdict.retry_at))
@@ -334,9 +360,22 @@ class DialerCore:
             logger.debug("work item %d not dialled (%s): %s", item.work_item_id, verdict.rule, verdict.reason)
             later = verdict.retry_at.timestamp() if verdict.retry_at is not None else now + 3600.0
             self._not_before[item.work_item_id] = max(later, now + 1.0)
+            return False
+        return True
+
+    @property
+    def claim_s(self) -> float:
+        """How long a dial holds its work item in the database (no other dialer takes it meanwhile)."""
+        return self.result_timeout_s + self.dial_timeout_s + 300.0
+
+    def dial(self, campaign: str, item: DialCandidate, now: float) -> DialOut | None:
+        """Dial ``item`` now if the rules allow it (then the pacer counts it in progress)."""
+        plan = self.plans.get(campaign)
+        if plan is None or not self.allowed(campaign, item, now):
             return None
-        command_id = f"dial:{campaign}:{item.work_item_id}:{uuid.uuid4().hex[:12]}"
-        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now)
+        ref = uuid.uuid4().hex
+        command_id = f"dial:{campaign}:{item.work_item_id}:{ref[:12]}"
+        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now, ref)
         self.pacers[campaign].dialled()
         self.counts[campaign].attempts += 1
         return DialOut(command_id, campaign, item.work_item_id, item.phone, plan.queue,
@@ -528,7 +567,8 @@ class DialerCore:
         final = result != "answered" and attempts >= rules.max_attempts
         delay = rules.retry_delay(result)
         next_at = None if final else _utc(now) + timedelta(seconds=delay)
-        return [RecordAttempt(dial.work_item_id, result, dial.call_id, _utc(dial.started), _utc(now), next_at, final)]
+        return [RecordAttempt(dial.work_item_id, result, dial.call_id, _utc(dial.started), _utc(now), next_at, final,
+                              dial.ref or None)]
 
     def _forget(self, dial: _Dial) -> None:
         self._by_command.pop(dial.command_id, None)
@@ -543,7 +583,9 @@ class DialerService:
     """The dialer on the bus. ``await service.start()``, then ``await service.stop()``.
 
     ``sessions`` makes database sessions (a ``sessionmaker``); database work runs in a worker thread,
-    one unit at a time.
+    one unit at a time. ``outbox`` is the file where attempts wait while the database is away (one per
+    dialer; ``ccenter dialer --outbox``); without it, a file in a new temporary folder, which outlives a
+    database outage but not the process.
     """
 
     def __init__(
@@ -561,6 +603,7 @@ class DialerService:
         keep_decisions_for: timedelta = repository.DECISION_RETENTION,
         messages: MessageSender | None = None,
         messages_every_s: float = 5.0,
+        outbox: Path | None = None,
     ) -> None:
         if no_disposition_after_s <= 0:
             raise ValueError("no_disposition_after_s must be a positive number of seconds")
@@ -590,6 +633,14 @@ class DialerService:
         self._callbacks: list[RecordCallback] = []  # promised callbacks not written yet
         self._promises = asyncio.Lock()
         self._writes: set[asyncio.Future[Any]] = set()  # writes a stop interrupted the wait for
+        self._database_down = False
+        if outbox is None:
+            outbox = Path(tempfile.mkdtemp(prefix="ccenter-dialer-")) / "attempts.jsonl"
+        self.outbox: Outbox[RecordAttempt] = Outbox(
+            outbox, self._write_attempt, encode=RecordAttempt.to_json, decode=RecordAttempt.from_json,
+            key=lambda r: r.ref or f"{r.work_item_id}@{r.started_at.isoformat()}", what="attempt", log=logger)
+        if self.outbox.pending:
+            logger.info("%d attempt(s) wait in %s for the database", self.outbox.pending, outbox)
 
     async def start(self) -> None:
         """Subscribe (calls, command results, queue statistics), load the campaigns, start pacing."""
@@ -710,28 +761,50 @@ class DialerService:
                     await self._wake.wait()
             try:
                 await self.step()
+                if self._database_down:
+                    self._database_down = False
+                    logger.info("dialer: the database answers again; dialling resumes")
+            except DatabaseUnavailable as exc:
+                if not self._database_down:
+                    self._database_down = True
+                    logger.warning("dialer: %s; no new dials until it answers (attempts are kept in %s)",
+                                   str(exc).splitlines()[0], self.outbox.path)
             except BusError as exc:
                 logger.warning("dialer: the bus failed: %s", exc)
             except Exception:
                 logger.exception("dialer: a pacing step failed")
 
     async def step(self) -> None:
-        """One pacing step: abandonment timers, then the calls the pacers want."""
-        await self._carry_out(self.core.tick(self.clock()))  # also writes promised callbacks still waiting
+        """One pacing step: abandonment timers, attempts kept while the database was away, then the calls
+        the pacers want (each work item claimed in the database first)."""
+        await self._carry_out(self.core.tick(self.clock()))
+        if self.outbox.pending:
+            async with self._db:
+                await asyncio.to_thread(self.outbox.flush)
+            if self.outbox.pending:
+                raise DatabaseUnavailable(f"{self.outbox.pending} attempt(s) still wait for the database")
         if time.monotonic() - self._last_refresh >= self.refresh_s:
             await self.refresh()
         for campaign, n in self.core.wanted(self.clock()).items():
             plan = self.core.plans[campaign]
-            skip = self.core.skip(self.clock())
+            pending = {r.work_item_id for r in self.outbox.records()}
+            skip = tuple(sorted(set(self.core.skip(self.clock())) | pending))
             now = _utc(self.clock())
             candidates = await self._in_db(self._candidates(plan.campaign_id, now, n * 3 + 10, skip))
+            chosen = [item for item in candidates if self.core.allowed(campaign, item, self.clock())][:n]
+            if not chosen:
+                continue
+            until = now + timedelta(seconds=self.core.claim_s)
+            ids = [item.work_item_id for item in chosen]
+            claimed = set(await self._in_db(self._claim(ids, now, until)))
+            if len(claimed) < len(ids):
+                logger.debug("work items %s were claimed by another dialer", sorted(set(ids) - claimed))
             started: list[Decision] = []
-            for item in candidates:
-                if len(started) >= n:
-                    break
-                dial = self.core.dial(campaign, item, self.clock())
-                if dial is not None:
-                    started.append(dial)
+            for item in chosen:
+                if item.work_item_id in claimed:
+                    dial = self.core.dial(campaign, item, self.clock())
+                    if dial is not None:
+                        started.append(dial)
             await self._carry_out(started)
         await self.keep_decisions()
         if self.messages is not None and time.monotonic() - self._last_messages >= self.messages_every_s:
@@ -768,7 +841,9 @@ class DialerService:
                 await self._command(f"{d.call_id}:dialer-abandoned", "fallback", d.call_id,
                                     {"call_id": d.call_id, "action": "abandoned", "campaign": d.campaign})
         if records:
-            await self._in_db(lambda s: self._write(s, records))
+            async with self._db:
+                for record in records:
+                    await asyncio.to_thread(self.outbox.save, record)
             self.attempts_recorded += len(records)
         await self.keep_promises()
 
@@ -805,11 +880,15 @@ class DialerService:
             logger.info("call %s: the callback to %s is work item %d", r.call_id, r.number, item)
 
     @staticmethod
-    def _write(session: db.Session, records: list[RecordAttempt]) -> None:
-        for r in records:
-            repository.record_outbound_attempt(
+    def _claim(ids: list[int], now: datetime, until: datetime) -> Callable[[db.Session], list[int]]:
+        return lambda s: repository.claim_for_dialing(s, ids, now=now, until=until)
+
+    def _write_attempt(self, r: RecordAttempt) -> bool:
+        """One attempt in its own transaction (the outbox's write: idempotent on the dial's ref)."""
+        with db.answering(), self.sessions() as session, session.begin():
+            return repository.record_outbound_attempt(
                 session, r.work_item_id, result=r.result, cti_call_id=r.call_id, started_at=r.started_at,
-                ended_at=r.ended_at, next_attempt_at=r.next_attempt_at, final=r.final,
+                ended_at=r.ended_at, next_attempt_at=r.next_attempt_at, final=r.final, client_ref=r.ref,
             )
 
     async def _command(self, command_id: str, name: str, call_id: str | None, args: dict[str, Any]) -> None:
@@ -819,7 +898,7 @@ class DialerService:
 
     async def _in_db(self, work: Callable[[db.Session], Any]) -> Any:
         def run() -> Any:
-            with self.sessions() as session, session.begin():
+            with db.answering(), self.sessions() as session, session.begin():
                 return work(session)
 
         async with self._db:

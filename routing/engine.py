@@ -21,6 +21,7 @@ in insertion order, which is longest-idle order.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -367,6 +368,29 @@ class AcdEngine:
                 asa_s=c.wait_answered_s / c.answered if c.answered else None,
             )
         return found
+
+    def counters(self) -> dict[str, Any]:
+        """The day's statistics counters (totals per queue and per queue and priority), as plain data."""
+        return {
+            "totals": {name: dataclasses.asdict(c) for name, c in self._totals.items()},
+            "by_priority": [[name, priority, dataclasses.asdict(c)]
+                            for (name, priority), c in self._totals_by_priority.items()],
+        }
+
+    def carry_counters(self, counters: Mapping[str, Any]) -> None:
+        """Take over the day's counters of a predecessor (:meth:`counters`), for the queues configured here."""
+        known = {f.name for f in dataclasses.fields(_Counters)}
+
+        def read(values: Any) -> _Counters:
+            return _Counters(**{k: v for k, v in dict(values).items() if k in known})
+
+        for name, values in dict(counters.get("totals") or {}).items():
+            if name in self._totals:
+                self._totals[name] = read(values)
+        for row in counters.get("by_priority") or ():
+            name, priority, values = row
+            if name in self._totals:
+                self._totals_by_priority[(str(name), int(priority))] = read(values)
 
     def start_interval(self, now: float) -> dict[str, QueueStatistics]:
         """Close the current statistics interval (returned) and start a new one at ``now``."""

@@ -11,16 +11,24 @@ epoch stands down at once.
 the monotonic time as a value, and answers with what to do: publish a leader record
 (:class:`PublishLeader`), stand down (:class:`StepDown`) or take over (:class:`TakeOver`). The server
 (:mod:`routing.server`) does the publishing and the rebuilding.
+
+**Snapshots of any size.** The leader's state (:class:`~bus.messages.AcdSnapshot`) can outgrow one
+message (tens of thousands of waiting calls): :func:`split_snapshot` cuts it into parts that each stay
+under a byte budget, and a standby's :class:`SnapshotAssembler` puts the parts of one ``(epoch, seq)``
+back together, whatever order they come in; parts of an older snapshot are dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
-from bus.messages import AcdLeader
+from bus.messages import AcdLeader, AcdSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -153,3 +161,63 @@ class Election:
             # Give a standby that kept its link the time to take over before we would claim again.
             self.hold_off_until = mono + 3 * (self.settle_s + self.claim_s) + 2.0
         return True
+
+
+# ---------------------------------------------------------------- snapshots in parts
+
+#: Bytes of list items per snapshot part: well under the bus's 256 KiB payload limit.
+PART_BUDGET = 160 * 1024
+_LISTS = ("calls", "agents", "ended")
+
+
+def split_snapshot(snapshot: AcdSnapshot, budget: int = PART_BUDGET) -> list[AcdSnapshot]:
+    """``snapshot`` as parts whose lists each hold at most about ``budget`` bytes of JSON; part 0 also
+    carries the statistics. One part when it fits."""
+    chunks: list[dict[str, list[Any]]] = [{name: [] for name in _LISTS}]
+    size = len(json.dumps(snapshot.stats, separators=(",", ":")))
+    for name in _LISTS:
+        for item in getattr(snapshot, name):
+            cost = len(json.dumps(item, separators=(",", ":"))) + 1
+            if size + cost > budget and any(chunks[-1].values()):
+                chunks.append({n: [] for n in _LISTS})
+                size = 0
+            chunks[-1][name].append(item)
+            size += cost
+    parts = len(chunks)
+    return [
+        dataclasses.replace(snapshot, calls=chunk["calls"], agents=chunk["agents"], ended=chunk["ended"],
+                            stats=snapshot.stats if k == 0 else {}, part=k, parts=parts)
+        for k, chunk in enumerate(chunks)
+    ]
+
+
+class SnapshotAssembler:
+    """A standby's view of the leader's snapshot, from its parts: :meth:`add` returns the whole snapshot
+    once every part of the newest ``(epoch, seq)`` is in (None meanwhile)."""
+
+    def __init__(self) -> None:
+        self.complete: AcdSnapshot | None = None
+        self._key: tuple[int, int] | None = None
+        self._parts: dict[int, AcdSnapshot] = {}
+
+    def add(self, part: AcdSnapshot) -> AcdSnapshot | None:
+        key = (part.epoch, part.seq)
+        if self.complete is not None and key <= (self.complete.epoch, self.complete.seq):
+            return None  # a part of a snapshot we have, or of an older one
+        if not 0 <= part.part < part.parts:
+            logger.warning("ACD snapshot part %d of %d skipped: not a valid part", part.part, part.parts)
+            return None
+        if self._key is None or key > self._key:
+            self._key, self._parts = key, {}
+        elif key < self._key:
+            return None
+        self._parts[part.part] = part
+        if len(self._parts) < part.parts or any(p.parts != part.parts for p in self._parts.values()):
+            return None
+        ordered = [self._parts[k] for k in range(part.parts)]
+        whole = dataclasses.replace(
+            ordered[0], calls=[c for p in ordered for c in p.calls], agents=[a for p in ordered for a in p.agents],
+            ended=[e for p in ordered for e in p.ended], part=0, parts=1,
+        )
+        self.complete, self._key, self._parts = whole, None, {}
+        return whole

@@ -68,7 +68,7 @@ from .acd_config import AcdConfig, AgentProfile, acd_config_from_db, load_acd_co
 from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing
 from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
-from .leadership import Election, PublishLeader, Role, StepDown, TakeOver
+from .leadership import Election, PublishLeader, Role, SnapshotAssembler, StepDown, TakeOver, split_snapshot
 from .model import AgentId, CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn, QueueConfig
 from .supervision import SupervisorDesk
 
@@ -134,6 +134,8 @@ class AcdServer:
         self.takeovers = 0
         self.commands_sent = 0
         self.snapshot_received: AcdSnapshot | None = None  # a standby's latest snapshot of the leader
+        self._assembler = SnapshotAssembler()
+        self._parts_sent = 1
         self._buffer: deque[tuple[float, Envelope]] = deque()
         self._seq = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -247,7 +249,8 @@ class AcdServer:
         if self.supervision is not None:
             patterns.append(topics.all_supervisor_actions(self.site))
         if self.election:
-            patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.all_presence(self.site)]
+            patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.acd_state_parts(self.site),
+                         topics.all_presence(self.site)]
         for pattern in patterns:
             subscription = await self.bus.subscribe(pattern, qos=QOS_COMMAND)
             self._subscriptions.append(subscription)
@@ -310,8 +313,9 @@ class AcdServer:
             self._wake.set()
         elif isinstance(message, AcdSnapshot):
             last = self.snapshot_received
-            if last is None or (message.epoch, message.seq) > (last.epoch, last.seq):
-                self.snapshot_received = message
+            whole = self._assembler.add(message)
+            if whole is not None and (last is None or (whole.epoch, whole.seq) > (last.epoch, last.seq)):
+                self.snapshot_received = whole
                 horizon = time.monotonic() - self.buffer_s
                 while self._buffer and self._buffer[0][0] < horizon:
                     self._buffer.popleft()
@@ -388,7 +392,14 @@ class AcdServer:
             return
         self.adapter.changed = False
         self._last_snapshot = time.monotonic()
-        await self._send_retained(topics.acd_state(self.site), self.snapshot())
+        parts = split_snapshot(self.snapshot())
+        # Later parts first: a standby has every part of a snapshot by the time its part 0 arrives.
+        for part in reversed(parts):
+            topic = topics.acd_state(self.site) if part.part == 0 else topics.acd_state_part(self.site, part.part)
+            await self._send_retained(topic, part)
+        for stale in range(len(parts), self._parts_sent):  # parts of a larger snapshot, retained: cleared
+            await self.bus.clear_retained(topics.acd_state_part(self.site, stale))
+        self._parts_sent = len(parts)
 
     async def _send_retained(self, topic: str, message: Message) -> None:
         if not self._link_up():
@@ -415,6 +426,8 @@ class AcdServer:
                     await self._maintain()
             except BusError as exc:
                 await self._step_down(f"the bus failed: {exc}")
+            except Exception:  # a bug must not stop the ACD: log it with its traceback and go on
+                logger.exception("ACD %s: a routing step failed", self.client_id)
 
     async def _maintain(self) -> None:
         if self.role in (Role.STANDBY, Role.CANDIDATE):
@@ -477,6 +490,8 @@ class AcdServer:
         )
         await self._publish_snapshot()
         for call_id, agent_id in resend:
+            if call_id not in self.adapter.calls:
+                continue  # the buffered events already ended it
             if self.engine.call_status(call_id) is CallStatus.OFFERED and self.engine.call_agent(call_id) == agent_id:
                 queue = self.adapter.calls[call_id].queue
                 await self._send_all(self.adapter.deliver(call_id, agent_id, queue, epoch=self.epoch, now=self.clock()))

@@ -104,13 +104,15 @@ def run_server(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         await bus.start()
-        # Named by the bus's client id (the given one with a random suffix): the ACL lets it write that presence.
+        # The election names this server by its bus's own client id (the given one with a random suffix):
+        # the ACL lets it write that presence, and the broker's last will for that id (presence offline)
+        # is what tells a standby that a killed leader is gone.
         from crm import db
 
         engine = db.connect(settings.db_url)  # supervisors' actions: teams, skills, queues, campaigns, audit
         server = acd_server(
-            bus, config, settings, election=not (args.no_standby or in_process), record=record,
-            sessions=db.session_factory(engine),
+            bus, config, settings, client_id=str(getattr(bus, "client_id", "") or client_id),
+            election=not (args.no_standby or in_process), record=record, sessions=db.session_factory(engine),
         )
         try:
             await server.start()

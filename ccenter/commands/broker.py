@@ -62,6 +62,7 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("read", f"{_P}/cti/results"),
         ("readwrite", f"{_P}/acd/leader"),
         ("readwrite", f"{_P}/acd/state"),
+        ("readwrite", f"{_P}/acd/state/+"),
         ("write", f"{_P}/queues/+/stats"),
         ("read", f"{_P}/acd/explain"),
         ("write", f"{_P}/acd/explanations"),

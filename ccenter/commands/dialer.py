@@ -34,6 +34,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         help="the REST gateway that sends campaigns' sms and email messages (default: "
                              "CCENTER_MESSAGES_URL; none: those channels wait); its bearer token is read from "
                              "CCENTER_MESSAGES_TOKEN")
+    dialer.add_argument("--outbox", metavar="FILE", default=None,
+                        help="where attempts wait while the database is away, written when it answers again "
+                             "(default: dialer-<site>.jsonl in the data folder's outbox/; one per dialer)")
     dialer.set_defaults(func=run_dialer)
 
 
@@ -81,6 +84,17 @@ def run_dialer(args: argparse.Namespace) -> int:
               "URL (or CCENTER_MQTT); to run everything in one process, use `ccenter demo`", file=sys.stderr)
         return 1
     client_id = args.client_id or f"dialer-{socket.gethostname()}-{os.getpid()}"
+    from pathlib import Path
+
+    from ..config import data_dir
+
+    outbox = Path(args.outbox) if args.outbox else data_dir() / "outbox" / f"dialer-{settings.site}.jsonl"
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock(outbox)
+    if lock is None:
+        print(f"ccenter: error: another dialer uses the outbox {outbox}: give each dialer its own --outbox FILE",
+              file=sys.stderr)
+        return 1
     engine = db.connect(settings.db_url)
     if not db.is_current(engine):
         engine.dispose()
@@ -101,7 +115,7 @@ def run_dialer(args: argparse.Namespace) -> int:
                                  no_disposition_after_s=args.no_disposition_after,
                                  keep_decisions_days=args.keep_decisions,
                                  messages_url=args.messages_url or os.environ.get("CCENTER_MESSAGES_URL"),
-                                 messages_token=os.environ.get("CCENTER_MESSAGES_TOKEN"))
+                                 messages_token=os.environ.get("CCENTER_MESSAGES_TOKEN"), outbox=outbox)
         try:
             await service.start()
             campaigns = ", ".join(f"{p.key} ({p.mode.value} into {p.queue})" for p in service.core.plans.values())
@@ -116,4 +130,20 @@ def run_dialer(args: argparse.Namespace) -> int:
         run(serve())
     finally:
         engine.dispose()
+        lock.close()
     return 0
+
+
+def _lock(path: Any) -> Any:
+    """An open lock file beside ``path`` held exclusively by this process, or None if another holds it."""
+    handle = open(path.with_suffix(".lock"), "a+b")  # noqa: SIM115 (held until the dialer stops)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; one dialer per outbox is documented
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle

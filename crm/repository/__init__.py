@@ -88,6 +88,7 @@ from .decisions import (
 from .dialing import (
     DialCandidate,
     DialerCampaign,
+    claim_for_dialing,
     dial_candidates,
     dialer_campaigns,
     record_outbound_attempt,
@@ -212,6 +213,7 @@ __all__ = [
     "campaign_dispositions",
     "campaign_now",
     "check_account_pin",
+    "claim_for_dialing",
     "close_contact",
     "close_siblings",
     "close_undisposed",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from .. import dnc
@@ -17,6 +17,7 @@ from ..models import (
     Activity,
     Attempt,
     Campaign,
+    Contact,
     Customer,
     Queue,
     Task,
@@ -148,22 +149,31 @@ def dial_candidates(session: Session, campaign_id: int, *, now: datetime, limit:
 def record_outbound_attempt(
     session: Session, work_item_id: int, *, result: str, cti_call_id: str | None, started_at: datetime,
     ended_at: datetime, next_attempt_at: datetime | None, final: bool = False, reason: str | None = None,
-) -> None:
+    client_ref: str | None = None,
+) -> bool:
     """One dial of the dialer: ``result`` is answered, busy, no_answer, answering_machine, abandoned,
     hung_up or failed. The item waits until ``next_attempt_at``; ``final`` closes it as failed (no
     more attempts); an answered call leaves it in progress for the agent's offer result. An item closed
-    while it was dialled (cancelled as a sibling, completed) keeps its status and result."""
+    while it was dialled (cancelled as a sibling, completed) keeps its status and result.
+
+    Idempotent on ``client_ref`` (the dial's own id): an attempt already written under it is not
+    written again (a retry from the dialer's outbox after a lost answer). Returns whether it wrote."""
+    if client_ref is not None and session.scalar(select(Attempt.id).where(Attempt.client_ref == client_ref)):
+        return False
     item = session.get(WorkItem, work_item_id)
     if item is None:
         raise NotFound(f"no work item {work_item_id}")
+    # The agent's contact of this call may be in already (both waited out a database outage): tie them.
+    contact_id = session.scalar(select(Contact.id).where(
+        Contact.work_item_id == item.id, Contact.cti_call_id == cti_call_id).limit(1)) if cti_call_id else None
     session.add(Attempt(work_item_id=item.id, started_at=started_at, ended_at=ended_at, result=result,
-                        cti_call_id=cti_call_id))
+                        cti_call_id=cti_call_id, client_ref=client_ref, contact_id=contact_id))
     item.attempt_count += 1
     item.last_attempt_at = started_at
     if item.status not in (WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS):
         # Closed while the call was being dialled (a sibling's result, an agent's): the dial is
         # counted, the item stays closed with its own result.
-        return
+        return True
     item.result = result
     item.next_attempt_at = next_attempt_at
     if final:
@@ -171,3 +181,29 @@ def record_outbound_attempt(
         item.reason = (reason or f"no contact after {item.attempt_count} attempts")[:200]
     else:
         item.status = WorkItemStatus.IN_PROGRESS
+    return True
+
+
+def claim_for_dialing(session: Session, work_item_ids: list[int], *, now: datetime, until: datetime) -> list[int]:
+    """Claim work items for a dial, so that no other dialer dials them: of ``work_item_ids``, those
+    still open and due are held until ``until`` (their ``next_attempt_at``; the attempt written after
+    the dial sets it again). On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: an item
+    another dialer is claiming at this moment is skipped, never waited for; the update re-checks that
+    the item is still due, so an item claimed and committed meanwhile is not claimed twice (on SQLite
+    too). Returns the ids claimed, in the order given."""
+    if not work_item_ids:
+        return []
+    due = or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now)
+    is_open = WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS))
+    lockable = session.scalars(
+        select(WorkItem.id).where(WorkItem.id.in_(work_item_ids), is_open, due).with_for_update(skip_locked=True)
+    ).all()
+    claimed = set()
+    for work_item_id in lockable:
+        done = session.execute(
+            update(WorkItem).where(WorkItem.id == work_item_id, is_open, due).values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(done, "rowcount", 0) == 1:
+            claimed.add(work_item_id)
+    return [i for i in work_item_ids if i in claimed]

@@ -1,0 +1,140 @@
+"""Broker faults: commands published while their receiver reconnects are delivered, with and without a
+broker that persists its sessions. A private Mosquitto on a free port, stopped and started by the test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bus import topics
+from bus.messages import CallEvent, Command
+from bus.mqtt import MqttBus
+from bus.reconnect import BackoffPolicy, Reconnector
+from bus.transport import QOS_COMMAND
+from cti.buslink import BusLink
+from cti.gateway import Gateway
+from cti.sim import SimLink, SimPbx
+from tests.bus.test_mqtt import CuttableProxy
+from tests.end2end.private import private_mosquitto
+from tests.helpers import until
+
+pytestmark = pytest.mark.faults
+TIMEOUT = 20.0
+LOST = r"^(MQTT link to mqtt://127\.0\.0\.1:\d+ lost .*; retrying in|publish on \S+ failed .*; waiting for the link)"
+
+
+@contextlib.asynccontextmanager
+async def started(bus: MqttBus) -> AsyncIterator[MqttBus]:
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+@pytest.mark.parametrize("persistent", [True, False], ids=["persistent-session", "clean-session"])
+@pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=LOST)
+def test_a_command_published_while_its_receiver_reconnects(persistent: bool) -> None:
+    """The receiver's link is cut and a QoS 1 command is published at once: a persistent session (the
+    default) gets it on reconnecting; a clean session loses it (what persistence is for)."""
+    site = f"faults-{uuid.uuid4().hex[:8]}"
+
+    async def scenario() -> list[str]:
+        with private_mosquitto(persistence=False) as broker:
+            proxy = CuttableProxy("127.0.0.1", broker.port)
+            port = await proxy.start()
+            receiver = MqttBus(f"mqtt://127.0.0.1:{port}", client_id=f"gw-{site}", site=site, keepalive=5,
+                               persistent=persistent)
+            try:
+                async with started(MqttBus(broker.url, client_id=f"acd-{site}", site=site)) as sender, \
+                        started(receiver):
+                    inbox = await receiver.subscribe(topics.cti_commands(site), qos=QOS_COMMAND)
+                    proxy.cut()
+                    await sender.publish(topics.cti_commands(site), Command(command_id="during", name="answer",
+                                                                              ts=1.0), qos=QOS_COMMAND)
+                    await until(lambda: receiver.reconnects >= 1 and receiver.connected, TIMEOUT)
+                    await sender.publish(topics.cti_commands(site), Command(command_id="after", name="answer",
+                                                                              ts=2.0), qos=QOS_COMMAND)
+                    got: list[str] = []
+                    while "after" not in got:
+                        message = (await inbox.get(timeout=TIMEOUT)).message
+                        assert isinstance(message, Command)
+                        got.append(message.command_id)
+                    return got
+            finally:
+                await proxy.close()
+
+    got = asyncio.run(scenario())
+    assert got == (["during", "after"] if persistent else ["after"])
+
+
+@pytest.mark.parametrize("persistence", [True, False], ids=["broker-persistence", "no-persistence"])
+@pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=LOST)
+def test_broker_restarted_mid_call(persistence: bool) -> None:
+    """An agent on a call; the broker stops; the agent hangs up during the outage (the command waits for
+    the link); the broker comes back: the hang-up is done once, its result and the call's end reach
+    the agent, and the agent's next call works as before."""
+    site = f"faults-{uuid.uuid4().hex[:8]}"
+    pbx = SimPbx(extensions=["1001"])
+    link = SimLink(pbx, realtime=True, tick=0.02)
+
+    async def scenario() -> tuple[int, int]:
+        with private_mosquitto(persistence=persistence) as broker:
+            # The gateway comes back 2 s after the desktop: the desktop's command reaches the broker first.
+            slow = Reconnector(BackoffPolicy(initial=2.0, cap=2.0))
+            async with started(MqttBus(broker.url, client_id=f"gw-{site}", site=site, reconnector=slow)) as gw_bus, \
+                    started(MqttBus(broker.url, client_id=f"desk-{site}", site=site, max_backoff=0.5)) as desk:
+                gateway = Gateway(link, gw_bus, site=site)
+                await gateway.start()
+                await link.connect()
+                runner = asyncio.create_task(gateway.run())
+                agent = BusLink(desk, site=site, agent_id="alice", command_timeout=TIMEOUT,
+                                capabilities_timeout=TIMEOUT, resend_after=1.0)
+                try:
+                    await agent.connect()
+                    events = agent.events()
+                    await agent.set_agent_state("alice", "ready", extension="1001")
+                    seen: list[CallEvent] = []
+
+                    async def wait_for(kind: str, call_id: str) -> None:
+                        while not any(e.type == kind and e.call_id == call_id for e in seen):
+                            event = await asyncio.wait_for(anext(events), TIMEOUT)
+                            if isinstance(event, CallEvent):
+                                seen.append(event)
+
+                    pbx.schedule_inbound(pbx.now, "+14155550100", "800", ring="1001")
+                    await wait_for("call.alerting", "sim-1")
+                    await agent.answer("sim-1", "1001")
+                    await wait_for("call.answered", "sim-1")
+
+                    broker.stop()
+                    hangup = asyncio.create_task(agent.hangup("sim-1", "1001"))  # published during the outage
+                    await asyncio.sleep(0.5)  # the outage lasts a while: the command waits meanwhile
+                    assert not hangup.done()
+                    broker.start()
+                    await asyncio.wait_for(hangup, TIMEOUT)
+                    await wait_for("call.ended", "sim-1")
+                    assert "sim-1" not in pbx.live_calls
+                    # The next call reaches the agent as before.
+                    pbx.schedule_inbound(pbx.now, "+14155550101", "800", ring="1001")
+                    await wait_for("call.alerting", "sim-2")
+                    await agent.answer("sim-2", "1001")
+                    await wait_for("call.answered", "sim-2")
+                    return gateway.commands_done, agent.resent
+                finally:
+                    await agent.close()
+                    runner.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await runner
+                    await link.close()
+
+    done, resent = asyncio.run(scenario())
+    # set_agent_state, answer, hangup, answer: each done once, however often a command was resent
+    assert done == 4, (done, resent)
+    if not persistence:
+        assert resent >= 1, "the broker forgot the gateway's subscriptions: the hang-up arrived when sent again"
