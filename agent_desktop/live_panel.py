@@ -118,12 +118,19 @@ class LivePanel(QWidget):
         self._products_slow = QTimer(self, singleShot=True, interval=SLOW_AFTER_MS)
         self._products_slow.timeout.connect(lambda: self._on_slow(self.products))
 
+        # When neither system is connected: one line instead of two empty boxes.
+        self.not_connected_label = plain_label(
+            self.tr("No billing or order system is connected to this desktop: no live bill or products."),
+            "liveNotConnected")
+        self.not_connected_label.hide()
+
         row = QHBoxLayout()
         row.addWidget(self.bill, 2)
         row.addWidget(self.products, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row, 1)
+        layout.addWidget(self.not_connected_label)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.again_button)
@@ -141,6 +148,7 @@ class LivePanel(QWidget):
         self.bill.set_state("idle", "")
         self.products.set_state("idle", "")
         self.again_button.hide()
+        self._fold()
 
     def show_customer(self, customer_id: int) -> None:
         """Ask billing and the order system about ``customer_id``; each section fills as its system answers."""
@@ -161,6 +169,13 @@ class LivePanel(QWidget):
     def ask_again(self) -> None:
         if self.customer_id is not None:
             self.show_customer(self.customer_id)
+
+    def _fold(self) -> None:
+        """Neither system connected: say so in one line rather than in two boxes."""
+        neither = self.bill.state == self.products.state == "not_connected"
+        self.bill.setHidden(neither)
+        self.products.setHidden(neither)
+        self.not_connected_label.setHidden(not neither)
 
     # --- answers -----------------------------------------------------------------------------------
 
@@ -230,6 +245,7 @@ class LivePanel(QWidget):
         state, text = self._failure(error, "billing")
         self.bill.set_state(state, text)
         self.again_button.setVisible(not self.again_button.isHidden() or state == "away")
+        self._fold()
         self.bill_failed.emit(state)
 
     def _on_products_failed(self, serial: int, error: Exception) -> None:
@@ -239,4 +255,5 @@ class LivePanel(QWidget):
         state, text = self._failure(error, "order system")
         self.products.set_state(state, text)
         self.again_button.setVisible(not self.again_button.isHidden() or state == "away")
+        self._fold()
         self.products_failed.emit(state)

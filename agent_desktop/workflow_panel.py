@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QPushButton,
     QTableView,
@@ -124,6 +125,8 @@ class WorkflowPanel(QWidget):
         self.history_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.history_view.verticalHeader().setVisible(False)
         self.history_view.horizontalHeader().setStretchLastSection(True)
+        self.history_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.history_view.setWordWrap(False)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -214,6 +217,7 @@ class WorkflowPanel(QWidget):
             button.setToolTip(self.tr("Moves it to: %1").replace("%1", label(Kind.WORKFLOW_STATE, step.target)))
             button.clicked.connect(lambda _checked=False, s=step: self.take(s.transition))
             self.steps_layout.insertWidget(self.steps_layout.count() - 1, button)
+            button.show()  # at once, not when the layout gets round to it
             self.step_buttons[step.transition] = button
 
     # --- taking a step -----------------------------------------------------------------------------

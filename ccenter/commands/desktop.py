@@ -160,6 +160,8 @@ def run_desktop(args: argparse.Namespace) -> int:
     def release() -> None:
         if isinstance(directory, CenterDirectory):
             directory.close()
+        elif directory.orders is not None:
+            directory.orders.close()
         if engine is not None:
             engine.dispose()
 

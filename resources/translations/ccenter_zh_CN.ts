@@ -1348,6 +1348,10 @@
         <translation>重新向计费系统和订单系统查询</translation>
     </message>
     <message>
+        <source>No billing or order system is connected to this desktop: no live bill or products.</source>
+        <translation>本工作台未连接计费系统或订单系统：不显示实时账单和产品。</translation>
+    </message>
+    <message>
         <source>Asking billing…</source>
         <translation>正在查询计费系统…</translation>
     </message>

@@ -84,6 +84,7 @@ def test_the_bill_and_the_products_fill_in_as_billing_and_the_order_system_answe
         assert _cells(live.product_rows, "Number") == ["+14155550101", ""]
         assert _cells(live.product_rows, "Contract end") == ["2027-06-30", ""]
         assert live.again_button.isHidden()
+        assert live.not_connected_label.isHidden() and not live.bill.isHidden()
         directory.close()
     orders.close()
 
@@ -173,4 +174,6 @@ def test_with_no_billing_or_order_system_connected_the_panel_says_so(qtbot, engi
             assert live.bill_summary.isHidden() and live.bill_lines.rowCount() == 0
             assert live.product_rows.rowCount() == 0
             assert live.again_button.isHidden()  # asking again would not help
+            # ... and, with neither connected, one line says so instead of two boxes
+            assert live.bill.isHidden() and live.products.isHidden() and not live.not_connected_label.isHidden()
         directory.close()

@@ -95,6 +95,7 @@ def test_an_installed_order_offers_only_complete_shows_its_history_and_completes
     # Only what the workflow lets an agent do from "installed": not cancel, not the system's steps.
     assert list(panel.step_buttons) == ["complete"]
     assert panel.step_buttons["complete"].text() == "Complete"
+    assert not panel.step_buttons["complete"].isHidden()
     assert _cells(panel.history, "Who") == ["desktop", "boss", "boss", "boss"]
     assert _cells(panel.history, "As") == ["Agent", "System", "System", "System"]
     assert _cells(panel.history, "Move") == ["Submitted", "Submitted → Credit check", "Credit check → Provisioning",
