@@ -205,7 +205,9 @@ class Customer360View(QWidget):
         page = QSplitter(Qt.Orientation.Vertical)
         page.addWidget(view)
         page.addWidget(panel)
+        page.setStretchFactor(0, 1)
         page.setStretchFactor(1, 2)
+        page.setSizes([140, 320])  # a few rows of the table, the rest for the workflow
 
         def current_changed(current: Any, _previous: Any) -> None:
             row = current.row()

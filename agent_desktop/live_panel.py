@@ -15,7 +15,8 @@ import logging
 from typing import Protocol
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtGui import Qt
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QHeaderView, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from connectors.boss import BillLine, LiveBill, Product
 from connectors.center import NotConnected
@@ -61,13 +62,16 @@ class _Section(QGroupBox):
         self.layout_ = QVBoxLayout(self)
         self.layout_.addWidget(self.status_label)
 
-    def set_state(self, state: str, text: str) -> None:
+    def set_state(self, state: str, text: str, detail: str = "") -> None:
+        """``text`` for people; ``detail`` (what the system or the network said) in its tooltip."""
         self.state = state
         self.status_label.setText(text)
+        tip = Qt.convertFromPlainText(detail, Qt.WhiteSpaceMode.WhiteSpaceNormal) if detail else ""
+        self.status_label.setToolTip(tip)
         self.status_label.setVisible(bool(text))
-        self.setProperty("answer", state)  # the style sheet colours slow and away
-        self.style().unpolish(self)
-        self.style().polish(self)
+        self.status_label.setProperty("answer", state)  # the style sheet colours slow and away
+        self.status_label.style().unpolish(self.status_label)
+        self.status_label.style().polish(self.status_label)
 
 
 def _table(model: RecordTableModel[object], object_name: str) -> QTableView:
@@ -76,7 +80,11 @@ def _table(model: RecordTableModel[object], object_name: str) -> QTableView:
     view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.setWordWrap(False)
+    # A few rows, then it scrolls: the 360 view's own tabs keep the room.
+    rows = 4 * view.verticalHeader().defaultSectionSize()
+    view.setMaximumHeight(view.horizontalHeader().sizeHint().height() + rows + 4)
     return view
 
 
@@ -102,12 +110,12 @@ class LivePanel(QWidget):
         self._currency = ""
         self.bill_lines_view = _table(self.bill_lines, "liveBillLines")  # type: ignore[arg-type]
         self.bill.layout_.addWidget(self.bill_summary)
-        self.bill.layout_.addWidget(self.bill_lines_view, 1)
+        self.bill.layout_.addWidget(self.bill_lines_view)
 
         self.products = _Section(self.tr("Products and services (order system)"), "liveProducts")
         self.product_rows = RecordTableModel(PRODUCT_COLUMNS, self)
         self.products_view = _table(self.product_rows, "liveProductTable")  # type: ignore[arg-type]
-        self.products.layout_.addWidget(self.products_view, 1)
+        self.products.layout_.addWidget(self.products_view)
 
         self.again_button = named(QPushButton(self.tr("Ask again")), "liveAskAgain")
         self.again_button.setToolTip(self.tr("Ask billing and the order system again"))
@@ -129,7 +137,7 @@ class LivePanel(QWidget):
         row.addWidget(self.products, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row, 1)
+        layout.addLayout(row)
         layout.addWidget(self.not_connected_label)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -222,28 +230,28 @@ class LivePanel(QWidget):
         self.products_answered.emit(customer_id)
 
     def _failure(self, error: Exception, system: str) -> tuple[str, str]:
+        """The section's state and what to say; the error's own words go in the tooltip."""
         billing = system == "billing"
         if isinstance(error, NotConnected):
             return "not_connected", (self.tr("No billing system is connected to this desktop.") if billing
                                      else self.tr("No order system is connected to this desktop."))
         if isinstance(error, NotFound):
-            return "nothing", (self.tr("Billing has nothing for this customer: %1") if billing
-                               else self.tr("The order system has nothing for this customer: %1")).replace(
-                "%1", str(error))
+            return "nothing", (self.tr("Billing has no bill for this customer.") if billing
+                               else self.tr("The order system has nothing for this customer."))
         if isinstance(error, DatabaseUnavailable | ConnectorError):
-            return "away", (self.tr("Billing is away: %1") if billing
-                            else self.tr("The order system is away: %1")).replace("%1", str(error))
+            return "away", (self.tr("Billing does not answer now.") if billing
+                            else self.tr("The order system does not answer now."))
         if not isinstance(error, CrmError):
             logger.error("%s look-up failed", system, exc_info=error)
-        return "away", (self.tr("Billing could not be asked: %1") if billing
-                        else self.tr("The order system could not be asked: %1")).replace("%1", str(error))
+        return "away", (self.tr("Billing could not be asked.") if billing
+                        else self.tr("The order system could not be asked."))
 
     def _on_bill_failed(self, serial: int, error: Exception) -> None:
         if serial != self._serial:
             return
         self._bill_slow.stop()
         state, text = self._failure(error, "billing")
-        self.bill.set_state(state, text)
+        self.bill.set_state(state, text, str(error))
         self.again_button.setVisible(not self.again_button.isHidden() or state == "away")
         self._fold()
         self.bill_failed.emit(state)
@@ -253,7 +261,7 @@ class LivePanel(QWidget):
             return
         self._products_slow.stop()
         state, text = self._failure(error, "order system")
-        self.products.set_state(state, text)
+        self.products.set_state(state, text, str(error))
         self.again_button.setVisible(not self.again_button.isHidden() or state == "away")
         self._fold()
         self.products_failed.emit(state)

@@ -97,6 +97,11 @@ class WorkflowPanel(QWidget):
         self.steps_layout = QHBoxLayout(self.steps_box)
         self.steps_layout.setContentsMargins(0, 0, 0, 0)
         self.steps_layout.addStretch(1)
+        # The order system moves items too: ask again for where this one is now.
+        self.refresh_button = named(QPushButton(self.tr("Refresh")), "workflowRefresh")
+        self.refresh_button.setToolTip(self.tr("Show where it is now"))
+        self.refresh_button.clicked.connect(self.reload)
+        self.steps_layout.addWidget(self.refresh_button)
         self.step_buttons: dict[str, QPushButton] = {}
         self.no_steps_label = plain_label(self.tr("No step is open to an agent here."), "workflowNoSteps")
 
@@ -130,10 +135,16 @@ class WorkflowPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(self.title_label)
-        layout.addWidget(self.state_label)
-        layout.addWidget(self.delivery_label)
-        layout.addWidget(self.overdue_label)
+        top = QHBoxLayout()
+        top.addWidget(self.title_label)
+        top.addStretch(1)
+        top.addWidget(self.delivery_label)
+        now = QHBoxLayout()
+        now.addWidget(self.state_label)
+        now.addSpacing(12)
+        now.addWidget(self.overdue_label, 1)
+        layout.addLayout(top)
+        layout.addLayout(now)
         layout.addWidget(self.steps_box)
         layout.addWidget(self.no_steps_label)
         layout.addWidget(self.form)
@@ -153,6 +164,7 @@ class WorkflowPanel(QWidget):
         self.overdue_label.hide()
         self._set_steps(())
         self.no_steps_label.hide()
+        self.refresh_button.hide()
         self.history.set_rows([])
 
     def show_item(self, subject: Subject, item_id: int) -> None:
@@ -201,6 +213,7 @@ class WorkflowPanel(QWidget):
         else:
             self.overdue_label.hide()
         self._close_form()
+        self.refresh_button.show()
         self._set_steps(status.next_steps)
         self.no_steps_label.setVisible(not status.next_steps)
         self.history.set_rows(list(status.history))
@@ -216,7 +229,7 @@ class WorkflowPanel(QWidget):
             button = named(QPushButton(label(Kind.WORKFLOW_STEP, step.transition)), f"step_{step.transition}")
             button.setToolTip(self.tr("Moves it to: %1").replace("%1", label(Kind.WORKFLOW_STATE, step.target)))
             button.clicked.connect(lambda _checked=False, s=step: self.take(s.transition))
-            self.steps_layout.insertWidget(self.steps_layout.count() - 1, button)
+            self.steps_layout.insertWidget(self.steps_layout.count() - 2, button)
             button.show()  # at once, not when the layout gets round to it
             self.step_buttons[step.transition] = button
 

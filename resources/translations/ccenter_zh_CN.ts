@@ -1392,28 +1392,28 @@
         <translation>本工作台未连接订单系统。</translation>
     </message>
     <message>
-        <source>Billing has nothing for this customer: %1</source>
-        <translation>计费系统中没有该客户的数据：%1</translation>
+        <source>Billing has no bill for this customer.</source>
+        <translation>计费系统中没有该客户的账单。</translation>
     </message>
     <message>
-        <source>The order system has nothing for this customer: %1</source>
-        <translation>订单系统中没有该客户的数据：%1</translation>
+        <source>The order system has nothing for this customer.</source>
+        <translation>订单系统中没有该客户的数据。</translation>
     </message>
     <message>
-        <source>Billing is away: %1</source>
-        <translation>计费系统无法连接：%1</translation>
+        <source>Billing does not answer now.</source>
+        <translation>计费系统目前没有响应。</translation>
     </message>
     <message>
-        <source>The order system is away: %1</source>
-        <translation>订单系统无法连接：%1</translation>
+        <source>The order system does not answer now.</source>
+        <translation>订单系统目前没有响应。</translation>
     </message>
     <message>
-        <source>Billing could not be asked: %1</source>
-        <translation>无法查询计费系统：%1</translation>
+        <source>Billing could not be asked.</source>
+        <translation>无法查询计费系统。</translation>
     </message>
     <message>
-        <source>The order system could not be asked: %1</source>
-        <translation>无法查询订单系统：%1</translation>
+        <source>The order system could not be asked.</source>
+        <translation>无法查询订单系统。</translation>
     </message>
 </context>
 <context>
@@ -2144,6 +2144,14 @@
 </context>
 <context>
     <name>WorkflowPanel</name>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Show where it is now</source>
+        <translation>显示其当前状态</translation>
+    </message>
     <message>
         <source>No step is open to an agent here.</source>
         <translation>当前状态下坐席没有可执行的步骤。</translation>

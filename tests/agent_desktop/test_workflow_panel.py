@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,7 @@ def test_a_step_overtaken_by_the_order_system_is_refused_with_a_clear_message(qt
 
     with db.transaction(db.session_factory(engine)) as s:  # meanwhile the order system moves it on
         repository.report_state(s, Subject.ORDER, order_id, "installed", actor_name="boss", at=NOW)
+    assert panel.overdue_label.isHidden()
     qtbot.mouseClick(panel.step_buttons["cancel"], Qt.MouseButton.LeftButton)
     panel._field_edits["reason"].setText("changed mind")
     with qtbot.waitSignals([panel.refused, panel.loaded], timeout=10_000):
@@ -213,3 +214,25 @@ def test_the_workflow_panel_works_through_the_api(qtbot, center) -> None:
     assert [e for e in _events(engine) if e[0] == "complete"] == [("complete", "ann", "completed")]
     assert order_id == panel.status.id
     directory.close()
+
+
+def test_refresh_shows_where_the_order_system_moved_it_and_an_overdue_state_says_who_was_told(qtbot, engine) -> None:
+    customer_id = _customer(engine)
+    order_id = _order(engine, customer_id)
+    window = CustomerWindow(CustomerDirectory(db.session_factory(engine)), agent_login="ann")
+    qtbot.addWidget(window)
+    panel = window.customer_view.order_workflow
+    assert panel is not None
+    _open(qtbot, window, customer_id, panel)
+    assert panel.overdue_label.isHidden()
+
+    with db.transaction(db.session_factory(engine)) as s:  # in credit check for 9 h: its limit is 8 h
+        repository.report_state(s, Subject.ORDER, order_id, "credit_check", actor_name="boss",
+                                at=datetime.now(UTC) - timedelta(hours=9))
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        qtbot.mouseClick(panel.refresh_button, Qt.MouseButton.LeftButton)
+    assert panel.state_label.text().startswith("Now: Credit check")
+    assert not panel.overdue_label.isHidden()
+    assert panel.overdue_label.text().startswith("Overdue since ")
+    assert panel.overdue_label.text().endswith(": Back office has been told.")
+    assert list(panel.step_buttons) == ["cancel"]
