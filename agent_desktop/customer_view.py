@@ -6,7 +6,8 @@ thread. Every label shows plain text: names, notes and scripts come from callers
 
 from __future__ import annotations
 
-from typing import TypeVar
+import dataclasses
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -36,6 +37,12 @@ from crm.repository import (
 
 from .labels import Kind, label
 from .tables import Column, RecordTableModel, money, when
+
+if TYPE_CHECKING:
+    from crm.repository.workflows import WorkflowStatus
+
+    from .live_panel import LivePanel
+    from .workflow_panel import WorkflowPanel
 
 W = TypeVar("W", bound=QWidget)
 
@@ -80,7 +87,7 @@ ORDER_COLUMNS: list[Column[OrderView]] = [
     Column("Order", lambda o: str(o.id), align_right=True),
     Column("Product", lambda o: o.product),
     Column("Amount", lambda o: money(o.amount, o.currency), align_right=True),
-    Column("Status", lambda o: label(Kind.ORDER_STATUS, o.state)),  # where its workflow is (installed, ...)
+    Column("Status", lambda o: label(Kind.WORKFLOW_STATE, o.state)),  # where its workflow is (installed, ...)
     Column("Created", lambda o: when(o.created_at)),
 ]
 REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
@@ -88,7 +95,7 @@ REQUEST_COLUMNS: list[Column[ServiceRequestView]] = [
     Column("Category", lambda r: label(Kind.CATEGORY, r.category)),
     Column("Summary", lambda r: r.summary),
     Column("Priority", lambda r: label(Kind.PRIORITY, r.priority)),
-    Column("Status", lambda r: label(Kind.REQUEST_STATUS, r.state)),
+    Column("Status", lambda r: label(Kind.WORKFLOW_STATE, r.state)),
     Column("Opened", lambda r: when(r.created_at)),
 ]
 OFFER_COLUMNS: list[Column[OfferView]] = [
@@ -110,11 +117,20 @@ COMMUNICATION_COLUMNS: list[Column[CommunicationView]] = [
 
 
 class Customer360View(QWidget):
-    """Profile header over tabs of history, orders, service requests, offers and communications."""
+    """Profile header over tabs of history, orders, service requests, offers and communications.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Given a ``directory`` (the desktop's :class:`~agent_desktop.customer_window.Directory`), it also shows
+    the live bill and the customer's products as billing and the order system answer
+    (:class:`~agent_desktop.live_panel.LivePanel`), and the workflow of the selected order or service
+    request with the steps the agent may take (:class:`~agent_desktop.workflow_panel.WorkflowPanel`).
+    """
+
+    def __init__(self, directory: Any = None, parent: QWidget | None = None, *, agent_login: str = "desktop") -> None:
         super().__init__(parent)
         self.customer: Customer360 | None = None
+        self.live: LivePanel | None = None
+        self.order_workflow: WorkflowPanel | None = None
+        self.request_workflow: WorkflowPanel | None = None
         self.name_label = plain_label(object_name="customerName")
         self.tier_badge = plain_label(object_name="tierBadge")
         self.details_label = plain_label(object_name="customerDetails")
@@ -147,10 +163,27 @@ class Customer360View(QWidget):
         offers_page.addWidget(self.script)
         self.offers_view.selectionModel().currentRowChanged.connect(self._on_offer_current_changed)
 
+        self.orders_view = named(_table(self.orders), "ordersTable")  # type: ignore[arg-type]
+        self.requests_view = named(_table(self.requests), "requestsTable")  # type: ignore[arg-type]
+        orders_page: QWidget = self.orders_view
+        requests_page: QWidget = self.requests_view
+        if directory is not None:
+            from crm.workflows import Subject
+
+            from .live_panel import LivePanel
+            from .workflow_panel import WorkflowPanel
+
+            self.live = named(LivePanel(directory), "livePanel")
+            self.order_workflow = named(WorkflowPanel(directory, agent_login), "orderWorkflow")
+            self.request_workflow = named(WorkflowPanel(directory, agent_login), "requestWorkflow")
+            orders_page = self._with_workflow(self.orders_view, self.order_workflow, self.orders, Subject.ORDER)
+            requests_page = self._with_workflow(self.requests_view, self.request_workflow, self.requests,
+                                                Subject.SERVICE_REQUEST)
+
         self.tabs = named(QTabWidget(), "customerTabs")
         self.tabs.addTab(_table(self.contacts), self.tr("History"))  # type: ignore[arg-type]
-        self.tabs.addTab(_table(self.orders), self.tr("Open orders"))  # type: ignore[arg-type]
-        self.tabs.addTab(_table(self.requests), self.tr("Service requests"))  # type: ignore[arg-type]
+        self.tabs.addTab(orders_page, self.tr("Open orders"))
+        self.tabs.addTab(requests_page, self.tr("Service requests"))
         self.tabs.addTab(offers_page, self.tr("Offers"))
         self.tabs.addTab(_table(self.communications), self.tr("Communications"))  # type: ignore[arg-type]
 
@@ -158,16 +191,52 @@ class Customer360View(QWidget):
         body_layout = QVBoxLayout(self.body)
         body_layout.setContentsMargins(0, 0, 0, 0)
         body_layout.addWidget(header)
+        if self.live is not None:
+            body_layout.addWidget(self.live)
         body_layout.addWidget(self.tabs, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.placeholder)
         layout.addWidget(self.body)
         self.body.hide()
 
+    def _with_workflow(self, view: QTableView, panel: WorkflowPanel, model: RecordTableModel[Any],
+                       subject: Any) -> QSplitter:
+        """The table over the selected row's workflow; a step taken there updates the row's status."""
+        page = QSplitter(Qt.Orientation.Vertical)
+        page.addWidget(view)
+        page.addWidget(panel)
+        page.setStretchFactor(0, 1)
+        page.setStretchFactor(1, 2)
+        page.setSizes([140, 320])  # a few rows of the table, the rest for the workflow
+
+        def current_changed(current: Any, _previous: Any) -> None:
+            row = current.row()
+            if 0 <= row < model.rowCount():
+                panel.show_item(subject, model.row(row).id)
+            else:
+                panel.clear()
+
+        def moved(status: WorkflowStatus) -> None:
+            rows = [dataclasses.replace(r, state=status.state, status=status.status) if r.id == status.id else r
+                    for r in (model.row(i) for i in range(model.rowCount()))]
+            selected = view.currentIndex().row()
+            model.set_rows(rows)
+            if 0 <= selected < len(rows):
+                view.selectionModel().blockSignals(True)
+                view.selectRow(selected)
+                view.selectionModel().blockSignals(False)
+
+        view.selectionModel().currentRowChanged.connect(current_changed)
+        panel.moved.connect(moved)
+        return page
+
     def clear(self) -> None:
         self.customer = None
         for model in (self.contacts, self.orders, self.requests, self.offers, self.communications):
             model.set_rows([])
+        for panel in (self.live, self.order_workflow, self.request_workflow):
+            if panel is not None:
+                panel.clear()
         self.script.clear()
         self.body.hide()
         self.placeholder.show()
@@ -210,6 +279,14 @@ class Customer360View(QWidget):
         self.script.clear()
         if customer.offers:
             self.offers_view.selectRow(0)
+        for panel, rows, view in ((self.order_workflow, customer.open_orders, self.orders_view),
+                                  (self.request_workflow, customer.open_service_requests, self.requests_view)):
+            if panel is not None:
+                panel.clear()
+                if rows:
+                    view.selectRow(0)
+        if self.live is not None:
+            self.live.show_customer(p.id)
         self.placeholder.hide()
         self.body.show()
 

@@ -26,8 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from connectors.boss import LiveBill, OrderSystem, Product
+from connectors.center import NotConnected
+from connectors.errors import BackendRefused
 from crm import db, phones, repository
-from crm.errors import CrmError
+from crm.errors import CrmError, NotFound
 from crm.repository import Customer360, CustomerSummary
 from crm.workflows import Actor, Subject
 
@@ -49,6 +52,8 @@ class CustomerDirectory:
 
     sessions: db.SessionFactory
     region: str = "US"
+    #: The order and billing system (``[connectors.*]`` in the configuration), or None when none is connected.
+    orders: OrderSystem | None = None
 
     @contextmanager
     def _read(self) -> Iterator[db.Session]:
@@ -124,6 +129,28 @@ class CustomerDirectory:
             return repository.move(session, subject, item_id, transition, actor=Actor.AGENT, actor_name=agent_login,
                                    fields=fields)
 
+    def _account(self, customer_id: int, system: str) -> tuple[OrderSystem, str]:
+        if self.orders is None:
+            raise NotConnected(f"no {system} is connected")
+        with self._read() as session:
+            return self.orders, repository.customers.first_account(session, customer_id)
+
+    def live_bill(self, customer_id: int) -> LiveBill:
+        """The live bill and balance of the customer's first account, from billing (as ``ccenter api`` asks)."""
+        orders, account = self._account(customer_id, "billing system")
+        try:
+            return orders.bill(account)
+        except BackendRefused as exc:
+            raise NotFound(f"billing has no bill for account {account}: {exc}") from None
+
+    def products(self, customer_id: int) -> tuple[Product, ...]:
+        """Every line, plan, device and service the customer's first account holds, from the order system."""
+        orders, account = self._account(customer_id, "order system")
+        try:
+            return orders.products(account)
+        except BackendRefused as exc:
+            raise NotFound(f"the order system has nothing for account {account}: {exc}") from None
+
 
 class Directory(Protocol):
     """What the desktop asks of customer data: :class:`CustomerDirectory` over the database (the embedded
@@ -147,6 +174,8 @@ class Directory(Protocol):
     def workflow(self, subject: Subject, item_id: int) -> repository.WorkflowStatus: ...
     def move(self, subject: Subject, item_id: int, transition: str, fields: dict[str, Any] | None = None, *,
              agent_login: str = "desktop") -> repository.WorkflowStatus: ...
+    def live_bill(self, customer_id: int) -> LiveBill: ...
+    def products(self, customer_id: int) -> tuple[Product, ...]: ...
 
 
 RESULT_COLUMNS: list[Column[CustomerSummary]] = [
@@ -162,7 +191,7 @@ class CustomerWindow(QMainWindow):
     lookup_failed = Signal(str)
     customer_chosen = Signal(int)  # "use this customer for the current call"
 
-    def __init__(self, directory: Directory, parent: QWidget | None = None) -> None:
+    def __init__(self, directory: Directory, parent: QWidget | None = None, *, agent_login: str = "desktop") -> None:
         super().__init__(parent)
         self.directory = directory
         self.setWindowTitle(self.tr("ccenter — Customers"))
@@ -184,7 +213,7 @@ class CustomerWindow(QMainWindow):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.status_label = plain_label(object_name="searchStatus")
-        self.customer_view = Customer360View()
+        self.customer_view = Customer360View(directory, agent_login=agent_login)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)

@@ -166,7 +166,7 @@ def run_workstation_demo(
             window.log_on()
             window.go_ready()
             windows.append(window)
-        customers = CustomerWindow(directory)
+        customers = CustomerWindow(directory, agent_login=agents[0].login if agents else "desktop")
         if queue_stats is not None and agent_states is not None:
             ask = explain
 

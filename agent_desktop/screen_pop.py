@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLineEdit, QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout, QWidget
@@ -23,10 +24,11 @@ class ScreenPopView(QStackedWidget):
     search_requested = Signal(str)
     create_requested = Signal(str, str)  # name, number of a new customer
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, directory: Any = None, parent: QWidget | None = None, *, agent_login: str = "desktop") -> None:
         super().__init__(parent)
         self.setObjectName("screenPop")
-        self.customer_view = Customer360View()
+        # With the desktop's directory: the live bill, products and workflows too (see Customer360View).
+        self.customer_view = Customer360View(directory, agent_login=agent_login)
         self.unknown_panel = QGroupBox(self.tr("Unknown caller"))
         layout = QVBoxLayout(self.unknown_panel)
         self.unknown_label = named(plain_label(), "unknownCaller")

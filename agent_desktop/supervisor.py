@@ -46,11 +46,11 @@ from crm.supervision import CampaignOverview
 
 from .app import remember_layout
 from .customer_view import named, plain_label
+from .labels import action_label, explanation_text, state_label
 from .queues import QueueStatsFeed, QueueStatsModel
 from .supervisor_agents import AgentFilterModel, AgentTableModel
 from .supervisor_campaigns import CampaignTableModel
 from .supervisor_charts import INTERVAL_MINUTES, ChartsPanel, DayHistory, staffing, write_intervals
-from .supervisor_labels import action_label, explanation_text, state_label
 from .supervisor_tiles import Thresholds, TileBoard
 from .workers import mailbox, post
 

@@ -33,7 +33,7 @@ from PySide6.QtCore import (
 
 from bus.messages import AgentState, Command
 
-from .supervisor_labels import reason_label, state_label
+from .labels import reason_label, state_label
 
 _Index = QModelIndex | QPersistentModelIndex
 

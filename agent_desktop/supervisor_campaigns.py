@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor
 
 from crm.supervision import CampaignOverview
 
-from .supervisor_labels import tr
+from .labels import tr
 
 _Index = QModelIndex | QPersistentModelIndex
 

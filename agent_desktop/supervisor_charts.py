@@ -24,7 +24,7 @@ from bus.messages import QueueStats
 from crm.campaigns.results import safe_cell
 from routing.erlang import StaffingError, agents_required
 
-from .supervisor_labels import state_label, tr
+from .labels import state_label, tr
 
 __all__ = ["ChartsPanel", "DayHistory", "Interval", "Staffing", "staffing", "write_intervals"]
 

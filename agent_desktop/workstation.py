@@ -215,7 +215,7 @@ class AgentWindow(QMainWindow):
         self.callback, self.callback_at, self.notes, self.wrap_error = wrap.callback, wrap.callback_at, wrap.notes, \
             wrap.error
 
-        self.pop_stack = pop = ScreenPopView()
+        self.pop_stack = pop = ScreenPopView(self.directory, agent_login=self.agent.login)
         pop.customer_chosen.connect(self._choose)
         pop.search_requested.connect(self._search_unknown)
         pop.create_requested.connect(self._create_customer)

@@ -380,7 +380,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
             _check_customer(session, owner, customer_id)
             account = repository.customers.first_account(session, customer_id)
         if orders is None:
-            raise HTTPException(503, "no billing system is configured")
+            raise HTTPException(501, "no billing system is configured")
         try:
             return dict(_plain(orders.bill(account)))
         except BackendRefused as exc:
@@ -395,7 +395,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
             _check_customer(session, owner, customer_id)
             account = repository.customers.first_account(session, customer_id)
         if orders is None:
-            raise HTTPException(503, "no order system is configured")
+            raise HTTPException(501, "no order system is configured")
         try:
             return [dict(_plain(p)) for p in orders.products(account)]
         except BackendRefused as exc:

@@ -47,6 +47,10 @@ class ApiUnavailable(DatabaseUnavailable):
     """``ccenter api`` does not answer (or answers 5xx): try again in a moment."""
 
 
+class NotConnected(CrmError):
+    """No billing or order system is connected (``ccenter api`` answers 501): there is nothing to ask."""
+
+
 class NotAllowed(CrmError):
     """The agent's token may not do this (403), or it expired (401)."""
 
@@ -122,14 +126,17 @@ class CenterDirectory:
                                           timeout=self.timeout_s)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ApiUnavailable(f"the server ({self.base_url}) does not answer; try again in a moment") from exc
-        if response.status_code >= 500:
-            raise ApiUnavailable(f"the server ({self.base_url}) answered {response.status_code}; try again in a moment")
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail")
-            except ValueError:
+            except (ValueError, AttributeError):
                 detail = None
             text = detail if isinstance(detail, str) else response.reason
+            if response.status_code == 501:
+                raise NotConnected(text)
+            if response.status_code >= 500:
+                raise ApiUnavailable(f"the server ({self.base_url}) answered {response.status_code}"
+                                     f"{': ' + detail if isinstance(detail, str) else ''}; try again in a moment")
             if response.status_code == 404:
                 raise NotFound(text)
             if response.status_code == 409:

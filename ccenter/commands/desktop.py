@@ -153,11 +153,15 @@ def run_desktop(args: argparse.Namespace) -> int:
     else:
         engine = db.connect(settings.db_url)
         factory = db.session_factory(engine)
-        directory = CustomerDirectory(factory, settings.default_region)
+        from .api import order_system
+
+        directory = CustomerDirectory(factory, settings.default_region, order_system(settings))
 
     def release() -> None:
         if isinstance(directory, CenterDirectory):
             directory.close()
+        elif directory.orders is not None:
+            directory.orders.close()
         if engine is not None:
             engine.dispose()
 
@@ -199,7 +203,7 @@ def run_desktop(args: argparse.Namespace) -> int:
                          dispositions=settings.dispositions, not_ready_reasons=settings.not_ready_reasons,
                          wrap_up_seconds=settings.wrap_up_seconds)
     shown_on.append(window)
-    customers = CustomerWindow(directory)
+    customers = CustomerWindow(directory, agent_login=agent.login)
     window.customers_requested.connect(customers.show)
     customers.customer_chosen.connect(window.relink)
     if agent_feed is not None:

@@ -246,6 +246,38 @@
         <translation>提交时间</translation>
     </message>
     <message>
+        <source>Who</source>
+        <translation>操作人</translation>
+    </message>
+    <message>
+        <source>As</source>
+        <translation>身份</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <source>Move</source>
+        <translation>状态变化</translation>
+    </message>
+    <message>
+        <source>Fields</source>
+        <translation>填写内容</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>号码</translation>
+    </message>
+    <message>
+        <source>Contract end</source>
+        <translation>合约到期</translation>
+    </message>
+    <message>
         <source>Campaign</source>
         <translation>营销活动</translation>
     </message>
@@ -379,6 +411,7 @@
     <name>CustomerWindow</name>
     <message>
         <source>ccenter — Customers</source>
+        <extracomment>The order and billing system (``[connectors.*]`` in the configuration), or None when none is connected.</extracomment>
         <translation>ccenter — 客户</translation>
     </message>
     <message>
@@ -508,7 +541,7 @@
     <name>Labels</name>
     <message>
         <source>Inbound call</source>
-        <extracomment>Code -&gt; English text, marked for lupdate (QT_TRANSLATE_NOOP returns its text; typed ``object``).</extracomment>
+        <extracomment>The supervisor window&apos;s sentences (explanations, chart titles) built around these labels. Code -&gt; English text, marked for lupdate (QT_TRANSLATE_NOOP returns its text; typed ``object``).</extracomment>
         <translation>呼入电话</translation>
     </message>
     <message>
@@ -748,10 +781,6 @@
         <translation>未就绪</translation>
     </message>
     <message>
-        <source>Reserved</source>
-        <translation>已预留</translation>
-    </message>
-    <message>
         <source>On a call</source>
         <translation>通话中</translation>
     </message>
@@ -786,6 +815,18 @@
     <message>
         <source>After a call</source>
         <translation>通话之后</translation>
+    </message>
+    <message>
+        <source>Did not answer an offered call</source>
+        <translation>未接听分配的来电</translation>
+    </message>
+    <message>
+        <source>Rejected an offered call</source>
+        <translation>拒接了分配的来电</translation>
+    </message>
+    <message>
+        <source>Set by a supervisor</source>
+        <translation>由班长设置</translation>
     </message>
     <message>
         <source>Open</source>
@@ -882,6 +923,222 @@
     <message>
         <source>Prospect</source>
         <translation>潜在客户</translation>
+    </message>
+    <message>
+        <source>set not ready</source>
+        <translation>设为未就绪</translation>
+    </message>
+    <message>
+        <source>log out</source>
+        <translation>登出</translation>
+    </message>
+    <message>
+        <source>change skills</source>
+        <translation>修改技能</translation>
+    </message>
+    <message>
+        <source>message</source>
+        <translation>发送消息</translation>
+    </message>
+    <message>
+        <source>message the team</source>
+        <translation>向班组发送消息</translation>
+    </message>
+    <message>
+        <source>change the queue</source>
+        <translation>修改队列</translation>
+    </message>
+    <message>
+        <source>pause the campaign</source>
+        <translation>暂停活动</translation>
+    </message>
+    <message>
+        <source>resume the campaign</source>
+        <translation>恢复活动</translation>
+    </message>
+    <message>
+        <source>change the campaign&apos;s pacing</source>
+        <translation>修改活动外呼节奏</translation>
+    </message>
+    <message>
+        <source>listen in</source>
+        <translation>监听</translation>
+    </message>
+    <message>
+        <source>skills relaxed</source>
+        <translation>放宽技能</translation>
+    </message>
+    <message>
+        <source>overflow</source>
+        <translation>溢出</translation>
+    </message>
+    <message>
+        <source>fallback</source>
+        <translation>兜底处理</translation>
+    </message>
+    <message>
+        <source>New broadband order</source>
+        <translation>宽带新装订单</translation>
+    </message>
+    <message>
+        <source>Fault report</source>
+        <translation>故障报修</translation>
+    </message>
+    <message>
+        <source>Billing dispute</source>
+        <translation>账单争议</translation>
+    </message>
+    <message>
+        <source>Credit check</source>
+        <translation>信用审核</translation>
+    </message>
+    <message>
+        <source>Provisioning</source>
+        <translation>开通中</translation>
+    </message>
+    <message>
+        <source>Installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <source>Opened</source>
+        <translation>已受理</translation>
+    </message>
+    <message>
+        <source>Diagnosed</source>
+        <translation>已诊断</translation>
+    </message>
+    <message>
+        <source>Technician visit</source>
+        <translation>上门维修</translation>
+    </message>
+    <message>
+        <source>Under review</source>
+        <translation>审核中</translation>
+    </message>
+    <message>
+        <source>Credited</source>
+        <translation>已退款</translation>
+    </message>
+    <message>
+        <source>Rejected</source>
+        <translation>已驳回</translation>
+    </message>
+    <message>
+        <source>Check credit</source>
+        <translation>开始信用审核</translation>
+    </message>
+    <message>
+        <source>Approve credit</source>
+        <translation>信用审核通过</translation>
+    </message>
+    <message>
+        <source>Refuse credit</source>
+        <translation>信用审核不通过</translation>
+    </message>
+    <message>
+        <source>Mark installed</source>
+        <translation>标记为已安装</translation>
+    </message>
+    <message>
+        <source>Complete</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Mark failed</source>
+        <translation>标记为失败</translation>
+    </message>
+    <message>
+        <source>Cancel the order</source>
+        <translation>取消订单</translation>
+    </message>
+    <message>
+        <source>Record a diagnosis</source>
+        <translation>记录诊断</translation>
+    </message>
+    <message>
+        <source>Send a technician</source>
+        <translation>派遣技术员</translation>
+    </message>
+    <message>
+        <source>Resolve</source>
+        <translation>解决</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Reopen</source>
+        <translation>重新打开</translation>
+    </message>
+    <message>
+        <source>Start the review</source>
+        <translation>开始审核</translation>
+    </message>
+    <message>
+        <source>Credit the customer</source>
+        <translation>给客户退款</translation>
+    </message>
+    <message>
+        <source>Reject</source>
+        <translation>驳回</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>Diagnosis</source>
+        <translation>诊断结果</translation>
+    </message>
+    <message>
+        <source>Resolution</source>
+        <translation>解决办法</translation>
+    </message>
+    <message>
+        <source>Visit date</source>
+        <translation>上门日期</translation>
+    </message>
+    <message>
+        <source>Amount credited</source>
+        <translation>退款金额</translation>
+    </message>
+    <message>
+        <source>Back office</source>
+        <translation>后台</translation>
+    </message>
+    <message>
+        <source>Supervisor</source>
+        <translation>班长</translation>
+    </message>
+    <message>
+        <source>Not yet sent to the order system</source>
+        <translation>尚未发送到订单系统</translation>
+    </message>
+    <message>
+        <source>Sent to the order system</source>
+        <translation>已发送到订单系统</translation>
+    </message>
+    <message>
+        <source>Refused by the order system</source>
+        <translation>订单系统已拒绝</translation>
+    </message>
+    <message>
+        <source>Kept here only</source>
+        <translation>仅保存在本系统</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>号码线路</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>套餐</translation>
+    </message>
+    <message>
+        <source>Service</source>
+        <translation>服务</translation>
     </message>
     <message>
         <source>Standard</source>
@@ -1070,6 +1327,93 @@
     <message>
         <source>Correction of the call&apos;s data</source>
         <translation>更正通话数据</translation>
+    </message>
+</context>
+<context>
+    <name>LivePanel</name>
+    <message>
+        <source>Bill and balance (billing)</source>
+        <translation>账单和余额（计费系统）</translation>
+    </message>
+    <message>
+        <source>Products and services (order system)</source>
+        <translation>产品和服务（订单系统）</translation>
+    </message>
+    <message>
+        <source>Ask again</source>
+        <translation>重新查询</translation>
+    </message>
+    <message>
+        <source>Ask billing and the order system again</source>
+        <translation>重新向计费系统和订单系统查询</translation>
+    </message>
+    <message>
+        <source>No billing or order system is connected to this desktop: no live bill or products.</source>
+        <translation>本工作台未连接计费系统或订单系统：不显示实时账单和产品。</translation>
+    </message>
+    <message>
+        <source>Asking billing…</source>
+        <translation>正在查询计费系统…</translation>
+    </message>
+    <message>
+        <source>Asking the order system…</source>
+        <translation>正在查询订单系统…</translation>
+    </message>
+    <message>
+        <source>Billing is slow to answer; still waiting…</source>
+        <translation>计费系统响应缓慢，仍在等待…</translation>
+    </message>
+    <message>
+        <source>The order system is slow to answer; still waiting…</source>
+        <translation>订单系统响应缓慢，仍在等待…</translation>
+    </message>
+    <message>
+        <source>Account %1 · balance %2 · due %3</source>
+        <translation>账户 %1 · 余额 %2 · 应付 %3</translation>
+    </message>
+    <message>
+        <source>by %1</source>
+        <translation>（截止 %1）</translation>
+    </message>
+    <message>
+        <source>No lines on the current bill.</source>
+        <translation>本期账单没有明细。</translation>
+    </message>
+    <message>
+        <source>The order system lists no products.</source>
+        <translation>订单系统中没有该客户的产品。</translation>
+    </message>
+    <message>
+        <source>No billing system is connected to this desktop.</source>
+        <translation>本工作台未连接计费系统。</translation>
+    </message>
+    <message>
+        <source>No order system is connected to this desktop.</source>
+        <translation>本工作台未连接订单系统。</translation>
+    </message>
+    <message>
+        <source>Billing has no bill for this customer.</source>
+        <translation>计费系统中没有该客户的账单。</translation>
+    </message>
+    <message>
+        <source>The order system has nothing for this customer.</source>
+        <translation>订单系统中没有该客户的数据。</translation>
+    </message>
+    <message>
+        <source>Billing does not answer now.</source>
+        <translation>计费系统目前没有响应。</translation>
+    </message>
+    <message>
+        <source>The order system does not answer now.</source>
+        <translation>订单系统目前没有响应。</translation>
+    </message>
+    <message>
+        <source>Billing could not be asked.</source>
+        <translation>无法查询计费系统。</translation>
+    </message>
+    <message>
+        <source>The order system could not be asked.</source>
+        <translation>无法查询订单系统。</translation>
     </message>
 </context>
 <context>
@@ -1446,110 +1790,6 @@
 <context>
     <name>SupervisorLabels</name>
     <message>
-        <source>Logged off</source>
-        <translation>已登出</translation>
-    </message>
-    <message>
-        <source>Logged on</source>
-        <translation>已登录</translation>
-    </message>
-    <message>
-        <source>Ready</source>
-        <translation>就绪</translation>
-    </message>
-    <message>
-        <source>Not ready</source>
-        <translation>未就绪</translation>
-    </message>
-    <message>
-        <source>Ringing</source>
-        <translation>振铃中</translation>
-    </message>
-    <message>
-        <source>On a call</source>
-        <translation>通话中</translation>
-    </message>
-    <message>
-        <source>Wrap-up</source>
-        <translation>话后处理</translation>
-    </message>
-    <message>
-        <source>Break</source>
-        <translation>休息</translation>
-    </message>
-    <message>
-        <source>Lunch</source>
-        <translation>午餐</translation>
-    </message>
-    <message>
-        <source>Training</source>
-        <translation>培训</translation>
-    </message>
-    <message>
-        <source>Meeting</source>
-        <translation>会议</translation>
-    </message>
-    <message>
-        <source>Coaching</source>
-        <translation>辅导</translation>
-    </message>
-    <message>
-        <source>Just logged on</source>
-        <translation>刚登录</translation>
-    </message>
-    <message>
-        <source>Did not answer an offered call</source>
-        <translation>未接听分配的来电</translation>
-    </message>
-    <message>
-        <source>Rejected an offered call</source>
-        <translation>拒接了分配的来电</translation>
-    </message>
-    <message>
-        <source>Set by a supervisor</source>
-        <translation>由班长设置</translation>
-    </message>
-    <message>
-        <source>set not ready</source>
-        <translation>设为未就绪</translation>
-    </message>
-    <message>
-        <source>log out</source>
-        <translation>登出</translation>
-    </message>
-    <message>
-        <source>change skills</source>
-        <translation>修改技能</translation>
-    </message>
-    <message>
-        <source>message</source>
-        <translation>发送消息</translation>
-    </message>
-    <message>
-        <source>message the team</source>
-        <translation>向班组发送消息</translation>
-    </message>
-    <message>
-        <source>change the queue</source>
-        <translation>修改队列</translation>
-    </message>
-    <message>
-        <source>pause the campaign</source>
-        <translation>暂停活动</translation>
-    </message>
-    <message>
-        <source>resume the campaign</source>
-        <translation>恢复活动</translation>
-    </message>
-    <message>
-        <source>change the campaign&apos;s pacing</source>
-        <translation>修改活动外呼节奏</translation>
-    </message>
-    <message>
-        <source>listen in</source>
-        <translation>监听</translation>
-    </message>
-    <message>
         <source>Agent %1 is not logged on.</source>
         <translation>坐席 %1 未登录。</translation>
     </message>
@@ -1584,18 +1824,6 @@
     <message>
         <source> or </source>
         <translation> 或 </translation>
-    </message>
-    <message>
-        <source>skills relaxed</source>
-        <translation>放宽技能</translation>
-    </message>
-    <message>
-        <source>overflow</source>
-        <translation>溢出</translation>
-    </message>
-    <message>
-        <source>fallback</source>
-        <translation>兜底处理</translation>
     </message>
     <message>
         <source>Call %1 waits: no logged-on agent has %2.</source>
@@ -1912,6 +2140,101 @@
     <message>
         <source>The ACD could not explain: %1</source>
         <translation>ACD 无法说明：%1</translation>
+    </message>
+</context>
+<context>
+    <name>WorkflowPanel</name>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Show where it is now</source>
+        <translation>显示其当前状态</translation>
+    </message>
+    <message>
+        <source>No step is open to an agent here.</source>
+        <translation>当前状态下坐席没有可执行的步骤。</translation>
+    </message>
+    <message>
+        <source>Take the step</source>
+        <translation>执行</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Select an order or a service request to see its workflow.</source>
+        <translation>选择一个订单或服务请求以查看其流程。</translation>
+    </message>
+    <message>
+        <source>Loading the workflow…</source>
+        <translation>正在加载流程…</translation>
+    </message>
+    <message>
+        <source>Order %1</source>
+        <translation>订单 %1</translation>
+    </message>
+    <message>
+        <source>Service request %1</source>
+        <translation>服务请求 %1</translation>
+    </message>
+    <message>
+        <source>Now: %1, since %2</source>
+        <translation>当前：%1，自 %2 起</translation>
+    </message>
+    <message>
+        <source>%1 (its reference there: %2)</source>
+        <translation>%1（对方编号：%2）</translation>
+    </message>
+    <message>
+        <source>Overdue since %1: %2 has been told.</source>
+        <translation>自 %1 起已超时：已通知%2。</translation>
+    </message>
+    <message>
+        <source>Moves it to: %1</source>
+        <translation>转到：%1</translation>
+    </message>
+    <message>
+        <source>This step is not open to you now.</source>
+        <translation>您现在不能执行此步骤。</translation>
+    </message>
+    <message>
+        <source>%1: please fill in</source>
+        <translation>%1：请填写</translation>
+    </message>
+    <message>
+        <source>Please fill in: %1</source>
+        <translation>请填写：%1</translation>
+    </message>
+    <message>
+        <source>Taking the step “%1”…</source>
+        <translation>正在执行“%1”…</translation>
+    </message>
+    <message>
+        <source>Done: now %1.</source>
+        <translation>已完成：当前为%1。</translation>
+    </message>
+    <message>
+        <source>The step was refused: %1. This is the item as it is now.</source>
+        <translation>步骤被拒绝：%1。以下为其当前状态。</translation>
+    </message>
+    <message>
+        <source>The step could not be sent: %1</source>
+        <translation>步骤无法发送：%1</translation>
+    </message>
+    <message>
+        <source>The step was refused: %1</source>
+        <translation>步骤被拒绝：%1</translation>
+    </message>
+    <message>
+        <source>The step failed: %1</source>
+        <translation>步骤失败：%1</translation>
+    </message>
+    <message>
+        <source>The workflow could not be loaded: %1</source>
+        <translation>无法加载流程：%1</translation>
     </message>
 </context>
 <context>

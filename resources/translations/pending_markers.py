@@ -88,6 +88,15 @@ COLUMNS = (
     QT_TRANSLATE_NOOP("Columns", "Name"),
     QT_TRANSLATE_NOOP("Columns", "Tier"),
     QT_TRANSLATE_NOOP("Columns", "Phone"),
+    # workflow_panel.py (a workflow's history) and live_panel.py (the bill's lines, the products)
+    QT_TRANSLATE_NOOP("Columns", "Who"),
+    QT_TRANSLATE_NOOP("Columns", "As"),
+    QT_TRANSLATE_NOOP("Columns", "Step"),
+    QT_TRANSLATE_NOOP("Columns", "Move"),
+    QT_TRANSLATE_NOOP("Columns", "Fields"),
+    QT_TRANSLATE_NOOP("Columns", "Line"),
+    QT_TRANSLATE_NOOP("Columns", "Number"),
+    QT_TRANSLATE_NOOP("Columns", "Contract end"),
 )
 
 

@@ -59,5 +59,6 @@ def test_a_bill_from_billing_and_an_installed_order_show_in_the_customer_window(
     orders = window.customer_view.orders
     status = next(c for c in range(orders.columnCount())
                   if orders.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) == "Status")
-    assert orders.data(orders.index(0, status), Qt.ItemDataRole.DisplayRole) == "Installed"  # its workflow state
+    # the workflow state, labelled
+    assert orders.data(orders.index(0, status), Qt.ItemDataRole.DisplayRole) == "Installed"
     directory.close()

@@ -191,7 +191,7 @@ def test_bad_thresholds_are_refused_with_their_key(table: dict[str, object], err
 
 def test_states_reasons_tiles_and_explanations_read_in_chinese(qtbot, qapp) -> None:
     from agent_desktop import i18n
-    from agent_desktop.supervisor_labels import explanation_text, reason_label, state_label
+    from agent_desktop.labels import explanation_text, reason_label, state_label
 
     assert i18n.install_translator(qapp, "zh_CN") == "zh_CN"
     try:
