@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class NatsNode:
     client_port: int
     cluster_port: int
     mqtt_port: int
+    http_port: int
     config: Path
     log: Path
     process: subprocess.Popen[bytes] | None = None
@@ -105,6 +107,9 @@ class NatsCluster:
         """One MQTT URL naming every node of the cluster."""
         return "mqtt://" + ",".join(f"127.0.0.1:{n.mqtt_port}" for n in self.nodes)
 
+    def index_of(self, mqtt_port: int) -> int:
+        return next(i for i, n in enumerate(self.nodes) if n.mqtt_port == mqtt_port)
+
     def kill(self, index: int) -> None:
         """Kill one node with SIGKILL, as a crashed machine would go."""
         process = self.nodes[index].process
@@ -116,15 +121,23 @@ class NatsCluster:
                          if n.log.exists())
 
 
+def _healthy(http_port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 @contextmanager
 def nats_cluster(directory: Path, size: int = 3) -> Iterator[NatsCluster]:
     """A cluster of ``size`` nats-server nodes with JetStream and MQTT, on free loopback ports."""
     require_program(NATS_SERVER, "nats-server")
-    ports = free_ports(3 * size)
+    ports = free_ports(4 * size)
     cluster = NatsCluster()
     for i in range(size):
         name = f"n{i + 1}"
-        node = NatsNode(name, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2],
+        node = NatsNode(name, *ports[4 * i:4 * i + 4],
                         directory / f"{name}.conf", directory / f"{name}.log")
         cluster.nodes.append(node)
     for node in cluster.nodes:
@@ -134,9 +147,10 @@ def nats_cluster(directory: Path, size: int = 3) -> Iterator[NatsCluster]:
         node.config.write_text(
             f'server_name: "{node.name}"\n'
             f"listen: 127.0.0.1:{node.client_port}\n"
+            f"http: 127.0.0.1:{node.http_port}\n"
             f'jetstream {{ store_dir: "{store}" }}\n'
             f'cluster {{ name: "ccenter-test", listen: 127.0.0.1:{node.cluster_port}, routes: [{routes}] }}\n'
-            f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port} }}\n"
+            f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port}, stream_replicas: {size}, consumer_replicas: {size} }}\n"
         )
     try:
         for node in cluster.nodes:
@@ -146,6 +160,9 @@ def nats_cluster(directory: Path, size: int = 3) -> Iterator[NatsCluster]:
         for node in cluster.nodes:
             assert node.process is not None
             wait_port(node.mqtt_port, 30, node.process)
+        # Ready when every node reports its JetStream current (routes up, meta leader elected).
+        for node in cluster.nodes:
+            wait_until(lambda node=node: _healthy(node.http_port), 60)
         yield cluster
     finally:
         for node in cluster.nodes:
