@@ -7,6 +7,7 @@ process id. Each starter skips when the program is missing, except with ``CI=tru
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -137,7 +138,8 @@ def nats_cluster(directory: Path, size: int = 3) -> Iterator[NatsCluster]:
     cluster = NatsCluster()
     for i in range(size):
         name = f"n{i + 1}"
-        node = NatsNode(name, *ports[4 * i:4 * i + 4],
+        client_port, route_port, mqtt_port, http_port = ports[4 * i:4 * i + 4]
+        node = NatsNode(name, client_port, route_port, mqtt_port, http_port,
                         directory / f"{name}.conf", directory / f"{name}.log")
         cluster.nodes.append(node)
     for node in cluster.nodes:
@@ -162,7 +164,7 @@ def nats_cluster(directory: Path, size: int = 3) -> Iterator[NatsCluster]:
             wait_port(node.mqtt_port, 30, node.process)
         # Ready when every node reports its JetStream current (routes up, meta leader elected).
         for node in cluster.nodes:
-            wait_until(lambda node=node: _healthy(node.http_port), 60)
+            wait_until(functools.partial(_healthy, node.http_port), 60)
         yield cluster
     finally:
         for node in cluster.nodes:
