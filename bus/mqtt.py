@@ -15,6 +15,10 @@ process never take each other's session, and nobody can guess it in advance.
 CAs, or against ``?cafile=/path/ca.crt``; ``&certfile=...&keyfile=...`` present a client
 certificate. Any other query parameter is an error.
 
+**Clustered brokers.** ``mqtt://user:pass@node1:1883,node2:1883,node3:1883`` names the nodes of one
+clustered broker (NATS, EMQX, VerneMQ): the bus connects to the first that answers and, when its
+link is lost, tries the next one, round the list (docs/admin.md, "Beyond one site").
+
 **Reconnecting.** After a reconnection the bus subscribes again, re-publishes its presence, then
 runs the callbacks given to :meth:`MqttBus.on_reconnect` (a process re-publishes its retained state
 there: a broker that restarted without persistence has forgotten it).
@@ -66,6 +70,8 @@ class BrokerAddress:
     cafile: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    #: every node of a clustered broker, in the order given (``host``/``port`` are the first)
+    nodes: tuple[tuple[str, int], ...] = ()
 
     def tls_context(self) -> ssl.SSLContext | None:
         if not self.tls:
@@ -82,16 +88,28 @@ class BrokerAddress:
 _TLS_OPTIONS = ("cafile", "certfile", "keyfile")
 
 
+def _split_nodes(url: str, netloc: str, default_port: int) -> tuple[tuple[str, int], ...]:
+    """The ``host[:port]`` entries of a comma-separated host list (user and password taken off)."""
+    nodes: list[tuple[str, int]] = []
+    for entry in netloc.rpartition("@")[2].split(","):
+        parts = urlsplit(f"//{entry}")
+        try:
+            port = parts.port or default_port
+        except ValueError:
+            raise BusError(f"bad port in MQTT URL {safe_url(url)!r}") from None
+        if not parts.hostname:
+            raise BusError(f"empty host in MQTT URL {safe_url(url)!r}")
+        nodes.append((parts.hostname, port))
+    return tuple(nodes)
+
+
 def parse_address(url: str) -> BrokerAddress:
     """The broker address of ``url``; BusError names what is wrong."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise BusError(f"not an MQTT URL: {safe_url(url)!r} (expected mqtt://[user:pass@]host[:port])")
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.netloc.rpartition("@")[2]:
+        raise BusError(f"not an MQTT URL: {safe_url(url)!r} (expected mqtt://[user:pass@]host[:port][,host[:port]...])")
     tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError:
-        raise BusError(f"bad port in MQTT URL {safe_url(url)!r}") from None
+    nodes = _split_nodes(url, parts.netloc, 8883 if tls else 1883)
     options: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key not in _TLS_OPTIONS:
@@ -102,8 +120,9 @@ def parse_address(url: str) -> BrokerAddress:
     if "keyfile" in options and "certfile" not in options:
         raise BusError(f"keyfile without certfile in MQTT URL {safe_url(url)!r}")
     return BrokerAddress(
-        host=parts.hostname,
-        port=port,
+        host=nodes[0][0],
+        port=nodes[0][1],
+        nodes=nodes,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
@@ -170,6 +189,10 @@ class MqttBus(Bus):
         self._runner: asyncio.Task[None] | None = None
         self._qos: dict[str, int] = {}
         self.reconnects = 0
+        #: the node of a clustered broker the next connection goes to (round the list)
+        self._node = 0
+        #: ``(host, port)`` of the node this bus is connected to (or last tried)
+        self.node = (self._address.host, self._address.port)
 
     @property
     def connected(self) -> bool:
@@ -186,9 +209,11 @@ class MqttBus(Bus):
             retain=True,
         )
         a = self._address
+        self.node = (a.nodes or ((a.host, a.port),))[self._node % max(1, len(a.nodes))]
+        self._node += 1
         return aiomqtt.Client(
-            a.host,
-            a.port,
+            self.node[0],
+            self.node[1],
             username=a.username,
             password=a.password,
             identifier=self.client_id,
@@ -200,13 +225,19 @@ class MqttBus(Bus):
         )
 
     async def start(self) -> None:
-        """Connect now; raises BrokerUnavailable if the broker cannot be reached or refuses us."""
-        client = self._make_client()
-        try:
-            await client.__aenter__()
-            await self._on_connected(client)
-        except aiomqtt.MqttError as exc:
-            raise BrokerUnavailable(f"cannot connect to the MQTT broker {safe_url(self.url)}: {exc}") from None
+        """Connect now (to the first node of a cluster that answers); raises BrokerUnavailable if no node
+        can be reached or the broker refuses us."""
+        for attempt in range(max(1, len(self._address.nodes))):
+            client = self._make_client()
+            try:
+                await client.__aenter__()
+                await self._on_connected(client)
+                break
+            except aiomqtt.MqttError as exc:
+                if attempt + 1 >= len(self._address.nodes):
+                    raise BrokerUnavailable(
+                        f"cannot connect to the MQTT broker {safe_url(self.url)}: {exc}"
+                    ) from None
         self.reconnector.restart()
         self._runner = asyncio.create_task(self._run(client), name=f"mqtt-{self.client_id}")
 
@@ -227,7 +258,7 @@ class MqttBus(Bus):
             retain=True,
         )
         self._connected.set()
-        logger.info("connected to MQTT broker %s as %s", safe_url(self.url), self.client_id)
+        logger.info("connected to MQTT broker %s (node %s:%d) as %s", safe_url(self.url), *self.node, self.client_id)
 
     def on_reconnect(self, callback: Callable[[], Awaitable[object]]) -> None:
         """Run ``await callback()`` after every reconnection (once the link is up and subscribed again)."""

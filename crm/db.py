@@ -39,11 +39,29 @@ def is_session_factory(value: object) -> TypeGuard[SessionFactory]:
 
 
 def normalize_url(url: str) -> str:
-    """Accept the short forms people type: ``postgresql://`` means the psycopg 3 driver."""
+    """Accept the short forms people type: ``postgresql://`` means the psycopg 3 driver, and libpq's
+    multi-host form ``postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write`` becomes
+    the ``?host=h1:5432&host=h2:5432`` form SQLAlchemy passes on to libpq (which then connects to the
+    first host that accepts writes: a primary and its standbys, whichever is primary now)."""
     for short in ("postgresql://", "postgres://"):
         if url.startswith(short):
-            return "postgresql+psycopg://" + url[len(short):]
-    return url
+            url = "postgresql+psycopg://" + url[len(short):]
+            break
+    return _multi_host_to_query(url)
+
+
+def _multi_host_to_query(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("postgresql"):
+        return url
+    netloc, _, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if "," not in hosts:
+        return url
+    database, question, query = tail.partition("?")
+    host_params = "&".join(f"host={host}" for host in hosts.split(",") if host)
+    query = f"{host_params}&{query}" if question and query else host_params
+    return f"{scheme}://{userinfo}{at}/{database}?{query}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,9 +73,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def safe_url(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
+    """The URL with its password hidden, for messages and logs (a multi-host URL in its ``?host=`` form)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return make_url(normalize_url(url)).render_as_string(hide_password=True).replace("%3A", ":")
     except ArgumentError:
         return "<invalid URL>"
 
