@@ -8,7 +8,7 @@ desktop, answered, ended and saved, as on Mosquitto (tests/end2end/test_producti
 node is killed (SIGKILL): every process reconnects to another node, the ACD leads again, and events
 flow between every two processes again.
 
-Not asserted (nats-server 2.9.10, see docs/admin-sites.md): QoS 1 messages to sessions resumed after
+Not asserted (nats-server 2.9.10, see docs/admin.md, "Beyond one site"): QoS 1 messages to sessions resumed after
 the node loss were not delivered within 60 s, so a call after the loss is not yet part of this test.
 
 NATS's MQTT restrictions, and why they do not bite: QoS 2 is refused (we use 0 for events and 1
@@ -67,7 +67,7 @@ def _until_carried(parties: list[tuple[MqttBus, asyncio.AbstractEventLoop]], sit
     """Publish probes from each process's connection until every other process's receives one.
 
     After a node is lost, NATS 2.9 carries messages between connections resumed on different nodes
-    only a while after they are back (docs/admin-sites.md): the flow is checked once it does again.
+    only a while after they are back (docs/admin.md, "Beyond one site"): the flow is checked once it does again.
     """
 
     def run(loop: asyncio.AbstractEventLoop, coroutine: Any) -> Any:

@@ -11,7 +11,7 @@ What keeps them apart: the site is the third level of every topic (``ccenter/v1/
 every process subscribes under its own site only. In the database the CRM tables (customers,
 phones, accounts, consents, do-not-call, contacts, orders, service requests) are shared by design:
 one company's customers call any site. Agents, queues, campaigns and work items carry no site column
-(docs/admin-sites.md says how sites share or split them).
+(docs/admin.md, "Beyond one site" says how sites share or split them).
 """
 
 from __future__ import annotations
