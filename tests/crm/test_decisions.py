@@ -141,3 +141,25 @@ def test_the_export_row_has_disposition_offer_result_order_values_and_talk_and_w
                                 "contacts", "talk_s", "wrap_up_s")} == {
         "disposition": "sale", "offer_result": "accepted", "order_count": "2", "order_value": "49.50",
         "order_currency": "USD", "contacts": "1", "talk_s": "165", "wrap_up_s": "35"}
+
+
+def test_the_agents_preview_keeps_its_decisions_for_why(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    items = seed(engine)
+    factory = db.session_factory(engine)
+    with db.transaction(factory) as s:
+        s.scalars(select(Campaign)).one().dial_mode = "preview"
+    at = NOW + timedelta(hours=3)  # 10:00 in California, 03:00 in Tokyo
+    with db.transaction(factory) as s:
+        shown = repository.next_preview_item(s, agent_id=None, now=at)
+        assert shown is not None and shown.work_item_id == items[FREE]
+    for _ in range(2):  # the agent passes on it; NIGHT is refused, and written once while the refusal stands
+        with db.transaction(factory) as s:
+            assert repository.next_preview_item(s, agent_id=None, now=at, skip=(items[FREE],)) is None
+    with factory() as s:
+        kept = sorted((d.work_item_id, d.dialled, d.rule) for d in s.scalars(select(DialDecision)))
+    assert kept == sorted([(items[FREE], True, "eligible"), (items[NIGHT], False, "calling_hours")])
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["campaign", "why", NIGHT, "--db", url]) == 0
+    assert "skipped (calling_hours): preview: outside the customer's local calling hours" in capsys.readouterr().out
+    assert main(["campaign", "why", str(items[FREE]), "--db", url]) == 0
+    assert "offered in the preview of an agent" in capsys.readouterr().out
