@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +36,9 @@ from .reading import CampaignFileError, _Text
 from .rules import InvalidRules, read_rules
 
 TARGET_COLUMNS = ("campaign_id", "customer_id", "phone", "offer", "priority", "segment", "preferred_agent", "skill",
-                  "name")
+                  "name", "email")
+#: What an ``email`` cell must look like: one address, no spaces, a dot in the domain.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f.]+")
 
 
 _CHUNK = 500
@@ -172,6 +175,7 @@ class _Loader:
         self.items: dict[tuple[int, int], WorkItem] = {}
         self.seen: dict[tuple[int, int], int] = {}  # (campaign id, customer id) -> first line
         self.consents: dict[str, dict[int, ConsentState]] = {}  # channel -> customer -> consent
+        self.emails: dict[int, str] = {}  # customer -> the e-mail address on record (email channel)
         self.consent_required: frozenset[str] = frozenset()
 
     def load(self, campaign: Campaign, rows: Sequence[_Row], plan_key: str | None,
@@ -204,6 +208,13 @@ class _Loader:
             self.consent_required = frozenset()
         owned = known | set(owners.values())
         self.consents = {a.channel: consent_states(self.session, owned, a.channel) for a in activities}
+        self.emails.clear()
+        if any(a.channel == "email" for a in activities):
+            for chunk in _chunks(owned):
+                for customer_id, address in self.session.execute(
+                        select(Customer.id, Customer.email).where(Customer.id.in_(chunk), Customer.email.is_not(None))):
+                    if address:
+                        self.emails[customer_id] = address
         activity_ids = [a.id for a in activities]
         for item in self.session.scalars(select(WorkItem).where(WorkItem.activity_id.in_(activity_ids))):
             self.items[(item.activity_id, item.customer_id)] = item
@@ -270,7 +281,12 @@ class _Loader:
         if skill is not None and skill not in self.skills:
             self.reject(row, f"unknown skill {skill!r}")
             return None
+        email = values.get("email") or None
+        if email is not None and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+            self.reject(row, f"email {email[:60]!r} is not an e-mail address")
+            return None
         return {
+            "email": email,
             "customer_id": customer_id, "phone": phone, "priority": priority, "offer": str(offer),
             "agent_id": self.agents[login] if login else None, "skill": skill,
             "name": values.get("name") or None, "segment": values.get("segment") or None,
@@ -298,9 +314,11 @@ class _Loader:
             )
             if phone is not None and dnc.is_blocked(self.session, phone, now=self.now):
                 blocked.add(phone)  # the customer's own number, not in the file: looked up here
+        email = self.emails.get(customer_id) if customer_id is not None else None
+        email = email or parsed["email"]
         skips: dict[str, list[str]] = {}  # why -> the channels left out for it
         for activity in channels:
-            why = self._refusal(activity.channel, phone, customer_id, blocked)
+            why = self._refusal(activity.channel, phone, customer_id, blocked, email)
             if why:
                 skips.setdefault(why, []).append(activity.channel)
         skipped = {channel for left_out in skips.values() for channel in left_out}
@@ -315,18 +333,26 @@ class _Loader:
             assert phone is not None
             customer_id = self._prospect(phone, parsed)
             owners[phone] = customer_id
-        elif parsed["segment"]:
+        elif parsed["segment"] or (parsed["email"] and customer_id not in self.emails):
             customer = self.session.get(Customer, customer_id)
-            if customer is not None and customer.segment != parsed["segment"]:
+            if customer is not None and parsed["segment"] and customer.segment != parsed["segment"]:
                 customer.segment = parsed["segment"]
+            if customer is not None and parsed["email"] and not customer.email:  # an address the CRM lacked
+                customer.email = parsed["email"]
+                self.emails[customer_id] = parsed["email"]
         self.seen[(campaign.id, customer_id)] = row.line
         for activity in channels:
             self._upsert(activity, customer_id, phone, parsed)
 
-    def _refusal(self, channel: str, phone: str | None, customer_id: int | None, blocked: set[str]) -> str | None:
+    def _refusal(self, channel: str, phone: str | None, customer_id: int | None, blocked: set[str],
+                 email: str | None = None) -> str | None:
         """Why the row gets no work item on ``channel`` (None: it gets one)."""
         if phone is None and channel in CALL_CHANNELS | {"sms"}:
             return "the customer has no phone number"
+        if channel == "sms" and phone is not None and not phones.takes_sms(phone):
+            return f"{phone} is not a mobile number"
+        if channel == "email" and email is None:
+            return "the customer has no e-mail address (give one in the email column)"
         if phone is not None and phone in blocked and channel in CALL_CHANNELS:
             return f"{phone} is on the do-not-call list"
         state = self.consents.get(channel, {}).get(customer_id or 0, ConsentState.UNKNOWN)
@@ -340,7 +366,7 @@ class _Loader:
         zone = phones.time_zone_of(phone)
         customer = Customer(
             name=(parsed["name"] or phones.display(phone))[:200], tier=Tier.PROSPECT, segment=parsed["segment"],
-            time_zone=str(zone) if zone else "UTC",
+            time_zone=str(zone) if zone else "UTC", email=parsed["email"],
             phones=[PhoneNumber(e164=phone, is_primary=True)],
         )
         self.session.add(customer)
