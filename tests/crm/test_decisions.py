@@ -163,3 +163,36 @@ def test_the_agents_preview_keeps_its_decisions_for_why(engine: Engine, capsys: 
     assert "skipped (calling_hours): preview: outside the customer's local calling hours" in capsys.readouterr().out
     assert main(["campaign", "why", str(items[FREE]), "--db", url]) == 0
     assert "offered in the preview of an agent" in capsys.readouterr().out
+
+
+def test_the_supervisors_campaign_panel_says_why_idle_from_the_latest_decisions(engine: Engine) -> None:
+    from crm.supervision import campaign_overview
+
+    items = seed(engine)
+    factory = db.session_factory(engine)
+    at = NOW + timedelta(hours=3)
+    with factory() as s:
+        [row] = campaign_overview(s, now=at)
+    assert row.idle_reason is None and row.last_decision is None  # nothing decided yet: it may dial
+    with db.transaction(factory) as s:  # the dialer refused every item it looked at in the last hour
+        repository.record_dial_decisions(s, [
+            repository.DialDecisionRecord(at - timedelta(minutes=30), "WHY", items[LISTED], LISTED, False,
+                                          "do_not_call", "the number is on the do-not-call list"),
+            repository.DialDecisionRecord(at - timedelta(minutes=20), "WHY", items[NIGHT], NIGHT, False,
+                                          "calling_hours", "outside the customer's local calling hours"),
+            repository.DialDecisionRecord(at - timedelta(minutes=10), "WHY", items[FREE], FREE, False,
+                                          "calling_hours", "outside the customer's local calling hours"),
+            repository.DialDecisionRecord(at - timedelta(hours=5), "WHY", items[FREE], FREE, True,
+                                          "eligible", "eligible"),  # older than the hour: not counted
+        ])
+    with factory() as s:
+        [row] = campaign_overview(s, now=at)
+    assert row.idle_reason == "refused_calling_hours"
+    assert row.last_decision == (f"{(at - timedelta(minutes=10)):%Y-%m-%d %H:%M} work item {items[FREE]} {FREE} "
+                                 "skipped (calling_hours): outside the customer's local calling hours")
+    with db.transaction(factory) as s:  # one dialled since: it is dialling again
+        repository.record_dial_decisions(s, [repository.DialDecisionRecord(
+            at - timedelta(minutes=1), "WHY", items[FREE], FREE, True, "eligible", "eligible")])
+    with factory() as s:
+        [row] = campaign_overview(s, now=at)
+    assert row.idle_reason is None and row.last_decision is not None and " dialled: " in row.last_decision
