@@ -210,7 +210,8 @@ def _field(data: Mapping[str, Any], name: str) -> Any:
     return entry.get("value") if isinstance(entry, Mapping) else None
 
 
-def _customer_of(data: Mapping[str, Any]) -> int | None:
+def customer_of(data: Mapping[str, Any]) -> int | None:
+    """The customer id the call's attached data names (the IVR's), or None."""
     value = _field(data, "customer_id")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -240,6 +241,29 @@ class CampaignCounts:
 
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def promised_in_handoff(event: CallEvent, now: float) -> RecordCallback | None:
+    """The callback an IVR hand-off promises (its ``call.data`` carries a ``callback_number``), or None.
+    The IVR writes it itself (:func:`keep_promise`) before publishing the hand-off; the dialer, when it
+    sees the hand-off too, finds it written (one promise per call)."""
+    if event.type != CallEventType.DATA or not event.data:
+        return None
+    number = _field(event.data, "callback_number")
+    if not isinstance(number, str) or not number:
+        return None
+    routing = event.data.get("routing")
+    queue = routing.get("queue") if isinstance(routing, Mapping) and isinstance(routing.get("queue"), str) else None
+    return RecordCallback(event.call_id, number, "ivr", queue, _utc(now), customer_of(event.data), dict(event.data))
+
+
+def keep_promise(session: db.Session, promise: RecordCallback, *, region: str) -> int:
+    """Write a promised callback (:func:`crm.repository.request_callback`); returns its work item. Raises
+    the data layer's errors (:class:`crm.errors.CrmError` for a number nobody can call)."""
+    r = promise
+    return repository.request_callback(
+        session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at, queue=r.queue,
+        customer_id=r.customer_id, data=r.data, region=region)
 
 
 class DialerCore:
@@ -426,7 +450,7 @@ class DialerCore:
     def _callback(self, call_id: str, seen: _Seen, number: str, source: str, now: float) -> RecordCallback:
         self.callbacks_promised += 1
         logger.info("call %s: callback promised (%s) to %s", call_id, source, number)
-        return RecordCallback(call_id, number, source, seen.queue, _utc(now), _customer_of(seen.data),
+        return RecordCallback(call_id, number, source, seen.queue, _utc(now), customer_of(seen.data),
                               dict(seen.data))
 
     def _dial_event(self, dial: _Dial, event: CallEvent, now: float) -> list[Decision]:
@@ -796,9 +820,7 @@ class DialerService:
         r = promise
         try:
             with session.begin_nested():
-                item = repository.request_callback(
-                    session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at,
-                    queue=r.queue, customer_id=r.customer_id, data=r.data, region=self.region)
+                item = keep_promise(session, r, region=self.region)
         except CrmError as exc:  # a number that is no number: nobody can call it back
             logger.error("call %s: the callback promised to %s cannot be recorded: %s", r.call_id, r.number, exc)
         else:
