@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from .. import dnc, phones
@@ -363,6 +363,43 @@ def request_callback(
                         result=CALLBACK_REQUESTED, cti_call_id=call_id))
     session.flush()
     return item.id
+
+
+#: The result of a requested callback closed because the customer got through by calling in.
+CALLED_IN = "customer_called_in"
+
+
+def close_requested_callbacks(session: Session, *, customer_id: int, reached_at: datetime,
+                              contact_id: int | None = None, cti_call_id: str | None = None,
+                              agent_id: int | None = None) -> list[int]:
+    """The customer reached an agent on a call of their own (``reached_at``): the callbacks promised to
+    them before it (the IVR's "press 8", a queue's fallback) that are still open are closed with result
+    ``customer_called_in``, tied to that contact, so that nobody calls back someone already served.
+    Personal callbacks (an agent's own promise) stay. Returns the work items closed."""
+    rows = session.execute(
+        select(WorkItem, func.max(Attempt.started_at))
+        .join(Activity, Activity.id == WorkItem.activity_id)
+        .join(Campaign, Campaign.id == Activity.campaign_id)
+        .join(Attempt, Attempt.work_item_id == WorkItem.id)
+        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, WorkItem.customer_id == customer_id,
+               WorkItem.agent_id.is_(None),
+               WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
+               Attempt.result == CALLBACK_REQUESTED)
+        .group_by(WorkItem.id)
+    ).all()
+    closed = []
+    for item, requested in rows:
+        if requested is None or _aware(requested) > reached_at:
+            continue  # promised after this call began: a new promise, kept
+        _attempt(session, item.id, CALLED_IN, agent_id=agent_id, at=reached_at, cti_call_id=cti_call_id,
+                 contact_id=contact_id)
+        item.status = WorkItemStatus.COMPLETED
+        item.result = CALLED_IN
+        item.reason = "the customer called in and reached an agent"
+        item.next_attempt_at = None
+        closed.append(item.id)
+    session.flush()
+    return closed
 
 
 @dataclass(frozen=True, slots=True)
