@@ -229,6 +229,7 @@ class _Dial:
     joined_at: float | None = None
     delivered: bool = False
     done: bool = False
+    number: str | None = None  # the number dialled
 
 
 @dataclass(slots=True)
@@ -360,7 +361,8 @@ class DialerCore:
             self._not_before[item.work_item_id] = max(later, now + 1.0)
             return None
         command_id = f"dial:{campaign}:{item.work_item_id}:{uuid.uuid4().hex[:12]}"
-        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now)
+        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now,
+                                             number=item.phone)
         self.pacers[campaign].dialled()
         self.counts[campaign].attempts += 1
         return DialOut(command_id, campaign, item.work_item_id, item.phone, plan.queue,
@@ -528,6 +530,12 @@ class DialerCore:
     def in_progress(self) -> int:
         return sum(1 for d in self._by_command.values() if not d.done)
 
+    def numbers_in_call(self) -> set[str]:
+        """The numbers on a call now: those the dialer dialled and that have not ended, and callers of
+        calls it watches (inbound, through the IVR and the queues). No message goes to them meanwhile."""
+        dialled = {d.number for d in self._by_command.values() if d.number}
+        return dialled | {s.calling for s in self._seen.values() if s.ended_at is None and s.calling}
+
     # -- internals -------------------------------------------------------------------------
     def _finish(self, dial: _Dial, result: str, now: float, *, pacer: str, keep: bool = False,
                 record: bool = True) -> list[Decision]:
@@ -599,6 +607,9 @@ class DialerService:
         self.region = region  # of caller numbers written without a country code
         self.keep_decisions_for = keep_decisions_for
         self.messages = messages  # the sms and e-mail channels' connector, when one is configured
+        if messages is not None:
+            messages.in_call = self.core.numbers_in_call  # no message to a customer while on a call with them
+            messages.region = region
         self.messages_every_s = messages_every_s
         self._last_messages = -math.inf
         self._last_purge = -math.inf

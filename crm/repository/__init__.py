@@ -100,6 +100,7 @@ from .ivr_sessions import (
     record_ivr_session,
 )
 from .messaging import (
+    IN_CALL_RETRY,
     MESSAGE_CHANNELS,
     MESSAGE_RESULTS,
     OutboundMessage,
@@ -164,6 +165,7 @@ __all__ = [
     "COMPLIANCE_RULES",
     "CONTACT_HISTORY",
     "DECISION_RETENTION",
+    "IN_CALL_RETRY",
     "IVR_EXITS",
     "MESSAGE_CHANNELS",
     "MESSAGE_RESULTS",

@@ -385,3 +385,13 @@ def test_a_frequency_cap_longer_than_a_month_counts_its_whole_window(engine: Eng
         reached = NOON_NY - timedelta(days=45)
         s.add(Attempt(work_item_id=item_id, started_at=reached, ended_at=reached, result="answered"))
     assert _answers(engine, customer_id, item_id) == (False, False, True)
+
+
+def test_numbers_on_a_call_are_those_dialled_until_the_call_ends_and_callers_watched() -> None:
+    core = core_with(2)
+    dial = core.dial("C1", item(1), T0)
+    assert dial is not None and core.numbers_in_call() == {dial.number}
+    core.on_call_event(CallEvent(type="call.offered", call_id="in-7", ts=T0, calling="+15550000999"), T0)
+    assert core.numbers_in_call() == {dial.number, "+15550000999"}
+    core.on_call_event(CallEvent(type="call.ended", call_id="in-7", ts=T0 + 5), T0 + 5)
+    assert core.numbers_in_call() == {dial.number}
