@@ -52,10 +52,11 @@ from bus import topics
 from bus.errors import BusError
 from bus.messages import CallEvent, CallEventType, Command, CommandResult, QueueStats
 from bus.transport import QOS_COMMAND, Bus, Subscription
-from crm import db, repository
-from crm.campaigns.eligibility import decide
+from crm import db, phones, repository
+from crm.campaigns.eligibility import Decision as Verdict
+from crm.campaigns.eligibility import Rule, decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
-from crm.errors import CrmError
+from crm.errors import CrmError, InvalidPhoneNumber
 from crm.repository import DialCandidate, DialDecisionRecord, DialerCampaign
 
 from .dialer import DialMode, Pacer
@@ -244,6 +245,10 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+#: A number on a call now is not dialled; it is looked at again after this.
+IN_CALL_RETRY_S = 300.0
+
+
 def promised_in_handoff(event: CallEvent, now: float) -> RecordCallback | None:
     """The callback an IVR hand-off promises (its ``call.data`` carries a ``callback_number``), or None.
     The IVR writes it itself (:func:`keep_promise`) before publishing the hand-off; the dialer, when it
@@ -272,6 +277,7 @@ class DialerCore:
 
     def __init__(self, *, max_batch: int = 20, stats_stale_s: float = 10.0, result_timeout_s: float = 30.0,
                  dial_timeout_s: float = 180.0, max_decisions: int = 100_000) -> None:
+        self.region = "US"  # of caller numbers written without a country code (the service's)
         self.max_batch = max_batch
         self.stats_stale_s = stats_stale_s
         self.result_timeout_s = result_timeout_s
@@ -353,6 +359,9 @@ class DialerCore:
         if plan is None:
             return None
         verdict = decide(item.state(), item.time_zone, plan.rules, _utc(now), do_not_call=item.do_not_call)
+        if verdict.eligible and item.phone and item.phone in self._e164_in_call():
+            # the customer is on a call with us now (called in, say, after a callback was promised)
+            verdict = Verdict(False, Rule.RETRY, "a call with the customer is in progress", _utc(now + IN_CALL_RETRY_S))
         self._decided(DialDecisionRecord(_utc(now), campaign, item.work_item_id, item.phone or None,
                                          verdict.eligible, verdict.rule.value, verdict.reason, verdict.retry_at))
         if not verdict.eligible:
@@ -530,6 +539,15 @@ class DialerCore:
     def in_progress(self) -> int:
         return sum(1 for d in self._by_command.values() if not d.done)
 
+    def _e164_in_call(self) -> set[str]:
+        out = set()
+        for number in self.numbers_in_call():
+            try:
+                out.add(phones.to_e164(number, self.region))
+            except InvalidPhoneNumber:
+                continue
+        return out
+
     def numbers_in_call(self) -> set[str]:
         """The numbers on a call now: those the dialer dialled and that have not ended, and callers of
         calls it watches (inbound, through the IVR and the queues). No message goes to them meanwhile."""
@@ -605,6 +623,7 @@ class DialerService:
         self.core = core or DialerCore()
         self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
         self.region = region  # of caller numbers written without a country code
+        self.core.region = region
         self.keep_decisions_for = keep_decisions_for
         self.messages = messages  # the sms and e-mail channels' connector, when one is configured
         if messages is not None:
