@@ -82,7 +82,7 @@ class CustomerDirectory:
             return repository.find_customers_by_phone(session, number, self.region)
 
     def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> repository.PreviewItem | None:
-        with self._read() as session:
+        with self._write() as session:  # the preview's decisions are kept (campaign why)
             return repository.next_preview_item(session, agent_id=agent_id, skip=skip)
 
     def skip_preview(self, work_item_id: int, reason: str, agent_id: int) -> None:

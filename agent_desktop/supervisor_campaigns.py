@@ -3,6 +3,7 @@ against its cap, and why the dialer is idle. Rows are :class:`crm.supervision.Ca
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,12 @@ _IDLE: dict[str, object] = {
     "ended": QT_TRANSLATE_NOOP("SupervisorLabels", "its end date is past"),
     "no_work_left": QT_TRANSLATE_NOOP("SupervisorLabels", "no work item left to call"),
     "preview": QT_TRANSLATE_NOOP("SupervisorLabels", "preview: agents place the calls"),
+    "refused_do_not_call": QT_TRANSLATE_NOOP("SupervisorLabels", "every number tried is on the do-not-call list"),
+    "refused_calling_hours": QT_TRANSLATE_NOOP("SupervisorLabels", "outside the customers' calling hours"),
+    "refused_frequency_cap": QT_TRANSLATE_NOOP("SupervisorLabels", "customers already contacted enough (cap)"),
+    "refused_consent": QT_TRANSLATE_NOOP("SupervisorLabels", "no consent from the customers tried"),
+    "refused_max_attempts": QT_TRANSLATE_NOOP("SupervisorLabels", "work items out of attempts"),
+    "refused_retry": QT_TRANSLATE_NOOP("SupervisorLabels", "waiting for the retry delays"),
 }
 _DIAL_MODES: dict[str, object] = {
     "preview": QT_TRANSLATE_NOOP("SupervisorLabels", "Preview"),
@@ -96,6 +103,9 @@ class CampaignTableModel(QAbstractTableModel):
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column == self.ABANDON and self.over_cap(index.row()):
             return QColor("#d32f2f")
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.WHY:
+            # The latest dial decision, escaped: a tooltip would read markup in it as rich text.
+            return None if c.last_decision is None else f"<p>{html.escape(c.last_decision)}</p>"
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         mode = _DIAL_MODES.get(c.dial_mode)

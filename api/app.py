@@ -451,7 +451,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
 
     @app.get("/v1/desk/preview", tags=["desk"])
     def next_preview(owner: Desk, skip: Annotated[list[int], Query(max_length=100)] = []) -> Any:  # noqa: B006
-        with read() as session:
+        with write() as session:  # the preview's decisions are kept (campaign why)
             item = repository.next_preview_item(session, agent_id=owner.agent_id or 0,
                                                 skip=tuple(i for i in skip if 0 < i <= ID_MAX))
         return _plain(item) if item is not None else None

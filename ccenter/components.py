@@ -9,6 +9,7 @@ for what it builds.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from ivr.flow import Flow
     from ivr.lookup import CustomerLookup
     from routing.acd_config import AcdConfig
-    from routing.dialer_service import DialerService
+    from routing.adapter import Promise
+    from routing.dialer_service import DialerService, RecordCallback
     from routing.server import AcdServer, ExplainClient
     from routing.supervision import SupervisorClient
 
@@ -74,8 +76,15 @@ def acd_server(
 
     name = client_id or str(getattr(bus, "client_id", "") or "") or None
     desk = SupervisorDesk(sessions) if sessions is not None else None
+    keep = None
+    if sessions is not None:
+        factory = sessions
+
+        async def keep(promise: Promise) -> None:
+            await _keep_queue_promise(factory, settings, promise)
+
     return AcdServer(bus, config, settings.site, client_id=name, election=election, record=record,
-                     supervision=desk)
+                     supervision=desk, keep_promise=keep)
 
 
 def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> ExplainClient:
@@ -136,6 +145,62 @@ def cti_gateway(
     return Gateway(link, bus, site=settings.site, client_id=client_id, extensions=extensions)
 
 
+async def _keep_queue_promise(sessions: SessionFactory, settings: Settings, promise: Promise) -> None:
+    """A queue's ``callback`` fallback is a promise the ACD writes itself before the gateway ends the call,
+    so that it does not depend on the dialer hearing the gateway's result (which it also writes, once)."""
+    from datetime import UTC, datetime
+
+    from routing.dialer_service import RecordCallback, customer_of
+
+    if not promise.calling:
+        logging.getLogger("ccenter.acd").error(
+            "call %s: a callback was promised in queue %s but the caller's number is unknown", promise.call_id,
+            promise.queue)
+        return
+    record = RecordCallback(promise.call_id, promise.calling, "queue", promise.queue,
+                            datetime.fromtimestamp(promise.ts, UTC), customer_of(promise.data), promise.data)
+    await _write_promise(sessions, settings, record, "ccenter.acd")
+
+
+async def _write_promise(sessions: SessionFactory, settings: Settings, promise: RecordCallback, log_name: str
+                         ) -> None:
+    """Write a promised callback in its own transaction, off the loop; a failure is logged (the dialer,
+    when it hears of the promise, writes it too)."""
+    import asyncio
+
+    from crm import db
+    from crm.errors import CrmError
+    from routing.dialer_service import keep_promise
+
+    def write() -> int:
+        with db.transaction(sessions) as session:
+            return keep_promise(session, promise, region=settings.default_region)
+
+    log = logging.getLogger(log_name)
+    try:
+        item = await asyncio.to_thread(write)
+    except CrmError as exc:
+        log.error("call %s: the callback promised to %s cannot be recorded: %s", promise.call_id, promise.number, exc)
+    except Exception as exc:  # the database away: the dialer keeps the promise from the bus
+        log.error("call %s: the callback promised to %s is not written yet (%s); the dialer will write it",
+                  promise.call_id, promise.number, type(exc).__name__)
+    else:
+        log.info("call %s: the callback promised to %s is work item %d", promise.call_id, promise.number, item)
+
+
+async def _keep_ivr_promise(sessions: SessionFactory, settings: Settings, event: CallEvent) -> None:
+    """A callback the IVR promises ("press 8") is written by the IVR itself, in its own transaction, so
+    that it does not depend on the dialer receiving the hand-off. Should the database refuse, the
+    hand-off still goes out and the running dialer writes it (one promise per call either way)."""
+    import time
+
+    from routing.dialer_service import promised_in_handoff
+
+    promise = promised_in_handoff(event, time.time())
+    if promise is not None:
+        await _write_promise(sessions, settings, promise, "ccenter.ivr")
+
+
 def ivr_server(
     bus: Bus,
     settings: Settings,
@@ -161,6 +226,7 @@ def ivr_server(
     store = SessionStore(sessions)
 
     async def publish(event: CallEvent) -> None:
+        await _keep_ivr_promise(sessions, settings, event)  # written before it is told: the dialer may be down
         await bus.publish(topics.call(settings.site, event.call_id), event, qos=QOS_COMMAND)
         if also_on_handoff is not None:
             result = also_on_handoff(event)

@@ -87,3 +87,13 @@ def zone_of_number(number: phonenumbers.PhoneNumber) -> ZoneInfo | None:
     if len(zones) != 1 or zones[0] == "Etc/Unknown":
         return None
     return ZoneInfo(zones[0])
+
+
+def takes_sms(e164: str) -> bool:
+    """Whether the number may be a mobile one (a text message can reach it). Numbering plans that do not
+    tell fixed lines from mobiles (the US and Canada) count as mobile."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except NumberParseException:
+        return False
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)

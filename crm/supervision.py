@@ -150,7 +150,9 @@ def audit_entries(session: Session, *, limit: int = 200, actor: str | None = Non
 class CampaignOverview:
     """One campaign as the supervisor's panel shows it. ``idle_reason``: why the dialer places no call
     (a code: ``paused``, ``finished``, ``draft``, ``not_started``, ``ended``, ``no_work_left``,
-    ``preview``), or None when it may dial."""
+    ``preview``, or ``refused_<rule>`` when every work item the dialer looked at in the last hour was
+    refused, most by that rule), or None when it dials. ``last_decision``: the dialer's (or preview's)
+    latest decision on the campaign, as ``ccenter campaign why`` prints it."""
 
     campaign_key: str
     name: str
@@ -164,6 +166,7 @@ class CampaignOverview:
     abandoned: int
     abandon_target: float | None
     idle_reason: str | None
+    last_decision: str | None = None
 
     @property
     def progress(self) -> float | None:
@@ -205,6 +208,7 @@ def campaign_overview(session: Session, *, now: datetime | None = None) -> list[
         .group_by(Activity.campaign_id, Attempt.result)
     ):
         attempts.setdefault(campaign_id, {})[result] = n
+    recent, latest = _decisions(session, now)
     found = []
     for c in session.scalars(select(Campaign).order_by(Campaign.campaign_key)):
         counts, results = items.get(c.id, {}), attempts.get(c.id, {})
@@ -224,9 +228,42 @@ def campaign_overview(session: Session, *, now: datetime | None = None) -> list[
             idle = "preview"
         else:
             idle = None
+        looked = recent.get(c.campaign_key, {})
+        if idle is None and looked and not looked.get(""):  # decisions of the last hour, none dialled
+            idle = "refused_" + max(sorted(looked.items()), key=lambda kv: kv[1])[0]
         found.append(CampaignOverview(
             c.campaign_key, c.name, c.status.value, c.dial_mode, total, total - open_items,
             sum(results.values()), sum(n for r, n in results.items() if r in _CONNECTED),
             sum(n for r, n in results.items() if r in _CONVERTED), results.get("abandoned", 0),
-            float(target) if isinstance(target, int | float) and not isinstance(target, bool) else None, idle))
+            float(target) if isinstance(target, int | float) and not isinstance(target, bool) else None, idle,
+            latest.get(c.campaign_key)))
     return found
+
+
+def _decisions(session: Session, now: datetime) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """Per campaign, the dial decisions of the last hour by rule (``""`` counts those dialled), and its
+    latest decision as a line of text (from the ``dial_decision`` table the dialer and preview keep)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from .models import DialDecision
+
+    recent: dict[str, dict[str, int]] = {}
+    for key, dialled, rule, n in session.execute(
+        select(DialDecision.campaign_key, DialDecision.dialled, DialDecision.rule, func.count())
+        .where(DialDecision.decided_at >= now - timedelta(hours=1))
+        .group_by(DialDecision.campaign_key, DialDecision.dialled, DialDecision.rule)
+    ):
+        counts = recent.setdefault(key, {})
+        counts["" if dialled else rule] = counts.get("" if dialled else rule, 0) + n
+    newest = (select(DialDecision.campaign_key, func.max(DialDecision.decided_at).label("at"))
+              .group_by(DialDecision.campaign_key).subquery())
+    latest = {}
+    for d in session.scalars(select(DialDecision).join(newest, (newest.c.campaign_key == DialDecision.campaign_key)
+                                                       & (newest.c.at == DialDecision.decided_at))
+                             .order_by(DialDecision.id)):
+        what = "dialled" if d.dialled else f"skipped ({d.rule})"
+        item = f"work item {d.work_item_id}" if d.work_item_id is not None else "a work item"
+        latest[d.campaign_key] = f"{d.decided_at:%Y-%m-%d %H:%M} {item} {d.phone_e164 or ''} {what}: {d.reason}"
+    return recent, latest

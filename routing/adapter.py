@@ -70,6 +70,7 @@ from .model import (
     CallUnroutable,
     Decision,
     Event,
+    FallbackAction,
     OfferCall,
     OfferWithdrawn,
     QueueConfig,
@@ -108,6 +109,8 @@ def queue_request(message: CallEvent) -> QueueRequest | None:
     kind = message.type
     if not (kind == CallEventType.QUEUE_JOINED or (kind == CallEventType.DATA and routing and routing.get("queue"))):
         return None
+    if kind == CallEventType.DATA and _promised_callback(message.data):
+        return None  # the IVR's "press 8": the caller hangs up and is called back, nobody is to take this call
     routing = routing or {}
     queue = str(routing.get("queue") or message.queue or "")
     try:
@@ -116,6 +119,12 @@ def queue_request(message: CallEvent) -> QueueRequest | None:
     except (TypeError, ValueError):
         return QueueRequest(queue, 0, {}, f"bad priority or skills in {dict(routing)!r}")
     return QueueRequest(queue, priority, skills)
+
+
+def _promised_callback(data: Mapping[str, Any]) -> bool:
+    fields = data.get("fields")
+    entry = fields.get("callback_number") if isinstance(fields, Mapping) else None
+    return isinstance(entry, Mapping) and bool(entry.get("value"))
 
 
 def agent_state_events(
@@ -156,6 +165,19 @@ class CallRecord:
     offers: int = 0
     ringing: bool = False
     command_id: str | None = None
+    calling: str | None = None  # the caller's number, for a callback promised on the call
+    data: dict[str, Any] | None = None  # the data the call came with (the IVR's), for the same
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """A callback the ACD promised (a queue's ``callback`` fallback), for whoever writes it down."""
+
+    call_id: str
+    calling: str | None
+    queue: str
+    ts: float
+    data: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -196,6 +218,7 @@ class AcdAdapter:
         self.calls: dict[CallId, CallRecord] = {}
         self.agents: dict[AgentId, AgentRecord] = {}
         self.ended: dict[str, float] = {}  # calls over, kept ``ended_keep_s`` so duplicates mean nothing
+        self.promises: list[Promise] = []  # callbacks promised by fallbacks, until the server takes them
         self._published_stats: dict[str, QueueStats] = {}
         #: Per queue, (time, answered within the service level, handled) sampled every ``_SL_SAMPLE_S``,
         #: for the service level of the last ``_SL_WINDOW_S``.
@@ -329,7 +352,8 @@ class AcdAdapter:
         if request.problem is not None:
             logger.warning("call %s: %s; routed without them", message.call_id, request.problem)
         call_id = CallId(message.call_id)
-        self.calls[call_id] = CallRecord(call_id, queue, request.priority, request.skills, now)
+        self.calls[call_id] = CallRecord(call_id, queue, request.priority, request.skills, now,
+                                         calling=message.calling or None, data=dict(message.data))
         return [
             CallQueued(
                 ts=now,
@@ -382,6 +406,10 @@ class AcdAdapter:
             record.queue = decision.to_queue
             record.arrived = decision.ts
         elif isinstance(decision, CallFallback):
+            waiting = self.calls.get(decision.call_id)
+            if decision.action is FallbackAction.CALLBACK and waiting is not None:
+                self.promises.append(Promise(decision.call_id, waiting.calling, decision.queue, decision.ts,
+                                             dict(waiting.data or {})))
             self._finish(decision.call_id, decision.ts)
 
     def _finish(self, call_id: CallId, now: float) -> None:

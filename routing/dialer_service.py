@@ -62,10 +62,11 @@ from bus import topics
 from bus.errors import BusError
 from bus.messages import CallEvent, CallEventType, Command, CommandResult, QueueStats
 from bus.transport import QOS_COMMAND, Bus, Subscription
-from crm import db, repository
-from crm.campaigns.eligibility import decide
+from crm import db, phones, repository
+from crm.campaigns.eligibility import Decision as Verdict
+from crm.campaigns.eligibility import Rule, decide
 from crm.campaigns.rules import CampaignRules, InvalidRules, read_rules
-from crm.errors import CrmError, DatabaseUnavailable
+from crm.errors import CrmError, DatabaseUnavailable, InvalidPhoneNumber
 from crm.outbox import Outbox
 from crm.repository import DialCandidate, DialDecisionRecord, DialerCampaign
 
@@ -235,7 +236,8 @@ def _field(data: Mapping[str, Any], name: str) -> Any:
     return entry.get("value") if isinstance(entry, Mapping) else None
 
 
-def _customer_of(data: Mapping[str, Any]) -> int | None:
+def customer_of(data: Mapping[str, Any]) -> int | None:
+    """The customer id the call's attached data names (the IVR's), or None."""
     value = _field(data, "customer_id")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -254,6 +256,7 @@ class _Dial:
     joined_at: float | None = None
     delivered: bool = False
     done: bool = False
+    number: str | None = None  # the number dialled
 
 
 @dataclass(slots=True)
@@ -268,11 +271,39 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+#: A number on a call now is not dialled; it is looked at again after this.
+IN_CALL_RETRY_S = 300.0
+
+
+def promised_in_handoff(event: CallEvent, now: float) -> RecordCallback | None:
+    """The callback an IVR hand-off promises (its ``call.data`` carries a ``callback_number``), or None.
+    The IVR writes it itself (:func:`keep_promise`) before publishing the hand-off; the dialer, when it
+    sees the hand-off too, finds it written (one promise per call)."""
+    if event.type != CallEventType.DATA or not event.data:
+        return None
+    number = _field(event.data, "callback_number")
+    if not isinstance(number, str) or not number:
+        return None
+    routing = event.data.get("routing")
+    queue = routing.get("queue") if isinstance(routing, Mapping) and isinstance(routing.get("queue"), str) else None
+    return RecordCallback(event.call_id, number, "ivr", queue, _utc(now), customer_of(event.data), dict(event.data))
+
+
+def keep_promise(session: db.Session, promise: RecordCallback, *, region: str) -> int:
+    """Write a promised callback (:func:`crm.repository.request_callback`); returns its work item. Raises
+    the data layer's errors (:class:`crm.errors.CrmError` for a number nobody can call)."""
+    r = promise
+    return repository.request_callback(
+        session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at, queue=r.queue,
+        customer_id=r.customer_id, data=r.data, region=region)
+
+
 class DialerCore:
     """The dialer's decisions, sans-I/O; ``now`` is seconds since the epoch (the service's clock)."""
 
     def __init__(self, *, max_batch: int = 20, stats_stale_s: float = 10.0, result_timeout_s: float = 30.0,
                  dial_timeout_s: float = 180.0, max_decisions: int = 100_000) -> None:
+        self.region = "US"  # of caller numbers written without a country code (the service's)
         self.max_batch = max_batch
         self.stats_stale_s = stats_stale_s
         self.result_timeout_s = result_timeout_s
@@ -354,6 +385,9 @@ class DialerCore:
         if plan is None:
             return False
         verdict = decide(item.state(), item.time_zone, plan.rules, _utc(now), do_not_call=item.do_not_call)
+        if verdict.eligible and item.phone and item.phone in self._e164_in_call():
+            # the customer is on a call with us now (called in, say, after a callback was promised)
+            verdict = Verdict(False, Rule.RETRY, "a call with the customer is in progress", _utc(now + IN_CALL_RETRY_S))
         self._decided(DialDecisionRecord(_utc(now), campaign, item.work_item_id, item.phone or None,
                                          verdict.eligible, verdict.rule.value, verdict.reason, verdict.retry_at))
         if not verdict.eligible:
@@ -375,7 +409,8 @@ class DialerCore:
             return None
         ref = uuid.uuid4().hex
         command_id = f"dial:{campaign}:{item.work_item_id}:{ref[:12]}"
-        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now, ref)
+        self._by_command[command_id] = _Dial(command_id, campaign, item.work_item_id, item.attempts, now, ref,
+                                             number=item.phone)
         self.pacers[campaign].dialled()
         self.counts[campaign].attempts += 1
         return DialOut(command_id, campaign, item.work_item_id, item.phone, plan.queue,
@@ -465,7 +500,7 @@ class DialerCore:
     def _callback(self, call_id: str, seen: _Seen, number: str, source: str, now: float) -> RecordCallback:
         self.callbacks_promised += 1
         logger.info("call %s: callback promised (%s) to %s", call_id, source, number)
-        return RecordCallback(call_id, number, source, seen.queue, _utc(now), _customer_of(seen.data),
+        return RecordCallback(call_id, number, source, seen.queue, _utc(now), customer_of(seen.data),
                               dict(seen.data))
 
     def _dial_event(self, dial: _Dial, event: CallEvent, now: float) -> list[Decision]:
@@ -543,6 +578,21 @@ class DialerCore:
     def in_progress(self) -> int:
         return sum(1 for d in self._by_command.values() if not d.done)
 
+    def _e164_in_call(self) -> set[str]:
+        out = set()
+        for number in self.numbers_in_call():
+            try:
+                out.add(phones.to_e164(number, self.region))
+            except InvalidPhoneNumber:
+                continue
+        return out
+
+    def numbers_in_call(self) -> set[str]:
+        """The numbers on a call now: those the dialer dialled and that have not ended, and callers of
+        calls it watches (inbound, through the IVR and the queues). No message goes to them meanwhile."""
+        dialled = {d.number for d in self._by_command.values() if d.number}
+        return dialled | {s.calling for s in self._seen.values() if s.ended_at is None and s.calling}
+
     # -- internals -------------------------------------------------------------------------
     def _finish(self, dial: _Dial, result: str, now: float, *, pacer: str, keep: bool = False,
                 record: bool = True) -> list[Decision]:
@@ -616,8 +666,12 @@ class DialerService:
         self.core = core or DialerCore()
         self.no_disposition_after = timedelta(seconds=no_disposition_after_s)
         self.region = region  # of caller numbers written without a country code
+        self.core.region = region
         self.keep_decisions_for = keep_decisions_for
         self.messages = messages  # the sms and e-mail channels' connector, when one is configured
+        if messages is not None:
+            messages.in_call = self.core.numbers_in_call  # no message to a customer while on a call with them
+            messages.region = region
         self.messages_every_s = messages_every_s
         self._last_messages = -math.inf
         self._last_purge = -math.inf
@@ -871,9 +925,7 @@ class DialerService:
         r = promise
         try:
             with session.begin_nested():
-                item = repository.request_callback(
-                    session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at,
-                    queue=r.queue, customer_id=r.customer_id, data=r.data, region=self.region)
+                item = keep_promise(session, r, region=self.region)
         except CrmError as exc:  # a number that is no number: nobody can call it back
             logger.error("call %s: the callback promised to %s cannot be recorded: %s", r.call_id, r.number, exc)
         else:

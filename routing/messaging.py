@@ -120,6 +120,10 @@ class MessageSender:
         self.failed = 0
         self.rejected = 0
         self._not_before: dict[int, float] = {}  # refused items, until their decision may change
+        #: The numbers on a call now (the dialer's :meth:`DialerCore.numbers_in_call`): their customers get
+        #: no message until the call is over.
+        self.in_call: Callable[[], set[str]] = set
+        self.region = "US"  # of numbers written without a country code (the dialer's)
 
     async def step(self) -> int:
         """Send one batch; returns how many messages were handed to the gateway."""
@@ -127,8 +131,9 @@ class MessageSender:
         now = datetime.fromtimestamp(now_s, UTC)
         self._not_before = {k: v for k, v in self._not_before.items() if v > now_s}
         skip = tuple(sorted(self._not_before))
+        busy = frozenset(self.in_call())
         due, refused = await asyncio.to_thread(self._in_db, lambda s: repository.due_messages(
-            s, now=now, limit=self.batch, skip=skip))
+            s, now=now, limit=self.batch, skip=skip, in_call=busy, region=self.region))
         records = [DialDecisionRecord(now, key, item_id, phone, False, d.rule.value, d.reason, d.retry_at)
                    for item_id, key, phone, d in refused]
         for item_id, _key, _phone, d in refused:

@@ -43,7 +43,7 @@ import math
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import IO, Any
 
@@ -65,7 +65,7 @@ from bus.messages import (
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .acd_config import AcdConfig, AgentProfile, acd_config_from_db, load_acd_config, parse_acd_config
-from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing
+from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing, Promise
 from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
 from .leadership import Election, PublishLeader, Role, SnapshotAssembler, StepDown, TakeOver, split_snapshot
@@ -113,9 +113,11 @@ class AcdServer:
         ended_keep_s: float = 600.0,
         record: IO[str] | None = None,
         supervision: SupervisorDesk | None = None,
+        keep_promise: Callable[[Promise], Awaitable[None]] | None = None,
     ) -> None:
         self.bus = bus
         self.supervision = supervision
+        self.keep_promise = keep_promise  # writes a callback promised by a fallback before it is carried out
         self.config = config
         self.site = site
         self.clock = clock
@@ -360,8 +362,12 @@ class AcdServer:
     # ------------------------------------------------------------ output
 
     async def _carry_out(self, decisions: list[Decision]) -> None:
+        promises, self.adapter.promises = self.adapter.promises, []
         if not self.is_leader or not decisions:
             return
+        if self.keep_promise is not None:
+            for promise in promises:  # written down before the caller is told and hung up on
+                await self.keep_promise(promise)
         if any(isinstance(d, OfferCall | OfferWithdrawn | CallFallback) for d in decisions):
             await self._publish_snapshot()  # write-ahead: a successor knows of every offer we make
         await self._send_all(self.adapter.commands(decisions, epoch=self.epoch, now=self.clock()))

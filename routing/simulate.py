@@ -271,10 +271,10 @@ def simulate(
             batch_results.append(engine.start_interval(boundaries.pop(0)))
         if now >= horizon or now == math.inf:
             break
-        if pacers:
-            pace(now)
         if timer is not None and timer <= next_event:
             carry_out(engine.handle(Tick(ts=timer)), timer)
+            if pacers:
+                pace(timer)
             continue
         at, _, kind, payload = heapq.heappop(events)
         if kind == _ARRIVAL:
@@ -331,6 +331,8 @@ def simulate(
             carry_out(engine.handle(CallEnded(ts=at, call_id=payload)), at)
             forget_call(payload)
             queue_of.pop(payload, None)
+        if pacers:  # the dialer sees each change of its agents and calls at once, as the real one does
+            pace(at)
 
     end = horizon
     if on_stop is not None:

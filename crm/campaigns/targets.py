@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +38,9 @@ from .reading import CampaignFileError, _Text
 from .rules import InvalidRules, read_rules
 
 TARGET_COLUMNS = ("campaign_id", "customer_id", "phone", "offer", "priority", "segment", "preferred_agent", "skill",
-                  "name")
+                  "name", "email")
+#: What an ``email`` cell must look like: one address, no spaces, a dot in the domain.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f.]+")
 
 
 _CHUNK = 500
@@ -346,6 +349,7 @@ class _Loader:
         #: Called with the line reached after each batch (a progress bar).
         self.progress: Callable[[int], None] | None = None
         self.consents: dict[str, dict[int, ConsentState]] = {}  # channel -> customer -> consent
+        self.emails: dict[int, str] = {}  # customer -> the e-mail address on record (email channel)
         self.consent_required: frozenset[str] = frozenset()
 
     def load(self, campaign: Campaign, rows: Iterable[_Row], plan_key: str | None,
@@ -400,6 +404,13 @@ class _Loader:
         blocked = dnc.blocked(session, numbers | set(primary.values()), now=self.now)
         owned = known | set(owners.values())
         self.consents = {a.channel: consent_states(session, owned, a.channel) for a in activities}
+        self.emails.clear()
+        if any(a.channel == "email" for a in activities):
+            for chunk in _chunks(owned):
+                for holder, address in session.execute(
+                        select(Customer.id, Customer.email).where(Customer.id.in_(chunk), Customer.email.is_not(None))):
+                    if address:
+                        self.emails[holder] = address
         existing: dict[tuple[int, int], dict[str, Any]] = {}
         activity_ids = [a.id for a in activities]
         for chunk in _chunks(owned):
@@ -417,6 +428,7 @@ class _Loader:
         prospects: dict[str, dict[str, Any]] = {}  # phone -> the prospect's values (first row wins)
         pending_seen: dict[str, int] = {}  # new prospect's phone -> first line
         segments: dict[int, str] = {}
+        addresses: dict[int, str] = {}  # customer -> an e-mail address the file gives and the CRM lacked
         for row, parsed in good:
             phone: str | None = parsed["phone"]
             customer_id: int | None = parsed["customer_id"]
@@ -434,9 +446,10 @@ class _Loader:
                 continue
             if phone is None and customer_id is not None:
                 phone = primary.get(customer_id)
+            email = (self.emails.get(customer_id) if customer_id is not None else None) or parsed["email"]
             skips: dict[str, list[str]] = {}  # why -> the channels left out for it
             for activity in activities:
-                why = self._refusal(activity.channel, phone, customer_id, blocked)
+                why = self._refusal(activity.channel, phone, customer_id, blocked, email)
                 if why:
                     skips.setdefault(why, []).append(activity.channel)
             skipped = {channel for left_out in skips.values() for channel in left_out}
@@ -458,6 +471,9 @@ class _Loader:
                 seen[customer_id] = row.line
                 if parsed["segment"]:
                     segments[customer_id] = parsed["segment"]
+                if parsed["email"] and customer_id not in self.emails:  # an address the CRM lacked
+                    addresses[customer_id] = parsed["email"]
+                    self.emails[customer_id] = parsed["email"]
             decided.append((row, parsed, key, phone, channels))
 
         new_ids = self._insert_prospects(prospects)
@@ -472,6 +488,8 @@ class _Loader:
             changed = [{"id": cid, "segment": seg} for cid, seg in segments.items() if current.get(cid) != seg]
             if changed:
                 session.execute(update(Customer), changed)
+        if addresses:
+            session.execute(update(Customer), [{"id": cid, "email": address} for cid, address in addresses.items()])
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         created_at = datetime.now(UTC)
@@ -508,7 +526,7 @@ class _Loader:
             parsed = prospects[phone]
             zone = parsed["zone"]
             rows.append({"name": (parsed["name"] or phones.display(phone))[:200], "tier": Tier.PROSPECT.value,
-                         "segment": parsed["segment"], "language": "en",
+                         "segment": parsed["segment"], "language": "en", "email": parsed["email"],
                          "time_zone": zone or "UTC", "created_at": now})
         if self.session.get_bind().dialect.name == "postgresql":
             ids = list(self.session.scalars(
@@ -588,16 +606,26 @@ class _Loader:
         if skill is not None and skill not in self.skills:
             self.reject(row, f"unknown skill {skill!r}")
             return None
+        email = values.get("email") or None
+        if email is not None and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+            self.reject(row, f"email {email[:60]!r} is not an e-mail address")
+            return None
         return {
+            "email": email,
             "customer_id": customer_id, "phone": phone, "zone": zone, "priority": priority, "offer": str(offer),
             "agent_id": self.agents[login] if login else None, "skill": skill,
             "name": values.get("name") or None, "segment": values.get("segment") or None,
         }
 
-    def _refusal(self, channel: str, phone: str | None, customer_id: int | None, blocked: set[str]) -> str | None:
+    def _refusal(self, channel: str, phone: str | None, customer_id: int | None, blocked: set[str],
+                 email: str | None = None) -> str | None:
         """Why the row gets no work item on ``channel`` (None: it gets one)."""
         if phone is None and channel in CALL_CHANNELS | {"sms"}:
             return "the customer has no phone number"
+        if channel == "sms" and phone is not None and not phones.takes_sms(phone):
+            return f"{phone} is not a mobile number"
+        if channel == "email" and email is None:
+            return "the customer has no e-mail address (give one in the email column)"
         if phone is not None and phone in blocked and channel in CALL_CHANNELS:
             return f"{phone} is on the do-not-call list"
         state = self.consents.get(channel, {}).get(customer_id or 0, ConsentState.UNKNOWN)

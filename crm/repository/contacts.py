@@ -24,7 +24,7 @@ from ._common import _attempt, _check_links, _require_customer
 from .campaigns import OFFER_MADE
 from .offers import OfferResult, record_offer_result
 from .orders import create_order, create_service_request
-from .preview import schedule_callback
+from .preview import close_requested_callbacks, schedule_callback
 
 
 def record_contact(
@@ -205,6 +205,9 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
             details=r.details, priority=r.priority, contact_id=contact_id, work_item_id=item_id,
             attempt_id=attempt_of(item_id)).id)
     close_contact(session, contact_id, disposition=record.disposition, notes=record.notes, ended_at=record.ended_at)
+    if record.channel is Channel.VOICE_IN and record.customer_id is not None:  # they got through: no call back
+        close_requested_callbacks(session, customer_id=record.customer_id, reached_at=record.started_at,
+                                  contact_id=contact_id, cti_call_id=record.cti_call_id, agent_id=record.agent_id)
     if record.callback_at is not None:
         if record.customer_id is None:
             raise InvalidData("a callback needs an identified customer")

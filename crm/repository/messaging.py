@@ -11,23 +11,27 @@ customer for frequency caps.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..campaigns.eligibility import ConsentState, Decision, WorkItemState, decide
+from .. import phones
+from ..campaigns.eligibility import ConsentState, Decision, Rule, WorkItemState, decide
 from ..campaigns.rules import CampaignRules
 from ..consent import consent_states
-from ..errors import InvalidData, NotFound
-from ..models import Activity, Attempt, Campaign, Communication, Customer, WorkItem, WorkItemStatus
+from ..errors import InvalidData, InvalidPhoneNumber, NotFound
+from ..models import Activity, Attempt, Campaign, Communication, Customer, PhoneNumber, WorkItem, WorkItemStatus
 from .campaigns import CONTACT_DAYS, item_state, last_results, live_campaign, reached, rules_of
 
 #: The campaign channels that are messages sent by a connector.
 MESSAGE_CHANNELS = ("sms", "email")
 #: What the connector can say about one message.
 MESSAGE_RESULTS = ("sent", "failed", "rejected")
+#: A message held back because a call with the customer is in progress is looked at again after this.
+IN_CALL_RETRY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +55,13 @@ class OutboundMessage:
         return f"ccenter-{self.work_item_id}-{self.attempt_no}"
 
 
-def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tuple[int, ...] = ()
+def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tuple[int, ...] = (),
+                 in_call: Collection[str] = (), region: str = "US",
                  ) -> tuple[list[OutboundMessage], list[tuple[int, str, str | None, Decision]]]:
     """Messages to send now, best first; and the work items looked at but refused now (work item,
-    campaign key, its phone, the decision), so the caller can keep why."""
+    campaign key, its phone, the decision), so the caller can keep why. ``in_call``: the numbers on a
+    call now; their customers get no message until it is over (the call counts as a contact: a message
+    in the same minute would be a second one), refused with rule ``retry`` for ``IN_CALL_RETRY``."""
     rows = session.execute(
         select(WorkItem, Activity.channel, Campaign, Customer)
         .join(Activity, WorkItem.activity_id == Activity.id)
@@ -80,6 +87,7 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
         if rules is not None and rules.frequency_cap is not None:
             days = max(days, rules.frequency_cap.days)
     contacts = reached(session, {item.customer_id for item, *_ in rows}, now=now, days=days)
+    busy, busy_numbers = _in_call(session, in_call, region)
     consents = {channel: consent_states(session, {item.customer_id for item, ch, *_ in rows if ch == channel},
                                         channel) for channel in MESSAGE_CHANNELS}
     out: list[OutboundMessage] = []
@@ -89,6 +97,10 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
         if rules is None:
             continue
         to = item.phone_e164 if channel == "sms" else customer.email
+        if customer.id in busy or (item.phone_e164 is not None and item.phone_e164 in busy_numbers):
+            refused.append((item.id, campaign.campaign_key, item.phone_e164, Decision(
+                False, Rule.RETRY, "a call with the customer is in progress", now + IN_CALL_RETRY)))
+            continue
         state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts.get(item.customer_id, ()),
                            channel=channel, consent=consents[channel].get(item.customer_id, ConsentState.UNKNOWN))
         # an e-mail has no phone: the no_phone rule reads the address instead
@@ -101,6 +113,19 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
         out.append(OutboundMessage(item.id, item.attempt_count + 1, campaign.campaign_key, channel, customer.id, to,
                                    customer.name, customer.language, (item.offer or campaign.name)[:200], text))
     return out, refused
+
+
+def _in_call(session: Session, numbers: Collection[str], region: str) -> tuple[set[int], set[str]]:
+    """The customers on a call now, and the numbers (in E.164) the call is with."""
+    normalized = set()
+    for raw in numbers:
+        try:
+            normalized.add(phones.to_e164(raw, region))
+        except InvalidPhoneNumber:
+            continue
+    if not normalized:
+        return set(), normalized
+    return set(session.scalars(select(PhoneNumber.customer_id).where(PhoneNumber.e164.in_(normalized)))), normalized
 
 
 def _with_phone(state: WorkItemState, to: str | None) -> WorkItemState:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from .. import dnc, phones
@@ -21,6 +21,7 @@ from ..models import (
     Campaign,
     CampaignStatus,
     Customer,
+    DialDecision,
     PhoneNumber,
     Task,
     Tier,
@@ -30,6 +31,7 @@ from ..models import (
 )
 from ._common import _attempt
 from .campaigns import CALLBACKS_CAMPAIGN, CONTACT_DAYS, item_state, last_results, live_campaign, reached, rules_of
+from .decisions import DialDecisionRecord, record_dial_decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,9 @@ def next_preview_item(
 ) -> PreviewItem | None:
     """The next outbound call to preview: pending, due, not on the do-not-call list, in calling hours.
 
-    Items scheduled for this agent (a personal callback) come first, then by priority and age.
+    Items scheduled for this agent (a personal callback) come first, then by priority and age. The
+    decisions are kept for ``ccenter campaign why`` as the dialer's are (the session must be one that
+    commits): the item offered, and each item refused with its rule, once per rule until its retry time.
     """
     now = now or utcnow()
     rows = session.execute(
@@ -101,6 +105,8 @@ def next_preview_item(
     blocked = dnc.blocked(session, [item.phone_e164 for item, _, _ in rows], now=now)
     consents = consent_states(session, {customer.id for _, _, customer in rows}, "outbound_call")
     cache: dict[int, CampaignRules | None] = {}
+    refused: list[DialDecisionRecord] = []
+    known = _standing_refusals(session, [item.id for item, _, _ in rows], now)
     for item, campaign, customer in rows:
         rules = rules_of(campaign, cache)
         if rules is None:
@@ -110,8 +116,16 @@ def next_preview_item(
             if rules.frequency_cap else ()
         state = item_state(item, campaign, last_result=last.get(item.id), contacts=contacts,
                            consent=consents.get(customer.id, ConsentState.UNKNOWN))
-        if not decide(state, customer.time_zone, rules, now, do_not_call=item.phone_e164 in blocked).eligible:
+        verdict = decide(state, customer.time_zone, rules, now, do_not_call=item.phone_e164 in blocked)
+        if not verdict.eligible:
+            if known.get(item.id) != verdict.rule.value:
+                refused.append(DialDecisionRecord(now, campaign.campaign_key, item.id, item.phone_e164, False,
+                                                  verdict.rule.value, f"preview: {verdict.reason}", verdict.retry_at))
             continue
+        who = f"agent {agent_id}" if agent_id else "an agent"
+        record_dial_decisions(session, [*refused, DialDecisionRecord(
+            now, campaign.campaign_key, item.id, item.phone_e164, True, verdict.rule.value,
+            f"offered in the preview of {who}")])
         attempts = session.execute(
             select(Attempt, Agent.name)
             .outerjoin(Agent, Agent.id == Attempt.agent_id)
@@ -124,7 +138,32 @@ def next_preview_item(
             script=campaign.script,
             attempts=tuple(AttemptView(a.started_at, a.result, name) for a, name in attempts),
         )
+    record_dial_decisions(session, refused)
     return None
+
+
+def _standing_refusals(session: Session, item_ids: list[int], now: datetime) -> dict[int, str]:
+    """Per work item, the rule of its latest refusal when that refusal still stands (its retry time is
+    not reached): the preview does not write the same refusal again each time an agent asks."""
+    if not item_ids:
+        return {}
+    out: dict[int, str] = {}
+    rows = session.execute(
+        select(DialDecision.work_item_id, DialDecision.dialled, DialDecision.rule, DialDecision.retry_at)
+        .where(DialDecision.work_item_id.in_(item_ids), DialDecision.decided_at >= now - timedelta(days=1))
+        .order_by(DialDecision.decided_at.desc(), DialDecision.id.desc()))
+    seen: set[int] = set()
+    for work_item_id, dialled, rule, retry_at in rows:
+        if work_item_id is None or work_item_id in seen:
+            continue
+        seen.add(work_item_id)
+        if not dialled and (retry_at is None or _aware(retry_at) > now):
+            out[work_item_id] = rule
+    return out
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def skip_work_item(session: Session, work_item_id: int, *, reason: str, agent_id: int | None,
@@ -324,6 +363,43 @@ def request_callback(
                         result=CALLBACK_REQUESTED, cti_call_id=call_id))
     session.flush()
     return item.id
+
+
+#: The result of a requested callback closed because the customer got through by calling in.
+CALLED_IN = "customer_called_in"
+
+
+def close_requested_callbacks(session: Session, *, customer_id: int, reached_at: datetime,
+                              contact_id: int | None = None, cti_call_id: str | None = None,
+                              agent_id: int | None = None) -> list[int]:
+    """The customer reached an agent on a call of their own (``reached_at``): the callbacks promised to
+    them before it (the IVR's "press 8", a queue's fallback) that are still open are closed with result
+    ``customer_called_in``, tied to that contact, so that nobody calls back someone already served.
+    Personal callbacks (an agent's own promise) stay. Returns the work items closed."""
+    rows = session.execute(
+        select(WorkItem, func.max(Attempt.started_at))
+        .join(Activity, Activity.id == WorkItem.activity_id)
+        .join(Campaign, Campaign.id == Activity.campaign_id)
+        .join(Attempt, Attempt.work_item_id == WorkItem.id)
+        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, WorkItem.customer_id == customer_id,
+               WorkItem.agent_id.is_(None),
+               WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
+               Attempt.result == CALLBACK_REQUESTED)
+        .group_by(WorkItem.id)
+    ).all()
+    closed = []
+    for item, requested in rows:
+        if requested is None or _aware(requested) > reached_at:
+            continue  # promised after this call began: a new promise, kept
+        _attempt(session, item.id, CALLED_IN, agent_id=agent_id, at=reached_at, cti_call_id=cti_call_id,
+                 contact_id=contact_id)
+        item.status = WorkItemStatus.COMPLETED
+        item.result = CALLED_IN
+        item.reason = "the customer called in and reached an agent"
+        item.next_attempt_at = None
+        closed.append(item.id)
+    session.flush()
+    return closed
 
 
 @dataclass(frozen=True, slots=True)

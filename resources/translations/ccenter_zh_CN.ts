@@ -1878,6 +1878,30 @@
         <translation>预览式：由坐席拨打</translation>
     </message>
     <message>
+        <source>every number tried is on the do-not-call list</source>
+        <translation>所尝试的号码都在免打扰名单上</translation>
+    </message>
+    <message>
+        <source>outside the customers&apos; calling hours</source>
+        <translation>不在客户的可呼叫时段内</translation>
+    </message>
+    <message>
+        <source>customers already contacted enough (cap)</source>
+        <translation>客户联系次数已达上限</translation>
+    </message>
+    <message>
+        <source>no consent from the customers tried</source>
+        <translation>所尝试的客户未授权联系</translation>
+    </message>
+    <message>
+        <source>work items out of attempts</source>
+        <translation>工单的尝试次数已用完</translation>
+    </message>
+    <message>
+        <source>waiting for the retry delays</source>
+        <translation>正在等待重试间隔</translation>
+    </message>
+    <message>
         <source>Preview</source>
         <translation>预览式</translation>
     </message>

@@ -135,3 +135,80 @@ async def r_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
+
+
+def test_a_promise_made_while_the_dialer_is_down_is_kept_by_the_ivr_and_called_back_when_it_starts(
+        database: str) -> None:  # noqa: F811
+    """The IVR writes the promise itself: with no dialer running when the caller presses 8 (its hand-off
+    on the bus is heard by nobody), the work item is there, and a dialer started later calls back."""
+    from ccenter.components import dialer_service
+    from ccenter.config import Settings
+
+    seats = [AgentSeat("erin", "1002", {"callbacks": 5}, simulated=True)]
+    config = AcdConfig(_config().queues, {"erin": AgentProfile({"callbacks": 5}, "1002")})
+
+    def called_back() -> list[Attempt]:
+        return [a for _, _, attempts in _items(database) for a in attempts
+                if a.result != repository.CALLBACK_REQUESTED]
+
+    async def scenario() -> None:
+        async with running(database, seats, config) as r:
+            await r.parts.dialer.stop()  # the dialer is down when the promise is made
+            r.center.inbound(STANDARD, script=("1", "1234#", "8"))
+            await r_until(lambda: bool(_items(database)) and bool(r.calls("call.ended")))
+            assert r.parts.dialer.core.callbacks_promised == 0, "no dialer heard the hand-off"
+            [(item, _task, attempts)] = _items(database)
+            assert [a.result for a in attempts] == [repository.CALLBACK_REQUESTED]
+            assert item.attached is not None and item.attached["callback"]["source"] == "ivr"
+            assert called_back() == []
+            engine = db.connect(database)
+            later = dialer_service(r.parts.bus, db.session_factory(engine), Settings(db_url=database))
+            await later.start()  # started after the promise: it finds it in the database and calls back
+            try:
+                await r_until(lambda: bool(called_back()), timeout=30)
+            finally:
+                await later.stop()
+                engine.dispose()
+            [back] = called_back()
+            assert back.cti_call_id and back.cti_call_id != r.calls("call.ended")[0].call_id
+
+    asyncio.run(scenario())
+
+
+def test_a_queues_callback_fallback_made_while_the_dialer_is_down_is_kept_by_the_acd(
+        database: str) -> None:  # noqa: F811
+    """The ACD writes the promise of a ``callback`` fallback before the gateway ends the call: with no
+    dialer running, the work item is there, and a dialer started later calls the caller back."""
+    from ccenter.components import dialer_service
+    from ccenter.config import Settings
+
+    seats = [AgentSeat("erin", "1002", {"callbacks": 5}, simulated=True)]
+    billing = QueueConfig("billing", wrap_up_s=30.0, max_wait_s=0.5, fallback=FallbackAction.CALLBACK)
+    config = AcdConfig(_config(billing).queues, {"erin": AgentProfile({"callbacks": 5}, "1002")})
+
+    def called_back() -> list[Attempt]:
+        return [a for _, _, attempts in _items(database) for a in attempts
+                if a.result != repository.CALLBACK_REQUESTED]
+
+    async def scenario() -> None:
+        async with running(database, seats, config) as r:
+            await r.parts.dialer.stop()
+            r.center.inbound(STANDARD, script=("1", "1234#", "1", "0"))  # billing: nobody there
+            await r_until(lambda: bool(_items(database)) and bool(r.calls("call.ended")), timeout=20)
+            assert r.parts.dialer.core.callbacks_promised == 0
+            [(item, _task, attempts)] = _items(database)
+            call_id = r.calls("call.ended")[0].call_id
+            assert [(a.result, a.cti_call_id) for a in attempts] == [(repository.CALLBACK_REQUESTED, call_id)]
+            assert item.attached is not None and item.attached["callback"]["source"] == "queue"
+            assert item.attached["callback"]["queue"] == "billing" and item.phone_e164 == STANDARD
+            assert item.attached["data"]["fields"]["verified"]["value"] is True, "the IVR's data is kept"
+            engine = db.connect(database)
+            later = dialer_service(r.parts.bus, db.session_factory(engine), Settings(db_url=database))
+            await later.start()
+            try:
+                await r_until(lambda: bool(called_back()), timeout=30)
+            finally:
+                await later.stop()
+                engine.dispose()
+
+    asyncio.run(scenario())

@@ -86,7 +86,7 @@ def test_national_numbers_are_read_in_the_region(ready: str, tmp_path: Path, cap
          '"rules": {"max_attempts": "three"}}', "ccenter: error: rules.max_attempts: must be a whole number >= 1"),
         (["import", "{dir}/bad.csv"], "name,offer\nAda,x\n",
          "ccenter: error: bad.csv: the header has no campaign_id and no customer_id or phone column "
-         "(columns: campaign_id, customer_id, phone, offer, priority, segment, preferred_agent, skill, name)"),
+         "(columns: campaign_id, customer_id, phone, offer, priority, segment, preferred_agent, skill, name, email)"),
         (["export", "NOPE", "{dir}/out.csv"], None, "ccenter: error: no campaign 'NOPE'"),
     ],
 )

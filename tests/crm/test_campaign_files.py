@@ -424,3 +424,35 @@ def test_an_unknown_or_bad_key_is_refused_with_its_path(engine: Engine, tmp_path
     assert message in str(caught.value)
     with db.session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_sms_needs_a_mobile_and_email_an_address_bad_rows_named_by_line_good_rows_load(
+        engine: Engine, tmp_path: Path) -> None:
+    path = _plan(tmp_path, [
+        {"phone": "13800138000", "offer": "Fibre", "email": "wang@example.cn"},
+        {"phone": "010 1234 5678", "offer": "Fibre"},  # a Beijing fixed line, and no address
+        {"phone": "13900000001", "offer": "Fibre", "email": "not-an-address"},
+        {"phone": "13700000002", "offer": "Fibre"},  # a mobile, no address: the sms only
+    ], channels=["sms", "email"])
+    report = _import(engine, path)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (2, "+861012345678 is not a mobile number; the customer has no e-mail address (give one in the email "
+            "column)"),
+        (3, "email 'not-an-address' is not an e-mail address"),
+        (4, "the customer has no e-mail address (give one in the email column): no email work item (other "
+            "channels loaded)"),
+    ]
+    assert report.rows_loaded == 2
+    assert [r["line"] for r in _rejects(tmp_path / "plan.rejects.csv")] == ["2", "3", "4"]
+    channels = {(i.phone_e164, i.activity.channel) for i in _items_with_activity(engine)}
+    assert channels == {("+8613800138000", "sms"), ("+8613800138000", "email"), ("+8613700000002", "sms")}
+    with db.session_factory(engine)() as session:
+        wang = session.scalars(select(Customer).where(Customer.email == "wang@example.cn")).one()
+        assert wang.tier is Tier.PROSPECT
+
+    # An address given for a customer the CRM has without one fills it in; the email item loads.
+    again = _plan(tmp_path, [{"phone": "13700000002", "offer": "Fibre", "email": "li@example.cn"}],
+                  channels=["sms", "email"])
+    assert _import(engine, again).rejects == ()
+    channels = {(i.phone_e164, i.activity.channel) for i in _items_with_activity(engine)}
+    assert ("+8613700000002", "email") in channels

@@ -39,3 +39,52 @@ def test_the_offers_list_shows_one_row_per_campaign(engine: Engine, factory, cus
         offers = repository.customer_360(s, customer_id).offers
     assert [(o.campaign_key, o.work_item_id, o.channel) for o in offers] == [
         ("B", b["outbound_call"], "outbound_call"), ("A", a["inbound_offer"], "inbound_offer")]
+
+
+def test_a_caller_who_gets_through_has_their_requested_callback_closed(engine: Engine) -> None:
+    import uuid
+
+    from crm.repository import ContactRecord
+
+    sessions = db.session_factory(engine)
+    number = "+14155550177"
+    with db.transaction(sessions) as s:
+        item = repository.request_callback(s, call_id="ivr-1", number=number, source="ivr", requested_at=NOW)
+        customer = s.get_one(WorkItem, item).customer_id
+
+    def called_in(at_minutes: int, call_id: str) -> None:
+        with db.transaction(sessions) as s:
+            repository.save_contact(s, ContactRecord(
+                client_ref=uuid.uuid4().hex, channel=Channel.VOICE_IN, customer_id=customer, cti_call_id=call_id,
+                started_at=NOW + timedelta(minutes=at_minutes), ended_at=NOW + timedelta(minutes=at_minutes + 3),
+                disposition="resolved"))
+
+    def state() -> tuple[WorkItemStatus, str | None, list[str]]:
+        with sessions() as s:
+            work = s.get_one(WorkItem, item)
+            results = list(s.scalars(select(Attempt.result).where(Attempt.work_item_id == item).order_by(Attempt.id)))
+            return work.status, work.result, results
+
+    def due() -> list[int]:
+        with sessions() as s:
+            [campaign] = [c for c in repository.dialer_campaigns(s, now=NOW + timedelta(minutes=30))
+                          if c.campaign_key == repository.CALLBACKS_CAMPAIGN]
+            return [c.work_item_id for c in repository.dial_candidates(s, campaign.campaign_id,
+                                                                       now=NOW + timedelta(minutes=30))]
+
+    assert due() == [item]
+    called_in(10, "in-2")  # the caller calls again and an agent takes the call: no call back
+    assert state() == (WorkItemStatus.COMPLETED, repository.CALLED_IN,
+                       [repository.CALLBACK_REQUESTED, repository.CALLED_IN])
+    assert due() == []
+    with sessions() as s:
+        closing = s.scalars(select(Attempt).where(Attempt.work_item_id == item, Attempt.result == repository.CALLED_IN)
+                            ).one()
+        assert closing.cti_call_id == "in-2" and closing.contact_id is not None
+
+    # A new promise on a later call stands; a contact that began before it does not close it.
+    with db.transaction(sessions) as s:
+        assert repository.request_callback(s, call_id="ivr-3", number=number, source="queue",
+                                           requested_at=NOW + timedelta(minutes=20)) == item
+    called_in(15, "in-4")  # saved late (the agent's outbox), but the call was before the new promise
+    assert state()[0] is WorkItemStatus.PENDING and due() == [item]

@@ -141,3 +141,58 @@ def test_the_export_row_has_disposition_offer_result_order_values_and_talk_and_w
                                 "contacts", "talk_s", "wrap_up_s")} == {
         "disposition": "sale", "offer_result": "accepted", "order_count": "2", "order_value": "49.50",
         "order_currency": "USD", "contacts": "1", "talk_s": "165", "wrap_up_s": "35"}
+
+
+def test_the_agents_preview_keeps_its_decisions_for_why(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    items = seed(engine)
+    factory = db.session_factory(engine)
+    with db.transaction(factory) as s:
+        s.scalars(select(Campaign)).one().dial_mode = "preview"
+    at = NOW + timedelta(hours=3)  # 10:00 in California, 03:00 in Tokyo
+    with db.transaction(factory) as s:
+        shown = repository.next_preview_item(s, agent_id=None, now=at)
+        assert shown is not None and shown.work_item_id == items[FREE]
+    for _ in range(2):  # the agent passes on it; NIGHT is refused, and written once while the refusal stands
+        with db.transaction(factory) as s:
+            assert repository.next_preview_item(s, agent_id=None, now=at, skip=(items[FREE],)) is None
+    with factory() as s:
+        kept = sorted((d.work_item_id, d.dialled, d.rule) for d in s.scalars(select(DialDecision)))
+    assert kept == sorted([(items[FREE], True, "eligible"), (items[NIGHT], False, "calling_hours")])
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["campaign", "why", NIGHT, "--db", url]) == 0
+    assert "skipped (calling_hours): preview: outside the customer's local calling hours" in capsys.readouterr().out
+    assert main(["campaign", "why", str(items[FREE]), "--db", url]) == 0
+    assert "offered in the preview of an agent" in capsys.readouterr().out
+
+
+def test_the_supervisors_campaign_panel_says_why_idle_from_the_latest_decisions(engine: Engine) -> None:
+    from crm.supervision import campaign_overview
+
+    items = seed(engine)
+    factory = db.session_factory(engine)
+    at = NOW + timedelta(hours=3)
+    with factory() as s:
+        [row] = campaign_overview(s, now=at)
+    assert row.idle_reason is None and row.last_decision is None  # nothing decided yet: it may dial
+    with db.transaction(factory) as s:  # the dialer refused every item it looked at in the last hour
+        repository.record_dial_decisions(s, [
+            repository.DialDecisionRecord(at - timedelta(minutes=30), "WHY", items[LISTED], LISTED, False,
+                                          "do_not_call", "the number is on the do-not-call list"),
+            repository.DialDecisionRecord(at - timedelta(minutes=20), "WHY", items[NIGHT], NIGHT, False,
+                                          "calling_hours", "outside the customer's local calling hours"),
+            repository.DialDecisionRecord(at - timedelta(minutes=10), "WHY", items[FREE], FREE, False,
+                                          "calling_hours", "outside the customer's local calling hours"),
+            repository.DialDecisionRecord(at - timedelta(hours=5), "WHY", items[FREE], FREE, True,
+                                          "eligible", "eligible"),  # older than the hour: not counted
+        ])
+    with factory() as s:
+        [row] = campaign_overview(s, now=at)
+    assert row.idle_reason == "refused_calling_hours"
+    assert row.last_decision == (f"{(at - timedelta(minutes=10)):%Y-%m-%d %H:%M} work item {items[FREE]} {FREE} "
+                                 "skipped (calling_hours): outside the customer's local calling hours")
+    with db.transaction(factory) as s:  # one dialled since: it is dialling again
+        repository.record_dial_decisions(s, [repository.DialDecisionRecord(
+            at - timedelta(minutes=1), "WHY", items[FREE], FREE, True, "eligible", "eligible")])
+    with factory() as s:
+        [row] = campaign_overview(s, now=at)
+    assert row.idle_reason is None and row.last_decision is not None and " dialled: " in row.last_decision

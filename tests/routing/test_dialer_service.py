@@ -385,3 +385,25 @@ def test_a_frequency_cap_longer_than_a_month_counts_its_whole_window(engine: Eng
         reached = NOON_NY - timedelta(days=45)
         s.add(Attempt(work_item_id=item_id, started_at=reached, ended_at=reached, result="answered"))
     assert _answers(engine, customer_id, item_id) == (False, False, True)
+
+
+def test_numbers_on_a_call_are_those_dialled_until_the_call_ends_and_callers_watched() -> None:
+    core = core_with(2)
+    dial = core.dial("C1", item(1), T0)
+    assert dial is not None and core.numbers_in_call() == {dial.number}
+    core.on_call_event(CallEvent(type="call.offered", call_id="in-7", ts=T0, calling="+15550000999"), T0)
+    assert core.numbers_in_call() == {dial.number, "+15550000999"}
+    core.on_call_event(CallEvent(type="call.ended", call_id="in-7", ts=T0 + 5), T0 + 5)
+    assert core.numbers_in_call() == {dial.number}
+
+
+def test_a_number_on_a_call_now_is_not_dialled_until_the_call_is_over() -> None:
+    """A callback (or any dial) waits while the customer is on a call with us: the caller came back in."""
+    core = core_with(2)
+    number = item(5).phone
+    national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"  # as the PBX gives a caller's number
+    core.on_call_event(CallEvent(type="call.offered", call_id="in-8", ts=T0, calling=national), T0)
+    assert core.dial("C1", item(5), T0) is None
+    assert 5 in core.skip(T0 + 60) and 5 not in core.skip(T0 + 301)
+    core.on_call_event(CallEvent(type="call.ended", call_id="in-8", ts=T0 + 30), T0 + 30)
+    assert core.dial("C1", item(5), T0 + 301) is not None

@@ -179,3 +179,37 @@ def test_a_gateway_that_does_not_answer_is_a_failure_tried_again_later(engine: E
         assert (item.status, item.result, item.attempt_count) == (WorkItemStatus.IN_PROGRESS, "failed", 1)
         assert item.reason == "cannot reach the message gateway (ConnectionError)"
         assert item.next_attempt_at == NOW + timedelta(minutes=10)
+
+
+def test_no_message_goes_to_a_customer_while_a_call_with_them_is_in_progress(engine: Engine, gateway: str) -> None:
+    from bus.messages import CallEvent
+
+    items = seed(engine)
+    factory = db.session_factory(engine)
+    clock = [NOW.timestamp()]
+    connector = MessageConnector(gateway, timeout_s=2.0, backoff_s=0.0)
+    sender = MessageSender(connector, factory, clock=lambda: clock[0])
+    service = DialerService(InProcessBus(), factory, "main", clock=lambda: clock[0], messages=sender)
+    # GOOD calls in (the number as the PBX gives it, national), and is in the IVR or with an agent.
+    service.core.on_call_event(CallEvent(type="call.offered", call_id="in-1", ts=clock[0],
+                                         calling="(415) 555-0123"), clock[0])
+    asyncio.run(service.step())
+    assert GOOD not in {s["to"] for s in Gateway.seen} and FLAKY in {s["to"] for s in Gateway.seen}
+    assert not [s for s in Gateway.seen if s["channel"] == "email"], "nor an e-mail to the same customer"
+    with factory() as s:
+        held = {(d.work_item_id, d.rule, d.reason) for d in s.scalars(select(DialDecision))
+                if d.work_item_id in (items[GOOD], items["email"])}
+        status = s.get_one(WorkItem, items[GOOD]).status
+    assert held == {(items[GOOD], "retry", "a call with the customer is in progress"),
+                    (items["email"], "retry", "a call with the customer is in progress")}
+    assert status is WorkItemStatus.PENDING
+
+    # The call ends; at the retry the message goes out (the frequency cap is the campaign's business: the
+    # call was inbound, not a marketing contact).
+    clock[0] += 60
+    service.core.on_call_event(CallEvent(type="call.ended", call_id="in-1", ts=clock[0]), clock[0])
+    assert service.core.numbers_in_call() == set()
+    clock[0] += repository.IN_CALL_RETRY.total_seconds()
+    asyncio.run(sender.step())  # the dialer's next round of messages
+    connector.close()
+    assert GOOD in {s["to"] for s in Gateway.seen}

@@ -46,10 +46,9 @@ def test_a_tighter_cap_gives_less_abandonment() -> None:
 
 @pytest.mark.parametrize(("cap", "seed"), [(0.03, 1), (0.03, 2), (0.01, 1), (0.01, 2)])
 def test_pacing_uses_the_cap_to_keep_agents_busy_and_never_crosses_it(cap: float, seed: int) -> None:
-    """The shipped scenario (20 agents, 120 s calls, 30 % connect, 15 s ring): the feedback aims at 85 % of
+    """The shipped scenario (20 agents, 120 s calls, 30 % connect, 15 s ring): the feedback aims at 90 % of
     the cap, so abandonment uses the cap without crossing it, and agents are busier than progressive's
-    (about 83 % with a 3 % cap, against 68 % progressive and 80 % for the pacer before the feedback; 90 %
-    with 50 agents)."""
+    (83-85 % by seed with a 3 % cap, against 68 % progressive; about 90 % with 50 agents)."""
     body = scenario("predictive", abandon_target=cap)
     body["duration_hours"] = 10
     predictive = simulate(parse_scenario(body), seed=seed)
@@ -62,13 +61,26 @@ def test_pacing_uses_the_cap_to_keep_agents_busy_and_never_crosses_it(cap: float
         assert predictive.occupancy > 0.82
 
 
-def test_with_fifty_agents_predictive_keeps_them_about_ninety_percent_busy() -> None:
+@pytest.mark.parametrize("seed", [1, 3])
+def test_with_fifty_agents_predictive_keeps_them_about_ninety_percent_busy(seed: int) -> None:
     body = scenario("predictive")
+    body["duration_hours"] = 10
     body["agents"][0]["count"] = 50
-    result = simulate(parse_scenario(body), seed=3)
+    result = simulate(parse_scenario(body), seed=seed)
     spring = result.campaigns["spring"].to_dict()
     assert spring["abandon_rate"] <= 0.03 and spring["abandon_target"] == 0.03
-    assert result.occupancy > 0.88
+    assert result.occupancy > 0.895
+
+
+def test_the_safety_margin_keeps_more_agents_busy_than_a_share_of_the_agents_would() -> None:
+    """Over four seeds of the shipped scenario, the margin in standard deviations keeps agents busier on
+    average than the pacer that dialled a share (gain) of the agents expected free: 83.0 % then, at the
+    same abandonment; the occupancy the cap allows there is about 85 %."""
+    body = scenario("predictive")
+    body["duration_hours"] = 10
+    runs = [simulate(parse_scenario(body), seed=seed) for seed in (1, 2, 3, 4)]
+    assert all(r.campaigns["spring"].to_dict()["abandon_rate"] <= 0.03 for r in runs)
+    assert sum(r.occupancy for r in runs) / len(runs) > 0.837
 
 
 def test_list_runs_out() -> None:
