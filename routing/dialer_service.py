@@ -402,10 +402,11 @@ class DialerCore:
         """How long a dial holds its work item in the database (no other dialer takes it meanwhile)."""
         return self.result_timeout_s + self.dial_timeout_s + 300.0
 
-    def dial(self, campaign: str, item: DialCandidate, now: float) -> DialOut | None:
-        """Dial ``item`` now if the rules allow it (then the pacer counts it in progress)."""
+    def dial(self, campaign: str, item: DialCandidate, now: float, *, checked: bool = False) -> DialOut | None:
+        """Dial ``item`` now if the rules allow it (then the pacer counts it in progress); ``checked``:
+        :meth:`allowed` said yes a moment ago (its decision is recorded once, not again here)."""
         plan = self.plans.get(campaign)
-        if plan is None or not self.allowed(campaign, item, now):
+        if plan is None or not (checked or self.allowed(campaign, item, now)):
             return None
         ref = uuid.uuid4().hex
         command_id = f"dial:{campaign}:{item.work_item_id}:{ref[:12]}"
@@ -856,7 +857,7 @@ class DialerService:
             started: list[Decision] = []
             for item in chosen:
                 if item.work_item_id in claimed:
-                    dial = self.core.dial(campaign, item, self.clock())
+                    dial = self.core.dial(campaign, item, self.clock(), checked=True)
                     if dial is not None:
                         started.append(dial)
             await self._carry_out(started)
