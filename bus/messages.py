@@ -205,7 +205,8 @@ class Presence(Message):
 #: Fields whose values are identifiers, codes or phone numbers, never free text: the text guard
 #: leaves them as they are (a caller's number must still find the customer).
 IDENTITY_FIELDS = frozenset({
-    "type", "call_id", "consult_call_id", "command_id", "agent_id", "client_id", "calling", "called",
+    "type", "call_id", "consult_call_id", "command_id", "agent_id", "client_id", "action_id", "request_id",
+    "calling", "called",
     "extension", "device", "from_device", "to_number", "number", "queue", "state", "name", "link",
 })
 
