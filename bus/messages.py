@@ -207,6 +207,7 @@ class Presence(Message):
 IDENTITY_FIELDS = frozenset({
     "type", "call_id", "consult_call_id", "command_id", "agent_id", "client_id", "calling", "called",
     "extension", "device", "from_device", "to_number", "number", "queue", "state", "name", "link",
+    "action_id", "request_id",  # a supervisor's action and question, matched to their answers by these
 })
 
 _text_guard: Callable[[str], str] | None = None
