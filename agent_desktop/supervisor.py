@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
+from bus.messages import AgentDay, AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
 from crm.supervision import CampaignOverview
 
 from .app import remember_layout
@@ -61,16 +61,17 @@ Actor = Callable[[str, str, dict[str, Any]], Future[SupervisorResult]]
 
 
 class AgentStateFeed(QObject):
-    """Agent states and the ACD's offers (which name a call's queue), from any thread to the GUI thread."""
+    """Agent states, the ACD's offers (which name a call's queue) and its figures of each agent's day, from
+    any thread to the GUI thread."""
 
-    updated = Signal(object)  # AgentState or Command (offer)
+    updated = Signal(object)  # AgentState, Command (offer) or AgentDay
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         if QCoreApplication.instance() is not None:
             mailbox()  # made here, on the GUI thread, before any other thread publishes
 
-    def publish(self, state: AgentState | Command) -> None:
+    def publish(self, state: AgentState | Command | AgentDay) -> None:
         """From any thread: ``updated`` is emitted on the GUI thread (at once when called there)."""
         post(self, self.updated.emit, state)
 
@@ -246,7 +247,7 @@ class SupervisorWindow(QMainWindow):
 
     # ------------------------------------------------------------ input
 
-    def _on_agent_state(self, message: AgentState | Command) -> None:
+    def _on_agent_state(self, message: AgentState | Command | AgentDay) -> None:
         self.agents.stage(message)
         self._later()
 
@@ -473,7 +474,7 @@ class SupervisorWindow(QMainWindow):
         now = self.clock()
         rows = self.agents.rows()
         handled = sum(r.handled for r in rows)
-        busy = sum(r.occupied_s + (now - r.since if r.state in ("busy", "wrap_up") else 0.0) for r in rows)
+        busy = sum(r.occupied_s + (now - r.mark if r.state in ("busy", "wrap_up") else 0.0) for r in rows)
         return busy / handled if handled and busy > 0 else 180.0
 
     def _show_charts(self, *_args: object) -> None:

@@ -395,6 +395,36 @@ class SupervisorResult(Message):
     detail: str = ""
 
 
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDay(Message):
+    """An agent's figures of the day (``acd.agent_day``), retained by the leading ACD on
+    ``ccenter/v1/<site>/agents/<agent_id>/day``: calls handled, seconds busy (ringing, on calls, in
+    wrap-up) and seconds available (ready or busy) since ``day`` (the ACD's local date) began.
+    Occupancy is ``busy_s / available_s``. ``client_id`` is the ACD that counted them; a standby
+    carries them on when it takes over."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.agent_day",)
+
+    agent_id: str
+    day: str
+    ts: float
+    handled: int = 0
+    busy_s: float = 0.0
+    available_s: float = 0.0
+    client_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.handled, int) or isinstance(self.handled, bool) or self.handled < 0:
+            raise MessageError(f"agent day: handled must be a count, not {self.handled!r}")
+        for name in ("busy_s", "available_s", "ts"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
+                raise MessageError(f"agent day: {name} must be a number of seconds, not {value!r}")
+        if not isinstance(self.agent_id, str) or not isinstance(self.day, str):
+            raise MessageError("agent day: agent_id and day are text")
+
+
 # ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..cli import settings_from
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from agent_desktop.supervisor_tiles import Thresholds
-    from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
+    from bus.messages import AgentDay, AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
     from bus.transport import Bus, Subscription
 
 
@@ -72,21 +72,27 @@ async def pump_bus(
     site: str,
     *,
     queue_sink: Callable[[QueueStats], None] | None = None,
-    agent_sink: Callable[[AgentState | Command], None] | None = None,
+    agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
     capability_sink: Callable[[list[str]], None] | None = None,
+    agents: Iterable[str] | None = None,
 ) -> None:
-    """Forward retained queue statistics, agent states and the ACD's offers (which name a call's queue)
-    from a started bus to the windows' feeds; and what the CTI link can do (retained)."""
+    """Forward retained queue statistics, agent states, the ACD's offers (which name a call's queue) and
+    its figures of each agent's day from a started bus to the windows' feeds; and what the CTI link can
+    do (retained). ``agents`` limits the agents to those (a supervisor's team: the broker lets them read
+    those agents' topics only, so they are subscribed one by one); None is every agent (an administrator)."""
     import asyncio
 
     from bus import topics
-    from bus.messages import AgentState, Command, CtiCapabilities, QueueStats
+    from bus.messages import AgentDay, AgentState, Command, CtiCapabilities, QueueStats
 
     patterns = []
     if queue_sink is not None:
         patterns.append(topics.all_queue_stats(site))
-    if agent_sink is not None:
-        patterns.append(topics.all_agent_events(site))
+    if agent_sink is not None and agents is None:
+        patterns += [topics.all_agent_events(site), topics.all_agent_days(site)]
+    elif agent_sink is not None and agents is not None:
+        for agent in sorted(set(agents)):
+            patterns += [topics.agent_events(site, agent), topics.agent_day(site, agent)]
     if capability_sink is not None:
         patterns.append(topics.cti_capabilities(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
@@ -97,7 +103,7 @@ async def pump_bus(
             if isinstance(message, QueueStats) and queue_sink is not None:
                 queue_sink(message)
             elif agent_sink is not None and (
-                isinstance(message, AgentState) or (isinstance(message, Command) and message.name == "offer")
+                isinstance(message, AgentState | AgentDay) or (isinstance(message, Command) and message.name == "offer")
             ):
                 agent_sink(message)
             elif isinstance(message, CtiCapabilities) and capability_sink is not None:
@@ -113,10 +119,11 @@ async def _start_and_pump(
     bus: Bus,
     site: str,
     queue_sink: Callable[[QueueStats], None],
-    agent_sink: Callable[[AgentState | Command], None] | None = None,
+    agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
+    agents: Iterable[str] | None = None,
 ) -> None:
     await bus.start()
-    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink)
+    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink, agents=agents)
 
 
 def run_desktop(args: argparse.Namespace) -> int:
@@ -190,8 +197,18 @@ def run_desktop(args: argparse.Namespace) -> int:
 
     supervises = agent.role in ("supervisor", "admin")
     agent_feed = AgentStateFeed() if supervises else None
+    team_agents: list[str] | None = None  # an administrator reads every agent
+    if agent.role == "supervisor":  # a supervisor's team only (the broker lets them read no other agent)
+        team_agents = [agent.login]
+        if engine is not None:
+            from crm import supervision
+
+            with factory() as session:
+                me = supervision.person(session, agent.login)
+                if me is not None and me.team:
+                    team_agents = supervision.team_members(session, me.team)
     thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(
-        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None))
+        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None, team_agents))
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
                          outbox=outbox,
@@ -274,6 +291,16 @@ def run_supervisor(args: argparse.Namespace) -> int:
               "administrators", file=sys.stderr)
         engine.dispose()
         return 1
+    from urllib.parse import unquote, urlsplit
+
+    broker_user = unquote(urlsplit(settings.mqtt_url).username or "")
+    if broker_user != person.login:
+        print(f"ccenter: error: the broker URL logs in as {broker_user or 'nobody'!r}, not as {person.login}: the "
+              "broker lets a supervisor act and read their team only as themselves; give --mqtt (or [mqtt] url "
+              f"in the configuration file) as mqtt://{person.login}:BROKER-PASSWORD@host (`ccenter broker "
+              "provision` made that password)", file=sys.stderr)
+        engine.dispose()
+        return 1
     with factory() as session:
         teams = supervision.teams(session)
         me = supervision.person(session, person.login)
@@ -292,7 +319,8 @@ def run_supervisor(args: argparse.Namespace) -> int:
     worker = threading.Thread(
         target=lambda: loop.run_until_complete(
             pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish,
-                     capability_sink=lambda names: post(window, window.set_capabilities, names))
+                     capability_sink=lambda names: post(window, window.set_capabilities, names),
+                     agents=list(teams) if person.role == "supervisor" else None)
         ),
         name="supervisor-bus",
         daemon=True,
