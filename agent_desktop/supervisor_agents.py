@@ -67,6 +67,7 @@ class AgentRow:
     occupied_s: float = 0.0
     available_s: float = 0.0
     mark: float = 0.0  # the current state's time counts into occupied_s and available_s from here
+    live: bool = False  # an agent.state has been seen (until then the state is the ACD's, from its day figures)
 
     def occupancy(self, now: float) -> float | None:
         occupied, available = self.occupied_s, self.available_s
@@ -164,11 +165,15 @@ class AgentTableModel(QAbstractTableModel):
 
     def _apply(self, row: AgentRow, state: AgentState | AgentDay, now: float) -> None:
         if isinstance(state, AgentDay):  # the ACD's count of the day replaces the window's own
+            if not row.live and state.state is not None:  # no agent.state seen yet: the ACD's word on it
+                row.state, row.reason = state.state, state.reason or ""
+                row.since = min(now, state.since) if state.since is not None else now
             # The ACD counts a call when it ends, the table when it is answered: the call on now is extra.
             current = 1 if row.state == "busy" and row.call_id and row.counted_call == row.call_id else 0
             row.handled = state.handled + current
             row.occupied_s, row.available_s, row.mark = state.busy_s, state.available_s, now
             return
+        row.live = True
         reason = state.reason or ""
         if state.state == "not_ready" and not reason and row.state == "not_ready":
             reason = row.reason  # a report that repeats the state without its reason keeps the reason

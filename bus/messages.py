@@ -402,7 +402,9 @@ class AgentDay(Message):
     ``ccenter/v1/<site>/agents/<agent_id>/day``: calls handled, seconds busy (ringing, on calls, in
     wrap-up) and seconds available (ready or busy) since ``day`` (the ACD's local date) began.
     Occupancy is ``busy_s / available_s``. ``client_id`` is the ACD that counted them; a standby
-    carries them on when it takes over."""
+    carries them on when it takes over. ``state`` (an ``agent.state`` name), ``reason`` and ``since``
+    (when the agent entered that state) are the agent's state as the ACD knew it: a window opened
+    later shows it until the agent's next ``agent.state``."""
 
     TYPES: ClassVar[tuple[str, ...]] = ("acd.agent_day",)
 
@@ -413,8 +415,17 @@ class AgentDay(Message):
     busy_s: float = 0.0
     available_s: float = 0.0
     client_id: str = ""
+    state: str | None = None
+    reason: str | None = None
+    since: float | None = None
 
     def __post_init__(self) -> None:
+        if self.state is not None and self.state not in {name.value for name in AgentStateName}:
+            raise MessageError(f"agent day: unknown state {self.state!r}")
+        if self.reason is not None and not isinstance(self.reason, str):
+            raise MessageError("agent day: reason is text")
+        if self.since is not None and (not isinstance(self.since, int | float) or isinstance(self.since, bool)):
+            raise MessageError("agent day: since is a time")
         if not isinstance(self.handled, int) or isinstance(self.handled, bool) or self.handled < 0:
             raise MessageError(f"agent day: handled must be a count, not {self.handled!r}")
         for name in ("busy_s", "available_s", "ts"):

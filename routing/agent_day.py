@@ -60,7 +60,8 @@ class DayLedger:
         self.day = ""
         self._offset: dict[AgentId, Figures] = {}  # the engine's counts when the day began
         self._carried: dict[AgentId, Figures] = {}  # another ACD's figures of the day
-        self._published: dict[AgentId, tuple[float, Figures]] = {}  # when, and what, last published
+        #: when, and what, last published (the figures, the status and the reason)
+        self._published: dict[AgentId, tuple[float, Figures, tuple[AgentStatus, str | None]]] = {}
         self._heard: dict[AgentId, AgentDay] = {}  # other ACDs' publications (a standby's memory)
 
     # ------------------------------------------------------------ counting
@@ -118,19 +119,22 @@ class DayLedger:
     # ------------------------------------------------------------ publishing
 
     def due(self, engine: AcdEngine, now: float) -> list[AgentDay]:
-        """The messages to publish now: agents whose calls handled changed, and every agent whose figures
-        changed and were last published ``refresh_s`` ago or more."""
+        """The messages to publish now: agents whose calls handled or state changed, and every agent whose
+        figures changed and were last published ``refresh_s`` ago or more."""
         self.roll(engine, now)
         out = []
         for agent_id in engine.agent_ids():
             figures = self.figures(engine, agent_id, now)
-            when, last = self._published.get(agent_id, (-math.inf, None))
-            if figures == last:
+            status, reason, since = engine.agent_state(agent_id)
+            when, last, last_state = self._published.get(agent_id, (-math.inf, None, None))
+            if figures == last and (status, reason) == last_state:
                 continue
-            if last is not None and figures.handled == last.handled and now - when < self.refresh_s:
+            if (last is not None and figures.handled == last.handled and (status, reason) == last_state
+                    and now - when < self.refresh_s):
                 continue
-            self._published[agent_id] = (now, figures)
+            self._published[agent_id] = (now, figures, (status, reason))
             out.append(AgentDay(agent_id=agent_id, day=self.day, ts=now, handled=figures.handled,
                                 busy_s=round(figures.busy_s, 1), available_s=round(figures.available_s, 1),
-                                client_id=self.client_id))
+                                client_id=self.client_id, state=status.bus_name.value, reason=reason,
+                                since=since))
         return out

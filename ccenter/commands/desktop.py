@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         parents=[common],
         help="the supervisor window (production): live queues and agents from the bus, and actions on them",
         description="Log in as a supervisor or administrator (the agents table's credentials). Needs a broker "
-                    "(--mqtt) with `ccenter acd` on it, and the database. Tiles turn amber and red at the "
+                    "(--mqtt) with `ccenter acd` on it, reached with the supervisor's own broker login "
+                    "(mqtt://LOGIN:PASSWORD@host, the password `ccenter broker provision` gave that login: the "
+                    "broker shows a supervisor their own team only), and the database. Tiles turn amber and red at the "
                     "[supervisor.thresholds] of the configuration file (docs/supervisor.md).",
     )
     supervisor.add_argument("--agent", metavar="LOGIN", default="", help="login to fill in the login dialog")
@@ -281,7 +283,10 @@ def run_supervisor(args: argparse.Namespace) -> int:
     app = application(style=args.style, language=args.lang)
     install_excepthook()
     directory = CustomerDirectory(factory, settings.default_region)
-    login = LoginDialog(directory.authenticate, login=args.agent)
+    from urllib.parse import unquote, urlsplit
+
+    broker_user = unquote(urlsplit(settings.mqtt_url).username or "")
+    login = LoginDialog(directory.authenticate, login=args.agent or broker_user)  # the broker's login is theirs
     if not login.exec() or login.agent is None:
         engine.dispose()
         return 1
@@ -291,9 +296,6 @@ def run_supervisor(args: argparse.Namespace) -> int:
               "administrators", file=sys.stderr)
         engine.dispose()
         return 1
-    from urllib.parse import unquote, urlsplit
-
-    broker_user = unquote(urlsplit(settings.mqtt_url).username or "")
     if broker_user != person.login:
         print(f"ccenter: error: the broker URL logs in as {broker_user or 'nobody'!r}, not as {person.login}: the "
               "broker lets a supervisor act and read their team only as themselves; give --mqtt (or [mqtt] url "
@@ -347,7 +349,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
                               thresholds=thresholds, campaigns=campaigns)
     window.extension = person.extension or ""
     if person.role == "supervisor" and me is not None and me.team:
-        window.agents_shown.set_teams([me.team])
+        window.team_filter.setCurrentIndex(max(0, window.team_filter.findData(me.team)))  # and Message team… on
     worker.start()  # after the window exists: the feeds hand it what the bus brings
     window.show()
     try:

@@ -46,3 +46,20 @@ def test_figures_of_an_agent_not_seen_yet_make_its_row(qtbot: QtBot) -> None:
     model.flush()
     assert model.rowCount() == 1 and model.row(0).state == "logged_off" and model.row(0).handled == 3
     assert model.data(model.index(0, AgentTableModel.OCCUPANCY)) == "50%"
+
+
+def test_a_window_opened_later_shows_the_state_the_acd_knew_until_the_agent_changes(qtbot: QtBot) -> None:
+    now = [5000.0]
+    model = AgentTableModel(clock=lambda: now[0])
+    model.stage(AgentDay(agent_id="c3", day="2026-12-01", ts=4990.0, handled=2, busy_s=10.0, available_s=20.0,
+                         state="not_ready", reason="Lunch", since=4700.0))
+    model.flush()
+    row = model.row(0)
+    assert (row.state, row.reason, row.since) == ("not_ready", "Lunch", 4700.0)
+    assert model.data(model.index(0, AgentTableModel.IN_STATE)) == "5:00"
+    model.stage(AgentState(agent_id="c3", state="ready", ts=now[0]))
+    model.flush()
+    model.stage(AgentDay(agent_id="c3", day="2026-12-01", ts=4999.0, handled=2, busy_s=10.0, available_s=20.0,
+                         state="not_ready", reason="Lunch", since=4700.0))  # older than what the window saw
+    model.flush()
+    assert model.row(0).state == "ready"  # live states win once seen

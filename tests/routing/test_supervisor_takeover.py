@@ -143,6 +143,7 @@ def test_the_agents_figures_of_the_day_survive_a_takeover(tmp_path: Any) -> None
                                                                                ts=time.time()))
             await handle_call(bus, cti, "c1", "alice")
             before = await day_of(days, "alice", handled=1, by="acd-1")
+            assert before.state in ("wrap_up", "ready")  # the ACD's word on her state, for windows opened later
             assert before.available_s >= before.busy_s >= 0
             await first.stop()
             await until(lambda: second.is_leader, timeout=10)
@@ -186,6 +187,7 @@ def test_the_day_starts_again_at_midnight() -> None:
     engine.handle(CallAnswered(ts=evening + 1, call_id=CallId("c1")))
     engine.handle(CallEnded(ts=evening + 30, call_id=CallId("c1")))
     [tonight] = ledger.due(engine, evening + 40)  # 1 s ringing and 29 s on the call, after acd-0's minute
+    assert (tonight.state, tonight.reason, tonight.since) == ("ready", None, evening + 30)
     assert (tonight.day, tonight.handled, tonight.busy_s, tonight.available_s) == ("2026-11-30", 8, 90.0, 140.0)
     assert ledger.due(engine, evening + 45) == []  # nothing new handled: not again before the refresh
     [midnight] = ledger.due(engine, evening + 60)  # the first round after midnight starts the day
