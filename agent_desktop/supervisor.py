@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -501,6 +502,18 @@ class SupervisorWindow(QMainWindow):
                 return
             self.statusBar().showMessage(self.tr("%1 intervals written to %2").replace("%1", str(rows)).replace(
                 "%2", path), 15_000)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._ticker.start()
+        if self.campaign_source is not None and not self._campaign_timer.isActive():
+            self._campaign_timer.start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closed, the window reads nothing more (the database, the clock) until it is shown again."""
+        self._ticker.stop()
+        self._campaign_timer.stop()
+        super().closeEvent(event)
 
     def refresh_campaigns(self) -> None:
         if self.campaign_source is None:

@@ -262,6 +262,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
         return 1
     thresholds = supervisor_thresholds(settings)  # a bad threshold is one clear error, before any window
     import asyncio
+    import contextlib
     import socket
     import threading
 
@@ -352,9 +353,18 @@ def run_supervisor(args: argparse.Namespace) -> int:
         window.team_filter.setCurrentIndex(max(0, window.team_filter.findData(me.team)))  # and Message team… on
     worker.start()  # after the window exists: the feeds hand it what the bus brings
     window.show()
+
+    async def leave() -> None:  # the pump ends when the bus closes
+        await actions.close()
+        await explainer.close()
+        await bus.close()
+
     try:
         return app.exec()
     finally:
         window.close()
+        with contextlib.suppress(Exception):  # leaving: a broker already gone is no error
+            asyncio.run_coroutine_threadsafe(leave(), loop).result(timeout=5)
+        worker.join(timeout=5)
         pool.shutdown(wait=True)
         engine.dispose()
