@@ -7,8 +7,10 @@ rows that changed, one insertion for the agents that are new), so 2,000 agents c
 a second cost the screen a few repaints a second.
 
 Columns: agent, team, state, reason, time in state, current call, its queue, calls handled and
-occupancy (time on calls and in wrap-up over the time available: ready, ringing, on calls and in wrap-up),
-both counted from the messages seen since the window opened. :class:`AgentFilterModel` filters by team
+occupancy (time ringing, on calls and in wrap-up over the time available: ready or busy). Both are the
+day's: the leading ACD publishes each agent's figures of the day (``acd.agent_day``, retained, so a window
+opened at noon starts from the morning's); between two of them the table counts on from the states it sees.
+:class:`AgentFilterModel` filters by team
 and by state and sorts numbers as numbers.
 """
 
@@ -31,14 +33,14 @@ from PySide6.QtCore import (
     QTimer,
 )
 
-from bus.messages import AgentState, Command
+from bus.messages import AgentDay, AgentState, Command
 
 from .labels import reason_label, state_label
 
 _Index = QModelIndex | QPersistentModelIndex
 
 # States in which an agent is working (counted as occupied).
-_OCCUPIED = frozenset({"busy", "wrap_up"})
+_OCCUPIED = frozenset({"reserved", "busy", "wrap_up"})
 # States in which an agent is available to the ACD or working (the occupancy's denominator).
 _AVAILABLE = frozenset({"ready", "reserved", "busy", "wrap_up"})
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -64,13 +66,15 @@ class AgentRow:
     counted_call: str = ""
     occupied_s: float = 0.0
     available_s: float = 0.0
+    mark: float = 0.0  # the current state's time counts into occupied_s and available_s from here
+    live: bool = False  # an agent.state has been seen (until then the state is the ACD's, from its day figures)
 
     def occupancy(self, now: float) -> float | None:
         occupied, available = self.occupied_s, self.available_s
         if self.state in _AVAILABLE:
-            available += now - self.since
+            available += now - self.mark
             if self.state in _OCCUPIED:
-                occupied += now - self.since
+                occupied += now - self.mark
         return occupied / available if available > 0 else None
 
 
@@ -96,7 +100,7 @@ class AgentTableModel(QAbstractTableModel):
         self.teams = dict(teams or {})
         self._rows: list[AgentRow] = []
         self._index: dict[str, int] = {}
-        self._pending: list[AgentState | Command] = []
+        self._pending: list[AgentState | Command | AgentDay] = []
         self._call_queue: dict[str, str] = {}  # call id -> queue, from the ACD's offers
         self.flushes = 0
         self._timer = QTimer(self, interval=flush_ms, singleShot=True)
@@ -104,7 +108,7 @@ class AgentTableModel(QAbstractTableModel):
 
     # ------------------------------------------------------------ input
 
-    def stage(self, message: AgentState | Command) -> None:
+    def stage(self, message: AgentState | Command | AgentDay) -> None:
         """Take a message; it shows at the next flush (within ``flush_ms``)."""
         self._pending.append(message)
         if not self._timer.isActive():
@@ -142,7 +146,8 @@ class AgentTableModel(QAbstractTableModel):
             else:
                 found = new_index.get(message.agent_id)
                 if found is None:
-                    found = AgentRow(message.agent_id, team=self.teams.get(message.agent_id, ""), since=now)
+                    found = AgentRow(message.agent_id, team=self.teams.get(message.agent_id, ""), since=now,
+                                     mark=now)
                     new.append(found)
                     new_index[message.agent_id] = found
                 row = found
@@ -158,17 +163,27 @@ class AgentTableModel(QAbstractTableModel):
             self._rows.extend(new)
             self.endInsertRows()
 
-    def _apply(self, row: AgentRow, state: AgentState, now: float) -> None:
+    def _apply(self, row: AgentRow, state: AgentState | AgentDay, now: float) -> None:
+        if isinstance(state, AgentDay):  # the ACD's count of the day replaces the window's own
+            if not row.live and state.state is not None:  # no agent.state seen yet: the ACD's word on it
+                row.state, row.reason = state.state, state.reason or ""
+                row.since = min(now, state.since) if state.since is not None else now
+            # The ACD counts a call when it ends, the table when it is answered: the call on now is extra.
+            current = 1 if row.state == "busy" and row.call_id and row.counted_call == row.call_id else 0
+            row.handled = state.handled + current
+            row.occupied_s, row.available_s, row.mark = state.busy_s, state.available_s, now
+            return
+        row.live = True
         reason = state.reason or ""
         if state.state == "not_ready" and not reason and row.state == "not_ready":
             reason = row.reason  # a report that repeats the state without its reason keeps the reason
         if (state.state, reason) != (row.state, row.reason):
-            spent = now - row.since
+            spent = now - row.mark
             if row.state in _AVAILABLE:
                 row.available_s += spent
                 if row.state in _OCCUPIED:
                     row.occupied_s += spent
-            row.since = now
+            row.since = row.mark = now
         if state.state == "busy" and state.call_id and state.call_id != row.counted_call:
             row.handled += 1
             row.counted_call = state.call_id

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPoint, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QWidget
 
 from bus.messages import QueueStats
@@ -195,37 +195,53 @@ class QueueTile(QFrame):
                 label.setText(text)
             if self.levels[key] is not level:
                 self.levels[key] = level
-                _restyle(label, level)
+                _recolour(label, level)
         target = tr(QT_TRANSLATE_NOOP("QueueTiles", "Target %1% in %2 s"))
         target = target.replace("%1", f"{(s.sl_target or 0) * 100:.0f}").replace("%2", f"{s.sl_seconds or 0:.0f}")
         self.target.setText(target if s.sl_target is not None else "")
         level = max(self.levels.values())
         if level is not self.level:
             self.level = level
-            _restyle(self, level)
+            self.setProperty("level", level.css)
+            self.update()  # the border is drawn in paintEvent: no new polish of the style
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        colour = _COLOURS.get(self.level)
+        if colour is not None:
+            painter = QPainter(self)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(colour, 2))
+            painter.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 4, 4)
+            painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.clicked.emit(self.queue)
         super().mousePressEvent(event)
 
 
-def _restyle(widget: QWidget, level: Level) -> None:
-    widget.setProperty("level", level.css)
-    style = widget.style()
-    style.unpolish(widget)
-    style.polish(widget)
+#: A number's colour at each level (they read on the light and the dark style alike); normal is the style's.
+_COLOURS = {Level.AMBER: QColor("#c88a00"), Level.RED: QColor("#d32f2f")}
+
+
+def _recolour(label: QLabel, level: Level) -> None:
+    """A number's colour, through its palette: a repaint of the label, not a new polish of its style (which,
+    for the hundreds of numbers on the board, stalled the screen)."""
+    label.setProperty("level", level.css)
+    parent = label.parentWidget()
+    palette = QPalette(parent.palette() if parent is not None else label.palette())
+    colour = _COLOURS.get(level)
+    if colour is not None:
+        palette.setColor(QPalette.ColorRole.WindowText, colour)
+    label.setPalette(palette)
 
 
 # Colours that read on the light and the dark style alike.
 TILE_STYLE = """
 QFrame#queueTile { border: 1px solid palette(mid); border-radius: 4px; }
-QFrame#queueTile[level="amber"] { border: 2px solid #e0a000; }
-QFrame#queueTile[level="red"] { border: 2px solid #d32f2f; }
 QFrame#queueTile[selected="true"] { background: palette(alternate-base); }
 QLabel#tileTitle { font-weight: bold; }
 QLabel#tileValue { font-weight: bold; }
-QLabel#tileValue[level="amber"] { color: #c88a00; font-weight: bold; }
-QLabel#tileValue[level="red"] { color: #d32f2f; font-weight: bold; }
 """
 
 
@@ -257,6 +273,7 @@ class TileBoard(QScrollArea):
         self._timer = QTimer(self, interval=flush_ms, singleShot=True)
         self._timer.timeout.connect(self.flush)
         self._shown: list[str] = []
+        self.moved = 0  # tiles moved by the last re-sort
         self._relayout = QTimer(self, interval=2000, singleShot=True)
         self._relayout.timeout.connect(self._lay_out)
 
@@ -290,14 +307,18 @@ class TileBoard(QScrollArea):
         return [name for _, _, name in ranked]
 
     def _lay_out(self, *, force: bool = False) -> None:
-        """Trouble first: the tiles in :meth:`order`, ``columns`` to a row (nothing moves when the order holds)."""
+        """Trouble first: the tiles in :meth:`order`, ``columns`` to a row. Only the tiles whose place changed
+        move (nothing when the order holds; all when the columns change, ``force``)."""
         order = self.order()
         if order == self._shown and not force:
             return
-        for tile in self.tiles.values():
-            self._grid.removeWidget(tile)
-        for n, name in enumerate(order):
+        was = {} if force else {name: n for n, name in enumerate(self._shown)}
+        moving = [(n, name) for n, name in enumerate(order) if was.get(name) != n]
+        for _, name in moving:
+            self._grid.removeWidget(self.tiles[name])
+        for n, name in moving:
             self._grid.addWidget(self.tiles[name], n // self.columns, n % self.columns)
+        self.moved = len(moving)
         self._shown = order
 
     def lay_out_now(self) -> None:

@@ -205,9 +205,9 @@ class Presence(Message):
 #: Fields whose values are identifiers, codes or phone numbers, never free text: the text guard
 #: leaves them as they are (a caller's number must still find the customer).
 IDENTITY_FIELDS = frozenset({
-    "type", "call_id", "consult_call_id", "command_id", "agent_id", "client_id", "action_id", "request_id",
-    "calling", "called",
+    "type", "call_id", "consult_call_id", "command_id", "agent_id", "client_id", "calling", "called",
     "extension", "device", "from_device", "to_number", "number", "queue", "state", "name", "link",
+    "action_id", "request_id",  # a supervisor's action and question, matched to their answers by these
 })
 
 _text_guard: Callable[[str], str] | None = None
@@ -401,6 +401,47 @@ class SupervisorResult(Message):
     result: str
     ts: float
     detail: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDay(Message):
+    """An agent's figures of the day (``acd.agent_day``), retained by the leading ACD on
+    ``ccenter/v1/<site>/agents/<agent_id>/day``: calls handled, seconds busy (ringing, on calls, in
+    wrap-up) and seconds available (ready or busy) since ``day`` (the ACD's local date) began.
+    Occupancy is ``busy_s / available_s``. ``client_id`` is the ACD that counted them; a standby
+    carries them on when it takes over. ``state`` (an ``agent.state`` name), ``reason`` and ``since``
+    (when the agent entered that state) are the agent's state as the ACD knew it: a window opened
+    later shows it until the agent's next ``agent.state``."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("acd.agent_day",)
+
+    agent_id: str
+    day: str
+    ts: float
+    handled: int = 0
+    busy_s: float = 0.0
+    available_s: float = 0.0
+    client_id: str = ""
+    state: str | None = None
+    reason: str | None = None
+    since: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.state is not None and self.state not in {name.value for name in AgentStateName}:
+            raise MessageError(f"agent day: unknown state {self.state!r}")
+        if self.reason is not None and not isinstance(self.reason, str):
+            raise MessageError("agent day: reason is text")
+        if self.since is not None and (not isinstance(self.since, int | float) or isinstance(self.since, bool)):
+            raise MessageError("agent day: since is a time")
+        if not isinstance(self.handled, int) or isinstance(self.handled, bool) or self.handled < 0:
+            raise MessageError(f"agent day: handled must be a count, not {self.handled!r}")
+        for name in ("busy_s", "available_s", "ts"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
+                raise MessageError(f"agent day: {name} must be a number of seconds, not {value!r}")
+        if not isinstance(self.agent_id, str) or not isinstance(self.day, str):
+            raise MessageError("agent day: agent_id and day are text")
 
 
 # ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)

@@ -6,6 +6,8 @@ came from the broker is taken apart only by :func:`parse`:
 - ``ccenter/v1/<site>/calls/<call_id>``: :func:`call`, parsed as :class:`CallTopic`;
 - ``.../agents/<agent_id>/events`` and ``.../commands``: :func:`agent_events`, :func:`agent_commands`
   (:class:`AgentEventsTopic`, :class:`AgentCommandsTopic`);
+- ``.../agents/<agent_id>/day``: :func:`agent_day` (:class:`AgentDayTopic`), the leading ACD's figures of
+  the agent's day (retained), read by the supervisors of the agent's team;
 - ``.../queues/<queue>/stats``: :func:`queue_stats` (:class:`QueueStatsTopic`);
 - ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
   :func:`cti_results`, :func:`cti_capabilities`;
@@ -60,6 +62,11 @@ def agent_events(site: str, agent_id: str) -> str:
 
 def agent_commands(site: str, agent_id: str) -> str:
     return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/commands"
+
+
+def agent_day(site: str, agent_id: str) -> str:
+    """The agent's figures of the day (calls handled, time busy and available), retained by the leading ACD."""
+    return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/day"
 
 
 def queue_stats(site: str, queue: str) -> str:
@@ -132,6 +139,10 @@ def calls(site: str) -> str:
 
 def all_agent_events(site: str) -> str:
     return f"{_site(site)}/agents/+/events"
+
+
+def all_agent_days(site: str) -> str:
+    return f"{_site(site)}/agents/+/day"
 
 
 def all_agent_commands(site: str) -> str:
@@ -258,6 +269,15 @@ class AcdExplanationsTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentDayTopic:
+    site: str
+    agent_id: str
+
+    def __str__(self) -> str:
+        return agent_day(self.site, self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisorActionsTopic:
     site: str
     login: str
@@ -290,6 +310,7 @@ Topic = (
     | AcdExplanationsTopic
     | SupervisorActionsTopic
     | SupervisorResultsTopic
+    | AgentDayTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -324,6 +345,8 @@ def parse(topic: str) -> Topic:
                 return AgentEventsTopic(site, _check(agent_id, "agent id"))
             case ["agents", agent_id, "commands"]:
                 return AgentCommandsTopic(site, _check(agent_id, "agent id"))
+            case ["agents", agent_id, "day"]:
+                return AgentDayTopic(site, _check(agent_id, "agent id"))
             case ["queues", queue, "stats"]:
                 return QueueStatsTopic(site, _check(queue, "queue"))
             case ["supervisors", login, "actions"]:

@@ -16,10 +16,15 @@ from .models import Agent, Role
 @dataclass(frozen=True, slots=True)
 class BrokerAgent:
     login: str  # the broker user name, and the agent id on the bus
-    supervises: bool  # a supervisor or admin: reads every agent's events and every call
+    role: str = "agent"  # agent, supervisor or admin
+    team: str | None = None  # a supervisor reads the agents of their own team; an admin reads every agent
+
+    @property
+    def supervises(self) -> bool:
+        return self.role in ("supervisor", "admin")
 
 
 def broker_agents(session: Session) -> list[BrokerAgent]:
     """Every active agent, by login."""
     rows = session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.login))
-    return [BrokerAgent(login=a.login, supervises=a.role in (Role.SUPERVISOR, Role.ADMIN)) for a in rows]
+    return [BrokerAgent(login=a.login, role=Role(a.role).value, team=a.team or None) for a in rows]

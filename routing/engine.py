@@ -409,6 +409,11 @@ class AcdEngine:
     def agent_ids(self) -> list[AgentId]:
         return list(self._agents)
 
+    def agent_state(self, agent_id: AgentId) -> tuple[AgentStatus, str | None, float]:
+        """The agent's status, its not-ready reason and when it entered the status."""
+        agent = self._agent(agent_id)
+        return agent.status, agent.reason, agent.since
+
     # ------------------------------------------------------------ live changes (a supervisor's)
 
     def reconfigure_queue(self, queue: QueueConfig) -> None:

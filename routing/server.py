@@ -52,6 +52,7 @@ from bus.errors import BusError
 from bus.messages import (
     AcdLeader,
     AcdSnapshot,
+    AgentDay,
     AgentState,
     CallEvent,
     Command,
@@ -66,6 +67,7 @@ from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
 
 from .acd_config import AcdConfig, AgentProfile, acd_config_from_db, load_acd_config, parse_acd_config
 from .adapter import RESTORE_PREFIX, RESTORE_SKILL, AcdAdapter, Outgoing, Promise
+from .agent_day import DayLedger
 from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
 from .leadership import Election, PublishLeader, Role, SnapshotAssembler, StepDown, TakeOver, split_snapshot
@@ -114,6 +116,7 @@ class AcdServer:
         record: IO[str] | None = None,
         supervision: SupervisorDesk | None = None,
         keep_promise: Callable[[Promise], Awaitable[None]] | None = None,
+        agent_days: bool | None = None,
     ) -> None:
         self.bus = bus
         self.supervision = supervision
@@ -132,6 +135,10 @@ class AcdServer:
             record.write(json.dumps({"config": config.to_dict()}, ensure_ascii=False) + "\n")
             record.flush()
         self.adapter = AcdAdapter(config, site, ended_keep_s=ended_keep_s, label=self.client_id)
+        #: Each agent's figures of the day, published retained on ``agents/<id>/day`` (by default when
+        #: supervisors are served: their windows show them).
+        self.agent_days = supervision is not None if agent_days is None else agent_days
+        self.days = DayLedger(self.client_id)
         self.leadership = Election(self.client_id, site, settle_s=settle_s, claim_s=claim_s)
         self.takeovers = 0
         self.commands_sent = 0
@@ -250,6 +257,8 @@ class AcdServer:
                     topics.acd_explain(self.site)]
         if self.supervision is not None:
             patterns.append(topics.all_supervisor_actions(self.site))
+        if self.agent_days:
+            patterns.append(topics.all_agent_days(self.site))
         if self.election:
             patterns += [topics.acd_leader(self.site), topics.acd_state(self.site), topics.acd_state_parts(self.site),
                          topics.all_presence(self.site)]
@@ -334,6 +343,9 @@ class AcdServer:
                 answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
                                        ts=self.clock(), text=text, reasons=reasons, client_id=self.client_id)
                 await self.bus.publish(topics.acd_explanations(self.site), answer, qos=QOS_COMMAND)
+        elif isinstance(message, AgentDay):
+            async with self._lock:
+                self.days.hear(message, leading=self.is_leader)
         elif isinstance(message, SupervisorAction):
             where = topics.parse(envelope.topic)
             if self.supervision is not None and self.is_leader and isinstance(where, topics.SupervisorActionsTopic):
@@ -455,8 +467,15 @@ class AcdServer:
         if mono - self._last_stats >= self.stats_every_s:
             self._last_stats = mono
             await self._publish_stats(all_queues=True)
+            await self._publish_days()
         else:
             await self._publish_stats(all_queues=False)
+
+    async def _publish_days(self) -> None:
+        if not self.agent_days:
+            return
+        for day in self.days.due(self.engine, self.clock()):
+            await self.bus.publish(topics.agent_day(self.site, day.agent_id), day, qos=QOS_EVENT, retain=True)
 
     async def _act(self, actions: list[PublishLeader | StepDown | TakeOver]) -> None:
         for action in actions:
@@ -480,12 +499,21 @@ class AcdServer:
     async def _take_over(self) -> None:
         """Rebuild the engine from the last snapshot and the buffered events, then lead."""
         self.takeovers += 1
+        if self.supervision is not None:  # the rules supervisors changed while this ACD stood by
+            try:
+                self.config = await self.supervision.reload_rules(self.config)
+                self.adapter.config = self.config
+                if self.snapshot_received is None:
+                    self.adapter.reset()  # the engine is rebuilt by the restore otherwise
+            except Exception as exc:  # the database is down: route with the rules it has rather than not at all
+                logger.warning("ACD %s takes over with the queue rules it started with: %s", self.client_id, exc)
         snapshot = self.snapshot_received
         buffered = [envelope.message for _, envelope in self._buffer]
         self._buffer.clear()
         self._become_leader(self.epoch)
         now = self.clock()
         resend, decisions = self.adapter.restore(snapshot, now) if snapshot is not None else ([], [])
+        self.days.take_over(self.engine, now)
         decisions += await self._apply(buffered, carry_out=False)
         logger.info(
             "ACD %s took over: %d calls and %d agents from the snapshot, %d buffered events",

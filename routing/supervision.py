@@ -25,7 +25,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bus import topics
@@ -33,7 +33,7 @@ from bus.errors import BusError
 from bus.messages import SUPERVISOR_ACTIONS, Command, SupervisorAction, SupervisorResult
 from bus.transport import QOS_COMMAND, Bus
 
-from .acd_config import queue_config_from_row
+from .acd_config import AcdConfig, AgentProfile, check_queue_links, queue_config_from_row
 from .errors import RoutingError, ScenarioError
 from .model import QueueConfig
 
@@ -85,6 +85,26 @@ class SupervisorDesk:
                 return result
 
         return await asyncio.to_thread(run)
+
+    async def reload_rules(self, config: AcdConfig) -> AcdConfig:
+        """``config`` with the database's current rules of its queues and skills of its agents: what
+        supervisors changed while a standby ACD stood by (it takes over with them). Queues and agents
+        the database does not hold keep their configured rules."""
+        from crm.acd_data import routing_agents, routing_queues
+
+        def read(session: Any) -> tuple[dict[str, QueueConfig], dict[str, dict[str, int]]]:
+            queues = {q.name: queue_config_from_row(q) for q in routing_queues(session)}
+            return queues, {a.login: dict(a.skills) for a in routing_agents(session)}
+
+        stored, skills = await self._db(read)
+        queues = tuple(stored.get(q.name, q) for q in config.queues)
+        check_queue_links(queues)
+        agents = {login: AgentProfile(skills[login], profile.extension) if login in skills else profile
+                  for login, profile in config.agents.items()}
+        changed = [q.name for q, old in zip(queues, config.queues, strict=True) if q != old]
+        if changed:
+            logger.info("queue rules changed while standing by: %s", ", ".join(changed))
+        return replace(config, queues=queues, agents=agents)
 
     async def handle(self, login: str, action: SupervisorAction, acd: Any) -> SupervisorResult:
         try:

@@ -7,7 +7,9 @@ written once to ``--credentials`` (mode 0600) or printed; users no longer wanted
 inactive or removed) are dropped. Mosquitto reads both files again on SIGHUP.
 
 What each identity may do is the table below (:data:`SERVICE_RULES`, :data:`AGENT_PATTERNS`,
-:data:`SUPERVISOR_RULES`); docs/security.md explains it. The ACL shipped in
+:data:`SUPERVISOR_RULES`, :data:`ADMIN_RULES`, :data:`TEAM_AGENT_RULES`); docs/security.md explains it.
+A supervisor reads the agents of their own team only: one pair of lines per agent of the team, from the
+agents table (run ``provision`` again when teams change). The ACL shipped in
 ``packaging/mosquitto/ccenter.acl`` is what this writes for the default services and no supervisor.
 """
 
@@ -24,9 +26,13 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cli import settings_from
 from ..config import ConfigError
+
+if TYPE_CHECKING:
+    from crm.broker_accounts import BrokerAgent
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +74,7 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("write", f"{_P}/acd/explanations"),
         ("read", f"{_P}/supervisors/+/actions"),
         ("write", f"{_P}/supervisors/+/results"),
+        ("readwrite", f"{_P}/agents/+/day"),  # the agents' figures of the day (a standby carries them on)
     ),
     "dialer": (
         ("read", f"{_P}/calls/+"),
@@ -78,13 +85,25 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "supervisor": (("read", "ccenter/v1/#"), ("write", f"{_P}/acd/explain")),
 }
 
-#: What an agent whose role is supervisor or admin may read beyond its own topics (its desktop's
-#: supervisor window: every agent's state and every call).
+#: What an agent whose role is supervisor or admin may do beyond its own topics (the supervisor
+#: window): ask the leading ACD why (site-wide topics, see docs/security.md).
 SUPERVISOR_RULES: tuple[tuple[str, str], ...] = (
-    ("read", f"{_P}/agents/+/events"),
-    ("read", f"{_P}/calls/+"),
     ("write", f"{_P}/acd/explain"),
     ("read", f"{_P}/acd/explanations"),
+)
+
+#: An administrator also reads every agent's state and figures of the day, and every call.
+ADMIN_RULES: tuple[tuple[str, str], ...] = (
+    ("read", f"{_P}/agents/+/events"),
+    ("read", f"{_P}/agents/+/day"),
+    ("read", f"{_P}/calls/+"),
+)
+
+#: A supervisor reads these topics of each agent of their own team (``{agent}``: its login), and no other
+#: agent's.
+TEAM_AGENT_RULES: tuple[tuple[str, str], ...] = (
+    ("read", f"{_P}/agents/{{agent}}/events"),
+    ("read", f"{_P}/agents/{{agent}}/day"),
 )
 
 #: The service users of a site, one per process (two ACDs: a leader and its standby).
@@ -114,23 +133,36 @@ def password_hash(password: str, *, salt: bytes | None = None, iterations: int =
     return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def acl_text(services: Mapping[str, str], supervisors: Iterable[str] = ()) -> str:
-    """The ACL file for these service users (user -> role) and supervising agents."""
+def acl_text(services: Mapping[str, str], agents: Iterable[BrokerAgent] = ()) -> str:
+    """The ACL file for these service users (user -> role) and agents (supervisors and admins get lines
+    of their own: a supervisor reads the agents of their team, an administrator every agent)."""
+    people = list(agents)
     lines = [
         "# ccenter broker ACL, written by `ccenter broker provision` (see docs/security.md).",
         "# Every process and every agent logs in with its own user; anonymous clients are refused.",
         "# An agent's user name is its login; services' start with svc-.",
         "",
         "# Everyone: an agent's own commands, events and presence; queue statistics, the CTI",
-        "# capabilities and who is online.",
+        "# capabilities and who is online. A supervisor also reads the events and figures of the day of",
+        "# each agent of their own team (a line each, from the agents table); an administrator every agent's.",
     ]
     lines += [f"pattern {access} {topic}" for access, topic in AGENT_PATTERNS]
     for user, role in services.items():
         lines += ["", f"# {role}", f"user {user}"]
         lines += [f"topic {access} {topic}" for access, topic in SERVICE_RULES[role]]
-    for login in supervisors:
-        lines += ["", "# supervising agent", f"user {login}"]
-        lines += [f"topic {access} {topic}" for access, topic in SUPERVISOR_RULES]
+    for person in people:
+        if not person.supervises:
+            continue
+        login = person.login
+        if person.role == "admin":
+            lines += ["", "# administrator: every agent", f"user {login}"]
+            lines += [f"topic {access} {topic}" for access, topic in (*SUPERVISOR_RULES, *ADMIN_RULES)]
+        else:
+            team = sorted(a.login for a in people if person.team and a.team == person.team)
+            lines += ["", f"# supervisor of team {person.team or '(none)'}: its agents only", f"user {login}"]
+            lines += [f"topic {access} {topic}" for access, topic in SUPERVISOR_RULES]
+            lines += [f"topic {access} {topic.format(agent=agent)}" for agent in team
+                      for access, topic in TEAM_AGENT_RULES]
         # Its own actions, which only it may write (the topic says who acts), and their results.
         lines += [f"topic write {_P}/supervisors/{login}/actions", f"topic read {_P}/supervisors/{login}/results"]
     return "\n".join(lines) + "\n"
@@ -168,10 +200,10 @@ def _write_private(path: Path, text: str) -> None:
 def provision(
     password_file: Path,
     acl_file: Path,
-    agents: Sequence[tuple[str, bool]],
+    agents: Sequence[BrokerAgent],
     services: Mapping[str, str] = DEFAULT_SERVICES,
 ) -> tuple[dict[str, str], list[str]]:
-    """Write both files for ``agents`` ((login, supervises) pairs) and ``services``.
+    """Write both files for ``agents`` and ``services``.
 
     Returns the new users' passwords and the users removed.
     """
@@ -180,13 +212,13 @@ def provision(
             raise ProvisionError(f"unknown service role {role!r} for {user} (known: {', '.join(SERVICE_RULES)})")
         if not _USER.match(user) or not user.startswith(SERVICE_PREFIX):
             raise ProvisionError(f"a service user's name starts with {SERVICE_PREFIX!r}: {user!r}")
-    for login, _ in agents:
+    for login in (a.login for a in agents):
         if not _USER.match(login) or login.startswith(SERVICE_PREFIX):
             raise ProvisionError(
                 f"agent login {login!r} cannot be a broker user (letters, digits, _ . @ -; not starting with "
                 f"{SERVICE_PREFIX!r})"
             )
-    wanted = [*services, *(login for login, _ in agents)]
+    wanted = [*services, *(a.login for a in agents)]
     existing = read_password_file(password_file)
     new: dict[str, str] = {}
     entries: dict[str, str] = {}
@@ -198,7 +230,7 @@ def provision(
             entries[user] = password_hash(new[user])
     removed = sorted(set(existing) - set(entries))
     _write_private(password_file, "".join(f"{user}:{hashed}\n" for user, hashed in entries.items()))
-    _write_private(acl_file, acl_text(services, [login for login, supervises in agents if supervises]))
+    _write_private(acl_file, acl_text(services, agents))
     return new, removed
 
 
@@ -243,7 +275,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 def run_provision(args: argparse.Namespace) -> int:
     services = dict(args.service) if args.service else dict(DEFAULT_SERVICES)
-    agents: list[tuple[str, bool]] = []
+    agents: list[BrokerAgent] = []
     if not args.no_agents:
         from crm import db
         from crm.broker_accounts import broker_agents
@@ -251,7 +283,7 @@ def run_provision(args: argparse.Namespace) -> int:
         engine = db.connect(settings_from(args).db_url)
         try:
             with db.session_factory(engine)() as session:
-                agents = [(a.login, a.supervises) for a in broker_agents(session)]
+                agents = broker_agents(session)
         finally:
             engine.dispose()
     new, removed = provision(args.passwd, args.acl, agents, services)

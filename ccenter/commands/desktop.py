@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..cli import settings_from
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from agent_desktop.supervisor_tiles import Thresholds
-    from bus.messages import AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
+    from bus.messages import AgentDay, AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
     from bus.transport import Bus, Subscription
 
 
@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         parents=[common],
         help="the supervisor window (production): live queues and agents from the bus, and actions on them",
         description="Log in as a supervisor or administrator (the agents table's credentials). Needs a broker "
-                    "(--mqtt) with `ccenter acd` on it, and the database. Tiles turn amber and red at the "
+                    "(--mqtt) with `ccenter acd` on it, reached with the supervisor's own broker login "
+                    "(mqtt://LOGIN:PASSWORD@host, the password `ccenter broker provision` gave that login: the "
+                    "broker shows a supervisor their own team only), and the database. Tiles turn amber and red at the "
                     "[supervisor.thresholds] of the configuration file (docs/supervisor.md).",
     )
     supervisor.add_argument("--agent", metavar="LOGIN", default="", help="login to fill in the login dialog")
@@ -72,21 +74,27 @@ async def pump_bus(
     site: str,
     *,
     queue_sink: Callable[[QueueStats], None] | None = None,
-    agent_sink: Callable[[AgentState | Command], None] | None = None,
+    agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
     capability_sink: Callable[[list[str]], None] | None = None,
+    agents: Iterable[str] | None = None,
 ) -> None:
-    """Forward retained queue statistics, agent states and the ACD's offers (which name a call's queue)
-    from a started bus to the windows' feeds; and what the CTI link can do (retained)."""
+    """Forward retained queue statistics, agent states, the ACD's offers (which name a call's queue) and
+    its figures of each agent's day from a started bus to the windows' feeds; and what the CTI link can
+    do (retained). ``agents`` limits the agents to those (a supervisor's team: the broker lets them read
+    those agents' topics only, so they are subscribed one by one); None is every agent (an administrator)."""
     import asyncio
 
     from bus import topics
-    from bus.messages import AgentState, Command, CtiCapabilities, QueueStats
+    from bus.messages import AgentDay, AgentState, Command, CtiCapabilities, QueueStats
 
     patterns = []
     if queue_sink is not None:
         patterns.append(topics.all_queue_stats(site))
-    if agent_sink is not None:
-        patterns.append(topics.all_agent_events(site))
+    if agent_sink is not None and agents is None:
+        patterns += [topics.all_agent_events(site), topics.all_agent_days(site)]
+    elif agent_sink is not None and agents is not None:
+        for agent in sorted(set(agents)):
+            patterns += [topics.agent_events(site, agent), topics.agent_day(site, agent)]
     if capability_sink is not None:
         patterns.append(topics.cti_capabilities(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
@@ -97,7 +105,7 @@ async def pump_bus(
             if isinstance(message, QueueStats) and queue_sink is not None:
                 queue_sink(message)
             elif agent_sink is not None and (
-                isinstance(message, AgentState) or (isinstance(message, Command) and message.name == "offer")
+                isinstance(message, AgentState | AgentDay) or (isinstance(message, Command) and message.name == "offer")
             ):
                 agent_sink(message)
             elif isinstance(message, CtiCapabilities) and capability_sink is not None:
@@ -113,10 +121,11 @@ async def _start_and_pump(
     bus: Bus,
     site: str,
     queue_sink: Callable[[QueueStats], None],
-    agent_sink: Callable[[AgentState | Command], None] | None = None,
+    agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
+    agents: Iterable[str] | None = None,
 ) -> None:
     await bus.start()
-    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink)
+    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink, agents=agents)
 
 
 def run_desktop(args: argparse.Namespace) -> int:
@@ -194,8 +203,18 @@ def run_desktop(args: argparse.Namespace) -> int:
 
     supervises = agent.role in ("supervisor", "admin")
     agent_feed = AgentStateFeed() if supervises else None
+    team_agents: list[str] | None = None  # an administrator reads every agent
+    if agent.role == "supervisor":  # a supervisor's team only (the broker lets them read no other agent)
+        team_agents = [agent.login]
+        if engine is not None:
+            from crm import supervision
+
+            with factory() as session:
+                me = supervision.person(session, agent.login)
+                if me is not None and me.team:
+                    team_agents = supervision.team_members(session, me.team)
     thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(
-        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None))
+        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None, team_agents))
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
                          outbox=outbox,
@@ -247,6 +266,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
         return 1
     thresholds = supervisor_thresholds(settings)  # a bad threshold is one clear error, before any window
     import asyncio
+    import contextlib
     import socket
     import threading
 
@@ -268,7 +288,10 @@ def run_supervisor(args: argparse.Namespace) -> int:
     app = application(style=args.style, language=args.lang)
     install_excepthook()
     directory = CustomerDirectory(factory, settings.default_region)
-    login = LoginDialog(directory.authenticate, login=args.agent)
+    from urllib.parse import unquote, urlsplit
+
+    broker_user = unquote(urlsplit(settings.mqtt_url).username or "")
+    login = LoginDialog(directory.authenticate, login=args.agent or broker_user)  # the broker's login is theirs
     if not login.exec() or login.agent is None:
         engine.dispose()
         return 1
@@ -276,6 +299,13 @@ def run_supervisor(args: argparse.Namespace) -> int:
     if person.role not in ("supervisor", "admin"):
         print(f"ccenter: error: {person.login} is an agent: the supervisor window is for supervisors and "
               "administrators", file=sys.stderr)
+        engine.dispose()
+        return 1
+    if broker_user != person.login:
+        print(f"ccenter: error: the broker URL logs in as {broker_user or 'nobody'!r}, not as {person.login}: the "
+              "broker lets a supervisor act and read their team only as themselves; give --mqtt (or [mqtt] url "
+              f"in the configuration file) as mqtt://{person.login}:BROKER-PASSWORD@host (`ccenter broker "
+              "provision` made that password)", file=sys.stderr)
         engine.dispose()
         return 1
     with factory() as session:
@@ -296,7 +326,8 @@ def run_supervisor(args: argparse.Namespace) -> int:
     worker = threading.Thread(
         target=lambda: loop.run_until_complete(
             pump_bus(bus, settings.site, queue_sink=queues.publish, agent_sink=agents.publish,
-                     capability_sink=lambda names: post(window, window.set_capabilities, names))
+                     capability_sink=lambda names: post(window, window.set_capabilities, names),
+                     agents=list(teams) if person.role == "supervisor" else None)
         ),
         name="supervisor-bus",
         daemon=True,
@@ -323,12 +354,21 @@ def run_supervisor(args: argparse.Namespace) -> int:
                               thresholds=thresholds, campaigns=campaigns)
     window.extension = person.extension or ""
     if person.role == "supervisor" and me is not None and me.team:
-        window.agents_shown.set_teams([me.team])
+        window.team_filter.setCurrentIndex(max(0, window.team_filter.findData(me.team)))  # and Message team… on
     worker.start()  # after the window exists: the feeds hand it what the bus brings
     window.show()
+
+    async def leave() -> None:  # the pump ends when the bus closes
+        await actions.close()
+        await explainer.close()
+        await bus.close()
+
     try:
         return app.exec()
     finally:
         window.close()
+        with contextlib.suppress(Exception):  # leaving: a broker already gone is no error
+            asyncio.run_coroutine_threadsafe(leave(), loop).result(timeout=5)
+        worker.join(timeout=5)
         pool.shutdown(wait=True)
         engine.dispose()

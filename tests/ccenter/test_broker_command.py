@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ccenter.cli import main
 from ccenter.commands.broker import DEFAULT_SERVICES, ProvisionError, acl_text, password_hash, provision
+from crm.broker_accounts import BrokerAgent
 from crm.models import Agent, Role
 
 PACKAGING = Path(__file__).resolve().parents[2] / "packaging" / "mosquitto"
@@ -21,6 +22,20 @@ PACKAGING = Path(__file__).resolve().parents[2] / "packaging" / "mosquitto"
 
 def test_the_shipped_acl_is_what_provision_writes_for_the_default_services() -> None:
     assert (PACKAGING / "ccenter.acl").read_text() == acl_text(DEFAULT_SERVICES)
+
+
+def test_a_supervisor_reads_their_teams_agents_and_an_admin_every_agent() -> None:
+    people = [BrokerAgent("sam", "supervisor", "north"), BrokerAgent("a1", "agent", "north"),
+              BrokerAgent("a2", "agent", "south"), BrokerAgent("b3", "agent", "north"),
+              BrokerAgent("root", "admin"), BrokerAgent("lone", "supervisor")]
+    sections = {block.split("\n")[1]: block for block in acl_text({}, people).split("\n\n")[1:]}
+    sam = sections["user sam"]
+    assert "agents/a1/events" in sam and "agents/b3/day" in sam and "agents/a2" not in sam
+    assert "agents/+" not in sam and "calls/" not in sam
+    assert "topic read ccenter/v1/+/agents/+/events" in sections["user root"]
+    assert "topic read ccenter/v1/+/calls/+" in sections["user root"]
+    assert "/agents/" not in sections["user lone"]  # a supervisor of no team reads no agent
+    assert "user a1" not in sections and "user a2" not in sections  # agents: the patterns only
 
 
 def test_password_hashes_are_mosquittos() -> None:
@@ -33,18 +48,18 @@ def test_password_hashes_are_mosquittos() -> None:
 @pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd is not installed")
 def test_mosquitto_passwd_reads_and_extends_our_file(tmp_path: Path) -> None:
     passwd = tmp_path / "passwd"
-    new, _ = provision(passwd, tmp_path / "acl", [("a7", False)], {"svc-acd-1": "acd"})
+    new, _ = provision(passwd, tmp_path / "acl", [BrokerAgent("a7")], {"svc-acd-1": "acd"})
     # Mosquitto's own tool parses our file (it rewrites every line it reads) and adds to it.
     subprocess.run(["mosquitto_passwd", "-b", str(passwd), "extra", "pw"], check=True, capture_output=True)
-    kept, removed = provision(passwd, tmp_path / "acl", [("a7", False)], {"svc-acd-1": "acd"})
+    kept, removed = provision(passwd, tmp_path / "acl", [BrokerAgent("a7")], {"svc-acd-1": "acd"})
     assert kept == {} and removed == ["extra"] and set(new) == {"a7", "svc-acd-1"}
 
 
 def test_provision_from_the_agents_table(engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with Session(engine) as session, session.begin():
         session.add_all([
-            Agent(login="a7", name="A Seven", role=Role.AGENT),
-            Agent(login="sue", name="Sue", role=Role.SUPERVISOR),
+            Agent(login="a7", name="A Seven", role=Role.AGENT, team="north"),
+            Agent(login="sue", name="Sue", role=Role.SUPERVISOR, team="north"),
             Agent(login="gone", name="Gone", role=Role.AGENT, active=False),
         ])
     passwd, acl, creds = tmp_path / "passwd", tmp_path / "acl", tmp_path / "creds"
@@ -54,7 +69,11 @@ def test_provision_from_the_agents_table(engine, tmp_path: Path, capsys: pytest.
     users = [line.split(":")[0] for line in passwd.read_text().splitlines()]
     assert users == [*DEFAULT_SERVICES, "a7", "sue"]
     assert stat.S_IMODE(passwd.stat().st_mode) == 0o600 and stat.S_IMODE(creds.stat().st_mode) == 0o600
-    assert "user sue\ntopic read ccenter/v1/+/agents/+/events" in acl.read_text()
+    # Sue supervises team north: she reads a7's topics (and her own), by name, and no wildcard.
+    sue = acl.read_text().split("user sue\n")[1].split("\n\n")[0].splitlines()
+    assert [line for line in sue if "/agents/" in line] == [
+        "topic read ccenter/v1/+/agents/a7/events", "topic read ccenter/v1/+/agents/a7/day",
+        "topic read ccenter/v1/+/agents/sue/events", "topic read ccenter/v1/+/agents/sue/day"]
     first = creds.read_text()
     assert len(first.splitlines()) == len(users)
     before = passwd.read_text()
@@ -65,9 +84,9 @@ def test_provision_from_the_agents_table(engine, tmp_path: Path, capsys: pytest.
 
 def test_bad_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ProvisionError, match="cannot be a broker user"):
-        provision(tmp_path / "p", tmp_path / "a", [("svc-acd-1", False)])
+        provision(tmp_path / "p", tmp_path / "a", [BrokerAgent("svc-acd-1")])
     with pytest.raises(ProvisionError, match="cannot be a broker user"):
-        provision(tmp_path / "p", tmp_path / "a", [("a/b", False)])
+        provision(tmp_path / "p", tmp_path / "a", [BrokerAgent("a/b")])
     with pytest.raises(ProvisionError, match="unknown service role"):
         provision(tmp_path / "p", tmp_path / "a", [], {"svc-x": "root"})
     assert main(["broker", "provision", "--no-agents", "--passwd", str(tmp_path / "p"), "--acl",

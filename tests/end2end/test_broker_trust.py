@@ -28,6 +28,7 @@ from bus.messages import AcdLeader, CallEvent, Command, CommandResult, Message
 from bus.mqtt import MqttBus
 from bus.transport import Subscription
 from ccenter.commands.broker import DEFAULT_SERVICES, provision
+from crm.broker_accounts import BrokerAgent
 from cti.buslink import BusLink
 from cti.errors import CommandFailed
 from cti.gateway import Gateway
@@ -100,7 +101,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed for the test certificates")
     passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
-    passwords, removed = provision(passwd, acl, [("a7", False), ("a8", False)], DEFAULT_SERVICES)
+    passwords, removed = provision(passwd, acl, [BrokerAgent("a7"), BrokerAgent("a8")], DEFAULT_SERVICES)
     assert removed == [] and set(passwords) == {*DEFAULT_SERVICES, "a7", "a8"}
     shipped_acl = PACKAGING / "ccenter.acl"
     assert acl.read_text() == shipped_acl.read_text(), "the shipped ACL is what provision writes"

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from bus import topics
-from bus.messages import SupervisorAction, SupervisorResult
+from bus.messages import AgentDay, AgentState, SupervisorAction, SupervisorResult
 from ccenter.commands.broker import DEFAULT_SERVICES, provision
 from crm import db, supervision
+from crm.broker_accounts import BrokerAgent
 from crm.models import Agent, Role
 from routing.acd_config import AcdConfig, AgentProfile
 from routing.model import QueueConfig
@@ -33,7 +34,9 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed for the test certificates")
     passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
-    passwords, _ = provision(passwd, acl, [("sup1", True), ("sup2", True), ("a7", False)], DEFAULT_SERVICES)
+    people = [BrokerAgent("sup1", "supervisor", "north"), BrokerAgent("sup2", "supervisor", "south"),
+              BrokerAgent("a7", "agent", "north"), BrokerAgent("b9", "agent", "south")]
+    passwords, _ = provision(passwd, acl, people, DEFAULT_SERVICES)
     assert "topic write ccenter/v1/+/supervisors/sup1/actions" in acl.read_text()
     ca, crt, key = _certificates(tmp_path)
     port, tls_port = free_port(), free_port()
@@ -102,3 +105,38 @@ def test_only_a_supervisor_writes_its_actions_and_the_acd_answers_it_alone(broke
         asyncio.run(go())
     finally:
         engine.dispose()
+
+
+def test_a_supervisor_cannot_read_another_teams_agents(broker: Broker) -> None:
+    """The broker itself keeps sup1 (team north) from b9 (team south): neither b9's own topics nor a
+    wildcard bring b9's states or figures of the day, while a7 (north) comes through."""
+    site = f"s{uuid.uuid4().hex[:8]}"
+
+    async def go() -> None:
+        async with (bus_as(broker, "svc-cti-gateway", site) as gateway, bus_as(broker, "svc-acd-1", site) as acd,
+                    bus_as(broker, "sup1", site) as sup1):
+            theirs = [await sup1.subscribe(topics.agent_events(site, "b9")),
+                      await sup1.subscribe(topics.agent_day(site, "b9"))]
+            wildcard = [await sup1.subscribe(topics.all_agent_events(site)),
+                        await sup1.subscribe(topics.all_agent_days(site))]
+            ours = [await sup1.subscribe(topics.agent_events(site, "a7")),
+                    await sup1.subscribe(topics.agent_day(site, "a7"))]
+            for agent in ("b9", "a7"):  # b9 first: once a7's arrive, b9's would have been delivered before
+                await gateway.publish(topics.agent_events(site, agent),
+                                      AgentState(agent_id=agent, state="ready", ts=1.0), qos=1)
+                await acd.publish(topics.agent_day(site, agent),
+                                  AgentDay(agent_id=agent, day="2026-12-01", ts=1.0, handled=3), qos=1)
+            got = [(await s.get(timeout=TIMEOUT)).message for s in ours]
+            assert [type(m).__name__ for m in got] == ["AgentState", "AgentDay"]
+            assert {getattr(m, "agent_id", None) for m in got} == {"a7"}
+            for subscription in theirs:
+                with contextlib.suppress(TimeoutError):
+                    leaked = await subscription.get(timeout=0.3)
+                    raise AssertionError(f"sup1 read team south's agent: {leaked}")
+            for subscription in wildcard:  # a wildcard brings nothing of b9 (nor, Mosquitto refusing it, of a7)
+                with contextlib.suppress(TimeoutError):
+                    while True:
+                        envelope = await subscription.get(timeout=0.3)
+                        assert getattr(envelope.message, "agent_id", None) != "b9", envelope
+
+    asyncio.run(go())

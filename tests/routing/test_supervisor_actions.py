@@ -228,3 +228,26 @@ def test_a_database_that_fails_makes_the_action_fail_and_the_acd_routes_on(tmp_p
             engine.dispose()
 
     asyncio.run(scenario())
+
+
+def test_action_and_request_ids_are_never_masked_as_card_numbers() -> None:
+    """An id of digits that happen to pass the Luhn check must reach the ACD and come back as it was, or the
+    answer never finds its question."""
+    from bus import messages
+    from bus.messages import ExplainRequest, decode, encode, install_text_guard
+    from crm.masking import mask_text
+
+    before = messages._text_guard
+    install_text_guard(mask_text)
+    try:
+        lucky = "set_queue-vip-4111111111111111"
+        action = SupervisorAction(action_id=lucky, action="log_out", target="bob", ts=1.0)
+        result = SupervisorResult(action_id=lucky, action="log_out", target="bob", result="ok", ts=1.0)
+        question = ExplainRequest(request_id=lucky, kind="queue", name="vip", ts=1.0)
+        for message in (action, result, question):
+            assert decode(encode(message)) == message
+        assert "4111111111111111" not in encode(SupervisorResult(
+            action_id="x", action="log_out", target="bob", result="ok", ts=1.0, detail="card 4111111111111111"
+        )).decode()  # free text is still guarded
+    finally:
+        install_text_guard(before)
