@@ -49,7 +49,7 @@ def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
     engine = db.connect(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            return acd_config_from_db(session)
+            return acd_config_from_db(session, settings.site)
     finally:
         engine.dispose()
 
@@ -73,7 +73,7 @@ def acd_server(
     from routing.supervision import SupervisorDesk
 
     name = client_id or str(getattr(bus, "client_id", "") or "") or None
-    desk = SupervisorDesk(sessions) if sessions is not None else None
+    desk = SupervisorDesk(sessions, site=settings.site) if sessions is not None else None
     return AcdServer(bus, config, settings.site, client_id=name, election=election, record=record,
                      supervision=desk)
 

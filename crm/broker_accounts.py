@@ -20,6 +20,10 @@ class BrokerAgent:
 
 
 def broker_agents(session: Session) -> list[BrokerAgent]:
-    """Every active agent, by login."""
+    """Every active agent of every site, by login: one broker serves the sites, and a login that is at
+    two sites is one broker user (a supervisor if it supervises at either)."""
     rows = session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.login))
-    return [BrokerAgent(login=a.login, supervises=a.role in (Role.SUPERVISOR, Role.ADMIN)) for a in rows]
+    supervises: dict[str, bool] = {}
+    for a in rows:
+        supervises[a.login] = supervises.get(a.login, False) or a.role in (Role.SUPERVISOR, Role.ADMIN)
+    return [BrokerAgent(login=login, supervises=s) for login, s in supervises.items()]

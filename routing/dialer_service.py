@@ -687,7 +687,7 @@ class DialerService:
         """Read the active progressive and predictive campaigns again; close the answered calls never
         wrapped up within the bound (``no_disposition``)."""
         now = _utc(self.clock())
-        campaigns = await self._in_db(lambda s: repository.dialer_campaigns(s, now=now))
+        campaigns = await self._in_db(lambda s: repository.dialer_campaigns(s, now=now, site=self.site))
         plans = [p for p in (campaign_plan(c) for c in campaigns) if p is not None]
         self.core.set_campaigns(plans)
         await self.close_undisposed()

@@ -53,7 +53,6 @@ class _Loop:
         socket of it is destroyed later, in the middle of another test."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
-        self.loop.close()  # its self-pipe sockets, not left to the garbage collector of a later test
 
         async def drain() -> None:
             left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -62,7 +61,7 @@ class _Loop:
             await asyncio.gather(*left, return_exceptions=True)
 
         self.loop.run_until_complete(drain())
-        self.loop.close()
+        self.loop.close()  # its self-pipe sockets, not left to the garbage collector of a later test
 
 
 class Backend:
