@@ -37,6 +37,7 @@ from crm.models import (
     Task,
     WorkItem,
 )
+from crm.repository.extensions import agent_extensions
 from crm.secrets import hash_secret
 from cti.model import DialOutcome
 from cti.sim import NumberScript
@@ -167,10 +168,12 @@ def test_each_sites_acd_dialer_and_login_work_only_the_sites_rows_of_one_databas
         at_south = repository.authenticate_agent(s, "alice", "south-secret", site=south.name)
         wrong_site = repository.authenticate_agent(s, "alice", "north-secret", site=south.name)
         listed = {a.login for a in repository.list_agents(s, north.name)}
+        pinned = agent_extensions(s, south.name)  # what the south gateway's --pin-extensions allows
     assert at_north is not None and at_north.extension == "1001"
     assert at_south is not None and at_south.extension == "2001" and at_south.id != at_north.id
     assert wrong_site is None
     assert listed == {"alice", "nora"}
+    assert pinned == {"alice": frozenset({"2001"}), "sven": frozenset({"2002"})}
 
     # Each dialer plans its own site's SPRING only, and dials its own work items only.
     for site in (north, south):
