@@ -85,7 +85,7 @@ class CustomerDirectory:
 
     def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> repository.PreviewItem | None:
         with self._read() as session:
-            return repository.next_preview_item(session, agent_id=agent_id, skip=skip)
+            return repository.next_preview_item(session, agent_id=agent_id, skip=skip, site=self.site)
 
     def skip_preview(self, work_item_id: int, reason: str, agent_id: int) -> None:
         with self._write() as session:

@@ -454,7 +454,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
     def next_preview(owner: Desk, skip: Annotated[list[int], Query(max_length=100)] = []) -> Any:  # noqa: B006
         with read() as session:
             item = repository.next_preview_item(session, agent_id=owner.agent_id or 0,
-                                                skip=tuple(i for i in skip if 0 < i <= ID_MAX))
+                                                skip=tuple(i for i in skip if 0 < i <= ID_MAX), site=site)
         return _plain(item) if item is not None else None
 
     @app.post("/v1/desk/preview/{work_item_id}/skip", tags=["desk"])

@@ -117,7 +117,8 @@ def dialer_service(
     if messages_url:
         from routing.messaging import MessageConnector, MessageSender
 
-        options["messages"] = MessageSender(MessageConnector(messages_url, token=messages_token), sessions)
+        options["messages"] = MessageSender(MessageConnector(messages_url, token=messages_token), sessions,
+                                           site=settings.site)
     return DialerService(bus, sessions, settings.site, **options)
 
 

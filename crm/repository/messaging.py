@@ -21,7 +21,7 @@ from ..campaigns.eligibility import ConsentState, Decision, WorkItemState, decid
 from ..campaigns.rules import CampaignRules
 from ..consent import consent_states
 from ..errors import InvalidData, NotFound
-from ..models import Activity, Attempt, Campaign, Communication, Customer, WorkItem, WorkItemStatus
+from ..models import DEFAULT_SITE, Activity, Attempt, Campaign, Communication, Customer, WorkItem, WorkItemStatus
 from .campaigns import CONTACT_DAYS, item_state, last_results, live_campaign, reached, rules_of
 
 #: The campaign channels that are messages sent by a connector.
@@ -51,10 +51,10 @@ class OutboundMessage:
         return f"ccenter-{self.work_item_id}-{self.attempt_no}"
 
 
-def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tuple[int, ...] = ()
-                 ) -> tuple[list[OutboundMessage], list[tuple[int, str, str | None, Decision]]]:
-    """Messages to send now, best first; and the work items looked at but refused now (work item,
-    campaign key, its phone, the decision), so the caller can keep why."""
+def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tuple[int, ...] = (),
+                 site: str = DEFAULT_SITE) -> tuple[list[OutboundMessage], list[tuple[int, str, str | None, Decision]]]:
+    """Messages of ``site``'s campaigns to send now, best first; and the work items looked at but
+    refused now (work item, campaign key, its phone, the decision), so the caller can keep why."""
     rows = session.execute(
         select(WorkItem, Activity.channel, Campaign, Customer)
         .join(Activity, WorkItem.activity_id == Activity.id)
@@ -63,6 +63,7 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
         .where(
             Activity.channel.in_(MESSAGE_CHANNELS),
             live_campaign(now),
+            Campaign.site == site,
             WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
             WorkItem.id.not_in(skip) if skip else WorkItem.id.is_not(None),

@@ -15,6 +15,7 @@ from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
 from ..consent import consent_states
 from ..errors import InvalidData, NotFound
 from ..models import (
+    DEFAULT_SITE,
     Activity,
     Agent,
     Attempt,
@@ -70,9 +71,11 @@ def within_calling_hours(calling_hours: dict[str, Any], time_zone: str, now: dat
 
 
 def next_preview_item(
-    session: Session, *, agent_id: int | None, now: datetime | None = None, skip: tuple[int, ...] = (), scan: int = 200
+    session: Session, *, agent_id: int | None, now: datetime | None = None, skip: tuple[int, ...] = (), scan: int = 200,
+    site: str = DEFAULT_SITE,
 ) -> PreviewItem | None:
-    """The next outbound call to preview: pending, due, not on the do-not-call list, in calling hours.
+    """The next outbound call of ``site``'s campaigns to preview: pending, due, not on the do-not-call
+    list, in calling hours.
 
     Items scheduled for this agent (a personal callback) come first, then by priority and age.
     """
@@ -85,6 +88,7 @@ def next_preview_item(
         .where(
             Activity.channel == "outbound_call",
             live_campaign(now),
+            Campaign.site == site,
             WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
             WorkItem.phone_e164.is_not(None),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
