@@ -873,7 +873,8 @@ class DialerService:
             with session.begin_nested():
                 item = repository.request_callback(
                     session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at,
-                    queue=r.queue, customer_id=r.customer_id, data=r.data, region=self.region)
+                    queue=r.queue, customer_id=r.customer_id, data=r.data, region=self.region,
+                    site=self.site)
         except CrmError as exc:  # a number that is no number: nobody can call it back
             logger.error("call %s: the callback promised to %s cannot be recorded: %s", r.call_id, r.number, exc)
         else:

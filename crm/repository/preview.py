@@ -184,20 +184,22 @@ REQUESTED_CALLBACKS = "Requested callbacks"
 CALLBACKS_QUEUE = "callbacks"
 
 
-def _callbacks_task(session: Session, task_name: str = PERSONAL_CALLBACKS) -> tuple[int, int]:
-    """The standing campaign that holds promised callbacks: (activity id, task id) of ``task_name``.
+def _callbacks_task(session: Session, task_name: str = PERSONAL_CALLBACKS, site: str = DEFAULT_SITE
+                    ) -> tuple[int, int]:
+    """``site``'s standing campaign that holds promised callbacks: (activity id, task id) of ``task_name``.
 
     Made on first use: progressive into the ``callbacks`` queue, so the dialer calls back those anyone
     may call (a personal callback belongs to its agent and waits in their preview)."""
     activity_id = session.scalar(
         select(Activity.id)
         .join(Campaign, Activity.campaign_id == Campaign.id)
-        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, Activity.channel == "outbound_call")
+        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, Campaign.site == site,
+               Activity.channel == "outbound_call")
         .order_by(Activity.id)
         .limit(1)
     )
     if activity_id is None:
-        campaign = Campaign(campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised to customers",
+        campaign = Campaign(site=site, campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised to customers",
                             status=CampaignStatus.ACTIVE, dial_mode="progressive",
                             rules={"queue": CALLBACKS_QUEUE},
                             script="The customer was promised this call: say who you are and why you call.")
@@ -239,7 +241,9 @@ def schedule_callback(
     number = phone or next((p.e164 for p in sorted(customer.phones, key=lambda p: not p.is_primary)), None)
     if number is None:
         raise InvalidData("the customer has no phone number to call back")
-    activity_id, task_id = _callbacks_task(session)
+    # The agent's site's callbacks campaign: the callback waits in that agent's preview, at that site.
+    site = session.scalar(select(Agent.site).where(Agent.id == agent_id)) if agent_id is not None else None
+    activity_id, task_id = _callbacks_task(session, site=site or DEFAULT_SITE)
     existing = session.scalar(select(WorkItem).where(WorkItem.activity_id == activity_id,
                                                      WorkItem.customer_id == customer_id))
     item = existing or WorkItem(activity_id=activity_id, task_id=task_id, customer_id=customer_id)
@@ -274,9 +278,10 @@ def request_callback(
     queue: str | None = None,
     data: dict[str, Any] | None = None,
     region: str = "US",
+    site: str = DEFAULT_SITE,
 ) -> int:
     """A callback promised to a caller (``source``: ``ivr`` for "press 8", ``queue`` for a queue's
-    ``callback`` fallback): a work item of the standing callbacks campaign that anyone may work, due at
+    ``callback`` fallback): a work item of ``site``'s standing callbacks campaign that anyone may work, due at
     ``due_at`` (default: at once) and promised within ``within``, tied to the caller's call by a
     ``callback_requested`` attempt. ``data``: the call's attached data (the IVR's), kept on the item
     and attached to the call back. One promise per call: asking again for the same call returns the
@@ -299,7 +304,7 @@ def request_callback(
                             phones=[PhoneNumber(e164=e164, is_primary=True)])
         session.add(customer)
         session.flush()
-    activity_id, task_id = _callbacks_task(session, REQUESTED_CALLBACKS)
+    activity_id, task_id = _callbacks_task(session, REQUESTED_CALLBACKS, site)
     due = due_at or requested_at
     promise = {"call_id": call_id, "source": source, "queue": queue, "requested_at": requested_at.isoformat(),
                "due_at": due.isoformat(), "due_by": (due + within).isoformat()}
