@@ -54,6 +54,8 @@ class CustomerDirectory:
     region: str = "US"
     #: The order and billing system (``[connectors.*]`` in the configuration), or None when none is connected.
     orders: OrderSystem | None = None
+    #: The site (``Settings.site``) whose agents log in here and are transfer targets.
+    site: str = "main"
 
     @contextmanager
     def _read(self) -> Iterator[db.Session]:
@@ -75,7 +77,7 @@ class CustomerDirectory:
 
     def authenticate(self, login: str, password: str) -> repository.AgentView | None:
         with self._write() as session:  # a wrong password counts towards the lockout
-            return repository.authenticate_agent(session, login, password)
+            return repository.authenticate_agent(session, login, password, site=self.site)
 
     def find_by_phone(self, number: str) -> list[CustomerSummary]:
         with self._read() as session:
@@ -83,7 +85,7 @@ class CustomerDirectory:
 
     def next_preview(self, agent_id: int, skip: tuple[int, ...] = ()) -> repository.PreviewItem | None:
         with self._write() as session:  # the preview's decisions are kept (campaign why)
-            return repository.next_preview_item(session, agent_id=agent_id, skip=skip)
+            return repository.next_preview_item(session, agent_id=agent_id, skip=skip, site=self.site)
 
     def skip_preview(self, work_item_id: int, reason: str, agent_id: int) -> None:
         with self._write() as session:
@@ -111,7 +113,7 @@ class CustomerDirectory:
     def transfer_targets(self) -> list[tuple[str, str]]:
         """Who a call can be handed to: (label, extension) of every agent with an extension."""
         with self._read() as session:
-            return [(f"{a.name} ({a.extension})", a.extension) for a in repository.list_agents(session)
+            return [(f"{a.name} ({a.extension})", a.extension) for a in repository.list_agents(session, self.site)
                     if a.extension]
 
     def create_customer(self, name: str, number: str | None) -> int:

@@ -160,7 +160,8 @@ def agent_may_see(owner: TokenOwner, tier: Tier) -> bool:
     return tier is not Tier.VIP or "vip" in owner.agent_skills
 
 
-def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: OrderSystem | None = None) -> FastAPI:
+def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: OrderSystem | None = None,
+               site: str = "main") -> FastAPI:
     """The API over a session factory; ``orders`` (the order system's connector) answers live bills."""
     app = FastAPI(title="ccenter API", version="1", description=__doc__)
 
@@ -222,7 +223,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
     def login(body: LoginIn) -> LoginOut:
         """An agent logs in with their own password and gets a desk token for the shift."""
         with write() as session:
-            agent = repository.authenticate_agent(session, body.login, body.password)
+            agent = repository.authenticate_agent(session, body.login, body.password, site=site)
             token = tokens.issue_agent_token(session, agent.id) if agent is not None else None
         if agent is None or token is None:
             raise HTTPException(401, "wrong login or password")
@@ -275,7 +276,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
 
         data = json.dumps(plan, ensure_ascii=False).encode("utf-8")
         with write() as session:
-            report = import_plan(session, io.BytesIO(data), region=region)
+            report = import_plan(session, io.BytesIO(data), region=region, site=site)
         logger.info("%s dropped campaign plan %s", owner.name, ", ".join(report.campaigns))
         return _report(report)
 
@@ -291,7 +292,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
 
     def _import_targets(data: bytes) -> dict[str, Any]:
         with write() as session:
-            return _report(import_targets(session, io.BytesIO(data), region=region))
+            return _report(import_targets(session, io.BytesIO(data), region=region, site=site))
 
     @app.get("/v1/campaigns", tags=["BI"])
     def campaigns(owner: CampaignsOut) -> list[dict[str, Any]]:
@@ -453,7 +454,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
     def next_preview(owner: Desk, skip: Annotated[list[int], Query(max_length=100)] = []) -> Any:  # noqa: B006
         with write() as session:  # the preview's decisions are kept (campaign why)
             item = repository.next_preview_item(session, agent_id=owner.agent_id or 0,
-                                                skip=tuple(i for i in skip if 0 < i <= ID_MAX))
+                                                skip=tuple(i for i in skip if 0 < i <= ID_MAX), site=site)
         return _plain(item) if item is not None else None
 
     @app.post("/v1/desk/preview/{work_item_id}/skip", tags=["desk"])
@@ -481,10 +482,10 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
         """Queues' and campaigns' disposition codes, and who a call can be handed to."""
         with read() as session:
             return {
-                "queues": [_plain(q) for q in repository.list_queues(session)],
+                "queues": [_plain(q) for q in repository.list_queues(session, site)],
                 "campaign_dispositions": {k: list(v) for k, v in repository.campaign_dispositions(session).items()},
-                "transfer_targets": [[f"{a.name} ({a.extension})", a.extension] for a in repository.list_agents(session)
-                                     if a.extension],
+                "transfer_targets": [[f"{a.name} ({a.extension})", a.extension]
+                                     for a in repository.list_agents(session, site) if a.extension],
             }
 
     return app

@@ -23,6 +23,13 @@ Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :f
 A site or id is one topic level of letters, digits and ``_ . : @ -``: ``/``, ``+`` and ``#`` (which
 would change what a topic addresses) are refused with :class:`TopicError`, as is any topic
 :func:`parse` does not know.
+
+A call id is written into its topic with each ``.`` escaped as ``~2E`` (:func:`escape`; ``~`` is
+never in an id, so :func:`unescape` gives the id back exactly): NATS' MQTT interface disconnects a
+client that publishes to a topic with a ``.`` (NATS subjects use it as their separator), and
+Asterisk's call ids have one (``1700000000.12``). :func:`parse` returns the call id as it was.
+Sites, agent ids, logins and queue names are written as they are (a broker ACL matches them by the
+user name, ``%u``): on NATS they must not contain a ``.``.
 """
 
 from __future__ import annotations
@@ -47,13 +54,33 @@ def _check(value: str, what: str) -> str:
     return value
 
 
+#: The characters escaped in a call id's topic level, and the escape's lead (never in an id itself).
+_UNSAFE = "."
+_ESCAPE = "~"
+_ESCAPED = re.compile(r"~([0-9A-F]{2})")
+
+
+def escape(value: str) -> str:
+    """``value`` (already checked to be a topic level) with each topic-unsafe character as ``~XX`` (hex)."""
+    return "".join(f"{_ESCAPE}{ord(c):02X}" if c in _UNSAFE else c for c in value)
+
+
+def unescape(level: str) -> str:
+    """The value :func:`escape` made ``level`` of; TopicError for a stray ``~`` or an escape of a safe
+    character (each value has exactly one written form)."""
+    value = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), level)
+    if escape(value) != level:
+        raise TopicError(f"{level!r} is not an escaped topic level")
+    return value
+
+
 def _site(site: str) -> str:
     return f"{PREFIX}/{_check(site, 'site')}"
 
 
 # -- topics ---------------------------------------------------------------------------------------
 def call(site: str, call_id: str) -> str:
-    return f"{_site(site)}/calls/{_check(call_id, 'call id')}"
+    return f"{_site(site)}/calls/{escape(_check(call_id, 'call id'))}"
 
 
 def agent_events(site: str, agent_id: str) -> str:
@@ -340,7 +367,7 @@ def parse(topic: str) -> Topic:
         _check(site, "site")
         match parts[1:]:
             case ["calls", call_id]:
-                return CallTopic(site, _check(call_id, "call id"))
+                return CallTopic(site, _check(unescape(call_id), "call id"))
             case ["agents", agent_id, "events"]:
                 return AgentEventsTopic(site, _check(agent_id, "agent id"))
             case ["agents", agent_id, "commands"]:

@@ -51,7 +51,7 @@ def acd_config(settings: Settings, queues_file: str | None = None) -> AcdConfig:
     engine = db.connect(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            return acd_config_from_db(session)
+            return acd_config_from_db(session, settings.site)
     finally:
         engine.dispose()
 
@@ -75,7 +75,7 @@ def acd_server(
     from routing.supervision import SupervisorDesk
 
     name = client_id or str(getattr(bus, "client_id", "") or "") or None
-    desk = SupervisorDesk(sessions) if sessions is not None else None
+    desk = SupervisorDesk(sessions, site=settings.site) if sessions is not None else None
     keep = None
     if sessions is not None:
         factory = sessions
@@ -126,7 +126,8 @@ def dialer_service(
     if messages_url:
         from routing.messaging import MessageConnector, MessageSender
 
-        options["messages"] = MessageSender(MessageConnector(messages_url, token=messages_token), sessions)
+        options["messages"] = MessageSender(MessageConnector(messages_url, token=messages_token), sessions,
+                                           site=settings.site)
     return DialerService(bus, sessions, settings.site, **options)
 
 
@@ -174,7 +175,7 @@ async def _write_promise(sessions: SessionFactory, settings: Settings, promise: 
 
     def write() -> int:
         with db.transaction(sessions) as session:
-            return keep_promise(session, promise, region=settings.default_region)
+            return keep_promise(session, promise, region=settings.default_region, site=settings.site)
 
     log = logging.getLogger(log_name)
     try:

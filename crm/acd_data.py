@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Agent, AgentSkill, Queue
+from .models import DEFAULT_SITE, Agent, AgentSkill, Queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,8 @@ class RoutingAgent:
     extension: str | None
 
 
-def routing_queues(session: Session) -> list[RoutingQueue]:
-    """Every queue, by name."""
+def routing_queues(session: Session, site: str = DEFAULT_SITE) -> list[RoutingQueue]:
+    """Every queue of ``site``, by name."""
     return [
         RoutingQueue(
             name=q.name,
@@ -57,15 +57,17 @@ def routing_queues(session: Session) -> list[RoutingQueue]:
             fallback=q.fallback,
             fallback_queue=q.fallback_queue,
         )
-        for q in session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.name))
+        for q in session.scalars(
+            select(Queue).where(Queue.site == site).options(selectinload(Queue.skill)).order_by(Queue.name)
+        )
     ]
 
 
-def routing_agents(session: Session) -> list[RoutingAgent]:
-    """The active agents that have at least one skill, by login."""
+def routing_agents(session: Session, site: str = DEFAULT_SITE) -> list[RoutingAgent]:
+    """The active agents of ``site`` that have at least one skill, by login."""
     agents = session.scalars(
         select(Agent)
-        .where(Agent.active.is_(True))
+        .where(Agent.active.is_(True), Agent.site == site)
         .options(selectinload(Agent.skills).selectinload(AgentSkill.skill))
         .order_by(Agent.login)
     )

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .campaigns.reading import CampaignFileError, Source, _load
-from .models import Agent, AgentSkill, Role, Skill
+from .models import DEFAULT_SITE, Agent, AgentSkill, Role, Skill
 from .secrets import hash_secret
 
 _LOGIN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -53,14 +53,14 @@ def _parse_skills(text: str) -> dict[str, int]:
     return skills
 
 
-def import_agents(session: Session, source: Source) -> AgentImportReport:
+def import_agents(session: Session, source: Source, site: str = DEFAULT_SITE) -> AgentImportReport:
     loaded = _load(source)
     reader = csv.DictReader(io.StringIO(loaded.text, newline=""))
     if reader.fieldnames is None or "login" not in [f.strip().lower() for f in reader.fieldnames]:
         raise AgentFileError(f"{loaded.name}: the header has no login column (columns: login, name, role, "
                              "extension, skills, active)")
     reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
-    agents = {a.login: a for a in session.scalars(select(Agent))}
+    agents = {a.login: a for a in session.scalars(select(Agent).where(Agent.site == site))}
     skills = {s.name: s for s in session.scalars(select(Skill))}
     created: list[str] = []
     updated: list[str] = []
@@ -94,7 +94,7 @@ def import_agents(session: Session, source: Source) -> AgentImportReport:
         agent = agents.get(login)
         if agent is None:
             password = secrets.token_urlsafe(12)
-            agent = Agent(login=login, name=values.get("name") or login, password_hash=hash_secret(password))
+            agent = Agent(site=site, login=login, name=values.get("name") or login, password_hash=hash_secret(password))
             session.add(agent)
             agents[login] = agent
             passwords[login] = password

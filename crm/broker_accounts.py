@@ -25,6 +25,14 @@ class BrokerAgent:
 
 
 def broker_agents(session: Session) -> list[BrokerAgent]:
-    """Every active agent, by login."""
+    """Every active agent of every site, by login: one broker serves the sites, and a login that is at
+    two sites is one broker user (a supervisor if it supervises at either)."""
     rows = session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.login))
-    return [BrokerAgent(login=a.login, role=Role(a.role).value, team=a.team or None) for a in rows]
+    rank = {"agent": 0, "supervisor": 1, "admin": 2}
+    found: dict[str, BrokerAgent] = {}
+    for a in rows:
+        this = BrokerAgent(login=a.login, role=Role(a.role).value, team=a.team or None)
+        known = found.get(a.login)
+        if known is None or rank.get(this.role, 0) > rank.get(known.role, 0):
+            found[a.login] = this  # the site where it supervises decides its role and team
+    return list(found.values())

@@ -174,11 +174,22 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+#: The site of rows made without one (``Settings.site``'s default): a single-site installation's.
+DEFAULT_SITE = "main"
+
+
+def _site_column() -> Mapped[str]:
+    """The site (``Settings.site``) a per-site row belongs to: its ACD, dialer and desktops see only their own."""
+    return mapped_column(String(128), default=DEFAULT_SITE, server_default=DEFAULT_SITE, index=True)
+
+
 class Agent(Base):
     __tablename__ = "agent"
+    __table_args__ = (UniqueConstraint("site", "login"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    login: Mapped[str] = mapped_column(String(64), unique=True)
+    site: Mapped[str] = _site_column()
+    login: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.AGENT)
     extension: Mapped[str | None] = mapped_column(String(32))
@@ -214,9 +225,11 @@ class AgentSkill(Base):
 
 class Queue(Base):
     __tablename__ = "queue"
+    __table_args__ = (UniqueConstraint("site", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    site: Mapped[str] = _site_column()
+    name: Mapped[str] = mapped_column(String(64))
     skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"))
     service_level_seconds: Mapped[int] = mapped_column(default=20)
     service_level_target: Mapped[float] = mapped_column(default=0.8)
@@ -358,9 +371,11 @@ class CampaignStatus(enum.StrEnum):
 
 class Campaign(Base):
     __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("site", "campaign_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_key: Mapped[str] = mapped_column(String(64), unique=True)
+    site: Mapped[str] = _site_column()
+    campaign_key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[CampaignStatus] = mapped_column(
         _enum(CampaignStatus, "campaign_status"), default=CampaignStatus.ACTIVE

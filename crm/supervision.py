@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .acd_data import RoutingQueue, routing_queues
-from .models import Agent, AgentSkill, Campaign, CampaignStatus, Queue, Skill, SupervisorAudit
+from .models import DEFAULT_SITE, Agent, AgentSkill, Campaign, CampaignStatus, Queue, Skill, SupervisorAudit
 
 
 class SupervisionError(ValueError):
@@ -41,26 +41,30 @@ class AuditEntry:
     detail: str
 
 
-def person(session: Session, login: str) -> Person | None:
-    agent = session.scalar(select(Agent).where(Agent.login == login))
+def person(session: Session, login: str, site: str = DEFAULT_SITE) -> Person | None:
+    agent = session.scalar(select(Agent).where(Agent.login == login, Agent.site == site))
     if agent is None:
         return None
     return Person(agent.login, agent.role.value, agent.team, agent.active)
 
 
-def teams(session: Session) -> dict[str, str]:
-    """login -> team of every agent that has one."""
-    return {login: team for login, team in session.execute(select(Agent.login, Agent.team)) if team}
+def teams(session: Session, site: str = DEFAULT_SITE) -> dict[str, str]:
+    """login -> team of every agent of ``site`` that has one."""
+    rows = session.execute(select(Agent.login, Agent.team).where(Agent.site == site))
+    return {login: team for login, team in rows if team}
 
 
-def team_members(session: Session, team: str) -> list[str]:
-    return list(session.scalars(select(Agent.login).where(Agent.team == team, Agent.active.is_(True))
+def team_members(session: Session, team: str, site: str = DEFAULT_SITE) -> list[str]:
+    return list(session.scalars(select(Agent.login).where(Agent.team == team, Agent.active.is_(True),
+                                                          Agent.site == site)
                                 .order_by(Agent.login)))
 
 
-def set_agent_skills(session: Session, login: str, skills: Mapping[str, int]) -> None:
-    """Replace an agent's skills (skill name -> proficiency 1..10); unknown skills are created."""
-    agent = session.scalar(select(Agent).where(Agent.login == login).options(selectinload(Agent.skills)))
+def set_agent_skills(session: Session, login: str, skills: Mapping[str, int], site: str = DEFAULT_SITE) -> None:
+    """Replace an agent's skills (skill name -> proficiency 1..10); unknown skills are created (skill
+    names are shared by the sites)."""
+    agent = session.scalar(select(Agent).where(Agent.login == login, Agent.site == site)
+                           .options(selectinload(Agent.skills)))
     if agent is None:
         raise SupervisionError(f"no agent {login!r}")
     for name, level in skills.items():
@@ -93,9 +97,9 @@ QUEUE_FIELDS: Mapping[str, tuple[type, ...]] = {
 }
 
 
-def update_queue(session: Session, name: str, changes: Mapping[str, Any]) -> RoutingQueue:
+def update_queue(session: Session, name: str, changes: Mapping[str, Any], site: str = DEFAULT_SITE) -> RoutingQueue:
     """Change a queue's routing rules; returns the queue as the ACD reads it."""
-    queue = session.scalar(select(Queue).where(Queue.name == name))
+    queue = session.scalar(select(Queue).where(Queue.name == name, Queue.site == site))
     if queue is None:
         raise SupervisionError(f"no queue {name!r}")
     for key, value in changes.items():
@@ -106,13 +110,13 @@ def update_queue(session: Session, name: str, changes: Mapping[str, Any]) -> Rou
             raise SupervisionError(f"queue setting {key!r} cannot be {value!r}")
         setattr(queue, key, value)
     session.flush()
-    return next(q for q in routing_queues(session) if q.name == name)
+    return next(q for q in routing_queues(session, site) if q.name == name)
 
 
 def update_campaign(session: Session, key: str, *, status: str | None = None, dial_mode: str | None = None,
-                    abandon_target: float | None = None) -> None:
+                    abandon_target: float | None = None, site: str = DEFAULT_SITE) -> None:
     """Pause or resume a campaign, change its dial mode (pacing) or its abandon target."""
-    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == key))
+    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == key, Campaign.site == site))
     if campaign is None:
         raise SupervisionError(f"no campaign {key!r}")
     if status is not None:
@@ -187,7 +191,8 @@ _CONNECTED = ("answered", "dial_answered", "offer_accepted", "offer_declined", "
 _CONVERTED = ("offer_accepted", "sale")
 
 
-def campaign_overview(session: Session, *, now: datetime | None = None) -> list[CampaignOverview]:
+def campaign_overview(session: Session, *, now: datetime | None = None, site: str = DEFAULT_SITE
+                      ) -> list[CampaignOverview]:
     from sqlalchemy import func
 
     from .models import Activity, Attempt, WorkItem, WorkItemStatus
@@ -210,7 +215,7 @@ def campaign_overview(session: Session, *, now: datetime | None = None) -> list[
         attempts.setdefault(campaign_id, {})[result] = n
     recent, latest = _decisions(session, now)
     found = []
-    for c in session.scalars(select(Campaign).order_by(Campaign.campaign_key)):
+    for c in session.scalars(select(Campaign).where(Campaign.site == site).order_by(Campaign.campaign_key)):
         counts, results = items.get(c.id, {}), attempts.get(c.id, {})
         total = sum(counts.values())
         open_items = counts.get("pending", 0) + counts.get("in_progress", 0)

@@ -192,14 +192,15 @@ def queue_config_from_row(q: Any) -> QueueConfig:
     )
 
 
-def acd_config_from_db(session: Any) -> AcdConfig:
-    """Queues (with their skill, service level and wrap-up) and active agents from the data model."""
+def acd_config_from_db(session: Any, site: str = "main") -> AcdConfig:
+    """``site``'s queues (with their skill, service level and wrap-up) and active agents from the data
+    model; another site's rows in the same database are not seen."""
     from crm.acd_data import routing_agents, routing_queues
 
-    queues = tuple(queue_config_from_row(q) for q in routing_queues(session))
+    queues = tuple(queue_config_from_row(q) for q in routing_queues(session, site))
     if not queues:
-        raise ScenarioError("queues", "the database holds no queue: nothing to route")
+        raise ScenarioError("queues", f"the database holds no queue of site {site!r}: nothing to route")
     AcdEngine(list(queues))  # refuses overflow to an unknown queue with its key
     check_queue_links(queues)
-    agents = {a.login: AgentProfile(dict(a.skills), a.extension) for a in routing_agents(session)}
+    agents = {a.login: AgentProfile(dict(a.skills), a.extension) for a in routing_agents(session, site)}
     return AcdConfig(queues, agents)

@@ -289,13 +289,13 @@ def promised_in_handoff(event: CallEvent, now: float) -> RecordCallback | None:
     return RecordCallback(event.call_id, number, "ivr", queue, _utc(now), customer_of(event.data), dict(event.data))
 
 
-def keep_promise(session: db.Session, promise: RecordCallback, *, region: str) -> int:
+def keep_promise(session: db.Session, promise: RecordCallback, *, region: str, site: str) -> int:
     """Write a promised callback (:func:`crm.repository.request_callback`); returns its work item. Raises
     the data layer's errors (:class:`crm.errors.CrmError` for a number nobody can call)."""
     r = promise
     return repository.request_callback(
         session, call_id=r.call_id, number=r.number, source=r.source, requested_at=r.requested_at, queue=r.queue,
-        customer_id=r.customer_id, data=r.data, region=region)
+        customer_id=r.customer_id, data=r.data, region=region, site=site)
 
 
 class DialerCore:
@@ -742,7 +742,7 @@ class DialerService:
         """Read the active progressive and predictive campaigns again; close the answered calls never
         wrapped up within the bound (``no_disposition``)."""
         now = _utc(self.clock())
-        campaigns = await self._in_db(lambda s: repository.dialer_campaigns(s, now=now))
+        campaigns = await self._in_db(lambda s: repository.dialer_campaigns(s, now=now, site=self.site))
         plans = [p for p in (campaign_plan(c) for c in campaigns) if p is not None]
         self.core.set_campaigns(plans)
         await self.close_undisposed()
@@ -926,7 +926,7 @@ class DialerService:
         r = promise
         try:
             with session.begin_nested():
-                item = keep_promise(session, r, region=self.region)
+                item = keep_promise(session, r, region=self.region, site=self.site)
         except CrmError as exc:  # a number that is no number: nobody can call it back
             logger.error("call %s: the callback promised to %s cannot be recorded: %s", r.call_id, r.number, exc)
         else:

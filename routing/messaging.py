@@ -111,8 +111,9 @@ class MessageSender:
     """Sends the due campaign messages in batches; ``await sender.step()`` now and then."""
 
     def __init__(self, connector: MessageConnector, sessions: Callable[[], db.Session], *,
-                 clock: Callable[[], float] = time.time, batch: int = 50) -> None:
+                 clock: Callable[[], float] = time.time, batch: int = 50, site: str = "main") -> None:
         self.connector = connector
+        self.site = site  # the campaigns of this site only
         self.sessions = sessions
         self.clock = clock
         self.batch = batch
@@ -133,7 +134,7 @@ class MessageSender:
         skip = tuple(sorted(self._not_before))
         busy = frozenset(self.in_call())
         due, refused = await asyncio.to_thread(self._in_db, lambda s: repository.due_messages(
-            s, now=now, limit=self.batch, skip=skip, in_call=busy, region=self.region))
+            s, now=now, limit=self.batch, skip=skip, in_call=busy, region=self.region, site=self.site))
         records = [DialDecisionRecord(now, key, item_id, phone, False, d.rule.value, d.reason, d.retry_at)
                    for item_id, key, phone, d in refused]
         for item_id, _key, _phone, d in refused:

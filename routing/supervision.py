@@ -73,8 +73,9 @@ def authorize(actor: Any, action: str, target_team: str | None, *, target_kind: 
 class SupervisorDesk:
     """Carries out supervisor actions for the ACD server ``acd`` (its bus, engine and lock)."""
 
-    def __init__(self, sessions: Any, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sessions: Any, *, site: str = "main", clock: Callable[[], float] = time.time) -> None:
         self.sessions = sessions
+        self.site = site  # the rows (agents, queues, campaigns) of this site only
         self.clock = clock
 
     async def _db(self, fn: Callable[[Any], Any]) -> Any:
@@ -138,12 +139,12 @@ class SupervisorDesk:
         target = action.target
 
         def look_up(session: Any) -> tuple[Any, str | None, bool]:
-            actor = supervision.person(session, login)
+            actor = supervision.person(session, login, self.site)
             if kind == "agent":
-                agent = supervision.person(session, target)
+                agent = supervision.person(session, target, self.site)
                 return actor, agent.team if agent else None, agent is not None
             if kind == "team":
-                return actor, target, bool(supervision.team_members(session, target))
+                return actor, target, bool(supervision.team_members(session, target, self.site))
             return actor, None, True
 
         actor, team, exists = await self._db(look_up)
@@ -164,7 +165,7 @@ class SupervisorDesk:
             if not isinstance(skills, Mapping) or not skills:
                 raise RoutingError("set_skills needs skills: {skill: proficiency}")
             skills = {str(k): v for k, v in skills.items()}
-            await self._db(lambda s: supervision.set_agent_skills(s, target, skills))
+            await self._db(lambda s: supervision.set_agent_skills(s, target, skills, self.site))
             await acd.apply_skills(target, skills)
             return Outcome("ok", ", ".join(f"{k} {v}" for k, v in sorted(skills.items())))
         if action.action == "set_queue":
@@ -177,7 +178,7 @@ class SupervisorDesk:
                     raise RoutingError(f"no queue {name!r} to overflow to")
 
             def change(session: Any) -> QueueConfig:
-                row = supervision.update_queue(session, target, changes)
+                row = supervision.update_queue(session, target, changes, self.site)
                 config = queue_config_from_row(row)  # refuses a rule the engine cannot run, before commit
                 return config
 
@@ -191,14 +192,15 @@ class SupervisorDesk:
             if action.action == "set_campaign" and dial_mode is None and abandon is None:
                 raise RoutingError("set_campaign needs dial_mode or abandon_target")
             await self._db(lambda s: supervision.update_campaign(s, target, status=status, dial_mode=dial_mode,
-                                                                 abandon_target=abandon))
+                                                                 abandon_target=abandon, site=self.site))
             return Outcome("ok", status or f"dial_mode={dial_mode} abandon_target={abandon}")
         if action.action in ("message_agent", "message_team"):
             text = args.get("text")
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE:
                 raise RoutingError(f"a message is 1 to {MAX_MESSAGE} characters of text")
             text = text.replace("\r", " ").strip()
-            agents = [target] if kind == "agent" else await self._db(lambda s: supervision.team_members(s, target))
+            agents = [target] if kind == "agent" else await self._db(
+                lambda s: supervision.team_members(s, target, self.site))
             for agent in agents:
                 await publish(topics.agent_events(acd.site, agent), self._command(
                     action, "supervisor_message", agent_id=agent, args={"text": text, "from": login}))

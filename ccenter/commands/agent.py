@@ -35,7 +35,7 @@ def run_import(args: argparse.Namespace) -> int:
     engine = db.open_current(settings.db_url)
     try:
         with db.transaction(db.session_factory(engine)) as session:
-            report = import_agents(session, args.file)
+            report = import_agents(session, args.file, settings.site)
     finally:
         engine.dispose()
     print(f"agents: {len(report.created)} created, {len(report.updated)} updated, {len(report.rejects)} rejected")
@@ -61,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
     engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            agents = repository.list_agents(session)
+            agents = repository.list_agents(session, settings.site)
     finally:
         engine.dispose()
     for agent in agents:

@@ -125,7 +125,7 @@ def run_api(args: argparse.Namespace) -> int:
     factory = db.session_factory(engine)
     system = order_system(settings)
 
-    app = create_app(factory, region=settings.default_region, orders=system)
+    app = create_app(factory, region=settings.default_region, orders=system, site=settings.site)
     stop = threading.Event()
     relay_thread = None
     if system is not None:

@@ -308,14 +308,15 @@ def run_extensions(args: argparse.Namespace) -> int:
 
     if args.clear and args.extension:
         raise SystemExit("ccenter broker extensions: give extensions or --clear, not both")
-    engine = db.connect(settings_from(args).db_url)
+    settings = settings_from(args)
+    engine = db.connect(settings.db_url)
     try:
         with db.session_factory(engine)() as session, session.begin():
             if args.extension or args.clear:
-                allowed = set_agent_extensions(session, args.login, args.extension)
+                allowed = set_agent_extensions(session, args.login, args.extension, settings.site)
                 logger.info("agent %s may now use extensions %s", args.login, ", ".join(sorted(allowed)) or "none")
             else:
-                found = agent_extensions(session).get(args.login)
+                found = agent_extensions(session, settings.site).get(args.login)
                 if found is None:
                     raise NotFound(f"no active agent with the login {args.login!r}")
                 allowed = found

@@ -113,7 +113,7 @@ def run_import(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stdout) if sys.stdout.isatty() else None
     try:
         with db.transaction(db.session_factory(engine)) as session:
-            report = campaign_files.import_file(session, args.file, region=region,
+            report = campaign_files.import_file(session, args.file, region=region, site=settings.site,
                                                 progress=bar.update if bar else None)
     finally:
         engine.dispose()

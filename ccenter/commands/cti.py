@@ -141,19 +141,19 @@ def run_gateway(args: argparse.Namespace) -> int:
 EXTENSIONS_EVERY_S = 60.0
 
 
-def _load_extensions(db_url: str) -> dict[str, frozenset[str]]:
+def _load_extensions(db_url: str, site: str = "main") -> dict[str, frozenset[str]]:
     from crm import db
     from crm.repository.extensions import agent_extensions
 
     engine = db.connect(db_url)
     try:
         with db.session_factory(engine)() as session:
-            return agent_extensions(session)
+            return agent_extensions(session, site)
     finally:
         engine.dispose()
 
 
-async def _reload_extensions(gateway: Gateway, db_url: str) -> None:
+async def _reload_extensions(gateway: Gateway, db_url: str, site: str) -> None:
     import asyncio
 
     from crm.errors import CrmError
@@ -161,7 +161,7 @@ async def _reload_extensions(gateway: Gateway, db_url: str) -> None:
     while True:
         await asyncio.sleep(EXTENSIONS_EVERY_S)
         try:
-            gateway.extensions = await asyncio.to_thread(_load_extensions, db_url)
+            gateway.extensions = await asyncio.to_thread(_load_extensions, db_url, site)
         except CrmError as exc:  # the database is away: keep the last assignment
             logger.warning("cti-gateway: could not read the agents' extensions again: %s", exc)
 
@@ -185,12 +185,13 @@ async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: b
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
             loop.add_signal_handler(sig, stop.set)
-    extensions = await asyncio.to_thread(_load_extensions, settings.db_url) if pin_extensions else None
+    extensions = await asyncio.to_thread(_load_extensions, settings.db_url, settings.site) if pin_extensions else None
     if extensions is not None:
         logger.info("cti-gateway: agents log in only on their assigned extensions (%d agents)", len(extensions))
     async with bus:
         gateway = cti_gateway(link, bus, settings, client_id=client_id, extensions=extensions)
-        reloader = asyncio.create_task(_reload_extensions(gateway, settings.db_url)) if pin_extensions else None
+        reloader = (asyncio.create_task(_reload_extensions(gateway, settings.db_url, settings.site))
+                    if pin_extensions else None)
         await gateway.start()
         await link.connect()
         logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1],

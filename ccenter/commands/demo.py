@@ -106,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
     from ..democenter import AgentSeat, Components, DemoCenter, run_components
 
     with factory() as session:
-        agents = [a for a in repository.list_agents(session) if a.role == "agent" and a.extension]
+        agents = [a for a in repository.list_agents(session, settings.site) if a.role == "agent" and a.extension]
         callers = caller_numbers(session)
         vip = caller_numbers(session, vip_with_offer=True, limit=1)
-        acd_config = acd_config_from_db(session)
+        acd_config = acd_config_from_db(session, settings.site)
     if len(agents) < args.agents:
         print(f"ccenter: error: the database has {len(agents)} agents with an extension", file=sys.stderr)
         return 1
@@ -132,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
     lookup = CrmLookup(factory, region=settings.default_region)
     explainer = explain_client(bus, settings)  # as `ccenter supervisor`: the ACD answers over the bus
     with factory() as session:
-        supervisor_login = next((a.login for a in repository.list_agents(session) if a.role == "supervisor"), "sam")
-        teams = crm_supervision.teams(session)
+        supervisor_login = next((a.login for a in repository.list_agents(session, settings.site)
+                                 if a.role == "supervisor"), "sam")
+        teams = crm_supervision.teams(session, settings.site)
     actions = supervisor_client(bus, settings, supervisor_login)  # its actions, audited by the ACD
     from concurrent.futures import ThreadPoolExecutor
 
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     def overview() -> list[crm_supervision.CampaignOverview]:
         with factory() as session:
-            return crm_supervision.campaign_overview(session)
+            return crm_supervision.campaign_overview(session, site=settings.site)
 
     async def components(ready: Callable[[], None]) -> None:
         def started(_parts: Components) -> None:
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             agents=desks,
             link_for=desktop_link,
             center=components,
-            directory=CustomerDirectory(factory, settings.default_region),
+            directory=CustomerDirectory(factory, settings.default_region, site=settings.site),
             outbox_dir=data_dir(),
             screenshots=args.screenshots,
             script=script,

@@ -164,7 +164,7 @@ def run_desktop(args: argparse.Namespace) -> int:
         factory = db.session_factory(engine)
         from .api import order_system
 
-        directory = CustomerDirectory(factory, settings.default_region, order_system(settings))
+        directory = CustomerDirectory(factory, settings.default_region, order_system(settings), site=settings.site)
 
     def release() -> None:
         if isinstance(directory, CenterDirectory):
@@ -184,7 +184,7 @@ def run_desktop(args: argparse.Namespace) -> int:
         outbox = ContactOutbox(None, data_dir() / f"outbox-{agent.login}.jsonl", write=directory.save_contact)
     else:
         with factory() as session:
-            all_queues = repository.list_queues(session)
+            all_queues = repository.list_queues(session, settings.site)
         outbox = ContactOutbox(factory, data_dir() / f"outbox-{agent.login}.jsonl")
     queues = [q for q in all_queues if q.skill in agent.skills]
     feed = QueueStatsFeed()
@@ -287,7 +287,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
-    directory = CustomerDirectory(factory, settings.default_region)
+    directory = CustomerDirectory(factory, settings.default_region, site=settings.site)
     from urllib.parse import unquote, urlsplit
 
     broker_user = unquote(urlsplit(settings.mqtt_url).username or "")
@@ -309,8 +309,8 @@ def run_supervisor(args: argparse.Namespace) -> int:
         engine.dispose()
         return 1
     with factory() as session:
-        teams = supervision.teams(session)
-        me = supervision.person(session, person.login)
+        teams = supervision.teams(session, settings.site)
+        me = supervision.person(session, person.login, settings.site)
     if person.role == "supervisor":  # a supervisor sees their own team; the ACD refuses them the others
         teams = {agent: team for agent, team in teams.items() if me is not None and team == me.team}
 
@@ -346,7 +346,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     def campaigns() -> Future[list[supervision.CampaignOverview]]:
         def read() -> list[supervision.CampaignOverview]:
             with factory() as session:
-                return supervision.campaign_overview(session)
+                return supervision.campaign_overview(session, site=settings.site)
 
         return pool.submit(read)
 

@@ -93,7 +93,7 @@ def routed_queues(settings: Settings) -> tuple[str, set[str]]:
     engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            names = {queue.name for queue in repository.list_queues(session)}
+            names = {queue.name for queue in repository.list_queues(session, settings.site)}
     finally:
         engine.dispose()
     if not names:

@@ -44,10 +44,11 @@ def run_unlock(args: argparse.Namespace) -> int:
     what = "agent" if args.unlock_command == "agent" else "pin"
     target = args.login if what == "agent" else args.account
     reason = " ".join(args.reason.split())  # one line in the log, whatever was typed
-    engine = db.connect(settings_from(args).db_url)
+    settings = settings_from(args)
+    engine = db.connect(settings.db_url)
     try:
         with db.session_factory(engine)() as session, session.begin():
-            before = unlock_login(session, target) if what == "agent" else unlock_pin(session, target)
+            before = unlock_login(session, target, settings.site) if what == "agent" else unlock_pin(session, target)
     finally:
         engine.dispose()
     now = datetime.now(UTC)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..masking import mask_text
 from ..models import (
+    DEFAULT_SITE,
     Activity,
     Campaign,
     CampaignStatus,
@@ -41,11 +42,12 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-def _upsert_campaign(session: Session, plan: Plan) -> tuple[Campaign, bool, list[str]]:
-    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == plan.campaign_key))
+def _upsert_campaign(session: Session, plan: Plan, site: str) -> tuple[Campaign, bool, list[str]]:
+    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == plan.campaign_key,
+                                                     Campaign.site == site))
     created = campaign is None
     if campaign is None:
-        campaign = Campaign(campaign_key=plan.campaign_key, status=plan.status or CampaignStatus.ACTIVE)
+        campaign = Campaign(site=site, campaign_key=plan.campaign_key, status=plan.status or CampaignStatus.ACTIVE)
         session.add(campaign)
     elif plan.status is not None:
         campaign.status = plan.status
@@ -143,8 +145,9 @@ def _progress_of(source: _Text, progress: Progress | None) -> Callable[[int], No
 
 
 def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
-                now: datetime | None = None, progress: Progress | None = None) -> ImportReport:
-    """Create or update the plan's campaign, its channel activities, tasks and work items."""
+                now: datetime | None = None, progress: Progress | None = None, site: str = DEFAULT_SITE
+                ) -> ImportReport:
+    """Create or update the plan's campaign (of ``site``), its channel activities, tasks and work items."""
     now = now or datetime.now(UTC)
     loaded = _load(path_or_file)
     body = _parse_json(loaded)
@@ -161,8 +164,8 @@ def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
         notes = [f"targets read from {source.path} ({source.encoding})", *notes]
     else:
         header, rows, notes = _rows_from_list(plan.targets or [])
-    campaign, created, campaign_notes = _upsert_campaign(session, plan)
-    loader = _Loader(session, region=region, now=now)
+    campaign, created, campaign_notes = _upsert_campaign(session, plan, site)
+    loader = _Loader(session, region=region, now=now, site=site)
     loader.progress = _progress_of(source, progress)
     loader.load(campaign, rows, plan.campaign_key, plan.channels)
     loader.seen.drop()
@@ -175,12 +178,14 @@ def import_plan(session: Session, path_or_file: Source, *, region: str = "US",
 
 
 def import_targets(session: Session, path_or_file: Source, *, region: str = "US",
-                   now: datetime | None = None, progress: Progress | None = None) -> ImportReport:
-    """Add or update work items of existing campaigns from a target CSV whose rows carry ``campaign_id``."""
+                   now: datetime | None = None, progress: Progress | None = None, site: str = DEFAULT_SITE
+                ) -> ImportReport:
+    """Add or update work items of existing campaigns (of ``site``) from a target CSV whose rows carry
+    ``campaign_id``."""
     now = now or datetime.now(UTC)
     loaded = _load(path_or_file)
     header, rows, notes = _rows_from_csv(loaded, need_campaign=True)
-    loader = _Loader(session, region=region, now=now)
+    loader = _Loader(session, region=region, now=now, site=site)
     report_progress = _progress_of(loaded, progress)
     campaigns: dict[str, Campaign | None] = {}
     for batch in _batched(rows, BATCH):
@@ -195,7 +200,8 @@ def import_targets(session: Session, path_or_file: Source, *, region: str = "US"
         for chunk in _chunks(wanted):
             campaigns.update({key: None for key in chunk})
             campaigns.update((c.campaign_key, c) for c in
-                             session.scalars(select(Campaign).where(Campaign.campaign_key.in_(chunk))))
+                             session.scalars(select(Campaign).where(Campaign.campaign_key.in_(chunk),
+                                                                    Campaign.site == site)))
         for key, campaign_rows in by_campaign.items():
             campaign = campaigns.get(key)
             if campaign is None:
@@ -211,7 +217,8 @@ def import_targets(session: Session, path_or_file: Source, *, region: str = "US"
 
 
 def import_file(session: Session, path_or_file: Source, *, region: str = "US",
-                now: datetime | None = None, progress: Progress | None = None) -> ImportReport:
+                now: datetime | None = None, progress: Progress | None = None, site: str = DEFAULT_SITE
+                ) -> ImportReport:
     """A plan (``.json``, or content starting with ``{``) or a target list (``.csv``).
 
     ``progress(line, lines)`` is called as target rows are loaded (a progress bar).
@@ -219,10 +226,10 @@ def import_file(session: Session, path_or_file: Source, *, region: str = "US",
     if isinstance(path_or_file, str | os.PathLike):
         suffix = Path(path_or_file).suffix.lower()
         if suffix == ".json":
-            return import_plan(session, path_or_file, region=region, now=now, progress=progress)
+            return import_plan(session, path_or_file, region=region, now=now, progress=progress, site=site)
         if suffix == ".csv":
-            return import_targets(session, path_or_file, region=region, now=now, progress=progress)
+            return import_targets(session, path_or_file, region=region, now=now, progress=progress, site=site)
         if _load(path_or_file).text.lstrip().startswith("{"):
-            return import_plan(session, path_or_file, region=region, now=now, progress=progress)
-        return import_targets(session, path_or_file, region=region, now=now, progress=progress)
-    return import_plan(session, path_or_file, region=region, now=now, progress=progress)
+            return import_plan(session, path_or_file, region=region, now=now, progress=progress, site=site)
+        return import_targets(session, path_or_file, region=region, now=now, progress=progress, site=site)
+    return import_plan(session, path_or_file, region=region, now=now, progress=progress, site=site)

@@ -21,6 +21,7 @@ from .. import dnc, phones
 from ..consent import consent_states
 from ..errors import InvalidPhoneNumber
 from ..models import (
+    DEFAULT_SITE,
     Activity,
     Agent,
     Campaign,
@@ -336,12 +337,13 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 class _Loader:
     """Resolves target rows to customers and upserts their work items (per campaign channel)."""
 
-    def __init__(self, session: Session, *, region: str, now: datetime) -> None:
+    def __init__(self, session: Session, *, region: str, now: datetime, site: str = DEFAULT_SITE) -> None:
         self.session = session
         self.region = region
         self.now = now
         self.counts = _Counts()
-        self.agents = {login: agent_id for login, agent_id in session.execute(select(Agent.login, Agent.id))}
+        self.agents = {login: agent_id for login, agent_id in session.execute(select(Agent.login, Agent.id)
+                                                                                .where(Agent.site == site))}
         self.skills = set(session.scalars(select(Skill.name)))
         self.tasks: dict[tuple[int, int | None, str | None], Task] = {}
         self.seen = _SeenLines(session)  # campaign id, customer id -> the first line that loaded it

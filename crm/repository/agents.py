@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..lockout import LOCK_TIME, MAX_FAILURES, Counter, Verdict
 from ..models import (
+    DEFAULT_SITE,
     Agent,
     Queue,
     UtcDateTime,
@@ -33,9 +34,10 @@ class AgentView:
 
 
 def authenticate_agent(
-    session: Session, login: str, password: str, *, now: datetime | None = None
+    session: Session, login: str, password: str, *, now: datetime | None = None, site: str = DEFAULT_SITE
 ) -> AgentView | None:
-    """The agent whose ``login`` and ``password`` these are, or None; with lockout (``crm.lockout``).
+    """The agent of ``site`` whose ``login`` and ``password`` these are, or None; with lockout
+    (``crm.lockout``). The same login at another site is another agent, with its own password.
 
     The answer takes as long whether or not the login exists, is active or is locked: the password
     is always checked against a hash of the same cost. A locked login answers None even to the right
@@ -44,7 +46,8 @@ def authenticate_agent(
     """
     now = now or datetime.now(UTC)
     agent = session.scalar(
-        select(Agent).where(Agent.login == login, Agent.active.is_(True)).options(selectinload(Agent.skills))
+        select(Agent).where(Agent.login == login, Agent.active.is_(True), Agent.site == site)
+        .options(selectinload(Agent.skills))
     )
     correct = verify_secret(password, agent.password_hash if agent is not None else _decoy_hash())
     if agent is None:
@@ -96,8 +99,11 @@ def _count_login(session: Session, agent_id: int | None, *, correct: bool, now: 
     session.execute(statement, execution_options={"synchronize_session": False})
 
 
-def list_agents(session: Session) -> Sequence[AgentView]:
-    agents = session.scalars(select(Agent).options(selectinload(Agent.skills)).order_by(Agent.login))
+def list_agents(session: Session, site: str = DEFAULT_SITE) -> Sequence[AgentView]:
+    """The agents of ``site``, by login."""
+    agents = session.scalars(
+        select(Agent).where(Agent.site == site).options(selectinload(Agent.skills)).order_by(Agent.login)
+    )
     return [
         AgentView(a.id, a.login, a.name, a.role.value, a.extension, {s.skill.name: s.proficiency for s in a.skills})
         for a in agents
@@ -114,8 +120,10 @@ class QueueView:
     dispositions: tuple[str, ...]
 
 
-def list_queues(session: Session) -> list[QueueView]:
-    queues = session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.name))
+def list_queues(session: Session, site: str = DEFAULT_SITE) -> list[QueueView]:
+    queues = session.scalars(
+        select(Queue).where(Queue.site == site).options(selectinload(Queue.skill)).order_by(Queue.name)
+    )
     return [
         QueueView(q.name, q.skill.name if q.skill else None, q.service_level_seconds, q.service_level_target,
                   q.wrap_up_seconds, tuple(str(d) for d in q.dispositions or ()))

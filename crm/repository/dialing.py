@@ -14,6 +14,7 @@ from ..campaigns.eligibility import ConsentState, WorkItemState
 from ..consent import consent_states
 from ..errors import NotFound
 from ..models import (
+    DEFAULT_SITE,
     Activity,
     Attempt,
     Campaign,
@@ -68,9 +69,10 @@ class DialCandidate:
                              consent=self.consent)
 
 
-def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] = ("progressive", "predictive")
-                     ) -> list[DialerCampaign]:
-    """Active campaigns (within their dates) with an outbound-call activity and one of ``modes``."""
+def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] = ("progressive", "predictive"),
+                     site: str = DEFAULT_SITE) -> list[DialerCampaign]:
+    """``site``'s active campaigns (within their dates) with an outbound-call activity and one of ``modes``
+    (their work items are the only ones its dialer dials)."""
     rows = session.execute(
         select(Campaign, Task.skill)
         .join(Activity, Activity.campaign_id == Campaign.id)
@@ -79,12 +81,14 @@ def dialer_campaigns(session: Session, *, now: datetime, modes: tuple[str, ...] 
             Activity.channel == "outbound_call",
             live_campaign(now),
             Campaign.dial_mode.in_(modes),
+            Campaign.site == site,
         )
         .order_by(Campaign.id, Task.id)
     )
     queue_of_skill = {
         q.skill.name: q.name
-        for q in session.scalars(select(Queue).options(selectinload(Queue.skill)).order_by(Queue.id.desc()))
+        for q in session.scalars(select(Queue).where(Queue.site == site).options(selectinload(Queue.skill))
+                                .order_by(Queue.id.desc()))
         if q.skill is not None
     }
     found: dict[int, DialerCampaign] = {}

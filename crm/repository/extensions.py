@@ -13,29 +13,32 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidData, NotFound
-from ..models import Agent, AgentExtension
+from ..models import DEFAULT_SITE, Agent, AgentExtension
 
 #: What an extension may be: what a PBX dials (digits, letters, ``*#+_-``), never a dial-string separator.
 EXTENSION = re.compile(r"[A-Za-z0-9*#+_-]{1,32}")
 
 
-def agent_extensions(session: Session) -> dict[str, frozenset[str]]:
-    """login -> the extensions that active agent may use (its own ``extension`` and the assigned ones)."""
+def agent_extensions(session: Session, site: str = DEFAULT_SITE) -> dict[str, frozenset[str]]:
+    """login -> the extensions that active agent of ``site`` may use (its own ``extension`` and the assigned ones)."""
     found: dict[str, set[str]] = {}
-    for login, extension in session.execute(select(Agent.login, Agent.extension).where(Agent.active.is_(True))):
+    active = (Agent.active.is_(True), Agent.site == site)
+    for login, extension in session.execute(select(Agent.login, Agent.extension).where(*active)):
         found[login] = {extension} if extension else set()
     rows = session.execute(
         select(Agent.login, AgentExtension.extension).join(AgentExtension, AgentExtension.agent_id == Agent.id)
-        .where(Agent.active.is_(True))
+        .where(*active)
     )
     for login, extension in rows:
         found[login].add(extension)
     return {login: frozenset(extensions) for login, extensions in found.items()}
 
 
-def set_agent_extensions(session: Session, login: str, extensions: Iterable[str]) -> frozenset[str]:
-    """Assign exactly ``extensions`` (besides ``Agent.extension``) to agent ``login``; returns all it may use."""
-    agent = session.scalar(select(Agent).where(Agent.login == login))
+def set_agent_extensions(session: Session, login: str, extensions: Iterable[str], site: str = DEFAULT_SITE
+                         ) -> frozenset[str]:
+    """Assign exactly ``extensions`` (besides ``Agent.extension``) to agent ``login`` of ``site``; returns
+    all it may use."""
+    agent = session.scalar(select(Agent).where(Agent.login == login, Agent.site == site))
     if agent is None:
         raise NotFound(f"no agent with the login {login!r}")
     wanted = []

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..lockout import Counter
-from ..models import Account, Agent
+from ..models import DEFAULT_SITE, Account, Agent
 
 
-def unlock_login(session: Session, login: str) -> Counter:
-    """Clear agent ``login``'s wrong-password counter and lock; the counter before. NotFound if no such agent."""
-    agent = session.scalar(select(Agent).where(Agent.login == login).with_for_update())
+def unlock_login(session: Session, login: str, site: str = DEFAULT_SITE) -> Counter:
+    """Clear the wrong-password counter and lock of agent ``login`` of ``site``; the counter before.
+    NotFound if no such agent."""
+    agent = session.scalar(select(Agent).where(Agent.login == login, Agent.site == site).with_for_update())
     if agent is None:
         raise NotFound(f"no agent with the login {login!r}")
     before = Counter(agent.login_failures or 0, agent.login_locked_until)

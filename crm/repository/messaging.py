@@ -23,7 +23,17 @@ from ..campaigns.eligibility import ConsentState, Decision, Rule, WorkItemState,
 from ..campaigns.rules import CampaignRules
 from ..consent import consent_states
 from ..errors import InvalidData, InvalidPhoneNumber, NotFound
-from ..models import Activity, Attempt, Campaign, Communication, Customer, PhoneNumber, WorkItem, WorkItemStatus
+from ..models import (
+    DEFAULT_SITE,
+    Activity,
+    Attempt,
+    Campaign,
+    Communication,
+    Customer,
+    PhoneNumber,
+    WorkItem,
+    WorkItemStatus,
+)
 from .campaigns import CONTACT_DAYS, item_state, last_results, live_campaign, reached, rules_of
 
 #: The campaign channels that are messages sent by a connector.
@@ -56,12 +66,13 @@ class OutboundMessage:
 
 
 def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tuple[int, ...] = (),
-                 in_call: Collection[str] = (), region: str = "US",
+                 in_call: Collection[str] = (), region: str = "US", site: str = DEFAULT_SITE,
                  ) -> tuple[list[OutboundMessage], list[tuple[int, str, str | None, Decision]]]:
-    """Messages to send now, best first; and the work items looked at but refused now (work item,
-    campaign key, its phone, the decision), so the caller can keep why. ``in_call``: the numbers on a
-    call now; their customers get no message until it is over (the call counts as a contact: a message
-    in the same minute would be a second one), refused with rule ``retry`` for ``IN_CALL_RETRY``."""
+    """Messages of ``site``'s campaigns to send now, best first; and the work items looked at but
+    refused now (work item, campaign key, its phone, the decision), so the caller can keep why.
+    ``in_call``: the numbers on a call now; their customers get no message until it is over (the call
+    counts as a contact: a message in the same minute would be a second one), refused with rule
+    ``retry`` for ``IN_CALL_RETRY``."""
     rows = session.execute(
         select(WorkItem, Activity.channel, Campaign, Customer)
         .join(Activity, WorkItem.activity_id == Activity.id)
@@ -70,6 +81,7 @@ def due_messages(session: Session, *, now: datetime, limit: int = 100, skip: tup
         .where(
             Activity.channel.in_(MESSAGE_CHANNELS),
             live_campaign(now),
+            Campaign.site == site,
             WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
             WorkItem.id.not_in(skip) if skip else WorkItem.id.is_not(None),

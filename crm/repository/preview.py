@@ -15,6 +15,7 @@ from ..campaigns.rules import CampaignRules, InvalidRules, read_rules
 from ..consent import consent_states
 from ..errors import InvalidData, NotFound
 from ..models import (
+    DEFAULT_SITE,
     Activity,
     Agent,
     Attempt,
@@ -72,9 +73,11 @@ def within_calling_hours(calling_hours: dict[str, Any], time_zone: str, now: dat
 
 
 def next_preview_item(
-    session: Session, *, agent_id: int | None, now: datetime | None = None, skip: tuple[int, ...] = (), scan: int = 200
+    session: Session, *, agent_id: int | None, now: datetime | None = None, skip: tuple[int, ...] = (), scan: int = 200,
+    site: str = DEFAULT_SITE,
 ) -> PreviewItem | None:
-    """The next outbound call to preview: pending, due, not on the do-not-call list, in calling hours.
+    """The next outbound call of ``site``'s campaigns to preview: pending, due, not on the do-not-call
+    list, in calling hours.
 
     Items scheduled for this agent (a personal callback) come first, then by priority and age. The
     decisions are kept for ``ccenter campaign why`` as the dialer's are (the session must be one that
@@ -89,6 +92,7 @@ def next_preview_item(
         .where(
             Activity.channel == "outbound_call",
             live_campaign(now),
+            Campaign.site == site,
             WorkItem.status.in_((WorkItemStatus.PENDING, WorkItemStatus.IN_PROGRESS)),
             WorkItem.phone_e164.is_not(None),
             or_(WorkItem.next_attempt_at.is_(None), WorkItem.next_attempt_at <= now),
@@ -219,20 +223,22 @@ REQUESTED_CALLBACKS = "Requested callbacks"
 CALLBACKS_QUEUE = "callbacks"
 
 
-def _callbacks_task(session: Session, task_name: str = PERSONAL_CALLBACKS) -> tuple[int, int]:
-    """The standing campaign that holds promised callbacks: (activity id, task id) of ``task_name``.
+def _callbacks_task(session: Session, task_name: str = PERSONAL_CALLBACKS, site: str = DEFAULT_SITE
+                    ) -> tuple[int, int]:
+    """``site``'s standing campaign that holds promised callbacks: (activity id, task id) of ``task_name``.
 
     Made on first use: progressive into the ``callbacks`` queue, so the dialer calls back those anyone
     may call (a personal callback belongs to its agent and waits in their preview)."""
     activity_id = session.scalar(
         select(Activity.id)
         .join(Campaign, Activity.campaign_id == Campaign.id)
-        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, Activity.channel == "outbound_call")
+        .where(Campaign.campaign_key == CALLBACKS_CAMPAIGN, Campaign.site == site,
+               Activity.channel == "outbound_call")
         .order_by(Activity.id)
         .limit(1)
     )
     if activity_id is None:
-        campaign = Campaign(campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised to customers",
+        campaign = Campaign(site=site, campaign_key=CALLBACKS_CAMPAIGN, name="Callbacks promised to customers",
                             status=CampaignStatus.ACTIVE, dial_mode="progressive",
                             rules={"queue": CALLBACKS_QUEUE},
                             script="The customer was promised this call: say who you are and why you call.")
@@ -274,7 +280,9 @@ def schedule_callback(
     number = phone or next((p.e164 for p in sorted(customer.phones, key=lambda p: not p.is_primary)), None)
     if number is None:
         raise InvalidData("the customer has no phone number to call back")
-    activity_id, task_id = _callbacks_task(session)
+    # The agent's site's callbacks campaign: the callback waits in that agent's preview, at that site.
+    site = session.scalar(select(Agent.site).where(Agent.id == agent_id)) if agent_id is not None else None
+    activity_id, task_id = _callbacks_task(session, site=site or DEFAULT_SITE)
     existing = session.scalar(select(WorkItem).where(WorkItem.activity_id == activity_id,
                                                      WorkItem.customer_id == customer_id))
     item = existing or WorkItem(activity_id=activity_id, task_id=task_id, customer_id=customer_id)
@@ -309,9 +317,10 @@ def request_callback(
     queue: str | None = None,
     data: dict[str, Any] | None = None,
     region: str = "US",
+    site: str = DEFAULT_SITE,
 ) -> int:
     """A callback promised to a caller (``source``: ``ivr`` for "press 8", ``queue`` for a queue's
-    ``callback`` fallback): a work item of the standing callbacks campaign that anyone may work, due at
+    ``callback`` fallback): a work item of ``site``'s standing callbacks campaign that anyone may work, due at
     ``due_at`` (default: at once) and promised within ``within``, tied to the caller's call by a
     ``callback_requested`` attempt. ``data``: the call's attached data (the IVR's), kept on the item
     and attached to the call back. One promise per call: asking again for the same call returns the
@@ -334,7 +343,7 @@ def request_callback(
                             phones=[PhoneNumber(e164=e164, is_primary=True)])
         session.add(customer)
         session.flush()
-    activity_id, task_id = _callbacks_task(session, REQUESTED_CALLBACKS)
+    activity_id, task_id = _callbacks_task(session, REQUESTED_CALLBACKS, site)
     due = due_at or requested_at
     promise = {"call_id": call_id, "source": source, "queue": queue, "requested_at": requested_at.isoformat(),
                "due_at": due.isoformat(), "due_by": (due + within).isoformat()}

@@ -110,3 +110,23 @@ def test_foreign_and_malformed_topics_are_refused(topic: str) -> None:
         topics.parse(topic)
     assert repr(topic) in str(caught.value)  # the error names the topic
     assert isinstance(caught.value, BusError) and isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("call_id", ["1700000000.12", "a.b.c", "sim-1", "...", "x:y@z_1-2"])
+def test_a_call_id_is_written_without_dots_and_parsed_back_exactly(call_id: str) -> None:
+    topic = topics.call("hq", call_id)
+    assert "." not in topic.split("/")[-1]  # NATS' MQTT interface drops a client on a "." in a topic
+    assert topics.parse(topic) == topics.CallTopic("hq", call_id)
+    assert str(topics.parse(topic)) == topic
+    assert topics.matches(topics.calls("hq"), topic)
+
+
+def test_an_asterisk_call_id_has_one_written_form() -> None:
+    assert topics.call("hq", "1700000000.12") == "ccenter/v1/hq/calls/1700000000~2E12"
+    assert topics.unescape("1700000000~2E12") == "1700000000.12"
+
+
+@pytest.mark.parametrize("level", ["1700000000.12", "a~2", "a~41", "a~2e12", "~", "a~ZZ"])
+def test_a_call_topic_level_that_is_not_a_written_form_is_refused(level: str) -> None:
+    with pytest.raises(topics.TopicError):
+        topics.parse(f"ccenter/v1/hq/calls/{level}")

@@ -79,10 +79,10 @@ def migrated(pg: Postgres) -> str:
     return url
 
 
-def seed(factory: Callable[[], object], numbers: list[str], *, max_attempts: int = 3) -> list[int]:
+def seed(factory: Callable[[], object], numbers: list[str], *, site: str, max_attempts: int = 3) -> list[int]:
     with db.transaction(factory) as s:  # type: ignore[arg-type]
-        s.add(Queue(name="sales", skill=Skill(name="sales"), wrap_up_seconds=0))
-        campaign = Campaign(campaign_key="SPRING", name="Spring offer", dial_mode="progressive",
+        s.add(Queue(site=site, name="sales", skill=Skill(name="sales"), wrap_up_seconds=0))
+        campaign = Campaign(site=site, campaign_key="SPRING", name="Spring offer", dial_mode="progressive",
                             rules={"max_attempts": max_attempts, "retry": {"busy": 1, "answered": 1},
                                    "abandon_target": 0.03, "abandon_after_s": 20})
         activity = Activity(channel="outbound_call")
@@ -107,8 +107,8 @@ class Site:
     """The gateway (sim PBX), the ACD and N dialers on one private broker; agents that auto-answer."""
 
     def __init__(self, broker: Mosquitto, factory: db.SessionFactory, pbx: SimPbx, agents: dict[str, str],
-                 outboxes: list[Path]) -> None:
-        self.site = f"faults-{uuid.uuid4().hex[:8]}"
+                 outboxes: list[Path], site: str) -> None:
+        self.site = site
         self.broker, self.factory, self.pbx, self.agents, self.outboxes = broker, factory, pbx, agents, outboxes
         self.dial_outs: list[Command] = []
         self.delivered: list[Command] = []
@@ -203,12 +203,13 @@ def test_attempts_outlive_a_database_outage_and_nobody_is_dialled_twice(
     request_dispose(engine)
     factory = db.session_factory(engine)
     numbers = ["+15550000001", "+15550000002", "+15550000003"]
-    first, second, third = seed(factory, numbers)
+    site_name = f"faults-{uuid.uuid4().hex[:8]}"
+    first, second, third = seed(factory, numbers, site=site_name)
     pbx = SimPbx(extensions=["1001", "1002"], trunks=8)
     for number in numbers:
         pbx.script_number(number, NumberScript(DialOutcome.ANSWERED, after=0.2))
     outbox = tmp_path / "dialer.jsonl"
-    site = Site(broker, factory, pbx, {"alice": "1001", "bob": "1002"}, [outbox])
+    site = Site(broker, factory, pbx, {"alice": "1001", "bob": "1002"}, [outbox], site_name)
 
     async def scenario() -> None:
         await site.start()
@@ -262,12 +263,13 @@ def test_two_dialers_never_claim_one_work_item(pg: Postgres, broker: Mosquitto, 
     request_dispose(engine)
     factory = db.session_factory(engine)
     numbers = [f"+1555001{n:04d}" for n in range(40)]
-    ids = seed(factory, numbers, max_attempts=1)
+    site_name = f"faults-{uuid.uuid4().hex[:8]}"
+    ids = seed(factory, numbers, site=site_name, max_attempts=1)
     pbx = SimPbx(extensions=[f"{1001 + n}" for n in range(8)], trunks=64)
     for number in numbers:
         pbx.script_number(number, NumberScript(DialOutcome.BUSY, after=0.05))
     agents = {f"a{n}": f"{1001 + n}" for n in range(8)}
-    site = Site(broker, factory, pbx, agents, [tmp_path / "d1.jsonl", tmp_path / "d2.jsonl"])
+    site = Site(broker, factory, pbx, agents, [tmp_path / "d1.jsonl", tmp_path / "d2.jsonl"], site_name)
 
     async def scenario() -> None:
         await site.start()

@@ -61,7 +61,7 @@ class _Loop:
             await asyncio.gather(*left, return_exceptions=True)
 
         self.loop.run_until_complete(drain())
-        self.loop.close()
+        self.loop.close()  # its self-pipe sockets, not left to the garbage collector of a later test
 
 
 class Backend:

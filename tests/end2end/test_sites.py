@@ -10,8 +10,9 @@ B's call afterwards is offered to B's agent only. Each site's contact is saved w
 What keeps them apart: the site is the third level of every topic (``ccenter/v1/<site>/...``) and
 every process subscribes under its own site only. In the database the CRM tables (customers,
 phones, accounts, consents, do-not-call, contacts, orders, service requests) are shared by design:
-one company's customers call any site. Agents, queues, campaigns and work items carry no site column
-(docs/admin.md, "Beyond one site" says how sites share or split them).
+one company's customers call any site. Agents, queues and campaigns (with their work items) belong to
+a site: ``test_sites_db.py`` runs two sites' ACDs and dialers from one database (docs/admin.md,
+"Beyond one site" says how sites share or split the tables).
 """
 
 from __future__ import annotations

@@ -22,20 +22,24 @@ from tests.end2end.test_production import _Loop
 
 
 class SiteProcesses:
-    """The gateway and the ACD of ``site``; ``agents`` maps login to extension (all in "billing")."""
+    """The gateway and the ACD of ``site``; ``agents`` maps login to extension (all in "billing").
 
-    def __init__(self, mqtt_url: str, site: str, agents: dict[str, str]) -> None:
+    With ``db_url`` the ACD reads its queues and agents from that database, as ``ccenter acd`` does
+    without ``--queues`` (the site's rows only); ``agents`` then only gives the PBX its extensions."""
+
+    def __init__(self, mqtt_url: str, site: str, agents: dict[str, str], db_url: str | None = None) -> None:
         self.site = site
-        self.settings = Settings(db_url="sqlite://", mqtt_url=mqtt_url, site=site)
+        self.settings = Settings(db_url=db_url or "sqlite://", mqtt_url=mqtt_url, site=site)
         self.pbx = SimPbx(extensions=list(agents.values()))
         self.gateway_loop, self.acd_loop = _Loop(f"cti-gateway-{site}"), _Loop(f"acd-{site}")
         self.gateway_bus = MqttBus(mqtt_url, client_id=f"gw-{site}", site=site, role="cti-gateway")
         self.acd_bus = MqttBus(mqtt_url, client_id=f"acd-{site}", site=site, role="acd")
         self.link = SimLink(self.pbx, realtime=True)
-        config = AcdConfig(
+        config = components.acd_config(self.settings) if db_url else AcdConfig(
             queues=(QueueConfig(name="billing", skill="billing", ring_timeout_s=30.0),),
             agents={login: AgentProfile({"billing": 8}, extension) for login, extension in agents.items()},
         )
+        self.config = config
         self.acd = components.acd_server(self.acd_bus, config, self.settings, client_id=self.acd_bus.client_id,
                                          election=True)
         self.gateway = components.cti_gateway(self.link, self.gateway_bus, self.settings,

@@ -173,11 +173,11 @@ def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def seed(factory: Callable[[], object], numbers: list[str]) -> list[int]:
+def seed(factory: Callable[[], object], numbers: list[str], site: str = "main") -> list[int]:
     with db.transaction(factory) as s:  # type: ignore[arg-type]
         skill = Skill(name="sales")
-        s.add(Queue(name="sales", skill=skill, wrap_up_seconds=0))
-        campaign = Campaign(campaign_key="SPRING", name="Spring offer", dial_mode="progressive",
+        s.add(Queue(site=site, name="sales", skill=skill, wrap_up_seconds=0))
+        campaign = Campaign(site=site, campaign_key="SPRING", name="Spring offer", dial_mode="progressive",
                             rules={"max_attempts": 2, "retry": {"busy": 1}, "abandon_target": 0.03})
         activity = Activity(channel="outbound_call")
         task = Task(name="Outbound: sales", skill="sales")
@@ -207,7 +207,7 @@ def test_progressive_campaign_end_to_end(mqtt_url: str, sqlite_url: str) -> None
     engine = db.connect(sqlite_url)
     factory = db.session_factory(engine)
     busy, first, second, blocked = "+15550000001", "+15550000002", "+15550000003", "+15550000099"
-    busy_id, first_id, second_id, blocked_id = seed(factory, [busy, first, second, blocked])
+    busy_id, first_id, second_id, blocked_id = seed(factory, [busy, first, second, blocked], site)
     pbx = SimPbx(extensions=["1001", "1002"], trunks=8)
     pbx.script_number(busy, NumberScript(DialOutcome.BUSY, after=0.05))
     for number in (first, second):
