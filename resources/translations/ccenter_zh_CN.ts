@@ -411,7 +411,7 @@
     <name>CustomerWindow</name>
     <message>
         <source>ccenter — Customers</source>
-        <extracomment>The order and billing system (``[connectors.*]`` in the configuration), or None when none is connected.</extracomment>
+        <extracomment>The order and billing system (``[connectors.*]`` in the configuration), or None when none is connected. The site (``Settings.site``) whose agents log in here and are transfer targets.</extracomment>
         <translation>ccenter — 客户</translation>
     </message>
     <message>
