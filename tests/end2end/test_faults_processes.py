@@ -148,10 +148,7 @@ class Desktop:
 # processes an agent whose call was delivered just before the restart is not offered calls again (see
 # docs/faults.md, "Known gaps"); tests/end2end/test_faults_broker.py covers commands over a restart.
 FAULTS = [
-    pytest.param("acd-kill-9", marks=pytest.mark.xfail(strict=False, reason=(
-        "known defect, about 1 run in 6: a call the killed leader offered just before SIGKILL (recorded in its "
-        "write-ahead snapshot, deliver never sent) is not delivered by the new leader and its agent gets no "
-        "other call (docs/faults.md, Known gaps)"))),
+    "acd-kill-9",
     "postgres-restart",
 ]
 
