@@ -144,13 +144,7 @@ class Desktop:
         await self.bus.close()
 
 
-# "broker-restart" (the broker stopped and started mid-campaign) is not in the list yet: with the real
-# processes an agent whose call was delivered just before the restart is not offered calls again (see
-# docs/faults.md, "Known gaps"); tests/end2end/test_faults_broker.py covers commands over a restart.
-FAULTS = [
-    "acd-kill-9",
-    "postgres-restart",
-]
+FAULTS = ["acd-kill-9", "postgres-restart", "broker-restart"]
 
 
 @pytest.mark.parametrize("fault", FAULTS)
