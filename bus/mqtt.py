@@ -186,6 +186,7 @@ class MqttBus(Bus):
         self._hook_tasks: set[asyncio.Task[object]] = set()
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
+        self._down = asyncio.Event()  # set when the current link breaks (a new one per link)
         self._runner: asyncio.Task[None] | None = None
         self._qos: dict[str, int] = {}
         self.reconnects = 0
@@ -243,6 +244,7 @@ class MqttBus(Bus):
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
         self._client = client
+        self._down = asyncio.Event()
         _no_delay(client)
         # Subscriptions may be added or dropped while these go out (each subscribe awaits the broker):
         # go round until every pattern wanted now is subscribed at its QoS.
@@ -302,6 +304,7 @@ class MqttBus(Bus):
             finally:
                 self._connected.clear()
                 self._client = None
+                self._down.set()  # publishes waiting for an acknowledgement on this link are sent again
                 with contextlib.suppress(Exception):
                     await client.__aexit__(None, None, None)
 
@@ -350,9 +353,17 @@ class MqttBus(Bus):
         payload = encode(message)
         while True:
             client = await self._wait_connected()
+            down = self._down
             try:
-                await client.publish(topic, payload, qos=qos, retain=retain)
-                return
+                if qos == 0:
+                    await client.publish(topic, payload, qos=qos, retain=retain)
+                    return
+                if await _unless_set(client.publish(topic, payload, qos=qos, retain=retain), down):
+                    return
+                # The link broke while the broker's acknowledgement was awaited: aiomqtt would wait out its
+                # timeout; it is sent again (the same message) as soon as a new link is up.
+                logger.warning("publish on %s failed (the link broke before it was acknowledged); waiting for "
+                               "the link", topic)
             except aiomqtt.MqttError as exc:
                 logger.warning("publish on %s failed (%s); waiting for the link", topic, exc)
                 if self._client is client:
@@ -374,3 +385,23 @@ class MqttBus(Bus):
         if self._client is not None and self._connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError):
                 await self._client.unsubscribe(pattern)
+
+
+async def _unless_set(work: Awaitable[None], down: asyncio.Event) -> bool:
+    """Await ``work``; True when it finished, False (``work`` cancelled) when ``down`` was set first."""
+    task = asyncio.ensure_future(work)
+    lost = asyncio.ensure_future(down.wait())
+    try:
+        await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        lost.cancel()
+        raise
+    if task.done():
+        lost.cancel()
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+        await task
+    return False

@@ -72,6 +72,11 @@ from .model import CallTracker, Capability, LinkEvent
 
 logger = logging.getLogger(__name__)
 
+#: Call events and agent states go at QoS 1: a subscriber whose link is being re-established (its broker
+#: restarted) gets them from its persistent session, so an ACD does not miss a call's end and leave the
+#: agent reserved. Receivers take a repeated event for what it is (call life-cycles only move forward).
+QOS_CALL_EVENT = QOS_COMMAND
+
 _SEEN_COMMANDS = 4096
 #: How long a command's result waits for the events the command caused to be published first.
 _EVENTS_FIRST_S = 2.0
@@ -296,7 +301,7 @@ class Gateway:
         self.tracker.apply(event)
         if isinstance(event, AgentState):
             self._on_agent_state(event)
-            await self.bus.publish(topic, event, qos=QOS_EVENT)
+            await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
         else:
             known = self.site_calls.get(event.call_id) is not None
             self.site_calls.apply(event)
@@ -304,7 +309,7 @@ class Gateway:
             self._own[key] = self._own.get(key, 0) + 1
             while len(self._own) > _KNOWN_CALLS:
                 self._own.popitem(last=False)
-            await self.bus.publish(topic, event, qos=QOS_EVENT)
+            await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
             await self._to_agents(event, catch_up=known)
         self.published += 1
 
@@ -358,7 +363,7 @@ class Gateway:
         except ValueError as exc:
             logger.error("cannot republish %s to agent %r: %s", event.type, agent, exc)
             return
-        await self.bus.publish(topic, event, qos=QOS_EVENT)
+        await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
 
     async def _on_call_topic(self, event: CallEvent) -> None:
         """A call event from the bus: our own (echoed) or another process's (the IVR's), for the agents."""

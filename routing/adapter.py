@@ -167,6 +167,7 @@ class CallRecord:
     command_id: str | None = None
     calling: str | None = None  # the caller's number, for a callback promised on the call
     data: dict[str, Any] | None = None  # the data the call came with (the IVR's), for the same
+    restored: bool = False  # an offer taken over from a predecessor's snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +335,8 @@ class AcdAdapter:
                 record.ringing = True
             return []
         if kind == CallEventType.ANSWERED and status is CallStatus.OFFERED:
+            if not self._answered_by_agent(message, record):
+                return []  # the far end's answer (an outbound call's customer), not the agent's
             return [CallAnswered(ts=now, call_id=call_id)]
         if kind == CallEventType.QUEUE_LEFT and message.cause == "abandoned" and status is CallStatus.QUEUED:
             return [CallAbandoned(ts=now, call_id=call_id)]
@@ -343,6 +346,20 @@ class AcdAdapter:
         if kind == CallEventType.ENDED and status in (CallStatus.QUEUED, CallStatus.OFFERED, CallStatus.CONNECTED):
             return [CallEnded(ts=now, call_id=call_id)]
         return []
+
+    def _answered_by_agent(self, message: CallEvent, record: CallRecord) -> bool:
+        """Whether an answer of an offered call is its agent's. A customer's answer of an outbound call
+        comes before the call joins the queue, so a live ACD never sees it offered; but a standby that
+        takes over replays its buffered events onto the snapshot's calls, and that answer, taken for the
+        agent's, would put the agent on a call that never rang there (the call then lost, the agent idle)."""
+        agent_id = self.engine.call_agent(record.call_id)
+        if message.agent_id:
+            return message.agent_id == agent_id
+        if message.extension:
+            agent = self.agents.get(agent_id) if agent_id is not None else None
+            return agent is not None and agent.extension == message.extension
+        # A PBX that names no device: after a takeover only the answer of a call seen ringing again counts.
+        return record.ringing or not record.restored
 
     def _queue(self, message: CallEvent, request: QueueRequest, now: float) -> list[Event]:
         queue = request.queue
@@ -659,6 +676,7 @@ class AcdAdapter:
             record.offers = int(c.get("offers", 1))
             record.command_id = c.get("command_id")
             record.ringing = bool(c.get("ringing"))
+            record.restored = True
             self.calls[call_id] = record
             out = self.engine.handle(CallQueued(ts=now, call_id=call_id, queue=RESTORE_PREFIX + c["queue"]))
             if not any(isinstance(d, OfferCall) and d.agent_id == agent_id for d in out):  # pragma: no cover

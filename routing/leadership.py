@@ -104,6 +104,12 @@ class Election:
         """A leader record arrived: ours, a stale or losing claim (reassert ours), or a higher one (stand down)."""
         mine = (self.epoch, self.client_id)
         theirs = (record.epoch, record.client_id)
+        if record.client_id == self.client_id and self.leader is not None and theirs < (
+            self.leader.epoch, self.leader.client_id
+        ):
+            # A late echo of one of our own earlier claims: it must not hide the leader we know of since
+            # (a standby would take it for its own, "offline", record and claim again at once).
+            return []
         if record.client_id == self.client_id and record.epoch == self.epoch:
             self.leader = record
             return []

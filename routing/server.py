@@ -487,7 +487,10 @@ class AcdServer:
                 await self._take_over()
 
     async def _step_down(self, reason: str, *, hold_off: bool = True) -> None:
-        if self.leadership.step_down(reason, time.monotonic(), hold_off=hold_off):
+        was_leading = self.is_leader
+        if self.leadership.step_down(reason, time.monotonic(), hold_off=hold_off) and was_leading:
+            # A leader's engine goes (its successor's snapshot holds its state). A candidate that lost its
+            # claim keeps its buffer: those events are not in any snapshot it has, and it may lead next.
             self.adapter.reset()
             self._buffer.clear()
 

@@ -138,3 +138,56 @@ def test_broker_restarted_mid_call(persistence: bool) -> None:
     assert done == 4, (done, resent)
     if not persistence:
         assert resent >= 1, "the broker forgot the gateway's subscriptions: the hang-up arrived when sent again"
+
+
+class AckHoldingProxy(CuttableProxy):
+    """A proxy that can stop passing what the broker sends (its acknowledgements among it) before a cut."""
+
+    holding = False
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream = writer not in self.links[1::2]  # links hold (client writer, upstream writer) pairs
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                if self.holding and upstream:
+                    continue  # the broker's PUBACK never reaches the client
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+
+@pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=LOST)
+def test_a_publish_caught_by_a_broken_link_is_sent_again_as_soon_as_the_link_is_back() -> None:
+    """The broker got the publish but its acknowledgement was lost with the link: the publisher does not
+    wait out its 10 s timeout, it sends the message again on the new link at once."""
+    site = f"ack-{uuid.uuid4().hex[:8]}"
+
+    async def scenario(url: str) -> None:
+        proxy = AckHoldingProxy("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        port = await proxy.start()
+        sender = MqttBus(f"mqtt://127.0.0.1:{port}", client_id=f"acd-{site}", site=site, max_backoff=0.5,
+                         reconnector=Reconnector(BackoffPolicy(initial=0.1, cap=0.2)))
+        try:
+            async with started(MqttBus(url, client_id=f"desk-{site}", site=site)) as desk, started(sender):
+                assert sender.publish_timeout >= 10
+                inbox = await desk.subscribe(topics.agent_commands(site, "alice"), qos=QOS_COMMAND)
+                proxy.holding = True
+                command = Command(command_id="held", name="offer", ts=1.0, agent_id="alice")
+                publish = asyncio.create_task(sender.publish(topics.agent_commands(site, "alice"), command,
+                                                             qos=QOS_COMMAND))
+                assert (await inbox.get(timeout=TIMEOUT)).message == command  # the broker has it, unacknowledged
+                assert not publish.done()
+                proxy.holding = False
+                proxy.cut()
+                loop = asyncio.get_running_loop()
+                cut_at = loop.time()
+                await asyncio.wait_for(publish, TIMEOUT)
+                assert loop.time() - cut_at < 5.0, "sent again on the new link, not after the 10 s timeout"
+                assert sender.reconnects >= 1
+                again = (await inbox.get(timeout=TIMEOUT)).message  # at least once: the receiver sees the id again
+                assert again == command
+        finally:
+            await proxy.close()
+
+    with private_mosquitto(persistence=False) as broker:
+        asyncio.run(scenario(broker.url))

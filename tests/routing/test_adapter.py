@@ -118,3 +118,30 @@ def test_every_ring_no_answer_withdraw_has_its_own_command_id() -> None:
     second = [o.command.command_id for o in acd.commands(acd.tick(21.0), epoch=1, now=21.0) if o.topic == cti]
     assert first == ["c1:alice:1:withdraw"]
     assert second == ["c1:alice:2:withdraw"]
+
+
+def test_a_replayed_customer_answer_does_not_connect_an_offer_taken_over() -> None:
+    """An outbound call's customer answers before the call joins the queue: the leader offers it, dies before
+    its deliver goes out, and the standby replays its buffered events (that answer among them) onto the
+    snapshot. The offer stays an offer, sent again; only the agent's own answer connects it."""
+    old = AcdAdapter(CONFIG, SITE)
+    old.receive(AgentState(agent_id="alice", state="ready", ts=0.0, extension="1001"), 0.0)
+    customer = CallEvent(type="call.answered", call_id="out-1", ts=1.0, called="+15550001")
+    joined = CallEvent(type="queue.joined", call_id="out-1", ts=1.1, queue="sales")
+    buffered = [customer, joined]
+    for event in buffered:
+        old.receive(event, 1.1)
+    assert old.engine.call_status("out-1") is CallStatus.OFFERED
+    snapshot = old.snapshot(client_id="a", epoch=1, seq=1, now=1.2)
+    new = AcdAdapter(CONFIG, SITE)
+    resend, _ = new.restore(snapshot, 2.0)
+    assert resend == [("out-1", "alice")]
+    for event in buffered:
+        new.receive(event, 2.0)
+    assert new.engine.call_status("out-1") is CallStatus.OFFERED
+    assert new.engine.agent_status("alice") is AgentStatus.RESERVED
+    new.receive(CallEvent(type="call.answered", call_id="out-1", ts=3.0, extension="9999"), 3.0)  # another phone
+    assert new.engine.call_status("out-1") is CallStatus.OFFERED
+    new.receive(CallEvent(type="call.answered", call_id="out-1", ts=3.0, extension="1001"), 3.0)
+    assert new.engine.call_status("out-1") is CallStatus.CONNECTED
+    assert new.engine.agent_status("alice") is AgentStatus.ON_CALL

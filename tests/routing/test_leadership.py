@@ -49,3 +49,20 @@ def test_a_leader_reasserts_against_a_lower_claim_and_stands_down_for_a_higher_o
     assert not e.step_down("again", 6.0)  # nothing to stand down from
     assert e.leader is not None and e.leader.client_id == "acd-c"
     assert "ACD acd-b stands down (epoch 3): acd-c leads with epoch 4" in caplog.text
+
+
+@pytest.mark.expect_log(logging.WARNING, "routing.leadership", match=r"^ACD acd-a stands down \(epoch 1\)")
+def test_a_late_echo_of_a_lost_claim_does_not_start_another_claim() -> None:
+    """Two standbys claim at once; the loser stands down, then its own claim comes back from the broker: it
+    follows the winner (alive) and claims nothing, instead of taking the echo for an offline leader."""
+    e = Election("acd-a", "hq", settle_s=0.0, claim_s=0.3)
+    e.stand_by(mono=0.0)
+    e.on_presence("acd-b", True)
+    mine = e.consider(0.0, 1.0, connected=True)
+    assert isinstance(mine, PublishLeader) and mine.record.epoch == 1
+    [down] = e.on_leader(AcdLeader(client_id="acd-b", epoch=1, ts=1.0), 1.0)
+    assert isinstance(down, StepDown)
+    assert e.step_down(down.reason, 0.1, hold_off=down.hold_off)
+    assert e.on_leader(mine.record, 1.1) == []  # the echo of our own, losing, claim
+    assert e.leader is not None and e.leader.client_id == "acd-b"
+    assert e.consider(0.2, 1.2, connected=True) is None
