@@ -68,7 +68,7 @@ from crm.masking import mask, mask_text
 
 from .errors import CtiError, LocalProtocolError
 from .link import CtiLink, dispatch
-from .model import CallTracker, Capability, LinkEvent
+from .model import CallState, CallTracker, Capability, LinkEvent
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ _SEEN_COMMANDS = 4096
 _EVENTS_FIRST_S = 2.0
 #: Calls remembered for the agents' view (parties and what the site knows of them).
 _KNOWN_CALLS = 10_000
+# The event that brings an agent joining a live call to its state.
+_EVENT_OF_STATE = {
+    CallState.OFFERED: CallEventType.OFFERED,
+    CallState.ALERTING: CallEventType.ALERTING,
+    CallState.CONNECTED: CallEventType.ANSWERED,
+    CallState.HELD: CallEventType.HELD,
+}
 
 #: A desktop asks which of its calls are still up, after it may have missed events.
 LIVE_CALLS = "live_calls"
@@ -302,6 +309,8 @@ class Gateway:
         if isinstance(event, AgentState):
             self._on_agent_state(event)
             await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
+            if event.extension and self._extension_of.get(event.agent_id) == event.extension:
+                await self._join_calls_at(event.agent_id, event.extension)
         else:
             known = self.site_calls.get(event.call_id) is not None
             self.site_calls.apply(event)
@@ -347,6 +356,26 @@ class Gateway:
             await self._to_agent(agent, event)
         if event.type == CallEventType.ENDED:
             self._parties.pop(event.call_id, None)
+
+    async def _join_calls_at(self, agent: str, extension: str) -> None:
+        """An agent now known on ``extension`` joins the live calls already there, and gets them as
+        they are: after a restart the PBX resync reports the calls before the agents on them."""
+        for call in self.tracker:
+            parties = self._parties.get(call.call_id)
+            if call.extension != extension or (parties is not None and agent in parties):
+                continue
+            if parties is None:
+                parties = self._parties[call.call_id] = set()
+                while len(self._parties) > _KNOWN_CALLS:
+                    self._parties.popitem(last=False)
+            parties.add(agent)
+            await self._catch_up(agent, call.call_id)
+            kind = _EVENT_OF_STATE.get(call.state)
+            if kind is not None:
+                await self._to_agent(agent, CallEvent(
+                    type=kind, call_id=call.call_id, ts=time.time(), calling=call.calling,
+                    calling_name=call.calling_name, called=call.called, queue=call.queue,
+                    agent_id=call.agent_id, extension=call.extension))
 
     async def _catch_up(self, agent: str, call_id: str) -> None:
         """What the site knows of a call an agent joins: its numbers, queue and attached data."""
