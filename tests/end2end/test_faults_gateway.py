@@ -25,6 +25,7 @@ from bus import topics
 from bus.messages import CallEvent, Command, CommandResult, CtiCapabilities
 from bus.mqtt import MqttBus
 from bus.transport import QOS_COMMAND
+from cti.buslink import BusLink
 from tests.cti.ami_server import FakeAsterisk
 from tests.end2end.private import private_mosquitto
 
@@ -135,12 +136,33 @@ def test_the_gateway_killed_with_calls_up_resyncs_them_on_restart(tmp_path: Path
             watch = Watch(bus, site)
             await watch.start()
             gateway = Gateway(tmp_path, site, broker.url, pbx.port)
+            # The agent's desktop side: its own bus and link, as `ccenter desktop` has them.
+            desk_bus = MqttBus(broker.url, client_id=f"desktop-{AGENT}-{site}", site=site)
+            desk = BusLink(desk_bus, site=site, agent_id=AGENT, command_timeout=TIMEOUT, capabilities_timeout=0.1)
+            seen: list[object] = []
+            reader: asyncio.Task[None] | None = None
             try:
+                await desk_bus.start()
+                await desk.connect()
+
+                async def read() -> None:
+                    async for event in desk.events():
+                        seen.append(event)
+
+                reader = asyncio.create_task(read())
                 gateway.start()
                 await wait(lambda: "A" in call_ids(watch.calls, "call.answered"), gateway, "call A published")
                 await wait(lambda: "A" in call_ids(watch.agent, "call.answered"), gateway, "call A to the agent")
+                await wait(lambda: desk.link_up and "A" in call_ids(seen, "call.answered"), gateway,
+                           "the desktop has call A")
 
                 gateway.kill()
+                # The gateway's last will: the desktop knows it is gone (its retained capabilities say online).
+                deadline = time.monotonic() + TIMEOUT
+                while desk.link_up:
+                    assert time.monotonic() < deadline, "the desktop still thinks the gateway is up"
+                    await asyncio.sleep(0.05)
+                seen.clear()
                 # While the gateway is away, a second call comes in on the same agent's phone and ends.
                 pbx.new_channel("B", "B", "PJSIP/trunk-00000003", caller="+14155550111")
                 pbx.hangup("B")
@@ -166,13 +188,23 @@ def test_the_gateway_killed_with_calls_up_resyncs_them_on_restart(tmp_path: Path
                 await wait(lambda: any(c.online and c.link_up for c in watch.capabilities[-1:]), gateway,
                            "the gateway online again")
 
-                # The call goes on under that id: its end is published as the end of A.
-                pbx.hangup("A2")
+                await wait(lambda: desk.link_up and "A" in call_ids(seen, "call.answered"), gateway,
+                           "the desktop has call A again")
+
+                # The call goes on under that id, and is the agent's: its hang-up is allowed and done.
+                await desk.hangup("A", "1001")
+                assert "A2" not in pbx.channels
                 pbx.hangup("A")
                 await wait(lambda: "A" in call_ids(watch.calls, "call.ended"), gateway, "call A ended")
                 await wait(lambda: "A" in call_ids(watch.agent, "call.ended"), gateway, "call A ended for the agent")
+                await wait(lambda: "A" in call_ids(seen, "call.ended"), gateway, "call A ended on the desktop")
             finally:
                 gateway.stop()
+                await desk.close()
+                if reader is not None:
+                    reader.cancel()
+                    await asyncio.gather(reader, return_exceptions=True)
+                await desk_bus.close()
                 await watch.close()
                 await bus.close()
                 await pbx.stop()
