@@ -197,3 +197,43 @@ def test_gateway_fences_a_deposed_acd_and_carries_out_fallbacks(caplog: pytest.L
     ended = events[-1]
     assert (ended.cause, [e.type for e in events][-2:]) == ("voicemail", ["queue.left", "call.ended"])
     assert pbx.live_calls == []
+
+
+def test_an_agent_logging_on_where_a_call_is_up_gets_that_call() -> None:
+    """A call rings an extension before its agent is known there (a gateway restarted: the PBX's resync
+    tells of the calls before the agents): the agent then logged on at that extension gets the call as
+    it is, and may act on it."""
+
+    async def go() -> list[Message]:
+        bus = InProcessBus()
+        pbx = SimPbx(extensions=["1001"])
+        link = SimLink(pbx)
+        async with bus:
+            mine = await bus.subscribe(topics.agent_events("hq", "a1"))
+            gateway = Gateway(link, bus, site="hq")
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
+            pbx.schedule_inbound(pbx.now, "+14155550100", "800", ring="1001")
+            pbx.advance(pbx.now + 1.0)
+            await until(lambda: gateway.tracker.get("sim-1") is not None, 2)
+            await bus.publish(topics.agent_commands("hq", "a1"), Command(
+                command_id="login", name="set_agent_state", ts=0.0, args={"state": "ready", "extension": "1001"}),
+                qos=1)
+            got: list[Message] = []
+            while not any(isinstance(m, CallEvent) and m.type == "call.alerting" for m in got):
+                got.append((await mine.get(timeout=2)).message)
+            await bus.publish(topics.agent_commands("hq", "a1"), Command(
+                command_id="answer", name="answer", ts=0.0, call_id="sim-1", args={"device": "1001"}), qos=1)
+            while not any(getattr(m, "command_id", None) == "answer" for m in got):
+                got.append((await mine.get(timeout=2)).message)
+            await link.close()
+            await asyncio.wait_for(runner, 2)
+            return got
+
+    got = asyncio.run(go())
+    alerting = next(m for m in got if isinstance(m, CallEvent) and m.type == "call.alerting")
+    assert alerting.call_id == "sim-1" and alerting.extension == "1001"
+    assert any(isinstance(m, CallEvent) and m.call_id == "sim-1" and m.calling == "+14155550100" for m in got)
+    answer = next(m for m in got if getattr(m, "command_id", None) == "answer")
+    assert getattr(answer, "ok", None) is True, answer
