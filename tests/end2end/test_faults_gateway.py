@@ -26,6 +26,7 @@ from bus.messages import CallEvent, Command, CommandResult, CtiCapabilities
 from bus.mqtt import MqttBus
 from bus.transport import QOS_COMMAND
 from cti.buslink import BusLink
+from cti.errors import LinkUnavailable
 from tests.cti.ami_server import FakeAsterisk
 from tests.end2end.private import private_mosquitto
 
@@ -227,7 +228,11 @@ def test_the_pbx_link_dropped_and_restored(tmp_path: Path) -> None:
             watch = Watch(bus, site)
             await watch.start()
             gateway = Gateway(tmp_path, site, broker.url, pbx.port)
+            desk_bus = MqttBus(broker.url, client_id=f"desktop-{AGENT}-{site}", site=site)
+            desk = BusLink(desk_bus, site=site, agent_id=AGENT, command_timeout=TIMEOUT, capabilities_timeout=0.1)
             try:
+                await desk_bus.start()
+                await desk.connect()
                 gateway.start()
                 await wait(lambda: {"A", "B"} <= call_ids(watch.calls, "call.offered"), gateway, "calls published")
                 await wait(lambda: any(c.online and c.link_up for c in watch.capabilities[-1:]), gateway, "online")
@@ -238,6 +243,10 @@ def test_the_pbx_link_dropped_and_restored(tmp_path: Path) -> None:
                            "offline with link_up false")
                 down = watch.capabilities[-1]
                 assert down.link_reason, down
+                # The agent's desktop shows the link down, and refuses its buttons with a clear reason.
+                await wait(lambda: not desk.link_up, gateway, "the desktop sees the link down")
+                with pytest.raises(LinkUnavailable, match=r"^the link to the telephone system is down since "):
+                    await desk.hangup("A", "1001")
 
                 # A command meanwhile is refused, clearly.
                 command = Command(command_id=f"hangup-{site}", name="hangup", ts=time.time(), call_id="B")
@@ -267,8 +276,11 @@ def test_the_pbx_link_dropped_and_restored(tmp_path: Path) -> None:
                 done = next(r for r in watch.results if r.command_id == again.command_id)
                 assert done.ok, done
                 await wait(lambda: "A" in call_ids(watch.calls, "call.ended"), gateway, "call A ended")
+                await wait(lambda: desk.link_up, gateway, "the desktop sees the link up")
             finally:
                 gateway.stop()
+                await desk.close()
+                await desk_bus.close()
                 await watch.close()
                 await bus.close()
                 await pbx.stop()
