@@ -10,6 +10,7 @@ numbers are stored in E.164 only (``crm.phones`` normalizes them on the way in).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -531,7 +532,7 @@ _FREE_TEXT: dict[type[Base], tuple[str, ...]] = {
     Contact: ("notes", "summary", "ivr_data"),
     Order: ("product",),
     ServiceRequest: ("summary", "details"),
-    Communication: ("subject",),
+    Communication: ("subject", "body", "lines"),
     Campaign: ("name", "script"),
     Task: ("name",),
     WorkItem: ("offer", "reason"),
@@ -547,6 +548,13 @@ def _masked(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
 for _model, _names in _FREE_TEXT.items():
     for _name in _names:
         event.listen(getattr(_model, _name), "set", _masked, retval=True)
+
+
+def masked_values(model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` of a row of ``model`` for a bulk INSERT, UPDATE or COPY, with its free-text columns
+    masked: bulk statements bypass the attribute events that mask them on ORM objects."""
+    names = _FREE_TEXT.get(model, ())
+    return {name: mask(value) if name in names else value for name, value in values.items()}
 
 
 # ---------------------------------------------------------------------------------------------

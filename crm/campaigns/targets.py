@@ -32,6 +32,7 @@ from ..models import (
     Tier,
     WorkItem,
     WorkItemStatus,
+    masked_values,
 )
 from .eligibility import ConsentState
 from .plan import CALL_CHANNELS, normalize_key
@@ -298,10 +299,11 @@ def _rows_from_list(targets: list[Any]) -> tuple[list[str], list[_Row], list[str
 def _bulk_insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts of the same columns, with every value given): on PostgreSQL with COPY
     (in the session's transaction), elsewhere with one multi-row INSERT per chunk."""
+    rows = [masked_values(model, row) for row in rows]  # no card number in clear, as the ORM's writes
     if rows and session.get_bind().dialect.name == "postgresql":
         _bulk_insert_table(session, model.__table__.name, rows)
     elif rows:
-        session.execute(insert(model.__table__), list(rows))
+        session.execute(insert(model.__table__), rows)
 
 
 def _bulk_insert_table(session: Session, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -489,7 +491,7 @@ class _Loader:
                 current.update((cid, segment) for cid, segment in session.execute(query))
             changed = [{"id": cid, "segment": seg} for cid, seg in segments.items() if current.get(cid) != seg]
             if changed:
-                session.execute(update(Customer), changed)
+                session.execute(update(Customer), [masked_values(Customer, row) for row in changed])
         if addresses:
             session.execute(update(Customer), [{"id": cid, "email": address} for cid, address in addresses.items()])
         inserts: list[dict[str, Any]] = []
@@ -515,7 +517,7 @@ class _Loader:
         if inserts:
             _bulk_insert(session, WorkItem, inserts)
         if updates:
-            session.execute(update(WorkItem), updates)
+            session.execute(update(WorkItem), [masked_values(WorkItem, row) for row in updates])
 
     def _insert_prospects(self, prospects: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         """Create a prospect customer for each phone (with that number, primary); phone -> new id."""
@@ -527,9 +529,10 @@ class _Loader:
         for phone in numbers:
             parsed = prospects[phone]
             zone = parsed["zone"]
-            rows.append({"name": (parsed["name"] or phones.display(phone))[:200], "tier": Tier.PROSPECT.value,
-                         "segment": parsed["segment"], "language": "en", "email": parsed["email"],
-                         "time_zone": zone or "UTC", "created_at": now})
+            rows.append(masked_values(Customer, {
+                "name": (parsed["name"] or phones.display(phone))[:200], "tier": Tier.PROSPECT.value,
+                "segment": parsed["segment"], "language": "en", "email": parsed["email"],
+                "time_zone": zone or "UTC", "created_at": now}))
         if self.session.get_bind().dialect.name == "postgresql":
             ids = list(self.session.scalars(
                 text("SELECT nextval(pg_get_serial_sequence('customer', 'id')) FROM generate_series(1, :n)"),

@@ -24,6 +24,7 @@ from ccenter.cli import main
 from ccenter.commands.broker import DEFAULT_SERVICES, provision
 from ccenter.commands.doctor import broker_probe, broker_role, flow_audio
 from ccenter.commands.ivr import resolve_flow
+from crm.broker_accounts import BrokerAgent
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -40,7 +41,7 @@ def _free_port() -> int:
 def broker(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """A private Mosquitto refusing anonymous clients, with the users and ACL ``broker provision`` writes."""
     passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
-    passwords, _ = provision(passwd, acl, [("a7", False)], DEFAULT_SERVICES)
+    passwords, _ = provision(passwd, acl, [BrokerAgent("a7")], DEFAULT_SERVICES)
     port = _free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
@@ -122,14 +123,14 @@ def test_doctor_checks_a_site_configuration(broker, tmp_path: Path, capsys) -> N
     total = _sounds_for(sounds, "telecom", leave_out=2)
     config = tmp_path / "acd.toml"
     config.write_text(
-        f'site = "hq"\n[database]\nurl = "{db_url}"\n[mqtt]\nurl = "{_url(port, passwords, "svc-acd-1")}"\n'
+        f'[database]\nurl = "{db_url}"\n[mqtt]\nurl = "{_url(port, passwords, "svc-acd-1")}"\n'
         f'[ivr]\nsounds_dir = "{sounds}"\nflows = ["telecom"]\n'
     )
     capsys.readouterr()
     assert main(["doctor", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "ok      database" in out
-    assert "ok      broker    connected to" in out and "as svc-acd-1; role acd: 5 topics written and read back" in out
+    assert "ok      broker    connected to" in out and "as svc-acd-1; role acd: 7 topics written and read back" in out
     assert "ok      flows     telecom: every queue" in out
     assert f"BROKEN  prompts   2 of {total} prompts are not in {sounds}" in out
     _sounds_for(sounds, "telecom")
