@@ -173,12 +173,15 @@ def test_the_production_flow_runs_on_a_nats_cluster_and_its_processes_survive_th
         qtbot.waitUntil(lambda: backend.acd_statistics().answered == 1, timeout=20_000)
         assert backend.acd_statistics().offered == 1
 
-        # Kill the node the processes are on; each reconnects to another node.
-        killed = backend.gateway_bus.node
+        # Kill the node most processes are on (all start on the first of the list, but a slow moment may
+        # already have moved one on); each of them reconnects to another node.
+        nodes = [bus.node for bus in buses]
+        killed = max(set(nodes), key=nodes.count)
         on_killed = [bus for bus in buses if bus.node == killed]
-        assert len(on_killed) == len(buses), "every process starts on the first node of the list"
+        before = {id(bus): bus.reconnects for bus in on_killed}
         cluster.kill(cluster.index_of(killed[1]))
-        qtbot.waitUntil(lambda: all(bus.reconnects >= 1 and bus.connected for bus in on_killed), timeout=90_000)
+        qtbot.waitUntil(lambda: all(bus.reconnects > before[id(bus)] and bus.connected for bus in on_killed),
+                        timeout=90_000)
         assert all(bus.node != killed for bus in buses)
         # The ACD stood down when its link went (it may have missed events) and leads again.
         qtbot.waitUntil(backend.is_leader, timeout=30_000)
