@@ -20,6 +20,8 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench._ports import free_port, free_udp_range
+
 BARESIP = shutil.which("baresip")
 SIPP = shutil.which("sipp")
 KAMAILIO = shutil.which("kamailio") or (
@@ -32,65 +34,6 @@ def missing_programs(*names: str) -> list[str]:
     """Which of ``baresip``, ``sipp``, ``kamailio`` are not installed."""
     found = {"baresip": BARESIP, "sipp": SIPP, "kamailio": KAMAILIO}
     return [n for n in names if not found[n]]
-
-
-#: Ports this process handed out: never handed out twice (a program may not have bound them yet).
-_handed_out: set[int] = set()
-
-
-def _bindable(port: int, kinds: tuple[int, ...]) -> bool:
-    for kind in kinds:
-        with socket.socket(socket.AF_INET, kind) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
-def free_port(*, span: int = 1) -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both), with the ``span - 1`` ports
-    after it free for TCP too (baresip listens for SIP over TLS on the SIP port + 1)."""
-    for _ in range(500):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-        ports = range(port, port + span)
-        if port + span > 65535 or any(p in _handed_out for p in ports):
-            continue
-        if not _bindable(port, (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
-            continue
-        if not all(_bindable(p, (socket.SOCK_STREAM,)) for p in ports[1:]):
-            continue
-        _handed_out.update(ports)
-        return port
-    raise RuntimeError("no free port on 127.0.0.1")
-
-
-def free_udp_range(size: int = 8) -> tuple[int, int]:
-    """``size`` consecutive free UDP ports, starting at an even one (RTP and RTCP pairs)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1] & ~1
-        if base + size > 65535:
-            continue
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-        if any(p in _handed_out for p in range(base, base + size)):
-            continue
-        _handed_out.update(range(base, base + size))
-        return base, base + size - 1
-    raise RuntimeError("no free UDP port range on 127.0.0.1")
 
 
 def write_tone(path: Path, seconds: float = 120.0, hz: int = 400) -> Path:

@@ -3,7 +3,6 @@ token and scope, and contacts kept locally while the server is away, then writte
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 
 from agent_desktop.customer_window import CustomerDirectory
 from agent_desktop.outbox import ContactOutbox
+from bench._ports import free_port as _free_port
 from connectors.center import ApiUnavailable, CenterDirectory, NotAllowed
 from crm import db, repository
 from crm.models import Channel
@@ -30,11 +30,6 @@ def center(engine: Engine) -> Iterator[tuple[str, dict[str, int]]]:
     for url in serve(create_app(db.session_factory(engine))):
         yield url, customers
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_agent_logs_in_with_their_own_password_and_sees_what_the_database_says(

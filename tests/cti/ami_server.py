@@ -65,6 +65,7 @@ class FakeAsterisk:
     write: list[str] = field(default_factory=lambda: ["all"])  # the account's manager.conf write classes
     port: int = 0
     _clients: list[asyncio.StreamWriter] = field(default_factory=list)
+    _handlers: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
     _server: asyncio.Server | None = None
     redirects: list[AmiMessage] = field(default_factory=list)
     conference_rooms: dict[str, list[str]] = field(default_factory=dict)
@@ -77,10 +78,16 @@ class FakeAsterisk:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and close every connection, logged in or not, and wait for their handlers:
+        none is left for the event loop's shutdown to cancel."""
         self.drop_clients()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        for writer in self._handlers.values():
+            writer.transport.abort()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers))
 
     def drop_clients(self) -> None:
         """Cut every connection, like a network failure or an Asterisk restart."""
@@ -119,6 +126,10 @@ class FakeAsterisk:
 
     # -- protocol --------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers[task] = writer
+        task.add_done_callback(self._handlers.pop)
         writer.write(b"Asterisk Call Manager/5.0.1\r\n")
         decoder = AmiDecoder()
         challenge = ""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench._ports import free_port
 from cti.ami.client import AmiLink, AmiSettings
 from tests.helpers import until
 
@@ -21,11 +22,6 @@ from .ami_server import FakeAsterisk
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cti.md"
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_documented_socat_recipe_records_the_pbx_side(tmp_path: Path) -> None:

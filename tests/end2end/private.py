@@ -21,17 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from bench._ports import free_port
 from tests.conftest import IN_CI
 
 PG_BIN = Path(os.environ.get("CCENTER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 TIMEOUT = 30.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def need(path: Path | str, what: str) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from bench._ports import free_port
 from bus import topics
 from bus.errors import BrokerUnavailable
 from bus.messages import AcdLeader, CallEvent, Command, CommandResult, Message
@@ -41,11 +42,6 @@ TIMEOUT = 20.0
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bench._ports import free_port as _free_port
 from bus.errors import BrokerUnavailable, BusError
 from ccenter.cli import main
 from ccenter.commands.broker import DEFAULT_SERVICES, provision
@@ -30,11 +31,6 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

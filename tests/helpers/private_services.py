@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from bench._ports import free_ports
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 NATS_SERVER = os.environ.get("CCENTER_TEST_NATS_SERVER", "/usr/sbin/nats-server")
 PG_BIN = Path(os.environ.get("CCENTER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -36,19 +38,6 @@ def require_program(path: str | Path, what: str) -> None:
         pytest.fail(f"{message}; CI=true, so tests that need it must run", pytrace=False)
     pytest.skip(message)
 
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free TCP ports on loopback (held open together so none is handed out twice)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def wait_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
