@@ -202,6 +202,32 @@ class Presence(Message):
     role: str = ""
 
 
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentPresence(Message):
+    """Whether an agent's desktop is connected (``agent.presence``), retained on
+    ``ccenter/v1/<site>/agents/<agent_id>/presence``, a topic only that agent's identity may write.
+
+    The desktop publishes ``online`` on every connection and leaves ``online: false`` as its MQTT last
+    will, so the broker says so when the desktop dies or its machine goes. ``instance`` tells one
+    desktop of the agent from the next (a random word, not the MQTT client id): a late will of a desktop
+    already replaced is not taken for the new one's.
+    """
+
+    TYPES: ClassVar[tuple[str, ...]] = ("agent.presence",)
+
+    agent_id: str
+    online: bool
+    ts: float
+    instance: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.agent_id, str) or not isinstance(self.instance, str):
+            raise MessageError("agent presence: agent_id and instance are text")
+        if not isinstance(self.online, bool):
+            raise MessageError("agent presence: online is true or false")
+
+
 #: Fields whose values are identifiers, codes or phone numbers, never free text: the text guard
 #: leaves them as they are (a caller's number must still find the customer).
 IDENTITY_FIELDS = frozenset({
@@ -346,7 +372,6 @@ class ExplainAnswer(Message):
     ts: float
     text: str
     reasons: list[dict[str, Any]] = field(default_factory=list)
-    client_id: str = ""
 
 
 # ---------------------------------------------------------------- supervisor actions (routing/supervision.py)
@@ -477,7 +502,9 @@ class CtiCapabilities(Message):
     ``capabilities`` are command names (``make_call``, ``hold``...); ``online`` is false once the gateway
     has stopped, and while its link to the telephone system is down (``link_up`` false, since
     ``link_since``, for ``link_reason``): nothing can be carried out then; ``link`` names the kind of
-    link (``SimLink``, ``AmiLink``...), never its address.
+    link (``SimLink``, ``AmiLink``...), never its address, nor the gateway's MQTT client id (an agent reads
+    this topic, and a client id is what a session takeover needs). The gateway's MQTT last will is this
+    message with ``online`` false (retained): a gateway that dies says so here.
     """
 
     TYPES: ClassVar[tuple[str, ...]] = ("cti.capabilities",)
@@ -486,7 +513,6 @@ class CtiCapabilities(Message):
     ts: float
     capabilities: list[str] = field(default_factory=list)
     link: str = ""
-    client_id: str = ""
     link_up: bool = True
     link_since: float | None = None
     link_reason: str = ""

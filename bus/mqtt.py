@@ -6,10 +6,19 @@ to come back rather than losing a command. The process's presence is published r
 ``ccenter/v1/<site>/presence/<client_id>``, and the broker publishes the last will (offline) for
 it if the process dies. Payloads that are not valid messages are logged and skipped.
 
+**Last will.** A process whose death others must learn of on a topic of its own gives a :class:`LastWill`
+(``open_bus(..., will=...)``): the broker publishes its ``gone`` message, retained, when the connection
+dies without a goodbye (the process killed, its machine gone: after 1.5 keepalives), and :meth:`MqttBus.close`
+publishes it too; ``alive`` (if any) is published, retained, on every connection. Such a bus publishes no
+``presence/<client id>`` (MQTT has one will per connection). The CTI gateway's will is its
+``cti.capabilities`` offline; a desktop's its ``agents/<agent_id>/presence`` offline.
+
 **Identity.** The broker user and password come from the URL (``mqtt://user:pass@host``; percent-
 escape special characters); the shipped broker configuration refuses anonymous clients (see
-docs/security.md). The client id is the given one with a random suffix, so two instances of one
-process never take each other's session, and nobody can guess it in advance.
+docs/security.md). The client id is the given one with a random 64-bit suffix (:mod:`secrets`), so two
+instances of one process never take each other's session, and nobody can guess it: MQTT hands a client
+id's session to whoever connects with it, whatever its user, so a client id is kept secret. It is
+published only on ``presence/<client id>``, which no agent may read.
 
 **TLS.** ``mqtts://host[:8883]`` speaks TLS, verifying the broker's certificate against the system's
 CAs, or against ``?cafile=/path/ca.crt``; ``&certfile=...&keyfile=...`` present a client
@@ -39,10 +48,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import socket
 import ssl
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -53,7 +62,7 @@ from . import topics
 from .errors import BrokerUnavailable, BusError
 from .messages import Message, Presence, encode
 from .reconnect import BackoffPolicy, Reconnector, describe
-from .transport import QOS_COMMAND, QOS_EVENT, Bus, Subscription
+from .transport import QOS_COMMAND, QOS_EVENT, Bus, LastWill, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +150,9 @@ def _no_delay(client: aiomqtt.Client) -> None:
 
 
 def unique_client_id(client_id: str) -> str:
-    """``client_id`` with a random suffix: one per instance (the broker drops a session whose id is reused)."""
-    return f"{client_id}-{uuid.uuid4().hex[:8]}"
+    """``client_id`` with a random 64-bit suffix: one per instance (the broker drops a session whose id is
+    reused), and none that another user could guess to take the session over."""
+    return f"{client_id}-{secrets.token_hex(8)}"
 
 
 def safe_url(url: str) -> str:
@@ -169,8 +179,10 @@ class MqttBus(Bus):
         max_backoff: float = 30.0,
         reconnector: Reconnector | None = None,
         persistent: bool = True,
+        will: LastWill | None = None,
     ) -> None:
         super().__init__()
+        self.will = will
         self.url = url
         self._address = parse_address(url)
         self.client_id = unique_client_id(client_id)
@@ -202,13 +214,23 @@ class MqttBus(Bus):
     def _presence_topic(self) -> str:
         return topics.presence(self.site, self.client_id)
 
+    def _goodbye(self) -> tuple[str, Message]:
+        """The topic and message of this connection's last will (also said on a clean close)."""
+        if self.will is not None:
+            return self.will.topic, self.will.gone()
+        return self._presence_topic(), Presence(client_id=self.client_id, online=False, ts=time.time(),
+                                                role=self.role)
+
+    def _hello(self) -> tuple[str, Message] | None:
+        """The retained message published on every connection (None: none)."""
+        if self.will is not None:
+            return (self.will.topic, self.will.alive()) if self.will.alive is not None else None
+        return self._presence_topic(), Presence(client_id=self.client_id, online=True, ts=time.time(),
+                                                role=self.role)
+
     def _make_client(self, *, clean: bool | None = None) -> aiomqtt.Client:
-        will = aiomqtt.Will(
-            self._presence_topic(),
-            encode(Presence(client_id=self.client_id, online=False, ts=time.time(), role=self.role)),
-            qos=QOS_COMMAND,
-            retain=True,
-        )
+        topic, gone = self._goodbye()
+        will = aiomqtt.Will(topic, encode(gone), qos=QOS_COMMAND, retain=True)
         a = self._address
         self.node = (a.nodes or ((a.host, a.port),))[self._node % max(1, len(a.nodes))]
         self._node += 1
@@ -253,12 +275,9 @@ class MqttBus(Bus):
             for pattern, qos in todo:
                 await client.subscribe(pattern, qos=qos)
                 subscribed[pattern] = qos
-        await client.publish(
-            self._presence_topic(),
-            encode(Presence(client_id=self.client_id, online=True, ts=time.time(), role=self.role)),
-            qos=QOS_COMMAND,
-            retain=True,
-        )
+        hello = self._hello()
+        if hello is not None:
+            await client.publish(hello[0], encode(hello[1]), qos=QOS_COMMAND, retain=True)
         self._connected.set()
         logger.info("connected to MQTT broker %s (node %s:%d) as %s", safe_url(self.url), *self.node, self.client_id)
 
@@ -319,13 +338,9 @@ class MqttBus(Bus):
             task.cancel()
         client = self._client
         if client is not None and self._connected.is_set():
+            topic, gone = self._goodbye()
             with contextlib.suppress(aiomqtt.MqttError):
-                await client.publish(
-                    self._presence_topic(),
-                    encode(Presence(client_id=self.client_id, online=False, ts=time.time(), role=self.role)),
-                    qos=QOS_COMMAND,
-                    retain=True,
-                )
+                await client.publish(topic, encode(gone), qos=QOS_COMMAND, retain=True)
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -8,6 +8,9 @@ came from the broker is taken apart only by :func:`parse`:
   (:class:`AgentEventsTopic`, :class:`AgentCommandsTopic`);
 - ``.../agents/<agent_id>/day``: :func:`agent_day` (:class:`AgentDayTopic`), the leading ACD's figures of
   the agent's day (retained), read by the supervisors of the agent's team;
+- ``.../agents/<agent_id>/presence``: :func:`agent_presence` (:class:`AgentPresenceTopic`), whether the
+  agent's desktop is connected (retained; its offline is the desktop's MQTT last will), written by that
+  agent's identity alone and read by the ACDs;
 - ``.../queues/<queue>/stats``: :func:`queue_stats` (:class:`QueueStatsTopic`);
 - ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
   :func:`cti_results`, :func:`cti_capabilities`;
@@ -96,6 +99,11 @@ def agent_day(site: str, agent_id: str) -> str:
     return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/day"
 
 
+def agent_presence(site: str, agent_id: str) -> str:
+    """Whether the agent's desktop is connected (retained; offline as its last will)."""
+    return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/presence"
+
+
 def queue_stats(site: str, queue: str) -> str:
     return f"{_site(site)}/queues/{_check(queue, 'queue')}/stats"
 
@@ -172,6 +180,10 @@ def all_agent_days(site: str) -> str:
     return f"{_site(site)}/agents/+/day"
 
 
+def all_agent_presence(site: str) -> str:
+    return f"{_site(site)}/agents/+/presence"
+
+
 def all_agent_commands(site: str) -> str:
     return f"{_site(site)}/agents/+/commands"
 
@@ -219,6 +231,15 @@ class AgentCommandsTopic:
 
     def __str__(self) -> str:
         return agent_commands(self.site, self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPresenceTopic:
+    site: str
+    agent_id: str
+
+    def __str__(self) -> str:
+        return agent_presence(self.site, self.agent_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +359,7 @@ Topic = (
     | SupervisorActionsTopic
     | SupervisorResultsTopic
     | AgentDayTopic
+    | AgentPresenceTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -374,6 +396,8 @@ def parse(topic: str) -> Topic:
                 return AgentCommandsTopic(site, _check(agent_id, "agent id"))
             case ["agents", agent_id, "day"]:
                 return AgentDayTopic(site, _check(agent_id, "agent id"))
+            case ["agents", agent_id, "presence"]:
+                return AgentPresenceTopic(site, _check(agent_id, "agent id"))
             case ["queues", queue, "stats"]:
                 return QueueStatsTopic(site, _check(queue, "queue"))
             case ["supervisors", login, "actions"]:

@@ -13,7 +13,7 @@ import abc
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -34,6 +34,19 @@ QOS_EVENT = 0
 class Envelope:
     topic: str
     message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class LastWill:
+    """What the broker says, retained on ``topic``, when this connection dies without a goodbye.
+
+    ``gone`` and ``alive`` make a fresh message each time (with the time of the connection); ``alive``
+    is published on every connection (None: the process publishes its own state there).
+    """
+
+    topic: str
+    gone: Callable[[], Message]
+    alive: Callable[[], Message] | None = None
 
 
 class Subscription:
@@ -181,12 +194,14 @@ class InProcessBus(Bus):
         return None
 
 
-def open_bus(url: str, *, client_id: str, site: str = "main", role: str = "") -> Bus:
-    """The transport for ``url``: ``inproc://`` or ``mqtt://user:pass@host:port`` (``mqtts://`` for TLS)."""
+def open_bus(url: str, *, client_id: str, site: str = "main", role: str = "", will: LastWill | None = None) -> Bus:
+    """The transport for ``url``: ``inproc://`` or ``mqtt://user:pass@host:port`` (``mqtts://`` for TLS).
+
+    ``will``: the connection's last will (:class:`LastWill`; an in-process bus never dies alone)."""
     if url.startswith("inproc:"):
         return InProcessBus()
     if url.startswith(("mqtt://", "mqtts://")):
         from .mqtt import MqttBus
 
-        return MqttBus(url, client_id=client_id, site=site, role=role)
+        return MqttBus(url, client_id=client_id, site=site, role=role, will=will)
     raise BusError(f"unsupported bus URL {url!r}: use inproc:// or mqtt://host:port")

@@ -65,9 +65,12 @@ def acd_server(
     record: IO[str] | None = None,
     client_id: str | None = None,
     sessions: SessionFactory | None = None,
+    desktop_grace_s: float | None = None,
 ) -> AcdServer:
     """``ccenter acd``: the ACD server of ``settings.site``; ``election=False`` leads at once. With
     ``sessions`` it also carries out supervisors' actions (routing.supervision), audited in the database.
+    ``desktop_grace_s``: how long an agent whose desktop died stays logged on, offered nothing (default
+    :data:`routing.server.DESKTOP_GRACE_S`).
 
     Its presence and leader records name it by the bus's own client id (unless ``client_id`` says
     otherwise): the broker's ACL lets a client write only the presence of its own client id."""
@@ -83,8 +86,11 @@ def acd_server(
         async def keep(promise: Promise) -> None:
             await _keep_queue_promise(factory, settings, promise)
 
+    from routing.server import DESKTOP_GRACE_S
+
     return AcdServer(bus, config, settings.site, client_id=name, election=election, record=record,
-                     supervision=desk, keep_promise=keep)
+                     supervision=desk, keep_promise=keep,
+                     desktop_grace_s=DESKTOP_GRACE_S if desktop_grace_s is None else desktop_grace_s)
 
 
 def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> ExplainClient:

@@ -25,7 +25,14 @@ link is in its own process (``SimLink`` in ``ccenter demo``) or behind a gateway
   ``on_capabilities`` is called on every change, so a desktop can grey out buttons again. The link's
   up/down state (:attr:`~cti.link.CtiLink.link_up`, told to :meth:`~cti.link.CtiLink.on_link_state`
   listeners) follows the gateway's: down while no gateway is online or while the gateway's own link
-  has lost the telephone system (with since when and why).
+  has lost the telephone system (with since when and why). A gateway that dies is seen from the
+  capabilities too: its MQTT last will is its capabilities offline (no presence topic is read);
+- the desktop's own presence: a desktop's link made by :meth:`BusLink.from_url` with an ``agent_id``
+  (``ccenter desktop``) says on ``ccenter/v1/<site>/agents/<agent_id>/presence`` (retained, a topic
+  only that agent may write) that it is online on every connection, and leaves ``online: false`` there
+  as its MQTT last will: the ACD stops offering calls to an agent whose desktop died and logs the agent
+  off after a grace period (:mod:`routing.server`). Should a previous desktop's late will overwrite it,
+  the link says online again.
 
 A command the gateway's link cannot carry raises :class:`~cti.errors.UnsupportedCommand` before
 anything is sent; with no gateway online, :class:`~cti.errors.LinkUnavailable`.
@@ -36,16 +43,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from bus import topics
 from bus.errors import BusError
-from bus.messages import AgentState, AgentStateName, CallEvent, Command, CommandResult, CtiCapabilities, Presence
-from bus.transport import QOS_COMMAND, Bus, Subscription, open_bus
+from bus.messages import AgentPresence, AgentState, AgentStateName, CallEvent, Command, CommandResult, CtiCapabilities
+from bus.transport import QOS_COMMAND, Bus, LastWill, Subscription, open_bus
 
 from . import errors
 from .errors import CommandFailed, CtiError, LinkUnavailable
@@ -114,6 +121,8 @@ class BusLink(CtiLink):
         self._connecting = False
         self._pending: dict[str, asyncio.Future[CommandResult]] = {}
         self._readers: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+        #: This desktop's presence (:func:`desktop_will`), when its bus carries it as its last will.
+        self.presence: LastWill | None = None
 
     @classmethod
     def from_url(
@@ -127,10 +136,13 @@ class BusLink(CtiLink):
     ) -> BusLink:
         """A link on its own bus connection (``inproc://`` or ``mqtt://...``), opened by ``connect``."""
         client = client_id or f"desktop-{agent_id or uuid.uuid4().hex[:8]}"
+        will = desktop_will(site, agent_id) if agent_id is not None else None
         link = cls(
-            open_bus(bus_url, client_id=client, site=site, role="desktop"), site=site, agent_id=agent_id, **options
+            open_bus(bus_url, client_id=client, site=site, role="desktop", will=will),
+            site=site, agent_id=agent_id, **options,
         )
         link._owns_bus = True
+        link.presence = will
         return link
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -150,10 +162,10 @@ class BusLink(CtiLink):
                 self._connecting = False
                 raise LinkUnavailable(str(exc)) from None
         site = self.site
+        # A gateway that dies says so there too: its last will is its capabilities offline.
         await self._listen(topics.cti_capabilities(site), events=False)
-        # A gateway that dies leaves its capabilities retained as online; its presence's last will says
-        # otherwise, so watch that too.
-        await self._listen(topics.all_presence(site), events=False)
+        if self.presence is not None:  # a previous desktop's late will must not stand for this one
+            await self._listen(self.presence.topic, events=False)
         if self.agent_id is not None:
             await self._listen(topics.agent_events(site, self.agent_id), events=True)
         else:
@@ -203,11 +215,8 @@ class BusLink(CtiLink):
                     future.set_result(message)
             elif isinstance(message, CtiCapabilities):
                 self._on_announce(message)
-            elif isinstance(message, Presence):
-                gateway = self.gateway
-                if (not message.online and gateway is not None and gateway.online
-                        and message.client_id == gateway.client_id):
-                    self._on_announce(replace(gateway, online=False, ts=message.ts))
+            elif isinstance(message, AgentPresence):
+                await self._presence_heard(message)
             elif events and isinstance(message, CallEvent | AgentState):
                 self._emit(message)
             elif (events and isinstance(message, Command) and message.name == "supervisor_message"
@@ -234,14 +243,24 @@ class BusLink(CtiLink):
         if capabilities != self.capabilities:
             self.capabilities = capabilities
             logger.info(
-                "CTI gateway %s for site %s is %s: %s",
-                message.client_id or message.link,
+                "CTI gateway (%s) for site %s is %s: %s",
+                message.link or "no link",
                 self.site,
                 "online" if message.online else "offline",
                 ", ".join(sorted(capabilities)) or "no commands",
             )
             if self.on_capabilities is not None:
                 self.on_capabilities(capabilities)
+
+    async def _presence_heard(self, message: AgentPresence) -> None:
+        """Our presence topic says offline while we are connected (an earlier desktop's will, sent late
+        when its machine went): say online again."""
+        will = self.presence
+        if will is None or message.online or will.alive is None or not self.connected:
+            return
+        logger.info("agent %s: an earlier desktop's last will said offline; this desktop is online", self.agent_id)
+        with contextlib.suppress(BusError):
+            await self.bus.publish(will.topic, will.alive(), qos=QOS_COMMAND, retain=True)
 
     def _offline_text(self, gateway: CtiCapabilities) -> str:
         if not gateway.link_up:
@@ -393,3 +412,15 @@ class BusLink(CtiLink):
 
     async def attach_data(self, call_id: str, data: Mapping[str, str]) -> None:
         await self._command(Capability.ATTACH_DATA, call_id=call_id, data={str(k): str(v) for k, v in data.items()})
+
+
+def desktop_will(site: str, agent_id: str) -> LastWill:
+    """A desktop's presence for its agent: online on every connection, offline as its last will. Each
+    desktop has its own ``instance`` (random, not its MQTT client id)."""
+    topic = topics.agent_presence(site, agent_id)
+    instance = secrets.token_hex(4)
+    return LastWill(
+        topic,
+        gone=lambda: AgentPresence(agent_id=agent_id, online=False, ts=time.time(), instance=instance),
+        alive=lambda: AgentPresence(agent_id=agent_id, online=True, ts=time.time(), instance=instance),
+    )

@@ -35,7 +35,10 @@ The link's capabilities are published retained on ``ccenter/v1/<site>/cti/capabi
 false once it stopped. While the link has lost the telephone system (:attr:`cti.link.CtiLink.link_up`,
 an AMI session dropped) it is published again with ``online`` and ``link_up`` false, since when and why
 (``link_since``, ``link_reason``), and commands are refused (``LinkUnavailable``): desktops grey their
-buttons out and the ACD offers no call until the link is back and ``online`` again.
+buttons out and the ACD offers no call until the link is back and ``online`` again. The gateway's bus
+connection leaves the same message with ``online`` false as its MQTT last will (:func:`gateway_will`,
+given to ``open_bus``): a gateway killed, or whose machine is gone, is seen as offline by desktops
+and the ACD from the capabilities alone. The capabilities never name the gateway's MQTT client id.
 :class:`cti.buslink.BusLink` is the client side of all this.
 """
 
@@ -63,7 +66,7 @@ from bus.messages import (
     CtiCapabilities,
     encode,
 )
-from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, Subscription
+from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, LastWill, Subscription
 from crm.masking import mask, mask_text
 
 from .errors import CtiError, LocalProtocolError
@@ -155,6 +158,11 @@ def _check_shape(command: Command) -> None:
         value = getattr(command, field)
         if value is not None and not isinstance(value, str):
             raise LocalProtocolError(f"command {command.name!r} ({command.command_id}): {field!r} must be text")
+
+
+def gateway_will(site: str) -> LastWill:
+    """The gateway's MQTT last will: its capabilities, retained, saying offline (no gateway online)."""
+    return LastWill(topics.cti_capabilities(site), gone=lambda: CtiCapabilities(online=False, ts=time.time()))
 
 
 class Gateway:
@@ -285,7 +293,6 @@ class Gateway:
                 ts=time.time(),
                 capabilities=sorted(c.value for c in link.capabilities),
                 link=type(link).__name__,
-                client_id=self.client_id,
                 link_up=up,
                 link_since=since,
                 link_reason=reason,

@@ -256,6 +256,8 @@ class AcdEngine:
         #: False while the CTI link cannot reach the telephone system: no call is offered (it could not
         #: ring anywhere); calls wait in their queues, and their timers (fallbacks) still run.
         self.link_up = True
+        #: Agents whose desktop is gone (:meth:`set_agent_away`): offered nothing, their state kept.
+        self._away: set[AgentId] = set()
 
     # ------------------------------------------------------------ public API
 
@@ -297,6 +299,39 @@ class AcdEngine:
                     self._agent_freed(agent, now, out)
         self.decision_count += len(out)
         return out
+
+    def set_agent_away(self, agent_id: AgentId, away: bool, now: float) -> list[Decision]:
+        """The agent's desktop is gone (``away``) or back. Away, the agent is offered no call and an offer
+        ringing is taken back (the call keeps its place in line); its state is kept. Back and ready, it
+        takes the best waiting call. An agent that logs off is no longer away."""
+        out: list[Decision] = []
+        agent = self._agents.get(agent_id)
+        if away == (agent_id in self._away) or agent is None or agent.status is AgentStatus.LOGGED_OFF:
+            return out
+        if away:
+            self._away.add(agent_id)
+            if agent.status is AgentStatus.READY:
+                for skill in agent.skills:
+                    self._ready.get(skill, {}).pop(agent_id, None)
+            elif agent.status is AgentStatus.RESERVED and agent.call_id is not None:
+                released = self._calls[agent.call_id]
+                self._requeue_at_head(released, now, out, "desktop_gone")
+                self._set_agent(agent, AgentStatus.READY, now)
+                self._try_call(released, now, out, trigger="requeued: the agent's desktop is gone")
+        else:
+            self._away.discard(agent_id)
+            if agent.status is AgentStatus.READY:
+                for skill in agent.skills:
+                    pool = self._ready.setdefault(skill, {})
+                    pool[agent_id] = agent
+                    # pools are in ready order (longest idle first): put it back in its place
+                    self._ready[skill] = dict(sorted(pool.items(), key=lambda kv: kv[1].since))
+                self._agent_freed(agent, now, out)
+        self.decision_count += len(out)
+        return out
+
+    def agent_away(self, agent_id: AgentId) -> bool:
+        return agent_id in self._away
 
     def next_timer(self) -> float | None:
         """When the next timer is due (feed ``Tick`` then), or None."""
@@ -442,14 +477,14 @@ class AcdEngine:
                 self._logged_skill_count[(skill, level)] -= 1
         if ready:
             for skill in agent.skills:
-                self._ready[skill].pop(agent.agent_id, None)
+                self._ready.get(skill, {}).pop(agent.agent_id, None)
         agent.skills = dict(skills)
         agent.eligible.clear()
         agent.version += 1
         if logged_on:
             for skill, level in agent.skills.items():
                 self._logged_skill_count[(skill, level)] = self._logged_skill_count.get((skill, level), 0) + 1
-        if ready:
+        if ready and agent.agent_id not in self._away:
             for skill in agent.skills:
                 self._ready.setdefault(skill, {})[agent.agent_id] = agent
         self._routable_cache.clear()
@@ -885,7 +920,7 @@ class AcdEngine:
 
     def _agent_freed(self, agent: _Agent, now: float, out: list[Decision]) -> None:
         """A READY agent takes the best waiting call it is eligible for, if any."""
-        if not self.link_up:
+        if not self.link_up or agent.agent_id in self._away:
             return
         best_group: _Group | None = None
         best_rank: tuple[float, float] | None = None
@@ -1012,10 +1047,12 @@ class AcdEngine:
         agent.durations[agent.status] += now - agent.since
         if agent.status is AgentStatus.READY and status is not AgentStatus.READY:
             for skill in agent.skills:
-                self._ready[skill].pop(agent.agent_id, None)
-        elif status is AgentStatus.READY and agent.status is not AgentStatus.READY:
+                self._ready.get(skill, {}).pop(agent.agent_id, None)
+        elif status is AgentStatus.READY and agent.status is not AgentStatus.READY and agent.agent_id not in self._away:
             for skill in agent.skills:
                 self._ready.setdefault(skill, {})[agent.agent_id] = agent
+        if status is AgentStatus.LOGGED_OFF:
+            self._away.discard(agent.agent_id)
         agent.status = status
         agent.since = now
         agent.reason = reason

@@ -28,6 +28,19 @@ agent events older than the agent's last applied ``ts`` are skipped). So a waiti
 lost nor offered twice; an offer the old leader recorded but may not have sent is sent again with
 the same ``command_id``.
 
+**Desktops gone.** Each desktop says on ``ccenter/v1/<site>/agents/<agent_id>/presence`` (retained,
+written by that agent's identity alone) that it is online, and leaves ``online: false`` there as its MQTT
+last will (:class:`~bus.messages.AgentPresence`). When a logged-on agent's desktop goes offline, the
+leader offers that agent nothing more at once (an offer ringing is taken back, the call keeps its place)
+and keeps its state; a desktop back within ``desktop_grace_s`` loses nothing. After the grace the
+leader logs the agent off, as a supervisor's ``log_out`` would (``set_agent_state`` to the CTI gateway),
+audited with the actor ``(system)`` when supervisors' actions are served. A late will of a desktop
+already replaced (another ``instance`` online) is ignored. A standby remembers the desktops gone and
+carries the grace on when it takes over.
+
+**The CTI gateway gone.** The gateway's MQTT last will is its ``cti.capabilities`` with ``online`` false:
+the ACD offers no call while no gateway is online, whether the gateway stopped or died.
+
 The configuration's names (``AcdConfig``, ``AgentProfile``, ``load_acd_config``...) are also
 importable from here.
 """
@@ -36,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -53,6 +67,7 @@ from bus.messages import (
     AcdLeader,
     AcdSnapshot,
     AgentDay,
+    AgentPresence,
     AgentState,
     CallEvent,
     Command,
@@ -71,7 +86,17 @@ from .agent_day import DayLedger
 from .engine import AcdEngine, explain_agent, explain_call, waiting_call_ids
 from .errors import RoutingError
 from .leadership import Election, PublishLeader, Role, SnapshotAssembler, StepDown, TakeOver, split_snapshot
-from .model import AgentId, CallFallback, CallId, CallStatus, Decision, OfferCall, OfferWithdrawn, QueueConfig
+from .model import (
+    AgentId,
+    AgentStatus,
+    CallFallback,
+    CallId,
+    CallStatus,
+    Decision,
+    OfferCall,
+    OfferWithdrawn,
+    QueueConfig,
+)
 from .supervision import SupervisorDesk
 
 __all__ = [
@@ -88,6 +113,15 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: How long an agent whose desktop is gone stays logged on (offered nothing) before the ACD logs it off.
+DESKTOP_GRACE_S = 60.0
+
+
+def public_name(client_id: str) -> str:
+    """A name for this ACD in what agents may read (its figures of the day): not its MQTT client id,
+    which is secret (MQTT hands a client id's session to whoever connects with it)."""
+    return "acd-" + hashlib.sha256(client_id.encode()).hexdigest()[:16]
 
 
 class AcdServer:
@@ -117,8 +151,15 @@ class AcdServer:
         supervision: SupervisorDesk | None = None,
         keep_promise: Callable[[Promise], Awaitable[None]] | None = None,
         agent_days: bool | None = None,
+        desktop_grace_s: float = DESKTOP_GRACE_S,
     ) -> None:
         self.bus = bus
+        self.desktop_grace_s = desktop_grace_s
+        #: The last presence each agent's desktop said, and since when (clock) the logged-on agents whose
+        #: desktop is gone have been away (a standby remembers them all, for a takeover).
+        self._desktops: dict[str, AgentPresence] = {}
+        self._away_since: dict[str, float] = {}
+        self.desktop_logoffs = 0
         self.supervision = supervision
         self.keep_promise = keep_promise  # writes a callback promised by a fallback before it is carried out
         self.config = config
@@ -138,7 +179,7 @@ class AcdServer:
         #: Each agent's figures of the day, published retained on ``agents/<id>/day`` (by default when
         #: supervisors are served: their windows show them).
         self.agent_days = supervision is not None if agent_days is None else agent_days
-        self.days = DayLedger(self.client_id)
+        self.days = DayLedger(public_name(self.client_id))
         self.leadership = Election(self.client_id, site, settle_s=settle_s, claim_s=claim_s)
         self.takeovers = 0
         self.commands_sent = 0
@@ -254,7 +295,7 @@ class AcdServer:
     async def start(self) -> None:
         """Subscribe, then lead (``election=False``) or join the election; returns once subscribed."""
         patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.cti_capabilities(self.site),
-                    topics.acd_explain(self.site)]
+                    topics.acd_explain(self.site), topics.all_agent_presence(self.site)]
         if self.supervision is not None:
             patterns.append(topics.all_supervisor_actions(self.site))
         if self.agent_days:
@@ -322,6 +363,12 @@ class AcdServer:
         elif isinstance(message, Presence):
             self.leadership.on_presence(message.client_id, message.online)
             self._wake.set()
+        elif isinstance(message, AgentPresence):
+            where = topics.parse(envelope.topic)
+            # The topic says whose desktop it is (only that agent may write it), not the message.
+            if isinstance(where, topics.AgentPresenceTopic) and where.agent_id == message.agent_id:
+                async with self._lock:
+                    await self._desktop_said(message)
         elif isinstance(message, AcdSnapshot):
             last = self.snapshot_received
             whole = self._assembler.add(message)
@@ -341,7 +388,7 @@ class AcdServer:
                 async with self._lock:
                     text, reasons = self.explain(message.kind, message.name)
                 answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
-                                       ts=self.clock(), text=text, reasons=reasons, client_id=self.client_id)
+                                       ts=self.clock(), text=text, reasons=reasons)
                 await self.bus.publish(topics.acd_explanations(self.site), answer, qos=QOS_COMMAND)
         elif isinstance(message, AgentDay):
             async with self._lock:
@@ -361,6 +408,62 @@ class AcdServer:
                     await self._apply([message])
                 else:
                     self._buffer.append((time.monotonic(), envelope))
+
+    # ------------------------------------------------------------ desktops gone
+
+    def _logged_on(self, agent_id: str) -> bool:
+        engine, agent = self.engine, AgentId(agent_id)
+        return agent in engine.agent_ids() and engine.agent_status(agent) is not AgentStatus.LOGGED_OFF
+
+    async def _desktop_said(self, message: AgentPresence) -> None:
+        agent, now = message.agent_id, self.clock()
+        last = self._desktops.get(agent)
+        if not message.online and last is not None and last.online and last.instance != message.instance:
+            return  # the late will of a desktop the agent has already replaced
+        self._desktops[agent] = message
+        if message.online:
+            if self._away_since.pop(agent, None) is not None and self.is_leader:
+                logger.info("ACD %s: agent %s's desktop is back: offering calls again", self.client_id, agent)
+                self.adapter.changed = True
+                await self._carry_out(self.engine.set_agent_away(AgentId(agent), False, now))
+            return
+        if not self.is_leader:
+            self._away_since.setdefault(agent, now)  # checked against the engine at takeover
+            return
+        if agent in self._away_since or not self._logged_on(agent):
+            return
+        self._away_since[agent] = now
+        logger.info("ACD %s: agent %s's desktop is gone: no call is offered to it; logged off in %.0f s unless "
+                    "it is back", self.client_id, agent, self.desktop_grace_s)
+        self.adapter.changed = True
+        await self._carry_out(self.engine.set_agent_away(AgentId(agent), True, now))
+
+    async def _desktops_due(self) -> None:
+        """Log off the agents whose desktop has been gone for the grace period (the leader, each round)."""
+        now = self.clock()
+        for agent, since in list(self._away_since.items()):
+            if not self._logged_on(agent):
+                del self._away_since[agent]  # logged off meanwhile (by itself, a supervisor or us)
+                continue
+            if not self.engine.agent_away(AgentId(agent)):  # a takeover's engine: away again
+                await self._carry_out(self.engine.set_agent_away(AgentId(agent), True, now))
+            if now - since < self.desktop_grace_s:
+                continue
+            self._away_since[agent] = now  # asked again after another grace if the agent is still on
+            await self._log_off_gone(agent, now - since)
+
+    async def _log_off_gone(self, agent: str, gone_s: float) -> None:
+        detail = f"the agent's desktop has been gone for {gone_s:.0f} s"
+        command = Command(command_id=f"acd:desktop-gone:{agent}:{uuid.uuid4().hex[:12]}", name="set_agent_state",
+                          ts=self.clock(), agent_id=agent, args={"agent_id": agent, "state": "logged_off"})
+        await self.publish_command(topics.cti_commands(self.site), command)
+        self.desktop_logoffs += 1
+        logger.info("ACD %s: logging agent %s off: %s", self.client_id, agent, detail)
+        if self.supervision is not None:
+            try:
+                await self.supervision.audit_system("log_out", agent, result="ok", detail=detail)
+            except Exception:
+                logger.exception("ACD %s: logging agent %s off could not be audited", self.client_id, agent)
 
     async def _apply(self, messages: Iterable[Message], *, carry_out: bool = True) -> list[Decision]:
         decisions: list[Decision] = []
@@ -461,6 +564,8 @@ class AcdServer:
             await self._step_down("lost the broker link")
             return
         await self._carry_out(self.adapter.tick(self.clock()))
+        if self._away_since:
+            await self._desktops_due()
         mono = time.monotonic()
         if self.adapter.changed and self.election and mono - self._last_snapshot >= self.snapshot_every_s:
             await self._publish_snapshot()
@@ -518,6 +623,11 @@ class AcdServer:
         resend, decisions = self.adapter.restore(snapshot, now) if snapshot is not None else ([], [])
         self.days.take_over(self.engine, now)
         decisions += await self._apply(buffered, carry_out=False)
+        for agent in list(self._away_since):  # desktops gone while this ACD stood by: offered nothing
+            if self._logged_on(agent):
+                decisions += self.engine.set_agent_away(AgentId(agent), True, now)
+            else:
+                del self._away_since[agent]
         logger.info(
             "ACD %s took over: %d calls and %d agents from the snapshot, %d buffered events",
             self.client_id,

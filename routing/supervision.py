@@ -39,6 +39,8 @@ from .model import QueueConfig
 
 logger = logging.getLogger(__name__)
 
+#: The actor of what the ACD does of itself in the audit (an agent logged off when its desktop is gone).
+SYSTEM_ACTOR = "(system)"  # never a login (logins have no parentheses)
 #: Listen-in modes: silent monitor, whisper (to the agent only), barge (all three talk).
 LISTEN_MODES = ("monitor", "whisper", "barge")
 MAX_MESSAGE = 500
@@ -131,6 +133,13 @@ class SupervisorDesk:
                     outcome.detail)
         return SupervisorResult(action_id=action.action_id, action=action.action, target=action.target,
                                 result=outcome.result, detail=outcome.detail, ts=self.clock())
+
+    async def audit_system(self, action: str, target: str, *, result: str, detail: str) -> None:
+        """Audit what the ACD did of itself (actor ``(system)``), as a supervisor's action is audited."""
+        from crm import supervision
+
+        await self._db(lambda s: supervision.record_audit(s, actor=SYSTEM_ACTOR, action=action, target=target,
+                                                          args={}, result=result, detail=detail))
 
     async def _carry_out(self, login: str, action: SupervisorAction, acd: Any) -> Outcome:
         from crm import supervision

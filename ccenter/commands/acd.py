@@ -23,6 +23,19 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-id", metavar="ID", help="this server's MQTT client id (default acd-<host>-<pid>)")
     parser.add_argument("--no-standby", action="store_true", help="lead at once, without the site's leader election")
     parser.add_argument("--record", metavar="FILE", help="append every input event as a JSON line (for --replay)")
+    parser.add_argument("--desktop-grace", type=_seconds, default=None, metavar="SECONDS",
+                        help="log an agent off when its desktop has been gone this long (default 60); it is "
+                        "offered no call meanwhile")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < 86400:
+        raise argparse.ArgumentTypeError(f"a grace of 0 to 86400 seconds, not {text!r}")
+    return value
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -113,6 +126,7 @@ def run_server(args: argparse.Namespace) -> int:
         server = acd_server(
             bus, config, settings, client_id=str(getattr(bus, "client_id", "") or client_id),
             election=not (args.no_standby or in_process), record=record, sessions=db.session_factory(engine),
+            desktop_grace_s=args.desktop_grace,
         )
         try:
             await server.start()

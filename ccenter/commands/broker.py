@@ -45,9 +45,9 @@ AGENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("write", f"{_P}/agents/%u/commands"),  # its own commands, to the CTI gateway
     ("read", f"{_P}/agents/%u/events"),  # its state, its calls' events, its results, its offers
     ("read", f"{_P}/queues/+/stats"),
-    ("read", f"{_P}/cti/capabilities"),
-    ("read", f"{_P}/presence/+"),  # who is online (the gateway's last will among them)
-    ("write", f"{_P}/presence/%c"),  # its own presence and last will
+    ("read", f"{_P}/cti/capabilities"),  # the gateway's last will among them: no presence is read
+    ("write", f"{_P}/presence/%c"),  # its own process presence and last will (never read by agents)
+    ("readwrite", f"{_P}/agents/%u/presence"),  # its desktop's presence and last will
 )
 
 #: What each service role may do beyond that.
@@ -75,6 +75,8 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("read", f"{_P}/supervisors/+/actions"),
         ("write", f"{_P}/supervisors/+/results"),
         ("readwrite", f"{_P}/agents/+/day"),  # the agents' figures of the day (a standby carries them on)
+        ("read", f"{_P}/presence/+"),  # the other ACDs' (leadership)
+        ("read", f"{_P}/agents/+/presence"),  # the desktops': no offer to an agent whose desktop died
     ),
     "dialer": (
         ("read", f"{_P}/calls/+"),
@@ -142,9 +144,10 @@ def acl_text(services: Mapping[str, str], agents: Iterable[BrokerAgent] = ()) ->
         "# Every process and every agent logs in with its own user; anonymous clients are refused.",
         "# An agent's user name is its login; services' start with svc-.",
         "",
-        "# Everyone: an agent's own commands, events and presence; queue statistics, the CTI",
-        "# capabilities and who is online. A supervisor also reads the events and figures of the day of",
-        "# each agent of their own team (a line each, from the agents table); an administrator every agent's.",
+        "# Everyone: an agent's own commands, events and desktop presence; queue statistics and the CTI",
+        "# capabilities. Nobody but the ACDs (and svc-supervisor) reads presence/+: a client id is secret.",
+        "# A supervisor also reads the events and figures of the day of each agent of their own team (a line",
+        "# each, from the agents table); an administrator every agent's.",
     ]
     lines += [f"pattern {access} {topic}" for access, topic in AGENT_PATTERNS]
     for user, role in services.items():

@@ -176,13 +176,16 @@ async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: b
     import signal
 
     from bus.transport import open_bus
+    from cti.gateway import gateway_will
     from cti.url import open_link
 
     from ..components import cti_gateway
 
     client_id = f"cti-gateway-{settings.site}"
     link = open_link(link_url)
-    bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="cti-gateway")
+    # Its last will is its capabilities offline: desktops and the ACD learn of its death from them.
+    bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="cti-gateway",
+                   will=gateway_will(settings.site))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

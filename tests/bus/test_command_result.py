@@ -19,7 +19,7 @@ def test_command_result_round_trips() -> None:
 
 
 def test_capabilities_round_trip_and_registry() -> None:
-    caps = CtiCapabilities(online=True, ts=3.0, capabilities=["answer", "hold"], link="AmiLink", client_id="gw")
+    caps = CtiCapabilities(online=True, ts=3.0, capabilities=["answer", "hold"], link="AmiLink")
     assert decode(encode(caps)) == caps
     assert message_types()["command.result"] is CommandResult
     assert message_types()["cti.capabilities"] is CtiCapabilities

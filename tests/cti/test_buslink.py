@@ -18,7 +18,7 @@ from bus.mqtt import MqttBus
 from bus.transport import Bus, InProcessBus
 from cti.buslink import BusLink
 from cti.errors import CommandFailed, LinkUnavailable, LocalProtocolError, UnsupportedCommand
-from cti.gateway import Gateway
+from cti.gateway import Gateway, gateway_will
 from cti.link import CtiLink
 from cti.model import CallTracker, Capability, LinkEvent
 from cti.sim import SimLink, SimPbx
@@ -278,7 +278,8 @@ def test_a_gateway_that_does_not_answer_times_out_with_a_clear_message(caplog: p
 # the dead gateway's own client notices its connection is gone
 @pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=r"^MQTT link to mqtt://127.0.0.1:\d+ lost")
 def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(mqtt_url: str) -> None:
-    """The gateway's process dies: its retained capabilities still say online, its last will does not."""
+    """The gateway's process dies: its last will, retained on the capabilities topic, says offline (the
+    desktop reads no presence topic)."""
     from tests.bus.test_mqtt import CuttableProxy
 
     async def go() -> None:
@@ -287,7 +288,7 @@ def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(mqtt_url: str
         proxy = CuttableProxy(host, int(port))
         proxy_port = await proxy.start()
         gateway_bus = MqttBus(f"mqtt://127.0.0.1:{proxy_port}", client_id=f"cti-gateway-{site}", site=site,
-                              keepalive=5)
+                              keepalive=5, will=gateway_will(site))
         desk_bus = MqttBus(mqtt_url, client_id=f"desk-{site}", site=site)
         await gateway_bus.start()
         await desk_bus.start()
@@ -306,11 +307,11 @@ def test_a_gateway_that_dies_is_seen_offline_through_its_last_will(mqtt_url: str
             proxy.cut()  # ... and its connection drops without a goodbye
             assert await asyncio.wait_for(changes.get(), 20) == frozenset()
             assert desk.gateway is not None and not desk.gateway.online
+            assert not any("/presence/" in pattern for pattern in desk._readers)
         finally:
             await desk.close()
             await gateway_bus.close()
             await desk_bus.clear_retained(topics.cti_capabilities(site))
-            await desk_bus.clear_retained(topics.presence(site, gateway_bus.client_id))
             await desk_bus.close()
             await proxy.close()
 

@@ -177,4 +177,4 @@ def test_standby_takes_over_without_losing_or_repeating_a_call(mqtt_url: str, ca
             await proxy.close()
 
     asyncio.run(scenario())
-    assert re.search(rf"ACD acd-a-{site}-[0-9a-f]{{8}} stands down \(epoch 1\): lost the broker link", caplog.text)
+    assert re.search(rf"ACD acd-a-{site}-[0-9a-f]{{16}} stands down \(epoch 1\): lost the broker link", caplog.text)

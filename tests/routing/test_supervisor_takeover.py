@@ -16,7 +16,7 @@ from bus.transport import InProcessBus, Subscription
 from crm import db
 from routing.acd_config import acd_config_from_db
 from routing.model import AgentSelection
-from routing.server import AcdServer, Role
+from routing.server import AcdServer, Role, public_name
 from routing.supervision import SupervisorDesk
 from tests.helpers import until
 
@@ -52,7 +52,7 @@ async def day_of(inbox: Subscription, agent: str, *, handled: int, by: str) -> A
         while True:
             message = (await inbox.get()).message
             if (isinstance(message, AgentDay) and message.agent_id == agent and message.handled == handled
-                    and message.client_id == by):
+                    and message.client_id == public_name(by)):  # never the ACD's secret MQTT client id
                 return message
 
 
