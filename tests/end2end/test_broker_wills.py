@@ -19,6 +19,9 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -342,6 +345,47 @@ def test_a_gateway_killed_is_seen_offline_by_desktops_and_the_acd(broker: Broker
             await until(lambda: CallId("c-late") in acd.adapter.calls, TIMEOUT)
             assert acd.engine.call_agent(CallId("c-late")) is None  # waits: no gateway to ring anyone
             await gw_bus.close()
+
+    asyncio.run(go())
+
+
+def test_the_real_gateway_killed_with_sigkill_is_seen_offline(broker: Broker, tmp_path: Path) -> None:
+    """`ccenter cti-gateway` as shipped: its bus carries the capabilities-offline will (kill -9 says nothing)."""
+
+    async def go() -> None:
+        async with site_on(broker) as site:
+            acd = await site.acd()
+            a7 = BusLink.from_url(broker.url("a7"), site=site.site, agent_id="a7", capabilities_timeout=0.1)
+            await a7.connect()
+            site.links.append(a7)
+            env = {
+                **os.environ,
+                "CCENTER_SITE": site.site,
+                "CCENTER_MQTT": broker.url("svc-cti-gateway"),
+                "HOME": str(tmp_path),
+                "XDG_DATA_HOME": str(tmp_path / "data"),
+                "PYTHONUNBUFFERED": "1",
+            }
+            log = tmp_path / "gateway.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "ccenter", "cti-gateway", "--link", "sim://"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+            try:
+                await until(lambda: a7.gateway is not None and a7.gateway.online, TIMEOUT)
+                await until(lambda: acd.adapter.link_up, TIMEOUT)
+                os.kill(process.pid, signal.SIGKILL)
+                await asyncio.to_thread(process.wait, TIMEOUT)
+                await until(lambda: a7.gateway is not None and not a7.gateway.online and not a7.capabilities, TIMEOUT)
+                await until(lambda: not acd.adapter.link_up, TIMEOUT)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(TIMEOUT)
+            assert "Traceback" not in log.read_text(errors="replace")
 
     asyncio.run(go())
 
