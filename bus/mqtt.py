@@ -18,7 +18,9 @@ escape special characters); the shipped broker configuration refuses anonymous c
 docs/security.md). The client id is the given one with a random 64-bit suffix (:mod:`secrets`), so two
 instances of one process never take each other's session, and nobody can guess it: MQTT hands a client
 id's session to whoever connects with it, whatever its user, so a client id is kept secret. It is
-published only on ``presence/<client id>``, which no agent may read.
+published only on ``presence/<client id>``, which no agent may read. With a user name it starts with
+``<user>:``, and a broker with ccenter's plugin (``packaging/mosquitto/ccenter_clientid.c``) refuses a
+client id that does not start with its own user's name: nobody can take another user's session.
 
 **TLS.** ``mqtts://host[:8883]`` speaks TLS, verifying the broker's certificate against the system's
 CAs, or against ``?cafile=/path/ca.crt``; ``&certfile=...&keyfile=...`` present a client
@@ -149,10 +151,13 @@ def _no_delay(client: aiomqtt.Client) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def unique_client_id(client_id: str) -> str:
+def unique_client_id(client_id: str, user: str | None = None) -> str:
     """``client_id`` with a random 64-bit suffix: one per instance (the broker drops a session whose id is
-    reused), and none that another user could guess to take the session over."""
-    return f"{client_id}-{secrets.token_hex(8)}"
+    reused), and none that another user could guess to take the session over. With a broker ``user``,
+    ``<user>:`` comes first: the broker may then refuse a client id that is not its user's
+    (``packaging/mosquitto/ccenter_clientid.c``; a user name never holds a colon)."""
+    own = f"{user}:{client_id}" if user else client_id
+    return f"{own}-{secrets.token_hex(8)}"
 
 
 def safe_url(url: str) -> str:
@@ -185,7 +190,7 @@ class MqttBus(Bus):
         self.will = will
         self.url = url
         self._address = parse_address(url)
-        self.client_id = unique_client_id(client_id)
+        self.client_id = unique_client_id(client_id, self._address.username)
         self.site = site
         self.role = role
         self.keepalive = keepalive

@@ -201,7 +201,7 @@ async def broker_probe(url: str, site: str, role: str | None, timeout: float = P
 
     address = parse_address(url)
     user = address.username or ""
-    client_id = unique_client_id(f"doctor-{user or 'anonymous'}")
+    client_id = unique_client_id(f"doctor-{user or 'anonymous'}", user or None)
     plan = probe_plan(role, f"doctor-probe-{secrets.token_hex(4)}", user, client_id)
     payload = encode(Presence(client_id=client_id, online=True, ts=time.time(), role="doctor"))
     client = aiomqtt.Client(

@@ -35,6 +35,7 @@ from cti.errors import CommandFailed
 from cti.gateway import Gateway
 from cti.sim import SimLink, SimPbx
 from tests.helpers import until
+from tests.helpers.private_services import require_program
 
 PACKAGING = Path(__file__).resolve().parents[2] / "packaging" / "mosquitto"
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -79,6 +80,21 @@ class Broker:
             self.process = None
 
 
+#: Where the shipped configuration loads ccenter's client-id plugin from (built by the test instead).
+PLUGIN = "/usr/lib/ccenter/mosquitto_ccenter_clientid.so"
+
+
+def build_plugin(directory: Path) -> Path:
+    """``packaging/mosquitto/ccenter_clientid.c`` built as the admin builds it (docs/security.md)."""
+    require_program(shutil.which("gcc") or "/usr/bin/gcc", "gcc (for ccenter's Mosquitto plugin)")
+    for header in ("mosquitto_broker.h", "mosquitto.h"):  # mosquitto-dev, libmosquitto-dev
+        require_program(f"/usr/include/{header}", f"Mosquitto's plugin header {header}")
+    built = directory / "mosquitto_ccenter_clientid.so"
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(built),
+                    str(PACKAGING / "ccenter_clientid.c")], check=True, capture_output=True)
+    return built
+
+
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:
     ca_key, ca, key, csr, crt = (directory / n for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
     run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
@@ -111,6 +127,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
         ("/etc/mosquitto/certs/server.crt", str(crt)),
         ("/etc/mosquitto/certs/server.key", str(key)),
+        (PLUGIN, str(build_plugin(tmp_path))),
     ):
         assert shipped in conf
         conf = conf.replace(shipped, ours)

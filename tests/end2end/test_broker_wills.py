@@ -2,9 +2,10 @@
 
 - Nobody but the ACDs (and the site-wide ``svc-supervisor``) reads ``presence/+``, the capabilities and
   the ACD's answers name no client id, and an ACD's figures of the day name it by a hash: an agent or a
-  supervisor learns no process's MQTT client id from anything it may read, and cannot take over a
-  process's session under any name it can know (MQTT hands a client id's session to whoever connects
-  with it).
+  supervisor learns no process's MQTT client id from anything it may read. And were it to learn one, the
+  shipped broker's plugin (``packaging/mosquitto/ccenter_clientid.c``) refuses a client id that does not
+  start with its own user's name: nobody takes over another's session (MQTT hands a client id's
+  session to whoever connects with it, and stock Mosquitto lets any user do so).
 - The CTI gateway's last will is its ``cti.capabilities`` offline: a gateway whose connection dies
   uncleanly is seen offline by desktops (which read no presence) and by the ACD, which offers no call.
 - A desktop's last will is ``agents/<id>/presence`` offline, a topic only that agent may write: the ACD
@@ -49,7 +50,7 @@ from routing.supervision import SYSTEM_ACTOR
 from tests.bus.test_mqtt import CuttableProxy
 from tests.helpers import until
 
-from .test_broker_trust import MOSQUITTO, PACKAGING, TIMEOUT, Broker, _certificates, free_port
+from .test_broker_trust import MOSQUITTO, PACKAGING, PLUGIN, TIMEOUT, Broker, _certificates, build_plugin, free_port
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 
@@ -76,6 +77,7 @@ def _start(tmp_path: Path, people: Sequence[BrokerAgent]) -> Broker:
         ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
         ("/etc/mosquitto/certs/server.crt", str(crt)),
         ("/etc/mosquitto/certs/server.key", str(key)),
+        (PLUGIN, str(build_plugin(tmp_path))),
     ):
         assert shipped in conf
         conf = conf.replace(shipped, ours)
@@ -206,7 +208,7 @@ async def capture(broker: Broker, user: str, filters: Sequence[str]) -> AsyncIte
         broker.port,
         username=user,
         password=broker.passwords[user],
-        identifier=f"{user}-snoop-{uuid.uuid4().hex[:8]}",
+        identifier=f"{user}:snoop-{uuid.uuid4().hex[:8]}",
     ) as client:
         for pattern in filters:
             await client.subscribe(pattern, qos=1)
@@ -277,19 +279,25 @@ def test_no_agent_or_supervisor_learns_a_client_id_or_takes_over_a_session(team_
                 assert leaked == [], (who, leaked)
             assert any(t.endswith("/agents/a7/presence") for t, _ in agent_seen)  # its own desktop's presence
 
-            # The names a7 can know (the process names without their random part) take over nothing.
-            for guess in (
+            # Even under the very client ids it cannot learn, a7 takes nothing over: the broker's plugin
+            # refuses a client id that is not a7's own (it must start with "a7:") before any takeover.
+            for taken in (
+                gw_bus.client_id,
+                leader.client_id,
+                standby.client_id,
                 f"cti-gateway-{site.site}",
-                "svc-cti-gateway",
-                "cti-gateway",
-                "acd-1",
-                "svc-acd-1",
-                gw_bus.client_id.rsplit("-", 1)[0],
+                "svc-cti-gateway:" + gw_bus.client_id.split(":", 1)[1],
             ):
-                async with aiomqtt.Client(
-                    "127.0.0.1", broker.port, username="a7", password=broker.passwords["a7"], identifier=guess
-                ):
-                    pass
+                with pytest.raises(aiomqtt.MqttError, match=r"[Nn]ot authori[sz]ed"):
+                    async with aiomqtt.Client(
+                        "127.0.0.1", broker.port, username="a7", password=broker.passwords["a7"], identifier=taken
+                    ):
+                        pass
+            async with aiomqtt.Client(
+                "127.0.0.1", broker.port, username="a7", password=broker.passwords["a7"], identifier="a7:its-own"
+            ):
+                pass
+            assert gw_bus.client_id.startswith("svc-cti-gateway:")
             assert await a7.live_calls([call]) == {call}  # a round trip through the gateway after the tries
             assert gw_bus.connected and gw_bus.reconnects == 0
             assert all(s.bus.connected and s.bus.reconnects == 0 for s in site.servers)  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from crm import db
 from crm.broker_accounts import broker_agents
 from crm.seed import DEMO_PASSWORD, seed
 
-from .test_broker_trust import MOSQUITTO, PACKAGING, TIMEOUT, Broker, _certificates, free_port
+from .test_broker_trust import MOSQUITTO, PACKAGING, PLUGIN, TIMEOUT, Broker, _certificates, build_plugin, free_port
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 SITE = "main"  # what `ccenter supervisor` uses without a configuration file
@@ -57,6 +57,7 @@ def center(tmp_path: Path) -> Iterator[tuple[Broker, str]]:
         ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
         ("/etc/mosquitto/certs/server.crt", str(crt)),
         ("/etc/mosquitto/certs/server.key", str(key)),
+        (PLUGIN, str(build_plugin(tmp_path))),
     ):
         conf = conf.replace(shipped, ours)
     if os.geteuid() == 0:

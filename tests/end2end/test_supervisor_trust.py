@@ -24,7 +24,17 @@ from routing.model import QueueConfig
 from routing.server import AcdServer
 from routing.supervision import SupervisorClient, SupervisorDesk
 
-from .test_broker_trust import MOSQUITTO, PACKAGING, TIMEOUT, Broker, _certificates, bus_as, free_port
+from .test_broker_trust import (
+    MOSQUITTO,
+    PACKAGING,
+    PLUGIN,
+    TIMEOUT,
+    Broker,
+    _certificates,
+    build_plugin,
+    bus_as,
+    free_port,
+)
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 
@@ -48,6 +58,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
         ("/etc/mosquitto/certs/server.crt", str(crt)),
         ("/etc/mosquitto/certs/server.key", str(key)),
+        (PLUGIN, str(build_plugin(tmp_path))),
     ):
         conf = conf.replace(shipped, ours)
     if os.geteuid() == 0:
