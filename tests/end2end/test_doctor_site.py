@@ -126,7 +126,7 @@ def test_doctor_checks_a_site_configuration(broker, tmp_path: Path, capsys) -> N
     assert main(["doctor", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "ok      database" in out
-    assert "ok      broker    connected to" in out and "as svc-acd-1; role acd: 7 topics written and read back" in out
+    assert "ok      broker    connected to" in out and "as svc-acd-1; role acd: 8 topics written and read back" in out
     assert "ok      flows     telecom: every queue" in out
     assert f"BROKEN  prompts   2 of {total} prompts are not in {sounds}" in out
     _sounds_for(sounds, "telecom")
