@@ -24,8 +24,26 @@
 
 static mosquitto_plugin_id_t *plugin_id = NULL;
 
+/* At most the first 80 bytes of `text`, control characters as '?': the client chose it (log lines stay one line). */
+static const char *printable(const char *text, char *out, size_t size)
+{
+	size_t i;
+
+	if(text == NULL){
+		return "(none)";
+	}
+	for(i = 0; i + 1 < size && text[i] != '\0'; i++){
+		unsigned char c = (unsigned char)text[i];
+		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static int basic_auth(int event, void *event_data, void *userdata)
 {
+	char shown_id[81];
+	char shown_user[81];
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	const char *client_id;
 	size_t length;
@@ -40,8 +58,9 @@ static int basic_auth(int event, void *event_data, void *userdata)
 	if(client_id != NULL && strncmp(client_id, ed->username, length) == 0 && client_id[length] == ':'){
 		return MOSQ_ERR_PLUGIN_DEFER;
 	}
+	printable(ed->username, shown_user, sizeof(shown_user));
 	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ccenter_clientid: refused client id %s for user %s (it must start "
-			"with \"%s:\")", client_id ? client_id : "(none)", ed->username, ed->username);
+			"with \"%s:\")", printable(client_id, shown_id, sizeof(shown_id)), shown_user, shown_user);
 	return MOSQ_ERR_AUTH;
 }
 
