@@ -496,3 +496,27 @@ def test_a_late_will_of_a_replaced_desktop_neither_parks_the_agent_nor_stands(br
             assert not acd.engine.agent_away(AgentId("a7"))
 
     asyncio.run(go())
+
+
+def test_a_client_id_with_its_user_and_its_presence_topic_work_on_nats(tmp_path: Path) -> None:
+    """A clustered broker (NATS' MQTT interface) takes ``<user>:<name>-<random>`` ids and their presence."""
+    from tests.helpers.private_services import nats_cluster
+
+    with nats_cluster(tmp_path) as running:
+        url = running.mqtt_url()
+
+        async def go() -> None:
+            acd = MqttBus(url, client_id="svc-acd-1:acd-host-1", site="natscolon")
+            watcher = MqttBus(url, client_id="watch", site="natscolon")
+            await watcher.start()
+            try:
+                seen = await watcher.subscribe(topics.all_presence("natscolon"), qos=1)
+                await acd.start()
+                async with asyncio.timeout(TIMEOUT):
+                    while (await seen.get()).topic != topics.presence("natscolon", acd.client_id):
+                        pass
+            finally:
+                await acd.close()
+                await watcher.close()
+
+        asyncio.run(go())
