@@ -159,6 +159,7 @@ class AcdServer:
         #: desktop is gone have been away (a standby remembers them all, for a takeover).
         self._desktops: dict[str, AgentPresence] = {}
         self._away_since: dict[str, float] = {}
+        self._logoff_asked: set[str] = set()  # asked of the gateway; the engine applies it after a call
         self.desktop_logoffs = 0
         self.supervision = supervision
         self.keep_promise = keep_promise  # writes a callback promised by a fallback before it is carried out
@@ -422,6 +423,7 @@ class AcdServer:
             return  # the late will of a desktop the agent has already replaced
         self._desktops[agent] = message
         if message.online:
+            self._logoff_asked.discard(agent)
             if self._away_since.pop(agent, None) is not None and self.is_leader:
                 logger.info("ACD %s: agent %s's desktop is back: offering calls again", self.client_id, agent)
                 self.adapter.changed = True
@@ -444,12 +446,17 @@ class AcdServer:
         for agent, since in list(self._away_since.items()):
             if not self._logged_on(agent):
                 del self._away_since[agent]  # logged off meanwhile (by itself, a supervisor or us)
+                self._logoff_asked.discard(agent)
                 continue
             if not self.engine.agent_away(AgentId(agent)):  # a takeover's engine: away again
                 await self._carry_out(self.engine.set_agent_away(AgentId(agent), True, now))
             if now - since < self.desktop_grace_s:
                 continue
+            if agent in self._logoff_asked and self.engine.agent_status(AgentId(agent)) in (
+                    AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
+                continue  # the log-off waits for the end of the call and its wrap-up
             self._away_since[agent] = now  # asked again after another grace if the agent is still on
+            self._logoff_asked.add(agent)
             await self._log_off_gone(agent, now - since)
 
     async def _log_off_gone(self, agent: str, gone_s: float) -> None:

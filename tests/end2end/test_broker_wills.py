@@ -437,6 +437,34 @@ def test_a_desktop_gone_gets_no_offer_and_is_logged_off_after_the_grace(broker: 
 
 
 @pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=LOST)
+def test_a_desktop_killed_during_a_call_leaves_the_call_up_and_the_agent_off_after_it(broker: Broker) -> None:
+    async def go() -> None:
+        async with site_on(broker) as site:
+            await site.gateway()
+            acd = await site.acd(desktop_grace_s=0.5)
+            proxy = CuttableProxy("127.0.0.1", broker.port)
+            a7 = await site.desktop("a7", via=proxy)
+            await ready(a7, "a7", "1001")
+            call = await queue_call(site, acd, "+14155550100")
+            await until(lambda: acd.engine.call_agent(CallId(call)) == "a7", TIMEOUT)
+            await until(lambda: call in site.pbx.live_calls, TIMEOUT)
+            await a7.answer(call, "1001")
+            await until(lambda: acd.engine.agent_status(AgentId("a7")) is AgentStatus.ON_CALL, TIMEOUT)
+
+            await proxy.close()  # the desktop dies in the middle of the call
+            await until(lambda: acd.desktop_logoffs >= 1, TIMEOUT)  # the grace is over: logged off at the PBX
+            assert call in site.pbx.live_calls  # the customer is still on the line
+            assert acd.engine.agent_status(AgentId("a7")) is AgentStatus.ON_CALL  # the ACD lets the call finish
+            await asyncio.sleep(1.6)  # three more graces pass (the time under test, not a synchronisation) ...
+            assert acd.desktop_logoffs == 1  # ... and the log-off was asked once: it waits for the call
+            site.pbx.far_hangup(call)
+            await until(lambda: acd.engine.agent_status(AgentId("a7")) is AgentStatus.LOGGED_OFF, TIMEOUT)
+            assert call not in site.pbx.live_calls and acd.desktop_logoffs == 1
+
+    asyncio.run(go())
+
+
+@pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=LOST)
 def test_a_desktop_back_within_the_grace_keeps_its_state(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="routing.server")
 
