@@ -8,6 +8,9 @@ came from the broker is taken apart only by :func:`parse`:
   (:class:`AgentEventsTopic`, :class:`AgentCommandsTopic`);
 - ``.../agents/<agent_id>/day``: :func:`agent_day` (:class:`AgentDayTopic`), the leading ACD's figures of
   the agent's day (retained), read by the supervisors of the agent's team;
+- ``.../agents/<agent_id>/workflows``: :func:`agent_workflows` (:class:`AgentWorkflowsTopic`), changes
+  of the workflows of the orders and service requests that agent took (``ccenter api``), read by that
+  agent's desktops and the supervisors of its team;
 - ``.../queues/<queue>/stats``: :func:`queue_stats` (:class:`QueueStatsTopic`);
 - ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
   :func:`cti_results`, :func:`cti_capabilities`;
@@ -94,6 +97,11 @@ def agent_commands(site: str, agent_id: str) -> str:
 def agent_day(site: str, agent_id: str) -> str:
     """The agent's figures of the day (calls handled, time busy and available), retained by the leading ACD."""
     return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/day"
+
+
+def agent_workflows(site: str, agent_id: str) -> str:
+    """Workflow changes (moves, escalations) of the orders and service requests ``agent_id`` took."""
+    return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/workflows"
 
 
 def queue_stats(site: str, queue: str) -> str:
@@ -305,6 +313,15 @@ class AgentDayTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentWorkflowsTopic:
+    site: str
+    agent_id: str
+
+    def __str__(self) -> str:
+        return agent_workflows(self.site, self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisorActionsTopic:
     site: str
     login: str
@@ -338,6 +355,7 @@ Topic = (
     | SupervisorActionsTopic
     | SupervisorResultsTopic
     | AgentDayTopic
+    | AgentWorkflowsTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -374,6 +392,8 @@ def parse(topic: str) -> Topic:
                 return AgentCommandsTopic(site, _check(agent_id, "agent id"))
             case ["agents", agent_id, "day"]:
                 return AgentDayTopic(site, _check(agent_id, "agent id"))
+            case ["agents", agent_id, "workflows"]:
+                return AgentWorkflowsTopic(site, _check(agent_id, "agent id"))
             case ["queues", queue, "stats"]:
                 return QueueStatsTopic(site, _check(queue, "queue"))
             case ["supervisors", login, "actions"]:
