@@ -21,7 +21,6 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,7 +148,7 @@ def seed_bulk(engine: db.Engine, customers: int, per_customer: int, *, now: date
         ids: dict[str, int] = {}
         for table in tables:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-            ids[table] = int(cursor.fetchone()[0])
+            ids[table] = int(cursor.fetchone()[0])  # type: ignore[index]
         cursor.close()
         have = ids["customer"]
         rng = random.Random(have + 1)
@@ -171,9 +170,9 @@ def seed_bulk(engine: db.Engine, customers: int, per_customer: int, *, now: date
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
             raw.commit()
-            raw.driver_connection.autocommit = True
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
             cursor.execute("VACUUM ANALYZE")
-            raw.driver_connection.autocommit = False
+            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
         else:
             raw.cursor().execute("ANALYZE")
             raw.commit()
@@ -192,7 +191,7 @@ def _database(kind: str, customers: int, per_customer: int) -> str:
     raw = admin.raw_connection()
     try:
         raw.rollback()
-        raw.driver_connection.autocommit = True
+        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
         cursor = raw.cursor()
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if cursor.fetchone() is None:
@@ -247,7 +246,7 @@ def run_on(url: str, customers: int, per_customer: int) -> list[Row]:
     try:
         cursor = raw.cursor()
         cursor.execute("SELECT COUNT(*) FROM contact")
-        contacts = int(cursor.fetchone()[0])
+        contacts = int(cursor.fetchone()[0])  # type: ignore[index]
     finally:
         raw.close()
     rng = random.Random(2)
