@@ -141,7 +141,7 @@ def run_api(args: argparse.Namespace) -> int:
     stop = threading.Event()
     threads = []
     if system is not None:
-        relay = Relay(factory, system)
+        relay = Relay(factory, system, notify=notices.changed if notices is not None else None)
         threads.append(threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True))
     # Time limits that pass are acted on here, once across every `ccenter api` (a claim row per limit).
     escalator = Escalator(factory, name=name, notify=notices.changed if notices is not None else None)
