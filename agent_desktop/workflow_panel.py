@@ -86,7 +86,9 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 def _move_text(entry: HistoryEntry) -> str:
     target = label(Kind.WORKFLOW_STATE, entry.to_state)
-    return f"{label(Kind.WORKFLOW_STATE, entry.from_state)} → {target}" if entry.from_state else target
+    if not entry.from_state or entry.from_state == entry.to_state:  # created, or escalated where it is
+        return target
+    return f"{label(Kind.WORKFLOW_STATE, entry.from_state)} → {target}"
 
 
 HISTORY_COLUMNS: list[Column[HistoryEntry]] = [

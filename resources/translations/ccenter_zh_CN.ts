@@ -1085,6 +1085,10 @@
         <translation>驳回</translation>
     </message>
     <message>
+        <source>Escalate</source>
+        <translation>升级</translation>
+    </message>
+    <message>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
@@ -1103,6 +1107,18 @@
     <message>
         <source>Amount credited</source>
         <translation>退款金额</translation>
+    </message>
+    <message>
+        <source>Told</source>
+        <translation>已通知</translation>
+    </message>
+    <message>
+        <source>Handed to</source>
+        <translation>转交给</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
     </message>
     <message>
         <source>Back office</source>
