@@ -164,7 +164,7 @@ def agent_may_see(owner: TokenOwner, tier: Tier) -> bool:
 def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: OrderSystem | None = None,
                site: str = "main", changed: Callable[[WorkflowChanged, str | None], object] | None = None) -> FastAPI:
     """The API over a session factory; ``orders`` (the order system's connector) answers live bills;
-    ``changed`` is told each workflow change (a status report, a back-office move) with the login of
+    ``changed`` is told each workflow change (a status report, a back-office or agent's move) with the login of
     the agent who took the item (``connectors.notices.Notices.changed`` puts it on the bus)."""
     app = FastAPI(title="ccenter API", version="1", description=__doc__)
 
@@ -456,6 +456,8 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
             status = repository.move(session, subject, item_id, body.transition, actor=Actor.AGENT,
                                      actor_name=owner.agent_login or owner.name,
                                      fields=repository.workflows.check_fields(body.fields))
+            agent = repository.workflows.agent_of(session, subject, item_id)
+        tell(status, Actor.AGENT, owner.agent_login or owner.name, agent)  # the agent's other desktops, their team
         return _plain(status)
 
     @app.post("/v1/desk/communications/{communication_id}/feedback", tags=["desk"])
