@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from bus import topics
+from bus.errors import BusError
 from bus.messages import WorkflowChanged
 from bus.transport import QOS_COMMAND, Bus, open_bus
 
@@ -31,7 +32,20 @@ class Notices:
         self._loop = asyncio.SelectorEventLoop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="workflow-notices", daemon=True)
         self._thread.start()
-        self._started = asyncio.run_coroutine_threadsafe(self.bus.start(), self._loop)
+        self._started = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+
+    async def _start(self, first_wait_s: float = 0.5, longest_wait_s: float = 30.0) -> None:
+        """Connect, trying again until the broker answers: the API serves meanwhile, and the changes
+        wait (in order) to go out once it does."""
+        wait = first_wait_s
+        while True:
+            try:
+                await self.bus.start()
+                return
+            except BusError as exc:
+                logger.warning("workflow changes wait for the bus: %s; trying again in %.0f s", exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, longest_wait_s)
 
     @classmethod
     def from_url(cls, url: str, *, site: str, client_id: str) -> Notices:
@@ -56,6 +70,7 @@ class Notices:
         return done
 
     def close(self, timeout_s: float = 5.0) -> None:
+        self._started.cancel()  # still trying to connect: give up
         try:
             asyncio.run_coroutine_threadsafe(self.bus.close(), self._loop).result(timeout_s)
         except Exception as exc:  # closing a bus that never connected
