@@ -374,13 +374,11 @@ def escalate(session: Session, due: DueEscalation, *, now: datetime, by: str,
         raise AlreadyEscalated(f"{due.subject.value} {due.id}: {due.state} was escalated by another process") \
             from None
     item = _item(session, due.subject, due.id, lock=True)
-    if item.state != due.state or item.state_since != due.state_since:
+    wf = catalog[item.workflow]
+    deadline = wf.state(item.state).deadline if item.state in wf.states else None
+    if item.state != due.state or item.state_since != due.state_since or deadline is None:
         session.execute(delete(WorkflowEscalation).where(WorkflowEscalation.id == claim))
         return None  # it moved on since it was found: its new state has a limit of its own
-    wf = catalog[item.workflow]
-    deadline = wf.state(item.state).deadline
-    if deadline is None:
-        return None
     actions: dict[str, Any] = {"assigned_to": deadline.assign_to or deadline.escalate_to}
     item.assigned_to = actions["assigned_to"]
     if deadline.priority is not None and isinstance(item, ServiceRequest):
