@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -69,6 +70,37 @@ def workflow_feed() -> WorkflowFeed:
         feed = WorkflowFeed(app)
         feed.setObjectName("ccenter-workflow-feed")
     return feed
+
+
+class EscalationNotices(QObject):
+    """Says in a window's status bar each escalation of a time limit to ``to`` (``supervisor``: the
+    supervisor window, fed the team's workflow changes by ``ccenter desktop``)."""
+
+    shown = Signal(str)
+
+    def __init__(self, window: QMainWindow, feed: WorkflowFeed, to: str) -> None:
+        super().__init__(window)
+        self.window = window
+        self.to = to
+        feed.changed.connect(self._on_changed)
+
+    def text(self, message: Any) -> str:
+        what = (self.tr("Order %1") if message.subject == Subject.ORDER else self.tr("Service request %1")).replace(
+            "%1", str(message.item_id))
+        return self.tr("Escalated to you: %1 (%2) passed its time limit; now %3.").replace("%1", what).replace(
+            "%2", label(Kind.WORKFLOW, message.workflow)).replace("%3", label(Kind.WORKFLOW_STATE, message.state))
+
+    def _on_changed(self, message: Any) -> None:
+        if getattr(message, "escalate_to", None) != self.to:
+            return
+        text = self.text(message)
+        self.window.statusBar().showMessage(text, 120_000)
+        self.shown.emit(text)
+
+
+def show_escalations(window: QMainWindow, feed: WorkflowFeed, *, to: str) -> EscalationNotices:
+    """Escalations to ``to`` in ``window``'s status bar, for as long as the window lives."""
+    return EscalationNotices(window, feed, to)
 
 
 class WorkflowSource(Protocol):

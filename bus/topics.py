@@ -21,8 +21,9 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../supervisors/<login>/actions`` and ``.../results``: :func:`supervisor_actions`,
   :func:`supervisor_results` (:class:`SupervisorActionsTopic`, :class:`SupervisorResultsTopic`).
 
-Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :func:`all_queue_stats`,
-:func:`all_presence` (``+`` for the variable level) and :func:`everything` (``ccenter/v1/<site>/#``).
+Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_workflows`, :func:`all_agent_commands`,
+:func:`all_queue_stats`, :func:`all_presence` (``+`` for the variable level) and :func:`everything`
+(``ccenter/v1/<site>/#``).
 A site or id is one topic level of letters, digits and ``_ . : @ -``: ``/``, ``+`` and ``#`` (which
 would change what a topic addresses) are refused with :class:`TopicError`, as is any topic
 :func:`parse` does not know.
@@ -178,6 +179,10 @@ def all_agent_events(site: str) -> str:
 
 def all_agent_days(site: str) -> str:
     return f"{_site(site)}/agents/+/day"
+
+
+def all_agent_workflows(site: str) -> str:
+    return f"{_site(site)}/agents/+/workflows"
 
 
 def all_agent_commands(site: str) -> str:

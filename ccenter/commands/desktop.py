@@ -78,13 +78,14 @@ async def pump_bus(
     capability_sink: Callable[[list[str]], None] | None = None,
     agents: Iterable[str] | None = None,
     workflow_sink: Callable[[WorkflowChanged], None] | None = None,
-    workflows_of: str | None = None,
+    workflows_of: Iterable[str] | None = None,
     ready: Callable[[], None] | None = None,
 ) -> None:
     """Forward retained queue statistics, agent states, the ACD's offers (which name a call's queue) and
     its figures of each agent's day from a started bus to the windows' feeds; what the CTI link can
-    do (retained); and the workflow changes of the items agent ``workflows_of`` took (the open workflow
-    panels reload them); ``ready`` is called once every subscription is in place. ``agents`` limits the
+    do (retained); and the workflow changes of the items the agents ``workflows_of`` took (an agent: itself;
+    a supervisor: its team; None: every agent, an administrator), for the open workflow panels and the
+    supervisor's escalations; ``ready`` is called once every subscription is in place. ``agents`` limits the
     agents to those (a supervisor's team: the broker lets them read
     those agents' topics only, so they are subscribed one by one); None is every agent (an administrator)."""
     import asyncio
@@ -93,8 +94,10 @@ async def pump_bus(
     from bus.messages import AgentDay, AgentState, Command, CtiCapabilities, QueueStats, WorkflowChanged
 
     patterns = []
-    if workflow_sink is not None and workflows_of is not None:
-        patterns.append(topics.agent_workflows(site, workflows_of))
+    if workflow_sink is not None and workflows_of is None:
+        patterns.append(topics.all_agent_workflows(site))
+    elif workflow_sink is not None and workflows_of is not None:
+        patterns += [topics.agent_workflows(site, login) for login in sorted(set(workflows_of))]
     if queue_sink is not None:
         patterns.append(topics.all_queue_stats(site))
     if agent_sink is not None and agents is None:
@@ -135,7 +138,7 @@ async def _start_and_pump(
     agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
     agents: Iterable[str] | None = None,
     workflow_sink: Callable[[WorkflowChanged], None] | None = None,
-    workflows_of: str | None = None,
+    workflows_of: Iterable[str] | None = None,
 ) -> None:
     await bus.start()
     await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink, agents=agents,
@@ -227,12 +230,13 @@ def run_desktop(args: argparse.Namespace) -> int:
                 me = supervision.person(session, agent.login)
                 if me is not None and me.team:
                     team_agents = supervision.team_members(session, me.team)
-    from agent_desktop.workflow_panel import workflow_feed
+    from agent_desktop.workflow_panel import show_escalations, workflow_feed
 
     workflows = workflow_feed()  # made here, on the GUI thread
     thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(
         stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None, team_agents,
-        workflow_sink=workflows.publish, workflows_of=agent.login))
+        # An agent hears of its own items; a supervisor of its team's; an administrator of everyone's.
+        workflow_sink=workflows.publish, workflows_of=team_agents if supervises else [agent.login]))
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
                          outbox=outbox,
@@ -245,6 +249,7 @@ def run_desktop(args: argparse.Namespace) -> int:
     customers.customer_chosen.connect(window.relink)
     if agent_feed is not None:
         supervisor = SupervisorWindow(queue_stats=feed, agent_states=agent_feed)
+        show_escalations(supervisor, workflows, to="supervisor")
         window.supervisor_requested.connect(supervisor.show)
         window.supervisor_requested.connect(supervisor.raise_)
     window.show()

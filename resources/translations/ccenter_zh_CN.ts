@@ -450,6 +450,21 @@
     </message>
 </context>
 <context>
+    <name>EscalationNotices</name>
+    <message>
+        <source>Order %1</source>
+        <translation>订单 %1</translation>
+    </message>
+    <message>
+        <source>Service request %1</source>
+        <translation>服务请求 %1</translation>
+    </message>
+    <message>
+        <source>Escalated to you: %1 (%2) passed its time limit; now %3.</source>
+        <translation>已升级给您：%1（%2）已超过时限；当前状态：%3。</translation>
+    </message>
+</context>
+<context>
     <name>IvrDataPanel</name>
     <message>
         <source>From the IVR</source>

@@ -271,3 +271,29 @@ def test_an_escalation_shows_in_the_open_panel_by_itself(qtbot, engine: Engine) 
     fields = _cells(panel.history, "Fields")[-2]
     assert fields.startswith("Reason: opened for longer than 4h (due ")
     assert "Told: back_office" in fields and "Handed to: fault_desk" in fields and "Priority: high" in fields
+
+
+def test_the_supervisor_window_says_each_escalation_to_the_supervisor(qtbot) -> None:
+    from PySide6.QtWidgets import QMainWindow
+
+    from agent_desktop.workflow_panel import show_escalations
+    from bus.messages import WorkflowChanged
+
+    window = QMainWindow()  # the supervisor window is one
+    qtbot.addWidget(window)
+    feed = workflow_feed()
+    notices = show_escalations(window, feed, to="supervisor")
+
+    def change(escalate_to: str | None) -> WorkflowChanged:
+        return WorkflowChanged(subject="service_request", item_id=12, customer_id=3, workflow="fault_report",
+                               state="escalated", status="in_progress", ts=0.0, actor_name="escalation",
+                               escalate_to=escalate_to)
+
+    shown: list[str] = []
+    notices.shown.connect(shown.append)
+    feed.changed.emit(change("back_office"))  # the back office's, not the supervisor's
+    feed.changed.emit(change(None))  # a move, not an escalation
+    assert shown == [] and window.statusBar().currentMessage() == ""
+    feed.changed.emit(change("supervisor"))
+    assert shown == ["Escalated to you: Service request 12 (Fault report) passed its time limit; now Escalated."]
+    assert window.statusBar().currentMessage() == shown[0]

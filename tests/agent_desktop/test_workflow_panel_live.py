@@ -90,7 +90,7 @@ def test_a_status_posted_to_the_api_updates_the_open_panel_and_only_its_agent_he
 
     async def desktop() -> None:  # what `ccenter desktop` runs on its network thread for a7
         await desk_bus.start()
-        await pump_bus(desk_bus, site, workflow_sink=feed.publish, workflows_of="a7", ready=subscribed.set)
+        await pump_bus(desk_bus, site, workflow_sink=feed.publish, workflows_of=["a7"], ready=subscribed.set)
 
     async def snoop() -> None:  # a8 asks for every agent's workflow changes: the broker gives it its own
         await snoop_bus.start()
