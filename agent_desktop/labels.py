@@ -323,6 +323,7 @@ _TABLE: dict[Kind, dict[str, object]] = {
         "under_review": QT_TRANSLATE_NOOP("Labels", "Under review"),
         "credited": QT_TRANSLATE_NOOP("Labels", "Credited"),
         "rejected": QT_TRANSLATE_NOOP("Labels", "Rejected"),
+        "escalated": QT_TRANSLATE_NOOP("Labels", "Escalated"),
     },
     # Every transition of the shipped workflows, as the button that takes it reads.
     Kind.WORKFLOW_STEP: {
@@ -341,6 +342,7 @@ _TABLE: dict[Kind, dict[str, object]] = {
         "review": QT_TRANSLATE_NOOP("Labels", "Start the review"),
         "credit": QT_TRANSLATE_NOOP("Labels", "Credit the customer"),
         "reject": QT_TRANSLATE_NOOP("Labels", "Reject"),
+        "escalate": QT_TRANSLATE_NOOP("Labels", "Escalate"),
     },
     Kind.WORKFLOW_FIELD: {
         "reason": QT_TRANSLATE_NOOP("Labels", "Reason"),
@@ -348,6 +350,9 @@ _TABLE: dict[Kind, dict[str, object]] = {
         "resolution": QT_TRANSLATE_NOOP("Labels", "Resolution"),
         "visit_date": QT_TRANSLATE_NOOP("Labels", "Visit date"),
         "credit_amount": QT_TRANSLATE_NOOP("Labels", "Amount credited"),
+        "escalate_to": QT_TRANSLATE_NOOP("Labels", "Told"),
+        "assigned_to": QT_TRANSLATE_NOOP("Labels", "Handed to"),
+        "priority": QT_TRANSLATE_NOOP("Labels", "Priority"),
     },
     Kind.ACTOR: {
         "agent": QT_TRANSLATE_NOOP("Labels", "Agent"),

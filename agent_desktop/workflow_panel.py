@@ -7,6 +7,12 @@ and one button per step the workflow allows an agent from here: nothing else is 
 needs fields opens a small form under the buttons and is sent only once each field is filled in.
 A refused step (someone else moved the item first, a field the workflow rejects) says why and shows
 the item as it is now. Every text from the data is shown as plain text.
+
+The panel updates by itself: when the order system reports a status to ``ccenter api``, or a time
+limit passes and the item is escalated, the API says so on the bus (``workflow.changed`` on the
+topic of the agent who took the item); ``ccenter desktop`` hands those messages to
+:func:`workflow_feed`, and each panel showing that item reads it again (through its directory: the
+API for a desktop without database credentials).
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -34,9 +41,66 @@ from crm.workflows import Subject, TransitionRefused
 from .customer_view import named, plain_label
 from .labels import Kind, label
 from .tables import Column, RecordTableModel, when
-from .workers import run_in_background
+from .workers import mailbox, post, run_in_background
 
 logger = logging.getLogger(__name__)
+
+
+class WorkflowFeed(QObject):
+    """Workflow changes heard on the bus, handed to the GUI thread (one per application)."""
+
+    changed = Signal(object)  # bus.messages.WorkflowChanged
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        mailbox()  # made here, on the GUI thread, before the network thread publishes
+
+    def publish(self, message: Any) -> None:
+        """From any thread: ``changed`` is emitted on the GUI thread."""
+        post(self, self.changed.emit, message)
+
+
+def workflow_feed() -> WorkflowFeed:
+    """The application's feed; the first call must come from the GUI thread (it makes it)."""
+    app = QCoreApplication.instance()
+    if app is None:
+        raise RuntimeError("no Qt application: create one before the workflow feed")
+    feed = app.findChild(WorkflowFeed, "ccenter-workflow-feed")
+    if feed is None:
+        feed = WorkflowFeed(app)
+        feed.setObjectName("ccenter-workflow-feed")
+    return feed
+
+
+class EscalationNotices(QObject):
+    """Says in a window's status bar each escalation of a time limit to ``to`` (``supervisor``: the
+    supervisor window, fed the team's workflow changes by ``ccenter desktop``)."""
+
+    shown = Signal(str)
+
+    def __init__(self, window: QMainWindow, feed: WorkflowFeed, to: str) -> None:
+        super().__init__(window)
+        self.window = window
+        self.to = to
+        feed.changed.connect(self._on_changed)
+
+    def text(self, message: Any) -> str:
+        what = (self.tr("Order %1") if message.subject == Subject.ORDER else self.tr("Service request %1")).replace(
+            "%1", str(message.item_id))
+        return self.tr("Escalated to you: %1 (%2) passed its time limit; now %3.").replace("%1", what).replace(
+            "%2", label(Kind.WORKFLOW, message.workflow)).replace("%3", label(Kind.WORKFLOW_STATE, message.state))
+
+    def _on_changed(self, message: Any) -> None:
+        if getattr(message, "escalate_to", None) != self.to:
+            return
+        text = self.text(message)
+        self.window.statusBar().showMessage(text, 120_000)
+        self.shown.emit(text)
+
+
+def show_escalations(window: QMainWindow, feed: WorkflowFeed, *, to: str) -> EscalationNotices:
+    """Escalations to ``to`` in ``window``'s status bar, for as long as the window lives."""
+    return EscalationNotices(window, feed, to)
 
 
 class WorkflowSource(Protocol):
@@ -54,7 +118,9 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 def _move_text(entry: HistoryEntry) -> str:
     target = label(Kind.WORKFLOW_STATE, entry.to_state)
-    return f"{label(Kind.WORKFLOW_STATE, entry.from_state)} → {target}" if entry.from_state else target
+    if not entry.from_state or entry.from_state == entry.to_state:  # created, or escalated where it is
+        return target
+    return f"{label(Kind.WORKFLOW_STATE, entry.from_state)} → {target}"
 
 
 HISTORY_COLUMNS: list[Column[HistoryEntry]] = [
@@ -78,6 +144,7 @@ class WorkflowPanel(QWidget):
         super().__init__(parent)
         self.directory = directory
         self.agent_login = agent_login
+        workflow_feed().changed.connect(self._on_changed)
         self.status: WorkflowStatus | None = None
         self._item: tuple[Subject, int] | None = None
         self._serial = 0
@@ -182,6 +249,12 @@ class WorkflowPanel(QWidget):
     def reload(self) -> None:
         if self._item is not None:
             self.show_item(*self._item)
+
+    def _on_changed(self, message: Any) -> None:
+        """A change heard on the bus: read the item again when it is the one shown."""
+        if self._item is not None and self._item == (getattr(message, "subject", None),
+                                                     getattr(message, "item_id", None)):
+            self.reload()
 
     # --- showing -----------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from bus.messages import WorkflowChanged
 from connectors.boss import OrderSystem
 from connectors.errors import BackendRefused, ConnectorError
 from crm import db, repository
@@ -161,8 +162,10 @@ def agent_may_see(owner: TokenOwner, tier: Tier) -> bool:
 
 
 def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: OrderSystem | None = None,
-               site: str = "main") -> FastAPI:
-    """The API over a session factory; ``orders`` (the order system's connector) answers live bills."""
+               site: str = "main", changed: Callable[[WorkflowChanged, str | None], object] | None = None) -> FastAPI:
+    """The API over a session factory; ``orders`` (the order system's connector) answers live bills;
+    ``changed`` is told each workflow change (a status report, a back-office or agent's move) with the login of
+    the agent who took the item (``connectors.notices.Notices.changed`` puts it on the bus)."""
     app = FastAPI(title="ccenter API", version="1", description=__doc__)
 
     @app.exception_handler(CrmError)
@@ -232,6 +235,14 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
                                             "role": agent.role, "extension": agent.extension,
                                             "skills": agent.skills})
 
+    def tell(status: repository.WorkflowStatus, actor: Actor, actor_name: str, agent: str | None) -> None:
+        """After the commit: the agent who took the item (and their supervisors) hear of the change."""
+        if changed is None:
+            return
+        changed(WorkflowChanged(subject=status.subject.value, item_id=status.id, customer_id=status.customer_id,
+                                workflow=status.workflow, state=status.state, status=status.status,
+                                ts=time.time(), actor=actor.value, actor_name=actor_name), agent)
+
     # --- the order system ------------------------------------------------------------------------
 
     @app.post("/v1/status", tags=["order system"])
@@ -244,8 +255,12 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
                 item_id = repository.workflows.find_by_external_ref(session, body.subject, body.reference)
             else:
                 raise InvalidData("name the item by id or by reference")
+            before = repository.workflow_status(session, body.subject, item_id, Actor.SYSTEM).state
             status = repository.report_state(session, body.subject, item_id, body.state, actor_name=owner.name,
                                              fields=repository.workflows.check_fields(body.fields))
+            agent = repository.workflows.agent_of(session, body.subject, item_id)
+        if status.state != before:
+            tell(status, Actor.SYSTEM, owner.name, agent)
         return {"subject": status.subject.value, "id": status.id, "state": status.state, "status": status.status}
 
     # --- the back office -------------------------------------------------------------------------
@@ -257,6 +272,8 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
             status = repository.move(session, subject, item_id, body.transition, actor=Actor.BACK_OFFICE,
                                      actor_name=f"{owner.name}:{body.by}"[:64],
                                      fields=repository.workflows.check_fields(body.fields))
+            agent = repository.workflows.agent_of(session, subject, item_id)
+        tell(status, Actor.BACK_OFFICE, f"{owner.name}:{body.by}"[:64], agent)
         return _plain(status)
 
     @app.get("/v1/backoffice/overdue", tags=["back office"])
@@ -439,6 +456,8 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
             status = repository.move(session, subject, item_id, body.transition, actor=Actor.AGENT,
                                      actor_name=owner.agent_login or owner.name,
                                      fields=repository.workflows.check_fields(body.fields))
+            agent = repository.workflows.agent_of(session, subject, item_id)
+        tell(status, Actor.AGENT, owner.agent_login or owner.name, agent)  # the agent's other desktops, their team
         return _plain(status)
 
     @app.post("/v1/desk/communications/{communication_id}/feedback", tags=["desk"])

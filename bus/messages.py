@@ -469,6 +469,43 @@ class AgentDay(Message):
             raise MessageError("agent day: agent_id and day are text")
 
 
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowChanged(Message):
+    """An order's or a service request's workflow moved or was escalated (``workflow.changed``), on
+    ``ccenter/v1/<site>/agents/<agent_id>/workflows`` of the agent who took it; written by ``ccenter api``.
+    It says what changed; a desktop reads the item itself (through the API or the database) to show it.
+    ``escalate_to`` is set when a time limit passed (who was told)."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("workflow.changed",)
+
+    subject: str
+    item_id: int
+    customer_id: int
+    workflow: str
+    state: str
+    status: str
+    ts: float
+    actor: str = "system"
+    actor_name: str = ""
+    escalate_to: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.subject not in ("order", "service_request"):
+            raise MessageError(f"workflow changed: unknown subject {self.subject!r}")
+        for name in ("item_id", "customer_id"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise MessageError(f"workflow changed: {name} must be an id, not {value!r}")
+        for name in ("workflow", "state", "status", "actor", "actor_name"):
+            if not isinstance(getattr(self, name), str):
+                raise MessageError(f"workflow changed: {name} is text")
+        if self.escalate_to is not None and not isinstance(self.escalate_to, str):
+            raise MessageError("workflow changed: escalate_to is text")
+        if not isinstance(self.ts, int | float) or isinstance(self.ts, bool):
+            raise MessageError("workflow changed: ts is a time")
+
+
 # ---------------------------------------------------------------- CTI gateway replies (cti/gateway.py, cti/buslink.py)
 
 

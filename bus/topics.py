@@ -11,6 +11,9 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../agents/<agent_id>/presence``: :func:`agent_presence` (:class:`AgentPresenceTopic`), whether the
   agent's desktop is connected (retained; its offline is the desktop's MQTT last will), written by that
   agent's identity alone and read by the ACDs;
+- ``.../agents/<agent_id>/workflows``: :func:`agent_workflows` (:class:`AgentWorkflowsTopic`), changes
+  of the workflows of the orders and service requests that agent took (``ccenter api``), read by that
+  agent's desktops and the supervisors of its team;
 - ``.../queues/<queue>/stats``: :func:`queue_stats` (:class:`QueueStatsTopic`);
 - ``.../cti/commands``, ``.../cti/results``, ``.../cti/capabilities``: :func:`cti_commands`,
   :func:`cti_results`, :func:`cti_capabilities`;
@@ -21,8 +24,9 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../supervisors/<login>/actions`` and ``.../results``: :func:`supervisor_actions`,
   :func:`supervisor_results` (:class:`SupervisorActionsTopic`, :class:`SupervisorResultsTopic`).
 
-Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_commands`, :func:`all_queue_stats`,
-:func:`all_presence` (``+`` for the variable level) and :func:`everything` (``ccenter/v1/<site>/#``).
+Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_workflows`, :func:`all_agent_commands`,
+:func:`all_queue_stats`, :func:`all_presence` (``+`` for the variable level) and :func:`everything`
+(``ccenter/v1/<site>/#``).
 A site or id is one topic level of letters, digits and ``_ . : @ -``: ``/``, ``+`` and ``#`` (which
 would change what a topic addresses) are refused with :class:`TopicError`, as is any topic
 :func:`parse` does not know.
@@ -102,6 +106,9 @@ def agent_day(site: str, agent_id: str) -> str:
 def agent_presence(site: str, agent_id: str) -> str:
     """Whether the agent's desktop is connected (retained; offline as its last will)."""
     return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/presence"
+def agent_workflows(site: str, agent_id: str) -> str:
+    """Workflow changes (moves, escalations) of the orders and service requests ``agent_id`` took."""
+    return f"{_site(site)}/agents/{_check(agent_id, 'agent id')}/workflows"
 
 
 def queue_stats(site: str, queue: str) -> str:
@@ -182,6 +189,8 @@ def all_agent_days(site: str) -> str:
 
 def all_agent_presence(site: str) -> str:
     return f"{_site(site)}/agents/+/presence"
+def all_agent_workflows(site: str) -> str:
+    return f"{_site(site)}/agents/+/workflows"
 
 
 def all_agent_commands(site: str) -> str:
@@ -326,6 +335,15 @@ class AgentDayTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentWorkflowsTopic:
+    site: str
+    agent_id: str
+
+    def __str__(self) -> str:
+        return agent_workflows(self.site, self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisorActionsTopic:
     site: str
     login: str
@@ -360,6 +378,7 @@ Topic = (
     | SupervisorResultsTopic
     | AgentDayTopic
     | AgentPresenceTopic
+    | AgentWorkflowsTopic
 )
 
 _FIXED: dict[tuple[str, str], Callable[[str], Topic]] = {
@@ -398,6 +417,8 @@ def parse(topic: str) -> Topic:
                 return AgentDayTopic(site, _check(agent_id, "agent id"))
             case ["agents", agent_id, "presence"]:
                 return AgentPresenceTopic(site, _check(agent_id, "agent id"))
+            case ["agents", agent_id, "workflows"]:
+                return AgentWorkflowsTopic(site, _check(agent_id, "agent id"))
             case ["queues", queue, "stats"]:
                 return QueueStatsTopic(site, _check(queue, "queue"))
             case ["supervisors", login, "actions"]:

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bus.messages import WorkflowChanged
 from crm import db, repository
 from crm.errors import CrmError
 from crm.repository import SYSTEM_OF_RECORD
-from crm.repository.workflows import items_to_follow, mark_delivered, mark_failed
+from crm.repository.workflows import agent_of, items_to_follow, mark_delivered, mark_failed
 from crm.workflows import Subject
 
 from .boss import OrderSystem
@@ -38,9 +41,12 @@ class Round:
 
 class Relay:
     def __init__(self, sessions: db.SessionFactory, system: OrderSystem, *, destination: str = SYSTEM_OF_RECORD,
-                 batch: int = 100) -> None:
+                 batch: int = 100,
+                 notify: Callable[[WorkflowChanged, str | None], object] | None = None) -> None:
         self.sessions = sessions
         self.system = system
+        #: Told each move a status from the back end caused, after its commit (``Notices.changed``).
+        self.notify = notify
         self.destination = destination
         self.batch = batch
         self._lock = threading.Lock()  # one delivery round at a time: order is kept across threads
@@ -78,8 +84,9 @@ class Relay:
                         continue
                     with db.transaction(self.sessions) as session:
                         mark_delivered(session, entry.id, external_ref=pushed.reference)
-                        if pushed.state:
-                            self._report(session, entry.subject, entry.subject_id, pushed.state, {})
+                        change = (self._report(session, entry.subject, entry.subject_id, pushed.state, {})
+                                  if pushed.state else None)
+                    self._tell(change)
                     delivered += 1
                 if stopped:
                     break
@@ -90,18 +97,27 @@ class Relay:
                         self.system.config.name, refused, left)
         return Round(delivered, refused, left, error)
 
-    def _report(self, session: db.Session, subject: Subject, item_id: int, state: str, fields: dict) -> bool:
+    def _report(self, session: db.Session, subject: Subject, item_id: int, state: str,
+                fields: dict) -> tuple[WorkflowChanged, str | None] | None:
+        """Move the item where the back end says it is; what to tell once committed, or None (no move)."""
         try:
             before = repository.workflow_status(session, subject, item_id)
             if before.state == state:
-                return False
-            repository.report_state(session, subject, item_id, state, actor_name=self.system.config.name,
-                                    fields=fields)
-            return True
+                return None
+            status = repository.report_state(session, subject, item_id, state, actor_name=self.system.config.name,
+                                             fields=fields)
+            agent = agent_of(session, subject, item_id)
         except CrmError as exc:
             logger.error("%s %d: %s reported state %r, not taken: %s", subject.value, item_id,
                          self.system.config.name, state, exc)
-            return False
+            return None
+        return WorkflowChanged(subject=subject.value, item_id=item_id, customer_id=status.customer_id,
+                               workflow=status.workflow, state=status.state, status=status.status, ts=time.time(),
+                               actor="system", actor_name=self.system.config.name), agent
+
+    def _tell(self, change: tuple[WorkflowChanged, str | None] | None) -> None:
+        if change is not None and self.notify is not None:
+            self.notify(*change)
 
     def follow(self) -> int:
         """Ask the back end where each delivered, unfinished item is; returns how many moved."""
@@ -118,7 +134,9 @@ class Relay:
                         return moved
                     continue
                 with db.transaction(self.sessions) as session:
-                    moved += self._report(session, subject, item_id, reported.state, reported.fields)
+                    change = self._report(session, subject, item_id, reported.state, reported.fields)
+                self._tell(change)
+                moved += change is not None
         return moved
 
     def run(self, stop: threading.Event, interval_s: float | None = None) -> None:

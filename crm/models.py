@@ -294,6 +294,7 @@ class Contact(Base):
 
 class Order(Base):
     __tablename__ = "customer_order"
+    __table_args__ = (Index("ix_customer_order_state_since", "state", "state_since"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
@@ -313,10 +314,13 @@ class Order(Base):
     workflow: Mapped[str] = mapped_column(String(64), default="broadband_order")
     state: Mapped[str] = mapped_column(String(32), default="submitted")
     state_since: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The group (back office desk, team) it was handed to when a time limit passed; None: the agent's.
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
 
 
 class ServiceRequest(Base):
     __tablename__ = "service_request"
+    __table_args__ = (Index("ix_service_request_state_since", "state", "state_since"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
@@ -336,6 +340,8 @@ class ServiceRequest(Base):
     workflow: Mapped[str] = mapped_column(String(64), default="fault_report")
     state: Mapped[str] = mapped_column(String(32), default="opened")
     state_since: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The group (back office desk, team) it was handed to when a time limit passed; None: the agent's.
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
 
 
 class Communication(Base):
@@ -588,6 +594,30 @@ class WorkflowEvent(Base):
     actor_name: Mapped[str] = mapped_column(String(64))  # the agent's login or the system's name
     at: Mapped[datetime] = mapped_column(default=utcnow)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WorkflowEscalation(Base):
+    """A time limit that passed and was acted on: one row per item, state and entry into that state.
+
+    The unique key is the claim: of two ``ccenter api`` processes that see the same limit pass, the
+    one whose row goes in acts; the other's insert fails and it leaves the item alone.
+    """
+
+    __tablename__ = "workflow_escalation"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "state", "state_since"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(32))
+    state_since: Mapped[datetime]
+    due_at: Mapped[datetime]
+    escalated_at: Mapped[datetime]
+    escalate_to: Mapped[str] = mapped_column(String(32))
+    #: What was done: ``assigned_to``, ``priority`` (from, to), ``transition``.
+    actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The process that acted (its client id).
+    escalated_by: Mapped[str] = mapped_column(String(128))
 
 
 class OutboxMessage(Base):

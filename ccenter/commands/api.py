@@ -9,6 +9,7 @@ system's token (printed once; only its hash is stored); ``ccenter api token revo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -125,21 +126,38 @@ def run_api(args: argparse.Namespace) -> int:
     factory = db.session_factory(engine)
     system = order_system(settings)
 
-    app = create_app(factory, region=settings.default_region, orders=system, site=settings.site)
+    import socket
+
+    from connectors.escalation import Escalator
+    from connectors.notices import Notices
+
+    name = f"api-{socket.gethostname()}-{os.getpid()}"
+    # Workflow changes (status reports, moves, escalations) go to the agents' desktops over the bus
+    # (as svc-api); with the in-process bus there is nobody in another process to tell.
+    notices = (Notices.from_url(settings.mqtt_url, site=settings.site, client_id=name)
+               if not settings.mqtt_url.startswith("inproc:") else None)
+    app = create_app(factory, region=settings.default_region, orders=system, site=settings.site,
+                     changed=notices.changed if notices is not None else None)
     stop = threading.Event()
-    relay_thread = None
+    threads = []
     if system is not None:
-        relay = Relay(factory, system)
-        relay_thread = threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True)
-        relay_thread.start()
+        relay = Relay(factory, system, notify=notices.changed if notices is not None else None)
+        threads.append(threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True))
+    # Time limits that pass are acted on here, once across every `ccenter api` (a claim row per limit).
+    escalator = Escalator(factory, name=name, notify=notices.changed if notices is not None else None)
+    threads.append(threading.Thread(target=escalator.run, args=(stop,), name="escalator", daemon=True))
+    for thread in threads:
+        thread.start()
     host, port = args.listen
     print(f"ccenter api on http://{host}:{port} (OpenAPI at /openapi.json)", file=sys.stderr, flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
-        if relay_thread is not None:
-            relay_thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
+        if notices is not None:
+            notices.close()
         if system is not None:
             system.close()
         engine.dispose()

@@ -44,6 +44,7 @@ _P = "ccenter/v1/+"
 AGENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("write", f"{_P}/agents/%u/commands"),  # its own commands, to the CTI gateway
     ("read", f"{_P}/agents/%u/events"),  # its state, its calls' events, its results, its offers
+    ("read", f"{_P}/agents/%u/workflows"),  # the workflow changes of the orders and requests it took
     ("read", f"{_P}/queues/+/stats"),
     ("read", f"{_P}/cti/capabilities"),  # the gateway's last will among them: no presence is read
     ("write", f"{_P}/presence/%c"),  # its own process presence and last will (never read by agents)
@@ -84,6 +85,7 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("read", f"{_P}/cti/results"),
     ),
     "ivr": (("write", f"{_P}/calls/+"),),
+    "api": (("write", f"{_P}/agents/+/workflows"),),  # `ccenter api`: status reports and escalations
     "supervisor": (("read", "ccenter/v1/#"), ("write", f"{_P}/acd/explain")),
 }
 
@@ -98,6 +100,7 @@ SUPERVISOR_RULES: tuple[tuple[str, str], ...] = (
 ADMIN_RULES: tuple[tuple[str, str], ...] = (
     ("read", f"{_P}/agents/+/events"),
     ("read", f"{_P}/agents/+/day"),
+    ("read", f"{_P}/agents/+/workflows"),
     ("read", f"{_P}/calls/+"),
 )
 
@@ -106,6 +109,7 @@ ADMIN_RULES: tuple[tuple[str, str], ...] = (
 TEAM_AGENT_RULES: tuple[tuple[str, str], ...] = (
     ("read", f"{_P}/agents/{{agent}}/events"),
     ("read", f"{_P}/agents/{{agent}}/day"),
+    ("read", f"{_P}/agents/{{agent}}/workflows"),  # escalations of the team's orders and requests
 )
 
 #: The service users of a site, one per process (two ACDs: a leader and its standby).
@@ -115,6 +119,7 @@ DEFAULT_SERVICES: Mapping[str, str] = {
     "svc-acd-2": "acd",
     "svc-dialer": "dialer",
     "svc-ivr": "ivr",
+    "svc-api": "api",
     "svc-supervisor": "supervisor",
 }
 

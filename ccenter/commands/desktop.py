@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from agent_desktop.supervisor_tiles import Thresholds
-    from bus.messages import AgentDay, AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
+    from bus.messages import AgentDay, AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult, WorkflowChanged
     from bus.transport import Bus, Subscription
 
 
@@ -77,17 +77,27 @@ async def pump_bus(
     agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
     capability_sink: Callable[[list[str]], None] | None = None,
     agents: Iterable[str] | None = None,
+    workflow_sink: Callable[[WorkflowChanged], None] | None = None,
+    workflows_of: Iterable[str] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Forward retained queue statistics, agent states, the ACD's offers (which name a call's queue) and
-    its figures of each agent's day from a started bus to the windows' feeds; and what the CTI link can
-    do (retained). ``agents`` limits the agents to those (a supervisor's team: the broker lets them read
+    its figures of each agent's day from a started bus to the windows' feeds; what the CTI link can
+    do (retained); and the workflow changes of the items the agents ``workflows_of`` took (an agent: itself;
+    a supervisor: its team; None: every agent, an administrator), for the open workflow panels and the
+    supervisor's escalations; ``ready`` is called once every subscription is in place. ``agents`` limits the
+    agents to those (a supervisor's team: the broker lets them read
     those agents' topics only, so they are subscribed one by one); None is every agent (an administrator)."""
     import asyncio
 
     from bus import topics
-    from bus.messages import AgentDay, AgentState, Command, CtiCapabilities, QueueStats
+    from bus.messages import AgentDay, AgentState, Command, CtiCapabilities, QueueStats, WorkflowChanged
 
     patterns = []
+    if workflow_sink is not None and workflows_of is None:
+        patterns.append(topics.all_agent_workflows(site))
+    elif workflow_sink is not None and workflows_of is not None:
+        patterns += [topics.agent_workflows(site, login) for login in sorted(set(workflows_of))]
     if queue_sink is not None:
         patterns.append(topics.all_queue_stats(site))
     if agent_sink is not None and agents is None:
@@ -98,6 +108,8 @@ async def pump_bus(
     if capability_sink is not None:
         patterns.append(topics.cti_capabilities(site))
     subscriptions = [await bus.subscribe(p) for p in patterns]
+    if ready is not None:
+        ready()
 
     async def forward(subscription: Subscription) -> None:
         async for envelope in subscription:
@@ -108,6 +120,8 @@ async def pump_bus(
                 isinstance(message, AgentState | AgentDay) or (isinstance(message, Command) and message.name == "offer")
             ):
                 agent_sink(message)
+            elif isinstance(message, WorkflowChanged) and workflow_sink is not None:
+                workflow_sink(message)
             elif isinstance(message, CtiCapabilities) and capability_sink is not None:
                 capability_sink(message.capabilities if message.online else [])
 
@@ -123,9 +137,12 @@ async def _start_and_pump(
     queue_sink: Callable[[QueueStats], None],
     agent_sink: Callable[[AgentState | Command | AgentDay], None] | None = None,
     agents: Iterable[str] | None = None,
+    workflow_sink: Callable[[WorkflowChanged], None] | None = None,
+    workflows_of: Iterable[str] | None = None,
 ) -> None:
     await bus.start()
-    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink, agents=agents)
+    await pump_bus(bus, site, queue_sink=queue_sink, agent_sink=agent_sink, agents=agents,
+                   workflow_sink=workflow_sink, workflows_of=workflows_of)
 
 
 def run_desktop(args: argparse.Namespace) -> int:
@@ -213,8 +230,13 @@ def run_desktop(args: argparse.Namespace) -> int:
                 me = supervision.person(session, agent.login)
                 if me is not None and me.team:
                     team_agents = supervision.team_members(session, me.team)
+    from agent_desktop.workflow_panel import show_escalations, workflow_feed
+
+    workflows = workflow_feed()  # made here, on the GUI thread
     thread = LinkThread(link, on_loop=lambda _loop: _start_and_pump(
-        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None, team_agents))
+        stats_bus, settings.site, feed.publish, agent_feed.publish if agent_feed else None, team_agents,
+        # An agent hears of its own items; a supervisor of its team's; an administrator of everyone's.
+        workflow_sink=workflows.publish, workflows_of=team_agents if supervises else [agent.login]))
     thread.start()
     window = AgentWindow(agent=agent, link=thread, directory=directory,
                          outbox=outbox,
@@ -227,6 +249,7 @@ def run_desktop(args: argparse.Namespace) -> int:
     customers.customer_chosen.connect(window.relink)
     if agent_feed is not None:
         supervisor = SupervisorWindow(queue_stats=feed, agent_states=agent_feed)
+        show_escalations(supervisor, workflows, to="supervisor")
         window.supervisor_requested.connect(supervisor.show)
         window.supervisor_requested.connect(supervisor.raise_)
     window.show()

@@ -16,17 +16,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import workflows
-from ..errors import InvalidData, NotFound
-from ..models import Account, Agent, Contact, Customer, Order, OutboxMessage, ServiceRequest, WorkflowEvent
+from ..errors import CrmError, InvalidData, NotFound
+from ..models import (
+    Account,
+    Agent,
+    Contact,
+    Customer,
+    Order,
+    OutboxMessage,
+    ServiceRequest,
+    WorkflowEscalation,
+    WorkflowEvent,
+)
 from ..workflows import Actor, Subject, Workflow
+from ..workflows.definition import PRIORITIES
 
 #: The outbox's destination for new orders and service requests: the operator's system of record.
 SYSTEM_OF_RECORD = "system_of_record"
@@ -247,22 +259,170 @@ def workflow_status(session: Session, subject: Subject, item_id: int, actor: Act
 
 def overdue_items(session: Session, now: datetime | None = None, *, catalog: workflows.Workflows | None = None,
                   limit: int = 500) -> list[tuple[Subject, int, workflows.Escalation]]:
-    """Orders and service requests whose state outlived its time limit, oldest first."""
+    """Orders and service requests whose state outlived its time limit (escalated or not), the longest
+    overdue first: one indexed query per state with a limit, as :func:`due_escalations`."""
     catalog = catalog or workflows.shipped()
     now = now or _now()
     found: list[tuple[Subject, int, workflows.Escalation]] = []
-    for subject, model in ((Subject.ORDER, Order), (Subject.SERVICE_REQUEST, ServiceRequest)):
-        rows = session.execute(select(model.id, model.workflow, model.state, model.state_since)
-                               .order_by(model.state_since).limit(limit * 4))
-        for item_id, name, state, since in rows:
-            wf = catalog.by_name.get(name)
-            if wf is None or state not in wf.states:
+    for wf in catalog.by_name.values():
+        model = _model(wf.subject)
+        for state in wf.states.values():
+            if state.deadline is None:
                 continue
-            escalation = workflows.overdue(wf, state, since, now)
-            if escalation is not None:
-                found.append((subject, item_id, escalation))
+            after = timedelta(seconds=state.deadline.after_s)
+            rows = session.execute(select(model.id, model.state_since)
+                                   .where(model.state == state.name, model.workflow == wf.name,
+                                          model.state_since <= now - after)
+                                   .order_by(model.state_since).limit(limit))
+            found += [(wf.subject, item_id, workflows.Escalation(state.name, state.deadline.escalate_to,
+                                                                 since + after)) for item_id, since in rows]
     found.sort(key=lambda f: f[2].due_at)
     return found[:limit]
+
+
+# --- escalation: a time limit acted on, once ------------------------------------------------
+
+#: The name escalations are recorded under in an item's history (the actor is ``system``).
+ESCALATION_ACTOR = "escalation"
+
+
+class AlreadyEscalated(CrmError):
+    """Another process claimed this time limit first: it acts, this one does nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class DueEscalation:
+    """An item whose state outlived its time limit and was not acted on yet."""
+
+    subject: Subject
+    id: int
+    state: str
+    state_since: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    """What an escalation did to one item, for the bus: where it is now and who was told."""
+
+    subject: Subject
+    id: int
+    customer_id: int
+    workflow: str
+    state: str
+    status: str
+    overdue_state: str
+    escalate_to: str
+    #: The login of the agent who took the item (its bus topic), if an agent did.
+    agent_login: str | None
+    actions: dict[str, Any]
+    at: datetime
+
+
+def _model(subject: Subject) -> type[Order] | type[ServiceRequest]:
+    return Order if subject is Subject.ORDER else ServiceRequest
+
+
+def due_escalations(session: Session, now: datetime, *, catalog: workflows.Workflows | None = None,
+                    limit: int = 200) -> list[DueEscalation]:
+    """Items whose time limit passed by ``now`` and that no process escalated yet, the longest overdue first.
+
+    One indexed query per state with a time limit (``ix_<table>_state_since``), so the cost follows
+    what is due, not the size of the tables.
+    """
+    catalog = catalog or workflows.shipped()
+    found: list[DueEscalation] = []
+    for wf in catalog.by_name.values():
+        subject = wf.subject
+        model = _model(subject)
+        for state in wf.states.values():
+            if state.deadline is None:
+                continue
+            after = timedelta(seconds=state.deadline.after_s)
+            done = exists().where(WorkflowEscalation.subject == subject.value,
+                                  WorkflowEscalation.subject_id == model.id,
+                                  WorkflowEscalation.state == model.state,
+                                  WorkflowEscalation.state_since == model.state_since)
+            rows = session.execute(select(model.id, model.state_since)
+                                   .where(model.state == state.name, model.workflow == wf.name,
+                                          model.state_since <= now - after, ~done)
+                                   .order_by(model.state_since).limit(limit))
+            found += [DueEscalation(subject, item_id, state.name, since, since + after) for item_id, since in rows]
+    found.sort(key=lambda d: d.due_at)
+    return found[:limit]
+
+
+def escalate(session: Session, due: DueEscalation, *, now: datetime, by: str,
+             catalog: workflows.Workflows | None = None) -> Escalated | None:
+    """Carry out ``due``'s escalation as the workflow declares it, or None when there is nothing to do.
+
+    The claim comes first: a :class:`~crm.models.WorkflowEscalation` row, unique per item, state and
+    entry into that state. When another process already claimed it, :class:`AlreadyEscalated` is
+    raised (the transaction must be rolled back); when the item left that state meanwhile, nothing is
+    done (None). Otherwise the item is assigned to the deadline's group, a
+    service request's priority is raised, the system takes the named step, and the history says who
+    (the system, as ``escalation``), when and why. Run it in a transaction of its own: a failed claim
+    leaves that transaction unusable.
+    """
+    catalog = catalog or workflows.shipped()
+    try:
+        claim = session.execute(insert(WorkflowEscalation).values(
+            subject=due.subject.value, subject_id=due.id, state=due.state, state_since=due.state_since,
+            due_at=due.due_at, escalated_at=now, escalate_to="", actions={}, escalated_by=by[:128],
+        ).returning(WorkflowEscalation.id)).scalar_one()
+    except IntegrityError:
+        raise AlreadyEscalated(f"{due.subject.value} {due.id}: {due.state} was escalated by another process") \
+            from None
+    item = _item(session, due.subject, due.id, lock=True)
+    wf = catalog[item.workflow]
+    deadline = wf.state(item.state).deadline if item.state in wf.states else None
+    if item.state != due.state or item.state_since != due.state_since or deadline is None:
+        session.execute(delete(WorkflowEscalation).where(WorkflowEscalation.id == claim))
+        return None  # it moved on since it was found: its new state has a limit of its own
+    actions: dict[str, Any] = {"assigned_to": deadline.assign_to or deadline.escalate_to}
+    item.assigned_to = actions["assigned_to"]
+    if deadline.priority is not None and isinstance(item, ServiceRequest):
+        old = item.priority if item.priority in PRIORITIES else "normal"
+        if PRIORITIES.index(deadline.priority) > PRIORITIES.index(old):
+            item.priority = deadline.priority
+            actions["priority"] = [old, deadline.priority]
+    overdue_by = now - due.due_at
+    reason = (f"{item.state} for longer than {_duration(deadline.after_s)}"
+              f" (due {due.due_at.isoformat(timespec='minutes')}"
+              f"{f', {_duration(overdue_by.total_seconds())} late' if overdue_by.total_seconds() >= 60 else ''})")
+    fields: dict[str, Any] = {"reason": reason, "escalate_to": deadline.escalate_to,
+                              "assigned_to": actions["assigned_to"]}
+    if "priority" in actions:
+        fields["priority"] = actions["priority"][1]
+    # The escalation itself, in the history (then the step it takes, if any, as its own entry).
+    session.add(WorkflowEvent(subject=due.subject.value, subject_id=item.id, workflow=item.workflow,
+                              transition="escalate", from_state=item.state, to_state=item.state,
+                              actor=Actor.SYSTEM.value, actor_name=ESCALATION_ACTOR, at=now, fields=fields))
+    overdue_state = item.state
+    if deadline.transition is not None:
+        step = workflows.take(wf, item.state, deadline.transition, Actor.SYSTEM, {"reason": reason})
+        _apply(session, item, due.subject, step, Actor.SYSTEM, ESCALATION_ACTOR, now)
+        actions["transition"] = deadline.transition
+    session.execute(update(WorkflowEscalation).where(WorkflowEscalation.id == claim)
+                    .values(escalate_to=deadline.escalate_to, actions=actions))
+    agent = _actor_name_of(session, item.contact_id, "") or None
+    session.flush()
+    return Escalated(due.subject, item.id, item.customer_id, item.workflow, item.state, item.status, overdue_state,
+                     deadline.escalate_to, agent, actions, now)
+
+
+def _duration(seconds: float) -> str:
+    """``14400`` → ``4h``, ``5400`` → ``90m``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{round(seconds / 60)}m" if seconds >= 60 else f"{round(seconds)}s"
+
+
+def agent_of(session: Session, subject: Subject, item_id: int) -> str | None:
+    """The login of the agent who took the item (the contact it was made on), or None."""
+    item = _item(session, subject, item_id)
+    return _actor_name_of(session, item.contact_id, "") or None
 
 
 # --- the outbox --------------------------------------------------------------------------------

@@ -50,10 +50,25 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+#: The priorities a service request may be raised to when its time limit passes, lowest first.
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
 @dataclass(frozen=True, slots=True)
 class Deadline:
+    """A state's time limit and what is done, once, when it passes.
+
+    ``escalate_to`` is told (over the bus: the agent who took the item and the supervisors of its
+    team) and is the group the item is assigned to, unless ``assign_to`` names another;
+    ``priority`` raises a service request's priority (never lowers it); ``transition`` is a step the
+    system takes (to an escalated state, say).
+    """
+
     after_s: float
     escalate_to: str
+    assign_to: str | None = None
+    priority: str | None = None
+    transition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +196,8 @@ def parse_workflow(doc: object, source: str) -> Workflow:
         deadline = None
         if "deadline" in body:
             d = r.mapping(body["deadline"], f"{where}.deadline")
-            r.keys(d, f"{where}.deadline", {"after", "escalate_to"}, {"after", "escalate_to"})
+            r.keys(d, f"{where}.deadline", {"after", "escalate_to", "assign_to", "priority", "transition"},
+                   {"after", "escalate_to"})
             try:
                 after = parse_duration(d["after"])
             except ValueError as exc:
@@ -191,7 +207,16 @@ def parse_workflow(doc: object, source: str) -> Workflow:
                              f"expected one of {', '.join(sorted(ESCALATION_TARGETS))}, got {d['escalate_to']!r}")
             if final:
                 raise r.fail(f"{where}.deadline", "a final state has no time limit")
-            deadline = Deadline(after, d["escalate_to"])
+            assign_to = r.name(d["assign_to"], f"{where}.deadline.assign_to") if "assign_to" in d else None
+            priority = d.get("priority")
+            if priority is not None:
+                if subject is not Subject.SERVICE_REQUEST:
+                    raise r.fail(f"{where}.deadline.priority", "only a service request has a priority")
+                if priority not in PRIORITIES:
+                    raise r.fail(f"{where}.deadline.priority",
+                                 f"expected one of {', '.join(PRIORITIES)}, got {priority!r}")
+            step = r.name(d["transition"], f"{where}.deadline.transition") if "transition" in d else None
+            deadline = Deadline(after, d["escalate_to"], assign_to, priority, step)
         states[state_name] = State(state_name, status, final, deadline)
 
     initial = r.name(top["initial"], "initial")
@@ -246,4 +271,11 @@ def parse_workflow(doc: object, source: str) -> Workflow:
             raise r.fail(f"states.{state_name}", "not final, yet no transition leaves it")
     if not any(s.final for s in states.values()):
         raise r.fail("states", "a workflow needs at least one final state")
+    for state_name, state in states.items():
+        step = state.deadline.transition if state.deadline else None
+        if step is not None and not any(
+                t.name == step and state_name in t.sources and Actor.SYSTEM in t.actors and not t.requires
+                for t in transitions):
+            raise r.fail(f"states.{state_name}.deadline.transition",
+                         f"no transition {step!r} from {state_name!r} that the system may take without fields")
     return Workflow(name, title, subject, initial, states, tuple(transitions), default, categories)

@@ -450,6 +450,21 @@
     </message>
 </context>
 <context>
+    <name>EscalationNotices</name>
+    <message>
+        <source>Order %1</source>
+        <translation>订单 %1</translation>
+    </message>
+    <message>
+        <source>Service request %1</source>
+        <translation>服务请求 %1</translation>
+    </message>
+    <message>
+        <source>Escalated to you: %1 (%2) passed its time limit; now %3.</source>
+        <translation>已升级给您：%1（%2）已超过时限；当前状态：%3。</translation>
+    </message>
+</context>
+<context>
     <name>IvrDataPanel</name>
     <message>
         <source>From the IVR</source>
@@ -1085,6 +1100,10 @@
         <translation>驳回</translation>
     </message>
     <message>
+        <source>Escalate</source>
+        <translation>升级</translation>
+    </message>
+    <message>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
@@ -1103,6 +1122,18 @@
     <message>
         <source>Amount credited</source>
         <translation>退款金额</translation>
+    </message>
+    <message>
+        <source>Told</source>
+        <translation>已通知</translation>
+    </message>
+    <message>
+        <source>Handed to</source>
+        <translation>转交给</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
     </message>
     <message>
         <source>Back office</source>

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from agent_desktop.customer_window import CustomerDirectory, CustomerWindow
-from agent_desktop.workflow_panel import WorkflowPanel
+from agent_desktop.workflow_panel import WorkflowPanel, workflow_feed
 from api.app import create_app
 from connectors.center import CenterDirectory
 from crm import db, repository
@@ -236,3 +236,64 @@ def test_refresh_shows_where_the_order_system_moved_it_and_an_overdue_state_says
     assert panel.overdue_label.text().startswith("Overdue since ")
     assert panel.overdue_label.text().endswith(": Back office has been told.")
     assert list(panel.step_buttons) == ["cancel"]
+
+
+def test_an_escalation_shows_in_the_open_panel_by_itself(qtbot, engine: Engine) -> None:
+    from connectors.escalation import Escalator
+    from crm.models import ServiceRequest
+
+    customer_id = _customer(engine)
+    factory = db.session_factory(engine)
+    with db.transaction(factory) as s:
+        request_id = repository.create_service_request(s, customer_id=customer_id, category="fault",
+                                                       summary="No dial tone").id
+    with factory() as s:
+        opened = s.get(ServiceRequest, request_id).state_since  # type: ignore[union-attr]
+    window = CustomerWindow(CustomerDirectory(factory), agent_login="ann")
+    qtbot.addWidget(window)
+    panel = window.customer_view.request_workflow
+    assert panel is not None
+    with qtbot.waitSignals([window.customer_loaded], timeout=10_000):
+        window.open_customer(customer_id)
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        panel.show_item(Subject.SERVICE_REQUEST, request_id)
+    assert panel.state_label.text().startswith("Now: Opened")
+
+    feed = workflow_feed()  # what `ccenter desktop` feeds from the bus
+    escalator = Escalator(factory, name="api-1", clock=lambda: opened + timedelta(hours=4, minutes=1),
+                          notify=lambda message, _agent: feed.publish(message))
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):  # no click: the change reloads the panel
+        assert len(escalator.run_once()) == 1
+    assert panel.state_label.text().startswith("Now: Escalated")
+    assert _cells(panel.history, "Step")[-2:] == ["Escalate", "Escalate"]
+    assert _cells(panel.history, "Who")[-2:] == ["escalation", "escalation"]
+    assert _cells(panel.history, "Move")[-2:] == ["Opened", "Opened → Escalated"]
+    fields = _cells(panel.history, "Fields")[-2]
+    assert fields.startswith("Reason: opened for longer than 4h (due ")
+    assert "Told: back_office" in fields and "Handed to: fault_desk" in fields and "Priority: high" in fields
+
+
+def test_the_supervisor_window_says_each_escalation_to_the_supervisor(qtbot) -> None:
+    from PySide6.QtWidgets import QMainWindow
+
+    from agent_desktop.workflow_panel import show_escalations
+    from bus.messages import WorkflowChanged
+
+    window = QMainWindow()  # the supervisor window is one
+    qtbot.addWidget(window)
+    feed = workflow_feed()
+    notices = show_escalations(window, feed, to="supervisor")
+
+    def change(escalate_to: str | None) -> WorkflowChanged:
+        return WorkflowChanged(subject="service_request", item_id=12, customer_id=3, workflow="fault_report",
+                               state="escalated", status="in_progress", ts=0.0, actor_name="escalation",
+                               escalate_to=escalate_to)
+
+    shown: list[str] = []
+    notices.shown.connect(shown.append)
+    feed.changed.emit(change("back_office"))  # the back office's, not the supervisor's
+    feed.changed.emit(change(None))  # a move, not an escalation
+    assert shown == [] and window.statusBar().currentMessage() == ""
+    feed.changed.emit(change("supervisor"))
+    assert shown == ["Escalated to you: Service request 12 (Fault report) passed its time limit; now Escalated."]
+    assert window.statusBar().currentMessage() == shown[0]

@@ -73,7 +73,9 @@ def test_provision_from_the_agents_table(engine, tmp_path: Path, capsys: pytest.
     sue = acl.read_text().split("user sue\n")[1].split("\n\n")[0].splitlines()
     assert [line for line in sue if "/agents/" in line] == [
         "topic read ccenter/v1/+/agents/a7/events", "topic read ccenter/v1/+/agents/a7/day",
-        "topic read ccenter/v1/+/agents/sue/events", "topic read ccenter/v1/+/agents/sue/day"]
+        "topic read ccenter/v1/+/agents/a7/workflows",
+        "topic read ccenter/v1/+/agents/sue/events", "topic read ccenter/v1/+/agents/sue/day",
+        "topic read ccenter/v1/+/agents/sue/workflows"]
     first = creds.read_text()
     assert len(first.splitlines()) == len(users)
     before = passwd.read_text()

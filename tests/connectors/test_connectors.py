@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
+from bus.messages import WorkflowChanged
 from connectors.boss import OrderSystem
 from connectors.breaker import BreakerState, CircuitBreaker
 from connectors.config import map_in, map_out, parse_connector
@@ -227,3 +228,23 @@ def test_only_one_process_delivers_an_outbox_at_a_time(pg_db_url: str, boss: Tes
         assert len(boss.created) == 1
     finally:
         engine.dispose()
+
+
+def test_each_status_the_relay_brings_back_is_told_once_committed(engine: Engine, boss: TestBoss) -> None:
+    customer_id = _customer(engine)
+    [order_id] = _orders(engine, customer_id, "FIBRE-500")
+    factory = db.session_factory(engine)
+    told: list[tuple[str, str, str | None, str]] = []
+
+    def notify(message: WorkflowChanged, agent: str | None) -> None:
+        with factory() as s:  # another connection sees the move: it was committed before the telling
+            committed = repository.workflow_status(s, Subject.ORDER, message.item_id).state
+        told.append((message.state, message.actor_name, agent, committed))
+
+    relay = Relay(factory, OrderSystem(parse_connector("boss", boss.connector_table())), notify=notify)
+    relay.deliver()
+    assert relay.follow() == 0 and told == []  # nothing moved: nothing told
+    boss.advance(1)
+    assert relay.follow() == 1
+    assert told == [("credit_check", "boss", None, "credit_check")]  # no agent took it: no topic to tell
+    assert order_id

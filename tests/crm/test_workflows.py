@@ -193,3 +193,22 @@ def test_the_migration_puts_existing_orders_and_requests_in_their_initial_state(
         "broadband_order", "submitted", datetime(2025, 2, 1, tzinfo=UTC))
     assert (request.workflow, request.state) == ("fault_report", "opened")
     assert order.delivery == "none"  # nothing queued for rows made before there was a system of record
+
+
+def test_overdue_items_are_found_under_many_older_finished_ones(engine: Engine) -> None:
+    from sqlalchemy import update
+
+    from crm.models import Order
+
+    customer_id, _agent = _customer(engine)
+    factory = db.session_factory(engine)
+    with db.transaction(factory) as s:
+        done = [repository.create_order(s, customer_id=customer_id, product=f"Old {n}").id for n in range(6)]
+        late = repository.create_order(s, customer_id=customer_id, product="Fibre 500").id
+    with db.transaction(factory) as s:  # six finished long ago, one submitted three hours ago (limit 2 h)
+        s.execute(update(Order).where(Order.id.in_(done))
+                  .values(state="completed", status="completed", state_since=NOW - timedelta(days=30)))
+        s.execute(update(Order).where(Order.id == late).values(state_since=NOW - timedelta(hours=3)))
+    with factory() as s:
+        found = repository.overdue_items(s, NOW, limit=1)
+    assert [(subject, item, e.state) for subject, item, e in found] == [(Subject.ORDER, late, "submitted")]
