@@ -107,6 +107,8 @@ class BusLink(CtiLink):
         self.on_supervisor_message = on_supervisor_message
         self.capabilities: frozenset[Capability] = frozenset()
         self.gateway: CtiCapabilities | None = None
+        #: The gateway as it was online, while its presence says it left the broker (its last will).
+        self._away: CtiCapabilities | None = None
         self.connected = False
         self._owns_bus = False
         self._announced = asyncio.Event()
@@ -208,6 +210,14 @@ class BusLink(CtiLink):
                 if (not message.online and gateway is not None and gateway.online
                         and message.client_id == gateway.client_id):
                     self._on_announce(replace(gateway, online=False, ts=message.ts))
+                    self._away = gateway
+                elif (message.online and self._away is not None and gateway is not None and not gateway.online
+                      and message.client_id == self._away.client_id):
+                    # The same gateway process back on the broker (its link to the broker broke, not
+                    # itself): online as it was. Its presence comes before anything it sends again, so
+                    # a call event it held is never seen while the gateway still looks away (an answer
+                    # pressed then was refused); its capabilities follow and say what changed.
+                    self._on_announce(replace(self._away, ts=message.ts))
             elif events and isinstance(message, CallEvent | AgentState):
                 self._emit(message)
             elif (events and isinstance(message, Command) and message.name == "supervisor_message"
@@ -219,6 +229,7 @@ class BusLink(CtiLink):
                 logger.debug("ignored a %s message on %s", message.message_type, envelope.topic)
 
     def _on_announce(self, message: CtiCapabilities) -> None:
+        self._away = None
         known = {c.value for c in Capability}
         capabilities = (
             frozenset(Capability(c) for c in message.capabilities if c in known) if message.online else frozenset()
