@@ -17,6 +17,7 @@ from crm.campaigns.results import export_results, list_campaigns
 from crm.errors import NotFound
 from crm.models import Activity, Agent, Attempt, Campaign, Customer, PhoneNumber, Queue, Task, WorkItem, WorkItemStatus
 from crm.repository import DialDecisionRecord
+from crm.supervision import campaign_overview
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 PHONES = {"a": "+14155550121", "b": "+14155550122"}
@@ -91,6 +92,8 @@ def test_each_site_lists_exports_and_explains_only_its_own_campaigns(engine: Eng
                 repository.why_target(s, str(items[other]), site=site, region="US")
             level = repository.callback_service_level(s, since=NOW - timedelta(hours=1), until=NOW, now=NOW, site=site)
             assert level.requested == 1
+            (overview,) = campaign_overview(s, now=NOW, site=site)  # the supervisor's campaign panel
+            assert overview.last_decision is not None and f"work item {items[site]} " in overview.last_decision
         assert list_campaigns(s, site="c") == []
         with pytest.raises(NotFound, match="no campaign 'SPRING' at site 'c'"):
             export_results(s, "SPRING", io.StringIO(), site="c")
