@@ -314,7 +314,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
     @app.get("/v1/campaigns", tags=["BI"])
     def campaigns(owner: CampaignsOut) -> list[dict[str, Any]]:
         with read() as session:
-            return [_plain(c) for c in list_campaigns(session)]
+            return [_plain(c) for c in list_campaigns(session, site=site)]
 
     @app.get("/v1/campaigns/{campaign_id}/results", tags=["BI"], response_class=StreamingResponse,
              responses={200: {"content": {"text/csv": {}}, "description": "the results CSV"}})
@@ -324,7 +324,7 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
         spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115 (closed by the stream)
         try:
             with read() as session:
-                export_results(session, campaign_id, spool, attempts=attempts)
+                export_results(session, campaign_id, spool, site=site, attempts=attempts)
         except BaseException:
             spool.close()
             raise

@@ -217,10 +217,12 @@ def ivr_server(
     *,
     default_flow: str | None = None,
     also_on_handoff: Callable[[CallEvent], Awaitable[None] | None] | None = None,
+    outbox: Path | None = None,
 ) -> FastAgiServer:
     """The IVR's FastAGI server: each hand-off is published on the call's topic (QoS 1), each session
-    recorded in the database (off the loop). ``also_on_handoff`` sees each hand-off after it is published.
-    ``await server.start(host, port)`` to listen."""
+    recorded in the database (off the loop) through the outbox file ``outbox`` (kept there while the
+    database is away, written once when it answers; a temporary file if None). ``also_on_handoff`` sees
+    each hand-off after it is published. ``await server.start(host, port)`` to listen."""
     import asyncio
     import inspect
 
@@ -230,7 +232,7 @@ def ivr_server(
     from ivr.record import SessionRecord
     from ivr.reporting import SessionStore
 
-    store = SessionStore(sessions)
+    store = SessionStore(sessions, outbox)
 
     async def publish(event: CallEvent) -> None:
         await _keep_ivr_promise(sessions, settings, event)  # written before it is told: the dialer may be down
@@ -244,5 +246,6 @@ def ivr_server(
         await asyncio.to_thread(store.store, session_record)
 
     by_name: Mapping[str, Flow] = {flow.name: flow for flow in flows}
-    return FastAgiServer(by_name, lookup, default_flow=default_flow, on_handoff=publish, on_record=record)
+    return FastAgiServer(by_name, lookup, default_flow=default_flow, on_handoff=publish, on_record=record,
+                         housekeeping=store.keep_flushing)
 

@@ -511,6 +511,8 @@ class IvrSession(Base):
     self_service: Mapped[list[Any]] = mapped_column(default=list)
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None]
+    #: The IVR's own id of the record: its outbox writes it again after a lost answer, never twice.
+    client_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class SupervisorAudit(Base):

@@ -28,6 +28,7 @@ import phonenumbers
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 
 from .models import (
+    DEFAULT_SITE,
     Account,
     Activity,
     Agent,
@@ -56,6 +57,8 @@ from .workflows import Workflow, shipped
 logger = logging.getLogger(__name__)
 
 DEMO_PIN = "1234"
+#: The demo campaign every seeded site gets.
+DEMO_CAMPAIGN = "Q4-5G-UPGRADE"
 DEMO_PASSWORD = "demo"
 #: scrypt's work factor for the published demo PIN (a fresh salt each; see the module's docstring).
 DEMO_PIN_COST = 2**4
@@ -322,29 +325,38 @@ def _name(rng: random.Random, language: str) -> str:
     return f"{rng.choice(_EN_FIRST)} {rng.choice(_EN_LAST)}"
 
 
-def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetime) -> dict[str, int]:
-    """Agents, skills, queues and the demo campaign, added once to an empty database."""
-    if connection.scalar(select(func.count()).select_from(_table(Agent))):
+def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetime, site: str) -> dict[str, int]:
+    """Agents, queues and the demo campaign of ``site``, added once: nothing when the site has agents.
+    Skills are shared by every site (a skill means the same everywhere): only the missing ones are added."""
+    if connection.scalar(select(func.count()).select_from(_table(Agent)).where(Agent.site == site)):
         return {}
     skill_names = sorted({s for *_, skills in _AGENTS for s in skills} | {q[1] for q in _QUEUES})
-    skill_ids = {name: i for i, name in enumerate(skill_names, start=1)}
-    connection.execute(insert(_table(Skill)), [{"id": i, "name": n} for n, i in skill_ids.items()])
+    skill_ids = {str(name): int(i) for name, i in connection.execute(select(Skill.name, Skill.id))}
+    missing = [name for name in skill_names if name not in skill_ids]
+    if missing:
+        first = _next_id(connection, _table(Skill))
+        added = {name: first + k for k, name in enumerate(missing)}
+        connection.execute(insert(_table(Skill)), [{"id": i, "name": name} for name, i in added.items()])
+        skill_ids.update(added)
+    first_agent = _next_id(connection, _table(Agent))
     agents = [
         {
-            "id": i,
+            "id": first_agent + k,
+            "site": site,
             "login": login,
             "name": name,
             "role": Role.AGENT,
             "extension": ext,
             "password_hash": hash_secret(DEMO_PASSWORD),
             "active": True,
-            "team": "north" if i <= len(_AGENTS) // 2 else "south",
+            "team": "north" if k < len(_AGENTS) // 2 else "south",
         }
-        for i, (login, name, ext, _skills) in enumerate(_AGENTS, start=1)
+        for k, (login, name, ext, _skills) in enumerate(_AGENTS)
     ]
     agents.append(
         {
-            "id": len(agents) + 1,
+            "id": first_agent + len(agents),
+            "site": site,
             "login": "sam",
             "name": "Sam Supervisor",
             "role": Role.SUPERVISOR,
@@ -358,16 +370,18 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
     connection.execute(
         insert(_table(AgentSkill)),
         [
-            {"agent_id": i, "skill_id": skill_ids[s], "proficiency": p}
-            for i, (*_, skills) in enumerate(_AGENTS, start=1)
+            {"agent_id": first_agent + k, "skill_id": skill_ids[s], "proficiency": p}
+            for k, (*_, skills) in enumerate(_AGENTS)
             for s, p in skills.items()
         ],
     )
+    first_queue = _next_id(connection, _table(Queue))
     connection.execute(
         insert(_table(Queue)),
         [
             {
-                "id": i,
+                "id": first_queue + k,
+                "site": site,
                 "name": name,
                 "skill_id": skill_ids[skill],
                 "service_level_seconds": sl,
@@ -380,15 +394,17 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
                 "aging_per_minute": 0.0,
                 "overflow_to": [],
             }
-            for i, (name, skill, sl, target) in enumerate(_QUEUES, start=1)
+            for k, (name, skill, sl, target) in enumerate(_QUEUES)
         ],
     )
+    campaign_id = _next_id(connection, _table(Campaign))
     connection.execute(
         insert(_table(Campaign)),
         [
             {
-                "id": 1,
-                "campaign_key": "Q4-5G-UPGRADE",
+                "id": campaign_id,
+                "site": site,
+                "campaign_key": DEMO_CAMPAIGN,
                 "name": "5G upgrade for loyal customers",
                 "status": CampaignStatus.ACTIVE,
                 "products": ["5G upgrade", "Smartphone X"],
@@ -410,21 +426,50 @@ def _ensure_reference_data(connection: Connection, writer: _Writer, now: datetim
             }
         ],
     )
+    activity_id = _next_id(connection, _table(Activity))
     connection.execute(
         insert(_table(Activity)),
         [
-            {"id": 1, "campaign_id": 1, "channel": "inbound_offer"},
-            {"id": 2, "campaign_id": 1, "channel": "outbound_call"},
+            {"id": activity_id, "campaign_id": campaign_id, "channel": "inbound_offer"},
+            {"id": activity_id + 1, "campaign_id": campaign_id, "channel": "outbound_call"},
         ],
     )
+    task_id = _next_id(connection, _table(Task))
     connection.execute(
         insert(_table(Task)),
         [
-            {"id": 1, "activity_id": 1, "name": "Offer on inbound calls", "agent_id": None, "skill": None},
-            {"id": 2, "activity_id": 2, "name": "Outbound: sales team", "agent_id": None, "skill": "sales"},
+            {"id": task_id, "activity_id": activity_id, "name": "Offer on inbound calls", "agent_id": None,
+             "skill": None},
+            {"id": task_id + 1, "activity_id": activity_id + 1, "name": "Outbound: sales team", "agent_id": None,
+             "skill": "sales"},
         ],
     )
     return {"agents": len(agents)}
+
+
+def _target(rng: random.Random, tier: Tier, activity: tuple[int, int] | None, outbound: tuple[int, int] | None,
+            primary: str) -> tuple[tuple[int, int] | None, str | None]:
+    """The campaign's offer: pitched on inbound calls to VIP and gold customers, dialled out to some gold."""
+    if activity is not None and tier is not Tier.STANDARD and rng.random() < 0.5:
+        return activity, None
+    if outbound is not None and tier is Tier.GOLD and rng.random() < 0.3:
+        return outbound, primary
+    return None, None
+
+
+def _site_work_items(connection: Connection, writer: _Writer, rng: random.Random, now: datetime,
+                     activity: tuple[int, int] | None, outbound: tuple[int, int] | None) -> None:
+    """A new site's campaign in a database whose (shared) customers exist already: its work items are
+    drawn from them as they would have been at their seeding."""
+    item_t = _table(WorkItem)
+    next_item = _next_id(connection, item_t)
+    primaries = {cid: e164 for cid, e164 in connection.execute(
+        select(PhoneNumber.customer_id, PhoneNumber.e164).where(PhoneNumber.is_primary.is_(True)))}
+    for cid, tier in connection.execute(select(Customer.id, Customer.tier).order_by(Customer.id)):
+        target, phone = _target(rng, Tier(tier), activity, outbound, primaries.get(cid, ""))
+        if target is not None:
+            writer.add(item_t, _work_item(next_item, target, cid, phone or None, 1 if tier is Tier.VIP else 0, now))
+            next_item += 1
 
 
 def seed(
@@ -434,8 +479,11 @@ def seed(
     random_seed: int = 7,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    site: str = DEFAULT_SITE,
 ) -> SeedReport:
-    """Add ``customers`` demo customers with their history; one transaction."""
+    """Add ``customers`` demo customers with their history, and ``site``'s agents, queues and campaign if
+    the site has none yet; one transaction. Customers are shared by every site: a site added to a database
+    that holds customers already gets its campaign's work items among them (give ``customers=0``)."""
     if customers < 0:
         raise ValueError("customers must be zero or more")
     now = now or datetime.now(UTC)
@@ -446,17 +494,22 @@ def seed(
         if not _TABLE_ORDER:
             _TABLE_ORDER.extend(Customer.metadata.sorted_tables)
         writer = _Writer(connection)
-        extra = _ensure_reference_data(connection, writer, now)
-        agent_ids = list(connection.scalars(select(Agent.id).where(Agent.role == Role.AGENT)))
-        queues = list(connection.scalars(select(Queue.name)))
+        had_customers = bool(connection.scalar(select(func.count()).select_from(_table(Customer))))
+        extra = _ensure_reference_data(connection, writer, now, site)
+        agent_ids = list(connection.scalars(select(Agent.id).where(Agent.site == site, Agent.role == Role.AGENT)))
+        queues = list(connection.scalars(select(Queue.name).where(Queue.site == site)))
         activities = {
             channel: (activity_id, task_id)
             for channel, activity_id, task_id in connection.execute(
                 select(Activity.channel, Activity.id, Task.id).join(Task, Task.activity_id == Activity.id)
+                .join(Campaign, Campaign.id == Activity.campaign_id)
+                .where(Campaign.site == site, Campaign.campaign_key == DEMO_CAMPAIGN)
             )
         }
         activity = activities.get("inbound_offer")
         outbound = activities.get("outbound_call")
+        if extra and had_customers:
+            _site_work_items(connection, writer, rng, now, activity, outbound)
         models: tuple[type[Base], ...] = (Customer, PhoneNumber, Account, Contact, WorkItem)
         ids = {t: _next_id(connection, _table(t)) for t in models}
         customer_t, phone_t, account_t = _table(Customer), _table(PhoneNumber), _table(Account)
@@ -599,13 +652,7 @@ def seed(
                         "sent_at": now - timedelta(days=30 * month + rng.randrange(1, 28)),
                     },
                 )
-            # The campaign's offer: pitched on inbound calls to VIP and gold customers, dialled out to some gold.
-            target: tuple[int, int] | None = None
-            phone: str | None = None
-            if activity is not None and tier is not Tier.STANDARD and rng.random() < 0.5:
-                target = activity
-            elif outbound is not None and tier is Tier.GOLD and rng.random() < 0.3:
-                target, phone = outbound, primary
+            target, phone = _target(rng, tier, activity, outbound, primary)
             if target is not None:
                 writer.add(item_t, _work_item(ids[WorkItem], target, cid, phone, 1 if tier is Tier.VIP else 0, now))
                 ids[WorkItem] += 1

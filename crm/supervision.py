@@ -213,7 +213,7 @@ def campaign_overview(session: Session, *, now: datetime | None = None, site: st
         .group_by(Activity.campaign_id, Attempt.result)
     ):
         attempts.setdefault(campaign_id, {})[result] = n
-    recent, latest = _decisions(session, now)
+    recent, latest = _decisions(session, now, site)
     found = []
     for c in session.scalars(select(Campaign).where(Campaign.site == site).order_by(Campaign.campaign_key)):
         counts, results = items.get(c.id, {}), attempts.get(c.id, {})
@@ -245,29 +245,31 @@ def campaign_overview(session: Session, *, now: datetime | None = None, site: st
     return found
 
 
-def _decisions(session: Session, now: datetime) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
-    """Per campaign, the dial decisions of the last hour by rule (``""`` counts those dialled), and its
-    latest decision as a line of text (from the ``dial_decision`` table the dialer and preview keep)."""
+def _decisions(session: Session, now: datetime, site: str) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """Per campaign of ``site``, the dial decisions of the last hour by rule (``""`` counts those dialled),
+    and its latest decision as a line of text (from the ``dial_decision`` table the dialer and preview
+    keep; another site's campaign of the same key is not counted)."""
     from datetime import timedelta
 
     from sqlalchemy import func
 
     from .models import DialDecision
+    from .repository.decisions import at_site
 
     recent: dict[str, dict[str, int]] = {}
     for key, dialled, rule, n in session.execute(
         select(DialDecision.campaign_key, DialDecision.dialled, DialDecision.rule, func.count())
-        .where(DialDecision.decided_at >= now - timedelta(hours=1))
+        .where(DialDecision.decided_at >= now - timedelta(hours=1), at_site(site))
         .group_by(DialDecision.campaign_key, DialDecision.dialled, DialDecision.rule)
     ):
         counts = recent.setdefault(key, {})
         counts["" if dialled else rule] = counts.get("" if dialled else rule, 0) + n
     newest = (select(DialDecision.campaign_key, func.max(DialDecision.decided_at).label("at"))
-              .group_by(DialDecision.campaign_key).subquery())
+              .where(at_site(site)).group_by(DialDecision.campaign_key).subquery())
     latest = {}
     for d in session.scalars(select(DialDecision).join(newest, (newest.c.campaign_key == DialDecision.campaign_key)
                                                        & (newest.c.at == DialDecision.decided_at))
-                             .order_by(DialDecision.id)):
+                             .where(at_site(site)).order_by(DialDecision.id)):
         what = "dialled" if d.dialled else f"skipped ({d.rule})"
         item = f"work item {d.work_item_id}" if d.work_item_id is not None else "a work item"
         latest[d.campaign_key] = f"{d.decided_at:%Y-%m-%d %H:%M} {item} {d.phone_e164 or ''} {what}: {d.reason}"

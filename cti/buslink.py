@@ -47,6 +47,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bus import topics
@@ -114,6 +115,8 @@ class BusLink(CtiLink):
         self.on_supervisor_message = on_supervisor_message
         self.capabilities: frozenset[Capability] = frozenset()
         self.gateway: CtiCapabilities | None = None
+        #: The gateway as it was online, while its presence says it left the broker (its last will).
+        self._away: CtiCapabilities | None = None
         self.connected = False
         self._owns_bus = False
         self._announced = asyncio.Event()
@@ -214,10 +217,15 @@ class BusLink(CtiLink):
                 if future is not None and not future.done():
                     future.set_result(message)
             elif isinstance(message, CtiCapabilities):
+                was = self.gateway
                 self._on_announce(message)
+                if not message.online and message.link_up and was is not None and was.online:
+                    self._away = was  # the gateway left the broker (its last will, or it stopped)
             elif isinstance(message, AgentPresence):
                 await self._presence_heard(message)
             elif events and isinstance(message, CallEvent | AgentState):
+                if isinstance(message, CallEvent):
+                    self._gateway_heard_again()
                 self._emit(message)
             elif (events and isinstance(message, Command) and message.name == "supervisor_message"
                   and self.on_supervisor_message is not None):
@@ -227,7 +235,21 @@ class BusLink(CtiLink):
             else:
                 logger.debug("ignored a %s message on %s", message.message_type, envelope.topic)
 
+    def _gateway_heard_again(self) -> None:
+        """A call event after the gateway's last will: the gateway is on the broker again.
+
+        Only the gateway writes call events on the agent's events topic, and the broker delivers what it
+        sent before its will before the will, so this one comes from the gateway connected again (its link
+        to the broker broke, not itself: a broker restart). It is online as it was; its capabilities,
+        published again after its reconnection, follow and say what changed. Without this, an answer
+        pressed on a call event the gateway held over the outage was refused as "no gateway online".
+        """
+        away, gateway = self._away, self.gateway
+        if away is not None and gateway is not None and not gateway.online:
+            self._on_announce(replace(away, ts=time.time()))
+
     def _on_announce(self, message: CtiCapabilities) -> None:
+        self._away = None
         known = {c.value for c in Capability}
         capabilities = (
             frozenset(Capability(c) for c in message.capabilities if c in known) if message.online else frozenset()

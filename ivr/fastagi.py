@@ -42,7 +42,7 @@ import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,6 +201,7 @@ class FastAgiServer:
         on_handoff: Callable[[CallEvent], Awaitable[None] | None] | None = None,
         on_record: Callable[[SessionRecord], Awaitable[None] | None] | None = None,
         reply_timeout_s: float = 300.0,
+        housekeeping: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         if default_flow is not None and default_flow not in flows:
             raise IvrError(f"default flow {default_flow!r} is not among the served flows")
@@ -214,6 +215,8 @@ class FastAgiServer:
         self.on_handoff = on_handoff
         self.on_record = on_record
         self.reply_timeout_s = reply_timeout_s
+        self.housekeeping = housekeeping  # runs from start() to close() (the session records' outbox)
+        self._housekeeper: asyncio.Task[None] | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -227,6 +230,8 @@ class FastAgiServer:
             self._server = await asyncio.start_server(self._accept, host, port)
         except OSError as exc:
             raise IvrError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        if self.housekeeping is not None:
+            self._housekeeper = asyncio.create_task(self.housekeeping(), name="fastagi-housekeeping")
         logger.info("FastAGI server listening on %s:%d", host, self.port)
 
     async def serve_forever(self) -> None:
@@ -234,6 +239,11 @@ class FastAgiServer:
         await self._server.serve_forever()
 
     async def close(self) -> None:
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeper
+            self._housekeeper = None
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):

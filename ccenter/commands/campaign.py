@@ -135,7 +135,8 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         with db.session_factory(engine)() as session:
             out = sys.stdout if args.out == "-" else args.out
-            rows = campaign_files.export_results(session, args.campaign, out, attempts=args.attempts)
+            rows = campaign_files.export_results(session, args.campaign, out, site=settings.site,
+                                                  attempts=args.attempts)
     finally:
         engine.dispose()
     where = "standard output" if args.out == "-" else args.out
@@ -155,9 +156,10 @@ def run_list(args: argparse.Namespace) -> int:
     engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            campaigns = campaign_files.list_campaigns(session)
+            campaigns = campaign_files.list_campaigns(session, site=settings.site)
             now = datetime.now(UTC)
-            callbacks = repository.callback_service_level(session, since=now - timedelta(days=1), until=now, now=now)
+            callbacks = repository.callback_service_level(session, since=now - timedelta(days=1), until=now, now=now,
+                                                          site=settings.site)
     finally:
         engine.dispose()
     if not campaigns:
@@ -208,10 +210,10 @@ def run_why(args: argparse.Namespace) -> int:
     engine = db.open_current(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            kind, what = repository.why_target(session, args.what, region=region)
+            kind, what = repository.why_target(session, args.what, region=region, site=settings.site)
             if kind == "campaign":
                 assert isinstance(what, str)
-                state = repository.campaign_now(session, what, now=now)
+                state = repository.campaign_now(session, what, now=now, site=settings.site)
                 print(f"campaign {what} ({state.dial_mode}): {state.open_items} open work items to dial, "
                       f"{state.due_items} due now" + (f", next due {_when(state.next_due_at)}"
                                                      if state.next_due_at else ""))
@@ -224,15 +226,15 @@ def run_why(args: argparse.Namespace) -> int:
                           "(the ACD's statistics); see `ccenter acd explain`")
                 if state.recent:
                     print("last hour: " + ", ".join(f"{rule} {n}" for rule, n in sorted(state.recent.items())))
-                records = repository.decisions(session, campaign_key=what, limit=args.limit)
+                records = repository.decisions(session, site=settings.site, campaign_key=what, limit=args.limit)
             elif kind == "work_item":
                 assert isinstance(what, int)
-                records = repository.decisions(session, work_item_id=what, limit=args.limit)
+                records = repository.decisions(session, site=settings.site, work_item_id=what, limit=args.limit)
                 if not records:
                     print(f"no dial decision kept about work item {what}")
             else:
                 assert isinstance(what, str)
-                records = repository.decisions(session, phone=what, limit=args.limit)
+                records = repository.decisions(session, site=settings.site, phone=what, limit=args.limit)
                 if not records:
                     print(f"no dial decision kept about {what}")
     finally:

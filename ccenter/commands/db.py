@@ -7,6 +7,7 @@ import sys
 import time
 
 from ..cli import settings_from
+from ..config import check_site
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -20,6 +21,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     sd.add_argument("--customers", type=int, default=1000, metavar="N", help="customers to add (default 1000)")
     sd.add_argument("--seed", type=int, default=7, metavar="N", help="random seed, for repeatable data (default 7)")
+    sd.add_argument(
+        "--site", metavar="SITE",
+        help="seed this site's agents, queues and campaign (once; again it adds nothing); customers are shared "
+             "by every site and added only to a database that has none",
+    )
     sd.set_defaults(func=run_seed)
 
 
@@ -45,22 +51,28 @@ def run_seed(args: argparse.Namespace) -> int:
         print("ccenter: error: --customers must be zero or more", file=sys.stderr)
         return 1
     settings = settings_from(args)
+    site = check_site(args.site, "--site") if args.site is not None else settings.site
     engine = db.connect(settings.db_url)
     try:
         db.upgrade(engine)
         with db.session_factory(engine)() as session:
             present = repository.count_customers(session)
-        if present:
+            site_seeded = bool(repository.list_agents(session, site))
+        if present and args.site is None:
             raise InvalidData(
                 f"the database {db.safe_url(settings.db_url)} already holds {present:,} customers: "
-                "`ccenter db seed` fills an empty database only (nothing was added)"
+                "`ccenter db seed` fills an empty database only (nothing was added; --site SITE adds a site)"
             )
+        if present and site_seeded:
+            print(f"site {site} is seeded already and the database holds {present:,} customers: nothing added")
+            return 0
         started = time.perf_counter()
         report = seed(
             engine,
-            customers=args.customers,
+            customers=0 if present else args.customers,  # customers are every site's: added to an empty database
             random_seed=args.seed,
             progress=lambda n: print(f"  {n:,} customers ...", file=sys.stderr),
+            site=site,
         )
         elapsed = time.perf_counter() - started
     finally:
@@ -71,5 +83,6 @@ def run_seed(args: argparse.Namespace) -> int:
         f"{report.work_items:,} campaign work items in {elapsed:.1f} s"
     )
     if report.agents:
-        print(f"added {report.agents} agents (password {DEMO_PASSWORD!r}); every demo account's PIN is {DEMO_PIN!r}")
+        print(f"added {report.agents} agents, the queues and the campaign of site {site} (password "
+              f"{DEMO_PASSWORD!r}); every demo account's PIN is {DEMO_PIN!r}")
     return 0

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_FLOW = "telecom"
 #: Simulated seconds between two caller inputs in ``ivr try``.
 TRY_STEP_S = 3.0
+OUTBOX_HELP = ("where session records wait while the database is away (default: ivr-<site>.jsonl in the data "
+               "folder's outbox/; one per IVR process)")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -45,6 +47,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="FLOW",
         help="flow to serve (file or shipped name; repeatable; default: every shipped flow)",
     )
+    parser.add_argument("--outbox", dest="ivr_outbox", metavar="FILE", help=OUTBOX_HELP)
     parser.set_defaults(func=run_ivr)
     commands = parser.add_subparsers(dest="ivr_command", metavar="COMMAND")
 
@@ -89,6 +92,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         default="db",
         help="customer data: the configured database (default), or built-in demo customers (for tests only)",
     )
+    serve.add_argument("--outbox", metavar="FILE", help=OUTBOX_HELP)
     serve.set_defaults(func=run_serve)
 
     prompts = commands.add_parser(
@@ -257,6 +261,7 @@ def run_ivr(args: argparse.Namespace) -> int:
         return 2
     args.fastagi = args.ivr_fastagi
     args.flow = args.ivr_flows
+    args.outbox = args.ivr_outbox
     args.data = "db"
     return run_serve(args)
 
@@ -266,21 +271,31 @@ def run_serve(args: argparse.Namespace) -> int:
     import contextlib
     import signal
     import socket
+    from pathlib import Path
 
     from bus.transport import open_bus
     from crm import db
 
     from ..cli import settings_from
     from ..components import ivr_server
+    from ..config import data_dir
     from ..loop import run
+    from .dialer import _lock as lock_outbox
 
     host, port = parse_listen(args.fastagi)
     flows = [resolve_flow(name) for name in args.flow] if args.flow else shipped_flows()
     names = [flow.name for flow in flows]
     # A script name that is no flow's gets the first flow given, or the shipped main line.
     default = names[0] if args.flow or DEFAULT_FLOW not in names else DEFAULT_FLOW
-    lookup = make_lookup(args)
     settings = settings_from(args)
+    outbox = Path(args.outbox) if args.outbox else data_dir() / "outbox" / f"ivr-{settings.site}.jsonl"
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    lock = lock_outbox(outbox)
+    if lock is None:
+        print(f"ccenter: error: another IVR uses the outbox {outbox}: give each IVR its own --outbox FILE",
+              file=sys.stderr)
+        return 1
+    lookup = make_lookup(args)
     engine = db.connect(settings.db_url)
     db.upgrade(engine)
 
@@ -293,7 +308,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
         bus = open_bus(settings.mqtt_url, client_id=f"ivr-{socket.gethostname()}", site=settings.site, role="ivr")
         await bus.start()
-        server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default)
+        server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default,
+                            outbox=outbox)
         try:
             await server.start(host, port)
             print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
@@ -307,4 +323,5 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         _close(lookup)
         engine.dispose()
+        lock.close()
     return 0

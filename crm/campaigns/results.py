@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..models import (
+    DEFAULT_SITE,
     Activity,
     Agent,
     Attempt,
@@ -63,10 +64,11 @@ def safe_cell(value: object) -> str:
 _cell = safe_cell
 
 
-def _campaign(session: Session, campaign_key: str) -> Campaign:
-    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == campaign_key))
+def _campaign(session: Session, campaign_key: str, site: str) -> Campaign:
+    """The campaign of ``site`` under ``campaign_key`` (a key is unique within its site only)."""
+    campaign = session.scalar(select(Campaign).where(Campaign.site == site, Campaign.campaign_key == campaign_key))
     if campaign is None:
-        raise NotFound(f"no campaign {campaign_key!r}")
+        raise NotFound(f"no campaign {campaign_key!r} at site {site!r}")
     return campaign
 
 
@@ -81,10 +83,12 @@ def _open_out(file: str | os.PathLike[str] | IO[str]) -> tuple[IO[str], bool]:
 
 
 def export_results(session: Session, campaign_key: str, file: str | os.PathLike[str] | IO[str], *,
+                   site: str = DEFAULT_SITE,
                    attempts: bool = False) -> int:
-    """Write the campaign's results as CSV (UTF-8 with BOM): one row per work item, or with ``attempts``
-    one row per attempt. Returns the number of rows written."""
-    campaign = _campaign(session, campaign_key)
+    """Write the results of ``site``'s campaign as CSV (UTF-8 with BOM): one row per work item, or with
+    ``attempts`` one row per attempt. Returns the number of rows written. Another site's campaign of the
+    same key is :class:`~crm.errors.NotFound`."""
+    campaign = _campaign(session, campaign_key, site)
     logins = {agent_id: login for agent_id, login in session.execute(select(Agent.id, Agent.login))}
     out, owned = _open_out(file)
     try:
@@ -225,23 +229,25 @@ class CampaignSummary:
     work_items: dict[str, int]  # by status
 
 
-def list_campaigns(session: Session) -> list[CampaignSummary]:
-    """Every campaign with its channels and its work items counted by status."""
+def list_campaigns(session: Session, *, site: str = DEFAULT_SITE) -> list[CampaignSummary]:
+    """Every campaign of ``site`` with its channels and its work items counted by status."""
     counts: dict[int, dict[str, int]] = {}
     for campaign_id, status, n in session.execute(
         select(Activity.campaign_id, WorkItem.status, func.count())
         .join(WorkItem, WorkItem.activity_id == Activity.id)
+        .join(Campaign, Campaign.id == Activity.campaign_id).where(Campaign.site == site)
         .group_by(Activity.campaign_id, WorkItem.status)
     ):
         counts.setdefault(campaign_id, {})[WorkItemStatus(status).value] = n
     channels: dict[int, list[str]] = {}
     for campaign_id, channel in session.execute(
-        select(Activity.campaign_id, Activity.channel).order_by(Activity.id)
+        select(Activity.campaign_id, Activity.channel)
+        .join(Campaign, Campaign.id == Activity.campaign_id).where(Campaign.site == site).order_by(Activity.id)
     ):
         channels.setdefault(campaign_id, []).append(channel)
     return [
         CampaignSummary(c.campaign_key, c.name, c.status.value, c.dial_mode, tuple(channels.get(c.id, ())),
                         c.starts_at, c.ends_at,
                         {s.value: counts.get(c.id, {}).get(s.value, 0) for s in WorkItemStatus})
-        for c in session.scalars(select(Campaign).order_by(Campaign.campaign_key))
+        for c in session.scalars(select(Campaign).where(Campaign.site == site).order_by(Campaign.campaign_key))
     ]

@@ -18,6 +18,7 @@ from ..models import (
     Contact,
     Order,
     ServiceRequest,
+    WorkItem,
     utcnow,
 )
 from ._common import _attempt, _check_links, _require_customer
@@ -162,6 +163,11 @@ def save_contact(session: Session, record: ContactRecord) -> SavedContact:
         return SavedContact(existing.id, tuple(orders), tuple(requests), already_saved=True)
     if (record.orders or record.requests) and record.customer_id is None:
         raise InvalidData("orders and service requests need an identified customer")
+    if record.work_item_id is not None:
+        # The dialer writes this call's dial at the same moment (both follow the call's end) and locks the
+        # work item to do it: taking the lock first orders the two, so the dial is tied to this contact
+        # below or, written after, ties itself (before, both could miss the other's uncommitted row).
+        session.execute(select(WorkItem.id).where(WorkItem.id == record.work_item_id).with_for_update())
     contact_id = record_contact(
         session, channel=record.channel, customer_id=record.customer_id, agent_id=record.agent_id,
         queue=record.queue, cti_call_id=record.cti_call_id, ivr_data=record.ivr_data,

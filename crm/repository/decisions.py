@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from .. import phones
 from ..errors import InvalidPhoneNumber, NotFound
-from ..models import Activity, Campaign, CampaignStatus, DialDecision, WorkItem, WorkItemStatus
+from ..models import DEFAULT_SITE, Activity, Campaign, CampaignStatus, DialDecision, WorkItem, WorkItemStatus
 from .campaigns import rules_of
 
 #: How long dial decisions are kept unless said otherwise.
@@ -62,11 +62,26 @@ def record_dial_decisions(session: Session, records: Iterable[DialDecisionRecord
     return len(rows)
 
 
-def decisions(session: Session, *, work_item_id: int | None = None, phone: str | None = None,
+def _site_items(site: str) -> Select[int]:
+    """The ids of ``site``'s work items (through their campaign)."""
+    return (select(WorkItem.id).join(Activity, Activity.id == WorkItem.activity_id)
+            .join(Campaign, Campaign.id == Activity.campaign_id).where(Campaign.site == site))
+
+
+def at_site(site: str) -> ColumnElement[bool]:
+    """The decisions about ``site``'s work items. A decision has no site of its own: its work item's
+    campaign has one (a decision written after its work item was deleted goes by its campaign key)."""
+    keys = select(Campaign.campaign_key).where(Campaign.site == site)
+    return or_(DialDecision.work_item_id.in_(_site_items(site)),
+               and_(DialDecision.work_item_id.is_(None), DialDecision.campaign_key.in_(keys)))
+
+
+def decisions(session: Session, *, site: str = DEFAULT_SITE, work_item_id: int | None = None, phone: str | None = None,
               campaign_key: str | None = None, since: datetime | None = None, limit: int = 100
               ) -> list[DialDecisionRecord]:
-    """The decisions about a work item, a number or a campaign, newest first."""
-    query = select(DialDecision)
+    """The decisions about a work item, a number or a campaign of ``site``, newest first (another site's
+    are never among them, whatever their campaign key or number)."""
+    query = select(DialDecision).where(at_site(site))
     if work_item_id is not None:
         query = query.where(DialDecision.work_item_id == work_item_id)
     if phone is not None:
@@ -114,12 +129,12 @@ class CampaignNow:
     recent: dict[str, int]  # decisions of the last hour by rule ("eligible" when dialled)
 
 
-def campaign_now(session: Session, campaign_key: str, *, now: datetime) -> CampaignNow:
-    """Why the dialer is idle for a campaign now (or that it has work), from the campaign, its work items
-    and the last hour's decisions. Whether agents are ready is the ACD's to say (its statistics)."""
-    campaign = session.scalar(select(Campaign).where(Campaign.campaign_key == campaign_key))
+def campaign_now(session: Session, campaign_key: str, *, now: datetime, site: str = DEFAULT_SITE) -> CampaignNow:
+    """Why the dialer is idle for ``site``'s campaign now (or that it has work), from the campaign, its work
+    items and the last hour's decisions. Whether agents are ready is the ACD's to say (its statistics)."""
+    campaign = session.scalar(select(Campaign).where(Campaign.site == site, Campaign.campaign_key == campaign_key))
     if campaign is None:
-        raise NotFound(f"no campaign {campaign_key!r}")
+        raise NotFound(f"no campaign {campaign_key!r} at site {site!r}")
     blockers = []
     if campaign.status is not CampaignStatus.ACTIVE:
         blockers.append(f"the campaign is {campaign.status.value}, not active")
@@ -149,7 +164,8 @@ def campaign_now(session: Session, campaign_key: str, *, now: datetime) -> Campa
     recent: dict[str, int] = {}
     for dialled, rule, n in session.execute(
         select(DialDecision.dialled, DialDecision.rule, func.count())
-        .where(DialDecision.campaign_key == campaign_key, DialDecision.decided_at >= now - timedelta(hours=1))
+        .where(DialDecision.campaign_key == campaign_key, at_site(site),
+               DialDecision.decided_at >= now - timedelta(hours=1))
         .group_by(DialDecision.dialled, DialDecision.rule)
     ):
         recent["eligible" if dialled else rule] = recent.get("eligible" if dialled else rule, 0) + n
@@ -159,13 +175,15 @@ def campaign_now(session: Session, campaign_key: str, *, now: datetime) -> Campa
     return CampaignNow(campaign_key, campaign.dial_mode, n_open, n_due, next_due, tuple(blockers), recent)
 
 
-def why_target(session: Session, text: str, *, region: str) -> tuple[str, str | int]:
-    """What ``ccenter campaign why`` was given: ``("campaign", key)``, ``("work_item", id)`` or
-    ``("phone", e164)``. A campaign key wins over a work item id of the same digits. Raises NotFound."""
+def why_target(session: Session, text: str, *, region: str, site: str = DEFAULT_SITE) -> tuple[str, str | int]:
+    """What ``ccenter campaign why`` was given at ``site``: ``("campaign", key)``, ``("work_item", id)`` or
+    ``("phone", e164)``. A campaign key wins over a work item id of the same digits. Another site's
+    campaigns and work items are not known here. Raises NotFound."""
     text = text.strip()
-    if session.scalar(select(Campaign.id).where(Campaign.campaign_key == text)) is not None:
+    if session.scalar(select(Campaign.id).where(Campaign.site == site, Campaign.campaign_key == text)) is not None:
         return "campaign", text
-    if text.isdigit() and len(text) <= 12 and session.get(WorkItem, int(text)) is not None:
+    if (text.isdigit() and len(text) <= 12
+            and session.scalar(_site_items(site).where(WorkItem.id == int(text))) is not None):
         return "work_item", int(text)
     try:
         return "phone", phones.to_e164(text, region)

@@ -164,7 +164,9 @@ def record_outbound_attempt(
     written again (a retry from the dialer's outbox after a lost answer). Returns whether it wrote."""
     if client_ref is not None and session.scalar(select(Attempt.id).where(Attempt.client_ref == client_ref)):
         return False
-    item = session.get(WorkItem, work_item_id)
+    # Locked: the agent's contact of this call is written at the same moment (both follow the call's end),
+    # and :func:`save_contact` locks the item too, so the later of the two sees the other's row.
+    item = session.scalar(select(WorkItem).where(WorkItem.id == work_item_id).with_for_update())
     if item is None:
         raise NotFound(f"no work item {work_item_id}")
     # The agent's contact of this call may be in already (both waited out a database outage): tie them.

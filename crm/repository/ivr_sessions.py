@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +38,25 @@ class IvrSessionRecord:
     self_service: tuple[str, ...] = ()
     queue: str | None = None
     priority: int | None = None
+    client_ref: str | None = None  # the IVR's own id of the record (the outbox's key); None: not idempotent
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON object (the IVR's outbox keeps it so while the database is away)."""
+        body = {f: getattr(self, f) for f in self.__slots__}
+        body["started_at"] = self.started_at.isoformat()
+        body["ended_at"] = self.ended_at.isoformat()
+        for name in ("path", "menu_path", "self_service"):
+            body[name] = list(body[name])
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> IvrSessionRecord:
+        values = {f: body[f] for f in cls.__slots__ if f in body}
+        values["started_at"] = datetime.fromisoformat(body["started_at"])
+        values["ended_at"] = datetime.fromisoformat(body["ended_at"])
+        for name in ("path", "menu_path", "self_service"):
+            values[name] = tuple(body.get(name) or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +69,14 @@ class IvrReport:
 
 
 def record_ivr_session(session: Session, record: IvrSessionRecord) -> int:
+    """Write one IVR session; returns its row id. Idempotent on ``client_ref``: a record written under it
+    already (a retry after a lost answer) is not written again, and its row's id is returned."""
     if record.exit not in IVR_EXITS:
         raise InvalidData(f"unknown IVR exit {record.exit!r}; expected one of {', '.join(IVR_EXITS)}")
+    if record.client_ref is not None:
+        existing = session.scalar(select(IvrSession.id).where(IvrSession.client_ref == record.client_ref))
+        if existing is not None:
+            return existing
     customer_id = record.customer_id
     if customer_id is not None and session.get(Customer, customer_id) is None:
         customer_id = None  # identified by an outside system: keep the session, drop the dangling link
@@ -59,7 +85,7 @@ def record_ivr_session(session: Session, record: IvrSessionRecord) -> int:
         ended_at=record.ended_at, exit=record.exit, exit_node=record.exit_node, path=list(record.path),
         menu_path=list(record.menu_path), language=record.language, customer_id=customer_id,
         verified=record.verified, intent=record.intent, self_service=list(record.self_service),
-        queue=record.queue, priority=record.priority,
+        queue=record.queue, priority=record.priority, client_ref=record.client_ref,
     )
     session.add(row)
     session.flush()

@@ -428,15 +428,17 @@ class CallbackLevel:
         return self.made_in_time / due if due else None
 
 
-def callback_service_level(session: Session, *, since: datetime, until: datetime, now: datetime | None = None
-                           ) -> CallbackLevel:
-    """The service level of callbacks promised to callers (requested in ``[since, until)``): each
-    request's first dial after it, against its promised time (``due_by``)."""
+def callback_service_level(session: Session, *, since: datetime, until: datetime, now: datetime | None = None,
+                           site: str = DEFAULT_SITE) -> CallbackLevel:
+    """The service level of callbacks promised to callers at ``site`` (requested in ``[since, until)``):
+    each request's first dial after it, against its promised time (``due_by``)."""
     now = now or utcnow()
     requests = session.execute(
         select(Attempt.work_item_id, Attempt.started_at, Attempt.cti_call_id, WorkItem.attached)
         .join(WorkItem, WorkItem.id == Attempt.work_item_id)
-        .where(Attempt.result == CALLBACK_REQUESTED, Attempt.started_at >= since, Attempt.started_at < until)
+        .join(Activity, Activity.id == WorkItem.activity_id).join(Campaign, Campaign.id == Activity.campaign_id)
+        .where(Campaign.site == site, Attempt.result == CALLBACK_REQUESTED, Attempt.started_at >= since,
+               Attempt.started_at < until)
         .order_by(Attempt.started_at)
     ).all()
     dials: dict[int, list[datetime]] = {}

@@ -60,13 +60,31 @@ def test_to_crm_converts_times_and_ids() -> None:
     assert (record.exit, record.customer_id, record.path) == ("callback", 12, ("welcome", "language", "main_menu"))
 
 
-@pytest.mark.expect_log(logging.ERROR, "ivr.reporting", match=r"not recorded")
-def test_a_database_that_fails_loses_the_record_but_not_the_call(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    engine = db.connect(f"sqlite:///{tmp_path / 'empty.db'}")  # no schema: the write fails
+@pytest.mark.expect_log(logging.WARNING, "ivr.reporting", match=r"^database unavailable, IVR session sim-5 ")
+def test_a_database_that_fails_keeps_the_record_for_later_and_the_call_goes_on(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = db.connect(url)  # no schema yet: every write fails
+    outbox = tmp_path / "ivr.jsonl"
     try:
-        SessionStore(db.session_factory(engine)).store(_record("sim-5", ExitPoint.TRANSFERRED))
+        SessionStore(db.session_factory(engine), outbox).store(_record("sim-5", ExitPoint.TRANSFERRED))
+        store = SessionStore(db.session_factory(engine), outbox)  # the IVR restarted: read again
+        assert store.outbox.pending == 1 and store.flush() == 0
+        db.upgrade(engine)  # the database answers
+        assert store.flush() == 1 and store.outbox.pending == 0 and store.flush() == 0
+        with db.session_factory(engine)() as s:
+            rows = s.scalars(select(IvrSession)).all()
+        assert [(r.cti_call_id, r.exit) for r in rows] == [("sim-5", "transferred")]
+        assert rows[0].client_ref is not None and rows[0].client_ref.startswith("ivr-")
     finally:
         engine.dispose()
-    assert "IVR session sim-5 not recorded: the IVR session could not be written: OperationalError" in caplog.text
+
+
+def test_a_record_written_again_under_its_id_is_not_written_twice(engine: Engine) -> None:
+    """The outbox's retry after a lost answer: the same record (same ``client_ref``) is one row."""
+    from crm.ivr_data import record_session
+
+    record = to_crm(_record("sim-6", ExitPoint.SELF_SERVED), client_ref="ivr-0123456789abcdef")
+    first = record_session(db.session_factory(engine), record)
+    assert record_session(db.session_factory(engine), record) == first
+    with db.session_factory(engine)() as s:
+        assert [r.id for r in s.scalars(select(IvrSession).where(IvrSession.cti_call_id == "sim-6"))] == [first]

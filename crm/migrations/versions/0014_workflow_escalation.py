@@ -5,8 +5,8 @@ passed and was acted on (its unique key is the claim between several ``ccenter a
 Orders and service requests gain ``assigned_to`` and an index on (state, state_since), by which the
 escalator finds what is due.
 
-Revision ID: 0013_bss_escalation
-Revises: 0012_site
+Revision ID: 0014_workflow_escalation
+Revises: 0013_ivr_session_ref
 Create Date: 2026-12-01 04:50:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_bss_escalation"
-down_revision = "0012_site"
+revision = "0014_workflow_escalation"
+down_revision = "0013_ivr_session_ref"
 branch_labels = None
 depends_on = None
 
