@@ -20,7 +20,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,7 +118,7 @@ class Desktop:
                 self._data[event.call_id] = dict(event.data)
             elif event.type == "call.alerting" and event.extension == self.extension and event.call_id not in self.rang:
                 self.rang.append(event.call_id)
-                await self.link.answer(event.call_id, self.extension)
+                await self._press(lambda call_id=event.call_id: self.link.answer(call_id, self.extension))
             elif event.type == "call.answered" and event.extension == self.extension:
                 asyncio.get_running_loop().call_later(0.3, self._hang_up, event.call_id)
             elif event.type == "call.ended" and event.call_id in self.rang and event.call_id not in self.saved:
@@ -139,15 +139,13 @@ class Desktop:
         self._hang_ups.add(task)
         task.add_done_callback(self._hang_ups.discard)
 
-    async def _hang_up_until_done(self, call_id: str) -> None:
-        """Hang up; refused while the gateway is away (the broker restarting), the agent presses it again
-        once the desktop shows the telephony back."""
+    async def _press(self, command: Callable[[], Awaitable[object]]) -> None:
+        """Press a button as an agent does: refused while the desktop shows the telephony away (the broker
+        restarting: a call it held may ring a moment before the gateway's capabilities say it is back),
+        the agent presses it again once the telephony is back. Any other refusal stops the script."""
         while True:
             try:
-                await self.link.hangup(call_id, self.extension)
-                return
-            except CommandFailed as exc:  # the call is over already (a hang-up the gateway did, then asked again)
-                assert "call" in str(exc), exc
+                await command()
                 return
             except LinkUnavailable:
                 def back() -> bool:
@@ -155,6 +153,12 @@ class Desktop:
                     return self.link.connected and gateway is not None and bool(gateway.online)
 
                 await until(back, TIMEOUT)
+
+    async def _hang_up_until_done(self, call_id: str) -> None:
+        try:
+            await self._press(lambda: self.link.hangup(call_id, self.extension))
+        except CommandFailed as exc:  # the call is over already (a hang-up the gateway did, then asked again)
+            assert "call" in str(exc), exc
 
     def failure(self) -> BaseException | None:
         """What stopped the agent's script before the end (a refused command it did not expect), if anything."""
