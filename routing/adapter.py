@@ -611,6 +611,9 @@ class AcdAdapter:
                     "offers": record.offers,
                     "ringing": record.ringing,
                     "command_id": record.command_id,
+                    # the caller's number and data, for a callback a fallback may promise after a takeover
+                    "calling": record.calling,
+                    "data": record.data,
                 }
             )
         since = _agent_since(self.engine)
@@ -672,7 +675,8 @@ class AcdAdapter:
             self.engine.handle(AgentLoggedOn(ts=now, agent_id=agent_id, skills=skills))
             self.agents[agent_id].skills = skills
             skills_back = {str(s): int(v) for s, v in dict(c.get("skills") or {}).items()}
-            record = CallRecord(call_id, RESTORE_PREFIX + c["queue"], int(c.get("priority", 0)), skills_back, now)
+            record = CallRecord(call_id, RESTORE_PREFIX + c["queue"], int(c.get("priority", 0)), skills_back, now,
+                                calling=c.get("calling"), data=c.get("data"))
             record.offers = int(c.get("offers", 1))
             record.command_id = c.get("command_id")
             record.ringing = bool(c.get("ringing"))
@@ -706,7 +710,8 @@ class AcdAdapter:
             if c["status"] == "connected" or c["queue"] not in self.engine.queues:
                 continue
             skills = {str(s): int(v) for s, v in dict(c.get("skills") or {}).items()}
-            record = CallRecord(call_id, c["queue"], int(c.get("priority", 0)), skills, float(c["arrived"]))
+            record = CallRecord(call_id, c["queue"], int(c.get("priority", 0)), skills, float(c["arrived"]),
+                                calling=c.get("calling"), data=c.get("data"))
             record.offers = int(c.get("offers", 0))
             self.calls[call_id] = record
             arrived = min(float(c["arrived"]), now)

@@ -213,6 +213,8 @@ def simulate(
         c.name: _sampler(c.handle_time, rng) if c.handle_time else handle[c.queue] for c in scenario.campaigns
     }
     campaign_of: dict[CallId, str] = {}  # outbound calls answered by a person, waiting for an agent
+    talking: dict[CallId, tuple[str, float]] = {}  # outbound calls with an agent: campaign, answered at
+    busy_since: dict[AgentId, float] = {}  # when each agent's last call was answered
     dials = connected = 0
 
     def pace(now: float) -> None:
@@ -223,8 +225,12 @@ def simulate(
                 continue
             statuses = [engine.agent_status(a) for a in campaign_agents[c.name]]
             ready = sum(1 for s in statuses if s is AgentStatus.READY)
-            busy = sum(1 for s in statuses if s in (AgentStatus.ON_CALL, AgentStatus.WRAP_UP))
-            n = min(result.list_remaining, pacers[c.name].calls_to_dial(ready, busy))
+            busy_for = [
+                now - busy_since.get(a, now)
+                for a, s in zip(campaign_agents[c.name], statuses, strict=True)
+                if s in (AgentStatus.ON_CALL, AgentStatus.WRAP_UP)
+            ]
+            n = min(result.list_remaining, pacers[c.name].calls_to_dial(ready, busy_for=busy_for))
             for _ in range(n):
                 result.list_remaining -= 1
                 pacers[c.name].dialled()
@@ -246,8 +252,10 @@ def simulate(
         for d in decisions:
             if isinstance(d, OfferCall):
                 engine.handle(CallAnswered(ts=now, call_id=d.call_id))
+                busy_since[d.agent_id] = now
                 campaign = campaign_of.pop(d.call_id, None)
                 if campaign is not None:
+                    talking[d.call_id] = (campaign, now)
                     pacers[campaign].connected(abandoned=False)
                     if started:
                         outbound[campaign].connects += 1
@@ -328,6 +336,10 @@ def simulate(
                 forget_call(payload)
                 del queue_of[payload]
         else:
+            done = talking.pop(payload, None)
+            if done is not None:  # the pacer learns the handle time: talk, then the queue's wrap-up
+                wrap = configs[queue_of[payload]].wrap_up_s
+                pacers[done[0]].handled(at - done[1] + wrap)
             carry_out(engine.handle(CallEnded(ts=at, call_id=payload)), at)
             forget_call(payload)
             queue_of.pop(payload, None)

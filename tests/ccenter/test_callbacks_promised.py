@@ -120,7 +120,8 @@ def test_a_queues_callback_fallback_is_a_promise_kept(database: str) -> None:  #
     async def scenario() -> str:
         async with running(database, seats, _config(billing)) as r:
             r.center.inbound(STANDARD, script=("1", "1234#", "1", "0"))  # billing: nobody there
-            await r_until(lambda: bool(_items(database)), timeout=20)
+            # The ACD writes the promise before the gateway ends the call: wait for both.
+            await r_until(lambda: bool(_items(database)) and bool(r.calls("call.ended")), timeout=20)
             return r.calls("call.ended")[0].call_id
 
     call_id = asyncio.run(scenario())

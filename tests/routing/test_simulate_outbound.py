@@ -48,7 +48,7 @@ def test_a_tighter_cap_gives_less_abandonment() -> None:
 def test_pacing_uses_the_cap_to_keep_agents_busy_and_never_crosses_it(cap: float, seed: int) -> None:
     """The shipped scenario (20 agents, 120 s calls, 30 % connect, 15 s ring): the feedback aims at 90 % of
     the cap, so abandonment uses the cap without crossing it, and agents are busier than progressive's
-    (83-85 % by seed with a 3 % cap, against 68 % progressive; about 90 % with 50 agents)."""
+    (84.8-85.3 % by seed with a 3 % cap, against 70 % progressive; about 91 % with 50 agents)."""
     body = scenario("predictive", abandon_target=cap)
     body["duration_hours"] = 10
     predictive = simulate(parse_scenario(body), seed=seed)
@@ -58,7 +58,7 @@ def test_pacing_uses_the_cap_to_keep_agents_busy_and_never_crosses_it(cap: float
     assert 0.6 * cap < rate <= cap, "the cap is used, never crossed"
     assert predictive.occupancy > progressive.occupancy + (0.1 if cap >= 0.03 else 0.05)
     if cap >= 0.03:
-        assert predictive.occupancy > 0.82
+        assert predictive.occupancy > 0.845
 
 
 @pytest.mark.parametrize("seed", [1, 3])
@@ -72,15 +72,17 @@ def test_with_fifty_agents_predictive_keeps_them_about_ninety_percent_busy(seed:
     assert result.occupancy > 0.895
 
 
-def test_the_safety_margin_keeps_more_agents_busy_than_a_share_of_the_agents_would() -> None:
-    """Over four seeds of the shipped scenario, the margin in standard deviations keeps agents busier on
-    average than the pacer that dialled a share (gain) of the agents expected free: 83.0 % then, at the
-    same abandonment; the occupancy the cap allows there is about 85 %."""
+def test_the_model_of_agents_coming_free_keeps_twenty_agents_85_percent_busy_under_the_cap() -> None:
+    """Over four seeds of the shipped scenario (20 agents, 120 s calls, 30 % connect, 15 s ring, 3 % cap),
+    the pacer that dials each call whose chance of finding no agent is under its learned threshold keeps
+    agents at least 85 % busy on average (84.8-85.3 % by seed), each seed under the cap (2.7-2.8 %).
+    The margin in standard deviations it replaced reached 84.2 % (82.9-85.0 %) at 2.7 %."""
     body = scenario("predictive")
     body["duration_hours"] = 10
     runs = [simulate(parse_scenario(body), seed=seed) for seed in (1, 2, 3, 4)]
-    assert all(r.campaigns["spring"].to_dict()["abandon_rate"] <= 0.03 for r in runs)
-    assert sum(r.occupancy for r in runs) / len(runs) > 0.837
+    rates = [r.campaigns["spring"].to_dict()["abandon_rate"] for r in runs]
+    assert all(0.6 * 0.03 < rate <= 0.03 for rate in rates), rates
+    assert sum(r.occupancy for r in runs) / len(runs) >= 0.85, [r.occupancy for r in runs]
 
 
 def test_list_runs_out() -> None:
