@@ -111,7 +111,7 @@ class _Counts:
 PARALLEL_FROM = 4_000
 #: Phone cells checked already, (cell, region) -> result: a number listed again (in another batch, in
 #: another form of the same list, in the next import) is not checked again. Emptied when full.
-CACHE_SIZE = 50_000
+CACHE_SIZE = 20_000
 _checked: dict[tuple[str, str], CheckedPhone] = {}
 _pool: Any = None
 
