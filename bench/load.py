@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench._ports import free_port
+
 Row = tuple[str, float, str]
 
 
@@ -33,9 +35,7 @@ Row = tuple[str, float, str]
 def _mosquitto() -> Iterator[str]:
     """A Mosquitto of our own on a free loopback port (anonymous, no persistence), stopped after."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port(udp=False)
     with tempfile.TemporaryDirectory(prefix="ccenter-bench-mqtt-") as tmp:
         conf = Path(tmp) / "mosquitto.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"

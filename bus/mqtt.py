@@ -67,6 +67,8 @@ from .reconnect import BackoffPolicy, Reconnector, describe
 from .transport import QOS_COMMAND, QOS_EVENT, Bus, LastWill, Subscription
 
 logger = logging.getLogger(__name__)
+#: Publishes awaiting the broker's acknowledgement before aiomqtt warns of them.
+_PENDING_PUBLISHES_WARNED = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +241,7 @@ class MqttBus(Bus):
         a = self._address
         self.node = (a.nodes or ((a.host, a.port),))[self._node % max(1, len(a.nodes))]
         self._node += 1
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self.node[0],
             self.node[1],
             username=a.username,
@@ -251,6 +253,10 @@ class MqttBus(Bus):
             tls_context=self._tls_context,
             clean_session=not self.persistent if clean is None else clean,
         )
+        # aiomqtt warns (a log record per publish) when more than 10 publishes await the broker: a busy
+        # gateway or ACD has hundreds in flight on purpose.
+        client.pending_calls_threshold = _PENDING_PUBLISHES_WARNED
+        return client
 
     async def start(self) -> None:
         """Connect now (to the first node of a cluster that answers); raises BrokerUnavailable if no node

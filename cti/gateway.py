@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -64,6 +65,7 @@ from bus.messages import (
     Command,
     CommandResult,
     CtiCapabilities,
+    Message,
     encode,
 )
 from bus.transport import QOS_COMMAND, QOS_EVENT, Bus, Envelope, LastWill, Subscription
@@ -83,6 +85,8 @@ QOS_CALL_EVENT = QOS_COMMAND
 _SEEN_COMMANDS = 4096
 #: How long a command's result waits for the events the command caused to be published first.
 _EVENTS_FIRST_S = 2.0
+#: Call events and results sent and not yet acknowledged by the broker, at most (see ``Gateway._send``).
+_IN_FLIGHT = 512
 #: Calls remembered for the agents' view (parties and what the site knows of them).
 _KNOWN_CALLS = 10_000
 # The event that brings an agent joining a live call to its state.
@@ -202,6 +206,11 @@ class Gateway:
         self._online = False
         self._announce_lock = asyncio.Lock()
         self._announcing: set[asyncio.Task[None]] = set()
+        self._sending: dict[str, asyncio.Task[None]] = {}  # topic -> its newest publish not yet acknowledged
+        self._window = asyncio.Semaphore(_IN_FLIGHT)
+        self._send_failed: BaseException | None = None
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # command topic -> its newest command being served
+        self._lanes_window = asyncio.Semaphore(_IN_FLIGHT)
 
     async def start(self) -> None:
         """Subscribe to the command topics (before the link speaks, so no command is missed)."""
@@ -245,9 +254,14 @@ class Gateway:
         try:
             async for event in self.link.events():
                 await self._publish(event)
+            await self._sent()
         finally:
             self._online = False
             commands.cancel()
+            if self._sending:  # what was sent goes out, unless the broker is gone
+                await asyncio.wait(set(self._sending.values()), timeout=_EVENTS_FIRST_S)
+            for sending in list(self._sending.values()):
+                sending.cancel()
             for task in self._readers:
                 task.cancel()
             for task in self._announcing:
@@ -315,7 +329,7 @@ class Gateway:
         self.tracker.apply(event)
         if isinstance(event, AgentState):
             self._on_agent_state(event)
-            await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
+            await self._send(topic, event)
             if event.extension and self._extension_of.get(event.agent_id) == event.extension:
                 await self._join_calls_at(event.agent_id, event.extension)
         else:
@@ -325,7 +339,7 @@ class Gateway:
             self._own[key] = self._own.get(key, 0) + 1
             while len(self._own) > _KNOWN_CALLS:
                 self._own.popitem(last=False)
-            await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
+            await self._send(topic, event)
             await self._to_agents(event, catch_up=known)
         self.published += 1
 
@@ -399,7 +413,48 @@ class Gateway:
         except ValueError as exc:
             logger.error("cannot republish %s to agent %r: %s", event.type, agent, exc)
             return
-        await self.bus.publish(topic, event, qos=QOS_CALL_EVENT)
+        await self._send(topic, event)
+
+    async def _send(self, topic: str, message: Message, qos: int = QOS_CALL_EVENT) -> None:
+        """Publish ``message`` without waiting for the broker's acknowledgement before the next one.
+
+        Awaiting each acknowledgement (a round trip to the broker) before sending the next capped the
+        site at a few hundred events a second, and made every command wait behind that backlog. Now
+        publishes on different topics overlap; on one topic each starts once the one before it is
+        acknowledged, so a subscriber still gets a topic's messages in order (the bus resends an
+        unacknowledged one after a reconnection, before the next on its topic goes). At most
+        ``_IN_FLIGHT`` are unacknowledged; once the bus gave up on one (the broker gone for its publish timeout), every
+        ``_send`` fails as a publish did before.
+        """
+        if self._send_failed is not None:
+            raise self._send_failed
+        await self._window.acquire()
+        before = self._sending.get(topic)
+        task = asyncio.create_task(self._send_after(before, topic, message, qos), name=f"gateway publish {topic}")
+        self._sending[topic] = task
+        task.add_done_callback(lambda done: self._sent_one(topic, done))
+
+    async def _send_after(self, before: asyncio.Task[None] | None, topic: str, message: Message, qos: int) -> None:
+        if before is not None:
+            await asyncio.wait({before})  # its failure is reported by its own callback
+        await self.bus.publish(topic, message, qos=qos)
+
+    def _sent_one(self, topic: str, done: asyncio.Task[None]) -> None:
+        self._window.release()
+        if self._sending.get(topic) is done:
+            del self._sending[topic]
+        if not done.cancelled() and done.exception() is not None and self._send_failed is None:
+            self._send_failed = done.exception()
+            logger.error("a publish on %s failed: %s", topic, done.exception())
+
+    async def _sent(self) -> None:
+        """Wait until everything sent so far is acknowledged (a command's result goes after its events,
+        whatever their topics); raises what the bus gave up on."""
+        pending = set(self._sending.values())
+        if pending:
+            await asyncio.wait(pending)
+        if self._send_failed is not None:
+            raise self._send_failed
 
     async def _on_call_topic(self, event: CallEvent) -> None:
         """A call event from the bus: our own (echoed) or another process's (the IVR's), for the agents."""
@@ -418,14 +473,44 @@ class Gateway:
 
     # -- commands --------------------------------------------------------------------------
     async def _serve_commands(self) -> None:
-        while True:
-            envelope = await self._queue.get()
-            try:
-                await self._on_envelope(envelope)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug must not stop the command loop: log it and serve the next
-                logger.exception("failed on a message on %s", envelope.topic)
+        """Serve what comes in: the commands of each sender (an agent's topic, the ACD's) in the order it
+        sent them, the senders side by side; the other messages in order, as they come.
+
+        One command at a time for the whole site made every command wait for the round trips of those
+        before it (its events published, its result acknowledged): the site's calls per second were
+        capped by one broker round trip per command."""
+        try:
+            while True:
+                envelope = await self._queue.get()
+                if not envelope.topic.endswith("/commands"):  # call events, the ACD leader record
+                    await self._serve(envelope)
+                    continue
+                await self._lanes_window.acquire()
+                before = self._lanes.get(envelope.topic)
+                task = asyncio.create_task(self._serve_after(before, envelope), name=f"gateway {envelope.topic}")
+                self._lanes[envelope.topic] = task
+                task.add_done_callback(functools.partial(self._served, envelope.topic))
+        finally:
+            for task in list(self._lanes.values()):
+                task.cancel()
+
+    async def _serve_after(self, before: asyncio.Task[None] | None, envelope: Envelope) -> None:
+        if before is not None:
+            await asyncio.wait({before})
+        await self._serve(envelope)
+
+    def _served(self, topic: str, done: asyncio.Task[None]) -> None:
+        self._lanes_window.release()
+        if self._lanes.get(topic) is done:
+            del self._lanes[topic]
+
+    async def _serve(self, envelope: Envelope) -> None:
+        try:
+            await self._on_envelope(envelope)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug must not stop the command loop: log it and serve the next
+            logger.exception("failed on a message on %s", envelope.topic)
 
     async def _on_envelope(self, envelope: Envelope) -> None:
         message = envelope.message
@@ -511,7 +596,8 @@ class Gateway:
                                   agent_id=agent or message.agent_id, name=message.name)
         if key in self._seen:
             self._seen[key] = reply
-        await self.link.events_taken(_EVENTS_FIRST_S)
+        if await self.link.events_taken(_EVENTS_FIRST_S):
+            await self._sent()
         await self._reply(message, reply, agent)
 
     def _check_epoch(self, message: Command) -> None:
@@ -600,4 +686,4 @@ class Gateway:
             except ValueError:
                 logger.info("command %s names agent %r, which has no topic: answered on %s", command.command_id,
                             name, topic)
-        await self.bus.publish(topic, reply, qos=QOS_COMMAND)
+        await self._send(topic, reply, QOS_COMMAND)  # after what was sent before on its topic

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -24,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser.add_argument("--rate", type=float, metavar="CALLS_PER_S",
                         help="arrivals per second (default: 85%% occupancy of the agents at the handle time)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--profile", metavar="FOLDER", type=Path,
+                        help="run each process under cProfile and write its statistics to FOLDER/<process>.prof")
     parser.set_defaults(func=run)
 
 
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.agents < 1 or args.agents > 999 or args.duration <= 0 or args.handle <= 0:
         raise BusError("--agents is 1 to 999, --duration and --handle are positive")
     result = run_load(settings.mqtt_url, agents=args.agents, duration_s=args.duration, handle_s=args.handle,
-                      arrivals_per_s=args.rate)
+                      arrivals_per_s=args.rate, profile=args.profile)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

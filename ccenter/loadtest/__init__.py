@@ -74,7 +74,11 @@ def _queues_file(folder: Path, agents: int) -> Path:
     return path
 
 
-def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], env: dict[str, str], log: Path, profile: Path | None = None) -> subprocess.Popen[bytes]:
+    """``python ARGV`` with its output in ``log``; under cProfile (its statistics written to ``profile``
+    when it ends) when a profile is asked for."""
+    if profile is not None:
+        argv = ["-m", "cProfile", "-o", str(profile), *argv]
     with log.open("wb") as out:  # the child writes its own copy of the descriptor
         return subprocess.Popen([sys.executable, *argv], stdout=out, stderr=subprocess.STDOUT, env=env)
 
@@ -90,8 +94,14 @@ def _wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes], timeo
 
 
 def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, handle_s: float = 8.0,
-             occupancy: float = 0.85, arrivals_per_s: float | None = None) -> LoadResult:
-    """Run the load for ``duration_s`` seconds of arrivals (after every agent logged on, and a drain)."""
+             occupancy: float = 0.85, arrivals_per_s: float | None = None, profile: Path | None = None
+             ) -> LoadResult:
+    """Run the load for ``duration_s`` seconds of arrivals (after every agent logged on, and a drain).
+
+    ``profile``: a folder where each process's cProfile statistics are written (``acd.prof``,
+    ``cti-gateway.prof``, ``desktops.prof``; read them with ``python -m pstats``)."""
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
     rate = arrivals_per_s if arrivals_per_s is not None else occupancy * agents / handle_s
     site = f"load-{uuid.uuid4().hex[:8]}"
     drain = max(5.0, handle_s * 4)
@@ -106,15 +116,15 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
         (folder / "gateway.json").write_text(json.dumps({**common, "out": str(folder / "gateway.out.json")}))
         (folder / "agents.json").write_text(json.dumps({**common, "out": str(folder / "agents.out.json")}))
         acd = _spawn(["-m", "ccenter", "acd", "--queues", str(_queues_file(folder, agents)), "--no-standby"],
-                     env, folder / "acd.log")
+                     env, folder / "acd.log", profile and profile / "acd.prof")
         processes: dict[str, subprocess.Popen[bytes]] = {"acd": acd}
         try:
             _wait_for_line(folder / "acd.log", "agents configured", acd, 60)
             processes["cti-gateway"] = _spawn(["-m", "ccenter.loadtest.gateway", str(folder / "gateway.json")],
-                                              env, folder / "gateway.log")
+                                              env, folder / "gateway.log", profile and profile / "cti-gateway.prof")
             spawned = time.time()
             processes["desktops"] = _spawn(["-m", "ccenter.loadtest.agents", str(folder / "agents.json")],
-                                           env, folder / "agents.log")
+                                           env, folder / "agents.log", profile and profile / "desktops.prof")
             deadline = time.monotonic() + LOGON_TIMEOUT_S
             while not ready_file.exists() or not ready_file.read_text():
                 if processes["desktops"].poll() is not None or time.monotonic() > deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -13,19 +14,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, insert, select, table, text, update
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .. import dnc, phones
 from ..consent import consent_states
-from ..errors import InvalidPhoneNumber
 from ..models import (
     DEFAULT_SITE,
     Activity,
     Agent,
     Campaign,
     Customer,
+    DoNotCall,
     PhoneNumber,
     Skill,
     Task,
@@ -35,6 +37,7 @@ from ..models import (
     masked_values,
 )
 from .eligibility import ConsentState
+from .phonecheck import CheckedPhone, check_many, check_phone
 from .plan import CALL_CHANNELS, normalize_key
 from .reading import CampaignFileError, _Text
 from .rules import InvalidRules, read_rules
@@ -102,33 +105,14 @@ class _Counts:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedPhone:
-    """A phone cell read as a valid number (E.164 and its time zone, when it has one), or why not."""
-
-    e164: str | None
-    zone: str | None = None
-    error: str | None = None
-
-
-def check_phone(raw: str, region: str) -> CheckedPhone:
-    try:
-        number = phones.parse(raw, region, valid_only=True)
-    except InvalidPhoneNumber as exc:
-        return CheckedPhone(None, error=str(exc))
-    zone = phones.zone_of_number(number)
-    return CheckedPhone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-                        str(zone) if zone else None)
-
-
-def _check_many(raws: list[str], region: str) -> list[CheckedPhone]:
-    return [check_phone(raw, region) for raw in raws]
-
-
-#: A batch with at least this many phone cells is checked by worker processes (phonenumbers is
-#: pure Python: about 0.1 ms a number on one core). ``CCENTER_IMPORT_WORKERS`` sets how many
-#: (default: every core; 1 checks them in this process).
+#: A batch with at least this many phone cells to check is checked by worker processes (phonenumbers
+#: is pure Python: about 0.1 ms a number on one core), while this process writes the batch before it.
+#: ``CCENTER_IMPORT_WORKERS`` sets how many (default: every core; 1 checks them in this process).
 PARALLEL_FROM = 4_000
+#: Phone cells checked already, (cell, region) -> result: a number listed again (in another batch, in
+#: another form of the same list, in the next import) is not checked again. Emptied when full.
+CACHE_SIZE = 20_000
+_checked: dict[tuple[str, str], CheckedPhone] = {}
 _pool: Any = None
 
 
@@ -139,26 +123,69 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
-def check_phones(raws: Iterable[str], region: str) -> dict[str, CheckedPhone]:
-    """Each phone cell checked (:func:`check_phone`); by worker processes for a large batch."""
-    todo = sorted(raws)
-    workers = _workers()
-    if workers == 1 or len(todo) < PARALLEL_FROM:
-        return dict(zip(todo, _check_many(todo, region), strict=True))
+def _worker_pool(workers: int) -> Any:
     global _pool
     if _pool is None:
+        import atexit
         import concurrent.futures
         import multiprocessing
 
-        # spawn, not fork: the importing process holds database connections and threads.
+        # spawn, not fork: the importing process holds database connections and threads. The workers
+        # import the pure phonecheck module only (no database layer).
         _pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        import atexit
-
         atexit.register(_pool.shutdown)
+    return _pool
+
+
+class PhoneCheck:
+    """Phone cells being checked (by worker processes for a large batch); :meth:`result` waits for them."""
+
+    def __init__(self, region: str, known: dict[str, CheckedPhone], todo: list[str], parts: list[Any]) -> None:
+        self.region = region
+        self.known = known
+        self.todo = todo  # checked in this process by result() when there are no parts
+        self.parts = parts  # (cells, future) from the worker processes
+
+    def result(self) -> dict[str, CheckedPhone]:
+        found = self.known
+        if self.parts:
+            for cells, future in self.parts:
+                found.update(zip(cells, future.result(), strict=True))
+        else:
+            found.update(zip(self.todo, check_many(self.todo, self.region), strict=True))
+        if len(_checked) + len(found) > CACHE_SIZE:
+            _checked.clear()
+        if len(found) <= CACHE_SIZE:
+            _checked.update(((raw, self.region), checked) for raw, checked in found.items())
+        self.parts = []
+        self.todo = []
+        return found
+
+
+def start_checking(raws: Iterable[str], region: str) -> PhoneCheck:
+    """Start checking each phone cell (:func:`check_phone`): by worker processes for a large batch,
+    else when the result is asked for."""
+    known: dict[str, CheckedPhone] = {}
+    todo: list[str] = []
+    for raw in set(raws):
+        hit = _checked.get((raw, region))
+        if hit is None:
+            todo.append(raw)
+        else:
+            known[raw] = hit
+    todo.sort()
+    workers = _workers()
+    if workers == 1 or len(todo) < PARALLEL_FROM:
+        return PhoneCheck(region, known, todo, [])
+    pool = _worker_pool(workers)
     size = -(-len(todo) // (workers * 4))
-    parts = [todo[i:i + size] for i in range(0, len(todo), size)]
-    checked = [c for part in _pool.map(_check_many, parts, [region] * len(parts)) for c in part]
-    return dict(zip(todo, checked, strict=True))
+    parts = [(todo[i:i + size], pool.submit(check_many, todo[i:i + size], region)) for i in range(0, len(todo), size)]
+    return PhoneCheck(region, known, [], parts)
+
+
+def check_phones(raws: Iterable[str], region: str) -> dict[str, CheckedPhone]:
+    """Each phone cell checked (:func:`check_phone`); by worker processes for a large batch."""
+    return start_checking(raws, region).result()
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -195,12 +222,11 @@ class _SeenLines:
         if not self.created:
             return {}
         found: dict[int, int] = {}
-        for chunk in _chunks(set(customer_ids)):
+        seen = table("ccenter_import_seen", sql_column("campaign_id"), sql_column("customer_id", Integer()),
+                     sql_column("line"))
+        for among in _among(self.session, seen.c.customer_id, set(customer_ids)):
             found.update((customer_id, line) for customer_id, line in self.session.execute(
-                text("SELECT customer_id, line FROM ccenter_import_seen WHERE campaign_id = :campaign "
-                     "AND customer_id IN :ids").bindparams(bindparam("ids", expanding=True)),
-                {"campaign": campaign_id, "ids": chunk},
-            ))
+                select(seen.c.customer_id, seen.c.line).where(seen.c.campaign_id == campaign_id, among)))
         return found
 
     def add(self, campaign_id: int, lines: Mapping[int, int]) -> None:
@@ -336,6 +362,20 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
         yield items[start:start + _CHUNK]
 
 
+def _among(session: Session, column: Any, values: Iterable[Any]) -> Iterator[ColumnElement[bool]]:
+    """``column IN values`` as few conditions as the database takes: on PostgreSQL one, with the values
+    as a single array parameter (a batch's 20,000 values are one bound value, not 20,000 to render
+    and send); elsewhere one per chunk of :data:`_CHUNK` (SQLite limits bound parameters)."""
+    items = list(values)
+    if not items:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam(None, items, type_=postgresql.ARRAY(column.type)))
+        return
+    for start in range(0, len(items), _CHUNK):
+        yield column.in_(items[start:start + _CHUNK])
+
+
 class _Loader:
     """Resolves target rows to customers and upserts their work items (per campaign channel)."""
 
@@ -374,54 +414,63 @@ class _Loader:
             self.consent_required = read_rules(campaign.rules, campaign.calling_hours).consent_required
         except InvalidRules:
             self.consent_required = frozenset()
-        for batch in _batched(rows, BATCH):
-            self._load_batch(campaign, activities, batch, plan_key)
-            if self.progress is not None:
-                self.progress(batch[-1].line)
+        # The next batch's phone numbers are checked (by worker processes) while this one is written.
+        pending: tuple[list[_Row], PhoneCheck] | None = None
+        batches: Iterable[list[_Row] | None] = itertools.chain(_batched(rows, BATCH), [None])
+        for batch in batches:
+            check = None if batch is None else start_checking(
+                {row.values.get("phone", "") for row in batch} - {""}, self.region)
+            if pending is not None:
+                self._load_batch(campaign, activities, pending[0], pending[1], plan_key)
+                if self.progress is not None:
+                    self.progress(pending[0][-1].line)
+            pending = None if batch is None or check is None else (batch, check)
 
     def _load_batch(self, campaign: Campaign, activities: Sequence[Activity], rows: Sequence[_Row],
-                    plan_key: str | None) -> None:
+                    check: PhoneCheck, plan_key: str | None) -> None:
         session = self.session
-        self.phones = check_phones({row.values.get("phone", "") for row in rows} - {""}, self.region)
+        self.phones = check.result()
         good = [(row, parsed) for row in rows if (parsed := self._check(row, campaign, plan_key)) is not None]
         customer_ids = {p["customer_id"] for _, p in good if p["customer_id"] is not None}
         known: set[int] = set()
-        for chunk in _chunks(customer_ids):
-            known.update(session.scalars(select(Customer.id).where(Customer.id.in_(chunk))))
+        for among in _among(session, Customer.id, customer_ids):
+            known.update(session.scalars(select(Customer.id).where(among)))
         numbers = {p["phone"] for _, p in good if p["phone"]}
         owners: dict[str, int] = {}
-        for chunk in _chunks(numbers):
+        for among in _among(session, PhoneNumber.e164, numbers):
             for e164, owner in session.execute(
-                select(PhoneNumber.e164, PhoneNumber.customer_id).where(PhoneNumber.e164.in_(chunk))
+                select(PhoneNumber.e164, PhoneNumber.customer_id).where(among)
                 .order_by(PhoneNumber.is_primary.desc(), PhoneNumber.customer_id)
             ):
                 owners.setdefault(e164, owner)
         # Rows naming a customer but no phone dial the customer's own (primary) number.
         primary: dict[int, str] = {}
         wanting = {p["customer_id"] for _, p in good if p["phone"] is None and p["customer_id"] in known}
-        for chunk in _chunks(wanting):
+        for among in _among(session, PhoneNumber.customer_id, wanting):
             for owner, e164 in session.execute(
-                select(PhoneNumber.customer_id, PhoneNumber.e164).where(PhoneNumber.customer_id.in_(chunk))
+                select(PhoneNumber.customer_id, PhoneNumber.e164).where(among)
                 .order_by(PhoneNumber.customer_id, PhoneNumber.is_primary.desc(), PhoneNumber.id)
             ):
                 primary.setdefault(owner, e164)
-        blocked = dnc.blocked(session, numbers | set(primary.values()), now=self.now)
+        blocked: set[str] = set()  # as dnc.blocked, with one condition per batch
+        for among in _among(session, DoNotCall.e164, numbers | set(primary.values())):
+            blocked.update(session.scalars(select(DoNotCall.e164).where(among, dnc.active(self.now))))
         owned = known | set(owners.values())
         self.consents = {a.channel: consent_states(session, owned, a.channel) for a in activities}
         self.emails.clear()
         if any(a.channel == "email" for a in activities):
-            for chunk in _chunks(owned):
+            for among in _among(session, Customer.id, owned):
                 for holder, address in session.execute(
-                        select(Customer.id, Customer.email).where(Customer.id.in_(chunk), Customer.email.is_not(None))):
+                        select(Customer.id, Customer.email).where(among, Customer.email.is_not(None))):
                     if address:
                         self.emails[holder] = address
         existing: dict[tuple[int, int], dict[str, Any]] = {}
         activity_ids = [a.id for a in activities]
-        for chunk in _chunks(owned):
+        for among in _among(session, WorkItem.customer_id, owned):
             for found in session.execute(
                 select(WorkItem.id, WorkItem.activity_id, WorkItem.customer_id, WorkItem.task_id,
                        WorkItem.phone_e164, WorkItem.offer, WorkItem.priority, WorkItem.agent_id)
-                .where(WorkItem.activity_id.in_(activity_ids), WorkItem.customer_id.in_(chunk))
+                .where(WorkItem.activity_id.in_(activity_ids), among)
             ).mappings():
                 existing[(found["activity_id"], found["customer_id"])] = dict(found)
 
@@ -486,8 +535,8 @@ class _Loader:
         self.seen.add(campaign.id, seen)
         if segments:
             current: dict[int, str | None] = {}
-            for chunk in _chunks(segments):
-                query = select(Customer.id, Customer.segment).where(Customer.id.in_(chunk))
+            for among in _among(session, Customer.id, segments):
+                query = select(Customer.id, Customer.segment).where(among)
                 current.update((cid, segment) for cid, segment in session.execute(query))
             changed = [{"id": cid, "segment": seg} for cid, seg in segments.items() if current.get(cid) != seg]
             if changed:
@@ -529,10 +578,10 @@ class _Loader:
         for phone in numbers:
             parsed = prospects[phone]
             zone = parsed["zone"]
-            rows.append(masked_values(Customer, {
+            rows.append({  # masked as they are written (by _bulk_insert, or here for SQLite's INSERT)
                 "name": (parsed["name"] or phones.display(phone))[:200], "tier": Tier.PROSPECT.value,
                 "segment": parsed["segment"], "language": "en", "email": parsed["email"],
-                "time_zone": zone or "UTC", "created_at": now}))
+                "time_zone": zone or "UTC", "created_at": now})
         if self.session.get_bind().dialect.name == "postgresql":
             ids = list(self.session.scalars(
                 text("SELECT nextval(pg_get_serial_sequence('customer', 'id')) FROM generate_series(1, :n)"),
@@ -543,7 +592,8 @@ class _Loader:
             _bulk_insert(self.session, Customer, rows)
         else:
             ids = list(self.session.scalars(
-                insert(Customer).returning(Customer.id, sort_by_parameter_order=True), rows))
+                insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+                [masked_values(Customer, row) for row in rows]))
         _bulk_insert(self.session, PhoneNumber, [
             {"customer_id": customer_id, "e164": phone, "kind": "mobile", "is_primary": True}
             for phone, customer_id in zip(numbers, ids, strict=True)
@@ -563,7 +613,7 @@ class _Loader:
         if values.get("(extra)"):
             self.reject(row, "more fields than the header has columns")
             return None
-        if any("\x00" in value for value in (*values, *values.values()) if isinstance(value, str)):
+        if "\x00" in "".join(values) or "\x00" in "".join(values.values()):  # every key and value is a str
             self.reject(row, "a cell holds a NUL byte")
             return None
         if plan_key is not None and values.get("campaign_id") and normalize_key(values["campaign_id"]) != plan_key:

@@ -7,14 +7,17 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ccenter.commands.campaign import ProgressBar
-from crm import db, repository
+from crm import db, phones, repository
 from crm.campaign_files import import_plan, import_targets
 from crm.campaigns import targets
+from crm.errors import InvalidPhoneNumber
 from crm.models import Customer, DoNotCall, PhoneNumber, WorkItem
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
@@ -30,7 +33,19 @@ def _write(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def test_decisions_hold_across_batch_boundaries(engine: Engine, tmp_path: Path) -> None:
+@pytest.fixture(params=["here", "workers"])
+def phone_checks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Phone numbers checked in this process, or by two worker processes while the batch before is written."""
+    if request.param == "workers":
+        monkeypatch.setattr(targets, "PARALLEL_FROM", 1)
+        monkeypatch.setenv("CCENTER_IMPORT_WORKERS", "2")
+    else:
+        monkeypatch.setenv("CCENTER_IMPORT_WORKERS", "1")
+    monkeypatch.setattr(targets, "_checked", {})
+    return str(request.param)
+
+
+def test_decisions_hold_across_batch_boundaries(engine: Engine, tmp_path: Path, phone_checks: str) -> None:
     with db.transaction(db.session_factory(engine)) as session:
         known = repository.create_customer(session, name="Known", phone="+1 415 555 0101")
         session.add(DoNotCall(e164="+14155550109", source="test", added_at=NOW))
@@ -98,3 +113,59 @@ def test_worker_processes_check_phones_as_this_process_does(monkeypatch: pytest.
     assert parallel == targets.check_phones(raws, "US")
     assert parallel["(415) 555-0103"] == targets.CheckedPhone("+14155550103", "America/Los_Angeles")
     assert parallel["+86 138 0013 8000"].e164 == "+8613800138000" and parallel["12345"].error
+
+
+def _samples() -> list[str]:
+    """Phone cells of many forms: every region's example numbers of each type, written in E.164,
+    nationally and internationally, with digits changed, added or dropped, with a 0 after the
+    country code, and numbers a BI list holds that the parser reads in its own ways."""
+    import random
+
+    kinds = (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE, PhoneNumberType.VOIP,
+             PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.UAN)
+    pick = random.Random(12)
+    cells = ["+1 415 555 0102", "(415) 555-0103", "1 (415) 555-0104", "011 44 20 7946 0958", "0044 20 7946 0958",
+             "+114155550100", "+390612345678", "+79161234567", "89161234567", "1-800-FLOWERS", "415.555.0105",
+             "415 555 0106 x12", "+44 (0) 20 7946 0958", "12345", "+", "+0", "0", "(", "+1 ٤١٥ ٥٥٥ ٠١٠٧"]
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+            national = str(example.national_number)
+            cells += [e164, phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL),
+                      phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL), national,
+                      f"+{example.country_code}0{national}", e164 + "7", e164[:-1]]
+            cells += [national[:-2] + f"{pick.randrange(100):02d}", e164[:-3] + f"{pick.randrange(1000):03d}"]
+    return cells
+
+
+def test_phone_cells_are_read_as_the_parser_reads_them() -> None:
+    """The import's quick reading of E.164 and plain national numbers gives what ``crm.phones.parse`` (the
+    parser, with ``is_valid_number`` and the number's time zone) gives, or the same error, for every cell."""
+    cells = _samples()
+    valid = 0
+    for region in ("US", "GB", "IT", "RU", "CN", "DE", "AR"):
+        for cell in cells:
+            try:
+                number = phones.parse(cell, region, valid_only=True)
+            except InvalidPhoneNumber as exc:
+                expected = targets.CheckedPhone(None, error=str(exc))
+            else:
+                zone = phones.zone_of_number(number)
+                expected = targets.CheckedPhone(phonenumbers.format_number(number, PhoneNumberFormat.E164),
+                                                str(zone) if zone else None)
+                valid += 1
+            assert targets.check_phone(cell, region) == expected, (cell, region)
+    assert valid > 2000  # the sample holds valid numbers of many plans, not only errors
+
+
+def test_a_number_checked_again_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(targets, "_checked", {})
+    monkeypatch.setattr(targets, "CACHE_SIZE", 3)
+    first = targets.check_phones(["+1 415 555 0102", "(415) 555-0103", "12345"], "US")
+    again = targets.check_phones(["+1 415 555 0102", "(415) 555-0103", "12345", "+44 20 7946 0958"], "US")
+    assert {k: again[k] for k in first} == first and again["+44 20 7946 0958"].zone == "Europe/London"
+    assert len(targets._checked) <= 3  # bounded: emptied when full
+    assert targets.check_phones(["(415) 555-0103"], "GB")["(415) 555-0103"].error  # the region is part of the key
