@@ -207,6 +207,10 @@ class Pacer:
             self.prior_samples + len(self._handled)
         )
 
+    def handle_times(self) -> tuple[float, ...]:
+        """The handle times kept, oldest first (those :meth:`handled` was given, up to ``handle_samples``)."""
+        return tuple(self._handled)
+
     def _learn(self, abandoned: bool) -> None:
         """Use the cap: each connect moves the threshold toward an abandonment of ``aim`` × the target
         (down a lot per abandoned call, up a little per call an agent took). Not while pacing is held

@@ -337,14 +337,17 @@ class DialerCore:
 
     # -- campaigns and statistics ------------------------------------------------------------
     def set_campaigns(self, plans: Iterable[CampaignPlan]) -> None:
-        """The campaigns to dial now; a pacer's history survives a refresh of the same campaign."""
+        """The campaigns to dial now; a pacer's history survives a refresh of the same campaign (a new dial
+        mode or cap starts a new pacer, with the handle times the old one learned)."""
         new = {p.key: p for p in plans}
         for key, plan in new.items():
             pacer = self.pacers.get(key)
             if pacer is None or pacer.mode is not plan.mode or pacer.abandon_target != plan.rules.abandon_target:
                 fresh = Pacer(plan.mode, plan.rules.abandon_target)
-                if pacer is not None:
+                if pacer is not None:  # the calls in progress and the agents' handle times carry over
                     fresh.in_progress = pacer.in_progress
+                    for seconds in pacer.handle_times():
+                        fresh.handled(seconds)
                 self.pacers[key] = fresh
             self.counts.setdefault(key, CampaignCounts())
         self.plans = new

@@ -61,7 +61,7 @@ def test_the_handle_times_of_its_calls_change_the_dialers_decision_for_busy_agen
         call(core, n, at)
         at += 100.0
     pacer = core.pacers["C1"]
-    assert list(pacer._handled) == [70.0] * 40
+    assert pacer.handle_times() == (70.0,) * 40
     assert math.isclose(pacer.handle_s, (180.0 * 10 + 70.0 * 40) / 50)  # the 180 s assumed weighs 10 calls
     core.on_stats(stats(at, busy=20))
     assert core.wanted(at)["C1"] > 0  # agents handling 70 s calls come free sooner: it dials ahead of them
@@ -75,7 +75,7 @@ def test_how_long_agents_on_its_calls_have_been_busy_until_their_wrap_up_ends() 
     core.on_stats(stats(T0 + 40, busy=3))
     assert core.busy_for("sales", T0 + 46) == [30.0, None, None]  # given to the agent at T0 + 16
     core.on_call_event(CallEvent(type="call.ended", call_id="k1", ts=T0), T0 + 76)
-    assert list(core.pacers["C1"]._handled) == [70.0]  # 60 s talk, 10 s wrap-up
+    assert core.pacers["C1"].handle_times() == (70.0,)  # 60 s talk, 10 s wrap-up
     core.on_stats(stats(T0 + 80, busy=2))
     assert core.busy_for("sales", T0 + 80) == [64.0, None]  # in wrap-up: still busy
     core.tick(T0 + 86)  # the wrap-up is over
@@ -87,12 +87,23 @@ def test_how_long_agents_on_its_calls_have_been_busy_until_their_wrap_up_ends() 
     assert core.busy_for("sales", T0 + 125) == [9.0]
 
 
+def test_a_campaign_switched_to_predictive_keeps_the_handle_times_learned() -> None:
+    core = DialerCore()
+    core.set_campaigns([plan(DialMode.PROGRESSIVE)])
+    core.on_stats(stats(T0))
+    for n in range(3):
+        call(core, n, T0 + 100 * n)
+    core.set_campaigns([plan(DialMode.PREDICTIVE)])
+    pacer = core.pacers["C1"]
+    assert pacer.mode is DialMode.PREDICTIVE and pacer.handle_times() == (70.0, 70.0, 70.0)
+
+
 def test_a_wrap_up_that_is_no_number_counts_as_none() -> None:
     core = DialerCore()
     core.set_campaigns([plan(DialMode.PREDICTIVE)])
     core.on_stats(QueueStats.from_dict({"queue": "sales", "ts": T0, "agents_busy": 1, "wrap_up_s": "ten"}))
     call(core, 1, T0)
-    assert list(core.pacers["C1"]._handled) == [60.0]
+    assert core.pacers["C1"].handle_times() == (60.0,)
 
 
 def test_the_production_dialer_learns_talk_and_wrap_up_from_the_acd_and_the_gateway(
@@ -179,7 +190,7 @@ def test_the_production_dialer_learns_talk_and_wrap_up_from_the_acd_and_the_gate
                     pbx.hangup(call_id)
                 handled += len(ended)
                 # the dialer has seen the ends and the ACD put both agents in wrap-up, on the same clock
-                await until(lambda: len(pacer._handled) == handled, 15)  # noqa: B023
+                await until(lambda: len(pacer.handle_times()) == handled, 15)  # noqa: B023
                 await until(lambda: all(status(a) is AgentStatus.WRAP_UP for a in ("alice", "bob")), 15)  # type: ignore[arg-type]
                 offset[0] += 10.0  # the wrap-up
         finally:
@@ -192,7 +203,7 @@ def test_the_production_dialer_learns_talk_and_wrap_up_from_the_acd_and_the_gate
             for bus in buses:
                 await bus.close()
         assert any(s.wrap_up_s == 10.0 for s in seen_stats)  # the ACD says the queue's wrap-up
-        times = list(pacer._handled)
+        times = pacer.handle_times()
         assert len(times) == len(numbers) and all(70.0 <= t < 100.0 for t in times), times
         # the exponential's mean moves from the 180 s assumed (worth 10 calls) to the handle times seen
         assert math.isclose(pacer.handle_s, (180.0 * 10 + sum(times)) / 20) and pacer.handle_s < 130.0
