@@ -6,7 +6,10 @@ candidate work items, command results and call events, and decides:
 
 * how many calls to start per campaign (:meth:`DialerCore.wanted`): the campaign's
   :class:`~routing.dialer.Pacer` given the queue's ready agents not yet covered (agents the ACD gave a
-  dialer call to after its last statistics are not counted as ready);
+  dialer call to after its last statistics are not counted as ready) and its busy agents, with how long
+  each has been busy where the dialer knows it (:meth:`DialerCore.busy_for`: agents on its own calls);
+  each campaign's pacer learns the handle times of its calls an agent took (talk from the call given to
+  the agent to its end, plus the queue's ``wrap_up_s`` from the ACD's statistics);
 * whether a work item may be dialled (:meth:`DialerCore.dial`, the rules of
   :func:`crm.campaigns.eligibility.decide`, shared with the agents' preview and inbound offers:
   do-not-call, calling hours in the customer's zone, attempts, retry delay per outcome, frequency cap)
