@@ -168,6 +168,7 @@ class QueueStats(Message):
     agents_wrap_up: int = 0
     agents_not_ready: int = 0
     answered_in_sl: int = 0  # answered within sl_seconds, since the day began (for interval reports)
+    wrap_up_s: float | None = None  # the queue's wrap-up after each call (the dialer adds it to the talk it sees)
 
 
 @register

@@ -565,6 +565,7 @@ class AcdAdapter:
             agents_wrap_up=counts[AgentStatus.WRAP_UP],
             agents_not_ready=counts[AgentStatus.NOT_READY],
             answered_in_sl=s.answered_in_sl,
+            wrap_up_s=q.wrap_up_s,
         )
 
     def agent_statuses(self) -> dict[AgentId, AgentStatus]:

@@ -15,11 +15,13 @@ Pacing (:class:`Pacer`) says how many calls to dial now:
   distribution gives from how long the agent has been busy (:meth:`Pacer.free_within`: the empirical
   remaining-time law of the handle times seen, talk and wrap-up, once enough are known, or its
   equilibrium law when how long is not known; exponential with mean ``handle_s`` before, which is
-  memoryless). So the agents free are a sum of Bernoulli trials (their law computed, not a normal
-  approximation; chances rounded to 0.01 so that agents alike are counted together, the tail past 1e-15
-  left out), and the calls in progress each connect with the observed connect rate ``c``. The *k*-th
-  call is abandoned if it connects and finds no agent: with probability ``P(ready + freed − connects of
-  the k−1 before it ≤ 0)``. The pacer dials every call whose chance of being abandoned, once it
+  memoryless; ``handle_s`` moves from the one given to the mean of the handle times seen, the one
+  given counting as ``prior_samples`` of them).
+  So the agents free are a sum of Bernoulli trials (their law computed, not a normal approximation;
+  chances rounded to 0.01 so that agents alike are counted together, the tail past 1e-15 left out),
+  and the calls in progress each connect with the observed connect rate ``c``. The *k*-th call is
+  abandoned if it connects and finds no agent: with probability ``P(ready + freed − connects of the
+  k−1 before it ≤ 0)``. The pacer dials every call whose chance of being abandoned, once it
   connects, is at most ``threshold``; never fewer than progressive would.
 
   ``threshold`` is what uses the cap. It starts at ``2 × aim × abandon_target`` (the marginal call is
@@ -77,6 +79,7 @@ class Pacer:
     guard_gain: float = 0.1  # how much each abandoned call beyond the aimed count tightens log(threshold)
     handle_samples: int = 2000  # handle times kept for the remaining-time law
     min_handle_samples: int = 200  # handle times needed before the empirical law replaces the exponential
+    prior_samples: int = 10  # how many handle times the ``handle_s`` given is worth beside those seen
     _outcomes: deque[str] = field(default_factory=deque)  # "connect", "no_connect"
     _connects: deque[bool] = field(default_factory=deque)  # per connect: abandoned?
     _abandoned: int = 0
@@ -86,11 +89,13 @@ class Pacer:
     _connected: int = 0  # connects among _outcomes
     _freed_for: tuple[tuple[float, int], ...] = ()  # the chances the last law of agents freed was made for
     _freed: list[float] = field(default_factory=lambda: [1.0])
+    _prior_s: float = 0.0  # the ``handle_s`` given
     in_progress: int = 0
 
     def __post_init__(self) -> None:
         if self.threshold <= 0:
             self.threshold = 2.0 * self.aim * self.abandon_target
+        self._prior_s = self.handle_s
 
     def connect_rate(self) -> float:
         if len(self._outcomes) < 20:
@@ -197,6 +202,14 @@ class Pacer:
             old = self._handled.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]
             self._handled_total -= old
+        # the exponential's mean until the law is known: the handle times seen, beside the one given
+        self.handle_s = (self._prior_s * self.prior_samples + self._handled_total) / (
+            self.prior_samples + len(self._handled)
+        )
+
+    def handle_times(self) -> tuple[float, ...]:
+        """The handle times kept, oldest first (those :meth:`handled` was given, up to ``handle_samples``)."""
+        return tuple(self._handled)
 
     def _learn(self, abandoned: bool) -> None:
         """Use the cap: each connect moves the threshold toward an abandonment of ``aim`` × the target

@@ -6,7 +6,10 @@ candidate work items, command results and call events, and decides:
 
 * how many calls to start per campaign (:meth:`DialerCore.wanted`): the campaign's
   :class:`~routing.dialer.Pacer` given the queue's ready agents not yet covered (agents the ACD gave a
-  dialer call to after its last statistics are not counted as ready);
+  dialer call to after its last statistics are not counted as ready) and its busy agents, with how long
+  each has been busy where the dialer knows it (:meth:`DialerCore.busy_for`: agents on its own calls);
+  each campaign's pacer learns the handle times of its calls an agent took (talk from the call given to
+  the agent to its end, plus the queue's ``wrap_up_s`` from the ACD's statistics);
 * whether a work item may be dialled (:meth:`DialerCore.dial`, the rules of
   :func:`crm.campaigns.eligibility.decide`, shared with the agents' preview and inbound offers:
   do-not-call, calling hours in the customer's zone, attempts, retry delay per outcome, frequency cap)
@@ -260,6 +263,18 @@ class _Dial:
 
 
 @dataclass(slots=True)
+class _Handling:
+    """An agent busy with a call the dialer placed: from when the call was given to the agent until its
+    end plus the queue's wrap-up."""
+
+    campaign: str
+    queue: str
+    since: float  # given to the agent (alerting or answered at the extension)
+    ended_at: float | None = None
+    free_at: float | None = None  # ended_at + the queue's wrap-up
+
+
+@dataclass(slots=True)
 class CampaignCounts:
     attempts: int = 0
     connects: int = 0
@@ -313,6 +328,7 @@ class DialerCore:
         self.counts: dict[str, CampaignCounts] = {}
         self._stats: dict[str, QueueStats] = {}
         self._delivered: dict[str, deque[float]] = {}  # queue -> when dialer calls were given to agents
+        self._handling: dict[str, _Handling] = {}  # call id -> the agent busy with a dialer call
         self._by_command: dict[str, _Dial] = {}
         self._by_call: dict[str, _Dial] = {}
         self._orphans: dict[str, list[tuple[CallEvent, float]]] = {}  # events before the call id was known
@@ -324,14 +340,17 @@ class DialerCore:
 
     # -- campaigns and statistics ------------------------------------------------------------
     def set_campaigns(self, plans: Iterable[CampaignPlan]) -> None:
-        """The campaigns to dial now; a pacer's history survives a refresh of the same campaign."""
+        """The campaigns to dial now; a pacer's history survives a refresh of the same campaign (a new dial
+        mode or cap starts a new pacer, with the handle times the old one learned)."""
         new = {p.key: p for p in plans}
         for key, plan in new.items():
             pacer = self.pacers.get(key)
             if pacer is None or pacer.mode is not plan.mode or pacer.abandon_target != plan.rules.abandon_target:
                 fresh = Pacer(plan.mode, plan.rules.abandon_target)
-                if pacer is not None:
+                if pacer is not None:  # the calls in progress and the agents' handle times carry over
                     fresh.in_progress = pacer.in_progress
+                    for seconds in pacer.handle_times():
+                        fresh.handled(seconds)
                 self.pacers[key] = fresh
             self.counts.setdefault(key, CampaignCounts())
         self.plans = new
@@ -356,6 +375,23 @@ class DialerCore:
             return 0
         return stats.agents_busy + len(self._delivered.get(queue, ()))
 
+    def wrap_up_s(self, queue: str) -> float:
+        """The queue's wrap-up after each call, per the ACD's statistics (0 when it does not say)."""
+        wrap = self._stats[queue].wrap_up_s if queue in self._stats else None
+        ok = isinstance(wrap, int | float) and not isinstance(wrap, bool) and math.isfinite(wrap) and wrap >= 0
+        return float(wrap) if ok and wrap is not None else 0.0
+
+    def busy_for(self, queue: str, now: float) -> list[float | None]:
+        """How long each busy agent of ``queue`` has been busy (talk and wrap-up): known for the agents on
+        a call the dialer placed, None (not known) for the others the ACD counts busy. When the ACD counts
+        fewer busy agents than the dialer knows of (an agent ended wrap-up early, say), those whose call
+        ended are left out first."""
+        busy = self.busy_agents(queue, now)
+        mine = sorted((h.ended_at is not None, now - h.since) for h in self._handling.values()
+                      if h.queue == queue and (h.free_at is None or now < h.free_at))
+        known: list[float | None] = [max(0.0, age) for _, age in mine[:busy]]
+        return known + [None] * (busy - len(known))
+
     def wanted(self, now: float) -> dict[str, int]:
         """How many calls each campaign should start now."""
         out: dict[str, int] = {}
@@ -365,7 +401,7 @@ class DialerCore:
                 self.pacers[k].in_progress for k, p in self.plans.items() if k != key and p.queue == plan.queue
             )
             ready = max(0, self.ready_agents(plan.queue, now) - others)
-            n = min(self.max_batch, pacer.calls_to_dial(ready, self.busy_agents(plan.queue, now)))
+            n = min(self.max_batch, pacer.calls_to_dial(ready, busy_for=self.busy_for(plan.queue, now)))
             if n > 0:
                 out[key] = n
         return out
@@ -449,6 +485,8 @@ class DialerCore:
 
     def on_call_event(self, event: CallEvent, now: float) -> list[Decision]:
         promised = self._watch(event, now)
+        if event.type == CallEventType.ENDED:
+            self._handled(event.call_id, now)
         dial = self._by_call.get(event.call_id)
         if dial is None:
             if any(d.call_id is None and not d.done for d in self._by_command.values()):
@@ -521,6 +559,8 @@ class DialerCore:
                 plan = self.plans.get(dial.campaign)
                 if plan is not None:
                     self._delivered.setdefault(plan.queue, deque()).append(now)
+                    if dial.call_id is not None:
+                        self._handling[dial.call_id] = _Handling(dial.campaign, plan.queue, now)
                 self.counts[dial.campaign].connects += 1
                 return self._finish(dial, "answered", now, pacer="connected", keep=True)
             return []
@@ -533,9 +573,24 @@ class DialerCore:
             return out
         return []
 
+    def _handled(self, call_id: str, now: float) -> None:
+        """A dialer call an agent took ended: the agent is free again after the queue's wrap-up, and the
+        campaign's pacer learns the handle time (talk and wrap-up)."""
+        handling = self._handling.get(call_id)
+        if handling is None or handling.ended_at is not None:
+            return
+        wrap = self.wrap_up_s(handling.queue)
+        handling.ended_at, handling.free_at = now, now + wrap
+        pacer = self.pacers.get(handling.campaign)
+        if pacer is not None:
+            pacer.handled(now - handling.since + wrap)
+
     def tick(self, now: float) -> list[Decision]:
         """Abandon answered calls no agent took in time; give up on dials that went silent."""
         out: list[Decision] = []
+        for call_id, handling in list(self._handling.items()):
+            if (handling.free_at is not None and now >= handling.free_at) or now - handling.since > SEEN_AT_MOST_S:
+                del self._handling[call_id]
         for dial in list(self._by_command.values()):
             if dial.done:
                 if now - dial.started > self.dial_timeout_s + 3600.0:
