@@ -87,7 +87,7 @@ def test_national_numbers_are_read_in_the_region(ready: str, tmp_path: Path, cap
         (["import", "{dir}/bad.csv"], "name,offer\nAda,x\n",
          "ccenter: error: bad.csv: the header has no campaign_id and no customer_id or phone column "
          "(columns: campaign_id, customer_id, phone, offer, priority, segment, preferred_agent, skill, name, email)"),
-        (["export", "NOPE", "{dir}/out.csv"], None, "ccenter: error: no campaign 'NOPE'"),
+        (["export", "NOPE", "{dir}/out.csv"], None, "ccenter: error: no campaign 'NOPE' at site 'main'"),
     ],
 )
 def test_errors_are_one_clear_line(ready: str, tmp_path: Path, capsys, args: list[str], content: str | None,
