@@ -16,6 +16,7 @@ over the whole customer range.
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import subprocess
@@ -298,13 +299,26 @@ def _wait_for(url: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0
         probe.close()
 
 
-def _arg(name: str) -> int | None:
-    return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else None
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.api_pop",
+        description="Screen pop through `ccenter api` on loopback (look-up by phone, then the 360 view); "
+        "prints p50/p95/p99. The seeded databases are kept and reused between runs.",
+    )
+    parser.add_argument("--quick", action="store_true", help="20,000 customers instead of 1,000,000")
+    parser.add_argument("--customers", type=int, metavar="N", help="how many customers to seed and pop among")
+    parser.add_argument("--contacts-per-customer", type=int, default=5, metavar="K", help="contacts per customer (5)")
+    parser.add_argument("--pg", action="store_true",
+                        help="also on PostgreSQL (CCENTER_BENCH_PG, default the local server)")
+    parser.add_argument("--no-sqlite", action="store_true", help="not on SQLite")
+    args = parser.parse_args(argv)
+    kinds = tuple(kind for kind, wanted in (("sqlite", not args.no_sqlite), ("postgresql", args.pg)) if wanted)
+    if not kinds:
+        parser.error("--no-sqlite without --pg leaves nothing to measure")
+    for figure, value, unit in run(quick=args.quick, customers=args.customers,
+                                   per_customer=args.contacts_per_customer, kinds=kinds):
+        print(f"{figure:<48} {value:>14,.3f} {unit}")
 
 
 if __name__ == "__main__":
-    kinds = tuple(k for k, flag in (("sqlite", "--no-sqlite"), ("postgresql", "--pg"))
-                  if (flag == "--pg") == (flag in sys.argv))
-    for figure, value, unit in run(quick="--quick" in sys.argv, customers=_arg("--customers"),
-                                   per_customer=_arg("--contacts-per-customer") or 5, kinds=kinds):
-        print(f"{figure:<48} {value:>14,.3f} {unit}")
+    main()
