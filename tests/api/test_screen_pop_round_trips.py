@@ -185,5 +185,26 @@ def test_on_postgresql_a_screen_pop_opens_no_transaction(api: Api, tmp_path: Pat
     with wire(api.engine, tmp_path / "libpq.trace") as sent:
         view = pop(api, "+14155550101")
     assert [o["campaign_key"] for o in view["offers"]] == ["C0"]
-    assert "BEGIN" not in sent and "ROLLBACK" not in sent, sent
+    assert not [q for q in sent if q.startswith(("BEGIN", "ROLLBACK", "COMMIT"))], sent
     assert sent.count("Sync") == POP_STATEMENTS_WITH_OFFERS, sent
+    # The pooled connection goes back to transactions: a write after the pops is one unit of work.
+    with wire(api.engine, tmp_path / "libpq-write.trace") as sent:
+        posted = api.post(
+            "/v1/communications",
+            "billing",
+            json={
+                "account_number": "ACC-1001",
+                "kind": "bill",
+                "channel": "email",
+                "subject": "Your bill",
+                "amount": "30.00",
+                "currency": "USD",
+                "sent_at": "2026-11-30T08:00:00Z",
+                "external_ref": "INV-1",
+            },
+        )
+    assert posted.status_code == 201, posted.text
+    assert sent[-1] == "COMMIT", sent
+    write = sent[max(i for i, q in enumerate(sent) if q.startswith("BEGIN")) :]
+    assert write[1:-1] and set(write[1:-1]) == {"Sync"}, sent
+    assert [m["subject"] for m in pop(api, "+14155550101")["communications"]] == ["Your bill", "Bill"]
