@@ -179,9 +179,10 @@ def create_app(sessions: db.SessionFactory, *, region: str = "US", orders: Order
 
     @contextmanager
     def read_each() -> Iterator[db.Session]:
-        """A read whose statements need no common snapshot: under READ COMMITTED each statement sees what is
-        committed when it starts, in a transaction or not, so none is opened. On PostgreSQL that spares a
-        screen pop's two requests a BEGIN and a ROLLBACK round trip each."""
+        """A read whose statements need no common snapshot: under READ COMMITTED (PostgreSQL's default, which
+        ccenter keeps) each statement sees what is committed when it starts, in a transaction or not, so none
+        is opened. On PostgreSQL that spares a screen pop's two requests a BEGIN and a ROLLBACK round trip
+        each; the connection goes back to the pool with its transactions as before."""
         with read() as session:
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
