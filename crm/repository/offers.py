@@ -50,7 +50,9 @@ def _open_offers(session: Session, customer_id: int, now: datetime) -> list[Offe
             live_campaign(now),
         )
         .order_by(WorkItem.priority.desc(), WorkItem.id)
-    )
+    ).all()
+    if not rows:  # most callers have no open offer: their consent is not read
+        return []
     cache: dict[int, CampaignRules | None] = {}
     eligible = []
     consent: ConsentState = consent_state(session, customer_id, "inbound_offer")  # offered on the customer's call
