@@ -10,7 +10,6 @@ import csv
 import io
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 import resources
+from bench._ports import free_port
 from ccenter.cli import main
 from crm import db
 from crm.models import Customer, Queue
@@ -212,9 +212,7 @@ def lines_until(proc: subprocess.Popen[str], wanted: str, count: int = 1) -> lis
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port(udp=False)  # nothing listens there: chosen free, and outside the ephemeral range
 
 
 def test_gateway_on_a_serial_device_that_does_not_exist_says_it_waits_for_it(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 import requests
 
 from agent_desktop.outbox import ContactOutbox
+from bench._ports import free_port
 from connectors.center import ApiUnavailable, CenterDirectory
 from crm import db
 from crm.models import Channel
@@ -74,9 +74,7 @@ def test_an_order_travels_to_the_back_end_and_comes_back_installed(
     engine.dispose()
     config = tmp_path / "ccenter.toml"
     config.write_text(toml(boss.connector_table(poll_s=0.1), "connectors.boss"), encoding="utf-8")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port(udp=False)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCENTER_")}
     server = subprocess.Popen([sys.executable, "-m", "ccenter", "api", "--listen", f"127.0.0.1:{port}",
                                "--config", str(config), "--db", url], env=env,

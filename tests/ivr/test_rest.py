@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bench._ports import free_port
 from ivr.engine import Transfer
 from ivr.errors import LookupUnavailable
 from ivr.flow import json_path, parse_flow
@@ -139,9 +139,7 @@ def test_http_client_errors(server: str, client: HttpRestClient) -> None:
     with pytest.raises(LookupUnavailable, match="not answer a JSON object"):
         client.get_json(f"{server}/list", 1)
     assert client.get_json(f"{server}/nothing", 1) is None
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port(udp=False)  # nothing listens there
     with pytest.raises(LookupUnavailable, match="failed: ConnectionError"):
         client.get_json(f"http://127.0.0.1:{port}/", 1)
 
