@@ -31,6 +31,7 @@ from agent_desktop.customer_window import CustomerDirectory
 from agent_desktop.forms import OrderForm, ServiceRequestForm
 from agent_desktop.outbox import ContactOutbox
 from agent_desktop.telephony import LinkThread
+from agent_desktop.workers import io_pool
 from agent_desktop.workstation import AgentWindow
 from bus.messages import AgentStateName
 from bus.mqtt import MqttBus
@@ -175,6 +176,16 @@ def center(mqtt_url: str, pg_db_url: str, site: str) -> Iterator[Center]:
     engine.dispose()
 
 
+@pytest.fixture
+def engine(pg_db_url: str) -> Iterator[Any]:
+    """The test's own engine, disposed once the desktop is gone: after the test, pytest-qt closes the
+    window and runs what its events still started, and the desktop's database jobs end first."""
+    engine = db.connect(pg_db_url)
+    yield engine
+    assert io_pool().waitForDone(10_000), "the desktop's database jobs end before its database goes"
+    engine.dispose()
+
+
 def _fill_dialog(qtbot: Any, fill: Callable[[QWidget], None]) -> None:
     """Fill the modal form the next click opens, as the agent types into it, and press OK."""
 
@@ -207,9 +218,9 @@ def test_plan_to_export_on_postgresql(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    engine: Any,
 ) -> None:
     monkeypatch.setenv("CCENTER_SITE", site)
-    engine = db.connect(pg_db_url)
     factory = db.session_factory(engine)
     now = datetime.now(UTC)
     with db.transaction(factory) as s:
@@ -396,7 +407,6 @@ def test_plan_to_export_on_postgresql(
     for number, rule in ((CAL, "do_not_call"), (DOT, "frequency_cap")):
         assert main(["campaign", "why", number, "--db", url]) == 0
         assert f"skipped ({rule})" in capsys.readouterr().out
-    engine.dispose()
 
 
 def _work_the_call(
