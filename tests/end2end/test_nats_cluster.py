@@ -118,9 +118,9 @@ def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
 # future of a publish in flight is left unretrieved.
 @pytest.mark.expect_log(logging.ERROR, "cti.gateway", match=r"^failed on a message on .*/commands$", required=False)
 @pytest.mark.expect_log(logging.ERROR, "asyncio", match=r"^Future exception was never retrieved", required=False)
-# The node's loss is also the desktop's connection lost: its last will says it is gone, and the ACD takes
-# a ringing offer back (so it may for no answer in time). When the call ended meanwhile (its end still on its way to the ACD), the gateway
-# refuses that withdraw for a call it no longer has, and says so.
+# The node's loss is also the desktop's connection lost: its last will says it is gone, and the ACD
+# takes a ringing offer back (so it may for no answer in time). When the call ended meanwhile (its end
+# still on its way to the ACD), the gateway refuses that withdraw for a call it no longer has.
 @pytest.mark.expect_log(logging.WARNING, "cti.gateway", match=r"\(withdraw\) failed: no live call", required=False)
 def test_the_production_flow_runs_on_a_nats_cluster_and_its_processes_survive_the_loss_of_their_node(
     qtbot, cluster: NatsCluster, tmp_path: Path
