@@ -108,21 +108,17 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
     return ca, crt, key
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
+def start_shipped_broker(tmp_path: Path, passwd: Path, acl: Path, passwords: dict[str, str]) -> Broker:
+    """Mosquitto started from the shipped ``packaging/mosquitto/ccenter.conf`` (ccenter's client-id plugin
+    built as an admin builds it), with ``passwd`` and ``acl``, a test CA and ports of its own."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed for the test certificates")
-    passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
-    passwords, removed = provision(passwd, acl, [BrokerAgent("a7"), BrokerAgent("a8")], DEFAULT_SERVICES)
-    assert removed == [] and set(passwords) == {*DEFAULT_SERVICES, "a7", "a8"}
-    shipped_acl = PACKAGING / "ccenter.acl"
-    assert acl.read_text() == shipped_acl.read_text(), "the shipped ACL is what provision writes"
     ca, crt, key = _certificates(tmp_path)
     port, tls_port = free_port(), free_port()
     conf = (PACKAGING / "ccenter.conf").read_text()
     for shipped, ours in (
         ("/etc/mosquitto/ccenter.passwd", str(passwd)),
-        ("/etc/mosquitto/ccenter.acl", str(shipped_acl)),
+        ("/etc/mosquitto/ccenter.acl", str(acl)),
         ("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1"),
         ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
         ("/etc/mosquitto/certs/server.crt", str(crt)),
@@ -136,8 +132,19 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         # temporary directory: it stays root here (a service manager starts it as its own user).
         conf += "user root\n"
     (tmp_path / "mosquitto.conf").write_text(conf)
-    b = Broker(port, tls_port, tmp_path / "mosquitto.conf", passwords, ca)
-    b.start()
+    broker = Broker(port, tls_port, tmp_path / "mosquitto.conf", passwords, ca)
+    broker.start()
+    return broker
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
+    passwords, removed = provision(passwd, acl, [BrokerAgent("a7"), BrokerAgent("a8")], DEFAULT_SERVICES)
+    assert removed == [] and set(passwords) == {*DEFAULT_SERVICES, "a7", "a8"}
+    shipped_acl = PACKAGING / "ccenter.acl"
+    assert acl.read_text() == shipped_acl.read_text(), "the shipped ACL is what provision writes"
+    b = start_shipped_broker(tmp_path, passwd, shipped_acl, passwords)
     try:
         yield b
     finally:

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -50,7 +49,13 @@ from routing.supervision import SYSTEM_ACTOR
 from tests.bus.test_mqtt import CuttableProxy
 from tests.helpers import until
 
-from .test_broker_trust import MOSQUITTO, PACKAGING, PLUGIN, TIMEOUT, Broker, _certificates, build_plugin, free_port
+from .test_broker_trust import (
+    MOSQUITTO,
+    PACKAGING,
+    TIMEOUT,
+    Broker,
+    start_shipped_broker,
+)
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 
@@ -60,33 +65,12 @@ LOST = r"^MQTT link to mqtt://\S+ lost"
 def _start(tmp_path: Path, people: Sequence[BrokerAgent]) -> Broker:
     """Mosquitto with the shipped configuration and the ACL ``provision`` writes for ``people`` (the
     shipped ACL itself when nobody supervises: the test checks they are the same)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed for the test certificates")
     passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
     passwords, _ = provision(passwd, acl, people, DEFAULT_SERVICES)
     if not any(p.supervises for p in people):
         assert acl.read_text() == (PACKAGING / "ccenter.acl").read_text(), "the shipped ACL is what provision writes"
         acl = PACKAGING / "ccenter.acl"
-    ca, crt, key = _certificates(tmp_path)
-    port, tls_port = free_port(), free_port()
-    conf = (PACKAGING / "ccenter.conf").read_text()
-    for shipped, ours in (
-        ("/etc/mosquitto/ccenter.passwd", str(passwd)),
-        ("/etc/mosquitto/ccenter.acl", str(acl)),
-        ("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1"),
-        ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
-        ("/etc/mosquitto/certs/server.crt", str(crt)),
-        ("/etc/mosquitto/certs/server.key", str(key)),
-        (PLUGIN, str(build_plugin(tmp_path))),
-    ):
-        assert shipped in conf
-        conf = conf.replace(shipped, ours)
-    if os.geteuid() == 0:
-        conf += "user root\n"  # root's Mosquitto would become "mosquitto", who cannot enter pytest's tmp_path
-    (tmp_path / "mosquitto.conf").write_text(conf)
-    broker = Broker(port, tls_port, tmp_path / "mosquitto.conf", passwords, ca)
-    broker.start()
-    return broker
+    return start_shipped_broker(tmp_path, passwd, acl, passwords)
 
 
 @pytest.fixture

@@ -28,7 +28,12 @@ from crm import db
 from crm.broker_accounts import broker_agents
 from crm.seed import DEMO_PASSWORD, seed
 
-from .test_broker_trust import MOSQUITTO, PACKAGING, PLUGIN, TIMEOUT, Broker, _certificates, build_plugin, free_port
+from .test_broker_trust import (
+    MOSQUITTO,
+    TIMEOUT,
+    Broker,
+    start_shipped_broker,
+)
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
 SITE = "main"  # what `ccenter supervisor` uses without a configuration file
@@ -47,24 +52,7 @@ def center(tmp_path: Path) -> Iterator[tuple[Broker, str]]:
     engine.dispose()
     passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
     passwords, _ = provision(passwd, acl, people, DEFAULT_SERVICES)
-    ca, crt, key = _certificates(tmp_path)
-    port, tls_port = free_port(), free_port()
-    conf = (PACKAGING / "ccenter.conf").read_text()
-    for shipped, ours in (
-        ("/etc/mosquitto/ccenter.passwd", str(passwd)),
-        ("/etc/mosquitto/ccenter.acl", str(acl)),
-        ("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1"),
-        ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
-        ("/etc/mosquitto/certs/server.crt", str(crt)),
-        ("/etc/mosquitto/certs/server.key", str(key)),
-        (PLUGIN, str(build_plugin(tmp_path))),
-    ):
-        conf = conf.replace(shipped, ours)
-    if os.geteuid() == 0:
-        conf += "user root\n"
-    (tmp_path / "mosquitto.conf").write_text(conf)
-    broker = Broker(port, tls_port, tmp_path / "mosquitto.conf", passwords, ca)
-    broker.start()
+    broker = start_shipped_broker(tmp_path, passwd, acl, passwords)
     try:
         yield broker, url
     finally:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,14 +24,10 @@ from routing.supervision import SupervisorClient, SupervisorDesk
 
 from .test_broker_trust import (
     MOSQUITTO,
-    PACKAGING,
-    PLUGIN,
     TIMEOUT,
     Broker,
-    _certificates,
-    build_plugin,
     bus_as,
-    free_port,
+    start_shipped_broker,
 )
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto is not installed")
@@ -41,31 +35,12 @@ pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed for the test certificates")
     passwd, acl = tmp_path / "ccenter.passwd", tmp_path / "ccenter.acl"
     people = [BrokerAgent("sup1", "supervisor", "north"), BrokerAgent("sup2", "supervisor", "south"),
               BrokerAgent("a7", "agent", "north"), BrokerAgent("b9", "agent", "south")]
     passwords, _ = provision(passwd, acl, people, DEFAULT_SERVICES)
     assert "topic write ccenter/v1/+/supervisors/sup1/actions" in acl.read_text()
-    ca, crt, key = _certificates(tmp_path)
-    port, tls_port = free_port(), free_port()
-    conf = (PACKAGING / "ccenter.conf").read_text()
-    for shipped, ours in (
-        ("/etc/mosquitto/ccenter.passwd", str(passwd)),
-        ("/etc/mosquitto/ccenter.acl", str(acl)),
-        ("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1"),
-        ("listener 8883\n", f"listener {tls_port} 127.0.0.1\n"),
-        ("/etc/mosquitto/certs/server.crt", str(crt)),
-        ("/etc/mosquitto/certs/server.key", str(key)),
-        (PLUGIN, str(build_plugin(tmp_path))),
-    ):
-        conf = conf.replace(shipped, ours)
-    if os.geteuid() == 0:
-        conf += "user root\n"
-    (tmp_path / "mosquitto.conf").write_text(conf)
-    b = Broker(port, tls_port, tmp_path / "mosquitto.conf", passwords, ca)
-    b.start()
+    b = start_shipped_broker(tmp_path, passwd, acl, passwords)
     try:
         yield b
     finally:
