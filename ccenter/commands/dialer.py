@@ -84,17 +84,10 @@ def run_dialer(args: argparse.Namespace) -> int:
               "URL (or CCENTER_MQTT); to run everything in one process, use `ccenter demo`", file=sys.stderr)
         return 1
     client_id = args.client_id or f"dialer-{socket.gethostname()}-{os.getpid()}"
-    from pathlib import Path
-
-    from ..config import data_dir
-
-    outbox = Path(args.outbox) if args.outbox else data_dir() / "outbox" / f"dialer-{settings.site}.jsonl"
-    outbox.parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock(outbox)
-    if lock is None:
-        print(f"ccenter: error: another dialer uses the outbox {outbox}: give each dialer its own --outbox FILE",
-              file=sys.stderr)
+    claimed = claim_outbox(args.outbox, "dialer", settings.site)
+    if claimed is None:
         return 1
+    outbox, lock = claimed
     engine = db.connect(settings.db_url)
     if not db.is_current(engine):
         engine.dispose()
@@ -132,6 +125,24 @@ def run_dialer(args: argparse.Namespace) -> int:
         engine.dispose()
         lock.close()
     return 0
+
+
+def claim_outbox(given: str | None, process: str, site: str) -> tuple[Any, Any] | None:
+    """The outbox file of this ``process`` (``--outbox``, or ``<process>-<site>.jsonl`` in lower case in the
+    data folder's ``outbox/``) and its lock, held by this process; None, said in one line, if another
+    process holds it."""
+    from pathlib import Path
+
+    from ..config import data_dir
+
+    outbox = Path(given) if given else data_dir() / "outbox" / f"{process.lower()}-{site}.jsonl"
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock(outbox)
+    if lock is None:
+        print(f"ccenter: error: another {process} uses the outbox {outbox}: give each {process} its own "
+              "--outbox FILE", file=sys.stderr)
+        return None
+    return outbox, lock
 
 
 def _lock(path: Any) -> Any:

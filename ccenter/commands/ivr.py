@@ -271,16 +271,14 @@ def run_serve(args: argparse.Namespace) -> int:
     import contextlib
     import signal
     import socket
-    from pathlib import Path
 
     from bus.transport import open_bus
     from crm import db
 
     from ..cli import settings_from
     from ..components import ivr_server
-    from ..config import data_dir
     from ..loop import run
-    from .dialer import _lock as lock_outbox
+    from .dialer import claim_outbox
 
     host, port = parse_listen(args.fastagi)
     flows = [resolve_flow(name) for name in args.flow] if args.flow else shipped_flows()
@@ -288,13 +286,10 @@ def run_serve(args: argparse.Namespace) -> int:
     # A script name that is no flow's gets the first flow given, or the shipped main line.
     default = names[0] if args.flow or DEFAULT_FLOW not in names else DEFAULT_FLOW
     settings = settings_from(args)
-    outbox = Path(args.outbox) if args.outbox else data_dir() / "outbox" / f"ivr-{settings.site}.jsonl"
-    outbox.parent.mkdir(parents=True, exist_ok=True)
-    lock = lock_outbox(outbox)
-    if lock is None:
-        print(f"ccenter: error: another IVR uses the outbox {outbox}: give each IVR its own --outbox FILE",
-              file=sys.stderr)
+    claimed = claim_outbox(args.outbox, "IVR", settings.site)
+    if claimed is None:
         return 1
+    outbox, lock = claimed
     lookup = make_lookup(args)
     engine = db.connect(settings.db_url)
     db.upgrade(engine)
