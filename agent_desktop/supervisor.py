@@ -50,7 +50,7 @@ from .customer_view import named, plain_label
 from .labels import action_label, explanation_text, state_label
 from .queues import QueueStatsFeed, QueueStatsModel
 from .supervisor_agents import AgentFilterModel, AgentTableModel
-from .supervisor_campaigns import CampaignTableModel
+from .supervisor_campaigns import CampaignTableModel, CampaignView
 from .supervisor_charts import INTERVAL_MINUTES, ChartsPanel, DayHistory, staffing, write_intervals
 from .supervisor_tiles import Thresholds, TileBoard
 from .workers import mailbox, post
@@ -77,8 +77,8 @@ class AgentStateFeed(QObject):
         post(self, self.updated.emit, state)
 
 
-def _table(model: QAbstractItemModel, name: str) -> QTableView:
-    view = named(QTableView(), name)
+def _table(model: QAbstractItemModel, name: str, view: QTableView | None = None) -> QTableView:
+    view = named(view if view is not None else QTableView(), name)
     view.setModel(model)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
@@ -174,7 +174,9 @@ class SupervisorWindow(QMainWindow):
         self.charts = ChartsPanel()
         self.campaign_source = campaigns
         self.campaigns = CampaignTableModel(self)
-        self.campaign_view = _table(self.campaigns, "campaignTable")
+        self.campaign_view = _table(self.campaigns, "campaignTable", CampaignView())
+        self.campaign_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.campaign_view.horizontalHeader().setStretchLastSection(False)
         campaign_page = QWidget()
         campaign_layout = QVBoxLayout(campaign_page)
         campaign_buttons = QHBoxLayout()

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
+    QAbstractItemModel,
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
@@ -16,7 +17,8 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
 
 from crm.supervision import CampaignOverview
 
@@ -103,6 +105,8 @@ class CampaignTableModel(QAbstractTableModel):
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column == self.ABANDON and self.over_cap(index.row()):
             return QColor("#d32f2f")
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.CAMPAIGN:
+            return f"<p>{html.escape(c.name)} ({html.escape(c.campaign_key)})</p>"  # in full, when elided
         if role == Qt.ItemDataRole.ToolTipRole and column == self.WHY:
             # The latest dial decision, escaped: a tooltip would read markup in it as rich text.
             return None if c.last_decision is None else f"<p>{html.escape(c.last_decision)}</p>"
@@ -131,3 +135,39 @@ class CampaignTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and section in self.NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+class CampaignView(QTableView):
+    """The campaign table, its columns fitted to the width it has: each column is as wide as its content,
+    and when they do not all fit the campaign's name gives way (elided, in full in its tooltip), so that
+    why the dialer is idle is read in full; room to spare goes to that last column."""
+
+    MIN_NAME_WIDTH = 120
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        if model is not None:
+            model.modelReset.connect(self.fit_columns)
+
+    def fit_columns(self) -> None:
+        model = self.model()
+        if model is None or model.columnCount() == 0:
+            return
+        header = self.horizontalHeader()
+        self.resizeColumnsToContents()
+        name, why = CampaignTableModel.CAMPAIGN, CampaignTableModel.WHY
+        spare = self.viewport().width() - header.length()
+        if spare >= 0:
+            header.resizeSection(why, header.sectionSize(why) + spare)
+        else:
+            header.resizeSection(name, max(self.MIN_NAME_WIDTH, header.sectionSize(name) + spare))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
