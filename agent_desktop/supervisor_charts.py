@@ -11,6 +11,7 @@ logged on. :class:`ChartsPanel` draws the samples with pyqtgraph.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -154,7 +155,7 @@ class ChartsPanel(QWidget):
         self.sl_plot.setBackground(None)  # the window's own, light or dark
         self.sl_plot.addLegend(offset=(10, 5))
         self.sl_plot.setTitle(tr(QT_TRANSLATE_NOOP("SupervisorLabels", "Service level and calls waiting")))
-        self.sl_curve = self.sl_plot.plot(pen=pg.mkPen("#1565c0", width=2),
+        self.sl_curve = self.sl_plot.plot(pen=pg.mkPen("#1565c0", width=2), connect="finite",
                                           name=tr(QT_TRANSLATE_NOOP("SupervisorLabels", "Service level %")))
         self.waiting_curve = self.sl_plot.plot(pen=pg.mkPen("#c62828", width=2),
                                                name=tr(QT_TRANSLATE_NOOP("SupervisorLabels", "Calls waiting")))
@@ -198,7 +199,8 @@ class ChartsPanel(QWidget):
         queue = self.queue_choice.currentText()
         samples = history.queues.get(queue, [])
         xs = [s.ts for s in samples]
-        self.sl_curve.setData(xs, [(s.service_level or 0.0) * 100 if s.service_level is not None else 0.0
+        # A service level not known yet (nothing answered or abandoned) is a gap in the curve, not 0%.
+        self.sl_curve.setData(xs, [math.nan if s.service_level is None else s.service_level * 100
                                    for s in samples])
         self.waiting_curve.setData(xs, [float(s.waiting) for s in samples])
         times = [t for t, _ in history.agents]

@@ -111,3 +111,18 @@ def test_the_campaign_panel_shows_progress_conversion_and_the_abandon_rate_again
                      "dialing"]
     assert model.over_cap(0) and not model.over_cap(1)
     assert model.data(model.index(1, model.WHY)) == "paused"
+
+
+def test_a_service_level_not_known_yet_is_a_gap_in_the_chart_not_zero(qtbot) -> None:
+    import math
+
+    from agent_desktop.supervisor_charts import ChartsPanel
+
+    history = DayHistory(sample_s=60)
+    history.record(DAY, [QueueStats(queue="sales", ts=DAY)], {})  # nothing answered nor abandoned yet
+    history.record(DAY + 60, [QueueStats(queue="sales", ts=DAY + 60, offered=2, answered=2, service_level=0.5)], {})
+    panel = ChartsPanel()
+    qtbot.addWidget(panel)
+    panel.show_history(history)
+    _, levels = panel.sl_curve.getData()
+    assert math.isnan(levels[0]) and levels[1] == 50.0
