@@ -75,7 +75,7 @@ class CstaSettings:
 
 
 class CstaLink(CtiLink):
-    capabilities = frozenset(Capability) - {Capability.ATTACH_DATA, Capability.MUTE}
+    capabilities = frozenset(Capability) - {Capability.ATTACH_DATA, Capability.MUTE, Capability.LISTEN}
 
     def __init__(
         self,
