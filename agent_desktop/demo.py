@@ -7,7 +7,8 @@ logs them on and makes them ready. Calls then arrive as the contact center sends
 
 With ``screenshots`` it plays a script instead: an inbound call from a VIP customer through the IVR
 and the ACD to the first agent (screen pop, answer, order and service request, the caller hangs up,
-wrap-up with disposition and offer result, saved), then a preview outbound call of the campaign
+wrap-up with disposition and offer result, saved; the supervisor listens in silently meanwhile, when
+the telephony can), then a preview outbound call of the campaign
 (next customer due, script, call, wrap-up), then calls that no ready agent can take and the
 supervisor's view of them with the ACD's explanation, saving a PNG of the windows at each step, then
 exits. The agent's actions go through the desktop's link to the gateway; only the callers' (calling,
@@ -56,6 +57,8 @@ class DemoScript:
     hang_up_far_end: Callable[[str], None]  # on the center's loop: the caller of this call hangs up
     vip_number: str
     place_waiting_calls: Callable[[], None] = lambda: None  # on the center's loop: calls no ready agent can take
+    # On the center's loop: who listens in on this call (the supervisors' extensions and how), as the PBX says.
+    listeners: Callable[[str], Mapping[str, str]] | None = None
 
 
 def open_beside(window: QWidget, anchor: QWidget, gap: int = 16) -> None:
@@ -80,6 +83,10 @@ def _save(widget: QWidget, path: Path, saved: list[Path]) -> None:
 
 async def _call(fn: Callable[[], None]) -> None:
     fn()
+
+
+async def _ask(fn: Callable[[], Any]) -> Any:
+    return fn()
 
 
 def _wait_until(predicate: Callable[[], bool], what: str, timeout_ms: int = 20_000) -> None:
@@ -129,6 +136,8 @@ def run_workstation_demo(
     act: Callable[[str, str, dict[str, Any]], Coroutine[Any, Any, SupervisorResult]] | None = None,
     teams: Mapping[str, str] | None = None,
     campaigns: Callable[[], Future[list[CampaignOverview]]] | None = None,
+    supervisor_extension: str = "",
+    telephony_capabilities: Sequence[str] = (),
 ) -> int:
     """Open the demo's windows on the contact center ``center`` runs, and run them.
 
@@ -184,6 +193,8 @@ def run_workstation_demo(
                                           explain=explainer if explain else None, act=actor if act else None,
                                           teams=teams, campaigns=campaigns,
                                           sample_s=2.0)  # a short session: a point every 2 s
+            supervisor.extension = supervisor_extension  # the supervisor's phone, to listen in
+            supervisor.set_capabilities(telephony_capabilities)  # what the demo's PBX link can do
             supervisor.show()
             if windows:
                 open_beside(supervisor, windows[0])
@@ -209,6 +220,21 @@ def run_workstation_demo(
         for thread in threads:  # the desktops' links close before the contact center stops
             thread.stop()
         network.stop()
+
+
+def _listen_in(network: NetworkThread, supervisor: SupervisorWindow, agent: str, call_id: str,
+               listeners: Callable[[str], Mapping[str, str]]) -> None:
+    """The supervisor listens in silently on the agent's call from the agents table's menu, as a supervisor
+    would: the action goes over the bus to the ACD, which asks the gateway; the PBX then has them listening."""
+    item = next(a for a in supervisor.agent_menu(agent).actions() if a.objectName() == "listen_monitor")
+    if not item.isEnabled():
+        raise RuntimeError("demo: listening in is greyed out in the supervisor window")
+    acted = expect(supervisor.acted)
+    item.trigger()
+    if not acted.wait(15_000):
+        raise RuntimeError("demo: the ACD did not answer the supervisor's listen-in within 15 s")
+    _wait_until(lambda: dict(network.call_soon(_ask(lambda: listeners(call_id))).result(5))
+                == {supervisor.extension: "monitor"}, "the supervisor listening in on the call")
 
 
 def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, supervisor: SupervisorWindow | None,
@@ -244,6 +270,8 @@ def _play(network: NetworkThread, w: AgentWindow, customers: CustomerWindow, sup
     w.add_request(RequestLine("technical", "Check 5G coverage at the customer's home address"))
     w.customer_view.tabs.setCurrentIndex(3)
     _save(w, folder / "03-on-call-with-order.png", saved)
+    if supervisor is not None and script.listeners is not None:
+        _listen_in(network, supervisor, w.agent.login, call_id, script.listeners)
 
     network.call_soon(_call(lambda: script.hang_up_far_end(call_id)))
     _wait_until(lambda: w.wrap_up_work is not None, "the wrap-up")

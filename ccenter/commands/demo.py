@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     from ..democenter import AgentSeat, Components, DemoCenter, run_components
 
     with factory() as session:
-        agents = [a for a in repository.list_agents(session, settings.site) if a.role == "agent" and a.extension]
+        people = repository.list_agents(session, settings.site)
+        agents = [a for a in people if a.role == "agent" and a.extension]
+        supervisor = next((a for a in people if a.role == "supervisor"), None)
         callers = caller_numbers(session)
         vip = caller_numbers(session, vip_with_offer=True, limit=1)
         acd_config = acd_config_from_db(session, settings.site)
@@ -116,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
     desks = agents[: args.agents]
     seats = [AgentSeat(a.login, a.extension or "", dict(a.skills), simulated=a not in desks) for a in agents]
     # The PBX keeps the wall clock: its events, the ACD's statistics and the IVR's sessions are dated today.
-    pbx = SimPbx(extensions=[a.extension or "" for a in agents], trunks=60, now=time.time())
+    # The supervisor's phone is on the PBX too: they listen in from it.
+    phones = [a.extension or "" for a in agents]
+    if supervisor is not None and supervisor.extension and supervisor.extension not in phones:
+        phones.append(supervisor.extension)
+    pbx = SimPbx(extensions=phones, trunks=60, now=time.time())
     link = SimLink(pbx, realtime=True)
     bus = InProcessBus()  # bound to the loop of the network thread that runs the demo
     scripted = args.screenshots is not None
@@ -131,9 +137,8 @@ def run(args: argparse.Namespace) -> int:
     )
     lookup = CrmLookup(factory, region=settings.default_region)
     explainer = explain_client(bus, settings)  # as `ccenter supervisor`: the ACD answers over the bus
+    supervisor_login = supervisor.login if supervisor is not None else "sam"
     with factory() as session:
-        supervisor_login = next((a.login for a in repository.list_agents(session, settings.site)
-                                 if a.role == "supervisor"), "sam")
         teams = crm_supervision.teams(session, settings.site)
     actions = supervisor_client(bus, settings, supervisor_login)  # its actions, audited by the ACD
     from concurrent.futures import ThreadPoolExecutor
@@ -178,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         hang_up_far_end=pbx.far_hangup,
         vip_number=vip[0] if vip else callers[0],
         place_waiting_calls=lambda: _call_all(center, callers[5:7], ("1", "1234#", "2", "1")),
+        listeners=lambda call_id: {k: v.value for k, v in pbx.listeners(call_id).items()},
     )
     try:
         return run_workstation_demo(
@@ -197,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
             act=lambda action, target, action_args: actions.act(action, target, **action_args),
             teams=teams,
             campaigns=lambda: pool.submit(overview),
+            supervisor_extension=(supervisor.extension or "") if supervisor is not None else "",
+            telephony_capabilities=sorted(c.value for c in link.capabilities),
         )
     finally:
         pool.shutdown(wait=True)

@@ -9,7 +9,7 @@ import sys
 from PySide6.QtGui import QImage
 from sqlalchemy import select
 
-from crm import db
+from crm import db, supervision
 from crm.models import Contact, Order, WorkItem
 
 
@@ -52,4 +52,8 @@ def test_demo_seeds_an_empty_database_and_saves_screenshots(tmp_path) -> None:
         order = s.scalars(select(Order).where(Order.contact_id == contact.id)).one()
         assert order.work_item_id is not None
         assert s.get_one(WorkItem, order.work_item_id).result == "accepted"
+        # The supervisor listened in silently on that call from the window's menu (the script waits until the
+        # simulated PBX has them listening), audited by the ACD.
+        assert [(e.actor, e.action, e.target, e.result, e.args["mode"]) for e in supervision.audit_entries(s)] == [
+            ("sam", "listen", "alice", "ok", "monitor")]
     engine.dispose()
