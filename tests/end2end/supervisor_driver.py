@@ -23,7 +23,7 @@ def drive(db_url: str, mqtt_url: str, password: str, login: str = "", timeout: f
     from bus.messages import SupervisorResult
     from ccenter.cli import main
 
-    seen: dict[str, Any] = {"results": []}
+    seen: dict[str, Any] = {"results": [], "explained": []}
 
     def log_in(dialog: Any) -> bool:
         seen["prefilled"] = dialog.login_edit.text()
@@ -44,6 +44,7 @@ def drive(db_url: str, mqtt_url: str, password: str, login: str = "", timeout: f
         deadline = time.monotonic() + timeout
         window.acted.connect(lambda r: seen["results"].append(
             [r.target, r.result] if isinstance(r, SupervisorResult) else [None, repr(r)]))
+        window.explained.connect(seen["explained"].append)
 
         def look() -> None:
             rows = {r.agent_id: r.state for r in window.agents.rows()}
@@ -55,10 +56,18 @@ def drive(db_url: str, mqtt_url: str, password: str, login: str = "", timeout: f
             seen["message_team"] = window.message_team_button.isEnabled()
             window.act_on("force_not_ready", "alice")
             window.act_on("force_not_ready", "erin")
+            window.select_queue("sales")  # the Why pane asks the ACD, as a click on the tile does
+            QTimer.singleShot(50, why_alice)
+
+        def why_alice() -> None:  # one question at a time: the pane shows the latest answer
+            if not seen["explained"] and time.monotonic() < deadline:
+                QTimer.singleShot(50, why_alice)
+                return
+            window.agent_view.selectRow(0)  # alice, the one agent of the team in view
             QTimer.singleShot(50, finish)
 
         def finish() -> None:
-            if len(seen["results"]) < 2 and time.monotonic() < deadline:
+            if (len(seen["results"]) < 2 or len(seen["explained"]) < 2) and time.monotonic() < deadline:
                 QTimer.singleShot(50, finish)
                 return
             seen["later_rows"] = sorted(r.agent_id for r in window.agents.rows())

@@ -155,6 +155,10 @@ def test_a_supervisor_logs_in_sees_their_team_and_acts(center: tuple[Broker, str
     assert "erin" not in seen["later_rows"]
     assert seen["team"] == "north" and seen["message_team"] is True
     assert sorted(seen["results"]) == [["alice", "ok"], ["erin", "refused"]], seen["results"]
+    # The Why pane: the leading ACD answered the supervisor's questions over the broker, as in the demo.
+    queue_why, agent_why = seen["explained"]
+    assert queue_why.startswith("No call is waiting in sales"), queue_why
+    assert agent_why == "Agent alice is idle because no call is waiting."
     states = [c for c in backstage.commands if c.name == "set_agent_state"]
     assert [(c.args["agent_id"], c.args["state"]) for c in states] == [("alice", "not_ready")]
 
