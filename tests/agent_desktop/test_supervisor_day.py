@@ -54,6 +54,18 @@ def test_a_simulated_morning_fills_tiles_charts_intervals_and_staffing(qtbot, tm
         levels.append(window.tiles.tiles["sales"].level)
     assert levels[0] is Level.NORMAL and levels[-1] is Level.RED  # the tile turned as the morning went wrong
     assert Level.AMBER in levels[: levels.index(Level.RED)]
+    tile = window.tiles.tiles["sales"]  # 10:00: the tile's numbers are the morning's last
+    assert {k: tile.values[k].text() for k in ("waiting", "longest", "sl_15m", "asa", "abandoned", "on_call")} == {
+        "waiting": "10", "longest": "2:00", "sl_15m": "0%", "asa": "0:35", "abandoned": "14%", "on_call": "3"}
+    assert tile.levels["abandoned"] is Level.RED and tile.levels["waiting"] is Level.RED
+    # The agents table followed the same morning: a call a minute each for a0-a2, a3 in wrap-up, a6-a7 at lunch.
+    m = window.agents
+    shown = {m.data(m.index(r, m.AGENT)): [m.data(m.index(r, c)) for c in (m.STATE, m.REASON, m.CALL, m.HANDLED,
+                                                                          m.OCCUPANCY)]
+             for r in range(m.rowCount())}
+    assert shown["a0"] == ["On a call", "", "c60-0", "61", "100%"]
+    assert shown["a3"][:2] == ["Wrap-up", ""] and shown["a6"][:2] == ["Not ready", "Lunch"]
+    assert shown["a4"] == ["Ready", "", "", "0", "0%"]
     window.pages.setCurrentWidget(window.charts)
     qtbot.waitUntil(lambda: window.charts.points()["service_level"] == 61, timeout=5000)
     assert window.charts.points() == {"service_level": 61, "waiting": 61, "ready": 61, "busy": 61, "wrap_up": 61,
