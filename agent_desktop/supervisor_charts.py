@@ -5,12 +5,15 @@
 15, 30 or 60 minute intervals (offered, answered, abandoned, service level, ASA per queue) and
 :func:`write_intervals` writes them as CSV. :func:`staffing` puts the Erlang C agents required for the
 queue's target (at the last 15 minutes' arrival rate and the agents' handle time) beside the agents
-logged on. :class:`ChartsPanel` draws the samples with pyqtgraph.
+logged on, and the Erlang A agents once callers have abandoned: their mean patience is estimated as the
+time callers spent waiting over the calls abandoned (each waiting caller abandons at the rate
+1/patience), from the samples of calls waiting. :class:`ChartsPanel` draws the samples with pyqtgraph.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -117,26 +120,43 @@ class Staffing:
     aht_s: float
     required: int | None  # Erlang C agents for the target; None when nothing arrives or it cannot be met
     logged_on: int
+    patience_s: float | None = None  # the callers' mean patience, once some abandoned in the window
+    required_a: int | None = None  # Erlang A agents for the target with that patience
+
+
+def _required(rate: float, aht_s: float, s: QueueStats, patience_s: float | None = None) -> int | None:
+    if rate <= 0 or aht_s <= 0 or s.sl_target is None or not s.sl_seconds:
+        return None
+    try:
+        return agents_required(rate, aht_s, s.sl_seconds, min(s.sl_target, 0.999), patience_s)
+    except (StaffingError, ValueError):
+        return None
+
+
+def _patience_s(samples: list[QueueStats]) -> float | None:
+    """The callers' mean patience over ``samples``: caller-seconds spent waiting over the calls abandoned."""
+    abandoned = samples[-1].abandoned - samples[0].abandoned if samples else 0
+    waited = sum((a.waiting + b.waiting) / 2 * (b.ts - a.ts) for a, b in itertools.pairwise(samples))
+    return waited / abandoned if abandoned > 0 and waited > 0 else None
 
 
 def staffing(history: DayHistory, latest: Mapping[str, QueueStats], aht_s: float, *,
              window_s: float = 15 * 60.0) -> list[Staffing]:
-    """Per queue, the agents Erlang C asks for (arrivals of the last ``window_s``) beside those logged on."""
+    """Per queue, the agents Erlang C asks for (arrivals of the last ``window_s``) beside those logged on, and
+    Erlang A's with the callers' patience seen in that window (when some abandoned)."""
     out = []
     for queue, s in sorted(latest.items()):
         samples = history.queues.get(queue, [])
         since = [x for x in samples if s.ts - x.ts <= window_s]
-        first = since[0] if since else s
+        if not since or since[-1].ts < s.ts:
+            since.append(s)
+        first = since[0]
         span = s.ts - first.ts
         rate = (s.offered - first.offered) * 3600.0 / span if span > 0 else 0.0
         logged_on = s.agents_ready + s.agents_busy + s.agents_not_ready
-        required: int | None = None
-        if rate > 0 and aht_s > 0 and s.sl_target is not None and s.sl_seconds:
-            try:
-                required = agents_required(rate, aht_s, s.sl_seconds, min(s.sl_target, 0.999))
-            except (StaffingError, ValueError):
-                required = None
-        out.append(Staffing(queue, rate, aht_s, required, logged_on))
+        patience = _patience_s(since)
+        out.append(Staffing(queue, rate, aht_s, _required(rate, aht_s, s), logged_on, patience,
+                            None if patience is None else _required(rate, aht_s, s, patience)))
     return out
 
 
@@ -214,7 +234,10 @@ class ChartsPanel(QWidget):
                 tr(QT_TRANSLATE_NOOP("SupervisorLabels", "Erlang C: %1 agents needed for the target at %2 calls/h "
                                                          "(handle time %3 s); %4 logged on"))
                 .replace("%1", str(mine.required)).replace("%2", f"{mine.arrivals_per_hour:.0f}")
-                .replace("%3", f"{mine.aht_s:.0f}").replace("%4", str(mine.logged_on)))
+                .replace("%3", f"{mine.aht_s:.0f}").replace("%4", str(mine.logged_on))
+                + ("" if mine.required_a is None or mine.patience_s is None else "  ·  " + tr(QT_TRANSLATE_NOOP(
+                    "SupervisorLabels", "Erlang A (callers' patience %1 s): %2 agents"))
+                   .replace("%1", f"{mine.patience_s:.0f}").replace("%2", str(mine.required_a))))
 
     def points(self) -> dict[str, int]:
         """How many points each curve shows (for tests)."""

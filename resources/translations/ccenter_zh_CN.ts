@@ -1973,6 +1973,10 @@
         <translation>Erlang C：按每小时 %2 通来电（处理时长 %3 秒）达到目标需要 %1 名坐席；已登录 %4 名</translation>
     </message>
     <message>
+        <source>Erlang A (callers&apos; patience %1 s): %2 agents</source>
+        <translation>Erlang A（来电者平均耐心 %1 秒）：需要 %2 名坐席</translation>
+    </message>
+    <message>
         <source>Message from %1: %2</source>
         <extracomment>How long a message stays in the status bar (ms); the next one replaces it.</extracomment>
         <translation>来自 %1 的消息：%2</translation>

@@ -72,6 +72,7 @@ def test_a_simulated_morning_fills_tiles_charts_intervals_and_staffing(qtbot, tm
                                       "not_ready": 61}
     assert window.history.agents[-1][1] == {"ready": 2, "busy": 3, "wrap_up": 1, "not_ready": 2}
     assert "agents needed for the target at 120 calls/h" in window.charts.staffing_label.text()
+    assert "Erlang A (callers' patience 806 s): 5 agents" in window.charts.staffing_label.text()  # 8 abandoned
 
     rows = window.history.intervals(15)
     # Each interval: the counters at its last sample less those at the previous interval's last sample.
@@ -138,3 +139,24 @@ def test_a_service_level_not_known_yet_is_a_gap_in_the_chart_not_zero(qtbot) -> 
     panel.show_history(history)
     _, levels = panel.sl_curve.getData()
     assert math.isnan(levels[0]) and levels[1] == 50.0
+
+
+def test_erlang_a_staffing_uses_the_patience_the_callers_showed() -> None:
+    from routing.erlang import agents_required
+
+    history = DayHistory(sample_s=60)
+    for minute in range(16):  # 15 minutes: 5 callers always waiting, 2 calls a minute abandoned, 20 offered
+        t = DAY + minute * 60
+        history.record(t, [QueueStats(queue="sales", ts=t, waiting=5, offered=20 * minute, answered=18 * minute,
+                                      abandoned=2 * minute, sl_target=0.8, sl_seconds=20, agents_ready=1,
+                                      agents_busy=20)], {})
+    latest = history.queues["sales"][-1]
+    [row] = staffing(history, {"sales": latest}, aht_s=60)
+    assert row.arrivals_per_hour == 1200
+    assert row.patience_s == 150.0  # 5 callers for 900 s: 4,500 s of waiting over 30 abandoned
+    assert row.required == agents_required(1200, 60, 20, 0.8)
+    assert row.required_a == agents_required(1200, 60, 20, 0.8, patience_s=150.0)
+    assert row.required_a is not None and row.required is not None and row.required_a <= row.required
+    [calm] = staffing(history, {"sales": QueueStats(queue="sales", ts=DAY + 960, offered=320, answered=288,
+                                                    abandoned=30)}, aht_s=60, window_s=0)
+    assert calm.patience_s is None and calm.required_a is None  # nobody abandoned in the window
