@@ -71,6 +71,7 @@ from bus.messages import (
     AgentState,
     CallEvent,
     Command,
+    CommandResult,
     CtiCapabilities,
     ExplainAnswer,
     ExplainRequest,
@@ -298,7 +299,9 @@ class AcdServer:
         patterns = [topics.calls(self.site), topics.all_agent_events(self.site), topics.cti_capabilities(self.site),
                     topics.acd_explain(self.site), topics.all_agent_presence(self.site)]
         if self.supervision is not None:
-            patterns.append(topics.all_supervisor_actions(self.site))
+            # The telephony's answers to supervisors' commands: on cti/results (listening in), and on the
+            # agent's events (not ready, log out), which are read below anyway.
+            patterns += [topics.all_supervisor_actions(self.site), topics.cti_results(self.site)]
         if self.agent_days:
             patterns.append(topics.all_agent_days(self.site))
         if self.election:
@@ -394,6 +397,9 @@ class AcdServer:
         elif isinstance(message, AgentDay):
             async with self._lock:
                 self.days.hear(message, leading=self.is_leader)
+        elif isinstance(message, CommandResult):
+            if self.supervision is not None:
+                self.supervision.hear_result(message)
         elif isinstance(message, SupervisorAction):
             where = topics.parse(envelope.topic)
             if self.supervision is not None and self.is_leader and isinstance(where, topics.SupervisorActionsTopic):

@@ -8,11 +8,13 @@ A supervisor publishes a :class:`~bus.messages.SupervisorAction` on
    agents (and the team) of their own team, an ``admin`` on everything; queues and campaigns are for
    supervisors and administrators;
 2. carries the action out: ``force_not_ready`` and ``log_out`` as a ``set_agent_state`` command to the CTI
-   gateway; ``set_skills`` in the database and at once in the running engine; ``set_queue`` (selection rule,
-   priority, aging, overflow, fallback) in the database and at once in the engine; ``pause_campaign``,
-   ``resume_campaign`` and ``set_campaign`` (dial mode, abandon target) in the database, which the dialer
-   reads on its next refresh; ``message_agent`` and ``message_team`` as a ``supervisor_message`` command on
-   each agent's events; ``listen`` (silent monitor, whisper, barge) as a ``listen`` command to the gateway;
+   gateway; ``set_skills`` in the database and at once in the running engine; ``set_queue`` (selection
+   rule, priority, aging, overflow, fallback) in the database and at once in the engine;
+   ``pause_campaign``, ``resume_campaign`` and ``set_campaign`` (dial mode, abandon target) in the
+   database, which the dialer reads on its next refresh; ``message_agent`` and ``message_team`` as a
+   ``supervisor_message`` command on each agent's events; ``listen`` (silent monitor, whisper, barge) as a
+   ``listen`` command to the gateway. For the gateway's commands the result is the gateway's answer
+   (what the PBX did, or why it did not), ``failed`` when none comes within ``telephony_timeout_s``;
 3. writes the audit row (who, what, on what, when, result) and answers with a
    :class:`~bus.messages.SupervisorResult` on ``.../supervisors/<login>/results``.
 """
@@ -30,7 +32,7 @@ from typing import Any
 
 from bus import topics
 from bus.errors import BusError
-from bus.messages import SUPERVISOR_ACTIONS, Command, SupervisorAction, SupervisorResult
+from bus.messages import SUPERVISOR_ACTIONS, Command, CommandResult, SupervisorAction, SupervisorResult
 from bus.transport import QOS_COMMAND, Bus
 
 from .acd_config import AcdConfig, AgentProfile, check_queue_links, queue_config_from_row
@@ -75,10 +77,37 @@ def authorize(actor: Any, action: str, target_team: str | None, *, target_kind: 
 class SupervisorDesk:
     """Carries out supervisor actions for the ACD server ``acd`` (its bus, engine and lock)."""
 
-    def __init__(self, sessions: Any, *, site: str = "main", clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sessions: Any, *, site: str = "main", clock: Callable[[], float] = time.time,
+                 telephony_timeout_s: float = 5.0) -> None:
         self.sessions = sessions
         self.site = site  # the rows (agents, queues, campaigns) of this site only
         self.clock = clock
+        self.telephony_timeout_s = telephony_timeout_s
+        self._asked: dict[str, asyncio.Future[CommandResult]] = {}  # by command id: the telephony's answer
+
+    def hear_result(self, result: CommandResult) -> None:
+        """The CTI gateway's answer to a command (the ACD server hands every one it reads)."""
+        future = self._asked.get(result.command_id)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    async def _by_telephony(self, acd: Any, command: Command, done: str) -> Outcome:
+        """Send ``command`` to the CTI gateway and wait for its answer: ``ok`` only when the PBX did it."""
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._asked[command.command_id] = future
+        try:
+            await acd.publish_command(topics.cti_commands(acd.site), command)
+            try:
+                async with asyncio.timeout(self.telephony_timeout_s):
+                    answer = await future
+            except TimeoutError:
+                return Outcome("failed", f"the telephony did not answer within {self.telephony_timeout_s:g} s "
+                                         "(is the CTI gateway running?)")
+        finally:
+            self._asked.pop(command.command_id, None)
+        if answer.ok:
+            return Outcome("ok", done)
+        return Outcome("failed", f"the telephony refused: {answer.error or 'no reason given'}")
 
     async def _db(self, fn: Callable[[Any], Any]) -> Any:
         def run() -> Any:
@@ -165,10 +194,9 @@ class SupervisorDesk:
         if action.action in ("force_not_ready", "log_out"):
             state = "not_ready" if action.action == "force_not_ready" else "logged_off"
             reason = "supervisor" if state == "not_ready" else None
-            await publish(topics.cti_commands(acd.site), self._command(
+            return await self._by_telephony(acd, self._command(
                 action, "set_agent_state", agent_id=target, args={"agent_id": target, "state": state,
-                                                                  "reason": reason}))
-            return Outcome("ok", f"{state} asked of the telephony")
+                                                                  "reason": reason}), f"{state} by the telephony")
         if action.action == "set_skills":
             skills = args.get("skills")
             if not isinstance(skills, Mapping) or not skills:
@@ -224,10 +252,10 @@ class SupervisorDesk:
             agent_extension = acd.extension_of(target)
             if not agent_extension:
                 raise RoutingError(f"agent {target} is on no known extension")
-            await publish(topics.cti_commands(acd.site), self._command(
+            return await self._by_telephony(acd, self._command(
                 action, "listen", agent_id=None,
-                args={"extension": agent_extension, "supervisor": extension, "mode": mode}))
-            return Outcome("ok", f"{mode} asked of the telephony")
+                args={"extension": agent_extension, "supervisor": extension, "mode": mode}),
+                f"{mode}: extension {extension} joined {target}'s call on {agent_extension}")
         raise RoutingError(f"unknown action {action.action!r}")  # pragma: no cover - the codec refuses it
 
     def _command(self, action: SupervisorAction, name: str, *, agent_id: str | None,

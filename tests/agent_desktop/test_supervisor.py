@@ -223,6 +223,8 @@ def test_an_action_from_the_agents_menu_reaches_the_acd_and_is_audited(qtbot, en
     from bus.transport import InProcessBus
     from crm import db, supervision
     from crm.models import Agent, Role
+    from cti.gateway import Gateway
+    from cti.sim import SimLink, SimPbx
     from routing.acd_config import AcdConfig, AgentProfile
     from routing.model import QueueConfig
     from routing.server import AcdServer
@@ -242,8 +244,14 @@ def test_an_action_from_the_agents_menu_reaches_the_acd_and_is_audited(qtbot, en
     server = AcdServer(bus, config, "t", election=False, supervision=SupervisorDesk(factory))
     client = SupervisorClient(bus, "t", "sam")
     commands: list[Command] = []
+    link = SimLink(SimPbx(extensions=["1001", "1100"]))  # the CTI gateway carries the actions out and answers
+    gateway = Gateway(link, bus, site="t", client_id="gw")
+    runner: list[asyncio.Task[None]] = []
 
     async def start() -> None:
+        await gateway.start()
+        await link.connect()
+        runner.append(asyncio.get_running_loop().create_task(gateway.run()))
         await server.start()
         await client.start()
         cti = await bus.subscribe(topics.cti_commands("t"))
@@ -286,6 +294,10 @@ def test_an_action_from_the_agents_menu_reaches_the_acd_and_is_audited(qtbot, en
         async def stop() -> None:
             await client.close()
             await server.stop()
+            for task in runner:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            await link.close()
             await bus.close()
 
         network.call_soon(stop()).result(10)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bus import topics
-from bus.messages import AgentState, Command
+from bus.messages import AgentState, Command, CommandResult
 from bus.mqtt import MqttBus
 from ccenter.commands.broker import DEFAULT_SERVICES, provision
 from ccenter.config import Settings
@@ -61,7 +61,7 @@ def center(tmp_path: Path) -> Iterator[tuple[Broker, str]]:
 
 class Backstage(threading.Thread):
     """The ACD (wired by ccenter.components, as `ccenter acd` does) and a stand-in for the CTI gateway: it
-    reports agents' states and keeps the commands it is sent."""
+    reports agents' states, keeps the commands it is sent and answers them as done."""
 
     def __init__(self, broker: Broker, db_url: str) -> None:
         super().__init__(name="backstage", daemon=True)
@@ -72,6 +72,7 @@ class Backstage(threading.Thread):
         self.failed: BaseException | None = None
         self._done: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._gateway: Any = None
 
     def run(self) -> None:
         try:
@@ -94,6 +95,7 @@ class Backstage(threading.Thread):
         server = acd_server(acd_bus, acd_config(settings), settings, election=False,
                             sessions=db.session_factory(engine))
         await server.start()
+        self._gateway = gateway
         commands = await gateway.subscribe(topics.cti_commands(SITE))
         reader = asyncio.create_task(self._keep(commands))
         try:
@@ -113,8 +115,14 @@ class Backstage(threading.Thread):
 
     async def _keep(self, commands: Any) -> None:
         async for envelope in commands:
-            if isinstance(envelope.message, Command):
-                self.commands.append(envelope.message)
+            command = envelope.message
+            if isinstance(command, Command):
+                self.commands.append(command)
+                # Answered as the gateway answers: on the agent's events when the command names one.
+                answer = CommandResult(command_id=command.command_id, ok=True, ts=time.time(),
+                                       agent_id=command.agent_id, name=command.name)
+                topic = topics.agent_events(SITE, command.agent_id) if command.agent_id else topics.cti_results(SITE)
+                await self._gateway.publish(topic, answer, qos=1)
 
     @staticmethod
     async def _until(condition: Any) -> None:

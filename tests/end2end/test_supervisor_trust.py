@@ -17,6 +17,8 @@ from ccenter.commands.broker import DEFAULT_SERVICES, provision
 from crm import db, supervision
 from crm.broker_accounts import BrokerAgent
 from crm.models import Agent, Role
+from cti.gateway import Gateway
+from cti.sim import SimLink, SimPbx
 from routing.acd_config import AcdConfig, AgentProfile
 from routing.model import QueueConfig
 from routing.server import AcdServer
@@ -61,7 +63,14 @@ def test_only_a_supervisor_writes_its_actions_and_the_acd_answers_it_alone(broke
     async def go() -> None:
         config = AcdConfig((QueueConfig("sales"),), {"a7": AgentProfile({"sales": 5})})
         async with (bus_as(broker, "svc-acd-1", site) as acd_bus, bus_as(broker, "sup1", site) as sup_bus,
-                    bus_as(broker, "a7", site) as agent_bus, bus_as(broker, "sup2", site) as sup2_bus):
+                    bus_as(broker, "a7", site) as agent_bus, bus_as(broker, "sup2", site) as sup2_bus,
+                    bus_as(broker, "svc-cti-gateway", site) as gateway_bus):
+            # The CTI gateway on a simulated PBX carries the action out and answers the ACD.
+            link = SimLink(SimPbx(extensions=["1007"]))
+            gateway = Gateway(link, gateway_bus, site=site, client_id="svc-cti-gateway")
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
             server = AcdServer(acd_bus, config, site, election=False, supervision=SupervisorDesk(factory))
             await server.start()
             client = SupervisorClient(sup_bus, site, "sup1", timeout_s=TIMEOUT)
@@ -86,6 +95,9 @@ def test_only_a_supervisor_writes_its_actions_and_the_acd_answers_it_alone(broke
             finally:
                 await client.close()
                 await server.stop()
+                runner.cancel()
+                await asyncio.gather(runner, return_exceptions=True)
+                await link.close()
 
     try:
         asyncio.run(go())

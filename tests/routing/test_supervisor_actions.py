@@ -17,6 +17,9 @@ from bus.messages import AgentState, CallEvent, Command, SupervisorAction, Super
 from bus.transport import QOS_COMMAND, InProcessBus, Subscription
 from crm import db, supervision
 from crm.models import Agent, AgentSkill, Campaign, CampaignStatus, Queue, Role, Skill
+from cti.gateway import Gateway
+from cti.model import DialOutcome, ListenMode
+from cti.sim import NumberScript, SimLink, SimPbx
 from routing.acd_config import AcdConfig, AgentProfile, acd_config_from_db
 from routing.model import AgentSelection, QueueConfig
 from routing.server import AcdServer
@@ -24,6 +27,8 @@ from routing.supervision import SupervisorDesk
 from tests.helpers import until
 
 SITE = "sup"
+#: The seeded people's extensions (10 + the login's length + its initial) and the supervisor's phone.
+PHONES = ["105a", "103b", "105f", "103s", "103a", "1100"]
 
 
 def seed(factory: Any) -> None:
@@ -47,7 +52,9 @@ def seed(factory: Any) -> None:
 
 
 @asynccontextmanager
-async def center(engine: Any) -> AsyncIterator[tuple[InProcessBus, AcdServer, Any]]:
+async def center(engine: Any, pbx: SimPbx | None = None) -> AsyncIterator[tuple[InProcessBus, AcdServer, Any]]:
+    """The ACD with supervisors' actions served, and the CTI gateway on a simulated PBX, which carries out
+    (or refuses) the commands the actions send and answers them."""
     db.upgrade(engine)
     factory = db.session_factory(engine)
     seed(factory)
@@ -55,11 +62,19 @@ async def center(engine: Any) -> AsyncIterator[tuple[InProcessBus, AcdServer, An
         config = acd_config_from_db(s)
     bus = InProcessBus()
     server = AcdServer(bus, config, SITE, election=False, supervision=SupervisorDesk(factory))
+    link = SimLink(pbx or SimPbx(extensions=PHONES))
+    gateway = Gateway(link, bus, site=SITE, client_id="gw")
+    await gateway.start()
+    await link.connect()
+    runner = asyncio.create_task(gateway.run())
     await server.start()
     try:
         yield bus, server, factory
     finally:
         await server.stop()
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await link.close()
         await bus.close()
 
 
@@ -96,6 +111,9 @@ def audit(factory: Any) -> list[tuple[str, str, str, str]]:
         return [(e.actor, e.action, e.target, e.result) for e in reversed(supervision.audit_entries(s))]
 
 
+# The billing call below is the bus's only (the simulated PBX has no such call): the gateway refuses to
+# deliver it; what counts here is that the ACD offers it to bob at once.
+@pytest.mark.expect_log("WARNING", "cti.gateway", match="no live call 'c1'")
 def test_each_action_reaches_its_target_with_an_audit_record(engine) -> None:
     async def scenario() -> None:
         async with center(engine) as (bus, server, factory):
@@ -188,19 +206,51 @@ def test_a_supervisor_is_refused_another_teams_agents_and_an_agent_everything(en
     asyncio.run(scenario())
 
 
-def test_listen_in_asks_the_telephony_to_join_the_agents_extension(engine) -> None:
+@pytest.mark.expect_log("WARNING", "cti.gateway", match="is on no connected call")
+def test_listen_in_joins_the_supervisors_phone_to_the_agents_call(engine) -> None:
     async def scenario() -> None:
-        async with center(engine) as (bus, _server, _factory):
+        pbx = SimPbx(extensions=PHONES)
+        async with center(engine, pbx) as (bus, server, factory):
             cti = await bus.subscribe(topics.cti_commands(SITE))
-            ready = AgentState(agent_id="alice", state="ready", ts=time.time(), extension="2001")
-            await bus.publish(topics.agent_events(SITE, "alice"), ready)
+            pbx.set_agent_state("alice", "ready", extension="105a")  # the gateway tells the ACD where alice is
+            await until(lambda: server.extension_of("alice") == "105a")
+            # Alice is on no call: the PBX says so, and so do the result and the audit.
+            idle = await act(bus, "sam", "listen", "alice", mode="monitor", extension="1100")
+            assert idle.result == "failed" and "extension 105a is on no connected call" in idle.detail, idle.detail
+            pbx.script_number("5550100", NumberScript(DialOutcome.ANSWERED, 2.0, hangup_after=600.0))
+            call_id = pbx.make_call("105a", "5550100")
+            pbx.advance(5)
             result = await act(bus, "sam", "listen", "alice", mode="whisper", extension="1100")
-            assert result.result == "ok"
+            assert result.result == "ok", result.detail
+            assert pbx.listeners(call_id) == {"1100": ListenMode.WHISPER}
             command = await next_command(cti, "listen")
-            assert command.args == {"extension": "2001", "supervisor": "1100", "mode": "whisper", "epoch": 1}
+            assert command.args == {"extension": "105a", "supervisor": "1100", "mode": "monitor", "epoch": 1}
             bad = await act(bus, "sam", "listen", "alice", mode="shout", extension="1100")
             assert bad.result == "failed" and "monitor, whisper, barge" in bad.detail
             assert (await act(bus, "sam", "listen", "frank", mode="barge", extension="1100")).result == "refused"
+            assert [row[3] for row in audit(factory)] == ["failed", "ok", "failed", "refused"]
+
+    asyncio.run(scenario())
+
+
+def test_an_action_the_telephony_does_not_answer_fails_and_says_so(engine) -> None:
+    async def scenario() -> None:
+        db.upgrade(engine)
+        factory = db.session_factory(engine)
+        seed(factory)
+        with factory() as s:
+            config = acd_config_from_db(s)
+        bus = InProcessBus()  # no CTI gateway on this bus
+        desk = SupervisorDesk(factory, telephony_timeout_s=0.2)
+        server = AcdServer(bus, config, SITE, election=False, supervision=desk)
+        await server.start()
+        try:
+            result = await act(bus, "sam", "force_not_ready", "alice")
+            assert result.result == "failed" and "did not answer within 0.2 s" in result.detail
+            assert audit(factory) == [("sam", "force_not_ready", "alice", "failed")]
+        finally:
+            await server.stop()
+            await bus.close()
 
     asyncio.run(scenario())
 
