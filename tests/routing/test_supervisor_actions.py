@@ -172,13 +172,16 @@ def test_each_action_reaches_its_target_with_an_audit_record(engine) -> None:
             for inbox in (alice_inbox, bob_inbox):
                 message = await next_command(inbox, "supervisor_message")
                 assert message.args == {"text": "Storm in the south: expect calls", "from": "sam", "epoch": 1}
+            assert (await act(bus, "sam", "message_agent", "bob", text="Call me\r\nafter this one")).result == "ok"
+            message = await next_command(bob_inbox, "supervisor_message")
+            assert (message.agent_id, message.args["text"]) == ("bob", "Call me \nafter this one")
 
             assert audit(factory) == [
                 ("sam", "force_not_ready", "alice", "ok"), ("sam", "log_out", "bob", "ok"),
                 ("sam", "set_skills", "bob", "ok"), ("sam", "set_queue", "vip", "ok"),
                 ("sam", "set_queue", "vip", "failed"), ("sam", "pause_campaign", "WINTER", "ok"),
                 ("sam", "resume_campaign", "WINTER", "ok"), ("sam", "set_campaign", "WINTER", "ok"),
-                ("sam", "message_team", "north", "ok"),
+                ("sam", "message_team", "north", "ok"), ("sam", "message_agent", "bob", "ok"),
             ]
 
     asyncio.run(scenario())
