@@ -40,3 +40,44 @@ def test_queues_and_active_agents_with_skills_become_the_configuration(engine) -
     assert set(config.agents) == {"alice"}
     assert dict(config.agents["alice"].skills) == {"sales": 7, "vip": 3}
     assert config.agents["alice"].extension == "1001"
+
+
+def test_a_vip_queue_in_the_database_picks_the_most_skilled_agent_and_carries_its_rules(engine) -> None:
+    """A queue row carries selection rule, priority, aging, overflow, maximum wait and fallback into the ACD;
+    a queue named vip without a rule offers its calls to the most skilled ready agent, not the longest idle."""
+    from routing.engine import AcdEngine
+    from routing.model import (
+        AgentId,
+        AgentLoggedOn,
+        AgentSelection,
+        CallId,
+        CallQueued,
+        FallbackAction,
+        OfferCall,
+    )
+
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with factory() as session:
+        vip, sales = Skill(name="vip"), Skill(name="sales")
+        session.add_all([vip, sales])
+        session.flush()
+        session.add_all([
+            Queue(name="vip", skill_id=vip.id),  # no rule stored
+            Queue(name="sales", skill_id=sales.id, agent_selection="least_occupied", priority=2,
+                  aging_per_minute=1.5, overflow_after_seconds=40, overflow_to=["vip"], max_wait_seconds=300,
+                  fallback="overflow_queue", fallback_queue="vip"),
+        ])
+        session.commit()
+        config = acd_config_from_db(session)
+    queues = {q.name: q for q in config.queues}
+    assert queues["vip"].agent_selection is AgentSelection.MOST_SKILLED
+    s = queues["sales"]
+    assert (s.agent_selection, s.priority, s.aging_per_minute, s.overflow_after_s, s.overflow_to, s.max_wait_s,
+            s.fallback, s.fallback_queue) == (AgentSelection.LEAST_OCCUPIED, 2, 1.5, 40.0, ("vip",), 300.0,
+                                              FallbackAction.OVERFLOW_QUEUE, "vip")
+    acd = AcdEngine(config.queues)
+    acd.handle(AgentLoggedOn(ts=0, agent_id=AgentId("idle_longest"), skills={"vip": 4}, ready=True))
+    acd.handle(AgentLoggedOn(ts=50, agent_id=AgentId("expert"), skills={"vip": 9}, ready=True))
+    decisions = acd.handle(CallQueued(ts=60, call_id=CallId("c1"), queue="vip", priority=0, skills={}))
+    assert [(d.call_id, d.agent_id) for d in decisions if isinstance(d, OfferCall)] == [("c1", "expert")]
