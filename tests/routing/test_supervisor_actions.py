@@ -304,3 +304,39 @@ def test_action_and_request_ids_are_never_masked_as_card_numbers() -> None:
         )).decode()  # free text is still guarded
     finally:
         install_text_guard(before)
+
+
+def test_the_dialer_follows_a_campaign_paused_resumed_and_paced_by_a_supervisor(engine) -> None:
+    """What the dialer reads at its next refresh (repository.dialer_campaigns, campaign_plan, as
+    DialerService.refresh does): a paused campaign is not dialled; resumed, it is, in the new dial mode and
+    under the new abandon target."""
+    from datetime import UTC, datetime
+
+    from crm import repository
+    from crm.models import Activity
+    from routing.dialer import DialMode
+    from routing.dialer_service import campaign_plan
+
+    def plans(factory: Any) -> dict[str, Any]:
+        with factory() as s:
+            site = s.scalars(select(Campaign.site)).one()  # the desk's (and the dialer's) site
+            found = [campaign_plan(c) for c in repository.dialer_campaigns(s, now=datetime.now(UTC), site=site)]
+        return {p.key: p for p in found if p is not None}
+
+    async def scenario() -> None:
+        async with center(engine) as (bus, _server, factory):
+            with factory() as s:
+                campaign = s.scalars(select(Campaign)).one()
+                campaign.rules = {**campaign.rules, "queue": "sales"}
+                s.add(Activity(campaign_id=campaign.id, channel="outbound_call"))
+                s.commit()
+            assert plans(factory)["WINTER"].mode is DialMode.PROGRESSIVE
+            assert (await act(bus, "sam", "pause_campaign", "WINTER")).result == "ok"
+            assert "WINTER" not in plans(factory)
+            assert (await act(bus, "sam", "resume_campaign", "WINTER")).result == "ok"
+            assert (await act(bus, "sam", "set_campaign", "WINTER", dial_mode="predictive",
+                              abandon_target=0.02)).result == "ok"
+            plan = plans(factory)["WINTER"]
+            assert (plan.mode, plan.rules.abandon_target) == (DialMode.PREDICTIVE, 0.02)
+
+    asyncio.run(scenario())
