@@ -122,6 +122,7 @@ class Staffing:
     logged_on: int
     patience_s: float | None = None  # the callers' mean patience, once some abandoned in the window
     required_a: int | None = None  # Erlang A agents for the target with that patience
+    measuring: bool = False  # the arrivals seen so far span less than the shortest window: no figure yet
 
 
 def _required(rate: float, aht_s: float, s: QueueStats, patience_s: float | None = None) -> int | None:
@@ -141,9 +142,10 @@ def _patience_s(samples: list[QueueStats]) -> float | None:
 
 
 def staffing(history: DayHistory, latest: Mapping[str, QueueStats], aht_s: float, *,
-             window_s: float = 15 * 60.0) -> list[Staffing]:
+             window_s: float = 15 * 60.0, min_span_s: float = 5 * 60.0) -> list[Staffing]:
     """Per queue, the agents Erlang C asks for (arrivals of the last ``window_s``) beside those logged on, and
-    Erlang A's with the callers' patience seen in that window (when some abandoned)."""
+    Erlang A's with the callers' patience seen in that window (when some abandoned). Arrivals seen over less
+    than ``min_span_s`` give no figure (``measuring``): two calls in ten seconds are no rate of 720 an hour."""
     out = []
     for queue, s in sorted(latest.items()):
         samples = history.queues.get(queue, [])
@@ -154,6 +156,9 @@ def staffing(history: DayHistory, latest: Mapping[str, QueueStats], aht_s: float
         span = s.ts - first.ts
         rate = (s.offered - first.offered) * 3600.0 / span if span > 0 else 0.0
         logged_on = s.agents_ready + s.agents_busy + s.agents_not_ready
+        if span < min(min_span_s, window_s):
+            out.append(Staffing(queue, rate, aht_s, None, logged_on, measuring=True))
+            continue
         patience = _patience_s(since)
         out.append(Staffing(queue, rate, aht_s, _required(rate, aht_s, s), logged_on, patience,
                             None if patience is None else _required(rate, aht_s, s, patience)))
@@ -227,7 +232,10 @@ class ChartsPanel(QWidget):
         for state, curve in self.state_curves.items():
             curve.setData(times, [float(c[state]) for _, c in history.agents])
         mine = next((s for s in staffed if s.queue == queue), None)
-        if mine is None or mine.required is None:
+        if mine is not None and mine.measuring:
+            self.staffing_label.setText(tr(QT_TRANSLATE_NOOP(
+                "SupervisorLabels", "Staffing: the arrival rate is measured over 5 minutes first")))
+        elif mine is None or mine.required is None:
             self.staffing_label.setText("")
         else:
             self.staffing_label.setText(

@@ -1969,6 +1969,10 @@
         <translation>队列</translation>
     </message>
     <message>
+        <source>Staffing: the arrival rate is measured over 5 minutes first</source>
+        <translation>人员配置：先统计 5 分钟的来电到达率</translation>
+    </message>
+    <message>
         <source>Erlang C: %1 agents needed for the target at %2 calls/h (handle time %3 s); %4 logged on</source>
         <translation>Erlang C：按每小时 %2 通来电（处理时长 %3 秒）达到目标需要 %1 名坐席；已登录 %4 名</translation>
     </message>

@@ -160,3 +160,22 @@ def test_erlang_a_staffing_uses_the_patience_the_callers_showed() -> None:
     [calm] = staffing(history, {"sales": QueueStats(queue="sales", ts=DAY + 960, offered=320, answered=288,
                                                     abandoned=30)}, aht_s=60, window_s=0)
     assert calm.patience_s is None and calm.required_a is None  # nobody abandoned in the window
+
+
+def test_staffing_waits_for_five_minutes_of_arrivals_before_giving_a_figure(qtbot) -> None:
+    from agent_desktop.supervisor_charts import ChartsPanel
+
+    history = DayHistory(sample_s=2)
+    for n, offered in enumerate((0, 1, 2)):  # two calls in four seconds: no rate of 1,800 an hour
+        t = DAY + 2 * n
+        history.record(t, [QueueStats(queue="sales", ts=t, offered=offered, sl_target=0.8, sl_seconds=20)], {})
+    latest = history.queues["sales"][-1]
+    [row] = staffing(history, {"sales": latest}, aht_s=180)
+    assert row.measuring and row.required is None and row.required_a is None
+    panel = ChartsPanel()
+    qtbot.addWidget(panel)
+    panel.show_history(history, [row])
+    assert panel.staffing_label.text() == "Staffing: the arrival rate is measured over 5 minutes first"
+    later = QueueStats(queue="sales", ts=DAY + 300, offered=10, sl_target=0.8, sl_seconds=20)
+    [row] = staffing(history, {"sales": later}, aht_s=180)
+    assert not row.measuring and row.arrivals_per_hour == 120 and row.required is not None
