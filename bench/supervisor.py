@@ -39,12 +39,13 @@ def run(quick: bool = False) -> list[Row]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from agent_desktop.app import application
+    from agent_desktop.app import application, route_qt_messages_to_logging
     from agent_desktop.queues import QueueStatsFeed
     from agent_desktop.supervisor import AgentStateFeed, SupervisorWindow
     from bus.messages import AgentState, QueueStats
 
     duration = 5.0 if quick else 30.0
+    route_qt_messages_to_logging()  # the offscreen platform's notes are no figures of the benchmark
     app = QApplication.instance() or application(style="light", language="en")
     queues, agents = QueueStatsFeed(), AgentStateFeed()
     teams = {f"agent{n:04d}": f"team{n % 20:02d}" for n in range(AGENTS)}
