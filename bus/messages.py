@@ -343,8 +343,10 @@ class AcdSnapshot(Message):
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExplainRequest(Message):
-    """A supervisor asks the leading ACD why an agent or a queue is as it is (``acd.explain``), on
-    ``ccenter/v1/<site>/acd/explain``. ``kind`` is ``agent`` or ``queue``; ``name`` the agent id or queue."""
+    """A supervisor asks the leading ACD why an agent or a queue is as it is (``acd.explain``), on their own
+    ``ccenter/v1/<site>/supervisors/<login>/actions`` (answered on their ``results``, about their own team's
+    agents only), or a site-wide tool on ``ccenter/v1/<site>/acd/explain``. ``kind`` is ``agent`` or
+    ``queue``; ``name`` the agent id or queue."""
 
     TYPES: ClassVar[tuple[str, ...]] = ("acd.explain",)
 

@@ -20,9 +20,10 @@ came from the broker is taken apart only by :func:`parse`:
 - ``.../presence/<client_id>``: :func:`presence` (:class:`PresenceTopic`);
 - ``.../acd/leader``, ``.../acd/state``: :func:`acd_leader`, :func:`acd_state`;
 - ``.../acd/explain``, ``.../acd/explanations``: :func:`acd_explain`, :func:`acd_explanations`
-  (supervisors' questions to the leading ACD and its answers);
+  (site-wide tools' questions to the leading ACD and its answers);
 - ``.../supervisors/<login>/actions`` and ``.../results``: :func:`supervisor_actions`,
-  :func:`supervisor_results` (:class:`SupervisorActionsTopic`, :class:`SupervisorResultsTopic`).
+  :func:`supervisor_results` (:class:`SupervisorActionsTopic`, :class:`SupervisorResultsTopic`): a
+  supervisor's actions and questions to the ACD, and what became of them and the ACD's answers.
 
 Filters: :func:`calls`, :func:`all_agent_events`, :func:`all_agent_workflows`, :func:`all_agent_commands`,
 :func:`all_queue_stats`, :func:`all_presence` (``+`` for the variable level) and :func:`everything`

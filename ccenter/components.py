@@ -93,11 +93,12 @@ def acd_server(
                      desktop_grace_s=DESKTOP_GRACE_S if desktop_grace_s is None else desktop_grace_s)
 
 
-def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0) -> ExplainClient:
-    """The supervisor window's questions to the site's leading ACD (``await client.start()`` first)."""
+def explain_client(bus: Bus, settings: Settings, *, timeout_s: float = 5.0, login: str | None = None) -> ExplainClient:
+    """The supervisor window's questions to the site's leading ACD (``await client.start()`` first): a
+    supervisor's (``login``) on their own topics, answered about their own team's agents only."""
     from routing.server import ExplainClient
 
-    return ExplainClient(bus, settings.site, timeout_s=timeout_s)
+    return ExplainClient(bus, settings.site, timeout_s=timeout_s, login=login)
 
 
 def supervisor_client(bus: Bus, settings: Settings, login: str) -> SupervisorClient:

@@ -245,6 +245,26 @@ class AcdServer:
             return text, [{"subject": f"queue {name}", "data": data}]
         return "\n\n".join(e.text for e in mine), [{"subject": e.subject, "data": dict(e.data)} for e in mine]
 
+    async def _answer_explain(self, message: ExplainRequest, where: object) -> None:
+        """Answer a question: asked on a supervisor's own actions topic (the broker lets only that login write
+        there), the answer goes to that supervisor's results, and an agent of another team is refused; asked
+        on the site-wide ``acd/explain`` (the service user ``svc-supervisor``, the demo), on ``acd/explanations``."""
+        asker = where.login if isinstance(where, topics.SupervisorActionsTopic) else None
+        if asker is not None and self.supervision is None:
+            return  # supervisors are not served by this ACD
+        refused = None if asker is None or self.supervision is None else \
+            await self.supervision.explain_refusal(asker, message.kind, message.name)
+        if refused is not None:
+            text, reasons = f"Refused: {refused}", [{"subject": f"{message.kind} {message.name}",
+                                                     "data": {"refused": refused}}]
+        else:
+            async with self._lock:
+                text, reasons = self.explain(message.kind, message.name)
+        answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
+                               ts=self.clock(), text=text, reasons=reasons)
+        topic = topics.acd_explanations(self.site) if asker is None else topics.supervisor_results(self.site, asker)
+        await self.bus.publish(topic, answer, qos=QOS_COMMAND)
+
     # ------------------------------------------------------------ a supervisor's live changes
 
     async def publish_command(self, topic: str, command: Command) -> None:
@@ -389,11 +409,7 @@ class AcdServer:
                     self.adapter.link_up = bool(message.online)
         elif isinstance(message, ExplainRequest):
             if self.is_leader:  # only the leader knows; a standby's engine is empty
-                async with self._lock:
-                    text, reasons = self.explain(message.kind, message.name)
-                answer = ExplainAnswer(request_id=message.request_id, kind=message.kind, name=message.name,
-                                       ts=self.clock(), text=text, reasons=reasons)
-                await self.bus.publish(topics.acd_explanations(self.site), answer, qos=QOS_COMMAND)
+                await self._answer_explain(message, topics.parse(envelope.topic))
         elif isinstance(message, AgentDay):
             async with self._lock:
                 self.days.hear(message, leading=self.is_leader)
@@ -666,17 +682,24 @@ class ExplainClient:
     :class:`~bus.messages.ExplainRequest` and returns the :class:`~bus.messages.ExplainAnswer` with its
     request id, or raises :class:`TimeoutError` after ``timeout_s`` (no ACD leads the site)."""
 
-    def __init__(self, bus: Bus, site: str, *, clock: Callable[[], float] = time.time, timeout_s: float = 5.0) -> None:
+    def __init__(self, bus: Bus, site: str, *, clock: Callable[[], float] = time.time, timeout_s: float = 5.0,
+                 login: str | None = None) -> None:
         self.bus = bus
         self.site = site
         self.clock = clock
         self.timeout_s = timeout_s
+        # A supervisor's own questions go on their actions topic and come back on their results, where only
+        # they read: the ACD answers them about their own team's agents only. Without a login, the
+        # site-wide acd/explain and acd/explanations (the service user svc-supervisor, the demo).
+        self.login = login
         self._pending: dict[str, asyncio.Future[ExplainAnswer]] = {}
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._subscription = await self.bus.subscribe(topics.acd_explanations(self.site), qos=QOS_COMMAND)
+        answers = topics.acd_explanations(self.site) if self.login is None else \
+            topics.supervisor_results(self.site, self.login)
+        self._subscription = await self.bus.subscribe(answers, qos=QOS_COMMAND)
         self._task = asyncio.create_task(self._read(self._subscription), name="explain-answers")
 
     async def close(self) -> None:
@@ -703,7 +726,9 @@ class ExplainClient:
         future: asyncio.Future[ExplainAnswer] = asyncio.get_running_loop().create_future()
         self._pending[request.request_id] = future
         try:
-            await self.bus.publish(topics.acd_explain(self.site), request, qos=QOS_COMMAND)
+            asked = topics.acd_explain(self.site) if self.login is None else \
+                topics.supervisor_actions(self.site, self.login)
+            await self.bus.publish(asked, request, qos=QOS_COMMAND)
             async with asyncio.timeout(self.timeout_s):
                 return await future
         finally:

@@ -163,6 +163,22 @@ class SupervisorDesk:
         return SupervisorResult(action_id=action.action_id, action=action.action, target=action.target,
                                 result=outcome.result, detail=outcome.detail, ts=self.clock())
 
+    async def explain_refusal(self, login: str, kind: str, name: str) -> str | None:
+        """Why ``login`` may not have the ACD explain ``name`` (an agent of another team, or they supervise
+        nobody), or None when they may. Queues are every supervisor's."""
+        from crm import supervision
+
+        def look_up(session: Any) -> tuple[Any, str | None]:
+            agent = supervision.person(session, name, self.site) if kind == "agent" else None
+            return supervision.person(session, login, self.site), agent.team if agent else None
+
+        actor, team = await self._db(look_up)
+        try:
+            authorize(actor, "explain", team, target_kind="agent" if kind == "agent" else "queue")
+        except Refused as exc:
+            return str(exc)
+        return None
+
     async def audit_system(self, action: str, target: str, *, result: str, detail: str) -> None:
         """Audit what the ACD did of itself (actor ``(system)``), as a supervisor's action is audited."""
         from crm import supervision

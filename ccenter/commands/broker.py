@@ -89,12 +89,10 @@ SERVICE_RULES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "supervisor": (("read", "ccenter/v1/#"), ("write", f"{_P}/acd/explain")),
 }
 
-#: What an agent whose role is supervisor or admin may do beyond its own topics (the supervisor
-#: window): ask the leading ACD why (site-wide topics, see docs/security.md).
-SUPERVISOR_RULES: tuple[tuple[str, str], ...] = (
-    ("write", f"{_P}/acd/explain"),
-    ("read", f"{_P}/acd/explanations"),
-)
+#: What an agent whose role is supervisor or admin may do beyond its own topics and its own
+#: ``supervisors/<login>/actions`` and ``results`` (which carry its actions and its questions to the
+#: ACD, so that the ACD answers it about its own team only): nothing site-wide (see docs/security.md).
+SUPERVISOR_RULES: tuple[tuple[str, str], ...] = ()
 
 #: An administrator also reads every agent's state and figures of the day, and every call.
 ADMIN_RULES: tuple[tuple[str, str], ...] = (

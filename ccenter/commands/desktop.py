@@ -341,7 +341,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
                    site=settings.site, role="supervisor")
     loop = network_loop()  # a selector loop: aiomqtt needs add_reader, which Windows' default loop lacks
     loop.run_until_complete(bus.start())  # an unreachable broker is one clear error, before any window
-    explainer = explain_client(bus, settings)
+    explainer = explain_client(bus, settings, login=person.login)  # on their own topics, their team only
     actions = supervisor_client(bus, settings, person.login)
     loop.run_until_complete(explainer.start())
     loop.run_until_complete(actions.start())

@@ -138,3 +138,61 @@ def test_a_supervisor_cannot_read_another_teams_agents(broker: Broker) -> None:
                         assert getattr(envelope.message, "agent_id", None) != "b9", envelope
 
     asyncio.run(go())
+
+
+def test_a_supervisor_has_the_acd_explain_their_own_team_only(broker: Broker, tmp_path: Path) -> None:
+    """A supervisor's questions go on their own actions topic and come back on their own results: the ACD
+    explains their team's agent (and any queue) and refuses another team's; another supervisor reads none of
+    it, and the site-wide question topic is closed to them."""
+    from bus.messages import ExplainAnswer, ExplainRequest
+    from routing.server import ExplainClient
+
+    site = f"s{uuid.uuid4().hex[:8]}"
+    engine = db.connect(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with factory() as s:
+        s.add_all([Agent(login="sup1", name="Sup", role=Role.SUPERVISOR, team="north"),
+                   Agent(login="sup2", name="Sup 2", role=Role.SUPERVISOR, team="south"),
+                   Agent(login="a7", name="A7", team="north"), Agent(login="b9", name="B9", team="south")])
+        s.commit()
+
+    async def go() -> None:
+        config = AcdConfig((QueueConfig("sales"),), {a: AgentProfile({"sales": 5}) for a in ("a7", "b9")})
+        async with (bus_as(broker, "svc-acd-1", site) as acd_bus, bus_as(broker, "sup1", site) as sup_bus,
+                    bus_as(broker, "sup2", site) as sup2_bus, bus_as(broker, "svc-cti-gateway", site) as gateway,
+                    bus_as(broker, "svc-supervisor", site) as watcher):
+            server = AcdServer(acd_bus, config, site, election=False, supervision=SupervisorDesk(factory))
+            await server.start()
+            for agent in ("a7", "b9"):
+                await gateway.publish(topics.agent_events(site, agent),
+                                      AgentState(agent_id=agent, state="ready", ts=1.0), qos=1)
+            explainer = ExplainClient(sup_bus, site, login="sup1", timeout_s=TIMEOUT)
+            await explainer.start()
+            wide = await watcher.subscribe(topics.acd_explanations(site))  # svc-supervisor reads everything
+            try:
+                ours = await explainer.ask("agent", "a7")
+                assert ours.text == "Agent a7 is idle because no call is waiting.", ours.text
+                queue = await explainer.ask("queue", "sales")
+                assert queue.text.startswith("No call is waiting in sales"), queue.text
+                theirs = await explainer.ask("agent", "b9")
+                assert theirs.text == "Refused: sup1 supervises team north, not this agent's", theirs.text
+                # The site-wide topic is closed to supervisors: sup2's question there never reaches the ACD
+                # (nor did any of sup1's answers go there), while the service user's is answered.
+                await sup2_bus.publish(topics.acd_explain(site), ExplainRequest(request_id="sup2", kind="agent",
+                                                                                 name="a7", ts=0.0), qos=1)
+                await watcher.publish(topics.acd_explain(site), ExplainRequest(request_id="svc", kind="queue",
+                                                                                name="sales", ts=0.0), qos=1)
+                answered = [(await wide.get(timeout=TIMEOUT)).message]
+                with contextlib.suppress(TimeoutError):
+                    while True:
+                        answered.append((await wide.get(timeout=0.3)).message)
+                assert [a.request_id for a in answered if isinstance(a, ExplainAnswer)] == ["svc"]
+            finally:
+                await explainer.close()
+                await server.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        engine.dispose()
