@@ -282,6 +282,7 @@ def test_outbound_dials_end_busy_and_no_answer(lab: Lab) -> None:
 
 
 @pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: the softphone closed the connection")
+@pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: .*Connect call failed", required=False)
 def test_the_softphone_restarts_during_a_call_and_the_link_tells_the_truth(lab: Lab) -> None:
     alice = lab.phone("1001")
     watch = PhoneWatch(alice)
@@ -302,8 +303,11 @@ def test_the_softphone_restarts_during_a_call_and_the_link_tells_the_truth(lab: 
 
 
 @pytest.mark.parametrize("broker", ["inproc", "mqtt"])
+@pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: the softphone closed the connection")
+@pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: .*Connect call failed", required=False)
 def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broker: str, request) -> None:
-    """``ccenter cti-gateway --link baresip://…`` and ``ccenter desktop``'s BusLink: log on, ring, answer, end."""
+    """``ccenter cti-gateway --link baresip://…`` and ``ccenter desktop``'s BusLink: log on, ring, answer, end;
+    the softphone stopped and started again reaches the desktop as the link lost and back."""
     import uuid
 
     from bus import topics
@@ -351,6 +355,12 @@ def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broke
             await desk.answer(rung.call_id, "1001")
             await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.ended" for e in seen), 20)
             assert await asyncio.to_thread(caller.wait, 15) == 0, caller.errors
+            # The softphone stops: the desktop learns it from the gateway (and why), then that it is back.
+            await asyncio.to_thread(alice.stop)
+            await until(lambda: not desk.link_up, 10)
+            assert f"the baresip softphone at 127.0.0.1:{alice.ctrl_port} is not connected" in desk.link_reason
+            await asyncio.to_thread(alice.start)
+            await until(lambda: desk.link_up, 15)
         finally:
             await desk.close()
             await link.close()
@@ -403,3 +413,28 @@ def test_the_agent_consults_a_second_softphone_then_completes_the_transfer(qtbot
         to_bob.close()
         from_customer.close()
 
+
+
+@pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: the softphone closed the connection")
+@pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: .*Connect call failed", required=False)
+def test_the_desktop_greys_out_a_softphone_that_went_away_and_tells_the_truth_when_it_is_back(
+        qtbot, lab: Lab, sip_desk) -> None:
+    desk, alice, _bob = sip_desk
+    w = desk.window
+    w.go_ready()
+    qtbot.waitUntil(lambda: w.session.state is AgentStateName.READY, timeout=5000)
+    with qtbot.waitSignal(w.screen_popped, timeout=15_000) as popped:
+        caller = lab.sipp("caller_gives_up.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+    call_id = popped.args[0]
+    assert w.answer_button.isEnabled()
+    alice.stop()  # baresip goes away with the call ringing (stopped by its process id)
+    qtbot.waitUntil(lambda: w.link_label.text().startswith("Telephony link lost: "), timeout=10_000)
+    assert f"the baresip softphone at 127.0.0.1:{alice.ctrl_port} is not connected" in w.link_label.text()
+    assert not w.answer_button.isEnabled() and not w.dial_button.isEnabled(), "nothing can be done on a lost phone"
+    assert call_id in w.session.calls, "the call is kept until the phone says what became of it"
+    alice.start()  # ... and comes back on the same ports, without the call
+    qtbot.waitUntil(lambda: w.link_label.text() == "", timeout=15_000)
+    qtbot.waitUntil(lambda: call_id not in w.session.calls, timeout=10_000)
+    assert w.session.state is AgentStateName.READY, "a call never answered needs no wrap-up"
+    assert w.dial_button.isEnabled()
+    caller.program.stop()
