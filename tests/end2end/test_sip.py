@@ -438,3 +438,58 @@ def test_the_desktop_greys_out_a_softphone_that_went_away_and_tells_the_truth_wh
     assert w.session.state is AgentStateName.READY, "a call never answered needs no wrap-up"
     assert w.dial_button.isEnabled()
     caller.program.stop()
+
+
+def test_the_gateway_tells_the_desktop_its_softphone_is_not_running_until_it_starts(lab: Lab, mqtt_url: str) -> None:
+    """``ccenter cti-gateway --link baresip://…`` (the real command, a process of its own) started before the
+    softphone: the desktop's BusLink is told why it cannot work (not "no gateway"), then that it can."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from bus import topics
+    from bus.mqtt import MqttBus
+    from cti.buslink import BusLink
+
+    alice = kit.softphone(lab.root, "1001", wav=lab.wav)  # configured, not started yet
+    lab.programs.append(alice)
+    site = f"t{uuid.uuid4().hex[:10]}"
+    env = {**os.environ, "CCENTER_SITE": site, "CCENTER_MQTT": mqtt_url, "CCENTER_DB": "sqlite://"}
+    gateway = subprocess.Popen([sys.executable, "-m", "ccenter", "cti-gateway", "--link", alice.link_url],
+                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    async def scenario() -> None:
+        bus = MqttBus(mqtt_url, client_id=f"desk-{site}", site=site)
+        await bus.start()
+        desk = BusLink(bus, site=site, agent_id="alice", command_timeout=10)
+        await desk.connect()
+        try:
+            await until(lambda: desk.gateway is not None and not desk.link_up, 20)
+            assert f"cannot reach the baresip softphone at 127.0.0.1:{alice.ctrl_port}" in desk.link_reason
+            assert "start baresip with its ctrl_tcp module" in desk.link_reason
+            with pytest.raises(Exception, match="cannot reach the baresip softphone"):
+                await desk.make_call("1001", "1002")
+            await asyncio.to_thread(alice.start)
+            await until(lambda: desk.link_up, 40)  # the gateway tries again every 2, 4, 8 ... s
+            assert "answer" in {c.value for c in desk.capabilities}
+        finally:
+            await desk.close()
+            gateway.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(gateway.wait, 15)
+            await bus.clear_retained(topics.cti_capabilities(site))
+            await bus.close()
+
+    try:
+        asyncio.run(scenario())
+        assert gateway.returncode == 0
+        assert gateway.stderr is not None
+        said = gateway.stderr.read().decode()
+        assert "ccenter cti-gateway: cannot reach the baresip softphone" in said and "trying again in 2 s" in said
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+            gateway.wait()
+        if gateway.stderr is not None:
+            gateway.stderr.close()
