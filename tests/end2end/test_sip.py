@@ -13,6 +13,7 @@ installs them), where they fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,14 @@ def sip_desk(qtbot, lab: Lab, tmp_path: Path) -> Iterator[tuple[SipDesk, kit.Sof
     """Alice's desktop on her softphone (1001); Bob's softphone (1002) is what she dials and transfers to."""
     bob = lab.phone("1002")
     alice = lab.phone("1001")
+    # Extensions typed on the desktop are dialled at Bob's phone (with a proxy: the proxy's address).
+    with open_desk(qtbot, tmp_path, alice, domain=f"127.0.0.1:{bob.sip_port}") as desk:
+        yield desk, alice, bob
+
+
+@contextlib.contextmanager
+def open_desk(qtbot, tmp_path: Path, alice: kit.Softphone, **settings: Any) -> Iterator[SipDesk]:
+    """The real agent desktop of Alice on her softphone's ``baresip://`` link, on a real SQLite database."""
     engine = db.connect(f"sqlite:///{tmp_path / 'desk.db'}")
     db.upgrade(engine)
     with db.transaction(db.session_factory(engine)) as s:
@@ -103,10 +112,8 @@ def sip_desk(qtbot, lab: Lab, tmp_path: Path) -> Iterator[tuple[SipDesk, kit.Sof
         s.add(Agent(id=2, login="bob", name="Bob Chen", extension="1002"))
         s.flush()
         customer_id = customer.id
-    # Extensions typed on the desktop are dialled at Bob's phone (with a proxy: the proxy's address).
-    settings = BaresipSettings("127.0.0.1", alice.ctrl_port, extension="1001", agent="alice",
-                               domain=f"127.0.0.1:{bob.sip_port}")
-    link = LinkThread(BaresipLink(settings))
+    link = LinkThread(BaresipLink(BaresipSettings("127.0.0.1", alice.ctrl_port, extension="1001", agent="alice",
+                                                  **settings)))
     link.start()
     agent = AgentView(id=1, login="alice", name="Alice Morgan", role="agent", extension="1001")
     window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(db.session_factory(engine)),
@@ -116,7 +123,7 @@ def sip_desk(qtbot, lab: Lab, tmp_path: Path) -> Iterator[tuple[SipDesk, kit.Sof
     window.show()
     window.log_on()
     try:
-        yield SipDesk(window, link, engine, customer_id), alice, bob
+        yield SipDesk(window, link, engine, customer_id)
     finally:
         window.close()
         link.stop()
@@ -212,6 +219,8 @@ def test_a_caller_who_hangs_up_while_it_rings_leaves_the_screen_without_wrap_up(
     qtbot.waitUntil(lambda: call_id not in w.session.calls, timeout=15_000)
     assert w.session.state is AgentStateName.READY, "a call never answered needs no wrap-up"
     assert caller.wait(15) == 0, caller.errors
+    with db.session_factory(desk.engine)() as s:
+        assert s.query(Contact).count() == 0, "nobody spoke with the caller: no contact is stored"
 
 
 def test_the_agent_transfers_a_call_to_a_second_softphone(qtbot, lab: Lab, sip_desk) -> None:
@@ -237,6 +246,13 @@ def test_the_agent_transfers_a_call_to_a_second_softphone(qtbot, lab: Lab, sip_d
         assert w.session.calls == {}
         to_bob.wait(lambda: "call.answered" in to_bob.types())
         from_customer.wait(lambda: from_customer.types().count("call.answered") >= 2)
+        # Alice wraps the transferred call up: its contact is stored with her disposition.
+        w.disposition.setCurrentIndex(w.disposition.findData("escalated"))
+        with qtbot.waitSignal(w.contact_saved, timeout=10_000) as saved:
+            w.save_contact()
+        with db.session_factory(desk.engine)() as s:
+            contact = s.get_one(Contact, saved.args[0].contact_id)
+            assert (contact.cti_call_id, contact.disposition, contact.agent_id) == (call_id, "escalated", 1)
     finally:
         to_bob.close()
         from_customer.close()
@@ -493,3 +509,41 @@ def test_the_gateway_tells_the_desktop_its_softphone_is_not_running_until_it_sta
             gateway.wait()
         if gateway.stderr is not None:
             gateway.stderr.close()
+
+
+@pytest.mark.parametrize(("scenario", "result", "said"), [
+    ("far_busy.xml", "busy", "Call ended: line busy"),
+    ("far_ring.xml", "no_answer", "Call ended: no answer"),
+])
+def test_a_campaign_call_dialled_from_the_desktop_that_is_busy_or_unanswered_is_stored_as_its_attempt(
+        qtbot, lab: Lab, tmp_path: Path, scenario: str, result: str, said: str) -> None:
+    from sqlalchemy import select
+
+    from crm.models import Attempt
+    from tests.crm.test_repository import _outbound_item
+
+    alice = lab.phone("1001")
+    far = lab.sipp(scenario, None, name=result)  # the customer's phone: busy, or ringing until given up
+    with open_desk(qtbot, tmp_path, alice, domain=f"127.0.0.1:{far.port}", ring_timeout=2) as desk:
+        w = desk.window
+        item_id = _outbound_item(desk.engine, desk.customer_id, CALLER)
+        with qtbot.waitSignal(w.preview_loaded, timeout=10_000) as loaded:
+            w.load_preview()  # Next outbound call
+        assert loaded.args[0].work_item_id == item_id and w.preview_dial.isEnabled()
+        seen: list[CallEvent] = []
+        desk.link.event_received.connect(lambda e: seen.append(e) if isinstance(e, CallEvent) else None)
+        with qtbot.waitSignal(w.message_shown, timeout=15_000, check_params_cb=lambda text: text == said):
+            qtbot.mouseClick(w.preview_dial, Qt.MouseButton.LeftButton)  # dial sip:+8613800000001@<far end>
+        assert w.session.calls == {} and w.session.state is not AgentStateName.WRAP_UP, "nobody to wrap up"
+        assert (seen[0].type, seen[0].called) == ("call.offered", CALLER)
+        assert (seen[-1].type, seen[-1].cause) == ("call.ended", result)
+        assert far.wait(10) == 0, far.errors
+
+        def stored() -> list[tuple[str, int | None, str | None]]:
+            with db.session_factory(desk.engine)() as s:
+                return [(a.result, a.agent_id, a.cti_call_id)
+                        for a in s.scalars(select(Attempt).where(Attempt.work_item_id == item_id))]
+
+        qtbot.waitUntil(lambda: stored() != [], timeout=5000)
+        [(stored_result, agent_id, call_id)] = stored()
+        assert (stored_result, agent_id, call_id) == (f"dial_{result}", 1, seen[0].call_id)
