@@ -187,6 +187,19 @@ def test_an_inbound_call_answered_on_the_desktop_held_and_saved_with_its_disposi
     qtbot.waitUntil(lambda: w.hold_button.text() == "Retrieve", timeout=5000)
     qtbot.mouseClick(w.hold_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.hold_button.text() == "Hold", timeout=5000)
+    # Keypad digits and mute, on and off: the real phone takes each command (none comes back failed).
+    sent: list[Any] = []
+    command = desk.link.command
+    desk.link.command = lambda *args, **kwargs: sent.append(command(*args, **kwargs)) or sent[-1]  # type: ignore[method-assign]
+    w.keypad("12#")
+    w.toggle_mute()
+    assert w.mute_button.isChecked() and w.mute_button.text() == "Unmute"
+    w.toggle_mute()
+    assert not w.mute_button.isChecked()
+    desk.link.command = command  # type: ignore[method-assign]
+    assert len(sent) == 3
+    for future in sent:
+        future.result(10)  # raises the phone's refusal, if any
 
     # The caller hangs up (6 s after the last news from the phone): wrap-up, then the contact is saved.
     qtbot.waitUntil(lambda: w.session.state is AgentStateName.WRAP_UP, timeout=20_000)
