@@ -332,6 +332,7 @@ def test_the_softphone_restarts_during_a_call_and_the_link_tells_the_truth(lab: 
 
 
 @pytest.mark.parametrize("broker", ["inproc", "mqtt"])
+@pytest.mark.expect_log(logging.WARNING, "cti.gateway", match=r"\(blind_transfer\) failed: .*answer it before")
 @pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: the softphone closed the connection")
 @pytest.mark.expect_log(logging.WARNING, "cti.baresip.link", match=r"lost: .*Connect call failed", required=False)
 def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broker: str, request) -> None:
@@ -344,6 +345,7 @@ def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broke
     from bus.mqtt import MqttBus
     from bus.transport import Bus, InProcessBus
     from cti.buslink import BusLink
+    from cti.errors import CommandFailed
     from cti.gateway import Gateway
 
     url = request.getfixturevalue("mqtt_url") if broker == "mqtt" else None
@@ -381,6 +383,11 @@ def test_the_gateway_carries_a_softphone_to_the_desktops_buslink(lab: Lab, broke
             await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.alerting" for e in seen), 15)
             rung = next(e for e in seen if isinstance(e, CallEvent) and e.type == "call.alerting")
             assert (rung.calling, rung.extension) == (CALLER, "1001")
+            # A command the softphone link refuses: the desktop gets the reason, the gateway logs it,
+            # and the call rings on as it was.
+            with pytest.raises(CommandFailed, match="answer it before transferring"):
+                await desk.blind_transfer(rung.call_id, "1001", "1002")
+            assert [e.type for e in seen if isinstance(e, CallEvent)][-1] == "call.alerting"
             await desk.answer(rung.call_id, "1001")
             await until(lambda: any(isinstance(e, CallEvent) and e.type == "call.ended" for e in seen), 20)
             assert await asyncio.to_thread(caller.wait, 15) == 0, caller.errors
