@@ -15,6 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -476,13 +480,28 @@ def test_the_desktop_greys_out_a_softphone_that_went_away_and_tells_the_truth_wh
     caller.program.stop()
 
 
+def start_gateway(phone: kit.Softphone, site: str, mqtt_url: str) -> subprocess.Popen[bytes]:
+    """``ccenter cti-gateway --link baresip://…`` for ``phone``, a process of its own (stop it by its pid)."""
+    env = {**os.environ, "CCENTER_SITE": site, "CCENTER_MQTT": mqtt_url, "CCENTER_DB": "sqlite://"}
+    return subprocess.Popen([sys.executable, "-m", "ccenter", "cti-gateway", "--link", phone.link_url],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_gateway(gateway: subprocess.Popen[bytes]) -> None:
+    if gateway.poll() is None:
+        gateway.send_signal(signal.SIGTERM)
+        try:
+            gateway.wait(15)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait()
+    if gateway.stderr is not None:
+        gateway.stderr.close()
+
+
 def test_the_gateway_tells_the_desktop_its_softphone_is_not_running_until_it_starts(lab: Lab, mqtt_url: str) -> None:
     """``ccenter cti-gateway --link baresip://…`` (the real command, a process of its own) started before the
     softphone: the desktop's BusLink is told why it cannot work (not "no gateway"), then that it can."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import uuid
 
     from bus import topics
@@ -492,9 +511,7 @@ def test_the_gateway_tells_the_desktop_its_softphone_is_not_running_until_it_sta
     alice = kit.softphone(lab.root, "1001", wav=lab.wav)  # configured, not started yet
     lab.programs.append(alice)
     site = f"t{uuid.uuid4().hex[:10]}"
-    env = {**os.environ, "CCENTER_SITE": site, "CCENTER_MQTT": mqtt_url, "CCENTER_DB": "sqlite://"}
-    gateway = subprocess.Popen([sys.executable, "-m", "ccenter", "cti-gateway", "--link", alice.link_url],
-                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    gateway = start_gateway(alice, site, mqtt_url)
 
     async def scenario() -> None:
         bus = MqttBus(mqtt_url, client_id=f"desk-{site}", site=site)
@@ -567,3 +584,63 @@ def test_a_campaign_call_dialled_from_the_desktop_that_is_busy_or_unanswered_is_
         qtbot.waitUntil(lambda: stored() != [], timeout=5000)
         [(stored_result, agent_id, call_id)] = stored()
         assert (stored_result, agent_id, call_id) == (f"dial_{result}", 1, seen[0].call_id)
+
+
+def test_a_desktop_whose_gateway_started_again_still_rings(qtbot, lab: Lab, mqtt_url: str, tmp_path: Path) -> None:
+    """The softphone's link keeps the agent's log-on itself: a gateway started again knows nothing of it.
+    The desktop says its state and extension again when the gateway is back, so the next call rings it."""
+    import uuid
+
+    from bus import topics
+    from bus.messages import AgentState
+    from bus.mqtt import MqttBus
+    from cti.buslink import BusLink
+
+    alice = lab.phone("1001")
+    site = f"t{uuid.uuid4().hex[:10]}"
+    gateway = start_gateway(alice, site, mqtt_url)
+    engine = db.connect(f"sqlite:///{tmp_path / 'desk.db'}")
+    db.upgrade(engine)
+    link = LinkThread(BusLink.from_url(mqtt_url, site=site, agent_id="alice", client_id=f"desk-{site}"))
+    link.start()
+    agent = AgentView(id=1, login="alice", name="Alice Morgan", role="agent", extension="1001")
+    window = AgentWindow(agent=agent, link=link, directory=CustomerDirectory(db.session_factory(engine)),
+                         outbox=ContactOutbox(db.session_factory(engine), tmp_path / "outbox.jsonl"))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitUntil(lambda: "answer" in link.capabilities, timeout=20_000)
+        states: list[Any] = []
+        link.event_received.connect(lambda e: states.append(e) if isinstance(e, AgentState) else None)
+
+        def ready_at_the_gateway() -> bool:
+            return bool(states) and (states[-1].state, states[-1].extension) == ("ready", "1001")
+
+        window.log_on()
+        window.go_ready()
+        qtbot.waitUntil(ready_at_the_gateway, timeout=10_000)  # the gateway has carried out both
+        states.clear()
+        with qtbot.waitSignal(link.link_down, timeout=15_000):
+            stop_gateway(gateway)  # stopped by its process id ...
+        gateway = start_gateway(alice, site, mqtt_url)  # ... and started again, on the same softphone
+        with qtbot.waitSignal(link.link_up, timeout=20_000):
+            pass
+        qtbot.waitUntil(ready_at_the_gateway, timeout=10_000)  # said again to the gateway that knew nothing
+        with qtbot.waitSignal(window.screen_popped, timeout=15_000) as popped:
+            caller = lab.sipp("caller_gives_up.xml", f"127.0.0.1:{alice.sip_port}", service="1001")
+        assert window.session.calls[popped.args[0]].calling == "+8613900000002"
+        assert window.session.state is AgentStateName.READY, states
+        assert caller.wait(15) == 0, caller.errors
+    finally:
+        window.close()
+        link.stop()
+        stop_gateway(gateway)
+        engine.dispose()
+
+        async def clear() -> None:
+            bus = MqttBus(mqtt_url, client_id=f"clear-{site}", site=site)
+            await bus.start()
+            await bus.clear_retained(topics.cti_capabilities(site))
+            await bus.close()
+
+        asyncio.run(clear())
