@@ -141,6 +141,14 @@ class AgentSession:
     def log_on(self, now: float) -> list[Effect]:
         return self._set_state(AgentStateName.NOT_READY, "logged on", now)
 
+    def chosen_state(self) -> tuple[AgentStateName, str | None] | None:
+        """The state the agent chose and the link must know (on a call: the one before it; logged off: None)."""
+        if self.state is AgentStateName.LOGGED_OFF:
+            return None
+        if self.state is AgentStateName.BUSY:
+            return self._before_call
+        return self.state, self.reason
+
     def log_off(self, now: float) -> list[Effect]:
         return self._set_state(AgentStateName.LOGGED_OFF, None, now)
 

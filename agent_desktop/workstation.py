@@ -116,6 +116,7 @@ class AgentWindow(QMainWindow):
         self.preview: PreviewItem | None = None
         self.transfer_targets: list[tuple[str, str]] = []
         self.muted: set[str] = set()  # calls on which the agent's voice is not sent
+        self._link_lost = False  # the link was down: its state may have been lost with it
         self.setWindowTitle(self.tr("ccenter — %1 (%2)").replace("%1", agent.name).replace("%2", extension))
 
         self.queues = QueueStatsModel(visible_queues, self)
@@ -551,6 +552,7 @@ class AgentWindow(QMainWindow):
 
     def _on_link_down(self, reason: str) -> None:
         # The session stays: calls and state come back when the link does (the link resynchronises).
+        self._link_lost = True
         self.state_bar.show_link(reason)
         self._say(self.tr("Telephony link lost; reconnecting. Your session is kept."))
         self._refresh()  # the telephony buttons grey out: the link carries out nothing meanwhile
@@ -558,7 +560,20 @@ class AgentWindow(QMainWindow):
     def _on_link_up(self) -> None:
         self.state_bar.show_link(None)
         self._refresh()
+        if self._link_lost:
+            self._link_lost = False
+            self._say_state_again()
         self.resync_calls()
+
+    def _say_state_again(self) -> None:
+        """The link is back: tell it the agent's state and extension again. A gateway started again, or
+        one whose telephone system keeps no agent state (a softphone: the link keeps it), knows nothing of
+        who is logged on where; without this the phone would ring and the desktop would not."""
+        chosen = self.session.chosen_state()
+        if chosen is not None:
+            state, reason = chosen
+            self.link.command("set_agent_state", self.agent.login, state, reason=reason,
+                              extension=self.session.extension)
 
     def resync_calls(self) -> None:
         """Ask the link which of our calls are still up: one that ended while events were lost (a link

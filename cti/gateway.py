@@ -164,9 +164,34 @@ def _check_shape(command: Command) -> None:
             raise LocalProtocolError(f"command {command.name!r} ({command.command_id}): {field!r} must be text")
 
 
-def gateway_will(site: str) -> LastWill:
-    """The gateway's MQTT last will: its capabilities, retained, saying offline (no gateway online)."""
-    return LastWill(topics.cti_capabilities(site), gone=lambda: CtiCapabilities(online=False, ts=time.time()))
+class LinkUnreachable:
+    """Why a gateway's link could not reach its telephone system at start (None: it did, or not tried yet)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.since: float | None = None
+
+    def failed(self, reason: str) -> None:
+        self.reason = reason
+        self.since = self.since or time.time()
+
+    def reached(self) -> None:
+        self.reason = self.since = None
+
+
+def gateway_will(site: str, unreachable: LinkUnreachable | None = None) -> LastWill:
+    """The gateway's MQTT last will: its capabilities, retained, saying offline (no gateway online).
+
+    With ``unreachable`` set (the link could not connect: a PBX away, a softphone not running) the
+    goodbye says the link is down and why, so that desktops show that rather than "no gateway"."""
+
+    def gone() -> CtiCapabilities:
+        if unreachable is None or unreachable.reason is None:
+            return CtiCapabilities(online=False, ts=time.time())
+        return CtiCapabilities(online=False, ts=time.time(), link_up=False, link_since=unreachable.since,
+                               link_reason=unreachable.reason)
+
+    return LastWill(topics.cti_capabilities(site), gone=gone)
 
 
 class Gateway:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
-    from cti.gateway import Gateway
+    from cti.gateway import Gateway, LinkUnreachable
 
     from ..config import Settings
 
@@ -117,6 +117,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     import time
 
     from cti.errors import LinkUnavailable
+    from cti.gateway import LinkUnreachable
 
     from ..cli import settings_from
     from ..loop import run
@@ -124,9 +125,10 @@ def run_gateway(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     _warn_about_setup(args.link, settings.mqtt_url)
     attempt = 0
+    unreachable = LinkUnreachable()  # while the link cannot connect, the gateway's goodbye on the bus says why
     while True:
         try:
-            run(_serve_gateway(args.link, settings, pin_extensions=args.pin_extensions))
+            run(_serve_gateway(args.link, settings, pin_extensions=args.pin_extensions, unreachable=unreachable))
             return 0
         except LinkUnavailable as exc:
             if type(exc).__name__ == "AuthenticationFailed":
@@ -169,13 +171,15 @@ async def _reload_extensions(gateway: Gateway, db_url: str, site: str) -> None:
             logger.warning("cti-gateway: could not read the agents' extensions again: %s", exc)
 
 
-async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: bool = False) -> None:
+async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: bool = False,
+                         unreachable: LinkUnreachable | None = None) -> None:
     """Bridge the link at ``link_url`` to the bus until SIGINT/SIGTERM."""
     import asyncio
     import contextlib
     import signal
 
     from bus.transport import open_bus
+    from cti.errors import LinkUnavailable
     from cti.gateway import gateway_will
     from cti.url import open_link
 
@@ -185,7 +189,7 @@ async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: b
     link = open_link(link_url)
     # Its last will is its capabilities offline: desktops and the ACD learn of its death from them.
     bus = open_bus(settings.mqtt_url, client_id=client_id, site=settings.site, role="cti-gateway",
-                   will=gateway_will(settings.site))
+                   will=gateway_will(settings.site, unreachable))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -199,7 +203,14 @@ async def _serve_gateway(link_url: str, settings: Settings, *, pin_extensions: b
         reloader = (asyncio.create_task(_reload_extensions(gateway, settings.db_url, settings.site))
                     if pin_extensions else None)
         await gateway.start()
-        await link.connect()
+        try:
+            await link.connect()
+        except LinkUnavailable as exc:  # said on the bus as the connection closes; run_gateway tries again
+            if unreachable is not None:
+                unreachable.failed(str(exc))
+            raise
+        if unreachable is not None:
+            unreachable.reached()
         logger.info("cti-gateway: %s bridged to %s (site %s)", link_url.split("@")[-1],
                     settings.mqtt_url.split("@")[-1], settings.site)
         runner = asyncio.create_task(gateway.run())

@@ -138,6 +138,7 @@ class BaresipLink(CtiLink):
         self.issues: list[ProtocolIssue] = []
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._first: asyncio.Future[None] | None = None
         self._caller_told = False
         self._lock = asyncio.Lock()
@@ -156,6 +157,7 @@ class BaresipLink(CtiLink):
         if self._task is not None:
             return
         self.reconnector.restart()
+        self._closing = False
         self._first = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._supervise(), name=f"baresip {self.settings.where}")
         try:
@@ -167,6 +169,7 @@ class BaresipLink(CtiLink):
             raise LinkUnavailable(f"no baresip softphone answers at {self.settings.where}") from None
 
     async def close(self) -> None:
+        self._closing = True
         self.reconnector.stop()
         for timer in self._timers.values():
             timer.cancel()
@@ -197,6 +200,10 @@ class BaresipLink(CtiLink):
                 )
                 self._first.exception()
                 self._caller_told = True
+            if not self._closing and not self._caller_told:  # the phone is lost: the desktops must know it
+                self._set_link_state(
+                    False, f"the baresip softphone at {self.settings.where} is not connected ({describe(exc)})"
+                )
             raise
         finally:
             self.ready.clear()
@@ -227,6 +234,7 @@ class BaresipLink(CtiLink):
             self.sessions += 1
             self.reconnector.established()
             self.ready.set()
+            self._set_link_state(True)
             if self._first is not None and not self._first.done():
                 self._first.set_result(None)
             logger.info("baresip softphone at %s connected (session %d)", self.settings.where, self.sessions)

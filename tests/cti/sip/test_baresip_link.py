@@ -464,17 +464,35 @@ def test_malformed_frames_from_the_phone_are_logged_and_skipped() -> None:
 def test_the_phone_restarts_its_calls_end_and_the_link_comes_back() -> None:
     incoming = transcript("inbound.jsonl")[0]
     second = NOT_FOUND
+    states: list[tuple[bool, str]] = []
 
     async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        assert link.link_up
+        link.on_link_state(lambda up, reason: states.append((up, reason)))
         await until(lambda: len(events) >= 3)
         phone.drop()  # baresip stopped: the connection ends; it starts again on the same port
         await until(lambda: link.sessions == 2 and link.ready.is_set())
         await until(lambda: call_ended(events))
+        assert link.link_up
 
     phone = FakePhone([[incoming], second])
     events = asyncio.run(_with_link(phone, body))
     assert rows(events)[-1] == ("call.ended", "", "", "", "ended while the link was down")
     assert phone.connections == 2
+    # The gateway and the desktop are told the phone went away (and why), then that it is back.
+    assert [up for up, _ in states] == [False, True]
+    assert re.fullmatch(r"the baresip softphone at 127\.0\.0\.1:\d+ is not connected \(.*closed the connection\)",
+                        states[0][1]), states
+
+
+def test_closing_the_link_is_not_a_lost_phone() -> None:
+    states: list[bool] = []
+
+    async def body(link: BaresipLink, events: list[LinkEvent]) -> None:
+        link.on_link_state(lambda up, reason: states.append(up))
+
+    asyncio.run(_with_link(FakePhone([[]]), body))
+    assert states == []
 
 
 def test_a_phone_that_is_not_running_is_one_clear_error() -> None:
