@@ -7,7 +7,6 @@ file it reads at start when it was stopped during the outage.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from bench._ports import free_port
 from crm import db
 from crm.models import IvrSession
+from crm.outbox import read_journal
 from tests.end2end.private import Postgres, private_mosquitto, private_postgres
 from tests.end2end.test_faults_database import _dispose_engines, migrated, request_dispose
 from tests.end2end.test_faults_processes import Process
@@ -46,9 +46,7 @@ def call(port: int, call_id: str) -> list[str]:
 
 def pending(outbox: Path) -> list[str]:
     """The call ids whose records wait in the IVR's outbox file."""
-    if not outbox.exists():
-        return []
-    return [json.loads(line)["cti_call_id"] for line in outbox.read_text(encoding="utf-8").splitlines() if line]
+    return [record["cti_call_id"] for _, record in read_journal(outbox)[0]]
 
 
 def test_ivr_sessions_outlive_a_database_outage_and_are_written_once(cluster: Postgres, tmp_path: Path) -> None:
