@@ -118,6 +118,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     report.add_argument("--since", metavar="ISO", help="from this time (default: 24 hours ago), e.g. 2026-11-23T08:00Z")
     report.add_argument("--until", metavar="ISO", help="until this time (default: now)")
     report.add_argument("--flow", metavar="FLOW", help="only this flow")
+    report.add_argument("--site", metavar="SITE",
+                        help="this site's sessions (default: the configured site: CCENTER_SITE, the config's, or main)")
     report.set_defaults(func=run_report)
 
 
@@ -135,17 +137,20 @@ def run_report(args: argparse.Namespace) -> int:
     from crm import db, repository
 
     from ..cli import settings_from
+    from ..config import check_site
 
     now = datetime.now(UTC)
     since, until = _time(args.since, now - timedelta(days=1)), _time(args.until, now)
     settings = settings_from(args)
+    site = check_site(args.site, "--site") if args.site is not None else settings.site
     engine = db.connect(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            report = repository.ivr_report(session, since=since, until=until, flow=args.flow)
+            report = repository.ivr_report(session, since=since, until=until, flow=args.flow, site=site)
     finally:
         engine.dispose()
-    body = {"since": since.isoformat(), "until": until.isoformat(), "flow": args.flow, **dataclasses.asdict(report)}
+    body = {"site": site, "since": since.isoformat(), "until": until.isoformat(), "flow": args.flow,
+            **dataclasses.asdict(report)}
     print(json.dumps(body, ensure_ascii=False))
     return 0
 
