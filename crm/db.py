@@ -251,7 +251,21 @@ def schema_problem(engine: Engine) -> str | None:
     current = current_revision(engine) if inspect(engine).has_table("alembic_version") else None
     if current is None:
         return f"the database {url} has no schema yet: {UPGRADE_HINT}"
+    if not is_known_revision(current):
+        return (f"the database {url} has schema revision {current}, newer than this version of ccenter knows (its "
+                f"newest is {head_revision()}): run the ccenter version that upgraded it")
     return f"the database {url} has schema revision {current}, this version needs {head_revision()}: {UPGRADE_HINT}"
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this version's migrations (a newer version's is not)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory(str(MIGRATIONS)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def open_current(url: str) -> Engine:

@@ -194,11 +194,12 @@ def shipped_flows() -> list[Flow]:
     return [load_flow(p) for p in sorted(resources.path("ivr").glob("*.yaml"))]
 
 
-def make_lookup(args: argparse.Namespace) -> CustomerLookup:
+def make_lookup(args: argparse.Namespace, *, check: bool = True) -> CustomerLookup:
     """The customers the IVR looks callers up in: the configured database, demo data only when asked.
 
     ``ivr serve`` (and ``ivr --fastagi``) always reads the database unless ``--data demo`` says
     otherwise; ``ivr try`` uses the demo customers only when no database is configured anywhere.
+    ``check=False``: do not wait for the database to answer (a look-up while it is away fails).
     """
     from ivr.lookup import demo_lookup
 
@@ -212,7 +213,7 @@ def make_lookup(args: argparse.Namespace) -> CustomerLookup:
         return demo_lookup()
     from ivr.crm_lookup import CrmLookup
 
-    return CrmLookup.from_url(settings.db_url, region=settings.default_region)
+    return CrmLookup.from_url(settings.db_url, region=settings.default_region, check=check)
 
 
 def _close(lookup: CustomerLookup) -> None:
@@ -271,7 +272,46 @@ def run_ivr(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+#: How often a serving IVR tries the database again until it can check its schema.
+SCHEMA_CHECK_EVERY_S = 5.0
+
+
+def _say(text: str) -> None:
+    print(f"ccenter ivr: {text}", file=sys.stderr, flush=True)
+
+
+async def check_schema(engine: Any, every_s: float = SCHEMA_CHECK_EVERY_S) -> str | None:
+    """Once the database answers, what is wrong with its schema (None: it is this version's). Until it
+    answers, tried again every ``every_s`` seconds; said once. Nothing here waits on the event loop."""
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crm import db
+
+    said = False
+    while True:
+        try:
+            problem = await asyncio.to_thread(db.schema_problem, engine)
+        except SQLAlchemyError as exc:
+            if not said:
+                said = True
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                logger.warning("the database %s does not answer (%s): serving callers, their session records wait "
+                               "in the outbox; its schema is checked once it answers",
+                               db.safe_url(str(engine.url.render_as_string(hide_password=False))), reason)
+            await asyncio.sleep(every_s)
+            continue
+        if problem is None:
+            logger.info("database schema checked: revision %s", await asyncio.to_thread(db.current_revision, engine))
+        return problem
+
+
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve flows over FastAGI. The database is not needed to start: callers are served while it is away
+    (look-ups fail as the flows say; session records wait in the outbox), and its schema is checked in
+    the background once it answers. A schema older or newer than this version's stops the IVR with a
+    clear message (status 1); the IVR never migrates the database (``ccenter db upgrade`` does)."""
     import asyncio
     import contextlib
     import signal
@@ -295,33 +335,55 @@ def run_serve(args: argparse.Namespace) -> int:
     if claimed is None:
         return 1
     outbox, lock = claimed
-    lookup = make_lookup(args)
-    engine = db.connect(settings.db_url)
-    db.upgrade(engine)
+    try:
+        lookup = make_lookup(args, check=False)
+        engine = db.connect(settings.db_url, check=False)
+    except BaseException:
+        lock.close()
+        raise
 
-    async def serve() -> None:
-        """Serve until SIGINT/SIGTERM; sessions under way are cut, the bus closed."""
+    async def serve() -> int:
+        """Serve until SIGINT/SIGTERM (0), or until the database's schema is refused (1); sessions under
+        way are cut, the bus closed."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
+        refused: list[str] = []
+
+        async def schema() -> None:
+            problem = await check_schema(engine)
+            if problem is not None:
+                refused.append(problem)
+                stop.set()
+
+        checking = asyncio.create_task(schema(), name="ivr schema check")
         bus = open_bus(settings.mqtt_url, client_id=f"ivr-{socket.gethostname()}", site=settings.site, role="ivr")
-        await bus.start()
-        server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default,
-                            outbox=outbox)
         try:
-            await server.start(host, port)
-            print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
-            await stop.wait()  # the server accepts calls from start() on
+            await bus.start()
+            server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default,
+                                outbox=outbox)
+            try:
+                await server.start(host, port)
+                print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}",
+                      flush=True)
+                await stop.wait()  # the server accepts calls from start() on
+            finally:
+                await server.close()
+                await bus.close()
         finally:
-            await server.close()
-            await bus.close()
+            checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checking
+        if refused:
+            _say(f"error: {refused[0]}; the IVR stops (its pending session records stay in {outbox})")
+            return 1
+        return 0
 
     try:
-        run(serve())
+        return run(serve())
     finally:
         _close(lookup)
         engine.dispose()
         lock.close()
-    return 0

@@ -121,3 +121,48 @@ def test_ivr_sessions_outlive_a_database_outage_and_are_written_once(cluster: Po
     assert len({r.client_ref for r in written}) == 4 and all(r.client_ref for r in written)
     assert "kept locally" in processes[0].text() and "wrote 2 pending IVR session(s)" in processes[0].text()
     assert "1 IVR session(s) wait in" in processes[1].text()
+
+
+def test_the_ivr_starts_and_serves_a_caller_while_the_database_is_down(cluster: Postgres, tmp_path: Path) -> None:
+    """``ccenter ivr`` started with PostgreSQL stopped listens and serves a caller at once; the caller's
+    session record waits in the outbox and is written, under the IVR's site, once the database is back,
+    when the IVR also checks the schema. Before, the IVR would not start without its database."""
+    if not cluster.running:
+        cluster.start()
+    url = migrated(cluster)
+    engine = db.connect(url)
+    request_dispose(engine)
+    factory = db.session_factory(engine)
+    site = f"faults-{uuid.uuid4().hex[:8]}"
+    outbox = tmp_path / "ivr.jsonl"
+
+    def rows() -> list[IvrSession]:
+        with factory() as s:
+            return list(s.scalars(select(IvrSession).order_by(IvrSession.id)))
+
+    cluster.stop("fast")
+    process: Process | None = None
+    try:
+        with private_mosquitto(persistence=False) as broker:
+            environment = {**os.environ, "CCENTER_SITE": site, "CCENTER_DB": url, "CCENTER_MQTT": broker.url,
+                           "PYTHONUNBUFFERED": "1", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+            port = free_port()
+            process = Process("ivr", ["-v", "ivr", "--fastagi", f"127.0.0.1:{port}", "--outbox", str(outbox)],
+                              environment, tmp_path)
+            asyncio.run(process.ready("FastAGI listening on"))
+            assert WELCOME in call(port, "db-down-1")
+            asyncio.run(until(lambda: pending(outbox) == ["db-down-1"], TIMEOUT))
+            cluster.start()
+            asyncio.run(until(lambda: not pending(outbox) and len(rows()) == 1, TIMEOUT, interval=0.1))
+            asyncio.run(until(lambda: "database schema checked" in process.text(), TIMEOUT))  # type: ignore[union-attr]
+            process.stop()
+    finally:
+        if process is not None:
+            process.stop()
+        if not cluster.running:
+            cluster.start()
+    text = process.text()
+    assert process.process.returncode == 0, text
+    assert "Traceback" not in text, text
+    assert "does not answer" in text and "their session records wait in the outbox" in text
+    assert [(r.cti_call_id, r.site) for r in rows()] == [("db-down-1", site)]
