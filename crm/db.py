@@ -257,6 +257,16 @@ def schema_problem(engine: Engine) -> str | None:
     return f"the database {url} has schema revision {current}, this version needs {head_revision()}: {UPGRADE_HINT}"
 
 
+def schema_problem_when_reachable(engine: Engine) -> str | None:
+    """:func:`schema_problem`, or :class:`DatabaseUnavailable` when the database does not answer."""
+    try:
+        return schema_problem(engine)
+    except (OperationalError, DBAPIError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        url = safe_url(engine.url.render_as_string(hide_password=False))
+        raise DatabaseUnavailable(f"cannot reach the database {url}: {reason}") from None
+
+
 def is_known_revision(revision: str) -> bool:
     """Whether ``revision`` is one of this version's migrations (a newer version's is not)."""
     from alembic.script import ScriptDirectory

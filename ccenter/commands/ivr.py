@@ -285,25 +285,22 @@ async def check_schema(engine: Any, every_s: float = SCHEMA_CHECK_EVERY_S) -> st
     answers, tried again every ``every_s`` seconds; said once. Nothing here waits on the event loop."""
     import asyncio
 
-    from sqlalchemy.exc import SQLAlchemyError
-
     from crm import db
+    from crm.errors import DatabaseUnavailable
 
     said = False
     while True:
         try:
-            problem = await asyncio.to_thread(db.schema_problem, engine)
-        except SQLAlchemyError as exc:
+            problem = await asyncio.to_thread(db.schema_problem_when_reachable, engine)
+        except DatabaseUnavailable as exc:
             if not said:
                 said = True
-                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-                logger.warning("the database %s does not answer (%s): serving callers, their session records wait "
-                               "in the outbox; its schema is checked once it answers",
-                               db.safe_url(str(engine.url.render_as_string(hide_password=False))), reason)
+                logger.warning("%s: serving callers, their session records wait in the outbox; the schema is "
+                               "checked once the database answers", exc)
             await asyncio.sleep(every_s)
             continue
         if problem is None:
-            logger.info("database schema checked: revision %s", await asyncio.to_thread(db.current_revision, engine))
+            logger.info("database schema checked: revision %s", db.head_revision())
         return problem
 
 
