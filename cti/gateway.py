@@ -213,7 +213,7 @@ class Gateway:
         self._sending: dict[str, asyncio.Task[None]] = {}  # topic -> its newest publish not yet acknowledged
         self._window = asyncio.Semaphore(_IN_FLIGHT)
         self._holding = False  # a publish waits for the broker, away longer than the bus's publish timeout
-        self.held = 0  # publishes that waited for the broker that way (and were sent once it was back)
+        self.held = 0  # publishes the bus gave up on while the broker was away (each tried again)
         self._lanes: dict[str, asyncio.Task[None]] = {}  # command topic -> its newest command being served
         self._lanes_window = asyncio.Semaphore(_IN_FLIGHT)
 
