@@ -7,7 +7,7 @@ record at once: the figures are the journal's own cost. They are measured in a R
 (``/dev/shm``, where an fsync costs next to nothing) when there is one; the cost of the fsync of each
 record kept on this machine's disk is measured apart, on 1,000 records in the temporary folder
 (``--quick``: 200). Before the journal, every change rewrote the whole file: keeping n records cost
-time in n², so 100,000 records took hours.
+time in n² (100,000 records: about 5 billion lines written).
 """
 
 from __future__ import annotations
