@@ -233,7 +233,7 @@ def ivr_server(
     from ivr.record import SessionRecord
     from ivr.reporting import SessionStore
 
-    store = SessionStore(sessions, outbox)
+    store = SessionStore(sessions, outbox, site=settings.site)
 
     async def publish(event: CallEvent) -> None:
         await _keep_ivr_promise(sessions, settings, event)  # written before it is told: the dialer may be down

@@ -251,7 +251,31 @@ def schema_problem(engine: Engine) -> str | None:
     current = current_revision(engine) if inspect(engine).has_table("alembic_version") else None
     if current is None:
         return f"the database {url} has no schema yet: {UPGRADE_HINT}"
+    if not is_known_revision(current):
+        return (f"the database {url} has schema revision {current}, newer than this version of ccenter knows (its "
+                f"newest is {head_revision()}): run the ccenter version that upgraded it")
     return f"the database {url} has schema revision {current}, this version needs {head_revision()}: {UPGRADE_HINT}"
+
+
+def schema_problem_when_reachable(engine: Engine) -> str | None:
+    """:func:`schema_problem`, or :class:`DatabaseUnavailable` when the database does not answer."""
+    try:
+        return schema_problem(engine)
+    except (OperationalError, DBAPIError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        url = safe_url(engine.url.render_as_string(hide_password=False))
+        raise DatabaseUnavailable(f"cannot reach the database {url}: {reason}") from None
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this version's migrations (a newer version's is not)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory(str(MIGRATIONS)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def open_current(url: str) -> Engine:

@@ -77,9 +77,10 @@ class IvrData:
         self._engine = engine
 
     @classmethod
-    def from_url(cls, url: str, *, region: str = "US") -> IvrData:
-        """Connect to the database at ``url`` (raises DatabaseUnavailable)."""
-        engine = db.connect(url)
+    def from_url(cls, url: str, *, region: str = "US", check: bool = True) -> IvrData:
+        """Connect to the database at ``url`` (raises DatabaseUnavailable); ``check=False`` does not wait for
+        it to answer (each look-up then fails as unavailable until it does)."""
+        engine = db.connect(url, check=check)
         return cls(db.session_factory(engine), region=region, engine=engine)
 
     def close(self) -> None:

@@ -492,9 +492,12 @@ class IvrSession(Base):
     """One caller's pass through an IVR flow, for containment and path reports. Never holds a PIN."""
 
     __tablename__ = "ivr_session"
-    __table_args__ = (Index("ix_ivr_session_started", "started_at"),)
+    __table_args__ = (Index("ix_ivr_session_started", "started_at"),
+                      Index("ix_ivr_session_site_started", "site", "started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The site of the IVR that served the call (``ccenter ivr report`` reads one site's).
+    site: Mapped[str] = mapped_column(String(128), default=DEFAULT_SITE, server_default=DEFAULT_SITE)
     cti_call_id: Mapped[str] = mapped_column(String(128), index=True)
     flow: Mapped[str] = mapped_column(String(64))
     caller: Mapped[str | None] = mapped_column(String(32))

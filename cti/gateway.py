@@ -40,6 +40,10 @@ connection leaves the same message with ``online`` false as its MQTT last will (
 given to ``open_bus``): a gateway killed, or whose machine is gone, is seen as offline by desktops
 and the ACD from the capabilities alone. The capabilities never name the gateway's MQTT client id.
 :class:`cti.buslink.BusLink` is the client side of all this.
+
+A broker away longer than the bus's publish timeout (10 s) loses no call event: the gateway keeps its PBX
+link and what it knows of every call, says once that its publishes wait, and sends them, in order on
+each topic, once the broker is back; commands are served again at once (``Gateway._send_after``).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from dataclasses import replace
 from typing import Any
 
 from bus import topics
-from bus.errors import BusError
+from bus.errors import BrokerUnavailable, BusError
 from bus.messages import (
     AcdLeader,
     AgentState,
@@ -233,7 +237,8 @@ class Gateway:
         self._announcing: set[asyncio.Task[None]] = set()
         self._sending: dict[str, asyncio.Task[None]] = {}  # topic -> its newest publish not yet acknowledged
         self._window = asyncio.Semaphore(_IN_FLIGHT)
-        self._send_failed: BaseException | None = None
+        self._holding = False  # a publish waits for the broker, away longer than the bus's publish timeout
+        self.held = 0  # publishes the bus gave up on while the broker was away (each tried again)
         self._lanes: dict[str, asyncio.Task[None]] = {}  # command topic -> its newest command being served
         self._lanes_window = asyncio.Semaphore(_IN_FLIGHT)
 
@@ -448,11 +453,11 @@ class Gateway:
         publishes on different topics overlap; on one topic each starts once the one before it is
         acknowledged, so a subscriber still gets a topic's messages in order (the bus resends an
         unacknowledged one after a reconnection, before the next on its topic goes). At most
-        ``_IN_FLIGHT`` are unacknowledged; once the bus gave up on one (the broker gone for its publish timeout), every
-        ``_send`` fails as a publish did before.
+        ``_IN_FLIGHT`` are unacknowledged; beyond that ``_send`` waits (the link's events wait in its queue).
+
+        A broker away longer than the bus's publish timeout loses nothing: the publish is tried again
+        until the broker takes it (see :meth:`_send_after`).
         """
-        if self._send_failed is not None:
-            raise self._send_failed
         await self._window.acquire()
         before = self._sending.get(topic)
         task = asyncio.create_task(self._send_after(before, topic, message, qos), name=f"gateway publish {topic}")
@@ -460,26 +465,46 @@ class Gateway:
         task.add_done_callback(lambda done: self._sent_one(topic, done))
 
     async def _send_after(self, before: asyncio.Task[None] | None, topic: str, message: Message, qos: int) -> None:
+        """Publish after the one before on its topic; while the broker is away, wait for it.
+
+        The bus gives up on a publish once its broker has been away for its publish timeout (10 s). The
+        gateway used to take that as the end of its run, but only noticed at its next call event: an
+        idle gateway then stayed up answering no command, and the events of a busy one were lost. A
+        call event is not to be lost (the ACD's and the desktops' view of the calls, the queue
+        statistics, are built from them), and this process still has its PBX link and knows every call:
+        so the publish is tried again until the broker is back, the failure said once per outage, and
+        everything then goes out in order on each topic. Commands are served again at once."""
         if before is not None:
             await asyncio.wait({before})  # its failure is reported by its own callback
-        await self.bus.publish(topic, message, qos=qos)
+        while True:
+            try:
+                await self.bus.publish(topic, message, qos=qos)
+            except BrokerUnavailable as exc:
+                self.held += 1
+                if not self._holding:
+                    self._holding = True
+                    logger.error("a publish on %s failed: %s; call events and results wait for the broker and go "
+                                 "out in order once it is back", topic, exc)
+                continue  # the bus waits for its link again (up to its publish timeout each time)
+            if self._holding:
+                self._holding = False
+                logger.info("the broker took the publishes that waited for it (%d tries since it was away)",
+                            self.held)
+            return
 
     def _sent_one(self, topic: str, done: asyncio.Task[None]) -> None:
         self._window.release()
         if self._sending.get(topic) is done:
             del self._sending[topic]
-        if not done.cancelled() and done.exception() is not None and self._send_failed is None:
-            self._send_failed = done.exception()
+        if not done.cancelled() and done.exception() is not None:  # not the broker's absence: a bug, for one message
             logger.error("a publish on %s failed: %s", topic, done.exception())
 
     async def _sent(self) -> None:
         """Wait until everything sent so far is acknowledged (a command's result goes after its events,
-        whatever their topics); raises what the bus gave up on."""
+        whatever their topics)."""
         pending = set(self._sending.values())
         if pending:
             await asyncio.wait(pending)
-        if self._send_failed is not None:
-            raise self._send_failed
 
     async def _on_call_topic(self, event: CallEvent) -> None:
         """A call event from the bus: our own (echoed) or another process's (the IVR's), for the agents."""

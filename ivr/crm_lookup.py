@@ -40,9 +40,10 @@ class CrmLookup:
         self.region = region
 
     @classmethod
-    def from_url(cls, url: str, *, region: str = "US") -> CrmLookup:
-        """Connect to the database at ``url`` (raises the data layer's DatabaseUnavailable)."""
-        data = IvrData.from_url(url, region=region)
+    def from_url(cls, url: str, *, region: str = "US", check: bool = True) -> CrmLookup:
+        """Connect to the database at ``url`` (raises the data layer's DatabaseUnavailable); ``check=False``
+        does not wait for it to answer: a look-up while it is away fails as the flow says."""
+        data = IvrData.from_url(url, region=region, check=check)
         lookup = cls(data.factory, region=region)
         lookup.data = data
         return lookup

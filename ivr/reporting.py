@@ -19,6 +19,7 @@ from pathlib import Path
 
 from crm.errors import CrmError
 from crm.ivr_data import SessionFactory, record_session
+from crm.models import DEFAULT_SITE
 from crm.outbox import Outbox
 from crm.repository import IvrSessionRecord
 
@@ -34,7 +35,7 @@ def _when(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def to_crm(record: SessionRecord, client_ref: str | None = None) -> IvrSessionRecord:
+def to_crm(record: SessionRecord, client_ref: str | None = None, site: str = DEFAULT_SITE) -> IvrSessionRecord:
     customer = record.customer_id
     return IvrSessionRecord(
         cti_call_id=record.call_id,
@@ -54,23 +55,26 @@ def to_crm(record: SessionRecord, client_ref: str | None = None) -> IvrSessionRe
         queue=record.queue,
         priority=record.priority,
         client_ref=client_ref,
+        site=site,
     )
 
 
 class SessionStore:
-    """Writes IVR session records through the outbox in ``outbox`` (a JSON-lines file; a temporary one if
-    None). A record the database refuses for what it is is logged and set aside, never raised into a call;
-    one it cannot take now waits in the file (read again at start) for :meth:`flush`."""
+    """Writes IVR session records of ``site`` through the outbox in ``outbox`` (a JSON-lines file; a
+    temporary one if None). A record the database refuses for what it is is logged and set aside, never
+    raised into a call; one it cannot take now waits in the file (read again at start) for :meth:`flush`.
+    A record kept before records named their site is this IVR's site's."""
 
-    def __init__(self, sessions: SessionFactory, outbox: Path | None = None) -> None:
+    def __init__(self, sessions: SessionFactory, outbox: Path | None = None, *, site: str = DEFAULT_SITE) -> None:
         self.sessions = sessions
+        self.site = site
         if outbox is None:
             outbox = Path(tempfile.mkdtemp(prefix="ccenter-ivr-")) / "sessions.jsonl"
         self.outbox: Outbox[IvrSessionRecord] = Outbox(
             outbox,
             self._write,
             encode=IvrSessionRecord.to_json,
-            decode=IvrSessionRecord.from_json,
+            decode=lambda body: IvrSessionRecord.from_json(body, site=site),
             key=lambda r: f"{r.cti_call_id} ({r.client_ref})",
             what="IVR session",
             log=logger,
@@ -84,7 +88,7 @@ class SessionStore:
     def store(self, record: SessionRecord) -> None:
         """Write ``record`` now, or keep it for later (blocking: run it off the event loop)."""
         try:
-            self.outbox.save(to_crm(record, client_ref=f"ivr-{uuid.uuid4().hex}"))
+            self.outbox.save(to_crm(record, client_ref=f"ivr-{uuid.uuid4().hex}", site=self.site))
         except CrmError as exc:
             logger.error("IVR session %s not recorded: %s", record.call_id, exc)
 

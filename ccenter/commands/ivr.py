@@ -118,6 +118,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     report.add_argument("--since", metavar="ISO", help="from this time (default: 24 hours ago), e.g. 2026-11-23T08:00Z")
     report.add_argument("--until", metavar="ISO", help="until this time (default: now)")
     report.add_argument("--flow", metavar="FLOW", help="only this flow")
+    report.add_argument("--site", metavar="SITE",
+                        help="this site's sessions (default: the configured site: CCENTER_SITE, the config's, or main)")
     report.set_defaults(func=run_report)
 
 
@@ -135,17 +137,20 @@ def run_report(args: argparse.Namespace) -> int:
     from crm import db, repository
 
     from ..cli import settings_from
+    from ..config import check_site
 
     now = datetime.now(UTC)
     since, until = _time(args.since, now - timedelta(days=1)), _time(args.until, now)
     settings = settings_from(args)
+    site = check_site(args.site, "--site") if args.site is not None else settings.site
     engine = db.connect(settings.db_url)
     try:
         with db.session_factory(engine)() as session:
-            report = repository.ivr_report(session, since=since, until=until, flow=args.flow)
+            report = repository.ivr_report(session, since=since, until=until, flow=args.flow, site=site)
     finally:
         engine.dispose()
-    body = {"since": since.isoformat(), "until": until.isoformat(), "flow": args.flow, **dataclasses.asdict(report)}
+    body = {"site": site, "since": since.isoformat(), "until": until.isoformat(), "flow": args.flow,
+            **dataclasses.asdict(report)}
     print(json.dumps(body, ensure_ascii=False))
     return 0
 
@@ -189,11 +194,12 @@ def shipped_flows() -> list[Flow]:
     return [load_flow(p) for p in sorted(resources.path("ivr").glob("*.yaml"))]
 
 
-def make_lookup(args: argparse.Namespace) -> CustomerLookup:
+def make_lookup(args: argparse.Namespace, *, check: bool = True) -> CustomerLookup:
     """The customers the IVR looks callers up in: the configured database, demo data only when asked.
 
     ``ivr serve`` (and ``ivr --fastagi``) always reads the database unless ``--data demo`` says
     otherwise; ``ivr try`` uses the demo customers only when no database is configured anywhere.
+    ``check=False``: do not wait for the database to answer (a look-up while it is away fails).
     """
     from ivr.lookup import demo_lookup
 
@@ -207,7 +213,7 @@ def make_lookup(args: argparse.Namespace) -> CustomerLookup:
         return demo_lookup()
     from ivr.crm_lookup import CrmLookup
 
-    return CrmLookup.from_url(settings.db_url, region=settings.default_region)
+    return CrmLookup.from_url(settings.db_url, region=settings.default_region, check=check)
 
 
 def _close(lookup: CustomerLookup) -> None:
@@ -266,7 +272,43 @@ def run_ivr(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+#: How often a serving IVR tries the database again until it can check its schema.
+SCHEMA_CHECK_EVERY_S = 5.0
+
+
+def _say(text: str) -> None:
+    print(f"ccenter ivr: {text}", file=sys.stderr, flush=True)
+
+
+async def check_schema(engine: Any, every_s: float = SCHEMA_CHECK_EVERY_S) -> str | None:
+    """Once the database answers, what is wrong with its schema (None: it is this version's). Until it
+    answers, tried again every ``every_s`` seconds; said once. Nothing here waits on the event loop."""
+    import asyncio
+
+    from crm import db
+    from crm.errors import DatabaseUnavailable
+
+    said = False
+    while True:
+        try:
+            problem = await asyncio.to_thread(db.schema_problem_when_reachable, engine)
+        except DatabaseUnavailable as exc:
+            if not said:
+                said = True
+                logger.warning("%s: serving callers, their session records wait in the outbox; the schema is "
+                               "checked once the database answers", exc)
+            await asyncio.sleep(every_s)
+            continue
+        if problem is None:
+            logger.info("database schema checked: revision %s", db.head_revision())
+        return problem
+
+
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve flows over FastAGI. The database is not needed to start: callers are served while it is away
+    (look-ups fail as the flows say; session records wait in the outbox), and its schema is checked in
+    the background once it answers. A schema older or newer than this version's stops the IVR with a
+    clear message (status 1); the IVR never migrates the database (``ccenter db upgrade`` does)."""
     import asyncio
     import contextlib
     import signal
@@ -290,33 +332,55 @@ def run_serve(args: argparse.Namespace) -> int:
     if claimed is None:
         return 1
     outbox, lock = claimed
-    lookup = make_lookup(args)
-    engine = db.connect(settings.db_url)
-    db.upgrade(engine)
+    try:
+        lookup = make_lookup(args, check=False)
+        engine = db.connect(settings.db_url, check=False)
+    except BaseException:
+        lock.close()
+        raise
 
-    async def serve() -> None:
-        """Serve until SIGINT/SIGTERM; sessions under way are cut, the bus closed."""
+    async def serve() -> int:
+        """Serve until SIGINT/SIGTERM (0), or until the database's schema is refused (1); sessions under
+        way are cut, the bus closed."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
                 loop.add_signal_handler(sig, stop.set)
+        refused: list[str] = []
+
+        async def schema() -> None:
+            problem = await check_schema(engine)
+            if problem is not None:
+                refused.append(problem)
+                stop.set()
+
+        checking = asyncio.create_task(schema(), name="ivr schema check")
         bus = open_bus(settings.mqtt_url, client_id=f"ivr-{socket.gethostname()}", site=settings.site, role="ivr")
-        await bus.start()
-        server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default,
-                            outbox=outbox)
         try:
-            await server.start(host, port)
-            print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}", flush=True)
-            await stop.wait()  # the server accepts calls from start() on
+            await bus.start()
+            server = ivr_server(bus, settings, db.session_factory(engine), flows, lookup, default_flow=default,
+                                outbox=outbox)
+            try:
+                await server.start(host, port)
+                print(f"FastAGI listening on {host}:{server.port}; flows: {', '.join(f.name for f in flows)}",
+                      flush=True)
+                await stop.wait()  # the server accepts calls from start() on
+            finally:
+                await server.close()
+                await bus.close()
         finally:
-            await server.close()
-            await bus.close()
+            checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checking
+        if refused:
+            _say(f"error: {refused[0]}; the IVR stops (its pending session records stay in {outbox})")
+            return 1
+        return 0
 
     try:
-        run(serve())
+        return run(serve())
     finally:
         _close(lookup)
         engine.dispose()
         lock.close()
-    return 0

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidData
 from ..models import (
+    DEFAULT_SITE,
     Customer,
     IvrSession,
 )
@@ -39,6 +40,7 @@ class IvrSessionRecord:
     queue: str | None = None
     priority: int | None = None
     client_ref: str | None = None  # the IVR's own id of the record (the outbox's key); None: not idempotent
+    site: str = DEFAULT_SITE  # the site of the IVR that served the call
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object (the IVR's outbox keeps it so while the database is away)."""
@@ -50,8 +52,10 @@ class IvrSessionRecord:
         return body
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> IvrSessionRecord:
-        values = {f: body[f] for f in cls.__slots__ if f in body}
+    def from_json(cls, body: dict[str, Any], *, site: str = DEFAULT_SITE) -> IvrSessionRecord:
+        """The record of :meth:`to_json`; ``site`` for a record kept before records named their site."""
+        values: dict[str, Any] = {"site": site}
+        values.update({f: body[f] for f in cls.__slots__ if f in body})
         values["started_at"] = datetime.fromisoformat(body["started_at"])
         values["ended_at"] = datetime.fromisoformat(body["ended_at"])
         for name in ("path", "menu_path", "self_service"):
@@ -85,17 +89,18 @@ def record_ivr_session(session: Session, record: IvrSessionRecord) -> int:
         ended_at=record.ended_at, exit=record.exit, exit_node=record.exit_node, path=list(record.path),
         menu_path=list(record.menu_path), language=record.language, customer_id=customer_id,
         verified=record.verified, intent=record.intent, self_service=list(record.self_service),
-        queue=record.queue, priority=record.priority, client_ref=record.client_ref,
+        queue=record.queue, priority=record.priority, client_ref=record.client_ref, site=record.site,
     )
     session.add(row)
     session.flush()
     return row.id
 
 
-def ivr_report(session: Session, *, since: datetime, until: datetime, flow: str | None = None) -> IvrReport:
-    """Containment and exits of the IVR sessions that started in ``[since, until)``."""
+def ivr_report(session: Session, *, since: datetime, until: datetime, flow: str | None = None,
+               site: str = DEFAULT_SITE) -> IvrReport:
+    """Containment and exits of the IVR sessions of ``site`` that started in ``[since, until)``."""
     query = select(IvrSession.exit, IvrSession.intent, IvrSession.started_at, IvrSession.ended_at).where(
-        IvrSession.started_at >= since, IvrSession.started_at < until
+        IvrSession.site == site, IvrSession.started_at >= since, IvrSession.started_at < until
     )
     if flow:
         query = query.where(IvrSession.flow == flow)

@@ -12,15 +12,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bus import topics
-from bus.messages import CallEvent, Command
+from bus.messages import CallEvent, Command, CommandResult
 from bus.mqtt import MqttBus
 from bus.reconnect import BackoffPolicy, Reconnector
 from bus.transport import QOS_COMMAND
 from cti.buslink import BusLink
 from cti.gateway import Gateway
+from cti.link import CtiLink
+from cti.model import Capability
 from cti.sim import SimLink, SimPbx
 from tests.bus.test_mqtt import CuttableProxy
-from tests.end2end.private import private_mosquitto
+from tests.end2end.private import Mosquitto, private_mosquitto
 from tests.helpers import until
 
 pytestmark = pytest.mark.faults
@@ -191,3 +193,80 @@ def test_a_publish_caught_by_a_broken_link_is_sent_again_as_soon_as_the_link_is_
 
     with private_mosquitto(persistence=False) as broker:
         asyncio.run(scenario(broker.url))
+
+
+class ScriptedLink(CtiLink):
+    """A telephony link whose events the test says, one by one."""
+
+    capabilities = frozenset({Capability.HANGUP})
+
+    async def connect(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        self._end_events()
+
+    def say(self, kind: str, call_id: str, ts: float) -> None:
+        self._emit(CallEvent(type=kind, call_id=call_id, ts=ts, calling="+14155550100", extension="1001"))
+
+
+@pytest.mark.expect_log(logging.WARNING, "bus.mqtt", match=LOST)
+@pytest.mark.expect_log(logging.ERROR, "cti.gateway",
+                        match=r"^a publish on \S+ failed: the MQTT broker .* unreachable for 1 s; call events")
+def test_the_gateway_holds_its_events_through_a_broker_outage_longer_than_its_publish_timeout() -> None:
+    """The broker away longer than the gateway bus's publish timeout: the call events the PBX reported
+    meanwhile reach the subscribers once it is back, in order, and the gateway answers commands again.
+    Before, the first publish given up on made every later one fail: those events were lost, and the
+    gateway stayed up answering no command until its next event ended its run."""
+    site = f"hold-{uuid.uuid4().hex[:8]}"
+    link = ScriptedLink()
+
+    async def scenario(broker: Mosquitto) -> tuple[list[tuple[str, str]], CommandResult, int]:
+        fast = Reconnector(BackoffPolicy(initial=0.1, cap=0.3))
+        gw_bus = MqttBus(broker.url, client_id=f"gw-{site}", site=site, publish_timeout=1.0, reconnector=fast)
+        acd_bus = MqttBus(broker.url, client_id=f"acd-{site}", site=site,
+                          reconnector=Reconnector(BackoffPolicy(initial=0.1, cap=0.3)))
+        async with started(gw_bus), started(acd_bus):
+            calls = await acd_bus.subscribe(topics.calls(site), qos=QOS_COMMAND)
+            results = await acd_bus.subscribe(topics.cti_results(site), qos=QOS_COMMAND)
+            gateway = Gateway(link, gw_bus, site=site)
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
+            got: list[tuple[str, str]] = []
+
+            async def receive(count: int) -> None:
+                while len(got) < count:
+                    message = (await calls.get(timeout=TIMEOUT)).message
+                    if isinstance(message, CallEvent):
+                        got.append((message.call_id, message.type))
+
+            try:
+                link.say("call.offered", "c1", 1.0)
+                await receive(1)
+                broker.stop()
+                link.say("call.answered", "c1", 2.0)
+                link.say("call.ended", "c1", 3.0)
+                link.say("call.offered", "c2", 4.0)
+                await until(lambda: gateway.held >= 1, TIMEOUT)  # given up on once by the bus (1 s)
+                link.say("call.answered", "c2", 5.0)  # the broker is still away
+                broker.start()
+                await receive(5)
+                await acd_bus.publish(topics.cti_commands(site), Command(
+                    command_id="after", name="live_calls", ts=6.0, args={"call_ids": ["c1", "c2"]}), qos=QOS_COMMAND)
+                while True:
+                    result = (await results.get(timeout=TIMEOUT)).message
+                    if isinstance(result, CommandResult) and result.command_id == "after":
+                        break
+                return got, result, gateway.held
+            finally:
+                await link.close()
+                await asyncio.wait_for(runner, TIMEOUT)
+
+    with private_mosquitto(persistence=True) as broker:
+        got, result, held = asyncio.run(scenario(broker))
+    # In order on each call's topic (calls' topics are independent of each other).
+    assert [kind for call, kind in got if call == "c1"] == ["call.offered", "call.answered", "call.ended"]
+    assert [kind for call, kind in got if call == "c2"] == ["call.offered", "call.answered"]
+    assert result.ok and result.result == {"live": ["c2"]}
+    assert held >= 1

@@ -7,7 +7,6 @@ file it reads at start when it was stopped during the outage.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from bench._ports import free_port
 from crm import db
 from crm.models import IvrSession
+from crm.outbox import read_journal
 from tests.end2end.private import Postgres, private_mosquitto, private_postgres
 from tests.end2end.test_faults_database import _dispose_engines, migrated, request_dispose
 from tests.end2end.test_faults_processes import Process
@@ -46,9 +46,7 @@ def call(port: int, call_id: str) -> list[str]:
 
 def pending(outbox: Path) -> list[str]:
     """The call ids whose records wait in the IVR's outbox file."""
-    if not outbox.exists():
-        return []
-    return [json.loads(line)["cti_call_id"] for line in outbox.read_text(encoding="utf-8").splitlines() if line]
+    return [record["cti_call_id"] for _, record in read_journal(outbox)[0]]
 
 
 def test_ivr_sessions_outlive_a_database_outage_and_are_written_once(cluster: Postgres, tmp_path: Path) -> None:
@@ -123,3 +121,48 @@ def test_ivr_sessions_outlive_a_database_outage_and_are_written_once(cluster: Po
     assert len({r.client_ref for r in written}) == 4 and all(r.client_ref for r in written)
     assert "kept locally" in processes[0].text() and "wrote 2 pending IVR session(s)" in processes[0].text()
     assert "1 IVR session(s) wait in" in processes[1].text()
+
+
+def test_the_ivr_starts_and_serves_a_caller_while_the_database_is_down(cluster: Postgres, tmp_path: Path) -> None:
+    """``ccenter ivr`` started with PostgreSQL stopped listens and serves a caller at once; the caller's
+    session record waits in the outbox and is written, under the IVR's site, once the database is back,
+    when the IVR also checks the schema. Before, the IVR would not start without its database."""
+    if not cluster.running:
+        cluster.start()
+    url = migrated(cluster)
+    engine = db.connect(url)
+    request_dispose(engine)
+    factory = db.session_factory(engine)
+    site = f"faults-{uuid.uuid4().hex[:8]}"
+    outbox = tmp_path / "ivr.jsonl"
+
+    def rows() -> list[IvrSession]:
+        with factory() as s:
+            return list(s.scalars(select(IvrSession).order_by(IvrSession.id)))
+
+    cluster.stop("fast")
+    process: Process | None = None
+    try:
+        with private_mosquitto(persistence=False) as broker:
+            environment = {**os.environ, "CCENTER_SITE": site, "CCENTER_DB": url, "CCENTER_MQTT": broker.url,
+                           "PYTHONUNBUFFERED": "1", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+            port = free_port()
+            process = Process("ivr", ["-v", "ivr", "--fastagi", f"127.0.0.1:{port}", "--outbox", str(outbox)],
+                              environment, tmp_path)
+            asyncio.run(process.ready("FastAGI listening on"))
+            assert WELCOME in call(port, "db-down-1")
+            asyncio.run(until(lambda: pending(outbox) == ["db-down-1"], TIMEOUT))
+            cluster.start()
+            asyncio.run(until(lambda: not pending(outbox) and len(rows()) == 1, TIMEOUT, interval=0.1))
+            asyncio.run(until(lambda: "database schema checked" in process.text(), TIMEOUT))  # type: ignore[union-attr]
+            process.stop()
+    finally:
+        if process is not None:
+            process.stop()
+        if not cluster.running:
+            cluster.start()
+    text = process.text()
+    assert process.process.returncode == 0, text
+    assert "Traceback" not in text, text
+    assert "cannot reach the database" in text and "serving callers, their session records wait in the outbox" in text
+    assert [(r.cti_call_id, r.site) for r in rows()] == [("db-down-1", site)]

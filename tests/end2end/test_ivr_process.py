@@ -89,7 +89,8 @@ def test_fastagi_process_hands_the_call_over_on_the_broker_and_records_the_sessi
     finally:
         server.terminate()
         server.communicate(timeout=10)  # reads and closes its pipes
-    report = subprocess.run([sys.executable, "-m", "ccenter", "ivr", "report", "--db", database],
+    report = subprocess.run([sys.executable, "-m", "ccenter", "ivr", "report", "--db", database, "--site", site],
                             capture_output=True, text=True, check=True)
     body = json.loads(report.stdout)
+    assert body["site"] == site
     assert body["sessions"] == 1 and body["by_exit"] == {"transferred": 1} and body["by_intent"] == {"cancel": 1}

@@ -90,3 +90,44 @@ def test_bad_listen_address(listen: str, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["ivr", "--fastagi", listen]) == 1
     assert "--fastagi takes HOST:PORT" in capsys.readouterr().err
     assert main(["ivr", "serve", "--fastagi", listen]) == 1
+
+
+def _at_revision(path: Path, revision: str | None) -> str:
+    """A SQLite database at ``revision`` of the migrations (``None``: none), or stamped with a future one."""
+    from crm import db
+
+    url = f"sqlite:///{path}"
+    engine = db.connect(url)
+    try:
+        if revision == "9999_future":
+            db.upgrade(engine)
+            with engine.begin() as c:
+                c.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
+        elif revision is not None:
+            db.upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize(
+    ("revision", "said"),
+    [
+        ("0014_workflow_escalation", r"has schema revision 0014_workflow_escalation, this version needs \S+: run "
+                                     r"`ccenter db upgrade`"),
+        ("9999_future", r"has schema revision 9999_future, newer than this version of ccenter knows"),
+        (None, r"has no schema yet: run `ccenter db upgrade`"),
+    ],
+    ids=["older", "newer", "none"],
+)
+def test_serve_refuses_a_schema_not_its_own_with_a_clear_message(
+    revision: str | None, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    url = _at_revision(tmp_path / "ccenter.db", revision)
+    argv = ["ivr", "serve", "--fastagi", "127.0.0.1:0", "--db", url, "--outbox", str(tmp_path / "ivr.jsonl")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"^ccenter ivr: error: the database sqlite:///\S+ " + said, err, re.M), err
+    assert "the IVR stops" in err and "Traceback" not in err

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select, text
 
 from ccenter.cli import main
 from crm import db, repository
@@ -88,3 +88,62 @@ def test_a_record_written_again_under_its_id_is_not_written_twice(engine: Engine
     assert record_session(db.session_factory(engine), record) == first
     with db.session_factory(engine)() as s:
         assert [r.id for r in s.scalars(select(IvrSession).where(IvrSession.cti_call_id == "sim-6"))] == [first]
+
+
+def test_sessions_carry_their_site_and_the_report_reads_one_site(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = db.session_factory(engine)
+    SessionStore(factory, site="north").store(_record("n-1", ExitPoint.SELF_SERVED))
+    SessionStore(factory, site="north").store(_record("n-2", ExitPoint.TRANSFERRED))
+    SessionStore(factory, site="south").store(_record("s-1", ExitPoint.ABANDONED))
+    SessionStore(factory).store(_record("m-1", ExitPoint.CALLBACK))  # a single-site installation: main
+    with factory() as s:
+        assert {r.cti_call_id: r.site for r in s.scalars(select(IvrSession))} == {
+            "n-1": "north", "n-2": "north", "s-1": "south", "m-1": "main"}
+    window = ["--since", "2026-11-23T08:00Z", "--until", "2026-11-23T10:00Z"]
+
+    def report(*extra: str) -> dict[str, object]:
+        assert main(["ivr", "report", "--db", db_url, *window, *extra]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    north = report("--site", "north")
+    assert (north["site"], north["sessions"], north["by_exit"]) == ("north", 2, {"self_served": 1, "transferred": 1})
+    assert report()["by_exit"] == {"callback": 1}, "the configured site by default (main)"
+    monkeypatch.setenv("CCENTER_SITE", "south")
+    assert report()["by_exit"] == {"abandoned": 1}
+    assert main(["ivr", "report", "--db", db_url, "--site", "no such/site"]) == 1
+    assert "--site: site 'no such/site' must be" in capsys.readouterr().err
+
+
+def test_a_record_kept_before_records_named_their_site_is_the_ivrs_site(engine: Engine, tmp_path: Path) -> None:
+    record = to_crm(_record("s-9", ExitPoint.SELF_SERVED), client_ref="ivr-old").to_json()
+    del record["site"]  # as an outbox written by the previous version keeps it
+    outbox = tmp_path / "ivr-south.jsonl"
+    outbox.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    store = SessionStore(db.session_factory(engine), outbox, site="south")
+    assert store.outbox.records()[0].site == "south"
+    assert store.flush() == 1
+    with db.session_factory(engine)() as s:
+        assert s.scalars(select(IvrSession.site)).one() == "south"
+
+
+def test_the_migration_puts_existing_sessions_in_the_default_site(engine: Engine) -> None:
+    from alembic import command
+
+    config = db._alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014_workflow_escalation")
+    assert "site" not in {c["name"] for c in inspect(engine).get_columns("ivr_session")}
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO ivr_session (cti_call_id, flow, started_at, ended_at, exit, path, menu_path, "
+                       "verified, self_service) VALUES ('old-1', 'telecom', :at, :at, 'transferred', '[]', '[]', "
+                       ":no, '[]')"), {"at": datetime.fromtimestamp(T0, UTC), "no": False})
+    db.upgrade(engine)
+    assert db.is_current(engine)
+    with db.session_factory(engine)() as s:
+        assert s.scalars(select(IvrSession.site)).one() == "main"
+        report = repository.ivr_report(s, since=datetime.fromtimestamp(T0 - 60, UTC),
+                                       until=datetime.fromtimestamp(T0 + 60, UTC))
+    assert report.sessions == 1
