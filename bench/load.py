@@ -83,6 +83,9 @@ def _run(url: str, quick: bool) -> list[Row]:
         ("events lost (goal 0)", float(result["lost"]), ""),
         ("double offers (goal 0)", float(result["double_offers"]), ""),
         ("calls answered", float(result["answered"]), ""),
+        ("ringing to answered, p50", result["answer_p50_ms"], "ms"),
+        ("a call's end to the agent's next call, p50", result["next_call_p50_ms"], "ms"),
+        ("a call's end to the agent's next call, p99", result["next_call_p99_ms"], "ms"),
         ("every agent logged on and ready in", result["logon_s"], "s"),
     ]
     for process, usage in result["processes"].items():

@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
             for process, usage in value.items():
                 print(f"{process + ' CPU':<22} {usage['cpu_percent']:10.1f} %")
                 print(f"{process + ' peak memory':<22} {usage['peak_mb']:10.1f} MB")
+        elif name == "command_errors":
+            for error in value:
+                print(f"{'command failed':<22} {error}")
         else:
             print(f"{name:<22} {value:10.2f}" if isinstance(value, float) else f"{name:<22} {value:10}")
     return 0 if result.lost == 0 and result.double_offers == 0 else 1

@@ -10,7 +10,9 @@ them, hang up after an exponential handle time and are ready again.
 It reports the calls offered and routed, every call event the gateway published on an agent's topic
 matched with its arrival at that agent (latency from the start of the gateway's publish to the
 desktop, p50 and p99; events never received: lost), double offers (a call ringing an agent already on
-a call, or ringing two agents), and each process's CPU share and peak memory (Linux ``/proc``).
+a call, or ringing two agents), an agent's answer (ringing to the answer's result, p50), an agent's
+turn from the end of a call to its next call ringing (p50, p99: the ACD's turnaround while calls wait,
+idle time as well when none does), and each process's CPU share and peak memory (Linux ``/proc``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class LoadResult:
     lost: int
     double_offers: int
     command_failures: int
+    command_errors: list[str]  # the first few failures the desktops were told of
+    answer_p50_ms: float  # an agent's answer: from the ringing event received to the answer's result
+    next_call_p50_ms: float  # an agent's call ended (its event received) to its next call ringing
+    next_call_p99_ms: float
     logon_s: float  # from the desktops' start until every agent was ready
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -64,6 +70,11 @@ def _peak_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _percentiles(values: list[float]) -> list[float]:
+    """The 1st to 99th percentiles of ``values`` (zeros when there are fewer than two)."""
+    return statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else [0.0] * 99
 
 
 def _queues_file(folder: Path, agents: int) -> Path:
@@ -168,11 +179,15 @@ def run_load(mqtt_url: str, *, agents: int = 200, duration_s: float = 60.0, hand
         for call_id in calls:
             agents_of_call[call_id] = agents_of_call.get(call_id, 0) + 1
     doubles = int(got["doubles"]) + sum(n - 1 for n in agents_of_call.values() if n > 1)
-    quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0.0] * 99
+    quantiles = _percentiles(latencies)
+    answers = _percentiles([s * 1000 for s in got["answer_s"]])
+    next_calls = _percentiles([s * 1000 for s in got["next_call_s"]])
     return LoadResult(
         agents=agents, duration_s=duration_s, arrivals_per_s=rate, offered=int(sent["offered"]),
         routed=len(agents_of_call), answered=int(got["answered"]), events_to_desktops=len(published),
         events_per_s=len(published) / (duration_s + drain), latency_p50_ms=quantiles[49], latency_p99_ms=quantiles[98],
         lost=lost, double_offers=doubles, command_failures=int(got["failed"]),
+        command_errors=list(got.get("errors", [])), answer_p50_ms=answers[49],
+        next_call_p50_ms=next_calls[49], next_call_p99_ms=next_calls[98],
         logon_s=float(got["started"]) - spawned, processes=usage,
     )

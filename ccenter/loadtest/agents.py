@@ -38,6 +38,10 @@ class Agent:
         self.current: str | None = None
         self.answered = 0
         self.failed = 0
+        self.errors: list[str] = []
+        self.answer_s: list[float] = []  # ringing (the event received) to the answer's result
+        self.next_call_s: list[float] = []  # the end of a call (its event received) to the next ringing
+        self.ended_at: float | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.reader: asyncio.Task[None]
 
@@ -61,16 +65,21 @@ class Agent:
         async for event in self.link.events():
             if not isinstance(event, CallEvent):
                 continue
-            self.received[f"{self.agent_id} {event.call_id} {event.type}"] = time.time()
+            now = time.time()
+            self.received[f"{self.agent_id} {event.call_id} {event.type}"] = now
             if event.type == CallEventType.ALERTING and event.extension == self.extension:
                 if event.call_id in self.rung or self.current is not None:
                     self.doubles.append(event.call_id)
                     continue
                 self.rung.append(event.call_id)
                 self.current = event.call_id
-                self._spawn(self._serve(event.call_id))
+                if self.ended_at is not None:
+                    self.next_call_s.append(now - self.ended_at)
+                    self.ended_at = None
+                self._spawn(self._serve(event.call_id, now))
             elif event.type == CallEventType.ENDED and event.call_id == self.current:
                 self.current = None
+                self.ended_at = now
                 self._spawn(self._ready())
 
     def _spawn(self, work: Any) -> None:
@@ -78,20 +87,23 @@ class Agent:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _serve(self, call_id: str) -> None:
+    async def _serve(self, call_id: str, rang: float) -> None:
         try:
             await self.link.answer(call_id, self.extension)
             self.answered += 1
+            self.answer_s.append(time.time() - rang)
             await asyncio.sleep(self.rng.expovariate(1 / self.config["handle_s"]))
             await self.link.hangup(call_id, self.extension)
-        except CtiError:
+        except CtiError as exc:
             self.failed += 1
+            self.errors.append(f"{call_id}: {exc}")
 
     async def _ready(self) -> None:
         try:
             await self.link.set_agent_state(self.agent_id, AgentStateName.READY, extension=self.extension)
-        except CtiError:
+        except CtiError as exc:
             self.failed += 1
+            self.errors.append(f"ready: {exc}")
 
 
 async def main(config: dict[str, Any]) -> None:
@@ -109,6 +121,9 @@ async def main(config: dict[str, Any]) -> None:
         "doubles": sum(len(a.doubles) for a in agents),
         "answered": sum(a.answered for a in agents),
         "failed": sum(a.failed for a in agents),
+        "errors": [e for a in agents for e in a.errors][:20],
+        "answer_s": [x for a in agents for x in a.answer_s],
+        "next_call_s": [x for a in agents for x in a.next_call_s],
         "started": start,
         "until": until,
     }))

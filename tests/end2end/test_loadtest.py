@@ -18,6 +18,9 @@ def test_a_short_load_routes_every_call_once_and_loses_nothing(mqtt_url: str) ->
     # alerting, answered and ended reach the agent of every call, at least
     assert result.events_to_desktops >= 3 * result.routed
     assert 0 < result.latency_p50_ms <= result.latency_p99_ms
+    assert result.answer_p50_ms > 0 and result.command_errors == []
+    # agents take more than one call each: the turn from a call's end to the next is measured
+    assert 0 < result.next_call_p50_ms <= result.next_call_p99_ms
     assert result.logon_s > 0 and set(result.processes) == {"acd", "cti-gateway", "desktops"}
     assert all(usage["peak_mb"] > 10 and usage["cpu_percent"] > 0 for usage in result.processes.values())
 
