@@ -38,6 +38,7 @@ from crm.models import (
 )
 from crm.repository import AgentView, RequestLine
 from cti.sim import SimLink, SimPbx
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 PHONE = "+14155550100"
 
@@ -105,7 +106,7 @@ def desk(qtbot, db_url: str, tmp_path) -> Iterator[Desk]:
     yield Desk(window, pbx, link, engine, db_url, customer_id, a, b)
     window.close()
     link.stop()
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def _combo(box: QWidget) -> list[object]:

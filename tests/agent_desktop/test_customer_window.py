@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from agent_desktop.customer_window import CustomerDirectory, CustomerWindow
 from crm import db, repository
 from crm.models import Channel, Customer, PhoneNumber, Tier
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def sqlite_engine(tmp_path) -> Engine:
     engine = db.connect(f"sqlite:///{tmp_path / 'desk.db'}")
     db.upgrade(engine)
     yield engine
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def _customer(engine: Engine, name: str, number: str, tier: Tier = Tier.STANDARD) -> int:

@@ -16,6 +16,7 @@ from api.app import create_app
 from connectors.center import CenterDirectory
 from crm import db
 from tests.api.conftest import seed, serve
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def center(_sqlite_template: str, tmp_path: Path) -> Iterator[tuple[str, dict[st
     issued, customers = seed(engine)
     for url in serve(create_app(db.session_factory(engine))):
         yield url, issued, customers
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def test_a_bill_from_billing_and_an_installed_order_show_in_the_customer_window(qtbot, center) -> None:

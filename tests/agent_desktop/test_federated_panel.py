@@ -23,6 +23,7 @@ from connectors.config import parse_connector
 from crm import db
 from tests.api.conftest import seed, serve
 from tests.helpers.boss import TestBoss
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 BILL = {"balance": {"value": "42.50", "currency": "USD"}, "due": {"value": "39.90", "date": "2026-12-15"},
         "items": [{"label": "Fibre 500", "amount": "29.90"}, {"label": "Mobile <i>XL</i>", "amount": "10.00"}]}
@@ -37,7 +38,7 @@ def engine(_sqlite_template: str, tmp_path: Path) -> Iterator[Engine]:
     shutil.copy(_sqlite_template, path)
     engine = db.connect(f"sqlite:///{path}")
     yield engine
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 @pytest.fixture

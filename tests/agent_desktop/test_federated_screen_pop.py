@@ -23,6 +23,7 @@ from crm.models import Account, Agent, Customer, PhoneNumber
 from crm.repository import AgentView, OrderLine
 from cti.sim import SimLink, SimPbx
 from tests.helpers.boss import TestBoss
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 
 async def _run(fn: Callable[[], object]) -> None:
@@ -95,4 +96,4 @@ def test_the_screen_pop_fills_the_bill_and_the_order_taken_shows_its_workflow(qt
         w.close()
         link.stop()
         orders.close()
-        engine.dispose()
+        dispose_after_desktop_jobs(engine)

@@ -24,6 +24,7 @@ from agent_desktop.workstation import AgentWindow
 from crm import db
 from crm.repository import AgentView
 from cti.sim import SimLink, SimPbx
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 TS = resources.path("translations", "ccenter_zh_CN.ts")
 IVR_DATA = {"verified": True, "intent": "billing", "time_in_ivr_s": 12.0}
@@ -41,7 +42,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = db.connect(f"sqlite:///{tmp_path / 'desk.db'}")
     db.upgrade(engine)
     yield engine
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from crm.models import Agent, Contact, Customer, PhoneNumber
 from crm.repository import AgentView
 from cti.sim import SimLink, SimPbx
 from tests.agent_desktop.test_outbox import _set_connections
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 
 async def _run(fn) -> None:
@@ -81,4 +82,4 @@ def test_a_contact_saved_during_an_outage_is_pending_then_sent(
     finally:
         window.close()
         thread.stop()
-        engine.dispose()
+        dispose_after_desktop_jobs(engine)

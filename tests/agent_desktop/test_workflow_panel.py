@@ -26,6 +26,7 @@ from crm.models import Account, Customer, WorkflowEvent
 from crm.repository.workflows import NextStep
 from crm.workflows import Subject
 from tests.api.conftest import seed, serve
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -36,7 +37,7 @@ def engine(_sqlite_template: str, tmp_path: Path) -> Iterator[Engine]:
     shutil.copy(_sqlite_template, path)
     engine = db.connect(f"sqlite:///{path}")
     yield engine
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def _customer(engine: Engine) -> int:
@@ -183,7 +184,7 @@ def center(_sqlite_template: str, tmp_path: Path) -> Iterator[tuple[str, Engine,
     _issued, customers = seed(engine)
     for url in serve(create_app(db.session_factory(engine))):
         yield url, engine, customers
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def test_the_workflow_panel_works_through_the_api(qtbot, center) -> None:

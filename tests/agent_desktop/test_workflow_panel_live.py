@@ -34,6 +34,7 @@ from crm.secrets import hash_secret
 from crm.workflows import Subject
 from tests.api.conftest import serve
 from tests.end2end.test_broker_trust import Broker, broker  # noqa: F401  (the shipped-ACL broker fixture)
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 TIMEOUT_MS = 15_000
 
@@ -44,7 +45,7 @@ def engine(_sqlite_template: str, tmp_path: Path) -> Iterator[Engine]:
     shutil.copy(_sqlite_template, path)
     engine = db.connect(f"sqlite:///{path}")
     yield engine
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def _seed(engine: Engine, site: str) -> tuple[str, int, dict[str, int]]:

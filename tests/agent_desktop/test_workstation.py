@@ -20,6 +20,7 @@ from crm import db, repository
 from crm.models import Contact, Customer, Order, PhoneNumber, ServiceRequest, Tier, WorkItem, WorkItemStatus
 from crm.repository import AgentView, OrderLine, RequestLine
 from cti.sim import SimLink, SimPbx
+from tests.helpers.desktop_db import dispose_after_desktop_jobs
 
 IVR_DATA = {
     "schema": "ccenter.attached/1",
@@ -101,7 +102,7 @@ def desk(qtbot, tmp_path) -> Iterator[Desk]:
     yield Desk(window, pbx, link, engine, customer_id, work_item_id, feed)
     window.close()
     link.stop()
-    engine.dispose()
+    dispose_after_desktop_jobs(engine)
 
 
 def test_inbound_call_from_screen_pop_to_saved_contact(qtbot, desk: Desk) -> None:
