@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QDate, QDateTime, QLocale, Qt, QTime
+from PySide6.QtCore import QDate, QDateTime, QLocale, QPoint, QRect, QSize, Qt, QTime
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QWidget
 
@@ -376,16 +376,48 @@ def test_the_demo_opens_the_supervisor_window_beside_the_workstation(qtbot, qapp
     from agent_desktop.demo import open_beside
 
     workstation, supervisor = QWidget(), QWidget()
-    for window, size in ((workstation, (1360, 860)), (supervisor, (1100, 760))):
+    screen = qapp.primaryScreen().availableGeometry()
+    for window, size in ((workstation, (screen.width() // 2, screen.height() // 2)),
+                         (supervisor, (screen.width() // 3, screen.height() // 2))):
         qtbot.addWidget(window)
         window.resize(*size)
-    workstation.move(0, 0)
+    workstation.move(screen.topLeft())
     workstation.show()
     supervisor.show()
     open_beside(supervisor, workstation)
     qapp.processEvents()
     assert not supervisor.frameGeometry().intersects(workstation.frameGeometry())
+    assert screen.contains(supervisor.frameGeometry()), "the supervisor window is wholly on the screen"
     qtbot.waitUntil(lambda: qapp.activeWindow() is workstation, timeout=2000)  # the agent's window in front
+
+
+WORKSTATION, SUPERVISOR = QRect(0, 0, 1360, 860), QSize(1100, 760)
+
+
+@pytest.mark.parametrize(
+    ("screen", "where"),
+    [
+        (QRect(0, 0, 2560, 1440), QPoint(1376, 0)),  # room on the right
+        (QRect(0, 0, 1440, 1700), QPoint(0, 876)),  # a tall screen: room below
+        (QRect(0, 0, 1920, 1080), QPoint(820, 0)),  # neither: against the right edge, behind the workstation
+        (QRect(0, 0, 1920, 1032), QPoint(820, 0)),  # the same above a task bar
+        (QRect(0, 0, 1366, 768), QPoint(266, 0)),  # a laptop: on the screen, not off its edge
+    ],
+)
+def test_the_supervisor_window_is_placed_on_the_screen_covering_the_least_of_the_workstation(
+    screen: QRect, where: QPoint
+) -> None:
+    from agent_desktop.demo import place_beside
+
+    at = place_beside(WORKSTATION, SUPERVISOR, screen)
+    assert at == where
+    assert screen.contains(QRect(at, SUPERVISOR))
+
+
+def test_a_supervisor_window_larger_than_the_screen_starts_at_its_top_left() -> None:
+    from agent_desktop.demo import place_beside
+
+    assert place_beside(QRect(100, 50, 400, 300), QSize(1100, 760), QRect(0, 0, 800, 600)) == QPoint(0, 0)
 
 
 def test_a_coded_field_is_corrected_by_choosing_its_label(qtbot, desk: Desk, chinese: str) -> None:  # noqa: F811
