@@ -17,6 +17,7 @@ hanging up) are played at the PBX.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from crm.repository import AgentView, RequestLine
 from crm.supervision import CampaignOverview
 from cti.link import CtiLink
 
-from .app import application, expect, install_excepthook, route_qt_messages_to_logging
+from .app import application, expect, install_excepthook, quit_on_signals, route_qt_messages_to_logging
 from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
@@ -220,6 +221,10 @@ def run_workstation_demo(
             window.customers_requested.connect(customers.raise_)
             customers.customer_chosen.connect(window.relink)
         if screenshots is None:
+            quit_on_signals(app)  # Ctrl+C in the terminal closes the windows
+            names = ", ".join(agent.name for agent in agents)
+            print(f"ccenter demo: the workstation of {names} is open on {app.platformName()}; close it, or press "
+                  "Ctrl+C here, to stop", file=sys.stderr, flush=True)
             return app.exec()
         if script is None:
             raise ValueError("screenshots need a demo script")
