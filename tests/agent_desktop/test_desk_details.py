@@ -472,3 +472,17 @@ def test_a_correction_in_wrap_up_is_saved_with_the_contact(qtbot, desk: Desk) ->
         fixes = {f.field: f for f in repository.contact_ivr_corrections(s, saved.args[0].contact_id)}
     assert fixes["callback_number"].original == "+14155550100" and fixes["intent"].original == "billing"
     assert {f.corrected_by for f in fixes.values()} == {"alice"}
+
+
+def test_the_menu_path_shows_the_options_chosen_by_their_labels(qtbot, qapp: QApplication, desk: Desk,  # noqa: F811
+                                                                chinese: str) -> None:
+    """The IVR records each menu step as "node:option" (``language:en``): the agent reads the options."""
+    data = {"schema": "ccenter.attached/1", "fields": {
+        "menu_path": {"value": ["language:en", "main_menu:new_service", "night:press_7"], "type": "list",
+                      "editable": False, "set_by": {"kind": "ivr", "name": "main_menu"}, "at": 1764000000.0}}}
+    w = desk.window
+    w.ivr_panel.show_data(data)
+    assert w.ivr_panel.values["menu_path"] == "英语 › 新业务 › Press 7"  # a flow's own option: made readable
+    i18n.remove_translators(qapp)
+    w.ivr_panel.show_data(data)
+    assert w.ivr_panel.values["menu_path"] == "English › New service › Press 7"
