@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     SignalInstance,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplitter, QWidget
 
 import resources
 
@@ -138,6 +138,17 @@ def install_excepthook(*, interactive: bool = True) -> None:
             box.exec()
 
     sys.excepthook = hook
+
+
+#: Room left above a window for the window manager's title bar when its default size is fitted to the screen.
+TITLE_BAR = 32
+
+
+def fit_default_size(window: QWidget, width: int, height: int) -> None:
+    """Give ``window`` its default size, made smaller to fit its screen's available area: on a 1366×768
+    laptop a 1360×860 workstation ran off the screen's bottom edge, its Save button out of reach."""
+    screen = window.screen().availableGeometry()
+    window.resize(min(width, screen.width()), min(height, screen.height() - TITLE_BAR))
 
 
 def remember_layout(window: QMainWindow, key: str, *splitters: QSplitter) -> None:

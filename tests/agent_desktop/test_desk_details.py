@@ -486,3 +486,17 @@ def test_the_menu_path_shows_the_options_chosen_by_their_labels(qtbot, qapp: QAp
     i18n.remove_translators(qapp)
     w.ivr_panel.show_data(data)
     assert w.ivr_panel.values["menu_path"] == "English › New service › Press 7"
+
+
+def test_a_windows_default_size_fits_its_screen(qtbot, qapp: QApplication) -> None:
+    """On a screen smaller than the default size (a 1366×768 laptop) the window is made to fit, so the
+    bottom of the workstation (Save contact) is not off the screen; on a large one it keeps its size."""
+    from agent_desktop.app import TITLE_BAR, fit_default_size
+
+    screen = qapp.primaryScreen().availableGeometry()
+    window = QWidget()
+    qtbot.addWidget(window)
+    fit_default_size(window, screen.width() + 500, screen.height() + 300)
+    assert (window.width(), window.height()) == (screen.width(), screen.height() - TITLE_BAR)
+    fit_default_size(window, screen.width() // 2, screen.height() // 2)
+    assert (window.width(), window.height()) == (screen.width() // 2, screen.height() // 2)
