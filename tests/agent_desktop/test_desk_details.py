@@ -79,6 +79,9 @@ def test_codes_have_labels_in_english_and_chinese(qapp: QApplication, chinese: s
     assert label(Kind.DISPOSITION, None) == "" and label(Kind.DISPOSITION, "") == ""
     assert label(Kind.LANGUAGE, "zh-HK") == "Chinese" and label(Kind.LANGUAGE, "en_GB") == "English"
     assert label(Kind.SEGMENT, "smb") == "Small business"
+    # The intents the shipped flows set have labels of their own.
+    assert label(Kind.INTENT, "new_service") == "New service"
+    assert label(Kind.INTENT, "technical_fault") == "Technical fault"
 
 
 def test_the_preview_shows_attempt_results_as_labels(qtbot, chinese: str) -> None:
@@ -500,3 +503,18 @@ def test_a_windows_default_size_fits_its_screen(qtbot, qapp: QApplication) -> No
     assert (window.width(), window.height()) == (screen.width(), screen.height() - TITLE_BAR)
     fit_default_size(window, screen.width() // 2, screen.height() // 2)
     assert (window.width(), window.height()) == (screen.width() // 2, screen.height() // 2)
+
+
+@pytest.mark.parametrize("style", ["light", "dark"])
+def test_a_coded_fields_chooser_shows_its_text_whole(qtbot, qapp: QApplication, desk: Desk, style: str) -> None:  # noqa: F811
+    """The chooser's line edit took the fields' own padding and border inside the combo box: squeezed
+    below its height, it showed the top of the value cut off."""
+    try:
+        apply_style(qapp, style)
+        w = desk.window
+        _answered(qtbot, desk, SOURCED)
+        edit = w.ivr_panel.inputs["intent"]
+        qapp.processEvents()
+        assert edit.sizeHint().height() <= edit.height(), (edit.sizeHint(), edit.size())
+    finally:
+        apply_style(qapp, "light")
