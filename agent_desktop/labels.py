@@ -222,6 +222,8 @@ _TABLE: dict[Kind, dict[str, object]] = {
     Kind.INTENT: {
         "billing": QT_TRANSLATE_NOOP("Labels", "Billing"),
         "fault": QT_TRANSLATE_NOOP("Labels", "Fault"),
+        "technical_fault": QT_TRANSLATE_NOOP("Labels", "Technical fault"),  # the shipped flows' intents
+        "new_service": QT_TRANSLATE_NOOP("Labels", "New service"),
         "technical": QT_TRANSLATE_NOOP("Labels", "Technical"),
         "sales": QT_TRANSLATE_NOOP("Labels", "Sales"),
         "move": QT_TRANSLATE_NOOP("Labels", "Move"),

@@ -940,6 +940,10 @@
         <translation>潜在客户</translation>
     </message>
     <message>
+        <source>Technical fault</source>
+        <translation>技术故障</translation>
+    </message>
+    <message>
         <source>New service</source>
         <translation>新业务</translation>
     </message>
