@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import socket
 import sys
+import threading
 import traceback
 from types import TracebackType
 
@@ -16,12 +20,13 @@ from PySide6.QtCore import (
     QMessageLogContext,
     QObject,
     QSettings,
+    QSocketNotifier,
     QTimer,
     QtMsgType,
     SignalInstance,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplitter, QWidget
 
 import resources
 
@@ -77,6 +82,40 @@ def apply_style(app: QApplication, style: str) -> None:
     app.setProperty("iconColor", ICON_COLORS.get(style, ICON_COLORS["light"]))
 
 
+_signal_wakeup: list[object] = []
+
+
+def quit_on_signals(app: QCoreApplication) -> None:
+    """Ctrl+C in the terminal (SIGINT) and SIGTERM end ``app``'s event loops with status 128 + the signal.
+
+    The code after ``exec()`` then closes the windows and links as when the user closes the window.
+    Python runs a signal's handler only between its own statements, never while Qt's loop waits, so
+    the signal also writes to a socket (:func:`signal.set_wakeup_fd`) that wakes the loop. Without
+    this, Python's KeyboardInterrupt surfaced in whatever slot ran next, as an "Unexpected error" box,
+    and the window stayed open.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:  # the handler itself has run by now: Python ran it before this slot
+        with contextlib.suppress(OSError):
+            reader.recv(512)
+
+    def stop(signum: int, _frame: object) -> None:
+        print(f"ccenter: {signal.Signals(signum).name}: closing the windows", file=sys.stderr, flush=True)
+        app.exit(128 + signum)
+
+    notifier.activated.connect(drain)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    _signal_wakeup[:] = [reader, writer, notifier]  # kept while the process runs
+
+
 def install_excepthook(*, interactive: bool = True) -> None:
     """Log unexpected errors and show them, instead of letting a slot's exception vanish or kill the app.
 
@@ -99,6 +138,17 @@ def install_excepthook(*, interactive: bool = True) -> None:
             box.exec()
 
     sys.excepthook = hook
+
+
+#: Room left above a window for the window manager's title bar when its default size is fitted to the screen.
+TITLE_BAR = 32
+
+
+def fit_default_size(window: QWidget, width: int, height: int) -> None:
+    """Give ``window`` its default size, made smaller to fit its screen's available area: on a 1366×768
+    laptop a 1360×860 workstation ran off the screen's bottom edge, its Save button out of reach."""
+    screen = window.screen().availableGeometry()
+    window.resize(min(width, screen.width()), min(height, screen.height() - TITLE_BAR))
 
 
 def remember_layout(window: QMainWindow, key: str, *splitters: QSplitter) -> None:

@@ -34,7 +34,7 @@ from crm.errors import CrmError, NotFound
 from crm.repository import Customer360, CustomerSummary
 from crm.workflows import Actor, Subject
 
-from .app import remember_layout
+from .app import fit_default_size, remember_layout
 from .customer_view import Customer360View, named, plain_label
 from .labels import Kind, label
 from .tables import Column, RecordTableModel
@@ -232,7 +232,7 @@ class CustomerWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([340, 940])
         self.setCentralWidget(self.splitter)
-        self.resize(1280, 780)
+        fit_default_size(self, 1280, 780)
 
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.search_now)

@@ -18,6 +18,7 @@ hanging up) are played at the PBX.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QSignalBlocker, Qt
+from PySide6.QtCore import QEventLoop, QPoint, QRect, QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from bus.messages import AgentStateName, ExplainAnswer, SupervisorResult
@@ -33,7 +34,7 @@ from crm.repository import AgentView, RequestLine
 from crm.supervision import CampaignOverview
 from cti.link import CtiLink
 
-from .app import application, expect, install_excepthook, route_qt_messages_to_logging
+from .app import application, expect, install_excepthook, quit_on_signals, route_qt_messages_to_logging
 from .customer_window import CustomerDirectory, CustomerWindow
 from .outbox import ContactOutbox
 from .queues import QueueStatsFeed
@@ -61,15 +62,40 @@ class DemoScript:
     listeners: Callable[[str], Mapping[str, str]] | None = None
 
 
+def place_beside(anchor: QRect, size: QSize, screen: QRect, gap: int = 16) -> QPoint:
+    """Where a window of ``size`` goes beside the ``anchor`` window's frame on ``screen`` (available area).
+
+    To the right of the anchor when it fits there, else below it; when it fits on neither side (a
+    1920×1080 screen beside a 1360-pixel workstation), wholly on the screen on the side that covers the
+    least of the anchor, since a window off the screen's edge cannot be seen or reached.
+    """
+    right = QPoint(anchor.right() + 1 + gap, anchor.top())
+    below = QPoint(anchor.left(), anchor.bottom() + 1 + gap)
+
+    def on_screen(at: QPoint) -> bool:
+        return screen.contains(QRect(at, size))
+
+    for at in (right, below):
+        if on_screen(at):
+            return at
+
+    def clamp(at: QPoint) -> QPoint:
+        x = max(screen.left(), min(at.x(), screen.right() + 1 - size.width()))
+        y = max(screen.top(), min(at.y(), screen.bottom() + 1 - size.height()))
+        return QPoint(x, y)
+
+    def covered(at: QPoint) -> int:
+        overlap = QRect(at, size).intersected(anchor)
+        return overlap.width() * overlap.height() if overlap.isValid() else 0
+
+    return min((clamp(right), clamp(below)), key=covered)
+
+
 def open_beside(window: QWidget, anchor: QWidget, gap: int = 16) -> None:
-    """Put ``window`` to the right of ``anchor`` (below it when the screen has no room there), never over
-    it, and keep ``anchor`` in front: the agent's workstation is what the agent works in."""
-    frame = anchor.frameGeometry()
-    screen = anchor.screen().availableGeometry()
-    if frame.right() + gap + window.width() <= screen.right() or frame.bottom() + gap + 200 > screen.bottom():
-        window.move(frame.right() + gap, frame.top())
-    else:
-        window.move(frame.left(), frame.bottom() + gap)
+    """Put ``window`` beside ``anchor`` on the anchor's screen (:func:`place_beside`) and keep ``anchor``
+    in front: the agent's workstation is what the agent works in."""
+    size = window.frameGeometry().size()  # with the window manager's frame, once shown (move() places it)
+    window.move(place_beside(anchor.frameGeometry(), size, anchor.screen().availableGeometry(), gap))
     anchor.raise_()
     anchor.activateWindow()
 
@@ -206,6 +232,10 @@ def run_workstation_demo(
             window.customers_requested.connect(customers.raise_)
             customers.customer_chosen.connect(window.relink)
         if screenshots is None:
+            quit_on_signals(app)  # Ctrl+C in the terminal closes the windows
+            names = ", ".join(agent.name for agent in agents)
+            print(f"ccenter demo: the workstation of {names} is open on {app.platformName()}; close it, or press "
+                  "Ctrl+C here, to stop", file=sys.stderr, flush=True)
             return app.exec()
         if script is None:
             raise ValueError("screenshots need a demo script")

@@ -31,6 +31,8 @@ def _text(value: Any, key: str = "") -> str:
     if isinstance(value, bool):
         return QCoreApplication.translate("IvrDataPanel", "yes" if value else "no")
     if isinstance(value, list | tuple):
+        if key == "menu_path":  # "node:option" each: the options the caller chose, by their labels
+            return " › ".join(label(Kind.MENU_CHOICE, str(step).rpartition(":")[2]) for step in value)
         return " › ".join(_text(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())

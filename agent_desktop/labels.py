@@ -58,6 +58,7 @@ class Kind(StrEnum):
     SUPERVISOR_ACTION = "supervisor_action"  # what a supervisor did to an agent, a queue or a campaign
     EXPLAIN_STEP = "explain_step"  # what the ACD does next with a waiting call
     WORKFLOW = "workflow"  # an order's or a service request's workflow (resources/workflows/*.yaml)
+    MENU_CHOICE = "menu_choice"  # an IVR menu option the caller chose (the label of a flow's option)
     WORKFLOW_STATE = "workflow_state"  # where an order or a service request is in its workflow
     WORKFLOW_STEP = "workflow_step"  # a workflow's transition, as a step someone takes
     WORKFLOW_FIELD = "workflow_field"  # a field a step requires
@@ -221,6 +222,8 @@ _TABLE: dict[Kind, dict[str, object]] = {
     Kind.INTENT: {
         "billing": QT_TRANSLATE_NOOP("Labels", "Billing"),
         "fault": QT_TRANSLATE_NOOP("Labels", "Fault"),
+        "technical_fault": QT_TRANSLATE_NOOP("Labels", "Technical fault"),  # the shipped flows' intents
+        "new_service": QT_TRANSLATE_NOOP("Labels", "New service"),
         "technical": QT_TRANSLATE_NOOP("Labels", "Technical"),
         "sales": QT_TRANSLATE_NOOP("Labels", "Sales"),
         "move": QT_TRANSLATE_NOOP("Labels", "Move"),
@@ -258,6 +261,20 @@ _TABLE: dict[Kind, dict[str, object]] = {
         "es": QT_TRANSLATE_NOOP("Labels", "Spanish"),
         "fr": QT_TRANSLATE_NOOP("Labels", "French"),
         "de": QT_TRANSLATE_NOOP("Labels", "German"),
+    },
+    Kind.MENU_CHOICE: {  # the option labels of the shipped flows (resources/ivr/*.yaml)
+        "en": QT_TRANSLATE_NOOP("Labels", "English"),
+        "zh": QT_TRANSLATE_NOOP("Labels", "Chinese"),
+        "billing": QT_TRANSLATE_NOOP("Labels", "Billing"),
+        "fault": QT_TRANSLATE_NOOP("Labels", "Fault"),
+        "new_service": QT_TRANSLATE_NOOP("Labels", "New service"),
+        "cancel": QT_TRANSLATE_NOOP("Labels", "Cancellation"),
+        "order": QT_TRANSLATE_NOOP("Labels", "Order status"),
+        "callback": QT_TRANSLATE_NOOP("Labels", "Call me back"),
+        "agent": QT_TRANSLATE_NOOP("Labels", "Asked for an agent"),
+        "technician": QT_TRANSLATE_NOOP("Labels", "Technician visit"),
+        "main_menu": QT_TRANSLATE_NOOP("Labels", "Main menu"),
+        "goodbye": QT_TRANSLATE_NOOP("Labels", "Goodbye"),
     },
     Kind.IDENTIFIED_BY: {
         "phone": QT_TRANSLATE_NOOP("Labels", "Calling number"),

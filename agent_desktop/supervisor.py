@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from bus.messages import AgentDay, AgentState, Command, ExplainAnswer, QueueStats, SupervisorResult
 from crm.supervision import CampaignOverview
 
-from .app import remember_layout
+from .app import fit_default_size, remember_layout
 from .customer_view import named, plain_label
 from .labels import action_label, explanation_text, state_label
 from .queues import QueueStatsFeed, QueueStatsModel
@@ -230,7 +230,7 @@ class SupervisorWindow(QMainWindow):
         layout.addWidget(self.summary)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.resize(1100, 760)
+        fit_default_size(self, 1100, 760)
         remember_layout(self, "supervisor", self.splitter)
 
         self.agent_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

@@ -39,7 +39,7 @@ from crm import phones
 from crm.errors import CrmError
 from crm.repository import AgentView, Customer360, CustomerSummary, OrderLine, PreviewItem, RequestLine
 
-from .app import remember_layout
+from .app import fit_default_size, remember_layout
 from .attached import CorrectionError, packed
 from .call_panel import CallPanel
 from .callwork import AgentWork, CallWork
@@ -139,7 +139,7 @@ class AgentWindow(QMainWindow):
         self._flusher = QTimer(self, interval=10_000)
         self._flusher.timeout.connect(self._flush_outbox)
         self._flusher.start()
-        self.resize(1360, 860)
+        fit_default_size(self, 1360, 860)
         remember_layout(self, "workstation", self.splitter)
         self._run(self.directory.queue_dispositions, done=self._on_queue_dispositions)
         self._run(self.directory.campaign_dispositions, done=self._on_campaign_dispositions)

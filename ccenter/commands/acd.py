@@ -187,6 +187,8 @@ def run_explain(args: argparse.Namespace) -> int:
                keep_calls=True)  # fmt: skip
     elif args.scenario is None:
         raise RoutingError("give a SCENARIO.yaml, or --replay EVENTS.jsonl, to explain")
+    elif args.new_config or args.baseline:
+        raise RoutingError("--candidate and --baseline go with --replay")
     else:
         scenario = load_scenario(args.scenario)
         simulate(scenario, seed=args.seed, until_s=args.at, on_stop=inspect, keep_calls=True)

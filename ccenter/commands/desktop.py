@@ -154,7 +154,7 @@ def run_desktop(args: argparse.Namespace) -> int:
     check_broker(settings)  # an unreachable broker is one clear error, before the login dialog
     import socket
 
-    from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
+    from agent_desktop.app import application, install_excepthook, quit_on_signals, route_qt_messages_to_logging
     from agent_desktop.customer_window import CustomerDirectory, CustomerWindow
     from agent_desktop.login import LoginDialog
     from agent_desktop.outbox import ContactOutbox
@@ -170,6 +170,7 @@ def run_desktop(args: argparse.Namespace) -> int:
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
+    quit_on_signals(app)  # Ctrl+C in the terminal closes the windows
     from connectors.center import CenterDirectory
 
     engine = None
@@ -293,7 +294,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     import socket
     import threading
 
-    from agent_desktop.app import application, install_excepthook, route_qt_messages_to_logging
+    from agent_desktop.app import application, install_excepthook, quit_on_signals, route_qt_messages_to_logging
     from agent_desktop.customer_window import CustomerDirectory
     from agent_desktop.login import LoginDialog
     from agent_desktop.queues import QueueStatsFeed
@@ -310,6 +311,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
     route_qt_messages_to_logging()
     app = application(style=args.style, language=args.lang)
     install_excepthook()
+    quit_on_signals(app)  # Ctrl+C in the terminal closes the windows
     directory = CustomerDirectory(factory, settings.default_region, site=settings.site)
     from urllib.parse import unquote, urlsplit
 

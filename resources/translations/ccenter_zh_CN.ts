@@ -940,6 +940,26 @@
         <translation>潜在客户</translation>
     </message>
     <message>
+        <source>Technical fault</source>
+        <translation>技术故障</translation>
+    </message>
+    <message>
+        <source>New service</source>
+        <translation>新业务</translation>
+    </message>
+    <message>
+        <source>Call me back</source>
+        <translation>请求回电</translation>
+    </message>
+    <message>
+        <source>Main menu</source>
+        <translation>主菜单</translation>
+    </message>
+    <message>
+        <source>Goodbye</source>
+        <translation>结束通话</translation>
+    </message>
+    <message>
         <source>set not ready</source>
         <translation>设为未就绪</translation>
     </message>

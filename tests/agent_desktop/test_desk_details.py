@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QDate, QDateTime, QLocale, Qt, QTime
+from PySide6.QtCore import QDate, QDateTime, QLocale, QPoint, QRect, QSize, Qt, QTime
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QWidget
 
@@ -79,6 +79,9 @@ def test_codes_have_labels_in_english_and_chinese(qapp: QApplication, chinese: s
     assert label(Kind.DISPOSITION, None) == "" and label(Kind.DISPOSITION, "") == ""
     assert label(Kind.LANGUAGE, "zh-HK") == "Chinese" and label(Kind.LANGUAGE, "en_GB") == "English"
     assert label(Kind.SEGMENT, "smb") == "Small business"
+    # The intents the shipped flows set have labels of their own.
+    assert label(Kind.INTENT, "new_service") == "New service"
+    assert label(Kind.INTENT, "technical_fault") == "Technical fault"
 
 
 def test_the_preview_shows_attempt_results_as_labels(qtbot, chinese: str) -> None:
@@ -376,16 +379,48 @@ def test_the_demo_opens_the_supervisor_window_beside_the_workstation(qtbot, qapp
     from agent_desktop.demo import open_beside
 
     workstation, supervisor = QWidget(), QWidget()
-    for window, size in ((workstation, (1360, 860)), (supervisor, (1100, 760))):
+    screen = qapp.primaryScreen().availableGeometry()
+    for window, size in ((workstation, (screen.width() // 2, screen.height() // 2)),
+                         (supervisor, (screen.width() // 3, screen.height() // 2))):
         qtbot.addWidget(window)
         window.resize(*size)
-    workstation.move(0, 0)
+    workstation.move(screen.topLeft())
     workstation.show()
     supervisor.show()
     open_beside(supervisor, workstation)
     qapp.processEvents()
     assert not supervisor.frameGeometry().intersects(workstation.frameGeometry())
+    assert screen.contains(supervisor.frameGeometry()), "the supervisor window is wholly on the screen"
     qtbot.waitUntil(lambda: qapp.activeWindow() is workstation, timeout=2000)  # the agent's window in front
+
+
+WORKSTATION, SUPERVISOR = QRect(0, 0, 1360, 860), QSize(1100, 760)
+
+
+@pytest.mark.parametrize(
+    ("screen", "where"),
+    [
+        (QRect(0, 0, 2560, 1440), QPoint(1376, 0)),  # room on the right
+        (QRect(0, 0, 1440, 1700), QPoint(0, 876)),  # a tall screen: room below
+        (QRect(0, 0, 1920, 1080), QPoint(820, 0)),  # neither: against the right edge, behind the workstation
+        (QRect(0, 0, 1920, 1032), QPoint(820, 0)),  # the same above a task bar
+        (QRect(0, 0, 1366, 768), QPoint(266, 0)),  # a laptop: on the screen, not off its edge
+    ],
+)
+def test_the_supervisor_window_is_placed_on_the_screen_covering_the_least_of_the_workstation(
+    screen: QRect, where: QPoint
+) -> None:
+    from agent_desktop.demo import place_beside
+
+    at = place_beside(WORKSTATION, SUPERVISOR, screen)
+    assert at == where
+    assert screen.contains(QRect(at, SUPERVISOR))
+
+
+def test_a_supervisor_window_larger_than_the_screen_starts_at_its_top_left() -> None:
+    from agent_desktop.demo import place_beside
+
+    assert place_beside(QRect(100, 50, 400, 300), QSize(1100, 760), QRect(0, 0, 800, 600)) == QPoint(0, 0)
 
 
 def test_a_coded_field_is_corrected_by_choosing_its_label(qtbot, desk: Desk, chinese: str) -> None:  # noqa: F811
@@ -440,3 +475,46 @@ def test_a_correction_in_wrap_up_is_saved_with_the_contact(qtbot, desk: Desk) ->
         fixes = {f.field: f for f in repository.contact_ivr_corrections(s, saved.args[0].contact_id)}
     assert fixes["callback_number"].original == "+14155550100" and fixes["intent"].original == "billing"
     assert {f.corrected_by for f in fixes.values()} == {"alice"}
+
+
+def test_the_menu_path_shows_the_options_chosen_by_their_labels(qtbot, qapp: QApplication, desk: Desk,  # noqa: F811
+                                                                chinese: str) -> None:
+    """The IVR records each menu step as "node:option" (``language:en``): the agent reads the options."""
+    data = {"schema": "ccenter.attached/1", "fields": {
+        "menu_path": {"value": ["language:en", "main_menu:new_service", "night:press_7"], "type": "list",
+                      "editable": False, "set_by": {"kind": "ivr", "name": "main_menu"}, "at": 1764000000.0}}}
+    w = desk.window
+    w.ivr_panel.show_data(data)
+    assert w.ivr_panel.values["menu_path"] == "英语 › 新业务 › Press 7"  # a flow's own option: made readable
+    i18n.remove_translators(qapp)
+    w.ivr_panel.show_data(data)
+    assert w.ivr_panel.values["menu_path"] == "English › New service › Press 7"
+
+
+def test_a_windows_default_size_fits_its_screen(qtbot, qapp: QApplication) -> None:
+    """On a screen smaller than the default size (a 1366×768 laptop) the window is made to fit, so the
+    bottom of the workstation (Save contact) is not off the screen; on a large one it keeps its size."""
+    from agent_desktop.app import TITLE_BAR, fit_default_size
+
+    screen = qapp.primaryScreen().availableGeometry()
+    window = QWidget()
+    qtbot.addWidget(window)
+    fit_default_size(window, screen.width() + 500, screen.height() + 300)
+    assert (window.width(), window.height()) == (screen.width(), screen.height() - TITLE_BAR)
+    fit_default_size(window, screen.width() // 2, screen.height() // 2)
+    assert (window.width(), window.height()) == (screen.width() // 2, screen.height() // 2)
+
+
+@pytest.mark.parametrize("style", ["light", "dark"])
+def test_a_coded_fields_chooser_shows_its_text_whole(qtbot, qapp: QApplication, desk: Desk, style: str) -> None:  # noqa: F811
+    """The chooser's line edit took the fields' own padding and border inside the combo box: squeezed
+    below its height, it showed the top of the value cut off."""
+    try:
+        apply_style(qapp, style)
+        w = desk.window
+        _answered(qtbot, desk, SOURCED)
+        edit = w.ivr_panel.inputs["intent"]
+        qapp.processEvents()
+        assert edit.sizeHint().height() <= edit.height(), (edit.sizeHint(), edit.size())
+    finally:
+        apply_style(qapp, "light")

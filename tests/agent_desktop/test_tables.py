@@ -26,3 +26,37 @@ def test_tooltips_render_as_the_plain_text_they_hold(qapp, text: str) -> None:
     rendered = QTextDocument()
     rendered.setHtml(tooltip)  # how Qt shows a tooltip that looks like rich text
     assert rendered.toPlainText().replace("\u2029", "\n") == text
+
+
+def test_each_header_is_aligned_as_its_columns_values(qapp) -> None:
+    """A centred header over left-aligned values stood apart from them: over the last column, which
+    stretches to the table's edge, "Created" floated above nothing."""
+    from agent_desktop.customer_view import (
+        COMMUNICATION_COLUMNS,
+        CONTACT_COLUMNS,
+        OFFER_COLUMNS,
+        ORDER_COLUMNS,
+        REQUEST_COLUMNS,
+    )
+
+    horizontal = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignRight
+    for columns in (CONTACT_COLUMNS, ORDER_COLUMNS, REQUEST_COLUMNS, OFFER_COLUMNS, COMMUNICATION_COLUMNS):
+        model: RecordTableModel[object] = RecordTableModel(columns)  # type: ignore[arg-type]
+        for section, column in enumerate(columns):
+            header = Qt.AlignmentFlag(model.headerData(section, Qt.Orientation.Horizontal,
+                                                       Qt.ItemDataRole.TextAlignmentRole))
+            wanted = Qt.AlignmentFlag.AlignRight if column.align_right else Qt.AlignmentFlag.AlignLeft
+            assert header & horizontal == wanted, column.header
+
+
+def test_the_supervisor_tables_headers_are_aligned_as_their_values(qapp) -> None:
+    from agent_desktop.supervisor_agents import AgentTableModel
+    from agent_desktop.supervisor_campaigns import CampaignTableModel
+
+    horizontal = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignRight
+    for model in (AgentTableModel(), CampaignTableModel()):
+        for section in range(model.columnCount()):
+            header = Qt.AlignmentFlag(model.headerData(section, Qt.Orientation.Horizontal,
+                                                       Qt.ItemDataRole.TextAlignmentRole))
+            wanted = Qt.AlignmentFlag.AlignRight if section in model.NUMERIC else Qt.AlignmentFlag.AlignLeft
+            assert header & horizontal == wanted, (type(model).__name__, section)

@@ -117,7 +117,7 @@ def test_inbound_call_from_screen_pop_to_saved_contact(qtbot, desk: Desk) -> Non
     assert w.customer_view.name_label.text() == "Ada Lovelace"
     assert w.customer_view.tier_badge.text() == "VIP"
     assert w.ivr_panel.values["verified"] == "yes" and w.ivr_panel.values["intent"] == "billing"
-    assert w.ivr_panel.values["menu_path"] == "language:English › main:Billing"
+    assert w.ivr_panel.values["menu_path"] == "English › Billing"  # the options chosen, not "node:option"
     assert w.answer_button.isEnabled() and not w.hold_button.isEnabled()
     assert not w.answer_button.icon().isNull() and not w.hangup_button.icon().isNull()
 

@@ -180,6 +180,14 @@ def test_the_acd_yaml_of_a_replay_is_given_with_candidate_and_the_old_spelling_s
     assert error == "ccenter: error: --candidate and --baseline go with --replay"
 
 
+@pytest.mark.parametrize("option", ["--candidate", "--baseline", "--config"])
+def test_acd_explain_of_a_scenario_refuses_a_replays_configuration_instead_of_ignoring_it(option: str, capsys) -> None:
+    scenario = str(resources.path("scenarios", "single_queue.yaml"))
+    assert main(["acd", "explain", scenario, "--at", "100", option, "new.yaml"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[-1] == "ccenter: error: --candidate and --baseline go with --replay"
+
+
 # --- production processes without their peers -------------------------------------------------
 
 
