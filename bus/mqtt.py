@@ -28,7 +28,9 @@ certificate. Any other query parameter is an error.
 
 **Clustered brokers.** ``mqtt://user:pass@node1:1883,node2:1883,node3:1883`` names the nodes of one
 clustered broker (NATS, EMQX, VerneMQ): the bus connects to the first that answers and, when its
-link is lost, tries the next one, round the list (docs/admin.md, "Beyond one site").
+link is lost, tries the next one, round the list (docs/admin.md, "Beyond one site"). A publish
+then waits up to ``CLUSTER_PUBLISH_TIMEOUT`` (60 s, not 10 s) for the link: the cluster's failover
+after a node is lost takes tens of seconds, and a publish given up would be a command lost.
 
 **Reconnecting.** After a reconnection the bus subscribes again, re-publishes its presence, then
 runs the callbacks given to :meth:`MqttBus.on_reconnect` (a process re-publishes its retained state
@@ -69,6 +71,13 @@ from .transport import QOS_COMMAND, QOS_EVENT, Bus, LastWill, Subscription
 logger = logging.getLogger(__name__)
 #: Publishes awaiting the broker's acknowledgement before aiomqtt warns of them.
 _PENDING_PUBLISHES_WARNED = 4096
+
+#: How long a publish waits for the link, by default, when the URL names one node.
+PUBLISH_TIMEOUT = 10.0
+#: ... and when it names the nodes of a clustered broker: a node's loss is a failover, not an outage.
+#: NATS 2.9 takes up to about 30 s to take connections again after a node is killed (JetStream elects
+#: new leaders for its MQTT streams meanwhile), and a publish given up is a command or event lost.
+CLUSTER_PUBLISH_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +191,7 @@ class MqttBus(Bus):
         site: str = "main",
         role: str = "",
         keepalive: int = 30,
-        publish_timeout: float = 10.0,
+        publish_timeout: float | None = None,
         max_backoff: float = 30.0,
         reconnector: Reconnector | None = None,
         persistent: bool = True,
@@ -196,6 +205,8 @@ class MqttBus(Bus):
         self.site = site
         self.role = role
         self.keepalive = keepalive
+        if publish_timeout is None:
+            publish_timeout = CLUSTER_PUBLISH_TIMEOUT if len(self._address.nodes) > 1 else PUBLISH_TIMEOUT
         self.publish_timeout = publish_timeout
         self.max_backoff = max_backoff
         self.persistent = persistent

@@ -8,6 +8,7 @@ process id. Each starter skips when the program is missing, except with ``CI=tru
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
@@ -105,6 +106,22 @@ class NatsCluster:
         process = self.nodes[index].process
         assert process is not None
         stop_process(process, sig=signal.SIGKILL)
+
+    def stream_leader(self, stream: str) -> int:
+        """The index of the node that leads a JetStream stream now (``$MQTT_msgs``: the MQTT QoS 1
+        messages; ``$MQTT_sess``: the MQTT sessions), as a live node's monitoring port reports it."""
+        for node in self.nodes:
+            if node.process is None or node.process.poll() is not None:
+                continue
+            with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/jsz?accounts=true&streams=true",
+                                        timeout=5) as response:
+                report = json.load(response)
+            for account in report.get("account_details", []):
+                for detail in account.get("stream_detail", []):
+                    leader = detail.get("cluster", {}).get("leader")
+                    if detail.get("name") == stream and leader:
+                        return next(i for i, n in enumerate(self.nodes) if n.name == leader)
+        raise LookupError(f"no node reports a leader of {stream}")
 
     def logs(self) -> str:
         return "\n".join(f"--- {n.name}\n{n.log.read_text(errors='replace')[-3000:]}" for n in self.nodes
