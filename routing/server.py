@@ -186,6 +186,9 @@ class AcdServer:
         self.takeovers = 0
         self.commands_sent = 0
         self.snapshot_received: AcdSnapshot | None = None  # a standby's latest snapshot of the leader
+        #: The last snapshot this ACD published as leader. After a broker node is lost it may never have
+        #: come back as ``snapshot_received``; leading again, it is the newest state this ACD knows.
+        self.snapshot_published: AcdSnapshot | None = None
         self._assembler = SnapshotAssembler()
         self._parts_sent = 1
         self._buffer: deque[tuple[float, Envelope]] = deque()
@@ -542,7 +545,9 @@ class AcdServer:
             return
         self.adapter.changed = False
         self._last_snapshot = time.monotonic()
-        parts = split_snapshot(self.snapshot())
+        snapshot = self.snapshot()
+        self.snapshot_published = snapshot
+        parts = split_snapshot(snapshot)
         # Later parts first: a standby has every part of a snapshot by the time its part 0 arrives.
         for part in reversed(parts):
             topic = topics.acd_state(self.site) if part.part == 0 else topics.acd_state_part(self.site, part.part)
@@ -633,6 +638,11 @@ class AcdServer:
         self._reconnects_seen = self._reconnects()
         self._last_stats = -math.inf
 
+    def _newest_snapshot(self) -> AcdSnapshot | None:
+        """The newer, by (epoch, seq), of the leader's snapshot received and this ACD's own last one."""
+        known = [s for s in (self.snapshot_received, self.snapshot_published) if s is not None]
+        return max(known, key=lambda s: (s.epoch, s.seq), default=None)
+
     async def _take_over(self) -> None:
         """Rebuild the engine from the last snapshot and the buffered events, then lead."""
         self.takeovers += 1
@@ -640,11 +650,11 @@ class AcdServer:
             try:
                 self.config = await self.supervision.reload_rules(self.config)
                 self.adapter.config = self.config
-                if self.snapshot_received is None:
+                if self._newest_snapshot() is None:
                     self.adapter.reset()  # the engine is rebuilt by the restore otherwise
             except Exception as exc:  # the database is down: route with the rules it has rather than not at all
                 logger.warning("ACD %s takes over with the queue rules it started with: %s", self.client_id, exc)
-        snapshot = self.snapshot_received
+        snapshot = self._newest_snapshot()
         buffered = [envelope.message for _, envelope in self._buffer]
         self._buffer.clear()
         self._become_leader(self.epoch)

@@ -11,9 +11,9 @@ for its link when the URL names a cluster). Every process reconnects to another 
 again, the second call is routed to the same desktop, answered and saved: the database then holds
 both contacts, each once, and the ACD counts two calls answered.
 
-The node is killed once the ACD has its own latest snapshot back (the agent ready, no call): the
-ACD that stands down for its lost link and leads again restores the snapshot it last received, so
-a node lost before that loses the changes since (docs/admin.md, "NATS server").
+The node is killed as soon as the ACD has published its snapshot with the agent ready (whether or
+not the broker sent it back yet): the ACD that stands down for its lost link and leads again
+restores the newer of the snapshot it received and its own (docs/admin.md, "NATS server").
 
 NATS's MQTT restrictions, and why they do not bite: QoS 2 is refused (we use 0 for events and 1
 for commands); retained messages and wills are kept in JetStream (our presence, capabilities and
@@ -60,7 +60,7 @@ def test_a_url_may_name_every_node_of_a_clustered_broker() -> None:
 
 
 def _snapshot_has_ready_agent(backend: SiteProcesses, agent_id: str) -> bool:
-    snapshot = backend.on_acd(lambda: backend.acd.snapshot_received)
+    snapshot = backend.on_acd(lambda: backend.acd.snapshot_published)
     return snapshot is not None and any(
         agent.get("agent_id") == agent_id and agent.get("status") == AgentStatus.READY.value
         for agent in snapshot.agents)
