@@ -32,6 +32,9 @@ answered, conferenced or ended. Rules:
 - A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
   After ``AgentComplete`` (``wrap_up``) the member's phone turning free (``QueueMemberStatus``) does
   not make it ``ready``: the unpause does, so ``wrap_up`` and ``ready`` come in the agent's order.
+- A queue's ring of a member that ends unanswered (``DialEnd`` ``CANCEL``: the caller hung up, or another
+  member answered) makes the member ``ready`` again (``Local/`` members send no member status for
+  it); a member's ``NOANSWER`` is no outcome of the call, which still waits in the queue.
 - An ``OriginateResponse`` ``Failure`` for a call that never had a channel ends it (``cause`` busy /
   no_answer / failed from its ``Reason``), so a failed ``make_call``/``dial_out`` leaves no call behind.
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
@@ -504,7 +507,17 @@ class AmiMapper:
         status = (m.get("DialStatus") or "").upper()
         if status == "ANSWER" and dest is not None:
             self._answered(dest, ts, out)
-        elif status in _DIAL_OUTCOME and src is not None:
+            return
+        if dest is not None and dest.agent_id and dest.queue:
+            # A queue's ring of a member that ended unanswered (the caller hung up or another member
+            # answered: CANCEL; Local/ members report no member status for it): the member is free again.
+            # Its NOANSWER is no outcome of the call, which goes on waiting in the queue.
+            agent = dest.agent_id
+            if (self._agents.get(agent, ("",))[0] == AgentStateName.RESERVED.value
+                    and self._agent_calls.get(agent) == dest.call_id):
+                self._agent(out, agent, AgentStateName.READY, ts, extension=device_of(dest.channel))
+            return
+        if status in _DIAL_OUTCOME and src is not None:
             call = self._calls.get(src.call_id)
             if call is not None:
                 call.outcome = _DIAL_OUTCOME[status].value

@@ -362,3 +362,84 @@ def test_a_chinese_caller_name_reaches_the_event_intact() -> None:
         assert "王小明".encode() in encode(offered)  # on the bus as written, not escaped or masked
 
     replay_bytes(capture, scenario)
+
+
+def _logged_in() -> bytes:
+    """The real-channels capture's banner, login and resync (CoreShowChannels, QueueStatus): what a
+    capture excerpt cut from a long session plays after."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    return capture[: capture.index(b"Event: Newchannel")]
+
+
+def test_local_members_and_a_caller_id_that_comes_in_new_callerid() -> None:
+    """A Local origination into ``Queue(sales)`` whose member is ``Local/2999@noanswer/n`` named ``Agent 2999``
+    (an excerpt of the long session's capture, README there): the first leg appears with no caller id,
+    which comes next in ``NewCallerid`` (number and name); the member rings, does not answer, rings
+    again, and the caller hangs up while it rings."""
+    capture = _logged_in() + (CAPTURES / "session-local-members-caller-id.ami").read_bytes()
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        call_id = "1796074349.56"
+        assert [(e.type, e.call_id, e.agent_id, e.queue, e.extension, e.cause) for e in calls(events)] == [
+            ("call.offered", call_id, None, None, "300", None),
+            ("queue.joined", call_id, None, "sales", None, None),
+            ("call.alerting", call_id, "Agent_2999", "sales", "2999", None),
+            ("call.alerting", call_id, "Agent_2999", "sales", "2999", None),  # rung again after the no-answer
+            ("queue.left", call_id, None, "sales", None, "abandoned"),
+            # the member's NOANSWER was the queue's, not the call's outcome: the caller hung up
+            ("call.ended", call_id, None, None, None, "Normal Clearing"),
+        ]
+        offered, joined = calls(events)[:2]
+        assert (offered.calling, offered.calling_name) == ("+12125431819", "Chloe")  # from NewCallerid
+        assert (joined.calling, joined.calling_name) == ("+12125431819", "Chloe")
+        member = [(a.state, a.reason, a.call_id) for a in agents(events) if a.agent_id == "Agent_2999"]
+        assert member == [
+            ("ready", None, None),  # QueueStatus
+            ("reserved", None, call_id),
+            ("ready", "ring_no_answer", call_id),
+            ("reserved", None, call_id),
+            ("ready", None, None),  # the caller hung up while it rang (DialEnd CANCEL): free again
+        ]
+        assert link.mapper.agent_names["Agent_2999"] == "Agent 2999"
+
+    replay_bytes(capture, scenario, client=(CAPTURES / "queue-call-real-channels.client.ami").read_bytes())
+
+
+def test_an_answered_call_to_local_members_carries_the_callers_number_and_name() -> None:
+    """The Local-members capture's caller was anonymous; the same call with the caller id a trunk gives
+    (number and a Chinese name on the caller's legs): the full sequence carries agent, queue, number, name."""
+    capture = (CAPTURES / "queue-call-local-members.ami").read_bytes()
+    blocks = capture.split(b"\r\n\r\n")
+    for n, block in enumerate(blocks):
+        if b"Channel: Local/100@inbound-00000000;" in block:
+            blocks[n] = block.replace(b"CallerIDNum: <unknown>", b"CallerIDNum: +8613800138000").replace(
+                b"CallerIDName: <unknown>", "CallerIDName: 王小明".encode()
+            )
+    with_caller = b"\r\n\r\n".join(blocks)
+    assert with_caller.count("王小明".encode()) > 10
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        assert [(e.type, e.agent_id, e.queue, e.extension) for e in calls(events)] == [
+            ("call.offered", None, None, "100"),
+            ("call.data", None, None, None),
+            ("call.data", None, None, None),
+            ("queue.joined", None, "support", None),
+            ("call.alerting", "a2001", "support", "2001"),
+            ("queue.left", None, "support", None),
+            ("call.answered", "a2001", "support", "2001"),
+            ("call.ended", None, None, None),
+        ]
+        offered = calls(events)[0]
+        assert (offered.calling, offered.calling_name, offered.called) == ("+8613800138000", "王小明", "100")
+        tracker = CallTracker()
+        for e in calls(events)[:-1]:
+            tracker.apply(e)
+        snapshot = tracker.get(offered.call_id)
+        assert snapshot is not None
+        assert (snapshot.calling, snapshot.calling_name, snapshot.agent_id, snapshot.queue) == (
+            "+8613800138000", "王小明", "a2001", "support"
+        )
+
+    replay_bytes(with_caller, scenario, agent_ids={"Agent 2001": "a2001"})
