@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ from routing.adapter import AcdAdapter
 from routing.model import QueueConfig
 from tests.helpers import until
 
-from .ami_server import FakeAsterisk, ReplayAsterisk
+from .ami_server import FakeAsterisk, ReplayAsterisk, manager_accounts
 from .helpers import FIXTURES
 
 CAPTURES = FIXTURES / "asterisk"
@@ -296,7 +297,7 @@ def test_doctor_names_the_permissions_an_account_lacks() -> None:
                 await ami_permissions(f"ami://ccgw:s3cret@127.0.0.1:{server.port}")
             assert "mute: MuteAudio denied (needs write = system)" in str(broken.value)
             assert "resync: CoreShowChannels denied (needs write = reporting or system)" in str(broken.value)
-            server.write = ["call", "originate", "agent", "reporting", "system"]  # docs/cti.md's account
+            server.write = manager_accounts(_documented_manager_conf())["ccgw"]["write"].split(",")  # the docs
             ok = await ami_permissions(f"ami://ccgw:s3cret@127.0.0.1:{server.port}")
             assert "every command and the call resync are permitted" in ok
         finally:
@@ -443,3 +444,65 @@ def test_an_answered_call_to_local_members_carries_the_callers_number_and_name()
         )
 
     replay_bytes(with_caller, scenario, agent_ids={"Agent 2001": "a2001"})
+
+
+def _documented_manager_conf() -> str:
+    """docs/cti.md's manager.conf, as the docs print it (the secret filled in)."""
+    docs = (Path(__file__).parents[2] / "docs" / "cti.md").read_text()
+    block = docs.split("```ini\n", 1)[1].split("```", 1)[0]
+    assert "[ccgw]" in block
+    return block.replace("<long random secret>", "s3cret")
+
+
+def test_docs_account_is_the_captures_account_with_system_and_runs_everything() -> None:
+    """docs/cti.md's [ccgw] is the captures' [ccgw] plus ``write = system`` (mute); replayed with it,
+    the captured call starts the link with every capability and nothing missing."""
+    documented = manager_accounts(_documented_manager_conf())["ccgw"]
+    captured = manager_accounts(MANAGER_CONF)["ccgw"]
+    assert documented["read"] == captured["read"]
+    assert documented["write"] == captured["write"] + ",system"
+    assert "timestampevents = yes" in _documented_manager_conf()
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        assert link.missing == []
+        assert link.capabilities == type(link).capabilities
+        assert server.denied == []
+        assert {"CoreShowChannels", "QueueStatus"} <= {a.name for a in server.actions}
+
+    replay_bytes(
+        (CAPTURES / "queue-call-real-channels.ami").read_bytes(),
+        scenario,
+        username="ccgw",
+        client=(CAPTURES / "queue-call-real-channels.client.ami").read_bytes(),
+        conf=_documented_manager_conf(),
+    )
+
+
+def _contexts(text: str) -> dict[str, list[str]]:
+    """The dialplan contexts of a text (extensions.conf, or docs' code blocks): their lines without comments."""
+    contexts: dict[str, list[str]] = {}
+    lines: list[str] | None = None
+    for raw in text.splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if line.startswith("[ccenter-") or (line.startswith("[") and line.endswith("]") and lines is not None):
+            lines = contexts.setdefault(line.strip("[]"), []) if line.startswith("[ccenter-") else None
+        elif lines is not None and line.startswith(("exten =>", "same =>")):
+            lines.append(" ".join(line.split()))
+    return contexts
+
+
+def test_docs_dialplan_is_the_one_the_captures_ran() -> None:
+    """docs/cti.md's contexts for the AMI link are the captures' extensions.conf (the fallback's actions
+    aside), and they have the extensions the link sends calls to."""
+    docs = _contexts((Path(__file__).parents[2] / "docs" / "cti.md").read_text())
+    fixture = _contexts((CAPTURES / "extensions.conf").read_text())
+    settings = AmiSettings(host="pbx", username="ccgw", secret="s3cret")
+    assert {settings.hold_context, settings.conference_context, settings.outbound_context} < set(docs)
+    for context in (settings.hold_context, settings.conference_context, settings.outbound_context):
+        assert docs[context] == fixture[context], context
+    assert docs[settings.hold_context][0].startswith("exten => s,1,")  # hold: Redirect to <hold_context>,s,1
+    assert docs[settings.conference_context][0].startswith("exten => _cc.,1,")  # cc<call id>
+    for action in ("voicemail", "callback", "abandoned"):  # fallback: Redirect to ccenter-fallback,<action>,1
+        assert any(line.startswith(f"exten => {action},1,") for line in docs["ccenter-fallback"]), action
+        assert any(line.startswith(f"exten => {action},1,") for line in fixture["ccenter-fallback"]), action
