@@ -14,8 +14,6 @@ from bus import topics
 from bus.messages import AgentState, AgentStateName, CallEvent, encode
 from ccenter.commands.doctor import LinkBroken, ami_permissions
 from cti.ami.client import AmiLink, AmiSettings
-from cti.ami.codec import AmiDecoder, AmiMessage
-from cti.ami.mapper import AmiMapper
 from cti.errors import CommandFailed
 from cti.model import CallTracker, Capability, LinkEvent
 from routing.acd_config import AcdConfig, AgentProfile
@@ -239,39 +237,58 @@ def test_a_deliver_out_of_queue_is_answered_not_abandoned_and_the_agent_gets_one
 
     Live, Asterisk reported the first deliver as ``QueueCallerAbandon``; the ACD counted it abandoned,
     kept carol ready and delivered the second call to her phone too (the capture goes on to show it).
-    Replayed through the mapper and the ACD up to that second Redirect: one deliver, answered.
+    Replayed to the AMI link, whose ``deliver`` the ACD's command runs (the capture's Redirect answer
+    waits for it), up to the live ACD's second Redirect: one deliver, answered, and the second call waits.
     """
+    blocks = (CAPTURES / "session-outbound-deliver.ami").read_bytes().split(b"\r\n\r\n")
+    second_redirect = blocks.index(b"Response: Success\r\nActionID: cc3-87\r\nMessage: Redirect successful")
+    # the dialer's Originates are not sent here: their calls' events are what counts
+    excerpt = [b for b in blocks[:second_redirect] if not b.endswith(b"Message: Originate successfully queued")]
+    capture = _logged_in() + b"\r\n\r\n".join(excerpt) + b"\r\n\r\n"
+    client = (CAPTURES / "queue-call-real-channels.client.ami").read_bytes() + (
+        b"Action: Redirect\r\nActionID: cc3-84\r\n\r\nAction: Ping\r\nActionID: cc3-86\r\n\r\n"
+    )
     config = AcdConfig(
         queues=(QueueConfig("acdsupport", wrap_up_s=0.0, ring_timeout_s=30.0),),
         agents={"carol": AgentProfile({"acdsupport": 5}, "2003")},
     )
     acd = AcdAdapter(config, "main")
-    clock = iter(float(n) for n in range(100_000))
-    mapper = AmiMapper(clock=lambda: next(clock))
     acd.receive(AgentState(agent_id="carol", state="ready", ts=0.0), 0.0)
-    delivered: list[tuple[str, str]] = []
-    published: list[CallEvent] = []
-    capture = (CAPTURES / "session-outbound-deliver.ami").read_bytes()
-    for message in AmiDecoder().feed(capture):
-        if not isinstance(message, AmiMessage):
-            continue
-        if message.kind == "response" and message.action_id == "cc3-87":
-            break  # the live ACD's second Redirect, to the busy agent: ours does not send it
-        for event in mapper.map(message):
-            if isinstance(event, CallEvent):
-                published.append(event)
-            for out in acd.commands(acd.receive(event, event.ts), epoch=1, now=event.ts):
-                if out.command.name == "deliver":
-                    mapper.expect_redirect(out.command.args["call_id"])  # what AmiLink.deliver does
-                    delivered.append((out.command.args["call_id"], out.command.args["extension"]))
     first, second = "cc-cbca5a4d81c643b88434", "cc-9de08274e2924650992d"
-    assert delivered == [(first, "2003")]
-    left = [e for e in published if e.type == "queue.left" and e.call_id == first]
-    assert [(e.cause, e.data) for e in left] == [(None, {"reason": "redirected"})]
-    stats = acd.queue_stats("acdsupport", 1e9)
-    assert (stats.answered, stats.abandoned) == (1, 0)
-    assert acd.engine.call_agent(first) == "carol"
-    assert acd.waiting_calls() == [second]  # waits for carol instead of ringing her busy phone
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        delivered: list[tuple[str, str]] = []
+        done: list[LinkEvent] = []  # the events the ACD has had, in order
+
+        def second_waits() -> bool:  # the capture's last call event: the second call parked in the queue
+            return server.finished.is_set() and any(
+                isinstance(e, CallEvent) and e.type == "queue.joined" and e.call_id == second for e in done
+            )
+
+        while not second_waits():
+            await until(lambda: len(events) > len(done) or second_waits())
+            for event in events[len(done):]:
+                done.append(event)
+                if not isinstance(event, CallEvent):
+                    continue  # Asterisk's queue members (alice, bob) are no agents of this ACD
+                for out in acd.commands(acd.receive(event, event.ts), epoch=1, now=event.ts):
+                    if out.command.name == "deliver":
+                        args = out.command.args
+                        delivered.append((args["call_id"], args["extension"]))
+                        await link.deliver(args["call_id"], args["extension"])  # what the gateway runs
+        assert delivered == [(first, "2003")]
+        redirects = [
+            (a.get("Channel"), a.get("Context"), a.get("Exten")) for a in server.actions if a.name == "Redirect"
+        ]
+        assert redirects == [("Local/+12068301661@from-internal-00000006;1", "from-internal", "2003")]
+        left = [e for e in calls(events) if e.type == "queue.left" and e.call_id == first]
+        assert [(e.cause, e.data) for e in left] == [(None, {"reason": "redirected"})]
+        stats = acd.queue_stats("acdsupport", events[-1].ts)
+        assert (stats.answered, stats.abandoned) == (1, 0)
+        assert acd.engine.call_agent(first) == "carol"
+        assert acd.waiting_calls() == [second]  # waits for carol instead of ringing her busy phone
+
+    replay_bytes(capture, scenario, client=client)
 
 
 def test_agent_state_commands_name_the_member_interface_asterisk_has() -> None:
