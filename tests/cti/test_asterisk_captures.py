@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from bus import topics
 from bus.messages import AgentState, AgentStateName, CallEvent, encode
+from ccenter.cli import main
 from ccenter.commands.doctor import LinkBroken, ami_permissions
 from cti.ami.client import AmiLink, AmiSettings
 from cti.errors import CommandFailed
@@ -523,3 +525,42 @@ def test_docs_dialplan_is_the_one_the_captures_ran() -> None:
     for action in ("voicemail", "callback", "abandoned"):  # fallback: Redirect to ccenter-fallback,<action>,1
         assert any(line.startswith(f"exten => {action},1,") for line in docs["ccenter-fallback"]), action
         assert any(line.startswith(f"exten => {action},1,") for line in fixture["ccenter-fallback"]), action
+
+
+@pytest.mark.expect_log(logging.ERROR, "cti.ami.client", match="cannot carry out mute")
+def test_ccenter_doctor_names_what_the_account_lacks_as_the_docs_print_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ccenter doctor --link ami://…`` as a user runs it, against the captures' [ccgw] (no ``system``) and
+    then docs/cti.md's account."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    server = FakeAsterisk(username="ccgw", write=manager_accounts(MANAGER_CONF)["ccgw"]["write"].split(","))
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(5)
+    db_url = f"sqlite:///{tmp_path / 'site.db'}"
+    link = f"ami://ccgw:s3cret@127.0.0.1:{server.port}"
+    try:
+        assert main(["doctor", "--db", db_url, "--link", link]) == 1
+        out = capsys.readouterr().out
+        lacks = "BROKEN  link      AMI account 'ccgw' lacks permissions: mute: MuteAudio denied (needs write = system)"
+        assert lacks in out
+        server.write = manager_accounts(_documented_manager_conf())["ccgw"]["write"].split(",")
+        main(["doctor", "--db", db_url, "--link", link])  # the database is not set up: only the link counts here
+        out = capsys.readouterr().out
+        assert "ok      link      logged in as 'ccgw'; every command and the call resync are permitted" in out
+        assert main(["doctor", "--db", db_url, "--link", link.replace("s3cret", "wrong")]) == 1
+        assert "BROKEN  link      AMI at 127.0.0.1:" in capsys.readouterr().out
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
