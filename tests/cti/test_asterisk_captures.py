@@ -564,3 +564,30 @@ def test_ccenter_doctor_names_what_the_account_lacks_as_the_docs_print_it(
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+def test_with_timestampevents_the_events_carry_asterisks_time() -> None:
+    """The captured call as Asterisk sends it with ``timestampevents = yes`` (docs/cti.md's manager.conf):
+    a ``Timestamp:`` after each event's ``Privilege:``. The events' ``ts`` is Asterisk's, not the gateway's."""
+    capture = (CAPTURES / "queue-call-real-channels.ami").read_bytes()
+    blocks = capture.split(b"\r\n\r\n")
+    for n, block in enumerate(blocks):
+        if b"\r\nPrivilege: " in block and block.lstrip().startswith(b"Event: "):
+            head, _, rest = block.partition(b"\r\nPrivilege: ")
+            privilege, _, tail = rest.partition(b"\r\n")
+            stamp = f"\r\nTimestamp: {1700000000 + n}.250000\r\n".encode()
+            blocks[n] = head + b"\r\nPrivilege: " + privilege + stamp + tail
+    stamped = b"\r\n\r\n".join(blocks)
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await played(server, events, "call.ended")
+        # the QueueStatus list's members (the resync) are no events with a Privilege: and get no Timestamp
+        stamps = [e.ts for e in events if isinstance(e, CallEvent) or e.call_id]
+        assert len(stamps) == 10  # 7 call events, alice reserved, busy, wrap_up
+        assert all(1700000000 < ts < 1700000000 + len(blocks) and ts % 1 == 0.25 for ts in stamps)
+        assert stamps == sorted(stamps)
+        offered = calls(events)[0]
+        newchannel = next(n for n, b in enumerate(blocks) if b.lstrip().startswith(b"Event: Newchannel"))
+        assert offered.ts == 1700000000 + newchannel + 0.25
+
+    replay_bytes(stamped, scenario)
