@@ -591,3 +591,55 @@ def test_with_timestampevents_the_events_carry_asterisks_time() -> None:
         assert offered.ts == 1700000000 + newchannel + 0.25
 
     replay_bytes(stamped, scenario)
+
+
+def test_the_agents_screen_pop_names_the_caller_through_the_gateway() -> None:
+    """The captured queue call through the gateway: what alice's desktop reads on her own events topic
+    (it sees no ``call.offered``) pops the call with the caller's number, name and queue."""
+    from agent_desktop.session import AgentSession, ScreenPop
+    from bus.transport import InProcessBus
+    from cti.gateway import Gateway
+
+    site = "pop"
+
+    async def main() -> None:
+        server = ReplayAsterisk((CAPTURES / "queue-call-real-channels.ami").read_bytes(), MANAGER_CONF,
+                                client_capture=(CAPTURES / "queue-call-real-channels.client.ami").read_bytes())
+        await server.start()
+        link = AmiLink(AmiSettings(host="127.0.0.1", port=server.port, username="ccenter", secret="s3cret",
+                                   tech="IAX2", ping_interval=3600, action_timeout=3.0))
+        bus = InProcessBus()
+        seen: list[CallEvent] = []
+        try:
+            async with bus:
+                inbox = await bus.subscribe(topics.agent_events(site, "alice"))
+
+                async def read() -> None:
+                    async for envelope in inbox:
+                        if isinstance(envelope.message, CallEvent):
+                            seen.append(envelope.message)
+
+                reader = asyncio.create_task(read())
+                gateway = Gateway(link, bus, site=site)
+                await gateway.start()
+                await link.connect()
+                runner = asyncio.create_task(gateway.run())
+                await until(lambda: any(e.type == "call.ended" for e in seen))
+                await link.close()
+                await runner
+                reader.cancel()
+        finally:
+            await server.stop()
+        assert "call.offered" not in [e.type for e in seen]
+        first = seen[0]
+        assert (first.type, first.calling, first.calling_name, first.queue) == (
+            "call.data", "+12068301661", "Mia Miller", "helpdesk"
+        )
+        session = AgentSession("alice", "2001")
+        session.log_on(0)
+        session.set_ready(0)
+        effects = [effect for e in seen for effect in session.on_event(e, 1.0)]
+        [pop] = [e for e in effects if isinstance(e, ScreenPop)]
+        assert (pop.call.calling, pop.call.calling_name, pop.call.queue) == ("+12068301661", "Mia Miller", "helpdesk")
+
+    asyncio.run(main())
