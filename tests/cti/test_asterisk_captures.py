@@ -643,3 +643,93 @@ def test_the_agents_screen_pop_names_the_caller_through_the_gateway() -> None:
         assert (pop.call.calling, pop.call.calling_name, pop.call.queue) == ("+12068301661", "Mia Miller", "helpdesk")
 
     asyncio.run(main())
+
+
+# the resync's Asterisk queue members (helpdesk's alice, bob; sales' Agent 2999) are no agents of this ACD
+@pytest.mark.expect_log(logging.WARNING, "routing.adapter", match="has no skills in the ACD configuration")
+def test_ccenter_acd_and_the_gateway_count_the_captured_deliver_answered_and_give_carol_one_call() -> None:
+    """The two captured progressive-dialer calls, with the ACD server (``ccenter acd``) and the gateway
+    joined by the bus as in production: the ACD's deliver goes through the gateway to Asterisk (the
+    capture's Redirect answer waits for it), the queue statistics the ACD publishes count it answered,
+    and the second call waits instead of going to carol's busy phone."""
+    from bus.messages import Command, QueueStats
+    from bus.transport import InProcessBus
+    from cti.gateway import Gateway
+    from routing.server import AcdServer
+
+    site = "acd"
+    blocks = (CAPTURES / "session-outbound-deliver.ami").read_bytes().split(b"\r\n\r\n")
+    second_redirect = blocks.index(b"Response: Success\r\nActionID: cc3-87\r\nMessage: Redirect successful")
+    excerpt = [b for b in blocks[:second_redirect] if not b.endswith(b"Message: Originate successfully queued")]
+    capture = _logged_in() + b"\r\n\r\n".join(excerpt) + b"\r\n\r\n"
+    client = (CAPTURES / "queue-call-real-channels.client.ami").read_bytes() + (
+        b"Action: Redirect\r\nActionID: cc3-84\r\n\r\nAction: Ping\r\nActionID: cc3-86\r\n\r\n"
+    )
+    config = AcdConfig(
+        queues=(QueueConfig("acdsupport", wrap_up_s=0.0, ring_timeout_s=30.0),),
+        agents={"carol": AgentProfile({"acdsupport": 5}, "2003")},
+    )
+    first, second = "cc-cbca5a4d81c643b88434", "cc-9de08274e2924650992d"
+
+    async def main() -> None:
+        server = ReplayAsterisk(capture, MANAGER_CONF, client_capture=client)
+        await server.start()
+        link = AmiLink(AmiSettings(host="127.0.0.1", port=server.port, username="ccenter", secret="s3cret",
+                                   tech="IAX2", ping_interval=3600, action_timeout=3.0))
+        bus = InProcessBus()
+        commands: list[Command] = []
+        stats: list[QueueStats] = []
+        calls_seen: list[CallEvent] = []
+        try:
+            async with bus:
+                cti = await bus.subscribe(topics.cti_commands(site))
+                published = await bus.subscribe(topics.queue_stats(site, "acdsupport"))
+                call_topic = await bus.subscribe(topics.calls(site))
+
+                async def read() -> None:
+                    async def commands_in() -> None:
+                        async for envelope in cti:
+                            if isinstance(envelope.message, Command):
+                                commands.append(envelope.message)
+
+                    async def stats_in() -> None:
+                        async for envelope in published:
+                            if isinstance(envelope.message, QueueStats):
+                                stats.append(envelope.message)
+
+                    async def calls_in() -> None:
+                        async for envelope in call_topic:
+                            if isinstance(envelope.message, CallEvent):
+                                calls_seen.append(envelope.message)
+
+                    await asyncio.gather(commands_in(), stats_in(), calls_in())
+
+                reader = asyncio.create_task(read())
+                acd = AcdServer(bus, config, site, election=False, stats_every_s=0.05)
+                await acd.start()
+                gateway = Gateway(link, bus, site=site)
+                await gateway.start()
+                await link.connect()
+                runner = asyncio.create_task(gateway.run())
+                await bus.publish(topics.agent_events(site, "carol"),
+                                  AgentState(agent_id="carol", state="ready", ts=0.0), qos=1)
+                try:
+                    await asyncio.wait_for(server.finished.wait(), 10)
+                    await until(lambda: any(e.type == "queue.joined" and e.call_id == second for e in calls_seen))
+                    await until(lambda: bool(stats) and stats[-1].answered == 1 and stats[-1].waiting == 1)
+                finally:
+                    await acd.stop()
+                    await link.close()
+                    await runner
+                    reader.cancel()
+        finally:
+            await server.stop()
+        assert [(c.name, c.call_id, c.args.get("extension")) for c in commands if c.name == "deliver"] == [
+            ("deliver", first, "2003")
+        ]
+        assert [a.get("Exten") for a in server.actions if a.name == "Redirect"] == ["2003"]
+        left = [e for e in calls_seen if e.type == "queue.left" and e.call_id == first]
+        assert [(e.cause, e.data) for e in left] == [(None, {"reason": "redirected"})]
+        assert (stats[-1].answered, stats[-1].abandoned, stats[-1].waiting) == (1, 0, 1)
+
+    asyncio.run(main())
