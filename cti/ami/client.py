@@ -586,6 +586,13 @@ class AmiLink(CtiLink):
             except (CommandFailed, LinkUnavailable) as exc:
                 logger.warning("AMI: %s stays %s in the queues: %s", interface, "free" if on else "paused", exc)
 
+    async def _end_hold(self, call_id: str) -> None:
+        """The held call left the holding agent (transferred, conferenced): the agent's queue
+        memberships that ``hold`` paused are unpaused, or the agent would never be offered a call again."""
+        held = self._held.pop(call_id, None)
+        if held is not None:
+            await self._pause_for_hold(held[0], False)
+
     async def consult(self, call_id: str, device: str, to_number: str) -> str:
         if call_id not in self._held:
             await self.hold(call_id, device)
@@ -610,7 +617,7 @@ class AmiLink(CtiLink):
                 "ExtraPriority": "1",
             },
         )
-        self._held.pop(held_call_id, None)
+        await self._end_hold(held_call_id)
 
     async def _redirect_out(self, call_id: str, exten: str, context: str) -> None:
         """``Redirect`` the caller that waits (in ``Queue()``, or wherever the call is parked): Asterisk
@@ -679,7 +686,7 @@ class AmiLink(CtiLink):
                 "Priority": "1",
             },
         )
-        self._held.pop(call_id, None)
+        await self._end_hold(call_id)
         self._emit(
             self._event(CallEventType.TRANSFERRED, call_id, called=to_number, data={"kind": "blind", "by": device})
         )
@@ -688,7 +695,7 @@ class AmiLink(CtiLink):
         customer = self._channel(held_call_id, device, other=True)
         target = self._channel(consult_call_id, device, other=True)
         await self.action("Bridge", {"Channel1": customer, "Channel2": target, "Tone": "no"})
-        self._held.pop(held_call_id, None)
+        await self._end_hold(held_call_id)
         self._emit(
             self._event(
                 CallEventType.TRANSFERRED,

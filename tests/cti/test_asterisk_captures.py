@@ -16,6 +16,7 @@ from bus.messages import AgentState, AgentStateName, CallEvent, encode
 from ccenter.cli import main
 from ccenter.commands.doctor import LinkBroken, ami_permissions
 from cti.ami.client import AmiLink, AmiSettings
+from cti.ami.mapper import device_of
 from cti.errors import CommandFailed
 from cti.model import CallTracker, Capability, LinkEvent
 from routing.acd_config import AcdConfig, AgentProfile
@@ -733,3 +734,127 @@ def test_ccenter_acd_and_the_gateway_count_the_captured_deliver_answered_and_giv
         assert (stats[-1].answered, stats[-1].abandoned, stats[-1].waiting) == (1, 0, 1)
 
     asyncio.run(main())
+
+
+# the answers of the long session's QueuePause (cc3-42, cc3-43), where the AMI link now pauses for a
+# hold (the captured gateway did not yet): spliced in where the link sends them
+_PAUSED = b"Response: Success\r\nActionID: cc3-42\r\nMessage: Interface paused successfully"
+_UNPAUSED = b"Response: Success\r\nActionID: cc3-43\r\nMessage: Interface unpaused successfully"
+_QUEUEPAUSE_NAMES = b"Action: QueuePause\r\nActionID: cc3-42\r\n\r\nAction: QueuePause\r\nActionID: cc3-43\r\n\r\n"
+
+
+def _action_id(block: bytes) -> str | None:
+    for line in block.split(b"\r\n"):
+        if line.startswith(b"ActionID: "):
+            return line[len(b"ActionID: "):].decode()
+    return None
+
+
+def _spliced(name: str, drop: set[str], before: dict[str, bytes]) -> bytes:
+    """A capture excerpt after the logged-in start, without the answers to actions the test does not
+    send (``drop``) and with a spliced answer before the captured answer to ``before``'s ActionIDs."""
+    out: list[bytes] = []
+    for block in (CAPTURES / name).read_bytes().split(b"\r\n\r\n"):
+        aid = _action_id(block) if block.startswith(b"Response:") else None
+        if aid in before:
+            out.append(before[aid])
+        if aid not in drop:
+            out.append(block)
+    return _logged_in() + b"\r\n\r\n".join(out)
+
+
+def test_captured_hold_consult_transfers_and_conference_through_the_link() -> None:
+    """The long session's customer call (Mia Miller, queue helpdesk, answered by alice on 2001) put on
+    hold and retrieved, consulted to 2003 and transferred attended, transferred blind by 2003 to 2002,
+    then 2002 consults 2003 and joins the three in ConfBridge: replayed to the AMI link's own commands.
+
+    Hold pauses the holding agent's queue memberships until retrieve, and a transfer or conference of
+    the held call unpauses them; the attended transfer's target (Asterisk gives its leg the customer's
+    Linkedid in the Bridge) becomes a party of the customer's call, which is connected, not held."""
+    customer, first_consult, second_consult = "1796073848.3", "cc-7320401cdb2a42ac9fdf", "cc-9d7d0be9c729466ca1c7"
+    capture = _spliced(
+        "session-hold-transfer-conference.ami",
+        # attach_data, DTMF and mute (cc3-13..19) are not sent here; 2001's consultation leg is gone
+        # when the link would hang it up after the transfer (cc3-28); the final hang-ups (cc3-37..39)
+        # are Asterisk's events only
+        drop={f"cc3-{n}" for n in (13, 14, 15, 16, 17, 18, 19, 28, 37, 38, 39)},
+        before={
+            "cc3-21": _PAUSED,  # hold: Redirect, pause, hang up the agent's leg
+            "cc3-24": _UNPAUSED,  # retrieve: Originate Bridge, unpause
+            "cc3-25": _PAUSED,  # consult's hold
+            "cc3-28": _UNPAUSED,  # attended transfer: Bridge, unpause
+            "cc3-32": _PAUSED,  # 2002's hold before the conference
+            "cc3-37": _UNPAUSED,  # conference: two Redirects, unpause
+        },
+    )
+    client = (
+        (CAPTURES / "queue-call-real-channels.client.ami").read_bytes()
+        + (CAPTURES / "session-hold-transfer-conference.client.ami").read_bytes()
+        + _QUEUEPAUSE_NAMES
+    )
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        def parties(call_id: str) -> list[str]:
+            return [device_of(c) or c for c in link.mapper.channels_of(call_id)]
+
+        await until(lambda: parties(customer) == ["pstn", "2001"])
+        await link.hold(customer, "2001")
+        await link.retrieve(customer, "2001")
+        await until(lambda: parties(customer) == ["pstn", "2001"])
+        assert await link.consult(customer, "2001", "2003")  # the capture's call is cc-7320…
+        await until(lambda: sorted(parties(first_consult)) == ["2001", "2003"])
+        await link.attended_transfer(customer, first_consult, "2001")
+        await until(lambda: parties(customer) == ["pstn", "2003"])
+        await link.blind_transfer(customer, "2003", "2002")
+        await until(lambda: parties(customer) == ["pstn", "2002"])
+        await link.consult(customer, "2002", "2003")
+        await until(lambda: sorted(parties(second_consult)) == ["2002", "2003"])
+        await link.conference(customer, second_consult, "2002")
+        await played(server, events, "call.conferenced")
+
+        pauses = [
+            (a.get("Interface"), a.get("Paused"), a.get("Reason"))
+            for a in server.actions
+            if a.name in ("Redirect", "QueuePause", "Bridge")
+        ]
+        assert pauses == [
+            (None, None, None),  # hold
+            ("IAX2/2001", "true", "on_hold"),
+            ("IAX2/2001", "false", None),  # retrieve
+            (None, None, None),  # consult's hold
+            ("IAX2/2001", "true", "on_hold"),
+            (None, None, None),  # the attended transfer's Bridge
+            ("IAX2/2001", "false", None),
+            (None, None, None),  # blind transfer (the call was not held)
+            (None, None, None),  # 2002's hold
+            ("IAX2/2002", "true", "on_hold"),
+            (None, None, None),  # conference: the customer, then 2002 and 2003 into the room
+            (None, None, None),
+            ("IAX2/2002", "false", None),
+        ]
+        mine = [(e.type, e.extension, e.called, e.data) for e in calls(events) if e.call_id == customer]
+        story = [t for t in mine if t[0] in ("call.held", "call.retrieved", "call.transferred", "call.conferenced")]
+        assert story == [
+            ("call.held", "2001", None, {}),
+            ("call.retrieved", "2001", None, {}),
+            ("call.held", "2001", None, {}),
+            ("call.transferred", "2003", None, {"kind": "attended", "by": "2001", "consult_call_id": first_consult}),
+            ("call.transferred", None, "2002", {"kind": "blind", "by": "2003"}),
+            ("call.held", "2002", None, {}),
+            ("call.conferenced", "2003", None, {"parties": ["2002", "2003", "pstn"]}),  # 2003 came in last
+        ]
+        conferenced = [e.call_id for e in calls(events) if e.type == "call.conferenced"]
+        assert sorted(conferenced) == sorted([customer, second_consult])  # once each
+        tracker = CallTracker()
+        states = []
+        for e in calls(events):
+            snapshot = tracker.apply(e)
+            if e.call_id == customer and snapshot is not None:
+                states.append((e.type, snapshot.state.value))
+        after_transfer = states[[t for t, _ in states].index("call.transferred"):]
+        assert "held" not in [s for t, s in after_transfer if t != "call.held"]
+        assert states[-1] == ("call.conferenced", "connected")
+        ended = [e.call_id for e in calls(events) if e.type == "call.ended"]
+        assert first_consult in ended and customer not in ended  # the transferred call goes on
+
+    replay_bytes(capture, scenario, client=client)
