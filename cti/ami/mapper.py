@@ -37,6 +37,8 @@ answered, conferenced or ended. Rules:
   it); a member's ``NOANSWER`` is no outcome of the call, which still waits in the queue.
 - An ``OriginateResponse`` ``Failure`` for a call that never had a channel ends it (``cause`` busy /
   no_answer / failed from its ``Reason``), so a failed ``make_call``/``dial_out`` leaves no call behind.
+  The ``OutgoingSpoolFailed`` channel on which Asterisk then runs the Originate's ``failed`` extension
+  is no call (it was a phantom call offered and ended on the bus).
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
   manager.conf), else the link's clock at the time the event is read.
 - Attached data: channel variables named ``CC_<key>`` (inherited forms ``_CC_``/``__CC_`` too) and
@@ -67,6 +69,9 @@ DATA_PREFIX = "CC_"
 WRAP_UP_REASON = "wrap_up"
 #: The pause reason of an agent whose customer the AMI link holds: not a state change, no event.
 HOLD_REASON = "on_hold"
+# the channel Asterisk makes to run an Originate's ``failed`` extension when the call failed (busy, no
+# answer): no call of anyone's (the failed Originate's call ends with its own legs, or its OriginateResponse)
+_SPOOL_FAILED = "OutgoingSpoolFailed"
 
 _SNAPSHOT = frozenset(
     h.lower()
@@ -291,7 +296,7 @@ class AmiMapper:
     def _leg(self, m: AmiMessage, ts: float, out: list[LinkEvent], prefix: str = "") -> _Leg | None:
         """The leg an event speaks of (``prefix`` ``Dest`` for the other party), created if new."""
         uniqueid = m.get(prefix + "Uniqueid") or m.get(prefix + "UniqueID")
-        if not uniqueid:
+        if not uniqueid or m.get(prefix + "Channel") == _SPOOL_FAILED:
             return None
         linkedid = m.get(prefix + "Linkedid")
         leg = self._legs.get(uniqueid)

@@ -858,3 +858,32 @@ def test_captured_hold_consult_transfers_and_conference_through_the_link() -> No
         assert first_consult in ended and customer not in ended  # the transferred call goes on
 
     replay_bytes(capture, scenario, client=client)
+
+
+def test_captured_failed_dial_outs_end_once_and_leave_no_phantom_call() -> None:
+    """Two dialer calls of the long session that fail: +15550000481 busy, 2009 unanswered. Each ends
+    once with its outcome (its Local legs' hang-ups, then ``OriginateResponse`` ``Failure``); the
+    ``OutgoingSpoolFailed`` channel Asterisk then runs the ``failed`` extension on is no call."""
+    busy, unanswered = "cc-6ac1c03211f34658a4f5", "cc-e8469e2d983648528e54"
+    # the dialer's Originates are not sent here (their answers dropped): their calls' events are what counts
+    capture = _spliced("session-failed-dial-out.ami", drop={"cc3-59", "cc3-60"}, before={})
+
+    async def scenario(server: ReplayAsterisk, link: AmiLink, events: list[LinkEvent]) -> None:
+        await asyncio.wait_for(server.finished.wait(), 5)
+        await link.action("Ping", {})  # answered after the capture's last event: the link has read them all
+        assert [(e.call_id, e.type, e.cause) for e in calls(events)] == [
+            (busy, "call.offered", None),
+            (busy, "call.data", None),
+            (busy, "call.alerting", None),
+            (busy, "call.ended", "busy"),
+            (unanswered, "call.offered", None),
+            (unanswered, "call.data", None),
+            (unanswered, "call.alerting", None),
+            (unanswered, "call.ended", "no_answer"),
+        ]
+        tracker = CallTracker()
+        for e in calls(events):
+            tracker.apply(e)
+        assert len(tracker) == 0 and link.mapper.channels_of(unanswered) == []
+
+    replay_bytes(capture, scenario)
