@@ -28,7 +28,9 @@ answered, conferenced or ended. Rules:
   the ACD's deliver takes the call out of ``Queue()``) is a plain ``queue.left`` with
   ``data.reason`` ``redirected``, not an abandon.
 - A member paused with the reason ``on_hold`` (the AMI link's hold, which hangs up the agent's leg)
-  changes no state, and neither do its member statuses until it is unpaused.
+  changes no state, and neither do its member statuses until it is unpaused. The link says so before
+  its hold's ``Redirect`` (:meth:`AmiMapper.hold_started`): the queue's ``AgentComplete`` for the
+  hung-up leg, which comes before the pause, is no ``wrap_up`` (the agent still has the customer).
 - A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
   After ``AgentComplete`` (``wrap_up``) the member's phone turning free (``QueueMemberStatus``) does
   not make it ``ready``: the unpause does, so ``wrap_up`` and ``ready`` come in the agent's order.
@@ -216,6 +218,25 @@ class AmiMapper:
             return mapped
         safe = _TOPIC_UNSAFE.sub("_", member.strip()).strip("_")[:128]
         return safe or "member"
+
+    def _agents_at(self, device: str) -> list[str]:
+        return [agent for agent, interface in self.agent_interfaces.items() if device_of(interface) == device]
+
+    def hold_started(self, device: str) -> None:
+        """The link is about to put a call of ``device`` on hold (its leg hung up, its memberships paused
+        ``on_hold``): the queue's ``AgentComplete`` for that leg, which comes before the pause's own
+        ``QueueMemberPause``, is no wrap-up, and the free phone's statuses make the agent no ``ready``."""
+        for agent in self._agents_at(device):
+            self._holding[agent] = True
+
+    def hold_over(self, device: str, *, on_call: bool) -> None:
+        """The link's hold of ``device`` is over: retrieved or conferenced (``on_call``: the agent's
+        state waits for the phone to be in use again), or the call left the agent (transferred, ended)."""
+        for agent in self._agents_at(device):
+            if on_call:
+                self._holding[agent] = False
+            else:
+                self._holding.pop(agent, None)
 
     def expect_redirect(self, call_id: str) -> None:
         """The link is about to ``Redirect`` the call: leaving a queue now is not the caller's abandon."""
@@ -750,6 +771,8 @@ class AmiMapper:
 
     def _on_agent_complete(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         leg = self._leg(m, ts, out)
+        if self._holding.get(self._member(m) or ""):
+            return  # the link's hold hung up the agent's leg: the agent still has the customer
         self._agent(
             out,
             self._member(m),

@@ -769,8 +769,9 @@ def test_captured_hold_consult_transfers_and_conference_through_the_link() -> No
     then 2002 consults 2003 and joins the three in ConfBridge: replayed to the AMI link's own commands.
 
     Hold pauses the holding agent's queue memberships until retrieve, and a transfer or conference of
-    the held call unpauses them; the attended transfer's target (Asterisk gives its leg the customer's
-    Linkedid in the Bridge) becomes a party of the customer's call, which is connected, not held."""
+    the held call unpauses them; the holding agent stays busy. The attended transfer's target (Asterisk
+    gives its leg the customer's Linkedid in the Bridge) becomes a party of the customer's call, which
+    is connected, not held."""
     customer, first_consult, second_consult = "1796073848.3", "cc-7320401cdb2a42ac9fdf", "cc-9d7d0be9c729466ca1c7"
     capture = _spliced(
         "session-hold-transfer-conference.ami",
@@ -856,6 +857,14 @@ def test_captured_hold_consult_transfers_and_conference_through_the_link() -> No
         assert states[-1] == ("call.conferenced", "connected")
         ended = [e.call_id for e in calls(events) if e.type == "call.ended"]
         assert first_consult in ended and customer not in ended  # the transferred call goes on
+        # the hold hung up the agent's leg (Asterisk's AgentComplete, the phone free): the agent still
+        # has the customer, neither wrapping up nor ready (a call offered meanwhile would double-book her)
+        alice = [s.state for s in agents(events) if s.agent_id == "alice"]
+        bob = [s.state for s in agents(events) if s.agent_id == "bob"]
+        # once the attended transfer took the customer from her she is free: her phone's status may say
+        # so before the link's unpause (live, the unpause's QueueMemberPause says it in any case)
+        assert alice in (["ready", "reserved", "busy"], ["ready", "reserved", "busy", "ready"])
+        assert bob == ["ready", "reserved", "busy"]
 
     replay_bytes(capture, scenario, client=client)
 
