@@ -896,3 +896,51 @@ def test_captured_failed_dial_outs_end_once_and_leave_no_phantom_call() -> None:
         assert len(tracker) == 0 and link.mapper.channels_of(unanswered) == []
 
     replay_bytes(capture, scenario)
+
+
+def test_the_gateway_publishes_the_captured_failed_dial_outs_ended_once_and_no_phantom_call() -> None:
+    """The captured failed dial-outs through the gateway: on the bus each call ends once, with its
+    outcome, and no call of Asterisk's ``OutgoingSpoolFailed`` channel is offered or ended."""
+    from bus.transport import InProcessBus
+    from cti.gateway import Gateway
+
+    site = "dial"
+    busy, unanswered = "cc-6ac1c03211f34658a4f5", "cc-e8469e2d983648528e54"
+    capture = _spliced("session-failed-dial-out.ami", drop={"cc3-59", "cc3-60"}, before={})
+    end = CallEvent(type="call.ended", call_id="end-of-test", ts=0.0)  # published after the gateway's
+
+    async def main() -> list[CallEvent]:
+        server = ReplayAsterisk(capture, MANAGER_CONF)
+        await server.start()
+        link = AmiLink(AmiSettings(host="127.0.0.1", port=server.port, username="ccenter", secret="s3cret",
+                                   tech="IAX2", ping_interval=3600, action_timeout=3.0))
+        bus = InProcessBus()
+        seen: list[CallEvent] = []
+        try:
+            async with bus:
+                inbox = await bus.subscribe(topics.calls(site))
+
+                async def read() -> None:
+                    async for envelope in inbox:
+                        if isinstance(envelope.message, CallEvent):
+                            seen.append(envelope.message)
+
+                reader = asyncio.create_task(read())
+                gateway = Gateway(link, bus, site=site)
+                await gateway.start()
+                await link.connect()
+                runner = asyncio.create_task(gateway.run())
+                await asyncio.wait_for(server.finished.wait(), 5)
+                await link.action("Ping", {})  # answered after the capture's last event: the link read them all
+                await link.close()
+                await runner  # the gateway has published every event of the link
+                await bus.publish(topics.call(site, end.call_id), end)
+                await until(lambda: bool(seen) and seen[-1].call_id == end.call_id)
+                reader.cancel()
+        finally:
+            await server.stop()
+        return seen[:-1]
+
+    seen = asyncio.run(main())
+    assert {e.call_id for e in seen} == {busy, unanswered}
+    assert [(e.call_id, e.cause) for e in seen if e.type == "call.ended"] == [(busy, "busy"), (unanswered, "no_answer")]
