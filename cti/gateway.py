@@ -4,7 +4,7 @@ Events go out on ``ccenter/v1/<site>/calls/<call_id>`` (call and queue events) a
 ``ccenter/v1/<site>/agents/<agent_id>/events`` (agent states). The call events of a call an agent is
 part of (the agent's extension or agent id appears on it) are also republished on that agent's
 events topic, after one ``call.data`` event with what the site knows of the call so far (calling and
-called number, queue, attached data, including what the IVR attached on the call topic): an agent's
+called number, the caller's name, queue, attached data, including what the IVR attached on the call topic): an agent's
 broker account reads its own topics, not every call of the site (docs/security.md).
 
 Commands (:class:`bus.messages.Command`, ``name`` a :class:`~cti.model.Capability` value, ``args``
@@ -429,12 +429,13 @@ class Gateway:
                     agent_id=call.agent_id, extension=call.extension))
 
     async def _catch_up(self, agent: str, call_id: str) -> None:
-        """What the site knows of a call an agent joins: its numbers, queue and attached data."""
+        """What the site knows of a call an agent joins: its numbers, the caller's name, queue and attached data."""
         call = self.site_calls.get(call_id)
         if call is None:
             return
         known = CallEvent(type=CallEventType.DATA, call_id=call_id, ts=time.time(), calling=call.calling,
-                          called=call.called, queue=call.queue, data=dict(call.data))
+                          calling_name=call.calling_name, called=call.called, queue=call.queue,
+                          data=dict(call.data))
         await self._to_agent(agent, known)
 
     async def _to_agent(self, agent: str, event: CallEvent) -> None:

@@ -359,6 +359,7 @@ class AmiLink(CtiLink):
                     if isinstance(normalized, CallEvent) and normalized.type == CallEventType.ENDED:
                         held = self._held.pop(normalized.call_id, None)
                         if held is not None:  # the customer hung up while held: the agent is free again
+                            self.mapper.hold_over(held[0], on_call=False)
                             self._spawn(self._pause_for_hold(held[0], False))
                     self._emit(normalized)
             elif isinstance(event, Banner):
@@ -539,9 +540,14 @@ class AmiLink(CtiLink):
             raise CommandFailed(f"call {call_id} is already on hold")
         party = self._channel(call_id, device, other=True)
         mine = self._channel(call_id, device)
-        await self.action(
-            "Redirect", {"Channel": party, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
-        )
+        self.mapper.hold_started(device)
+        try:
+            await self.action(
+                "Redirect", {"Channel": party, "Exten": "s", "Context": self.settings.hold_context, "Priority": "1"}
+            )
+        except BaseException:
+            self.mapper.hold_over(device, on_call=True)
+            raise
         self._held[call_id] = (device, party)
         await self._pause_for_hold(device, True)  # before the hang-up, so the queues never see the agent free
         with contextlib.suppress(CommandFailed):  # the leg may already be gone with the bridge
@@ -568,6 +574,7 @@ class AmiLink(CtiLink):
             },
         )
         self._held.pop(call_id, None)
+        self.mapper.hold_over(device, on_call=True)
         await self._pause_for_hold(device, False)
         self._emit(self._event(CallEventType.RETRIEVED, call_id, extension=device))
 
@@ -585,6 +592,14 @@ class AmiLink(CtiLink):
                 await self.action("QueuePause", headers)
             except (CommandFailed, LinkUnavailable) as exc:
                 logger.warning("AMI: %s stays %s in the queues: %s", interface, "free" if on else "paused", exc)
+
+    async def _end_hold(self, call_id: str, *, on_call: bool = False) -> None:
+        """The held call left the holding agent (transferred; conferenced, ``on_call``): the agent's queue
+        memberships that ``hold`` paused are unpaused, or the agent would never be offered a call again."""
+        held = self._held.pop(call_id, None)
+        if held is not None:
+            self.mapper.hold_over(held[0], on_call=on_call)
+            await self._pause_for_hold(held[0], False)
 
     async def consult(self, call_id: str, device: str, to_number: str) -> str:
         if call_id not in self._held:
@@ -610,7 +625,7 @@ class AmiLink(CtiLink):
                 "ExtraPriority": "1",
             },
         )
-        self._held.pop(held_call_id, None)
+        await self._end_hold(held_call_id, on_call=True)
 
     async def _redirect_out(self, call_id: str, exten: str, context: str) -> None:
         """``Redirect`` the caller that waits (in ``Queue()``, or wherever the call is parked): Asterisk
@@ -679,7 +694,7 @@ class AmiLink(CtiLink):
                 "Priority": "1",
             },
         )
-        self._held.pop(call_id, None)
+        await self._end_hold(call_id)
         self._emit(
             self._event(CallEventType.TRANSFERRED, call_id, called=to_number, data={"kind": "blind", "by": device})
         )
@@ -688,7 +703,7 @@ class AmiLink(CtiLink):
         customer = self._channel(held_call_id, device, other=True)
         target = self._channel(consult_call_id, device, other=True)
         await self.action("Bridge", {"Channel1": customer, "Channel2": target, "Tone": "no"})
-        self._held.pop(held_call_id, None)
+        await self._end_hold(held_call_id)
         self._emit(
             self._event(
                 CallEventType.TRANSFERRED,

@@ -28,12 +28,19 @@ answered, conferenced or ended. Rules:
   the ACD's deliver takes the call out of ``Queue()``) is a plain ``queue.left`` with
   ``data.reason`` ``redirected``, not an abandon.
 - A member paused with the reason ``on_hold`` (the AMI link's hold, which hangs up the agent's leg)
-  changes no state, and neither do its member statuses until it is unpaused.
+  changes no state, and neither do its member statuses until it is unpaused. The link says so before
+  its hold's ``Redirect`` (:meth:`AmiMapper.hold_started`): the queue's ``AgentComplete`` for the
+  hung-up leg, which comes before the pause, is no ``wrap_up`` (the agent still has the customer).
 - A member paused with the reason ``wrap_up`` (how the AMI link sets ``wrap_up``) is in ``wrap_up``.
   After ``AgentComplete`` (``wrap_up``) the member's phone turning free (``QueueMemberStatus``) does
   not make it ``ready``: the unpause does, so ``wrap_up`` and ``ready`` come in the agent's order.
+- A queue's ring of a member that ends unanswered (``DialEnd`` ``CANCEL``: the caller hung up, or another
+  member answered) makes the member ``ready`` again (``Local/`` members send no member status for
+  it); a member's ``NOANSWER`` is no outcome of the call, which still waits in the queue.
 - An ``OriginateResponse`` ``Failure`` for a call that never had a channel ends it (``cause`` busy /
   no_answer / failed from its ``Reason``), so a failed ``make_call``/``dial_out`` leaves no call behind.
+  The ``OutgoingSpoolFailed`` channel on which Asterisk then runs the Originate's ``failed`` extension
+  is no call (it was a phantom call offered and ended on the bus).
 - ``ts`` is Asterisk's ``Timestamp:`` header when the manager sends it (``timestampevents = yes`` in
   manager.conf), else the link's clock at the time the event is read.
 - Attached data: channel variables named ``CC_<key>`` (inherited forms ``_CC_``/``__CC_`` too) and
@@ -64,6 +71,9 @@ DATA_PREFIX = "CC_"
 WRAP_UP_REASON = "wrap_up"
 #: The pause reason of an agent whose customer the AMI link holds: not a state change, no event.
 HOLD_REASON = "on_hold"
+# the channel Asterisk makes to run an Originate's ``failed`` extension when the call failed (busy, no
+# answer): no call of anyone's (the failed Originate's call ends with its own legs, or its OriginateResponse)
+_SPOOL_FAILED = "OutgoingSpoolFailed"
 
 _SNAPSHOT = frozenset(
     h.lower()
@@ -209,6 +219,25 @@ class AmiMapper:
         safe = _TOPIC_UNSAFE.sub("_", member.strip()).strip("_")[:128]
         return safe or "member"
 
+    def _agents_at(self, device: str) -> list[str]:
+        return [agent for agent, interface in self.agent_interfaces.items() if device_of(interface) == device]
+
+    def hold_started(self, device: str) -> None:
+        """The link is about to put a call of ``device`` on hold (its leg hung up, its memberships paused
+        ``on_hold``): the queue's ``AgentComplete`` for that leg, which comes before the pause's own
+        ``QueueMemberPause``, is no wrap-up, and the free phone's statuses make the agent no ``ready``."""
+        for agent in self._agents_at(device):
+            self._holding[agent] = True
+
+    def hold_over(self, device: str, *, on_call: bool) -> None:
+        """The link's hold of ``device`` is over: retrieved or conferenced (``on_call``: the agent's
+        state waits for the phone to be in use again), or the call left the agent (transferred, ended)."""
+        for agent in self._agents_at(device):
+            if on_call:
+                self._holding[agent] = False
+            else:
+                self._holding.pop(agent, None)
+
     def expect_redirect(self, call_id: str) -> None:
         """The link is about to ``Redirect`` the call: leaving a queue now is not the caller's abandon."""
         self._redirected.add(call_id)
@@ -288,7 +317,7 @@ class AmiMapper:
     def _leg(self, m: AmiMessage, ts: float, out: list[LinkEvent], prefix: str = "") -> _Leg | None:
         """The leg an event speaks of (``prefix`` ``Dest`` for the other party), created if new."""
         uniqueid = m.get(prefix + "Uniqueid") or m.get(prefix + "UniqueID")
-        if not uniqueid:
+        if not uniqueid or m.get(prefix + "Channel") == _SPOOL_FAILED:
             return None
         linkedid = m.get(prefix + "Linkedid")
         leg = self._legs.get(uniqueid)
@@ -504,7 +533,17 @@ class AmiMapper:
         status = (m.get("DialStatus") or "").upper()
         if status == "ANSWER" and dest is not None:
             self._answered(dest, ts, out)
-        elif status in _DIAL_OUTCOME and src is not None:
+            return
+        if dest is not None and dest.agent_id and dest.queue:
+            # A queue's ring of a member that ended unanswered (the caller hung up or another member
+            # answered: CANCEL; Local/ members report no member status for it): the member is free again.
+            # Its NOANSWER is no outcome of the call, which goes on waiting in the queue.
+            agent = dest.agent_id
+            if (self._agents.get(agent, ("",))[0] == AgentStateName.RESERVED.value
+                    and self._agent_calls.get(agent) == dest.call_id):
+                self._agent(out, agent, AgentStateName.READY, ts, extension=device_of(dest.channel))
+            return
+        if status in _DIAL_OUTCOME and src is not None:
             call = self._calls.get(src.call_id)
             if call is not None:
                 call.outcome = _DIAL_OUTCOME[status].value
@@ -732,6 +771,8 @@ class AmiMapper:
 
     def _on_agent_complete(self, m: AmiMessage, ts: float, out: list[LinkEvent]) -> None:
         leg = self._leg(m, ts, out)
+        if self._holding.get(self._member(m) or ""):
+            return  # the link's hold hung up the agent's leg: the agent still has the customer
         self._agent(
             out,
             self._member(m),

@@ -488,3 +488,77 @@ def test_a_server_that_hangs_up_during_the_login_fails_connect_at_once() -> None
             await server.wait_closed()
 
     asyncio.run(main())
+
+
+def test_a_second_ring_no_answer_at_the_same_agent_stops_the_ring_again() -> None:
+    """The ACD's commands for a call that rings alice twice without an answer, through the gateway (which
+    runs a command id once, also when the broker delivers it twice) to Asterisk: both withdraws are
+    carried out, so the caller is taken back from the phone each time."""
+    from bus import topics
+    from bus.messages import Command, CommandResult
+    from bus.transport import InProcessBus
+    from cti.gateway import Gateway
+    from routing.acd_config import AcdConfig, AgentProfile
+    from routing.adapter import AcdAdapter
+    from routing.model import Decision, QueueConfig
+
+    site = "rna"
+    acd = AcdAdapter(
+        AcdConfig(
+            queues=(QueueConfig("sales", wrap_up_s=0.0, ring_timeout_s=10.0),),
+            agents={"alice": AgentProfile({"sales": 5}, "1001")},
+        ),
+        site,
+    )
+
+    async def scenario(server: FakeAsterisk, settings: AmiSettings) -> None:
+        server.new_channel("c1", "c1", "PJSIP/trunk-00000001", caller="+14155550100", exten="800")
+        link = AmiLink(settings)
+        bus = InProcessBus()
+        async with bus:
+            results = await bus.subscribe(topics.agent_events(site, "alice"))  # the ACD's commands name alice
+            gateway = Gateway(link, bus, site=site)
+            await gateway.start()
+            await link.connect()
+            runner = asyncio.create_task(gateway.run())
+            try:
+                await until(lambda: link.mapper.channels_of("c1") == ["PJSIP/trunk-00000001"])
+
+                async def carry_out(commands: list[Command]) -> list[CommandResult]:
+                    out = []
+                    for command in commands:
+                        for _ in range(2):  # QoS 1: the broker may deliver a command twice
+                            await bus.publish(topics.cti_commands(site), command, qos=1)
+                        async with asyncio.timeout(5):
+                            async for envelope in results:
+                                message = envelope.message  # (a delivery again of one done is answered again)
+                                if isinstance(message, CommandResult) and message.command_id == command.command_id:
+                                    out.append(message)
+                                    break
+                    return out
+
+                def cti(decisions: list[Decision], now: float) -> list[Command]:
+                    return [o.command for o in acd.commands(decisions, epoch=1, now=now)
+                            if o.topic == topics.cti_commands(site)]
+
+                ok: list[CommandResult] = []
+                acd.receive(AgentState(agent_id="alice", state="ready", ts=0.0), 0.0)
+                ok += await carry_out(cti(acd.receive(CallEvent(type="queue.joined", call_id="c1", ts=0.0,
+                                                                queue="sales"), 0.0), 0.0))
+                ok += await carry_out(cti(acd.tick(10.0), 10.0))  # no answer: withdraw
+                back = acd.receive(AgentState(agent_id="alice", state="ready", ts=11.0), 11.0)  # offered again
+                ok += await carry_out(cti(back, 11.0))
+                ok += await carry_out(cti(acd.tick(21.0), 21.0))  # no answer again: withdraw again
+                assert [(r.name, r.ok) for r in ok] == [("deliver", True), ("withdraw", True)] * 2
+                assert len({r.command_id for r in ok}) == 4
+                assert [(r.get("Context"), r.get("Exten")) for r in server.redirects] == [
+                    ("from-internal", "1001"),
+                    ("ccenter-hold", "s"),
+                    ("from-internal", "1001"),
+                    ("ccenter-hold", "s"),  # the second withdraw is no duplicate of the first
+                ]
+            finally:
+                await link.close()
+                await runner
+
+    run(scenario)
